@@ -1,0 +1,56 @@
+"""One audit, end to end: check the spec against the data, compute metrics, add score-based views."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from auditapp.metrics import AuditResult, compute_audit
+from auditapp.scores import build_threshold_index, calibration_table, group_labels, roc_auc
+from auditapp.spec import AuditData, AuditSpec, prepare
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The result of ``run_audit``: the spec, the metrics, and (with scores) AUC and calibration.
+
+    ``auc`` maps each grouping's features to a table indexed by group; ``calibration`` maps each
+    single sensitive feature to its calibration table.
+    """
+
+    spec: AuditSpec
+    data: AuditData
+    result: AuditResult
+    auc: Mapping[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
+    calibration: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        return self.data.notices + self.result.notices
+
+
+def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None) -> Audit:
+    """Audit ``frame`` as ``spec`` says, predicting with ``model`` when one is given.
+
+    Raises
+    ------
+    AuditInputError
+        For any setting that does not fit the data (see ``spec.prepare``).
+    """
+    data = prepare(frame, spec, model)
+    result = compute_audit(
+        data.y_true, data.y_pred, data.sensitive_features, reference=spec.reference,
+        min_group_size=spec.min_group_size, n_boot=spec.n_boot, confidence=spec.confidence, seed=spec.seed,
+    )
+    auc, calibration = {}, {}
+    if data.y_score is not None:
+        for grouping in result.groupings:
+            labels = group_labels(data.sensitive_features[list(grouping.features)])
+            index = build_threshold_index(data.y_true, data.y_score, labels)
+            auc[grouping.features] = roc_auc(index, confidence=spec.confidence)
+        for name in spec.sensitive:
+            calibration[name] = calibration_table(
+                data.y_true, data.y_score, data.sensitive_features[name], confidence=spec.confidence)
+    return Audit(spec=spec, data=data, result=result, auc=auc, calibration=calibration)

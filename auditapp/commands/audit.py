@@ -1,0 +1,156 @@
+"""``auditapp audit``: group metrics with confidence intervals for a dataset and a prediction source."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from auditapp.errors import AuditInputError
+
+SUMMARY_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy")
+
+
+def register(subparsers) -> None:
+    """Add the ``audit`` sub-command."""
+    parser = subparsers.add_parser(
+        "audit", help="audit predictions or a model for group disparities",
+        description="Compute per-group metrics, disparities against a reference group, tests and "
+                    "bootstrap confidence intervals. Exit status 2 on bad input.",
+    )
+    add_audit_arguments(parser)
+    parser.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    parser.set_defaults(func=run)
+
+
+def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that describe an audit (shared by ``audit`` and other sub-commands)."""
+    parser.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet dataset")
+    parser.add_argument("--target", required=True, metavar="COL", help="column with the true outcome")
+    parser.add_argument("--sensitive", required=True, metavar="COL[,COL...]",
+                        help="sensitive feature(s); several give intersections too")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prediction", metavar="COL", help="column of predicted labels")
+    source.add_argument("--score", metavar="COL", help="column of scores (favourable when >= threshold)")
+    source.add_argument("--model", metavar="FILE", help="model file (.skops, .onnx; pickle only if trusted)")
+    parser.add_argument("--threshold", type=float, help="score threshold (default 0.5 for scores)")
+    parser.add_argument("--favorable", default="1", metavar="VALUE", help="favourable target value (default 1)")
+    parser.add_argument("--model-favorable", metavar="VALUE",
+                        help="the model's class that means the favourable value, if it differs")
+    parser.add_argument("--reference", action="append", default=[], metavar="COL=VALUE",
+                        help="reference group: a value, 'largest' or 'best:METRIC' (repeatable)")
+    parser.add_argument("--bins", action="append", default=[], metavar="COL=EDGES",
+                        help="bin a numeric feature: edges '18,30,50,100' or quantiles 'q4' (repeatable)")
+    parser.add_argument("--min-group-size", type=int, default=30, metavar="N")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap replicates")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="allow pickle/joblib models (they run code when loaded: only your own files)")
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise AuditInputError(f"{option} expects COL=VALUE, got '{item}'.")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def spec_from_args(args):
+    """Build an ``AuditSpec`` from parsed options."""
+    from auditapp.spec import AuditSpec, Binning
+
+    return AuditSpec(
+        target=args.target,
+        sensitive=tuple(s.strip() for s in args.sensitive.split(",") if s.strip()),
+        favorable=args.favorable, prediction=args.prediction, score=args.score,
+        threshold=args.threshold, model_favorable=args.model_favorable,
+        bins={k: Binning.parse(v) for k, v in _pairs(args.bins, "--bins").items()},
+        reference=_pairs(args.reference, "--reference"), min_group_size=args.min_group_size,
+        n_boot=args.bootstrap, confidence=args.confidence, seed=args.seed,
+    )
+
+
+def load_inputs(args):
+    """Read the dataset and (optionally) the model named on the command line."""
+    from auditapp.intake import read_table
+
+    dataset = read_table(args.data)
+    model = None
+    if getattr(args, "model", None):
+        from auditapp.models import load_model
+
+        trust = True if args.trust_pickle else None
+        model = load_model(args.model, trust_pickle=trust)
+    return dataset, model
+
+
+def dataset_info(dataset) -> dict:
+    return {"name": dataset.name, "sha256": dataset.sha256, "rows": dataset.rows,
+            "columns": list(dataset.columns)}
+
+
+def model_info(model) -> dict | None:
+    if model is None:
+        return None
+    return {"name": model.name, "sha256": model.sha256, "format": model.format}
+
+
+def run(args) -> int:
+    """Run the audit, print the summary and write the JSON record."""
+    from auditapp.audit import run_audit
+    from auditapp.record import audit_record
+
+    spec = spec_from_args(args)
+    dataset, model = load_inputs(args)
+    audit = run_audit(dataset.frame, spec, model)
+    print(format_summary(audit, dataset.notices))
+    if args.json:
+        record = audit_record(audit, dataset=dataset_info(dataset), model=model_info(model))
+        write_json(args.json, record)
+        print(f"\nWrote {args.json}")
+    return 0
+
+
+def write_json(path: str, payload: dict) -> None:
+    """Write JSON atomically: a half-written file never replaces a good one."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(payload, indent=2, allow_nan=False), encoding="utf-8")
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _pct(value) -> str:
+    return "   n/a" if value != value else f"{100 * value:5.1f}%"
+
+
+def format_summary(audit, notices=()) -> str:
+    """A readable text table: per grouping, per group, the main rates with CIs and flags."""
+    result = audit.result
+    lines = [f"Audit of {result.n_rows:,} rows; {int(result.confidence * 100)}% bootstrap CIs "
+             f"({result.n_boot} replicates, seed {result.seed}); predictions from {audit.data.source}."]
+    lines += [f"Note: {n}" for n in (*notices, *audit.notices)]
+    for grouping in result.groupings:
+        lines.append("")
+        lines.append(f"== {grouping.name} (reference: {grouping.reference}) ==")
+        header = f"{'group':<28}{'n':>9}  " + "  ".join(f"{m[:22]:>24}" for m in SUMMARY_METRICS)
+        lines.append(header)
+        for label, row in grouping.groups.iterrows():
+            cells = [f"{_pct(row[m])} [{_pct(row[f'{m}_low'])},{_pct(row[f'{m}_high'])}]"
+                     for m in SUMMARY_METRICS]
+            flags = ",".join(row["flags"]) + (" (reference)" if row["is_reference"] else "")
+            lines.append(f"{str(label)[:27]:<28}{int(row['count']):>9}  " + "  ".join(f"{c:>24}" for c in cells)
+                         + (f"  {flags}" if flags else ""))
+        crit = grouping.criteria
+        lines.append("  " + "; ".join(
+            f"{name.replace('_', ' ')} {row['value']:.3f} [{row['low']:.3f}, {row['high']:.3f}]"
+            for name, row in crit.iterrows()))
+    return "\n".join(lines)
+
