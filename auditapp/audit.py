@@ -30,6 +30,22 @@ class Audit:
     def notices(self) -> tuple[str, ...]:
         return self.data.notices + self.result.notices
 
+    def describe(self, *, scenario: str | None = None) -> str:
+        """One sentence saying what was audited and how."""
+        spec, data = self.spec, self.data
+        if data.source == "model":
+            source = "the scenario's model" if scenario else "the uploaded model"
+            if data.threshold is not None:
+                source += f" (favourable when its score ≥ {data.threshold:g})"
+        elif data.source == "score":
+            source = f"the score column '{spec.score}' (favourable when ≥ {data.threshold:g})"
+        else:
+            source = f"the prediction column '{spec.prediction}'"
+        prefix = f"Built-in {scenario} scenario. " if scenario else ""
+        return (f"{prefix}{self.result.n_rows:,} rows; outcome '{spec.target}' (favourable: {spec.favorable}); "
+                f"predictions from {source}; {self.result.confidence:.0%} confidence intervals from "
+                f"{self.result.n_boot:,} bootstrap replicates.")
+
 
 def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None) -> Audit:
     """Audit ``frame`` as ``spec`` says, predicting with ``model`` when one is given.
