@@ -1,0 +1,148 @@
+"""Plotly figure builders shared by the Dash app and the HTML report, and their common look.
+
+Every builder in this package takes a result object and returns a ``go.Figure``; none computes a
+number, they only reshape what the engine returned. This module holds what the builders share: the
+Okabe–Ito palette (distinguishable under the common colour-vision deficiencies), the base layout,
+an empty placeholder figure, and number formatting for hover text and tables.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+
+OKABE_ITO: tuple[str, ...] = (
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
+)
+FONT_FAMILY = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+GRID_GREY = "#e5e5e5"
+MISSING_GREY = "#d9d9d9"
+
+
+def color_for(index: int) -> str:
+    """The ``index``-th colour of the Okabe–Ito palette, cycling after eight.
+
+    Parameters
+    ----------
+    index : int
+        Position of the series (group or metric) in its figure.
+
+    Returns
+    -------
+    str
+        A hex colour such as ``"#0072B2"``.
+    """
+    return OKABE_ITO[int(index) % len(OKABE_ITO)]
+
+
+def with_alpha(hex_colour: str, alpha: float) -> str:
+    """``"#RRGGBB"`` as an ``rgba(...)`` string with opacity ``alpha``."""
+    red, green, blue = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def is_missing(value) -> bool:
+    """True for None and NaN (numbers the engine could not define)."""
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def plain(value):
+    """A float for JSON and AG Grid: numpy scalars become Python floats, NaN becomes None."""
+    return None if is_missing(value) else float(value)
+
+
+def base_layout(
+    fig: go.Figure, *, title: str, xaxis_title: str | None = None, yaxis_title: str | None = None,
+    percent_y: bool = False,
+) -> go.Figure:
+    """Apply the shared look: white template, readable font, legend on top, margins.
+
+    Parameters
+    ----------
+    fig : go.Figure
+        The figure to style (changed in place and returned).
+    title : str
+        What the figure measures, in words.
+    xaxis_title, yaxis_title : str, optional
+        Axis titles; left unchanged when None.
+    percent_y : bool
+        Format the y axis as percentages (for rates in [0, 1]).
+
+    Returns
+    -------
+    go.Figure
+        The same figure, for chaining.
+    """
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 17}},
+        font={"family": FONT_FAMILY, "size": 13, "color": "#222222"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0.0},
+        margin={"l": 60, "r": 30, "t": 90, "b": 60},
+        hoverlabel={"font": {"family": FONT_FAMILY}},
+    )
+    if xaxis_title is not None:
+        fig.update_xaxes(title_text=xaxis_title)
+    if yaxis_title is not None:
+        fig.update_yaxes(title_text=yaxis_title)
+    if percent_y:
+        fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def add_caption(fig: go.Figure, text: str) -> go.Figure:
+    """A small explanatory line under the plot (what the whiskers, marks and shading mean).
+
+    Parameters
+    ----------
+    fig : go.Figure
+        The figure (changed in place and returned), after ``base_layout``; the caption becomes the
+        title's subtitle and the top margin grows to make room.
+    text : str
+        The caption; break long captions into lines with ``<br>``.
+
+    Returns
+    -------
+    go.Figure
+        The same figure.
+    """
+    # A subtitle under the title rather than an annotation under the plot: rotated tick labels and
+    # axis titles take a height that is only known in the browser, and would overlap it.
+    fig.update_layout(
+        title={"subtitle": {"text": text, "font": {"size": 12, "color": "#555555"}},
+               "yref": "container", "y": 0.98, "yanchor": "top"},
+        margin={"t": max(130 + 16 * text.count("<br>"), fig.layout.margin.t or 0)},
+    )
+    return fig
+
+
+def empty_figure(message: str, *, title: str = "") -> go.Figure:
+    """A blank figure that says why there is nothing to show.
+
+    Parameters
+    ----------
+    message : str
+        What is missing and what to do, e.g. "No scores: add a score column or a model."
+    title : str
+        Optional title, so the page keeps its heading.
+
+    Returns
+    -------
+    go.Figure
+        No traces, hidden axes, one centred annotation.
+    """
+    fig = go.Figure()
+    base_layout(fig, title=title)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(
+        text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+        font={"size": 15, "color": "#555555"},
+    )
+    return fig

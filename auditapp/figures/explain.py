@@ -1,0 +1,188 @@
+"""Figures and table rows for the Explanations page: ``Explanation`` parts → ``go.Figure`` / rows.
+
+Pure reshaping of what ``auditapp.explain`` returned: importance bars with bootstrap whiskers
+(overall or per group), the gap waterfall (which features widen or narrow the gap between a group
+and its reference), one row's waterfall, the dependence plot coloured by group (row ids in
+``customdata`` so a click can pick the row), and the proxy table's rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from auditapp.errors import AuditInputError
+from auditapp.figures import add_caption, base_layout, color_for, empty_figure, plain
+
+WIDENS = "#D55E00"
+NARROWS = "#0072B2"
+ENDPOINT = "#7f7f7f"
+
+
+def importance_figure(explanation, *, grouping: str | None = None, top: int = 15) -> go.Figure:
+    """Mean |SHAP| per feature with bootstrap whiskers, overall or one bar per group.
+
+    Parameters
+    ----------
+    explanation : auditapp.explain.Explanation
+    grouping : str, optional
+        A grouping name (``"sex"``, ``"sex × ethnicity"``) to show one bar per group; None for all
+        rows together.
+    top : int, default 15
+        Show the most important features only.
+
+    Raises
+    ------
+    AuditInputError
+        If ``grouping`` is not one of the explanation's groupings.
+    """
+    attributions = explanation.attributions
+    features = list(attributions.importance.index[:top])[::-1]
+    sample = explanation.sample
+    fig = go.Figure()
+    if grouping is None:
+        table = attributions.importance.loc[features]
+        fig.add_trace(_bars(table, features, "all rows", color_for(0)))
+        title = "What drives the model: mean |SHAP| per feature"
+    else:
+        by_group = attributions.importance_by_group
+        names = list(dict.fromkeys(by_group["grouping"]))
+        if grouping not in names:
+            raise AuditInputError(
+                f"'{grouping}' is not a grouping of this explanation; choose one of: {', '.join(names)}."
+            )
+        rows = by_group[by_group["grouping"] == grouping]
+        for index, (group, part) in enumerate(rows.groupby("group", sort=True)):
+            fig.add_trace(_bars(part.set_index("feature").loc[features], features, str(group),
+                                color_for(index)))
+        title = f"What drives the model, by {grouping}: mean |SHAP| per feature"
+    base_layout(fig, title=title, xaxis_title=f"mean |SHAP| ({explanation.shap.output_label})")
+    fig.update_layout(barmode="group", height=max(320, 40 + 28 * len(features) * len(fig.data)))
+    level = int(round(attributions.confidence * 100))
+    return add_caption(fig, f"Whiskers: {level}% bootstrap intervals over the {sample.n_rows:,} sampled "
+                            f"rows (at most {sample.rows_per_group:,} per group, seed {sample.seed}).")
+
+
+def _bars(table: pd.DataFrame, features: list[str], name: str, colour: str) -> go.Bar:
+    value = table["mean_abs_shap"].to_numpy(dtype=float)
+    low, high = table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float)
+    return go.Bar(
+        x=value, y=features, orientation="h", name=name, marker_color=colour,
+        error_x={"type": "data", "symmetric": False, "array": np.nan_to_num(high - value),
+                 "arrayminus": np.nan_to_num(value - low), "color": "#444444"},
+        customdata=np.column_stack([low, high]),
+        hovertemplate=(f"{name}<br>%{{y}}: %{{x:.4f}} [%{{customdata[0]:.4f}}, "
+                       "%{customdata[1]:.4f}]<extra></extra>"),
+    )
+
+
+def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
+    """Waterfall from the reference group's mean output to the group's, one step per feature.
+
+    Steps in the direction of the total gap widen it (orange); the others narrow it (blue).
+    Features beyond ``top`` are summed into one "other features" step.
+
+    Parameters
+    ----------
+    gap : auditapp.explain.GapAttribution
+    top : int, default 10
+    """
+    contributions = gap.contributions
+    shown, rest = contributions.iloc[:top], contributions.iloc[top:]
+    labels = [str(f) for f in shown.index]
+    values = shown["value"].to_numpy(dtype=float).tolist()
+    lows, highs = shown["low"].tolist(), shown["high"].tolist()
+    if len(rest):
+        labels.append(f"{len(rest)} other features")
+        values.append(float(rest["value"].sum()))
+        lows.append(None)
+        highs.append(None)
+    start, end = f"{gap.reference} (reference)", str(gap.group)
+    sign = 1.0 if gap.total >= 0 else -1.0
+    fig = go.Figure(go.Waterfall(
+        x=[start, *labels, end], measure=["absolute", *["relative"] * len(values), "total"],
+        y=[gap.mean_reference, *values, gap.mean_group],
+        base=0, connector={"line": {"color": "#999999", "width": 1}},
+        customdata=[[None, None], *[[plain(lo), plain(hi)] for lo, hi in zip(lows, highs, strict=True)],
+                    [plain(gap.total_low), plain(gap.total_high)]],
+        hovertemplate="%{x}: %{y:+.4f}<extra></extra>",
+    ))
+    # Colour each step by whether it widens or narrows the gap (Waterfall only knows up/down).
+    fig.data[0].update(increasing={"marker": {"color": WIDENS if sign > 0 else NARROWS}},
+                       decreasing={"marker": {"color": WIDENS if sign < 0 else NARROWS}},
+                       totals={"marker": {"color": ENDPOINT}})
+    for colour, name in ((WIDENS, "widens the gap"), (NARROWS, "narrows the gap")):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                 marker={"color": colour, "symbol": "square", "size": 12}))
+    grouping = " × ".join(gap.grouping)
+    interval = ("" if plain(gap.total_low) is None
+                else f" [{gap.total_low:+.3f}, {gap.total_high:+.3f}]")
+    base_layout(fig, title=f"Why {gap.group} and {gap.reference} differ ({grouping}): gap "
+                           f"{gap.total:+.3f}{interval}",
+                yaxis_title=f"mean {gap.output_space}")
+    return add_caption(fig, "Each step is one feature's mean SHAP over the group minus over the "
+                            "reference; the steps add up exactly to the gap.")
+
+
+def local_waterfall_figure(local, *, top: int = 10) -> go.Figure:
+    """One row: from the base value (average output) to the row's output, one step per feature.
+
+    Parameters
+    ----------
+    local : auditapp.explain.LocalExplanation
+    top : int, default 10
+    """
+    table = local.contributions
+    shown, rest = table.iloc[:top], table.iloc[top:]
+    labels = [f"{f} = {v}" for f, v in zip(shown.index, shown["value"], strict=True)]
+    values = shown["shap"].to_numpy(dtype=float).tolist()
+    if len(rest):
+        labels.append(f"{len(rest)} other features")
+        values.append(float(rest["shap"].sum()))
+    fig = go.Figure(go.Waterfall(
+        orientation="h", y=["average (base value)", *labels, f"row {local.row}"],
+        x=[local.base_value, *values, local.output],
+        measure=["absolute", *["relative"] * len(values), "total"],
+        increasing={"marker": {"color": color_for(2)}}, decreasing={"marker": {"color": color_for(1)}},
+        totals={"marker": {"color": ENDPOINT}}, connector={"line": {"color": "#999999", "width": 1}},
+        hovertemplate="%{y}: %{x:+.4f}<extra></extra>",
+    ))
+    base_layout(fig, title=f"Why row {local.row} gets {local.output:.3f}",
+                xaxis_title=local.output_space)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=max(320, 60 + 30 * (len(values) + 2)))
+    return fig
+
+
+def dependence_figure(data: pd.DataFrame, *, feature: str, output_space: str) -> go.Figure:
+    """SHAP value of ``feature`` against its value, one colour per group.
+
+    ``data`` comes from ``auditapp.explain.dependence_data``; each point's row id is its
+    ``customdata`` so a click can select the row for the local view.
+    """
+    if data.empty:
+        return empty_figure("No sampled rows to plot.", title=f"Effect of {feature}")
+    fig = go.Figure()
+    for index, (group, part) in enumerate(data.groupby("group", sort=True)):
+        fig.add_trace(go.Scattergl(
+            x=part["value"].tolist(), y=part["shap"].to_numpy(dtype=float), mode="markers",
+            name=str(group), customdata=np.asarray(part["row"].tolist(), dtype=object)[:, None],
+            marker={"color": color_for(index), "size": 5, "opacity": 0.6},
+            hovertemplate=f"{group}<br>row %{{customdata[0]}}<br>{feature} = %{{x}}<br>"
+                          "SHAP %{y:+.4f}<extra></extra>",
+        ))
+    base_layout(fig, title=f"How {feature} moves the model's output, by group", xaxis_title=feature,
+                yaxis_title=f"SHAP value ({output_space})")
+    return add_caption(fig, "Each point is a sampled row; click one to explain it on its own.")
+
+
+def proxy_rows(report) -> list[dict]:
+    """Rows for the proxy table: one per (feature, attribute), then the all-features rows."""
+    rows = [{"feature": r["feature"], "sensitive": r["sensitive"], "group": r["group"],
+             "auc": plain(r["score"]), "nmi": plain(r["nmi"]), "flagged": bool(r["flagged"]),
+             "explanation": r["sentence"]} for _, r in report.features.iterrows()]
+    rows += [{"feature": "(all non-sensitive features)", "sensitive": r["sensitive"], "group": r["group"],
+              "auc": plain(r["score"]), "nmi": None, "flagged": bool(r["flagged"]),
+              "explanation": r["sentence"]} for _, r in report.combined.iterrows()]
+    return rows

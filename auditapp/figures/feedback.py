@@ -1,0 +1,177 @@
+"""Figures for the feedback-loop simulations: ``SimulationResult`` → ``go.Figure``.
+
+Pure builders (no computation beyond picking columns), shared by the app and the report. Colours
+come from the Okabe–Ito palette, which stays distinguishable under the common colour-vision
+deficiencies; line styles repeat the distinction (solid vs dashed) so grey-scale prints work too.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from auditapp.feedback.runner import SimulationResult
+
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+POLICY_SYMBOLS = {"max_profit": "circle", "demographic_parity": "square", "equal_opportunity": "diamond"}
+POLICY_LABELS = {"max_profit": "maximum profit", "demographic_parity": "demographic parity",
+                 "equal_opportunity": "equal opportunity"}
+MAX_POINTS = 2_000
+
+
+def colour(index: int) -> str:
+    """The ``index``-th colour of the palette (cycling)."""
+    return OKABE_ITO[index % len(OKABE_ITO)]
+
+
+def _fill(hex_colour: str, alpha: float) -> str:
+    red, green, blue = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def _expect(result: SimulationResult, scenario: str) -> None:
+    if result.scenario != scenario:
+        raise ValueError(f"This figure needs a {scenario} result, got {result.scenario}.")
+
+
+def policing_share_figure(result: SimulationResult) -> go.Figure:
+    """Patrol share per region over time (mean over runs, 10th–90th percentile band) vs true share."""
+    _expect(result, "policing")
+    mean, low, high = (result.series_wide(n) for n in ("mean_share", "low_share", "high_share"))
+    stride = max(1, len(mean) // MAX_POINTS)
+    mean, low, high = mean.iloc[::stride], low.iloc[::stride], high.iloc[::stride]
+    fig = go.Figure()
+    for i, (region, true) in enumerate(zip(result.summary["regions"], result.summary["true_share"],
+                                           strict=True)):
+        line = colour(i)
+        days = mean.index.to_numpy()
+        fig.add_trace(go.Scatter(
+            x=list(days) + list(days[::-1]), y=list(high[region]) + list(low[region][::-1]),
+            fill="toself", fillcolor=_fill(line, 0.15), line={"width": 0}, hoverinfo="skip",
+            name=f"{region}: 10th–90th percentile of runs", legendgroup=region, showlegend=False,
+        ))
+        fig.add_trace(go.Scatter(
+            x=days, y=mean[region], mode="lines", line={"color": line, "width": 2},
+            name=f"region {region}: patrol share (mean of runs)", legendgroup=region,
+            hovertemplate=f"day %{{x}}: region {region} gets %{{y:.1%}} of patrols<extra></extra>",
+        ))
+        fig.add_hline(y=true, line={"color": line, "dash": "dash", "width": 1.5},
+                      annotation_text=f"true share of {region}: {true:.1%}",
+                      annotation_position="top left")
+    fixed = "with the correction" if result.params.get("corrected") else "without correction"
+    fig.update_layout(
+        title=f"Where patrols go over time ({fixed}); dashed: each region's true share of incidents",
+        xaxis_title="day (urn draw)", yaxis_title="share of patrols sent to the region",
+        yaxis={"tickformat": ".0%", "range": [0, 1]}, legend={"orientation": "h", "y": -0.2},
+        template="plotly_white",
+    )
+    return fig
+
+
+def lending_outcome_figure(result: SimulationResult) -> go.Figure:
+    """Outcome curves (mean score change vs selection rate) per group, with each policy's point."""
+    _expect(result, "lending")
+    curve, policies = result.tables["outcome_curve"], result.tables["policies"]
+    chosen = result.summary["policy"]
+    fig = go.Figure()
+    for i, (group, part) in enumerate(curve.groupby("group", sort=False)):
+        fig.add_trace(go.Scatter(
+            x=part["selection_rate"], y=part["mean_score_change"], mode="lines",
+            line={"color": colour(i), "width": 2}, name=f"group {group}: outcome curve",
+            legendgroup=str(group),
+            hovertemplate=(f"group {group}: lending to %{{x:.1%}} changes the mean score by "
+                           "%{y:.1f} points<extra></extra>"),
+        ))
+        for policy, symbol in POLICY_SYMBOLS.items():
+            row = policies[(policies["policy"] == policy) & (policies["group"] == group)]
+            fig.add_trace(go.Scatter(
+                x=row["selection_rate"], y=row["mean_score_change"], mode="markers",
+                marker={"symbol": symbol, "color": colour(i), "size": 14 if policy == chosen else 9,
+                        "line": {"color": "black", "width": 2 if policy == chosen else 0}},
+                name=f"group {group}: {POLICY_LABELS[policy]}", legendgroup=str(group),
+                customdata=row[["threshold"]],
+                hovertemplate=(f"group {group}, {POLICY_LABELS[policy]}: %{{x:.1%}} selected "
+                               "(threshold %{customdata[0]:.0f}), mean score change %{y:.1f}"
+                               "<extra></extra>"),
+            ))
+    fig.add_hline(y=0, line={"color": "grey", "width": 1})
+    fig.update_layout(
+        title=(f"Outcome curves: what lending does to each group's mean score "
+               f"(marked: the three policies; large: {POLICY_LABELS[chosen]})"),
+        xaxis_title="selection rate (share of the group given a loan, best scores first)",
+        yaxis_title="expected change of the group's mean score (points)",
+        xaxis={"tickformat": ".0%", "range": [0, 1]}, template="plotly_white",
+    )
+    return fig
+
+
+def lending_trajectory_figure(result: SimulationResult) -> go.Figure:
+    """Mean score per group over rounds of lending under the chosen policy."""
+    _expect(result, "lending")
+    means = result.series_wide("mean_score")
+    fig = go.Figure()
+    for i, group in enumerate(means.columns):
+        fig.add_trace(go.Scatter(
+            x=means.index, y=means[group], mode="lines+markers", line={"color": colour(i)},
+            name=f"group {group}",
+            hovertemplate=f"round %{{x}}: group {group} mean score %{{y:.0f}}<extra></extra>",
+        ))
+    fig.update_layout(
+        title=f"Mean credit score per group, round after round of {POLICY_LABELS[result.summary['policy']]} lending",
+        xaxis_title="round of lending (0 = before any loan)", yaxis_title="mean score",
+        template="plotly_white",
+    )
+    return fig
+
+
+def model_loop_rates_figure(result: SimulationResult, *, metric: str = "selection_rate") -> go.Figure:
+    """Per-group selection rate (or TPR) over rounds: loop (solid) vs all labels seen (dashed)."""
+    _expect(result, "model-loop")
+    if metric not in ("selection_rate", "true_positive_rate"):
+        raise ValueError(f"metric must be selection_rate or true_positive_rate, got {metric!r}.")
+    label = "selection rate" if metric == "selection_rate" else "true positive rate"
+    fig = go.Figure()
+    for world, dash, note in (("loop", "solid", "learns only from selected"),
+                              ("counterfactual", "dash", "sees every label")):
+        table = result.series_wide(f"{world}_{metric}")
+        for i, group in enumerate(table.columns):
+            fig.add_trace(go.Scatter(
+                x=table.index, y=table[group], mode="lines+markers",
+                line={"color": colour(i), "dash": dash}, name=f"{group}: {note}",
+                legendgroup=str(group),
+                hovertemplate=f"round %{{x}}: {group}, {label} %{{y:.1%}} ({note})<extra></extra>",
+            ))
+    fig.update_layout(
+        title=f"{label.capitalize()} per group, round by round: model in the loop (solid) vs full information (dashed)",
+        xaxis_title="round", yaxis_title=label, yaxis={"tickformat": ".0%", "range": [0, 1.02]},
+        template="plotly_white", legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def model_loop_gap_figure(result: SimulationResult) -> go.Figure:
+    """Largest gap between groups per round, loop vs counterfactual, for selection rate and TPR."""
+    _expect(result, "model-loop")
+    fig = go.Figure()
+    for i, (short, label) in enumerate((("selection", "selection rate"), ("tpr", "true positive rate"))):
+        for world, dash, note in (("loop", "solid", "loop"), ("counterfactual", "dash", "all labels seen")):
+            gap = result.series_wide(f"{world}_{short}_gap")["(all)"]
+            fig.add_trace(go.Scatter(
+                x=gap.index, y=gap, mode="lines+markers", line={"color": colour(i), "dash": dash},
+                name=f"{label} gap: {note}",
+                hovertemplate=f"round %{{x}}: largest {label} gap %{{y:.1%}} ({note})<extra></extra>",
+            ))
+    fig.update_layout(
+        title="Largest gap between groups per round: model in the loop (solid) vs full information (dashed)",
+        xaxis_title="round", yaxis_title="largest minus smallest group rate",
+        yaxis={"tickformat": ".0%", "rangemode": "tozero"}, template="plotly_white",
+    )
+    return fig
+
+
+def feedback_figure(result: SimulationResult) -> go.Figure:
+    """The main figure of any feedback-loop result."""
+    builders = {"policing": policing_share_figure, "lending": lending_outcome_figure,
+                "model-loop": model_loop_rates_figure}
+    if result.scenario not in builders:
+        raise ValueError(f"No figure for scenario {result.scenario!r}.")
+    return builders[result.scenario](result)

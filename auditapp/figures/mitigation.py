@@ -1,0 +1,116 @@
+"""Figures for the mitigation comparison: the accuracy–disparity trade-off, and per-group bars.
+
+Pure reshaping of a :class:`auditapp.mitigation.compare.Comparison`: the Pareto front and every
+interval come from the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+from auditapp.errors import AuditInputError
+from auditapp.figures import add_caption, base_layout, color_for, empty_figure, is_missing
+from auditapp.rates import LABELS, METRICS
+
+FAMILY_ORDER = ("baseline", "pre", "in", "post")
+FAMILY_NAMES = {"baseline": "Baseline", "pre": "Pre-processing", "in": "In-processing", "post": "Post-processing"}
+FAMILY_SYMBOLS = {"baseline": "circle", "pre": "square", "in": "diamond", "post": "triangle-up"}
+CRITERION_NAMES = {
+    "demographic_parity_difference": "Demographic parity difference (selection-rate gap)",
+    "equalized_odds_difference": "Equalized odds difference (largest TPR/FPR gap)",
+    "equal_opportunity_difference": "True-positive-rate gap",
+    "accuracy_equality_difference": "Error-rate gap",
+}
+
+
+def tradeoff_figure(comparison) -> go.Figure:
+    """Accuracy (y) against the chosen disparity (x) per candidate, error bars both ways, Pareto front joined.
+
+    Candidates that failed are left out and named in the caption.
+    """
+    metric = comparison.disparity_metric
+    title = "What each mitigation costs: accuracy against the disparity"
+    ok = [c for c in comparison.candidates if c.error is None and c.accuracy is not None and c.disparity is not None]
+    if not ok:
+        return empty_figure("No candidate finished; see the table for their errors.", title=title)
+    fig = go.Figure()
+    for index, family in enumerate(FAMILY_ORDER):
+        members = [c for c in ok if c.family == family]
+        if not members:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[c.disparity.value for c in members], y=[c.accuracy.value for c in members],
+            mode="markers+text", text=[c.title for c in members], textposition="top center",
+            name=FAMILY_NAMES[family],
+            marker={"size": 12, "color": color_for(index), "symbol": FAMILY_SYMBOLS[family],
+                    "line": {"width": [2 if c.name in comparison.pareto else 0 for c in members],
+                             "color": "#000000"}},
+            error_x=_errors([c.disparity for c in members]), error_y=_errors([c.accuracy for c in members]),
+            customdata=[[c.name, c.fit_seconds, "yes" if c.needs_sensitive_at_predict else "no"] for c in members],
+            hovertemplate=("%{text}<br>disparity %{x:.3f}<br>accuracy %{y:.1%}<br>fit %{customdata[1]:.1f} s"
+                           "<br>needs sensitive attribute at prediction: %{customdata[2]}<extra></extra>"),
+        ))
+    front = sorted((c for c in ok if c.name in comparison.pareto), key=lambda c: c.disparity.value)
+    if front:
+        fig.add_trace(go.Scatter(
+            x=[c.disparity.value for c in front], y=[c.accuracy.value for c in front], mode="lines",
+            name="Pareto front", line={"dash": "dash", "color": "#000000", "width": 1}, hoverinfo="skip",
+        ))
+    base_layout(fig, title=title, xaxis_title=f"{CRITERION_NAMES.get(metric, metric)} (lower is fairer)",
+                yaxis_title="Accuracy on the test rows")
+    fig.update_yaxes(tickformat=".0%")
+    failed = [c.title for c in comparison.candidates if c not in ok]
+    caption = (f"Whiskers: {int(round(_confidence(ok) * 100))}% bootstrap intervals. Outlined points and the "
+               "dashed line: the Pareto front (no other candidate is both more accurate and fairer).")
+    if failed:
+        caption += f" Not shown (failed): {', '.join(failed)}."
+    return add_caption(fig, caption)
+
+
+def _confidence(results) -> float:
+    audit = next((c.audit for c in results if c.audit is not None), None)
+    return 0.95 if audit is None else audit.confidence
+
+
+def _errors(estimates) -> dict:
+    upper = [None if is_missing(e.high) else max(e.high - e.value, 0.0) for e in estimates]
+    lower = [None if is_missing(e.low) else max(e.value - e.low, 0.0) for e in estimates]
+    return {"type": "data", "array": upper, "arrayminus": lower, "visible": True, "thickness": 1.2}
+
+
+def candidate_groups_figure(comparison, name: str, *, metrics: Sequence[str] = ("selection_rate",
+                            "true_positive_rate", "false_positive_rate")) -> go.Figure:
+    """Per-group bars (intersection of the sensitive features) of one candidate, with CIs.
+
+    Raises
+    ------
+    AuditInputError
+        If ``name`` is not a candidate of ``comparison`` or a metric is unknown.
+    """
+    names = [c.name for c in comparison.candidates]
+    if name not in names:
+        raise AuditInputError(f"No candidate '{name}' in this comparison; it has {', '.join(names)}.")
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown or not metrics:
+        raise AuditInputError(f"Unknown metric(s) {', '.join(unknown) or '(none)'}; use {', '.join(METRICS)}.")
+    result = comparison.candidate(name)
+    title = f"{result.title}: rates by group on the test rows"
+    if result.grouping is None:
+        return empty_figure(f"{result.title} failed: {result.error}", title=title)
+    groups = result.grouping.groups
+    fig = go.Figure()
+    for index, metric in enumerate(metrics):
+        fig.add_trace(go.Bar(
+            x=[str(g) for g in groups.index], y=groups[metric].tolist(), name=LABELS[metric],
+            marker_color=color_for(index),
+            error_y={"type": "data", "array": (groups[f"{metric}_high"] - groups[metric]).clip(lower=0).tolist(),
+                     "arrayminus": (groups[metric] - groups[f"{metric}_low"]).clip(lower=0).tolist()},
+            customdata=groups[["count"]].to_numpy(),
+            hovertemplate="%{x}: %{y:.1%} (n=%{customdata[0]})<extra>" + LABELS[metric] + "</extra>",
+        ))
+    base_layout(fig, title=title, xaxis_title=" × ".join(result.grouping.features), percent_y=True)
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 1])
+    return add_caption(fig, "Whiskers: bootstrap confidence intervals on the same test rows as every candidate.")
