@@ -21,6 +21,10 @@ def register(subparsers) -> None:
     )
     add_audit_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    parser.add_argument("--policy", metavar="PRESET_OR_FILE",
+                        help="check a policy (four-fifths, ratio-band, equalized-odds, strict, or a "
+                             ".yaml/.json file); exit 0 pass, 1 fail, 3 inconclusive")
+    parser.add_argument("--report", metavar="OUT.html", help="write the self-contained HTML report")
     parser.set_defaults(func=run)
 
 
@@ -101,19 +105,24 @@ def model_info(model) -> dict | None:
 
 
 def run(args) -> int:
-    """Run the audit, print the summary and write the JSON record."""
+    """Run the audit, print the summary (and the policy verdicts), write the record and report."""
     from auditapp.audit import run_audit
-    from auditapp.record import audit_record
+    from auditapp.gate import assess, write_outputs
+    from auditapp.policy import load_policy
 
     spec = spec_from_args(args)
+    policy = load_policy(args.policy) if args.policy else None
     dataset, model = load_inputs(args)
     audit = run_audit(dataset.frame, spec, model)
     print(format_summary(audit, dataset.notices))
-    if args.json:
-        record = audit_record(audit, dataset=dataset_info(dataset), model=model_info(model))
-        write_json(args.json, record)
-        print(f"\nWrote {args.json}")
-    return 0
+    outcome = assess(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model))
+    if outcome.text:
+        print("\n" + outcome.text)
+    code = write_outputs(outcome, audit, report_path=args.report, json_path=args.json)
+    for path in (args.json, args.report):
+        if path:
+            print(f"\nWrote {path}")
+    return code
 
 
 def write_json(path: str, payload: dict) -> None:

@@ -1,0 +1,195 @@
+"""``auditapp verify RECORD --data FILE [--model FILE]``: recompute an audit record and compare.
+
+The audit is recomputed with the record's spec, settings and seed (and its policy, when it has one),
+then every field is compared: hashes of the dataset and model, counts exactly, other numbers to within
+1e-9, text exactly. Exit status 0 when everything matches, 1 when anything differs, 2 on bad input.
+The timestamp and library versions are not compared; a version that differs is mentioned, because it
+can explain a difference.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from auditapp.errors import AuditInputError
+
+TOLERANCE = 1e-9
+MAX_SHOWN = 50
+_SKIPPED = ("timestamp", "versions")
+_INFORMATIONAL = ("name",)  # file names may change without the content changing
+
+
+def register(subparsers) -> None:
+    """Add the ``verify`` sub-command."""
+    parser = subparsers.add_parser(
+        "verify", help="recompute an audit record and report any difference",
+        description="Recompute the audit of RECORD (a JSON file written by `auditapp audit --json`) "
+                    "from the data (and model) and compare hashes and every number. Exit status 0 "
+                    "when identical, 1 when different, 2 on bad input.",
+    )
+    parser.add_argument("record", metavar="RECORD", help="audit record JSON")
+    parser.add_argument("--data", required=True, metavar="FILE", help="the dataset the record was made from")
+    parser.add_argument("--model", metavar="FILE", help="the model file, if the record used one")
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="allow pickle/joblib models (they run code when loaded: only your own files)")
+    parser.set_defaults(func=run)
+
+
+def read_record(path: str | Path) -> dict[str, Any]:
+    """Read and check an audit record file.
+
+    Raises
+    ------
+    AuditInputError
+        If the file is not JSON or not an audit record.
+    """
+    from auditapp.record import SCHEMA
+
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise AuditInputError(
+            f"The record '{Path(path).name}' is not valid JSON ({exc.msg} at line {exc.lineno}). "
+            "Give the file written by `auditapp audit --json`."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise AuditInputError(f"The record '{Path(path).name}' is not UTF-8 text.") from exc
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        found = record.get("schema") if isinstance(record, dict) else type(record).__name__
+        raise AuditInputError(
+            f"'{Path(path).name}' is not an audit record: its schema is {found!r}, expected "
+            f"'{SCHEMA}'. Give the file written by `auditapp audit --json`."
+        )
+    missing = [k for k in ("spec", "dataset", "groups") if k not in record]
+    if missing:
+        raise AuditInputError(f"The record '{Path(path).name}' lacks {', '.join(missing)}; it cannot be "
+                              "recomputed.")
+    return record
+
+
+def reproduce(record: dict[str, Any], dataset, model) -> dict[str, Any]:
+    """The record recomputed from ``dataset`` (an intake ``Dataset``) and ``model`` (or None)."""
+    from auditapp.audit import run_audit
+    from auditapp.commands.audit import dataset_info, model_info
+    from auditapp.gate import assess
+    from auditapp.policy import policy_from_dict
+    from auditapp.spec import AuditSpec
+
+    spec = AuditSpec.from_dict(record["spec"])
+    audit = run_audit(dataset.frame, spec, model)
+    policy = policy_from_dict(record["policy"]) if record.get("policy") else None
+    outcome = assess(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model),
+                     timestamp=record.get("timestamp"))
+    fresh = outcome.record
+    if "policy" not in record:  # a record written without the gate has no policy fields
+        for key in ("policy", "verdicts", "findings"):
+            fresh.pop(key, None)
+    return fresh
+
+
+def _label(item: Any, index: int) -> str:
+    if not isinstance(item, dict):
+        return str(index)
+    parts = []
+    for key in ("attributes", "features", "criterion", "metric", "group"):
+        value = item.get(key)
+        if isinstance(value, dict):
+            parts.append(" & ".join(f"{k}={v}" for k, v in value.items()))
+        elif isinstance(value, list):
+            parts.append(" × ".join(map(str, value)))
+        elif value is not None:
+            parts.append(str(value))
+    return ", ".join(parts) or str(index)
+
+
+def compare_records(expected: Any, actual: Any, path: str = "", *,
+                    tolerance: float = TOLERANCE) -> list[str]:
+    """Every difference between two records, as ``"path: record X, recomputed Y"`` lines.
+
+    Integers (counts) must match exactly; other numbers to within ``tolerance``.
+    """
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        out = []
+        for key in dict.fromkeys([*expected, *actual]):
+            if not path and key in _SKIPPED:
+                continue
+            if key in _INFORMATIONAL and path in ("dataset", "model"):
+                continue
+            where = f"{path}.{key}" if path else str(key)
+            if key not in actual:
+                out.append(f"{where}: in the record but not recomputed")
+            elif key not in expected:
+                out.append(f"{where}: recomputed but not in the record")
+            else:
+                out.extend(compare_records(expected[key], actual[key], where, tolerance=tolerance))
+        return out
+    if isinstance(expected, list) and isinstance(actual, list):
+        if len(expected) != len(actual):
+            return [f"{path}: the record has {len(expected)} entries, the recomputation {len(actual)}"]
+        out = []
+        for i, (a, b) in enumerate(zip(expected, actual, strict=True)):
+            out.extend(compare_records(a, b, f"{path}[{_label(a, i)}]", tolerance=tolerance))
+        return out
+    if _same(expected, actual, tolerance):
+        return []
+    return [f"{path}: record {expected!r}, recomputed {actual!r}"]
+
+
+def _same(a: Any, b: Any, tolerance: float) -> bool:
+    numbers = (int, float)
+    if isinstance(a, bool) or isinstance(b, bool) or not (isinstance(a, numbers) and isinstance(b, numbers)):
+        return a == b and type(a) is type(b)
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=tolerance)
+
+
+def run(args) -> int:
+    """Recompute the record, print the differences, return 0 (same), 1 (different)."""
+    from auditapp.commands.audit import load_inputs
+
+    record = read_record(args.record)
+    if record.get("model") and not args.model:
+        raise AuditInputError(
+            f"The record was made with a model ({record['model'].get('name') or 'unnamed'}, sha256 "
+            f"{record['model'].get('sha256')}). Pass the model file with --model."
+        )
+    if args.model and not record.get("model"):
+        raise AuditInputError("The record was made without a model (predictions or scores from "
+                              "columns); remove --model.")
+    dataset, model = load_inputs(args)
+    differences = []
+    for what, info in (("dataset", record.get("dataset")), ("model", record.get("model"))):
+        current = dataset.sha256 if what == "dataset" else getattr(model, "sha256", None)
+        if info and info.get("sha256") != current:
+            differences.append(f"The {what} is not the one recorded: sha256 {current} instead of "
+                               f"{info.get('sha256')}.")
+    try:
+        fresh = reproduce(record, dataset, model)
+    except AuditInputError as exc:
+        if not differences:
+            raise
+        differences.append(f"The audit could not be recomputed on these inputs: {exc}")
+        fresh = None
+    if fresh is not None:
+        differences += [line for line in compare_records(record, fresh)
+                        if not line.startswith(("dataset.sha256:", "model.sha256:"))]
+    if not differences:
+        print(f"Verified: the dataset, {'the model, ' if model is not None else ''}the settings and "
+              "every number match the record.")
+        return 0
+    print(f"The record does NOT match: {len(differences)} difference(s).")
+    for line in differences[:MAX_SHOWN]:
+        print(f"  {line}")
+    if len(differences) > MAX_SHOWN:
+        print(f"  ... and {len(differences) - MAX_SHOWN} more.")
+    if fresh is not None:
+        versions = [k for k, v in (record.get("versions") or {}).items()
+                    if fresh.get("versions", {}).get(k) != v]
+        if versions:
+            print(f"Library versions differ from the record's ({', '.join(versions)}), which can "
+                  "explain small numeric differences.")
+    return 1

@@ -1,0 +1,137 @@
+"""Findings: the exact wording, and every number in a sentence taken from the results."""
+
+import re
+
+import pytest
+
+from auditapp.findings import build_findings, describe_verdict, format_findings, pct, points, times
+from auditapp.policy import Criterion, Policy, preset
+from auditapp.verdicts import evaluate_policy
+from tests.auditapp.test_verdicts import hand_built
+
+OUTCOME = "hired = 1"
+
+
+def _sentences(result, pol):
+    evaluation = evaluate_policy(result, pol)
+    return evaluation, build_findings(evaluation, result, outcome=OUTCOME)
+
+
+def test_four_fifths_failure_sentence():
+    result = hand_built({"a": (50, 50, 50, 50), "b": (70, 30, 70, 30)})  # selected 50% vs 30%
+    _, findings = _sentences(result, preset("four-fifths"))
+    assert findings[1].text == (
+        "Group g = b received the favourable prediction (hired = 1) 30.0% of the time against 50.0% "
+        "for g = a, the group with the highest rate: 0.60 times as often. This fails “four-fifths "
+        "rule” (required: the ratio must be at least 0.8).")
+    assert (findings[1].kind, findings[1].group, findings[1].criterion) == ("fail", "b", "four-fifths rule")
+
+
+def test_equalized_odds_gap_sentence():
+    result = hand_built({"a": (50, 50, 50, 50), "b": (70, 30, 70, 30)})  # TPR and FPR 50% vs 30%
+    _, findings = _sentences(result, preset("equalized-odds"))
+    assert findings[1].text == (
+        "Among people whose actual outcome was favourable (hired = 1), across the groups of g, the "
+        "share who received the favourable prediction ranges from 30.0% for g = b to 50.0% for g = a: "
+        "a gap of 20.0 percentage points. This fails “true positive rate gap” (required: the "
+        "difference must be at most 10.0 percentage points).")
+    assert findings[2].text.startswith(
+        "Among people whose actual outcome was unfavourable, across the groups of g, the share who "
+        "wrongly received the favourable prediction (hired = 1) ranges from 30.0% for g = b to 50.0%")
+
+
+def test_monitored_difference_to_the_reference_sentence():
+    # a is the larger group and the reference; false positive rates 60/120 = 50% and 15/50 = 30%
+    result = hand_built({"a": (60, 60, 40, 40), "b": (35, 15, 25, 25)})
+    c = Criterion(metric="false_positive_rate", measure="difference", scope="reference", at_least=-0.1,
+                  at_most=0.1, required=False, name="fpr gap")
+    evaluation, findings = _sentences(result, Policy(name="p", criteria=(c,)))
+    assert findings[1].text == (
+        "Among people whose actual outcome was unfavourable, group g = b wrongly received the "
+        "favourable prediction (hired = 1) 30.0% of the time against 50.0% for g = a, the reference "
+        "group: a difference of -20.0 percentage points. This fails “fpr gap” (monitored, not part of "
+        "the verdict: the difference must be between -10.0 and 10.0 percentage points).")
+    assert evaluation.overall == "pass"
+    assert findings[0].text == "The policy “p” passes: all 0 required check(s) that could be evaluated pass. " \
+        "No required check could be evaluated at all."
+
+
+def test_rate_floor_sentence_and_balanced_accuracy_wording():
+    result = hand_built({"a": (50, 50, 50, 50), "b": (90, 10, 10, 90)})
+    floor = Criterion(metric="accuracy", measure="rate", scope="group", at_least=0.7, name="accuracy floor")
+    balanced = Criterion(metric="balanced_accuracy", measure="rate", scope="group", at_least=0.7,
+                         name="balanced floor")
+    _, findings = _sentences(result, Policy(name="p", criteria=(floor, balanced)))
+    texts = [f.text for f in findings[1:]]
+    assert texts == [
+        "Group g = a got a correct prediction 50.0% of the time. This fails “accuracy floor” "
+        "(required: the rate must be at least 70.0%).",
+        "Group g = a had a balanced accuracy of 50.0%. This fails “balanced floor” (required: the rate "
+        "must be at least 70.0%).",
+    ]
+
+
+def test_every_number_in_an_inconclusive_sentence_comes_from_the_results():
+    result = hand_built({"a": (25, 25, 25, 25), "b": (30, 20, 30, 20)}, n_boot=300)
+    evaluation = evaluate_policy(result, preset("four-fifths"))
+    (v,) = evaluation.verdicts
+    text = describe_verdict(v, result, confidence=result.confidence, outcome=OUTCOME)
+    groups = result.grouping("g").groups
+    allowed = {pct(groups.loc[g, col]) for g in ("a", "b")
+               for col in ("selection_rate", "selection_rate_low", "selection_rate_high")}
+    allowed |= {times(x) for x in (v.value, v.low, v.high)} | {"0.8", "95%", "1"}
+    found = re.findall(r"-?\d+(?:\.\d+)?%?", text)
+    assert found and set(found) <= allowed
+    assert "0.80 times as often (95% CI" in text
+    assert "The interval crosses the bound, so “four-fifths rule” (required: the ratio must be at " \
+           "least 0.8) is inconclusive here; more data would settle it." in text
+
+
+def test_intersection_groups_are_named_by_their_attributes():
+    result = hand_built({"a": (50, 50, 50, 50), "b": (70, 30, 70, 30)},
+                        second=lambda n: ["x", "y"] * (n // 2))
+    c = Criterion(metric="selection_rate", measure="ratio", scope="vs_best", at_least=0.8,
+                  groupings="intersections", name="ff")
+    _, findings = _sentences(result, Policy(name="p", criteria=(c,)))
+    assert any(f.text.startswith("Group g = b & h = x received") for f in findings), findings
+
+
+def test_not_evaluable_groups_are_listed_and_the_overall_verdict_says_so():
+    result = hand_built({"a": (40, 40, 40, 40), "b": (45, 35, 45, 35), "tiny": (0, 3, 0, 2)})
+    evaluation, findings = _sentences(result, preset("four-fifths"))
+    assert evaluation.overall == "pass"
+    assert findings[0].text == (
+        "The policy “four-fifths” passes: all 1 required check(s) that could be evaluated pass. 1 "
+        "check(s) could not be evaluated (too few rows or an undefined rate); the verdict says "
+        "nothing about them.")
+    assert findings[-1].kind == "not_evaluable"
+    assert findings[-1].text == ("“four-fifths rule” could not be evaluated for 1 group(s) of g: tiny: 5 "
+                                 "rows, fewer than the criterion's minimum of 30.")
+
+
+def test_overall_failure_counts_failing_and_inconclusive_checks():
+    result = hand_built({"a": (50, 50, 50, 50), "b": (70, 30, 70, 30), "c": (52, 48, 52, 48)})
+    _, findings = _sentences(result, preset("ratio-band"))
+    fails = sum(f.kind == "fail" and f.required for f in findings)
+    assert findings[0].text.startswith(f"The policy “ratio-band” fails: {fails} required check(s) fail")
+    kinds = [f.kind for f in findings[1:]]
+    assert kinds == sorted(kinds, key=["fail", "inconclusive", "not_evaluable"].index)
+
+
+def test_format_findings_gives_one_line_per_criterion_then_the_sentences():
+    result = hand_built({"a": (50, 50, 50, 50), "b": (70, 30, 70, 30)})
+    evaluation, findings = _sentences(result, preset("equalized-odds"))
+    lines = format_findings(evaluation, findings).splitlines()
+    assert lines[0] == "Policy equalized-odds: FAIL"
+    assert lines[1] == ("  [        FAIL] true positive rate gap (required, at most 0.1): 0 pass, 1 fail, "
+                        "0 inconclusive, 0 not evaluable")
+    assert lines[4] == f"- {findings[0].text}"
+
+
+@pytest.mark.parametrize(("value", "text"), [(0.4487, "44.9%"), (float("nan"), "n/a")])
+def test_percentages(value, text):
+    assert pct(value) == text
+
+
+def test_points_keep_their_sign():
+    assert points(-0.152) == "-15.2" and points(0.05) == "+5.0"
