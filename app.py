@@ -1,0 +1,76 @@
+"""The auditapp Dash app. ``create_app()`` builds it; ``server`` is the WSGI app for gunicorn.
+
+``gunicorn app:server`` creates the app on first access to ``server`` (nothing heavy runs at import).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+from dash import set_props
+
+from auditapp.config import Settings
+from auditapp.runtime import limit_threads
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("auditapp.app")
+
+
+def _on_error(exc: Exception) -> None:
+    """Safety net for bugs: log the traceback, show a calm message, keep the app working."""
+    from layouts import ids
+    from layouts.components import error_alert
+
+    log.exception("Unhandled error in a callback", exc_info=exc)
+    set_props(ids.GLOBAL_ALERT, {"children": error_alert(
+        "Something went wrong on our side while updating this view. The error has been logged; "
+        "try again, or change the settings.", title="Sorry")})
+
+
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    """Build the app. One app per process: Dash attaches ``@callback``s to the first app created."""
+    limit_threads()
+    settings = settings or Settings.from_env()
+    settings.export()
+    from auditapp.jobs import background_manager
+    from auditapp.store import ArtifactStore
+
+    store = ArtifactStore(settings.data_dir)
+    app = dash.Dash(
+        __name__, use_pages=True, pages_folder=str(HERE / "layouts" / "pages"),
+        assets_folder=str(HERE / "layouts" / "assets"),
+        suppress_callback_exceptions=True, title="auditapp", on_error=_on_error,
+        background_callback_manager=background_manager(settings),
+        serve_locally=True,
+    )
+    app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024**2
+    import callbacks  # noqa: F401  (registers every @callback on this app)
+    from callbacks.routes import register_routes
+    from callbacks.shell import make_layout
+
+    register_routes(app.server, store, settings)
+    initial = None
+    if settings.demo:
+        from auditapp.scenarios import scenario_state
+
+        initial = scenario_state(store, settings.demo)
+    app.layout = make_layout(store, initial)
+    return app
+
+
+_app: dash.Dash | None = None
+
+
+def __getattr__(name: str):
+    global _app
+    if name in ("app", "server"):
+        if _app is None:
+            _app = create_app()
+        return _app if name == "app" else _app.server
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    create_app().run(debug=False)

@@ -1,0 +1,146 @@
+"""A user's working state in the app: which dataset and model, which settings, and cached results.
+
+The browser keeps a small ``state`` dict (artifact ids and the spec as plain JSON); these functions turn
+it into loaded objects through the artifact store, caching everything expensive by content:
+``(dataset sha256, model sha256, spec)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pandas as pd
+
+from auditapp.audit import Audit, run_audit
+from auditapp.errors import AuditInputError
+from auditapp.intake import Dataset, read_table
+from auditapp.scores import ThresholdIndex, build_threshold_index, group_labels
+from auditapp.spec import AuditSpec
+from auditapp.store import ArtifactStore
+
+_TARGET_NAMES = ("hired", "label", "target", "outcome", "y", "y_true", "two_year_recid", "income", "class",
+                 "approved", "default", "repaid")
+_SCORE_NAMES = ("score", "y_score", "probability", "prob", "proba", "risk_score", "predicted_probability")
+_PREDICTION_NAMES = ("prediction", "pred", "y_pred", "predicted", "decision")
+_SENSITIVE_NAMES = ("sex", "gender", "race", "ethnicity", "age_cat", "age_group", "nationality", "religion",
+                    "disability", "marital_status", "age")
+_FAVORABLE_WORDS = ("1", "yes", "true", ">50k", "hired", "approved", "repaid", "good", "positive")
+
+
+def load_dataset(store: ArtifactStore, token: str, dataset_id: str) -> Dataset:
+    """The parsed dataset (parsed once per content, then cached)."""
+    info = store.info(token, dataset_id)
+    path = store.path(token, dataset_id)
+    return store.cached(("dataset", info.sha256), lambda: read_table(path, filename=info.name))
+
+
+def load_model(store: ArtifactStore, token: str, model_id: str | None, *, trust_pickle: bool = False):
+    """The model for an artifact id (or None)."""
+    if not model_id:
+        return None
+    from auditapp.models import load_model as _load
+
+    info = store.info(token, model_id)
+    path = store.path(token, model_id)
+    return store.cached(("model", info.sha256, trust_pickle),
+                        lambda: _load(path, filename=info.name, trust_pickle=trust_pickle), disk=False)
+
+
+def spec_from_state(state: dict[str, Any]) -> AuditSpec:
+    """The ``AuditSpec`` stored in the browser state."""
+    if not state or not state.get("spec"):
+        raise AuditInputError("Choose a dataset and the audit settings on the Data & model page first.")
+    try:
+        return AuditSpec.from_dict(state["spec"])
+    except TypeError as exc:
+        raise AuditInputError(f"The saved settings are not valid ({exc}). Set them again on Data & model.") from exc
+
+
+def state_key(store: ArtifactStore, token: str, state: dict[str, Any]) -> tuple:
+    """The content key of a state: dataset and model hashes plus the spec."""
+    dataset = store.info(token, state["dataset"]).sha256
+    model = store.info(token, state["model"]).sha256 if state.get("model") else None
+    return dataset, model, json.dumps(state.get("spec"), sort_keys=True, default=str)
+
+
+def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_pickle: bool = False) -> Audit:
+    """Run (or fetch from the cache) the audit that ``state`` describes."""
+    if not state or not state.get("dataset"):
+        raise AuditInputError("No dataset yet: upload one on the Data & model page or pick a scenario.")
+    spec = spec_from_state(state)
+    key = ("audit", *state_key(store, token, state))
+
+    def compute() -> Audit:
+        dataset = load_dataset(store, token, state["dataset"])
+        model = load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
+        return run_audit(dataset.frame, spec, model)
+
+    return store.cached(key, compute)
+
+
+def threshold_index_for(store: ArtifactStore, token: str, state: dict[str, Any], features: tuple[str, ...],
+                        *, trust_pickle: bool = False) -> ThresholdIndex:
+    """Per-group sorted scores for the threshold explorer (kept in memory only)."""
+    audit = audit_for(store, token, state, trust_pickle=trust_pickle)
+    if audit.data.y_score is None:
+        raise AuditInputError(
+            "The threshold explorer needs scores: choose a score column or a model that gives probabilities "
+            "on the Data & model page.")
+    key = ("thresholds", *state_key(store, token, state), tuple(features))
+    labels = group_labels(audit.data.sensitive_features[list(features)])
+    return store.cached(key, lambda: build_threshold_index(audit.data.y_true, audit.data.y_score, labels),
+                        disk=False)
+
+
+def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
+    lowered = {c.lower().strip(): c for c in columns}
+    for name in names:
+        if name in lowered:
+            return lowered[name]
+    for name in names:
+        for low, original in lowered.items():
+            if len(name) > 2 and re.search(rf"(^|_){re.escape(name)}($|_)", low):
+                return original
+    return None
+
+
+def guess_favorable(values: list[Any]) -> Any:
+    """The value of a binary target that most likely means the favourable outcome."""
+    for word in _FAVORABLE_WORDS:
+        for value in values:
+            if str(value).strip().lower() == word:
+                return value
+    return values[-1] if values else 1
+
+
+def suggest_state(dataset: Dataset, dataset_id: str, *, model=None, model_id: str | None = None) -> dict[str, Any]:
+    """Sensible defaults: a column named like a label, like a score or prediction, like a protected attribute."""
+    frame = dataset.frame
+    columns = list(frame.columns)
+    target = _find(columns, _TARGET_NAMES)
+    if target is None:
+        binary = [c for c in columns if frame[c].nunique(dropna=True) == 2]
+        target = binary[-1] if binary else columns[-1]
+    values = sorted(pd.unique(frame[target].dropna()).tolist(), key=str)
+    spec: dict[str, Any] = {"target": target, "favorable": guess_favorable(values)}
+    if model is None:
+        score = _find([c for c in columns if c != target and pd.api.types.is_numeric_dtype(frame[c])], _SCORE_NAMES)
+        prediction = _find([c for c in columns if c != target], _PREDICTION_NAMES)
+        if score is not None:
+            spec["score"] = score
+            low, high = float(frame[score].min()), float(frame[score].max())
+            spec["threshold"] = 0.5 if 0 <= low and high <= 1 else float(frame[score].median())
+        elif prediction is not None:
+            spec["prediction"] = prediction
+    used = {target, spec.get("score"), spec.get("prediction")}
+    sensitive = [c for c in (_find([c], _SENSITIVE_NAMES) for c in columns) if c and c not in used]
+    spec["sensitive"] = [c for c in sensitive if c != "age"][:2] or sensitive[:1]
+    return {"dataset": dataset_id, "model": model_id, "spec": _complete(spec)}
+
+
+def _complete(spec: dict[str, Any]) -> dict[str, Any]:
+    defaults = AuditSpec(target="_", sensitive=("_s",)).to_dict()
+    defaults.update({k: v for k, v in spec.items() if v is not None})
+    return defaults

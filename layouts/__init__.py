@@ -1,0 +1,1 @@
+"""Dash component trees: one module per page or shared piece; no computation, no callbacks."""

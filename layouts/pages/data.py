@@ -1,0 +1,108 @@
+"""Data & model: upload or pick a scenario, preview, and choose what to audit."""
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import ids
+from layouts.components import card, drop_zone, grid, labelled
+
+dash.register_page(__name__, path="/data", name="Data & model", order=0, title="Data & model · auditapp")
+
+
+def _dataset_card():
+    return card(
+        "1. Dataset",
+        dbc.Row([
+            dbc.Col(labelled(
+                "Built-in scenario",
+                dcc.Dropdown(id=ids.DATA_SCENARIO_DROPDOWN, clearable=False),
+                "Ready-made examples that run offline, each with a short story of what it shows.",
+            ), md=8),
+            dbc.Col(dbc.Button("Load scenario", id=ids.DATA_SCENARIO_BUTTON, color="secondary",
+                               className="mt-md-4 w-100"), md=4),
+        ]),
+        html.Div("or", className="text-center text-muted my-2"),
+        drop_zone(ids.DATA_DATASET_DROP, ids.DATA_DATASET_PROGRESS, kind="dataset",
+                  prompt="Upload your dataset (CSV or Parquet)", accept=".csv,.tsv,.txt,.parquet"),
+        html.Div(id=ids.DATA_DATASET_STATUS, className="mt-2"),
+        help_text="One row per person: the true outcome, the model's inputs or predictions, and the "
+                  "attributes you want to compare groups by.",
+    )
+
+
+def _model_card():
+    return card(
+        "2. Model (optional)",
+        drop_zone(ids.DATA_MODEL_DROP, ids.DATA_MODEL_PROGRESS, kind="model",
+                  prompt="Upload a trained model (.skops or .onnx)", accept=".skops,.onnx,.pkl,.pickle,.joblib"),
+        html.Div(id=ids.DATA_MODEL_STATUS, className="mt-2"),
+        dbc.Button("Audit without a model", id=ids.DATA_MODEL_CLEAR_BUTTON, color="link", size="sm",
+                   className="px-0"),
+        help_text="Without a model, predictions or scores given as columns are enough for metrics, "
+                  "thresholds, policy and report. Pickle files run code when opened and are refused "
+                  "unless the operator trusts them.",
+    )
+
+
+def _settings_card():
+    return card(
+        "3. What to audit",
+        dbc.Row([
+            dbc.Col(labelled("Outcome (target) column", dcc.Dropdown(id=ids.DATA_TARGET_DROPDOWN),
+                             "What really happened, e.g. hired, repaid, reoffended."), md=6),
+            dbc.Col(labelled("Favourable value", dcc.Dropdown(id=ids.DATA_FAVORABLE_DROPDOWN),
+                             "The outcome that benefits a person, e.g. 1, yes, hired."), md=6),
+        ]),
+        labelled("Where the predictions come from", dbc.RadioItems(
+            id=ids.DATA_SOURCE_RADIO, inline=True, value="model",
+            options=[{"label": "The model", "value": "model"},
+                     {"label": "A prediction column", "value": "prediction"},
+                     {"label": "A score column + threshold", "value": "score"}]),
+            "A prediction column holds decisions; a score column holds probabilities or risk scores."),
+        dbc.Row([
+            dbc.Col(labelled("Prediction column", dcc.Dropdown(id=ids.DATA_PREDICTION_DROPDOWN),
+                             "Predicted outcome, in the target's values or 0/1."), md=4),
+            dbc.Col(labelled("Score column", dcc.Dropdown(id=ids.DATA_SCORE_DROPDOWN),
+                             "Higher means more likely favourable."), md=4),
+            dbc.Col(labelled("Threshold", dbc.Input(id=ids.DATA_THRESHOLD_INPUT, type="number", step="any"),
+                             "Favourable when score ≥ threshold. Leave empty for 0.5 (or the model's own "
+                             "decision)."), md=4),
+        ]),
+        labelled("Model's favourable class", dbc.Input(id=ids.DATA_MODEL_FAVORABLE_INPUT, type="text",
+                                                       placeholder="only if the model uses other labels"),
+                 "Needed only when the model predicts e.g. 0/1 but the target says yes/no."),
+        labelled("Sensitive features", dcc.Dropdown(id=ids.DATA_SENSITIVE_DROPDOWN, multi=True),
+                 "Attributes to compare groups by (e.g. sex, race). Two or more also give intersections."),
+        labelled("Bins for numeric features", dbc.Input(id=ids.DATA_BINS_INPUT, type="text",
+                                                        placeholder="age=18,30,50,100   or   age=q4"),
+                 "Cut numeric attributes into groups: edges, or q4 for quartiles. Separate several with ';'."),
+        html.Div(id=ids.DATA_REFERENCE_CONTAINER),
+        dbc.Row([
+            dbc.Col(labelled("Minimum group size", dbc.Input(id=ids.DATA_MIN_GROUP_INPUT, type="number",
+                                                             min=1, step=1, value=30),
+                             "Smaller groups are flagged: their numbers are too noisy to act on."), md=6),
+            dbc.Col(labelled("Bootstrap replicates", dbc.Input(id=ids.DATA_BOOTSTRAP_INPUT, type="number",
+                                                               min=0, max=100000, step=100, value=1000),
+                             "For 95% confidence intervals; more is steadier and slower."), md=6),
+        ]),
+        dbc.Button("Run audit", id=ids.DATA_RUN_BUTTON, color="primary", size="lg"),
+        dcc.Loading(html.Div(id=ids.DATA_RUN_ALERT, className="mt-3"), delay_show=200),
+        help_text="Sensible defaults are filled in from the column names; check them.",
+    )
+
+
+def layout(**_query):
+    return html.Div([
+        html.H2("Data & model"),
+        html.P("Bring a dataset and, optionally, the trained model; then say what to audit.",
+               className="lead"),
+        html.Div(id=ids.DATA_UPLOAD_ALERT),
+        dbc.Row([
+            dbc.Col([_dataset_card(), _model_card()], lg=5),
+            dbc.Col([_settings_card()], lg=7),
+        ]),
+        card("Preview", grid(ids.DATA_PREVIEW_GRID, height=280),
+             html.H6("Columns", className="mt-3"), grid(ids.DATA_COLUMNS_GRID, height=260),
+             help_text="The first rows, and per column its type, missing values and distinct values."),
+    ])

@@ -1,0 +1,50 @@
+"""Group metrics: the audit at a glance (the first screen)."""
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from auditapp.rates import LABELS, METRICS
+from layouts import ids
+from layouts.components import card, graph, grid, labelled
+
+dash.register_page(__name__, path="/", name="Group metrics", order=1, title="Group metrics · auditapp")
+
+_METRIC_OPTIONS = [{"label": LABELS[m], "value": m} for m in METRICS]
+
+
+def layout(**_query):
+    return html.Div([
+        html.H2("Group metrics"),
+        html.P(id=ids.METRICS_CONTEXT, className="text-muted"),
+        html.Div(id=ids.METRICS_ALERT),
+        card("What stands out", dcc.Loading(html.Ul(id=ids.METRICS_SUMMARY, className="mb-0")),
+             help_text="The largest gaps in plain words. Every number comes from the table below."),
+        dbc.Row([
+            dbc.Col(labelled("Compare groups by", dcc.Dropdown(id=ids.METRICS_GROUPING_DROPDOWN, clearable=False),
+                             "One attribute, or an intersection such as sex × ethnicity."), md=4),
+            dbc.Col(labelled("Metrics to chart", dcc.Dropdown(
+                id=ids.METRICS_METRIC_CHECKLIST, multi=True, options=_METRIC_OPTIONS,
+                value=["selection_rate", "true_positive_rate", "false_positive_rate"]),
+                "Bars show each group's value; whiskers its 95% confidence interval."), md=8),
+        ]),
+        card("Rates by group", graph(ids.METRICS_BAR_GRAPH),
+             help_text="Hatched bars are small groups (too few rows to trust); ◆ marks the reference group."),
+        card("Against the reference group", dbc.Row([
+            dbc.Col(labelled("Metric", dcc.Dropdown(id=ids.METRICS_DISPARITY_METRIC, options=_METRIC_OPTIONS,
+                                                    value="selection_rate", clearable=False)), md=6),
+            dbc.Col(labelled("Compare as", dbc.RadioItems(
+                id=ids.METRICS_DISPARITY_KIND, inline=True, value="ratio",
+                options=[{"label": "Ratio (four-fifths rule)", "value": "ratio"},
+                         {"label": "Difference", "value": "difference"}])), md=6),
+        ]), graph(ids.METRICS_DISPARITY_GRAPH),
+            help_text="Ratios between 0.8 and 1.25 (the shaded band) pass the four-fifths rule. "
+                      "★ marks gaps unlikely to be chance (Benjamini–Hochberg q < 0.05)."),
+        html.Div(card("Intersections", labelled(
+            "Metric", dcc.Dropdown(id=ids.METRICS_HEATMAP_METRIC, options=_METRIC_OPTIONS,
+                                   value="selection_rate", clearable=False)), graph(ids.METRICS_HEATMAP_GRAPH),
+            help_text="Each cell is one combination of two attributes; grey cells have too few rows."),
+            id=ids.METRICS_HEATMAP_CARD),
+        card("Table", grid(ids.METRICS_TABLE, height=360),
+             help_text="Every metric per group with its 95% confidence interval; sort or filter any column."),
+    ])

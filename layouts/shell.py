@@ -1,0 +1,36 @@
+"""The frame around every page: navigation, session and state stores, global alerts."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import ids
+
+
+def navbar() -> dbc.Navbar:
+    pages = sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
+    links = [dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact")) for p in pages]
+    return dbc.Navbar(
+        dbc.Container([
+            dbc.NavbarBrand([html.Span("⚖ ", **{"aria-hidden": "true"}), "auditapp"], href="/"),
+            dbc.Nav(links, navbar=True, className="me-auto"),
+            dbc.Button("Download report", id=ids.REPORT_BUTTON, color="light", outline=True, size="sm",
+                       title="A self-contained HTML report of this audit, with its audit record"),
+            dcc.Download(id=ids.REPORT_DOWNLOAD),
+        ], fluid=True),
+        color="dark", dark=True, className="mb-3",
+    )
+
+
+def shell(*, session_token: str, initial_state: dict | None) -> html.Div:
+    """The app layout for one page load. Stores keep their browser-session values across reloads."""
+    return html.Div([
+        dcc.Location(id=ids.LOCATION, refresh="callback-nav"),
+        dcc.Store(id=ids.SESSION_STORE, storage_type="session", data=session_token),
+        dcc.Store(id=ids.STATE_STORE, storage_type="session", data=initial_state),
+        dcc.Store(id=ids.UPLOAD_RESULT_STORE, storage_type="memory"),
+        navbar(),
+        dbc.Container([html.Div(id=ids.GLOBAL_ALERT), dash.page_container], fluid=True, className="pb-5"),
+    ])
