@@ -38,7 +38,11 @@ def make_data(n: int, seed: int = 0) -> pd.DataFrame:
 
 def fairlearn_metrics():
     from fairlearn.metrics import (
-        count, false_negative_rate, false_positive_rate, selection_rate, true_negative_rate,
+        count,
+        false_negative_rate,
+        false_positive_rate,
+        selection_rate,
+        true_negative_rate,
         true_positive_rate,
     )
     from sklearn.metrics import accuracy_score, balanced_accuracy_score, precision_score

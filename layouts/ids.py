@@ -63,3 +63,15 @@ THRESHOLD_CALIBRATION_GRAPH = "threshold-calibration-graph"
 THRESHOLD_TABLE = "threshold-table-grid"
 THRESHOLD_ALERT = "threshold-alert"
 THRESHOLD_READY_STORE = "threshold-ready-store"
+
+# Explanations page (ids for this page go in this section)
+EXPLAIN_ALERT = "explain-alert"
+
+# Mitigation page (ids for this page go in this section)
+MITIGATION_ALERT = "mitigation-alert"
+
+# Feedback loops page (ids for this page go in this section)
+FEEDBACK_ALERT = "feedback-alert"
+
+# Policy & report page (ids for this page go in this section)
+POLICY_ALERT = "policy-alert"
