@@ -29,7 +29,7 @@ def layout(**_query):
                 "Bars show each group's value; whiskers its 95% confidence interval."), md=8),
         ]),
         card("Rates by group", graph(ids.METRICS_BAR_GRAPH),
-             help_text="Hatched bars are small groups (too few rows to trust); ◆ marks the reference group."),
+             help_text="Hatched bars are small groups (too few rows to trust); “(reference)” marks the group the others are compared with."),
         card("Against the reference group", dbc.Row([
             dbc.Col(labelled("Metric", dcc.Dropdown(id=ids.METRICS_DISPARITY_METRIC, options=_METRIC_OPTIONS,
                                                     value="selection_rate", clearable=False)), md=6),
