@@ -20,6 +20,10 @@ SKOPS_ALLOWED_TYPES = frozenset({
     "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "numpy.dtype",
+    # auditapp's own mitigated models (exported by the Mitigation page) and the fairlearn step they use
+    "auditapp.mitigation.post.GroupThresholdClassifier",
+    "auditapp.mitigation.inprocessing.RandomizedEnsembleClassifier",
+    "fairlearn.preprocessing._correlation_remover.CorrelationRemover",
 })
 # Names under the allowed prefixes that touch files, compile code or exist only for testing:
 # a FunctionTransformer(func=numpy.load) would otherwise pass the prefix check.

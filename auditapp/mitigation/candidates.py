@@ -1,0 +1,350 @@
+"""The mitigation candidates: what each trains, on which learner, and how it is evaluated.
+
+Every candidate gets the same :class:`MitigationContext` (training and test rows, labels, groups,
+the uploaded model's scores) and is evaluated by :func:`auditapp.metrics.compute_audit` on the same
+test rows, so every number comes with a bootstrap confidence interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from auditapp.errors import AuditInputError
+from auditapp.metrics import AuditResult, GroupingResult, compute_audit
+from auditapp.mitigation.split import rows_fingerprint
+
+log = logging.getLogger(__name__)
+
+FAMILIES = {
+    "baseline": "baseline", "baseline_refit": "baseline", "reweighing": "pre",
+    "correlation_remover": "pre", "exponentiated_gradient": "in", "grid_search": "in",
+    "threshold_optimizer": "post",
+}
+CANDIDATES = tuple(FAMILIES)
+TITLES = {
+    "baseline": "Uploaded model as it is", "baseline_refit": "Uploaded model refitted on the training part",
+    "reweighing": "Reweighing (Kamiran & Calders)", "correlation_remover": "CorrelationRemover",
+    "exponentiated_gradient": "ExponentiatedGradient", "grid_search": "GridSearch",
+    "threshold_optimizer": "ThresholdOptimizer",
+}
+DISPARITY = {
+    "demographic_parity": "demographic_parity_difference",
+    "equalized_odds": "equalized_odds_difference",
+    "true_positive_rate_parity": "equal_opportunity_difference",
+    "error_rate_parity": "accuracy_equality_difference",
+}
+CORRELATION_NOTE = (
+    "CorrelationRemover subtracts from each feature the part explained by the sensitive attribute, "
+    "so it needs every new person's sensitive attribute too."
+)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A number with its confidence interval (NaN when undefined)."""
+
+    value: float
+    low: float
+    high: float
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+
+@dataclass(frozen=True)
+class MitigationContext:
+    """Everything a candidate needs; picklable, so it can be sent to a worker process."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    y_train: np.ndarray
+    y_test: np.ndarray
+    groups_train: np.ndarray
+    groups_test: np.ndarray
+    sensitive_test: pd.DataFrame
+    sensitive: tuple[str, ...]
+    constraint: str
+    objective: str
+    estimator: object | None
+    can_refit: bool
+    model_features: tuple[str, ...]
+    learner_features: tuple[str, ...]
+    scores_train: np.ndarray | None
+    scores_test: np.ndarray | None
+    pred_train: np.ndarray
+    pred_test: np.ndarray
+    score_source: str
+    positive_class: object = 1
+    reference: Mapping[str, str] = field(default_factory=dict)
+    min_group_size: int = 30
+    n_boot: int = 1000
+    confidence: float = 0.95
+    seed: int = 0
+    grid_size: int = 20
+    eg_max_iter: int = 50
+
+    @property
+    def test_rows_sha256(self) -> str:
+        return rows_fingerprint(self.test.index, self.y_test)
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    """One candidate evaluated on the test rows.
+
+    ``audit`` holds every grouping (per group rates with CIs); ``grouping`` is the intersection of
+    all sensitive features, on which ``disparity`` and ``criteria`` are computed. ``model`` is the
+    fitted mitigated model (None when it cannot be saved, e.g. an ONNX baseline).
+    """
+
+    name: str
+    family: str
+    title: str
+    learner: str
+    accuracy: Estimate | None
+    balanced_accuracy: Estimate | None
+    disparity_metric: str
+    disparity: Estimate | None
+    criteria: Mapping[str, Estimate]
+    audit: AuditResult | None
+    needs_sensitive_at_predict: bool
+    sensitive_note: str
+    fit_seconds: float
+    notes: tuple[str, ...]
+    error: str | None
+    test_rows_sha256: str
+    y_pred: np.ndarray | None = field(default=None, repr=False, compare=False)
+    y_score: np.ndarray | None = field(default=None, repr=False, compare=False)
+    model: object | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def grouping(self) -> GroupingResult | None:
+        return None if self.audit is None else self.audit.groupings[-1]
+
+
+@dataclass
+class _Fitted:
+    y_pred: np.ndarray
+    y_score: np.ndarray | None
+    model: object | None
+    learner: str
+    notes: list[str]
+    needs_sensitive: bool = False
+    sensitive_note: str = ""
+
+
+def _refit_learner(ctx: MitigationContext, notes: list[str], *, fast: bool = False):
+    """The user's learner (unfitted clone) and its features, or the default learner with a note."""
+    from sklearn.base import clone
+
+    from auditapp.mitigation.learners import DEFAULT_LEARNER, default_learner, is_fast_learner
+
+    if ctx.estimator is not None and ctx.can_refit:
+        if not fast or is_fast_learner(ctx.estimator):
+            return clone(ctx.estimator), ctx.model_features, f"uploaded model's learner ({_kind(ctx.estimator)})"
+        notes.append(
+            f"The uploaded learner ({_kind(ctx.estimator)}) would be refitted tens of times by this "
+            f"reduction and take minutes, so it trains the {DEFAULT_LEARNER} instead."
+        )
+    elif ctx.estimator is None or not ctx.can_refit:
+        notes.append(f"The uploaded model cannot be refitted ({ctx.score_source}), so this candidate "
+                     f"trains the {DEFAULT_LEARNER}.")
+    return default_learner(ctx.train, ctx.learner_features), ctx.learner_features, "default learner"
+
+
+def _kind(estimator) -> str:
+    from auditapp.mitigation.learners import final_step
+
+    return type(final_step(estimator)[1]).__name__
+
+
+def _predict(model, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    from auditapp.mitigation.learners import positive_scores
+
+    return np.asarray(model.predict(X)).astype(np.int8), positive_scores(model, X)
+
+
+def _fit_baseline(ctx, notes):
+    notes.append("The uploaded model is evaluated as it is; if it was trained on some of these test rows, "
+                 "its numbers are optimistic.")
+    return _Fitted(ctx.pred_test.astype(np.int8), ctx.scores_test, ctx.estimator, "uploaded model", notes)
+
+
+def _fit_baseline_refit(ctx, notes):
+    from sklearn.base import clone
+
+    if ctx.estimator is None or not ctx.can_refit:
+        raise AuditInputError(f"The uploaded model cannot be refitted ({ctx.score_source}); "
+                              "drop 'baseline_refit' from the candidates.")
+    features = list(ctx.model_features)
+    model = clone(ctx.estimator).fit(ctx.train[features], ctx.y_train)
+    y_pred, y_score = _predict(model, ctx.test[features])
+    return _Fitted(y_pred, y_score, model, f"uploaded model's learner ({_kind(model)})", notes)
+
+
+def _fit_reweighing(ctx, notes):
+    from auditapp.mitigation.learners import sample_weight_name
+    from auditapp.mitigation.pre import fit_with_weights, reweighing_weights
+
+    learner, features, label = _refit_learner(ctx, notes)
+    if sample_weight_name(learner) is None:
+        from auditapp.mitigation.learners import DEFAULT_LEARNER, default_learner
+
+        notes.append(f"{_kind(learner)} takes no sample weights, so reweighing trains the {DEFAULT_LEARNER}.")
+        learner, features, label = default_learner(ctx.train, ctx.learner_features), ctx.learner_features, \
+            "default learner"
+    weights = reweighing_weights(ctx.y_train, ctx.groups_train)
+    model = fit_with_weights(learner, ctx.train[list(features)], ctx.y_train, weights)
+    y_pred, y_score = _predict(model, ctx.test[list(features)])
+    return _Fitted(y_pred, y_score, model, label, notes)
+
+
+def _fit_correlation_remover(ctx, notes):
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+
+    from auditapp.mitigation.learners import final_step, is_fast_learner
+    from auditapp.mitigation.pre import correlation_remover_pipeline
+
+    if ctx.estimator is not None and ctx.can_refit and is_fast_learner(ctx.estimator):
+        last = clone(final_step(ctx.estimator)[1])
+        label = f"uploaded model's learner ({type(last).__name__}) after the default encoding"
+        features = ctx.model_features
+    else:
+        last, label = LogisticRegression(max_iter=1000), "default learner (logistic regression)"
+        features = ctx.model_features or ctx.learner_features
+        if ctx.estimator is not None and ctx.can_refit:
+            notes.append(f"CorrelationRemover removes only the linear link to the sensitive attribute; a "
+                         f"{_kind(ctx.estimator)} could read the attribute back from the adjusted values, "
+                         "so this candidate trains a logistic regression.")
+        else:
+            notes.append(f"The uploaded model cannot be refitted ({ctx.score_source}), so this candidate "
+                         "trains a logistic regression.")
+    features = [c for c in features if c not in ctx.sensitive]
+    columns = [*features, *ctx.sensitive]
+    model = correlation_remover_pipeline(ctx.train[columns], features, ctx.sensitive, last)
+    model.fit(ctx.train[columns], ctx.y_train)
+    y_pred, y_score = _predict(model, ctx.test[columns])
+    return _Fitted(y_pred, y_score, model, label, notes, True, CORRELATION_NOTE)
+
+
+def _fit_exponentiated_gradient(ctx, notes):
+    from auditapp.mitigation.inprocessing import fit_exponentiated_gradient
+
+    learner, features, label = _refit_learner(ctx, notes, fast=True)
+    model = fit_exponentiated_gradient(learner, ctx.train[list(features)], ctx.y_train, ctx.groups_train,
+                                       constraint=ctx.constraint, max_iter=ctx.eg_max_iter, seed=ctx.seed)
+    X = ctx.test[list(features)]
+    notes.append("ExponentiatedGradient returns a random mix of models; each decision is drawn at random "
+                 f"(seed {ctx.seed}).")
+    return _Fitted(np.asarray(model.predict(X)).astype(np.int8), model.predict_proba(X)[:, 1], model, label,
+                   notes)
+
+
+def _fit_grid_search(ctx, notes):
+    from auditapp.mitigation.inprocessing import fit_grid_search
+
+    learner, features, label = _refit_learner(ctx, notes, fast=True)
+    model = fit_grid_search(learner, ctx.train[list(features)], ctx.y_train, ctx.groups_train,
+                            constraint=ctx.constraint, grid_size=ctx.grid_size)
+    y_pred, y_score = _predict(model, ctx.test[list(features)])
+    return _Fitted(y_pred, y_score, model, label, notes)
+
+
+def _fit_threshold_optimizer(ctx, notes):
+    from auditapp.mitigation.post import (
+        SENSITIVE_AT_PREDICT,
+        GroupThresholdClassifier,
+        fit_threshold_rules,
+        threshold_probabilities,
+    )
+
+    model, label = None, f"thresholds on the {ctx.score_source}'s scores"
+    scores_train, scores_test = ctx.scores_train, ctx.scores_test
+    if scores_train is None:
+        scores_train, scores_test = ctx.pred_train.astype(np.float64), ctx.pred_test.astype(np.float64)
+        label = f"random mix of the {ctx.score_source}'s labels"
+        notes.append("Only predicted labels are available, so ThresholdOptimizer mixes the two labels "
+                     "at random per group instead of moving a score threshold.")
+    notes.append("ThresholdOptimizer post-processes the uploaded model as it is (prefit); if that model was "
+                 "trained on some of the training rows, its scores there are overconfident and the "
+                 "thresholds can transfer less well to new rows.")
+    rules = fit_threshold_rules(scores_train, ctx.y_train, ctx.groups_train, constraint=ctx.constraint,
+                                objective=ctx.objective)
+    probabilities = threshold_probabilities(scores_test, ctx.groups_test, rules)
+    if ctx.estimator is not None and ctx.scores_train is not None:
+        model = GroupThresholdClassifier(estimator=ctx.estimator, rules=rules, feature_columns=ctx.model_features,
+                                         sensitive_columns=ctx.sensitive, positive_class=ctx.positive_class,
+                                         random_state=ctx.seed).fit()
+    else:
+        notes.append(f"The result cannot be saved as a model file: the {ctx.score_source} is not a "
+                     "scikit-learn model.")
+    y_pred = (np.random.default_rng(ctx.seed).random(probabilities.size) < probabilities).astype(np.int8)
+    notes.append(f"Decisions near a group's threshold are drawn at random (seed {ctx.seed}).")
+    return _Fitted(y_pred, probabilities, model, label, notes, True, SENSITIVE_AT_PREDICT)
+
+
+_FITTERS = {
+    "baseline": _fit_baseline, "baseline_refit": _fit_baseline_refit, "reweighing": _fit_reweighing,
+    "correlation_remover": _fit_correlation_remover, "exponentiated_gradient": _fit_exponentiated_gradient,
+    "grid_search": _fit_grid_search, "threshold_optimizer": _fit_threshold_optimizer,
+}
+
+
+def _estimate(frame: pd.DataFrame, row, prefix: str) -> Estimate:
+    return Estimate(float(frame.loc[row, prefix]), float(frame.loc[row, f"{prefix}_low"]),
+                    float(frame.loc[row, f"{prefix}_high"]))
+
+
+def evaluate(ctx: MitigationContext, y_pred: np.ndarray) -> tuple[AuditResult, Estimate, Estimate, dict]:
+    """Audit ``y_pred`` on the test rows: the full audit, overall accuracy and balanced accuracy, criteria."""
+    if len(y_pred) != len(ctx.y_test):
+        raise AuditInputError(f"A candidate predicted {len(y_pred)} rows, but the test part has {len(ctx.y_test)}.")
+    options = {"min_group_size": ctx.min_group_size, "n_boot": ctx.n_boot, "confidence": ctx.confidence,
+               "seed": ctx.seed}
+    audit = compute_audit(ctx.y_test, y_pred, ctx.sensitive_test, reference=ctx.reference, **options)
+    overall = compute_audit(ctx.y_test, y_pred, pd.DataFrame({"all": np.full(len(y_pred), "all")}),
+                            intersections=False, **options).groupings[0].groups
+    criteria = audit.grouping(*ctx.sensitive).criteria
+    named = {name: Estimate(float(r["value"]), float(r["low"]), float(r["high"])) for name, r in criteria.iterrows()}
+    return audit, _estimate(overall, "all", "accuracy"), _estimate(overall, "all", "balanced_accuracy"), named
+
+
+def run_candidate(ctx: MitigationContext, name: str) -> CandidateResult:
+    """Fit and evaluate one candidate; a failure becomes a result whose ``error`` says what went wrong."""
+    from threadpoolctl import threadpool_limits
+
+    family, metric = FAMILIES[name], DISPARITY[ctx.constraint]
+    notes: list[str] = []
+    start = time.perf_counter()
+    try:
+        with threadpool_limits(limits=1):
+            fitted = _FITTERS[name](ctx, notes)
+        seconds = time.perf_counter() - start
+        audit, accuracy, balanced, criteria = evaluate(ctx, fitted.y_pred)
+    except Exception as exc:  # noqa: BLE001
+        # One failing candidate must not stop the others: the traceback is logged and the message
+        # goes into its result, which the page and the JSON show.
+        log.exception("mitigation candidate %s failed", name)
+        return CandidateResult(
+            name=name, family=family, title=TITLES[name], learner="", accuracy=None, balanced_accuracy=None,
+            disparity_metric=metric, disparity=None, criteria={}, audit=None,
+            needs_sensitive_at_predict=family == "post", sensitive_note="",
+            fit_seconds=time.perf_counter() - start, notes=tuple(notes),
+            error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, AuditInputError) else str(exc),
+            test_rows_sha256=ctx.test_rows_sha256,
+        )
+    return CandidateResult(
+        name=name, family=family, title=TITLES[name], learner=fitted.learner, accuracy=accuracy,
+        balanced_accuracy=balanced, disparity_metric=metric, disparity=criteria[metric], criteria=criteria,
+        audit=audit, needs_sensitive_at_predict=fitted.needs_sensitive, sensitive_note=fitted.sensitive_note,
+        fit_seconds=seconds, notes=tuple(fitted.notes), error=None, test_rows_sha256=ctx.test_rows_sha256,
+        y_pred=fitted.y_pred, y_score=fitted.y_score, model=fitted.model,
+    )

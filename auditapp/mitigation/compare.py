@@ -1,0 +1,252 @@
+"""Compare bias mitigations on the same held-out rows: the public entry point of ``auditapp.mitigation``.
+
+``compare_mitigations`` splits the data once (seeded, stratified by group × label, or the user's own
+test table), trains every candidate on the same training rows and audits each on the same test rows
+with :func:`auditapp.metrics.compute_audit`, so accuracy and disparities carry confidence intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from auditapp.errors import AuditInputError
+from auditapp.metrics import GROUP_SEPARATOR
+from auditapp.mitigation.candidates import CANDIDATES, DISPARITY, CandidateResult, MitigationContext
+from auditapp.mitigation.runner import ProgressCallback, run_candidates
+from auditapp.mitigation.split import SplitInfo, rows_fingerprint, stratified_split
+from auditapp.spec import AuditSpec, prepare
+
+CONSTRAINTS = tuple(DISPARITY)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every candidate's result on one split.
+
+    ``candidates`` are in the order asked for (cancelled ones are missing; see ``cancelled``).
+    ``pareto`` names the candidates no other beats on both accuracy and the chosen disparity.
+    ``test_rows`` holds the test rows' index, sensitive features and true labels (for export).
+    """
+
+    constraint: str
+    disparity_metric: str
+    split: SplitInfo
+    candidates: tuple[CandidateResult, ...]
+    pareto: tuple[str, ...]
+    cancelled: tuple[str, ...]
+    notes: tuple[str, ...]
+    test_rows: pd.DataFrame
+
+    def candidate(self, name: str) -> CandidateResult:
+        """The result of one candidate by name."""
+        for result in self.candidates:
+            if result.name == name:
+                return result
+        raise KeyError(f"No candidate {name!r}; have {[c.name for c in self.candidates]}")
+
+
+def _check_options(constraint, candidates, n_jobs) -> None:
+    if constraint not in CONSTRAINTS:
+        raise AuditInputError(
+            f"Unknown constraint '{constraint}'. Use one of: {', '.join(CONSTRAINTS)}."
+        )
+    unknown = [c for c in candidates if c not in CANDIDATES]
+    if unknown or not candidates:
+        raise AuditInputError(
+            f"Unknown candidate(s) {', '.join(map(repr, unknown)) or '(none given)'}. "
+            f"Choose from: {', '.join(CANDIDATES)}."
+        )
+    if not 1 <= int(n_jobs) <= 64:
+        raise AuditInputError(f"The number of parallel jobs must be at least 1, got {n_jobs}.")
+
+
+def _labels(sensitive_features: pd.DataFrame) -> np.ndarray:
+    return sensitive_features.astype(str).agg(GROUP_SEPARATOR.join, axis=1).to_numpy(dtype=str)
+
+
+def _source(spec: AuditSpec, model) -> str:
+    if model is not None:
+        return f"{model.format} model {model.name}"
+    return f"prediction column '{spec.prediction}'" if spec.prediction else f"score column '{spec.score}'"
+
+
+def _positive_class(spec: AuditSpec, model):
+    if model is None:
+        return 1
+    from auditapp.models import match_favorable_class
+
+    return match_favorable_class(model, spec.favorable, model_favorable=spec.model_favorable)
+
+
+def default_candidates(*, can_refit: bool, constraint: str) -> tuple[str, ...]:
+    """Every candidate that applies: no refit clone for models that cannot be refitted, no
+    ThresholdOptimizer for error-rate parity (it does not support it)."""
+    from auditapp.mitigation.post import THRESHOLD_CONSTRAINTS
+
+    return tuple(c for c in CANDIDATES
+                 if (can_refit or c != "baseline_refit")
+                 and (constraint in THRESHOLD_CONSTRAINTS or c != "threshold_optimizer"))
+
+
+def compare_mitigations(
+    frame: pd.DataFrame, spec: AuditSpec, model=None, *, constraint: str = "demographic_parity",
+    candidates: Sequence[str] | None = None, test_size: float = 0.3, test_frame: pd.DataFrame | None = None,
+    objective: str = "accuracy_score", features: Sequence[str] | None = None, grid_size: int = 20,
+    n_jobs: int = 1, on_progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Comparison:
+    """Train and evaluate mitigation candidates on one shared split.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The dataset (training part and, unless ``test_frame`` is given, the test part).
+    spec : AuditSpec
+        Target, favourable value, sensitive features, prediction source and audit settings
+        (reference groups, minimum group size, bootstrap replicates, confidence, ``seed``).
+    model : AuditModel, optional
+        The uploaded model. Without one, ``spec.prediction`` or ``spec.score`` is the baseline.
+    constraint : str
+        ``demographic_parity``, ``equalized_odds``, ``true_positive_rate_parity`` or
+        ``error_rate_parity``; it picks the disparity each result reports.
+    candidates : sequence of str, optional
+        Names from ``CANDIDATES``; default :func:`default_candidates`.
+    test_size : float
+        Share of rows held out when ``test_frame`` is None.
+    test_frame : DataFrame, optional
+        The user's own test table; then all of ``frame`` is training data.
+    objective : str
+        ThresholdOptimizer's objective, ``accuracy_score`` or ``balanced_accuracy_score``.
+    features : sequence of str, optional
+        Columns a default learner may use; default the model's features, or every column that is
+        not the target, sensitive, a prediction/score column, constant or a row id.
+    grid_size : int
+        GridSearch's number of grid points.
+    n_jobs : int
+        Candidates run side by side in up to ``min(n_jobs, 2)`` processes.
+    on_progress : callable, optional
+        ``on_progress(name, status, result_or_None)``; see :mod:`auditapp.mitigation.runner`.
+    should_stop : callable, optional
+        Returns True to cancel the remaining candidates.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    AuditInputError
+        For an unknown constraint or candidate, a bad test share, no usable feature columns, or
+        any problem ``prepare`` finds in the spec.
+    """
+    from auditapp.mitigation.learners import infer_features
+
+    can_refit = model is not None and model.estimator is not None and model.can_refit
+    names = tuple(candidates) if candidates is not None else default_candidates(can_refit=can_refit,
+                                                                                 constraint=constraint)
+    _check_options(constraint, names, n_jobs)
+    if test_frame is None and not 0.05 <= float(test_size) <= 0.9:
+        stratified_split([], test_size=test_size)
+    data = prepare(frame, spec, model)
+    notes = list(data.notices)
+    groups = _labels(data.sensitive_features)
+    if test_frame is None:
+        strata = np.char.add(np.char.add(groups, "|"), data.y_true.astype(str))
+        train_pos, test_pos = stratified_split(strata, test_size=test_size, seed=spec.seed)
+        train, test = frame.iloc[train_pos], frame.iloc[test_pos]
+        test_data = None
+        source = "split"
+    else:
+        test_data = prepare(test_frame, spec, model)
+        train_pos, test_pos = np.arange(len(frame)), np.arange(len(test_frame))
+        train, test = frame, test_frame
+        source, test_size = "test file", None
+    test_of = test_data or data
+    test_groups = groups[test_pos] if test_data is None else _labels(test_data.sensitive_features)
+    y_test = test_of.y_true[test_pos] if test_data is None else test_data.y_true
+    sensitive_test = test_of.sensitive_features.iloc[test_pos if test_data is None else slice(None)]
+    model_features = tuple(model.feature_names) if model is not None else ()
+    excluded = [spec.target, *spec.sensitive, *(c for c in (spec.prediction, spec.score) if c)]
+    if features is not None:
+        missing = [c for c in features if c not in frame.columns or c in excluded]
+        if missing:
+            raise AuditInputError(
+                f"The learner features {', '.join(missing)} are not columns of the dataset, or are the "
+                "target, a sensitive or a prediction column. Pick other feature columns."
+            )
+        learner_features = tuple(features)
+    elif model is not None:
+        learner_features = model_features
+    else:
+        learner_features, feature_notes = infer_features(frame, exclude=excluded)
+        notes.extend(feature_notes)
+    needs_learner = any(n in ("reweighing", "correlation_remover", "exponentiated_gradient", "grid_search")
+                        for n in names)
+    if needs_learner and not learner_features:
+        raise AuditInputError(
+            "There are no feature columns to train a learner on (every column is the target, a sensitive "
+            "feature, a prediction/score column, constant or a row id). Add feature columns or run only "
+            "the baseline and threshold_optimizer candidates."
+        )
+    if test_frame is not None:
+        missing = [c for c in {*learner_features, *model_features, *spec.sensitive} if c not in test_frame.columns]
+        if missing:
+            raise AuditInputError(
+                f"The test table lacks the column(s) {', '.join(sorted(missing))} that the training table "
+                "has. Give a test table with the same columns."
+            )
+    ctx = MitigationContext(
+        train=train, test=test, y_train=data.y_true[train_pos], y_test=y_test,
+        groups_train=groups[train_pos], groups_test=test_groups,
+        sensitive_test=sensitive_test.reset_index(drop=True), sensitive=tuple(spec.sensitive),
+        constraint=constraint, objective=objective,
+        estimator=model.estimator if model is not None else None, can_refit=can_refit,
+        model_features=model_features, learner_features=learner_features,
+        scores_train=None if data.y_score is None else data.y_score[train_pos],
+        scores_test=None if test_of.y_score is None else test_of.y_score[test_pos if test_data is None else slice(None)],
+        pred_train=data.y_pred[train_pos],
+        pred_test=test_of.y_pred[test_pos] if test_data is None else test_data.y_pred,
+        score_source=_source(spec, model), positive_class=_positive_class(spec, model),
+        reference=dict(spec.reference),
+        min_group_size=spec.min_group_size, n_boot=spec.n_boot, confidence=spec.confidence, seed=spec.seed,
+        grid_size=grid_size,
+    )
+    fingerprint = rows_fingerprint(test.index, y_test)
+    split = SplitInfo(source=source, train_rows=len(train_pos), test_rows=len(y_test), seed=spec.seed,
+                      test_size=test_size, train_positions=train_pos, test_positions=test_pos,
+                      test_rows_sha256=fingerprint)
+    done, cancelled = run_candidates(ctx, names, n_jobs=n_jobs, on_progress=on_progress, should_stop=should_stop)
+    results = tuple(_checked(done[n], fingerprint) for n in names if n in done)
+    test_rows = sensitive_test.reset_index(drop=True).copy()
+    test_rows.insert(0, "row", list(test.index))
+    test_rows[spec.target] = y_test
+    return Comparison(constraint=constraint, disparity_metric=DISPARITY[constraint], split=split,
+                      candidates=results, pareto=pareto_front(results), cancelled=cancelled,
+                      notes=tuple(notes), test_rows=test_rows)
+
+
+def _checked(result: CandidateResult, fingerprint: str) -> CandidateResult:
+    """Refuse a result evaluated on other rows than the shared test part."""
+    if result.test_rows_sha256 == fingerprint or result.error:
+        return result
+    return replace(result, error="This candidate was evaluated on different test rows than the others, "
+                                 "so its numbers are not comparable.", accuracy=None, disparity=None)
+
+
+def pareto_front(results: Sequence[CandidateResult]) -> tuple[str, ...]:
+    """Names of the results no other result beats on both accuracy (higher) and disparity (lower)."""
+    points = [(r.name, r.accuracy.value, r.disparity.value) for r in results
+              if r.error is None and r.accuracy is not None and r.disparity is not None
+              and math.isfinite(r.accuracy.value) and math.isfinite(r.disparity.value)]
+    front = []
+    for name, accuracy, disparity in points:
+        dominated = any(a >= accuracy and d <= disparity and (a > accuracy or d < disparity)
+                        for other, a, d in points if other != name)
+        if not dominated:
+            front.append(name)
+    return tuple(front)

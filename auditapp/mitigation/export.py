@@ -1,0 +1,133 @@
+"""Export a mitigated model (skops) with a CSV of its test predictions, and the JSON record of a comparison."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from auditapp.errors import AuditInputError
+
+SCHEMA = "auditapp.mitigate/1"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """The files written by :func:`export_candidate` and the model file's sha256."""
+
+    model_path: Path
+    predictions_path: Path
+    manifest_path: Path
+    model_sha256: str
+
+
+def neutralise_cell(value):
+    """Prefix ``'`` to text that a spreadsheet would run as a formula (starts with = + - @ tab CR)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells and column names cannot start a spreadsheet formula; numbers are kept."""
+    out = frame.copy()
+    for name in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[name].dtype) or pd.api.types.is_bool_dtype(out[name].dtype)):
+            out[name] = out[name].map(lambda v: neutralise_cell(str(v)) if v is not None and v == v else v)
+    out.columns = [neutralise_cell(str(c)) for c in out.columns]
+    return out
+
+
+def predictions_table(comparison, name: str) -> pd.DataFrame:
+    """The test rows (row label, sensitive features, true label) with a candidate's prediction and score."""
+    result = comparison.candidate(name)
+    if result.y_pred is None:
+        raise AuditInputError(f"The candidate '{name}' failed ({result.error}), so it has no predictions to export.")
+    table = comparison.test_rows.copy()
+    table["prediction"] = np.asarray(result.y_pred, dtype=np.int64)
+    if result.y_score is not None:
+        table["score"] = np.asarray(result.y_score, dtype=np.float64)
+    return table
+
+
+def export_candidate(comparison, name: str, out_dir) -> ExportResult:
+    """Write ``<name>.skops``, ``<name>_test_predictions.csv`` and ``<name>_manifest.json`` into ``out_dir``.
+
+    The model predicts 1 for the favourable outcome. Its input columns are its ``feature_names_in_``;
+    for candidates that need the sensitive attribute at prediction time those include the
+    sensitive columns. Text cells of the CSV are neutralised against spreadsheet formulas.
+
+    Raises
+    ------
+    AuditInputError
+        If the candidate failed or has no model that can be saved (the uploaded ONNX model or a
+        predictions-only source), or ``out_dir`` is a file.
+    """
+    from auditapp.models import save_skops
+
+    result = comparison.candidate(name)
+    if result.model is None:
+        raise AuditInputError(
+            f"The candidate '{name}' has no scikit-learn model to save "
+            f"({result.error or 'its predictions come from an ONNX model or a column'}). "
+            "Export its test predictions instead, or choose a candidate trained here."
+        )
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise AuditInputError(f"The export path {out} is a file, not a folder. Give a folder to write into.")
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = out / f"{name}.skops"
+    sha = save_skops(result.model, model_path)
+    predictions_path = out / f"{name}_test_predictions.csv"
+    neutralised(predictions_table(comparison, name)).to_csv(predictions_path, index=False)
+    manifest_path = out / f"{name}_manifest.json"
+    manifest = {
+        "schema": SCHEMA, "candidate": name, "family": result.family, "learner": result.learner,
+        "model_sha256": sha, "constraint": comparison.constraint,
+        "input_columns": [str(c) for c in getattr(result.model, "feature_names_in_", [])],
+        "predicts": "1 = favourable outcome",
+        "needs_sensitive_at_predict": result.needs_sensitive_at_predict,
+        "sensitive_note": result.sensitive_note or None, "notes": list(result.notes),
+    }
+    manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return ExportResult(model_path, predictions_path, manifest_path, sha)
+
+
+def _estimate(estimate) -> dict | None:
+    from auditapp.record import clean
+
+    if estimate is None:
+        return None
+    return {"value": clean(estimate.value), "ci": [clean(estimate.low), clean(estimate.high)]}
+
+
+def mitigation_record(comparison) -> dict:
+    """The JSON-ready record of a comparison (what ``auditapp mitigate --json`` writes)."""
+    from auditapp.record import clean
+
+    candidates = []
+    for r in comparison.candidates:
+        disparity = _estimate(r.disparity) or {"value": None, "ci": [None, None]}
+        candidates.append({
+            "name": r.name, "family": r.family, "title": r.title, "learner": r.learner or None,
+            "accuracy": _estimate(r.accuracy), "balanced_accuracy": _estimate(r.balanced_accuracy),
+            "disparity": {"metric": r.disparity_metric, **disparity},
+            "criteria": {k: _estimate(v) for k, v in r.criteria.items()},
+            "needs_sensitive_at_predict": bool(r.needs_sensitive_at_predict),
+            "sensitive_note": r.sensitive_note or None,
+            "fit_seconds": round(float(r.fit_seconds), 3), "notes": list(r.notes), "error": r.error,
+            "pareto": r.name in comparison.pareto,
+        })
+    split = comparison.split
+    return {
+        "schema": SCHEMA, "constraint": comparison.constraint, "disparity_metric": comparison.disparity_metric,
+        "split": {"train_rows": int(split.train_rows), "test_rows": int(split.test_rows), "seed": int(split.seed),
+                  "source": split.source, "test_size": clean(split.test_size),
+                  "test_rows_sha256": split.test_rows_sha256},
+        "candidates": candidates, "pareto": list(comparison.pareto), "cancelled": list(comparison.cancelled),
+        "notes": list(comparison.notes),
+    }

@@ -1,0 +1,183 @@
+"""Post-processing: fairlearn's ThresholdOptimizer on a model's scores, and a portable form of it.
+
+ThresholdOptimizer is fitted on the scores alone (a pass-through estimator feeds it float64 scores),
+so it works the same for scikit-learn, ONNX and predictions-only sources. Its fitted rule, per group
+a random mix of two thresholds, is copied into :class:`GroupThresholdClassifier`, a plain
+scikit-learn estimator that predicts from the original columns and can be saved with skops.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from auditapp.errors import AuditInputError
+
+THRESHOLD_CONSTRAINTS = ("demographic_parity", "equalized_odds", "true_positive_rate_parity")
+OBJECTIVES = ("accuracy_score", "balanced_accuracy_score")
+SENSITIVE_AT_PREDICT = (
+    "ThresholdOptimizer applies a different threshold to each group, so it must know every new "
+    "person's group to decide. Using a protected attribute at decision time can be unlawful "
+    "disparate treatment (e.g. in US credit and employment law), even when it narrows a gap."
+)
+
+
+class ScoreColumn(ClassifierMixin, BaseEstimator):
+    """Pass-through classifier: the first column of ``X`` is the probability of class 1."""
+
+    def fit(self, X, y=None):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        score = np.asarray(X, dtype=np.float64)[:, 0]
+        return np.column_stack([1.0 - score, score])
+
+    def predict(self, X):
+        return (np.asarray(X, dtype=np.float64)[:, 0] >= 0.5).astype(np.int64)
+
+
+def fit_threshold_rules(scores, y, groups, *, constraint: str, objective: str = "accuracy_score",
+                        grid_size: int = 1000) -> dict[str, tuple[float, ...]]:
+    """Fit ThresholdOptimizer on scores and return its rule per group.
+
+    Parameters
+    ----------
+    scores : array-like of float
+        The model's score for each training row (higher means more likely favourable).
+    y : array-like of 0/1
+        Training labels.
+    groups : array-like of str
+        Group label of each row.
+    constraint : str
+        One of ``THRESHOLD_CONSTRAINTS``.
+    objective : str
+        ``"accuracy_score"`` or ``"balanced_accuracy_score"``.
+    grid_size : int
+        Number of thresholds ThresholdOptimizer tries.
+
+    Returns
+    -------
+    dict
+        ``{group: (p0, t0, p1, t1, p_ignore, constant)}``: the probability of favourable is
+        ``(1 - p_ignore) * (p0 * [s > t0] + p1 * [s > t1]) + p_ignore * constant``.
+
+    Raises
+    ------
+    AuditInputError
+        For a constraint or objective ThresholdOptimizer does not support.
+    """
+    from fairlearn.postprocessing import ThresholdOptimizer
+
+    from auditapp.mitigation.learners import quiet_fairlearn
+
+    if constraint not in THRESHOLD_CONSTRAINTS:
+        raise AuditInputError(
+            f"ThresholdOptimizer cannot enforce '{constraint}'; it supports "
+            f"{', '.join(THRESHOLD_CONSTRAINTS)}. Choose one of those, or an in-processing candidate."
+        )
+    if objective not in OBJECTIVES:
+        raise AuditInputError(f"Unknown objective '{objective}'; use one of {', '.join(OBJECTIVES)}.")
+    X = pd.DataFrame({"score": np.asarray(scores, dtype=np.float64)})
+    optimizer = ThresholdOptimizer(
+        estimator=ScoreColumn().fit(X), constraints=constraint, objective=objective, prefit=True,
+        predict_method="predict_proba", grid_size=grid_size,
+    )
+    with quiet_fairlearn():
+        optimizer.fit(X, np.asarray(y, dtype=np.int64), sensitive_features=pd.Series(np.asarray(groups).astype(str)))
+    rules = {}
+    for group, rule in optimizer.interpolated_thresholder_.interpolation_dict.items():
+        for op in (rule.operation0, rule.operation1):
+            if op.operator != ">":
+                raise AuditInputError(f"ThresholdOptimizer returned an unexpected '{op.operator}' rule.")
+        rules[str(group)] = (float(rule.p0), float(rule.operation0.threshold), float(rule.p1),
+                             float(rule.operation1.threshold), float(rule.get("p_ignore", 0.0)),
+                             float(rule.get("prediction_constant", 0.0)))
+    return rules
+
+
+def threshold_probabilities(scores, groups, rules) -> np.ndarray:
+    """Probability of a favourable decision for each row under the per-group ``rules``.
+
+    Raises
+    ------
+    AuditInputError
+        If a row's group has no rule (it did not occur when the thresholds were fitted).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    groups = np.asarray(groups).astype(str)
+    unknown = sorted(set(groups.tolist()) - set(rules))
+    if unknown:
+        raise AuditInputError(
+            f"No threshold was fitted for group(s) {', '.join(unknown[:5])}: they did not occur in the "
+            f"training rows (groups with thresholds: {', '.join(sorted(rules)[:10])})."
+        )
+    out = np.zeros(scores.size)
+    for group, (p0, t0, p1, t1, p_ignore, constant) in rules.items():
+        rows = groups == group
+        mixed = p0 * (scores[rows] > t0) + p1 * (scores[rows] > t1)
+        out[rows] = (1.0 - p_ignore) * mixed + p_ignore * constant
+    return out
+
+
+def group_labels(frame: pd.DataFrame, sensitive) -> np.ndarray:
+    """Intersection labels (``"female & black"``) exactly as the metrics engine forms them."""
+    from auditapp.metrics import GROUP_SEPARATOR
+    from auditapp.spec import sensitive_frame
+
+    text = sensitive_frame(frame, SimpleNamespace(sensitive=tuple(sensitive), bins={}))
+    return text.astype(str).agg(GROUP_SEPARATOR.join, axis=1).to_numpy(dtype=str) if len(text) \
+        else np.array([], dtype=str)
+
+
+class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
+    """A fitted ThresholdOptimizer as a plain estimator: model score, then per-group random thresholds.
+
+    Its input columns are the model's features plus the sensitive columns. ``predict`` draws the
+    random decisions from ``np.random.default_rng(random_state)``, so the same rows give the same
+    decisions; ``predict_proba`` gives the exact probability of a favourable decision.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+    positive_class : the estimator's class that means the favourable outcome
+    rules : dict
+        From :func:`fit_threshold_rules`.
+    feature_columns, sensitive_columns : sequence of str
+    random_state : int
+    """
+
+    def __init__(self, estimator=None, rules=None, feature_columns=(), sensitive_columns=(), positive_class=1,
+                 random_state=0):
+        self.estimator = estimator
+        self.positive_class = positive_class
+        self.rules = rules
+        self.feature_columns = feature_columns
+        self.sensitive_columns = sensitive_columns
+        self.random_state = random_state
+
+    def fit(self, X=None, y=None):
+        """Check the parts (the thresholds were learned by ThresholdOptimizer) and set column names."""
+        if self.estimator is None or not self.rules or not self.sensitive_columns:
+            raise AuditInputError("A GroupThresholdClassifier needs a fitted estimator, rules and sensitive columns.")
+        columns = list(dict.fromkeys([*self.feature_columns, *self.sensitive_columns]))
+        self.feature_names_in_ = np.array(columns, dtype=object)
+        self.n_features_in_ = len(columns)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        from auditapp.mitigation.learners import positive_scores
+
+        frame = pd.DataFrame(X)
+        scores = positive_scores(self.estimator, frame.loc[:, list(self.feature_columns)],
+                                 positive_class=self.positive_class)
+        p = threshold_probabilities(scores, group_labels(frame, self.sensitive_columns), self.rules)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        p = self.predict_proba(X)[:, 1]
+        return (np.random.default_rng(self.random_state).random(p.size) < p).astype(np.int64)

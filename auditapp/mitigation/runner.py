@@ -1,0 +1,139 @@
+"""Run mitigation candidates one after another, or side by side in at most two worker processes.
+
+Progress is reported through ``on_progress(name, status, result)`` with status ``"running"``,
+``"done"``, ``"failed"`` (the result carries the error) or ``"cancelled"`` (result None).
+``should_stop()`` is polled between candidates (sequential) or every 0.2 s (parallel); in parallel
+mode a stop terminates the running workers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from auditapp.mitigation.candidates import (
+    FAMILIES,
+    TITLES,
+    CandidateResult,
+    MitigationContext,
+    run_candidate,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 2
+POLL_SECONDS = 0.2
+# Rough relative cost, so the slow candidates start first when running side by side.
+COST = {"exponentiated_gradient": 10, "grid_search": 9, "correlation_remover": 3, "reweighing": 2,
+        "baseline_refit": 2, "threshold_optimizer": 2, "baseline": 1}
+PRELOAD = ("auditapp.mitigation.candidates", "auditapp.mitigation.inprocessing", "auditapp.mitigation.post",
+           "auditapp.mitigation.pre", "fairlearn.reductions", "fairlearn.postprocessing",
+           "fairlearn.preprocessing")
+
+ProgressCallback = Callable[[str, str, CandidateResult | None], None]
+
+
+def _status(result: CandidateResult) -> str:
+    return "failed" if result.error else "done"
+
+
+def run_candidates(ctx: MitigationContext, names: Sequence[str], *, n_jobs: int = 1,
+                   on_progress: ProgressCallback | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> tuple[dict[str, CandidateResult], tuple[str, ...]]:
+    """Run ``names`` on ``ctx``; return the finished results by name and the names cancelled.
+
+    ``n_jobs`` above 1 runs candidates in separate processes (at most ``MAX_WORKERS``), each capped
+    at one native thread.
+    """
+    report = on_progress or (lambda name, status, result: None)
+    stop = should_stop or (lambda: False)
+    if min(int(n_jobs), MAX_WORKERS) <= 1 or len(names) <= 1:
+        return _sequential(ctx, names, report, stop)
+    return _parallel(ctx, names, min(int(n_jobs), MAX_WORKERS), report, stop)
+
+
+def _sequential(ctx, names, report, stop):
+    results, cancelled = {}, []
+    for name in names:
+        if stop():
+            cancelled.append(name)
+            report(name, "cancelled", None)
+            continue
+        report(name, "running", None)
+        result = run_candidate(ctx, name)
+        results[name] = result
+        report(name, _status(result), result)
+    return results, tuple(cancelled)
+
+
+def _work(sender, ctx: MitigationContext, name: str) -> None:
+    """Worker process body: one candidate, result sent back through the pipe."""
+    from auditapp.runtime import limit_threads
+
+    limit_threads(1)
+    sender.send(run_candidate(ctx, name))
+    sender.close()
+
+
+def _crashed(ctx: MitigationContext, name: str, exitcode) -> CandidateResult:
+    from auditapp.mitigation.candidates import DISPARITY
+
+    return CandidateResult(
+        name=name, family=FAMILIES[name], title=TITLES[name], learner="", accuracy=None, balanced_accuracy=None,
+        disparity_metric=DISPARITY[ctx.constraint], disparity=None, criteria={}, audit=None,
+        needs_sensitive_at_predict=FAMILIES[name] == "post", sensitive_note="", fit_seconds=0.0, notes=(),
+        error=f"The worker process running {name} stopped without a result (exit code {exitcode}); "
+              "it may have run out of memory.",
+        test_rows_sha256=ctx.test_rows_sha256,
+    )
+
+
+def _parallel(ctx, names, workers, report, stop):
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    pending = sorted(names, key=lambda n: -COST.get(n, 1))
+    running: dict = {}
+    results, cancelled = {}, []
+    try:
+        while pending or running:
+            if stop():
+                for conn, (name, process) in running.items():
+                    process.terminate()
+                    process.join()
+                    conn.close()
+                    cancelled.append(name)
+                    report(name, "cancelled", None)
+                running.clear()
+                for name in pending:
+                    cancelled.append(name)
+                    report(name, "cancelled", None)
+                pending = []
+                break
+            while pending and len(running) < workers:
+                name = pending.pop(0)
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(target=_work, args=(sender, ctx, name), daemon=True)
+                process.start()
+                sender.close()
+                running[receiver] = (name, process)
+                report(name, "running", None)
+            for conn in wait(list(running), timeout=POLL_SECONDS):
+                name, process = running.pop(conn)
+                try:
+                    result = conn.recv()
+                except EOFError:
+                    process.join()
+                    result = _crashed(ctx, name, process.exitcode)
+                conn.close()
+                process.join()
+                results[name] = result
+                report(name, _status(result), result)
+    finally:
+        for conn, (_name, process) in running.items():
+            process.terminate()
+            process.join()
+            conn.close()
+    return results, tuple(n for n in names if n in cancelled)
