@@ -1,0 +1,222 @@
+"""SHAP values in the dataset's own columns, with the explainer chosen from the model.
+
+- Tree ensembles (scikit-learn forests, gradient boosting, histogram gradient boosting, XGBoost,
+  LightGBM): ``shap.TreeExplainer`` on the final estimator. Boosting explains the log-odds of the
+  favourable class, forests its probability; which one is checked against the model's own output.
+- Logistic regression: ``shap.LinearExplainer`` (log-odds), background from the data.
+- Anything else, ONNX included, or a pipeline whose encoded columns cannot be traced back to the
+  dataset's columns: permutation Shapley values of the model's probability for the favourable
+  class, over the raw columns, against a small seeded background sample (see ``permutation``).
+
+Pipelines are explained on the transformed data and the encoded columns' attributions are summed
+back to their source column (``columns.source_matrix``); additivity is kept exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from auditapp.explain.columns import source_matrix
+from auditapp.explain.permutation import permutation_shapley
+
+TREE_MODELS = frozenset({
+    "RandomForestClassifier", "ExtraTreesClassifier", "GradientBoostingClassifier",
+    "HistGradientBoostingClassifier", "DecisionTreeClassifier", "ExtraTreeClassifier",
+    "XGBClassifier", "LGBMClassifier",
+})
+LINEAR_MODELS = frozenset({"LogisticRegression", "LogisticRegressionCV"})
+LOG_ODDS = "log-odds"
+PROBABILITY = "probability"
+
+
+@dataclass(frozen=True)
+class ShapValues:
+    """Attributions of rows in the dataset's columns.
+
+    ``values[i, j]`` is feature ``features[j]``'s contribution to row ``i``; for every row
+    ``base_value + values[i].sum() == output[i]``, the model's own output in ``output_space``
+    (``"log-odds"`` or ``"probability"`` of ``positive_class``). ``data`` holds the rows' raw
+    feature values, indexed like the dataset.
+    """
+
+    features: tuple[str, ...]
+    values: np.ndarray
+    base_value: float
+    output: np.ndarray
+    output_space: str
+    positive_class: object
+    method: str
+    data: pd.DataFrame
+
+    @property
+    def output_label(self) -> str:
+        return f"{self.output_space} of the favourable class ({self.positive_class})"
+
+    @property
+    def additivity_error(self) -> float:
+        """Largest |base + Σ attributions − model output| over the rows."""
+        if self.values.shape[0] == 0:
+            return 0.0
+        return float(np.abs(self.base_value + self.values.sum(axis=1) - self.output).max())
+
+
+@dataclass(frozen=True, eq=False)
+class ModelExplainer:
+    """A fitted SHAP explainer for one model, usable on any rows of the dataset.
+
+    Build it with :func:`build_explainer`; call :meth:`explain` on a DataFrame of rows.
+    """
+
+    model: object
+    positive_class: object
+    method: str
+    explainer: object
+    preprocess: object | None
+    sources: np.ndarray | None
+    background: pd.DataFrame | None
+    n_permutations: int
+    seed: int
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(self.model.feature_names)
+
+    def explain(self, rows: pd.DataFrame) -> ShapValues:
+        """SHAP values of ``rows`` (a DataFrame with the model's columns) in the dataset's columns."""
+        raw = rows.loc[:, list(self.features)]
+        if self.method == "permutation":
+            values, base, output = permutation_shapley(
+                self._probability, raw, self.background, n_permutations=self.n_permutations,
+                seed=self.seed)
+            return ShapValues(self.features, values, base, output, PROBABILITY,
+                              self.positive_class, self.method, raw)
+        encoded = self._encoded(raw)
+        explanation = self.explainer(encoded)
+        values, base, space, output = self._select_output(explanation, encoded)
+        if self.sources is not None:
+            values = values @ self.sources
+        return ShapValues(self.features, values, base, output, space, self.positive_class,
+                          self.method, raw)
+
+    def _encoded(self, raw: pd.DataFrame) -> np.ndarray:
+        if self.preprocess is None:
+            return raw.to_numpy(dtype=np.float64)
+        encoded = self.preprocess.transform(raw)
+        if hasattr(encoded, "toarray"):
+            encoded = encoded.toarray()
+        return np.asarray(encoded, dtype=np.float64)
+
+    def _probability(self, frame: pd.DataFrame) -> np.ndarray:
+        scores = self.model.score(frame, self.positive_class)
+        if scores is None:
+            # No probabilities (e.g. an SVM without them): explain the 0/1 favourable decision.
+            labels = np.asarray(self.model.predict(frame))
+            return np.array([str(v) == str(self.positive_class) for v in labels], dtype=np.float64)
+        return scores
+
+    def _select_output(self, explanation, encoded: np.ndarray):
+        """Pick the favourable class's output and check which space the explainer worked in."""
+        estimator = _final(self.model.estimator)
+        classes = [str(c) for c in np.asarray(estimator.classes_).tolist()]
+        k = classes.index(str(self.positive_class))
+        values = np.asarray(explanation.values, dtype=np.float64)
+        base = np.asarray(explanation.base_values, dtype=np.float64)
+        if values.ndim == 3:
+            values, base = values[:, :, k], base.reshape(len(values), -1)[:, k]
+        elif k == 0:
+            # A single output explains classes_[1]; the other class's log-odds are its negative.
+            values, base = -values, -base
+        base = base.reshape(-1)
+        base_value = float(base[0]) if base.size else float(np.ravel(self.explainer.expected_value)[0])
+        inputs = _as_input(estimator, encoded)
+        candidates = {}
+        if hasattr(estimator, "decision_function") and len(classes) == 2:
+            margin = np.asarray(estimator.decision_function(inputs), dtype=np.float64).ravel()
+            candidates[LOG_ODDS] = margin if k == 1 else -margin
+        if hasattr(estimator, "predict_proba"):
+            candidates[PROBABILITY] = np.asarray(estimator.predict_proba(inputs))[:, k]
+        reconstructed = base_value + values.sum(axis=1)
+        space = min(candidates, key=lambda s: float(np.abs(candidates[s] - reconstructed).max(initial=0)))
+        return values, base_value, space, candidates[space]
+
+
+def build_explainer(model, frame: pd.DataFrame, positive_class, *, background_size: int = 100,
+                    n_permutations: int = 10, seed: int = 0) -> ModelExplainer:
+    """Choose and fit a SHAP explainer for ``model`` (an ``AuditModel``).
+
+    Parameters
+    ----------
+    model : auditapp.models.AuditModel
+        The model; ``model.estimator`` is the scikit-learn object, or None (ONNX).
+    frame : DataFrame
+        The dataset; a seeded sample of ``background_size`` rows is the background where one is
+        needed (linear and model-agnostic explainers).
+    positive_class : object
+        The model class whose output is explained (see ``models.match_favorable_class``).
+    background_size : int, default 100
+        Background rows (model-agnostic explanations use at most 50, for speed).
+    n_permutations : int, default 10
+        Permutations per row for model-agnostic explanations (half of them reversed).
+    seed : int, default 0
+        Seed for the background sample and the permutations.
+
+    Returns
+    -------
+    ModelExplainer
+    """
+    import shap
+
+    rng = np.random.default_rng(seed)
+    raw = frame.loc[:, list(model.feature_names)]
+    estimator = model.estimator
+    final = _final(estimator)
+    preprocess = estimator[:-1] if hasattr(estimator, "steps") and len(estimator.steps) > 1 else None
+    kind = type(final).__name__ if final is not None else ""
+    binary = final is not None and len(getattr(final, "classes_", ())) == 2
+    sources = None
+    if preprocess is not None and kind in TREE_MODELS | LINEAR_MODELS:
+        sources = source_matrix(preprocess, tuple(model.feature_names))
+    traceable = preprocess is None or sources is not None
+    if binary and traceable and kind in TREE_MODELS and _numeric_ready(raw, preprocess):
+        return ModelExplainer(model, positive_class, "tree", shap.TreeExplainer(final), preprocess,
+                              sources, None, n_permutations, int(seed))
+    if binary and traceable and kind in LINEAR_MODELS and _numeric_ready(raw, preprocess):
+        picked = raw.iloc[_pick(rng, len(raw), background_size)]
+        encoded = preprocess.transform(picked) if preprocess is not None else picked.to_numpy(float)
+        if hasattr(encoded, "toarray"):
+            encoded = encoded.toarray()
+        masker = shap.maskers.Independent(np.asarray(encoded, dtype=np.float64),
+                                          max_samples=background_size)
+        return ModelExplainer(model, positive_class, "linear", shap.LinearExplainer(final, masker),
+                              preprocess, sources, None, n_permutations, int(seed))
+    background = raw.iloc[_pick(rng, len(raw), min(background_size, 50))]
+    return ModelExplainer(model, positive_class, "permutation", None, None, None, background,
+                          int(n_permutations), int(seed))
+
+
+def _final(estimator):
+    if estimator is None:
+        return None
+    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+
+
+def _as_input(estimator, encoded: np.ndarray):
+    """Give the estimator column names when it was fitted with them (else sklearn warns)."""
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None or len(names) != encoded.shape[1]:
+        return encoded
+    return pd.DataFrame(encoded, columns=list(names))
+
+
+def _numeric_ready(raw: pd.DataFrame, preprocess) -> bool:
+    """Without preprocessing, tree and linear explainers need numeric columns."""
+    if preprocess is not None:
+        return True
+    return all(pd.api.types.is_numeric_dtype(raw[c]) for c in raw.columns)
+
+
+def _pick(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
+    return np.sort(rng.choice(n, size=min(n, size), replace=False))
