@@ -89,9 +89,12 @@ def threshold_index_for(store: ArtifactStore, token: str, state: dict[str, Any],
             "The threshold explorer needs scores: choose a score column or a model that gives probabilities "
             "on the Data & model page.")
     key = ("thresholds", *state_key(store, token, state), tuple(features))
-    labels = group_labels(audit.data.sensitive_features[list(features)])
-    return store.cached(key, lambda: build_threshold_index(audit.data.y_true, audit.data.y_score, labels),
-                        disk=False)
+
+    def build() -> ThresholdIndex:
+        labels = group_labels(audit.data.sensitive_features[list(features)])
+        return build_threshold_index(audit.data.y_true, audit.data.y_score, labels)
+
+    return store.cached(key, build, disk=False)
 
 
 def _find(columns: list[str], names: tuple[str, ...]) -> str | None:

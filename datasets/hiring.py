@@ -16,11 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
-from threadpoolctl import threadpool_limits
 
 from auditapp.errors import AuditInputError
 
@@ -159,7 +154,7 @@ def generate_hiring(n_rows: int = 5000, *, seed: int = 0) -> pd.DataFrame:
     )
 
 
-def train_hiring_model(frame: pd.DataFrame, *, seed: int = 0) -> Pipeline:
+def train_hiring_model(frame: pd.DataFrame, *, seed: int = 0):
     """Fit the scenario's screening model on the features in ``HIRING_FEATURES``.
 
     The model sees the legitimate features, the proxy and the noise features, never ``sex``,
@@ -197,6 +192,13 @@ def train_hiring_model(frame: pd.DataFrame, *, seed: int = 0) -> Pipeline:
             f"The column '{SCENARIO.target}' must hold both 0 and 1, but holds {values}. "
             "Map hired to 1 and not hired to 0."
         )
+    # scikit-learn is imported here, not at module level, so the app can start without it.
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from threadpoolctl import threadpool_limits
+
     model = Pipeline(
         [
             (
