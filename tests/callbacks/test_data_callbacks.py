@@ -6,7 +6,13 @@ import dash
 import numpy as np
 import pandas as pd
 
-from callbacks.data import on_load_scenario, on_run_audit, on_upload, show_dataset, show_favorable_values
+from callbacks.data import (
+    on_load_scenario,
+    on_run_audit,
+    on_upload,
+    show_dataset,
+    show_favorable_values,
+)
 from callbacks.metrics import show_audit_overview, show_group_rates
 
 
