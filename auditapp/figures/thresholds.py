@@ -169,6 +169,9 @@ def roc_figure(roc_df: pd.DataFrame, auc_table: pd.DataFrame,
                 yaxis_title="True positive rate", percent_y=True)
     fig.update_xaxes(tickformat=".0%", range=[0, 1], constrain="domain")
     fig.update_yaxes(range=[0, 1], scaleanchor="x", scaleratio=1)
+    # Group names with their AUC are long: a legend under the plot keeps the title readable.
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0},
+                      margin={"b": 110})
     return fig
 
 
@@ -220,7 +223,7 @@ def calibration_figure(calibration_df: pd.DataFrame, *, confidence: float = 0.95
                            f"observed %{{customdata[2]}} ({level} %{{customdata[3]}})"
                            "<br>n = %{customdata[0]}<extra></extra>"),
         ))
-    base_layout(fig, title="Calibration per group: observed favourable rate vs mean score",
+    base_layout(fig, title="Calibration per group",
                 xaxis_title="Mean score in the bin", yaxis_title="Observed favourable rate",
                 percent_y=True)
     fig.update_xaxes(range=[-0.02, 1.02])
