@@ -148,4 +148,4 @@ def state_from_form(state: dict[str, Any] | None, form: dict[str, Any]) -> dict[
         n_boot=_number(form.get("n_boot"), "The number of bootstrap replicates", integer=True) or 0,
     )
     return {"dataset": state["dataset"], "model": state.get("model") if source == "model" else None,
-            "spec": spec.to_dict()}
+            "spec": spec.to_dict(), "policy": state.get("policy")}

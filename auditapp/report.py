@@ -285,3 +285,35 @@ def write_report(path: str | os.PathLike, text: str) -> None:
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def report_for(audit: Audit, policy=None, *, dataset_info: Mapping, model_info: Mapping | None,
+               timestamp: str | None = None,
+               extra_figures: Mapping[str, Sequence[go.Figure]] | None = None) -> str:
+    """The report of an audit checked against ``policy``, with the same record the CLI writes.
+
+    Parameters
+    ----------
+    audit : Audit
+        From ``run_audit``.
+    policy : Policy, optional
+        The policy whose verdicts and findings the report shows; None for the metrics only.
+    dataset_info, model_info : mapping
+        Name, sha256 (and rows/columns, format) of the inputs, as ``commands.audit.dataset_info`` /
+        ``model_info`` return them; ``model_info`` is None for predictions or scores from columns.
+    timestamp : str, optional
+        ISO timestamp for the record (now when omitted).
+    extra_figures : mapping of str to figures, optional
+        More sections, as for ``build_report``.
+
+    Returns
+    -------
+    str
+        The HTML text of ``build_report``.
+    """
+    from auditapp.gate import assess
+
+    outcome = assess(audit, policy, dataset_info=dict(dataset_info),
+                     model_info=None if model_info is None else dict(model_info), timestamp=timestamp)
+    return build_report(audit, record=outcome.record, evaluation=outcome.evaluation,
+                        findings=outcome.findings, extra_figures=extra_figures)

@@ -32,14 +32,14 @@ def show_scenarios(_id):
 @callback(
     Output(ids.STATE_STORE, "data", allow_duplicate=True), Output(ids.DATA_UPLOAD_ALERT, "children"),
     Input(ids.DATA_SCENARIO_BUTTON, "n_clicks"), State(ids.DATA_SCENARIO_DROPDOWN, "value"),
-    prevent_initial_call=True,
+    State(ids.STATE_STORE, "data"), prevent_initial_call=True,
 )
-def on_load_scenario(n_clicks, name):
-    """Load a built-in scenario in one click."""
+def on_load_scenario(n_clicks, name, current):
+    """Load a built-in scenario in one click (the chosen policy stays)."""
     if not n_clicks:
         return no_update, no_update
     try:
-        state = scenario_state(get_store(), name)
+        state = dict(scenario_state(get_store(), name), policy=(current or {}).get("policy"))
     except AuditInputError as exc:
         return no_update, error_alert(str(exc))
     return state, info_alert(f"Loaded the scenario “{SCENARIOS[name]}”. Its audit is on Group metrics.",
@@ -73,6 +73,7 @@ def on_upload(result, state, token):
     except AuditInputError as exc:
         return no_update, error_alert(str(exc))
     new_state.pop("scenario", None)
+    new_state["policy"] = (state or {}).get("policy")
     return new_state, info_alert([html.Div(message), *notices], color="success")
 
 

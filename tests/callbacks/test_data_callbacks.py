@@ -58,6 +58,9 @@ def test_run_audit_validates_and_stores_the_settings(store, token):
                                     [{"feature": "sex"}], 30, 100, state, token)
     assert "Audit ready" in str(alert)
     assert new_state["spec"]["threshold"] == 0.6 and new_state["spec"]["reference"] == {"sex": "f"}
+    kept, _ = on_run_audit(1, "label", 1, "score", None, "score", 0.6, None, ["sex"], "", [], [], 30, 100,
+                           dict(state, policy={"name": "p"}), token)
+    assert kept["policy"] == {"name": "p"}
     context, summary, options, value, *_ = show_audit_overview(new_state, token)
     assert "300 rows" in context and value == "sex"
     figure, rows, columns = show_group_rates("sex", ["selection_rate"], new_state, token)
@@ -65,7 +68,7 @@ def test_run_audit_validates_and_stores_the_settings(store, token):
 
 
 def test_a_button_that_was_not_clicked_does_nothing(store, token):
-    assert on_load_scenario(None, "hiring") == (dash.no_update, dash.no_update)
+    assert on_load_scenario(None, "hiring", None) == (dash.no_update, dash.no_update)
 
 
 def test_another_sessions_dataset_is_not_available(store, token):

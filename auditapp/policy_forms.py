@@ -1,0 +1,253 @@
+"""Plain data for the Policy page: editor rows ⇄ ``Policy``, uploaded policy files, verdict board rows.
+
+The page edits a policy as a list of flat rows (one per criterion, as an AG Grid holds them) and
+shows verdicts as rows of text. Everything here takes and returns plain Python data (dicts, lists,
+strings) so it can be tested without Dash, and every number shown on the board is formatted here
+from the verdicts the engine computed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import PurePath
+from typing import Any
+
+from auditapp.errors import AuditInputError
+from auditapp.findings import pct, points, times
+from auditapp.policy import (
+    GROUPINGS,
+    MEASURES,
+    PRESETS,
+    SCOPES,
+    Criterion,
+    Policy,
+    dump_policy,
+    parse_policy,
+    preset,
+)
+from auditapp.rates import METRICS
+from auditapp.report import BOARD
+from auditapp.verdicts import PolicyEvaluation
+
+ROLES = ("required", "monitored")
+EDITOR_FIELDS = ("row_id", "name", "metric", "measure", "scope", "at_least", "at_most", "min_group_size",
+                 "role", "groupings")
+SCOPE_WORDS = {"group": "the group on its own", "reference": "the reference group",
+               "vs_best": "the group with the highest rate", "spread": "max−min across groups"}
+MAX_POLICY_BYTES = 100_000
+_MEASURE_FORMAT = {"rate": pct, "difference": lambda x: f"{points(x)} pp", "ratio": times}
+
+
+def editor_rows(policy: Policy) -> list[dict[str, Any]]:
+    """One editable row per criterion of ``policy`` (the inverse of ``policy_from_rows``).
+
+    Parameters
+    ----------
+    policy : Policy
+        A preset, an uploaded policy or one built earlier.
+
+    Returns
+    -------
+    list of dict
+        Keys ``EDITOR_FIELDS``; ``row_id`` numbers the rows from "1" (a string, as AG Grid wants), bounds are floats or None,
+        ``role`` is "required" or "monitored".
+    """
+    return [{"row_id": str(i), "name": c.name, "metric": c.metric, "measure": c.measure, "scope": c.scope,
+             "at_least": c.at_least, "at_most": c.at_most, "min_group_size": c.min_group_size,
+             "role": "required" if c.required else "monitored", "groupings": c.groupings}
+            for i, c in enumerate(policy.criteria, start=1)]
+
+
+def blank_row(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A new criterion row to append to ``rows``: the four-fifths check, with a free ``row_id``.
+
+    Its name is left empty so that the engine names it from its fields unless the user does.
+    """
+    used = [int(r["row_id"]) for r in rows if str(r.get("row_id") or "").isdigit()]
+    return {"row_id": str(max(used, default=0) + 1), "name": "", "metric": "selection_rate", "measure": "ratio",
+            "scope": "vs_best", "at_least": 0.8, "at_most": None, "min_group_size": 30, "role": "required",
+            "groupings": "all"}
+
+
+def _number(value: Any, where: str, field: str, *, integer: bool = False) -> float | int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        number = math.nan
+    else:
+        try:
+            number = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+    if not math.isfinite(number) or (integer and number != int(number)):
+        kind = "a whole number" if integer else "a number"
+        raise AuditInputError(f"{where}: '{field}' must be {kind}, got {str(value)!r}. Type e.g. "
+                              f"{'30' if integer else '0.8'}, or leave it empty.")
+    return int(number) if integer else number
+
+
+def _choice(value: Any, where: str, field: str, allowed: Sequence[str]) -> str:
+    text = "" if value is None else str(value).strip()
+    if text not in allowed:
+        raise AuditInputError(f"{where}: '{field}' is {text or 'empty'!r}; choose one of {', '.join(allowed)}.")
+    return text
+
+
+def _criterion(row: Mapping[str, Any], number: int) -> Criterion:
+    name = str(row.get("name") or "").strip()
+    where = f"Row {number}" + (f" ('{name}')" if name else "")
+    fields = {
+        "metric": _choice(row.get("metric"), where, "metric", METRICS),
+        "measure": _choice(row.get("measure"), where, "measure", MEASURES),
+        "scope": _choice(row.get("scope"), where, "scope", SCOPES),
+        "at_least": _number(row.get("at_least"), where, "at_least"),
+        "at_most": _number(row.get("at_most"), where, "at_most"),
+        "required": _choice(row.get("role") or "required", where, "role", ROLES) == "required",
+        "groupings": _choice(row.get("groupings") or "all", where, "groupings", GROUPINGS),
+        "name": name,
+    }
+    size = _number(row.get("min_group_size"), where, "min_group_size", integer=True)
+    if size is not None:
+        fields["min_group_size"] = size
+    try:
+        return Criterion(**fields)
+    except AuditInputError as exc:
+        raise AuditInputError(f"{where}: {exc}") from exc
+
+
+def policy_from_rows(rows: Sequence[Mapping[str, Any]], *, name: str | None = None) -> Policy:
+    """Validate the editor's rows into a ``Policy``.
+
+    A policy that keeps a preset's name but whose criteria were edited is renamed
+    ``"<preset> (edited)"``, so that a report never shows edited bounds under a preset's name.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        Rows with the keys of ``EDITOR_FIELDS`` (``row_id`` is ignored); bounds may be numbers,
+        numeric strings or empty.
+    name : str, optional
+        The policy's name ("custom policy" when empty).
+
+    Returns
+    -------
+    Policy
+
+    Raises
+    ------
+    AuditInputError
+        Naming the row and the field at fault, or when there are no rows.
+    """
+    if not rows:
+        raise AuditInputError("The policy has no criteria. Press “Add criterion” or choose a preset to start "
+                              "from.")
+    criteria = tuple(_criterion(row, i) for i, row in enumerate(rows, start=1))
+    title = str(name or "").strip() or "custom policy"
+    description = "Built in the app."
+    if title in PRESETS:
+        original = preset(title)
+        if original.criteria == criteria:
+            return original
+        title, description = f"{title} (edited)", f"Edited from the preset “{title}”."
+    return Policy(name=title, criteria=criteria, description=description)
+
+
+def policy_from_upload(contents: str | None, filename: str | None) -> Policy:
+    """The policy in a file uploaded with ``dcc.Upload`` (a ``data:...;base64,...`` string).
+
+    Raises
+    ------
+    AuditInputError
+        If the file is not .yaml/.yml/.json, is too large, not base64, or not a valid policy.
+    """
+    name = str(filename or "the file")
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json"):
+        raise AuditInputError(f"'{name}' is not a policy file: its extension is '{suffix or 'none'}'. "
+                              "Upload a .yaml, .yml or .json file saved from this page or written by hand.")
+    if not contents or "," not in contents:
+        raise AuditInputError(f"'{name}' arrived empty. Choose the file again.")
+    try:
+        data = base64.b64decode(contents.split(",", 1)[1], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise AuditInputError(f"'{name}' could not be read (the upload was damaged). Choose it again.") from exc
+    if len(data) > MAX_POLICY_BYTES:
+        raise AuditInputError(f"'{name}' is {len(data):,} bytes; a policy file is at most "
+                              f"{MAX_POLICY_BYTES:,} bytes. Is this the right file?")
+    try:
+        return parse_policy(data, format="json" if suffix == ".json" else "yaml")
+    except AuditInputError as exc:
+        raise AuditInputError(f"{name}: {exc}") from exc
+
+
+def policy_file(policy: Policy, *, format: str = "yaml") -> tuple[str, str]:
+    """The policy as file text and a file name, e.g. ``("name: ...", "four-fifths.yaml")``."""
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in policy.name).strip("-") or "policy"
+    return dump_policy(policy, format=format), f"{stem}.{'json' if format == 'json' else 'yaml'}"
+
+
+def stored_policy(data: Mapping[str, Any] | None) -> Policy | None:
+    """The policy kept in the browser state (its ``to_dict()``), or None when none was chosen."""
+    if not data:
+        return None
+    from auditapp.policy import policy_from_dict
+
+    return policy_from_dict(data)
+
+
+def verdict_mark(verdict: str) -> str:
+    """Icon and word of a verdict, e.g. ``"✔ PASS"`` (reads without colour)."""
+    icon, word, _css = BOARD[verdict]
+    return f"{icon} {word}"
+
+
+def criterion_rows(evaluation: PolicyEvaluation) -> list[dict[str, Any]]:
+    """Per criterion: its worst verdict, role, bound in words and how many groups got each verdict."""
+    rows = []
+    for name, row in evaluation.summary().iterrows():
+        rows.append({"criterion": str(name), "verdict": str(row["verdict"]),
+                     "mark": verdict_mark(row["verdict"]), "role": "required" if row["required"] else "monitored",
+                     "bound": str(row["bound"]),
+                     "counts": f"{int(row['pass'])} pass · {int(row['fail'])} fail · "
+                               f"{int(row['inconclusive'])} inconclusive · {int(row['not_evaluable'])} not "
+                               "evaluable"})
+    return rows
+
+
+def board_rows(evaluation: PolicyEvaluation) -> list[dict[str, Any]]:
+    """One row of text per verdict (criterion × group), for the board's table.
+
+    Values are formatted in the criterion's unit: rates as percentages, differences in signed
+    percentage points, ratios with two decimals; an interval reads "a to b" ("" without bootstrap).
+    """
+    level = f"{evaluation.confidence * 100:g}%"
+    rows = []
+    for v in evaluation.verdicts:
+        fmt = _MEASURE_FORMAT[v.criterion.measure]
+        has_ci = not (math.isnan(v.low) or math.isnan(v.high))
+        group = v.group or ""
+        if v.criterion.scope == "spread" and v.group is not None:
+            group = f"lowest {v.group}, highest {v.compared_with}"
+        rows.append({
+            "criterion": v.criterion.name, "role": "required" if v.criterion.required else "monitored",
+            "grouping": v.grouping, "group": group,
+            "compared_with": "" if v.criterion.scope == "spread" else (v.compared_with or ""),
+            "verdict": v.verdict, "mark": verdict_mark(v.verdict),
+            "value": "" if math.isnan(v.value) else fmt(v.value),
+            "ci": f"{fmt(v.low)} to {fmt(v.high)}" if has_ci else "",
+            "count": int(v.count), "bound": v.criterion.bound_text, "reason": v.reason, "level": level,
+        })
+    return rows
+
+
+
+# verdict -> inline style (the report's colours: Okabe–Ito borders, dark text on a light tint).
+VERDICT_STYLE: dict[str, dict[str, str]] = {
+    "pass": {"color": "#00603f", "backgroundColor": "#e6f6f0", "borderColor": "#009E73"},
+    "fail": {"color": "#8a3300", "backgroundColor": "#fbebe0", "borderColor": "#D55E00"},
+    "inconclusive": {"color": "#6b4a00", "backgroundColor": "#fdf3dc", "borderColor": "#E69F00"},
+    "not_evaluable": {"color": "#444444", "backgroundColor": "#f2f2f2", "borderColor": "#888888"},
+}

@@ -1,0 +1,222 @@
+"""Policy & report page: choose, build, load and save a policy; show its verdicts on the current audit.
+
+The checked policy lives in the browser state (``state["policy"]``, the policy's small dict), so the
+navbar's Download report action on any page includes its verdicts.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+
+from auditapp.errors import AuditInputError
+from auditapp.figures import empty_figure
+from auditapp.figures.report import verdict_figure
+from auditapp.findings import build_findings
+from auditapp.gate import outcome_sentence
+from auditapp.policy import PRESETS, preset
+from auditapp.policy_forms import (
+    VERDICT_STYLE,
+    blank_row,
+    board_rows,
+    criterion_rows,
+    editor_rows,
+    policy_file,
+    policy_from_rows,
+    policy_from_upload,
+    stored_policy,
+    verdict_mark,
+)
+from auditapp.report import BOARD
+from auditapp.verdicts import evaluate_policy
+from callbacks.context import audit_for
+from layouts import ids
+from layouts.components import error_alert, info_alert
+
+_NO_POLICY = "No policy checked yet: choose a preset above, or build one in the editor and press “Check this policy”."
+
+
+def _with_policy(state, policy):
+    return dict(state or {}, policy=None if policy is None else policy.to_dict())
+
+
+def _badge(verdict: str, *, size: str = "1rem"):
+    style = dict(VERDICT_STYLE[verdict], border=f"2px solid {VERDICT_STYLE[verdict]['borderColor']}",
+                 borderRadius="4px", padding=".1rem .5rem", fontWeight="700", fontSize=size, display="inline-block")
+    return html.Span(verdict_mark(verdict), style=style, className=f"policy-verdict-{verdict}")
+
+
+def _summary_table(evaluation):
+    rows = [html.Tr([html.Td(_badge(r["verdict"])), html.Td(r["criterion"]), html.Td(r["role"]),
+                     html.Td(r["bound"]), html.Td(r["counts"])]) for r in criterion_rows(evaluation)]
+    head = html.Thead(html.Tr([html.Th(h) for h in ("Verdict", "Criterion", "Role", "Bound", "Groups")]))
+    return dbc.Table([head, html.Tbody(rows)], bordered=True, size="sm", className="mt-3 mb-0")
+
+
+def _finding_item(finding):
+    icon = BOARD[finding.kind][0] if finding.kind in BOARD else "■"
+    return html.Li([html.Span(f"{icon} ", className="fw-bold", **{"aria-hidden": "true"}), finding.text],
+                   className=f"policy-finding-{finding.kind} mb-2")
+
+
+@callback(
+    Output(ids.POLICY_EDITOR_GRID, "rowData"), Output(ids.POLICY_NAME_INPUT, "value"),
+    Input(ids.POLICY_EDITOR_GRID, "id"), State(ids.STATE_STORE, "data"),
+)
+def show_policy_editor(_id, state):
+    """Fill the editor with the checked policy when the page opens."""
+    try:
+        policy = stored_policy((state or {}).get("policy"))
+    except AuditInputError:
+        policy = None
+    return ([], "") if policy is None else (editor_rows(policy), policy.name)
+
+
+@callback(
+    Output(ids.POLICY_OVERALL, "children"), Output(ids.POLICY_SUMMARY, "children"),
+    Output(ids.POLICY_FINDINGS, "children"), Output(ids.POLICY_CRITERION_DROPDOWN, "options"),
+    Output(ids.POLICY_CRITERION_DROPDOWN, "value"), Output(ids.POLICY_BOARD_GRID, "rowData"),
+    Output(ids.POLICY_DESCRIPTION, "children"), Output(ids.POLICY_PRESET_DROPDOWN, "value"),
+    Output(ids.POLICY_ALERT, "children"),
+    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+)
+def show_verdicts(state, token):
+    """Check the chosen policy on the current audit: overall verdict, per criterion, findings, board."""
+    empty = (info_alert(_NO_POLICY, dismissable=False), None, [], [], None, [], "", None)
+    try:
+        policy = stored_policy((state or {}).get("policy"))
+        if policy is None:
+            return (*empty, None)
+        audit = audit_for(token, state)
+    except AuditInputError as exc:
+        return (*empty, error_alert(str(exc)))
+    evaluation = evaluate_policy(audit.result, policy)
+    findings = build_findings(evaluation, audit.result, outcome=outcome_sentence(audit))
+    overall = html.Div([html.Div(_badge(evaluation.overall, size="1.75rem"), className="mb-2"),
+                        html.P(findings[0].text, className="fs-5 mb-0")])
+    items = [_finding_item(f) for f in findings[1:]] or [html.Li("Nothing failed or was inconclusive.")]
+    names = [c.name for c in policy.criteria]
+    described = [html.Strong(f"Checking: {policy.name}. "), policy.description]
+    return (overall, _summary_table(evaluation), items, names, names[0], board_rows(evaluation), described,
+            policy.name if policy.name in PRESETS else None, no_update)
+
+
+@callback(
+    Output(ids.POLICY_VERDICT_GRAPH, "figure"),
+    Input(ids.POLICY_CRITERION_DROPDOWN, "value"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+)
+def show_verdict_figure(criterion, state, token):
+    """Chart the chosen criterion's checked numbers against its bounds."""
+    if not criterion:
+        return empty_figure("Choose a policy to see its verdicts by group.")
+    try:
+        policy = stored_policy((state or {}).get("policy"))
+        evaluation = evaluate_policy(audit_for(token, state).result, policy)
+        return verdict_figure(evaluation, criterion)
+    except AuditInputError as exc:
+        return empty_figure(str(exc))
+
+
+@callback(
+    Output(ids.POLICY_EDITOR_GRID, "rowData", allow_duplicate=True),
+    Output(ids.POLICY_NAME_INPUT, "value", allow_duplicate=True),
+    Output(ids.STATE_STORE, "data", allow_duplicate=True),
+    Input(ids.POLICY_PRESET_DROPDOWN, "value"), State(ids.STATE_STORE, "data"),
+    prevent_initial_call=True,
+)
+def on_choose_preset(name, state):
+    """Check a preset at once and copy its criteria into the editor ("custom": start empty)."""
+    if not name:
+        return no_update, no_update, no_update
+    if name == "custom":
+        return [blank_row([])], "custom policy", no_update
+    policy = preset(name)
+    unchanged = (state or {}).get("policy") == policy.to_dict()
+    return editor_rows(policy), policy.name, no_update if unchanged else _with_policy(state, policy)
+
+
+@callback(
+    Output(ids.POLICY_EDITOR_GRID, "rowData", allow_duplicate=True),
+    Input(ids.POLICY_ADD_BUTTON, "n_clicks"), State(ids.POLICY_EDITOR_GRID, "rowData"),
+    prevent_initial_call=True,
+)
+def on_add_criterion(n_clicks, rows):
+    """Append a new criterion row (the four-fifths check, ready to edit)."""
+    if not n_clicks:
+        return no_update
+    return [*(rows or []), blank_row(rows or [])]
+
+
+@callback(
+    Output(ids.POLICY_EDITOR_GRID, "rowData", allow_duplicate=True),
+    Output(ids.POLICY_ALERT, "children", allow_duplicate=True),
+    Input(ids.POLICY_REMOVE_BUTTON, "n_clicks"), State(ids.POLICY_EDITOR_GRID, "rowData"),
+    State(ids.POLICY_EDITOR_GRID, "selectedRows"),
+    prevent_initial_call=True,
+)
+def on_remove_criteria(n_clicks, rows, selected):
+    """Remove the ticked criterion rows."""
+    if not n_clicks:
+        return no_update, no_update
+    chosen = {r.get("row_id") for r in selected or []}
+    if not chosen:
+        return no_update, error_alert("Tick the box at the start of the rows to remove first.")
+    return [r for r in rows or [] if r.get("row_id") not in chosen], None
+
+
+@callback(
+    Output(ids.STATE_STORE, "data", allow_duplicate=True),
+    Output(ids.POLICY_NAME_INPUT, "value", allow_duplicate=True),
+    Output(ids.POLICY_ALERT, "children", allow_duplicate=True),
+    Input(ids.POLICY_CHECK_BUTTON, "n_clicks"), State(ids.POLICY_EDITOR_GRID, "rowData"),
+    State(ids.POLICY_NAME_INPUT, "value"), State(ids.STATE_STORE, "data"),
+    prevent_initial_call=True,
+)
+def on_check_policy(n_clicks, rows, name, state):
+    """Validate the editor's criteria and check them on the audit."""
+    if not n_clicks:
+        return no_update, no_update, no_update
+    try:
+        policy = policy_from_rows(rows or [], name=name)
+    except AuditInputError as exc:
+        return no_update, no_update, error_alert(str(exc), title="The policy is not valid yet")
+    return _with_policy(state, policy), policy.name, None
+
+
+@callback(
+    Output(ids.POLICY_EDITOR_GRID, "rowData", allow_duplicate=True),
+    Output(ids.POLICY_NAME_INPUT, "value", allow_duplicate=True),
+    Output(ids.STATE_STORE, "data", allow_duplicate=True),
+    Output(ids.POLICY_ALERT, "children", allow_duplicate=True),
+    Input(ids.POLICY_UPLOAD, "contents"), State(ids.POLICY_UPLOAD, "filename"), State(ids.STATE_STORE, "data"),
+    prevent_initial_call=True,
+)
+def on_upload_policy(contents, filename, state):
+    """Load a policy file (YAML or JSON), check it and show it in the editor."""
+    if not contents:
+        return no_update, no_update, no_update, no_update
+    try:
+        policy = policy_from_upload(contents, filename)
+    except AuditInputError as exc:
+        return no_update, no_update, no_update, error_alert(str(exc), title="Could not load the policy")
+    return editor_rows(policy), policy.name, _with_policy(state, policy), info_alert(
+        f"Loaded the policy “{policy.name}” from {filename}.", color="success")
+
+
+@callback(
+    Output(ids.POLICY_DOWNLOAD, "data"), Output(ids.POLICY_ALERT, "children", allow_duplicate=True),
+    Input(ids.POLICY_SAVE_YAML_BUTTON, "n_clicks"), Input(ids.POLICY_SAVE_JSON_BUTTON, "n_clicks"),
+    State(ids.POLICY_EDITOR_GRID, "rowData"), State(ids.POLICY_NAME_INPUT, "value"),
+    prevent_initial_call=True,
+)
+def on_save_policy(yaml_clicks, json_clicks, rows, name):
+    """Download the editor's policy as a YAML or JSON file."""
+    if not (yaml_clicks or json_clicks):
+        return no_update, no_update
+    try:
+        policy = policy_from_rows(rows or [], name=name)
+    except AuditInputError as exc:
+        return no_update, error_alert(str(exc), title="The policy is not valid yet")
+    fmt = "json" if ctx.triggered_id == ids.POLICY_SAVE_JSON_BUTTON else "yaml"
+    text, filename = policy_file(policy, format=fmt)
+    return dcc.send_string(text, filename), None

@@ -1,0 +1,168 @@
+"""Policy page and Download report callbacks, called directly on a tiny audit in a real artifact store."""
+
+import base64
+import json
+import re
+from contextvars import copy_context
+
+import numpy as np
+import pandas as pd
+import pytest
+from dash import no_update
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+
+import callbacks.policy as page
+import callbacks.report as report
+from auditapp import workspace
+from auditapp.findings import build_findings
+from auditapp.policy import dump_policy, preset
+from auditapp.policy_forms import editor_rows
+from auditapp.spec import AuditSpec
+from auditapp.verdicts import evaluate_policy
+from layouts import ids
+
+
+def _text(component) -> str:
+    """All text inside a Dash component tree."""
+    if component is None:
+        return ""
+    if isinstance(component, (str, int, float)):
+        return str(component)
+    if isinstance(component, (list, tuple)):
+        return " ".join(_text(c) for c in component)
+    return _text(getattr(component, "children", None))
+
+
+@pytest.fixture(scope="module")
+def tiny_csv() -> bytes:
+    rng = np.random.default_rng(4)
+    n = 600
+    group = rng.choice(["a", "b"], n)
+    y = rng.binomial(1, 0.5, n)
+    pred = rng.binomial(1, np.where(group == "a", 0.6, 0.3))
+    return pd.DataFrame({"y": y, "pred": pred, "g": group}).to_csv(index=False).encode()
+
+
+@pytest.fixture
+def session(store, token, tiny_csv):
+    """The conftest's store with one uploaded dataset: (store, token, state)."""
+    info = store.put(token, tiny_csv, kind="dataset", name="tiny.csv")
+    spec = AuditSpec(target="y", sensitive=("g",), prediction="pred", reference={"g": "a"}, n_boot=200, seed=2)
+    return store, token, {"dataset": info.id, "model": None, "spec": spec.to_dict()}
+
+
+def _audit(store, token, state):
+    return workspace.audit_for(store, token, state)
+
+
+def test_editor_opens_with_the_checked_policy():
+    policy = preset("equalized-odds")
+    assert page.show_policy_editor(ids.POLICY_EDITOR_GRID, {"policy": policy.to_dict()}) == \
+        (editor_rows(policy), "equalized-odds")
+    assert page.show_policy_editor(ids.POLICY_EDITOR_GRID, {"dataset": "x"}) == ([], "")
+
+
+def test_verdicts_show_the_engines_overall_verdict_and_findings(session):
+    store, token, state = session
+    policy = preset("four-fifths")
+    overall, summary, findings, options, chosen, board, described, preset_value, alert = page.show_verdicts(
+        dict(state, policy=policy.to_dict()), token)
+    evaluation = evaluate_policy(_audit(store, token, state).result, policy)
+    expected = build_findings(evaluation, _audit(store, token, state).result, outcome="y = 1")
+    assert evaluation.overall == "fail"
+    assert "✘ FAIL" in _text(overall) and expected[0].text in _text(overall)
+    assert [f.text for f in expected[1:]] == [li.children[1] for li in findings]
+    assert options == ["four-fifths rule"] and chosen == "four-fifths rule"
+    assert [r["verdict"] for r in board] == [v.verdict for v in evaluation.verdicts]
+    assert "four-fifths rule" in _text(summary) and preset_value == "four-fifths"
+    assert "Checking: four-fifths" in _text(described) and alert is no_update
+
+
+def test_verdicts_without_a_policy_or_a_dataset_say_what_to_do(session):
+    _store, token, state = session
+    overall, *_rest, alert = page.show_verdicts(state, token)
+    assert "No policy checked yet" in _text(overall) and alert is None
+    overall, *_rest, alert = page.show_verdicts({"policy": preset("strict").to_dict()}, token)
+    assert "No dataset yet" in _text(alert)
+
+
+def test_choosing_a_preset_checks_it_and_fills_the_editor():
+    rows, name, state = page.on_choose_preset("strict", {"dataset": "d"})
+    assert rows == editor_rows(preset("strict")) and name == "strict"
+    assert state == {"dataset": "d", "policy": preset("strict").to_dict()}
+    assert page.on_choose_preset("strict", state)[2] is no_update
+    rows, name, state = page.on_choose_preset("custom", state)
+    assert len(rows) == 1 and name == "custom policy" and state is no_update
+    assert page.on_choose_preset(None, {}) == (no_update, no_update, no_update)
+
+
+def test_add_and_remove_criteria():
+    rows = page.on_add_criterion(1, [{"row_id": "4", "metric": "accuracy"}])
+    assert [r["row_id"] for r in rows] == ["4", "5"]
+    assert page.on_add_criterion(None, rows) is no_update
+    kept, alert = page.on_remove_criteria(1, rows, [{"row_id": "4"}])
+    assert [r["row_id"] for r in kept] == ["5"] and alert is None
+    kept, alert = page.on_remove_criteria(1, rows, [])
+    assert kept is no_update and "Tick the box" in _text(alert)
+
+
+def test_check_policy_stores_a_valid_policy_and_explains_an_invalid_one():
+    rows = editor_rows(preset("four-fifths"))
+    rows[0]["at_least"] = 0.3
+    state, name, alert = page.on_check_policy(1, rows, "four-fifths", {"dataset": "d"})
+    assert name == "four-fifths (edited)" and state["policy"]["criteria"][0]["at_least"] == 0.3
+    rows[0]["at_least"] = "lots"
+    state, name, alert = page.on_check_policy(1, rows, "x", {"dataset": "d"})
+    assert state is no_update and "Row 1 ('four-fifths rule'): 'at_least' must be a number, got 'lots'" in _text(alert)
+
+
+def test_upload_policy_loads_valid_files_and_reports_invalid_ones():
+    contents = "data:;base64," + base64.b64encode(dump_policy(preset("ratio-band")).encode()).decode()
+    rows, name, state, alert = page.on_upload_policy(contents, "band.yaml", {"dataset": "d"})
+    assert len(rows) == 6 and name == "ratio-band" and state["policy"] == preset("ratio-band").to_dict()
+    assert "Loaded the policy “ratio-band” from band.yaml" in _text(alert)
+    bad = "data:;base64," + base64.b64encode(b'{"name": "p", "criteria": []}').decode()
+    rows, name, state, alert = page.on_upload_policy(bad, "p.json", {})
+    assert state is no_update and "p.json: The policy's 'criteria' must be a non-empty list" in _text(alert)
+
+
+def _run_with_trigger(trigger_id, func, *args):
+    def run():
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{trigger_id}.n_clicks", "value": 1}]))
+        return func(*args)
+
+    return copy_context().run(run)
+
+
+def test_save_policy_downloads_yaml_or_json_of_the_editor():
+    rows = editor_rows(preset("equalized-odds"))
+    sent, alert = _run_with_trigger(ids.POLICY_SAVE_JSON_BUTTON, page.on_save_policy, None, 1, rows, "gate")
+    assert sent["filename"] == "gate.json" and alert is None
+    assert json.loads(sent["content"])["criteria"][1]["metric"] == "false_positive_rate"
+    sent, _alert = _run_with_trigger(ids.POLICY_SAVE_YAML_BUTTON, page.on_save_policy, 1, None, rows, "")
+    assert sent["filename"] == "custom-policy.yaml" and "name: custom policy" in sent["content"]
+    sent, alert = _run_with_trigger(ids.POLICY_SAVE_YAML_BUTTON, page.on_save_policy, 1, None, [], "")
+    assert sent is no_update and "has no criteria" in _text(alert)
+
+
+def test_download_report_holds_the_audit_numbers_and_the_checked_policy(session):
+    store, token, state = session
+    state = dict(state, policy=preset("four-fifths").to_dict())
+    sent, alert = report.on_download_report(1, state, token)
+    assert sent["filename"] == "auditapp-report.html" and alert is None
+    html_text = sent["content"]
+    groups = _audit(store, token, state).result.grouping("g").groups
+    for label in ("a", "b"):
+        assert f"{100 * groups.loc[label, 'selection_rate']:.1f}%" in html_text
+    record = json.loads(re.search(r'id="audit-record">(.*?)</script>', html_text, re.S).group(1))
+    assert record["dataset"]["sha256"] == store.info(token, state["dataset"]).sha256
+    assert record["dataset"]["name"] == "tiny.csv" and record["model"] is None
+    assert record["policy"]["name"] == "four-fifths" and record["verdicts"]["overall"] == "fail"
+
+
+def test_download_report_without_a_dataset_explains_why(session):
+    _store, token, _state = session
+    sent, alert = report.on_download_report(1, {}, token)
+    assert sent is no_update and "No dataset yet" in _text(alert)
+    assert report.on_download_report(None, {}, token) == (no_update, no_update)
