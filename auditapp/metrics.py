@@ -227,7 +227,7 @@ def _grouping(subset, features, levels, per_feature, table, replicates, referenc
     rep_rates = None if reps is None else rates_from_counts(reps)
     for metric in METRICS:
         groups[metric] = point[metric]
-        low, high = _interval(rep_rates, metric, confidence, counts.shape[0])
+        low, high = _interval(rep_rates, metric, confidence, point[metric])
         groups[f"{metric}_low"], groups[f"{metric}_high"] = low, high
     ref = _reference_index(names, groups, reference, min_group_size, notices)
     groups["is_reference"] = np.arange(len(groups)) == ref
@@ -238,10 +238,10 @@ def _grouping(subset, features, levels, per_feature, table, replicates, referenc
     return GroupingResult(names, labels[ref], groups, disparities, summary, criteria)
 
 
-def _interval(rep_rates, metric, confidence, n_groups):
+def _interval(rep_rates, metric, confidence, estimate):
     if rep_rates is None:
-        return np.full(n_groups, np.nan), np.full(n_groups, np.nan)
-    return percentile_interval(rep_rates[metric], confidence)
+        return np.full(len(estimate), np.nan), np.full(len(estimate), np.nan)
+    return percentile_interval(rep_rates[metric], confidence, estimate=estimate)
 
 
 def _flags(counts_row: np.ndarray, min_group_size: int) -> tuple[str, ...]:
@@ -309,8 +309,8 @@ def _disparities(groups, counts, point, rep_rates, ref, confidence) -> pd.DataFr
         ratio = _safe_ratio(value, value[ref])
         if rep_rates is not None:
             reps = rep_rates[metric]
-            d_low, d_high = percentile_interval(reps - reps[:, [ref]], confidence)
-            r_low, r_high = percentile_interval(_safe_ratio(reps, reps[:, [ref]]), confidence)
+            d_low, d_high = percentile_interval(reps - reps[:, [ref]], confidence, estimate=diff)
+            r_low, r_high = percentile_interval(_safe_ratio(reps, reps[:, [ref]]), confidence, estimate=ratio)
         else:
             d_low = d_high = r_low = r_high = np.full(len(labels), np.nan)
         if metric in PROPORTIONS:
@@ -355,9 +355,9 @@ def _summary(point, rep_rates, confidence) -> pd.DataFrame:
         if rep_rates is not None:
             d_reps, r_reps = _spread(rep_rates[metric])
             row["max_min_difference_low"], row["max_min_difference_high"] = map(
-                float, percentile_interval(d_reps, confidence))
+                float, percentile_interval(d_reps, confidence, estimate=diff))
             row["min_max_ratio_low"], row["min_max_ratio_high"] = map(
-                float, percentile_interval(r_reps, confidence))
+                float, percentile_interval(r_reps, confidence, estimate=ratio))
         rows[metric] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -375,7 +375,8 @@ def _criteria(point, rep_rates, confidence) -> pd.DataFrame:
         value = float(_criterion_values(name, point))
         low = high = float("nan")
         if rep_rates is not None:
-            low, high = map(float, percentile_interval(_criterion_values(name, rep_rates), confidence))
+            low, high = map(float, percentile_interval(_criterion_values(name, rep_rates), confidence,
+                                                       estimate=value))
         rows[name] = {"value": value, "low": low, "high": high, "metrics": ",".join(metrics)}
     return pd.DataFrame.from_dict(rows, orient="index")
 

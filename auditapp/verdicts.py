@@ -277,7 +277,7 @@ def _evaluate(c: Criterion, grouping: GroupingResult, rep_rates, confidence) -> 
         low = high = nan
         if reps is not None:
             low, high = (float(x) for x in percentile_interval(
-                _measure(c.measure, reps[:, g], others_reps), confidence))
+                _measure(c.measure, reps[:, g], others_reps), confidence, estimate=value))
         verdict = classify(value, low, high, at_least=c.at_least, at_most=c.at_most)
         out.append(row(g, other, verdict, value, low, high, c.bound_text))
     return out
@@ -295,7 +295,7 @@ def _spread(c: Criterion, usable, point, counts, reps, confidence, row) -> list[
     if reps is not None:
         top, bottom = _nan_extreme(reps[:, index], np.fmax), _nan_extreme(reps[:, index], np.fmin)
         spread = top - bottom if c.measure == "difference" else _measure("ratio", bottom, top)
-        low, high = (float(x) for x in percentile_interval(spread, confidence))
+        low, high = (float(x) for x in percentile_interval(spread, confidence, estimate=value))
     verdict = classify(float(value), low, high, at_least=c.at_least, at_most=c.at_most)
     return [row(lowest, highest, verdict, value, low, high, c.bound_text,
                 count=int(counts[index].sum()))]

@@ -54,7 +54,8 @@ def test_redrawn_replicates_reproduce_every_stored_interval():
     for grouping in result.groupings:
         rates = rates_from_counts(reps[grouping.features])
         for metric in METRICS:
-            low, high = percentile_interval(rates[metric], result.confidence)
+            low, high = percentile_interval(rates[metric], result.confidence,
+                                            estimate=grouping.groups[metric].to_numpy(float))
             np.testing.assert_array_equal(low, grouping.groups[f"{metric}_low"].to_numpy(float))
             np.testing.assert_array_equal(high, grouping.groups[f"{metric}_high"].to_numpy(float))
 
