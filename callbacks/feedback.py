@@ -1,0 +1,264 @@
+"""Feedback loops page: scenario panels, the background run, side-by-side results, stepping in time."""
+
+from __future__ import annotations
+
+import textwrap
+
+from dash import ALL, Input, Output, Patch, State, callback, clientside_callback, html, no_update
+
+from auditapp import workspace
+from auditapp.errors import AuditInputError
+from auditapp.feedback.presets import (
+    comparison,
+    lending_params,
+    loop_setup,
+    model_loop_params,
+    page_values,
+    policing_params,
+    read_controls,
+    run_key,
+    side_titles,
+    split_progress,
+    step_readout,
+    time_range,
+)
+from auditapp.feedback.runner import SimulationResult, run_simulation
+from auditapp.figures.feedback import (
+    lending_outcome_figure,
+    lending_trajectory_figure,
+    model_loop_gap_figure,
+    model_loop_rates_figure,
+    policing_share_figure,
+)
+from callbacks.context import get_store, settings
+from layouts import ids
+from layouts.components import error_alert
+
+HIDDEN = {"display": "none"}
+TITLE_WIDTH = 60
+CONTROL_VALUES = State({"type": ids.FEEDBACK_CONTROL, "name": ALL}, "value")
+CONTROL_IDS = State({"type": ids.FEEDBACK_CONTROL, "name": ALL}, "id")
+
+
+@callback(
+    Output({"type": ids.FEEDBACK_PANEL, "scenario": ALL}, "style"),
+    Output({"type": ids.FEEDBACK_TEACHING, "scenario": ALL}, "style"),
+    Input(ids.FEEDBACK_SCENARIO_RADIO, "value"),
+    State({"type": ids.FEEDBACK_PANEL, "scenario": ALL}, "id"),
+)
+def show_scenario(scenario, panel_ids):
+    """Show the chosen scenario's settings and lesson."""
+    styles = [None if p["scenario"] == scenario else HIDDEN for p in panel_ids]
+    return styles, styles
+
+
+def _loop_inputs(state, token):
+    """Dataset, spec, model and loop setup of the current audit (all cached by content)."""
+    spec = workspace.spec_from_state(state)
+    dataset = workspace.load_dataset(get_store(), token, state["dataset"])
+    model = workspace.load_model(get_store(), token, state.get("model"), trust_pickle=settings().trust_pickle)
+    exclude = (spec.target, *spec.sensitive, *(c for c in (spec.prediction, spec.score) if c))
+    return dataset, spec, model, loop_setup(dataset.frame, exclude=exclude, model=model)
+
+
+@callback(
+    Output(ids.FEEDBACK_LOOP_CONTEXT, "children"),
+    Output({"type": ids.FEEDBACK_CONTROL, "name": "model-loop:sensitive"}, "options"),
+    Output({"type": ids.FEEDBACK_CONTROL, "name": "model-loop:sensitive"}, "value"),
+    Output({"type": ids.FEEDBACK_CONTROL, "name": "model-loop:raise_feature"}, "options"),
+    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+)
+def show_loop_context(state, token):
+    """Say which data and learner the model loop will use."""
+    try:
+        if not state or not state.get("dataset"):
+            raise AuditInputError("No dataset yet: pick a scenario or upload data on the Data & model page.")
+        dataset, spec, _model, setup = _loop_inputs(state, token)
+    except AuditInputError as exc:
+        return html.Span(str(exc), className="text-danger"), [], None, []
+    context = [html.Strong("Uses the current audit: "),
+               f"{dataset.name} ({len(dataset.frame):,} rows), target {spec.target!r} "
+               f"(favourable: {spec.favorable}). ", setup.note]
+    return context, list(spec.sensitive), spec.sensitive[0], list(setup.numeric_features)
+
+
+def _plan(scenario, values, state, token):
+    """The runs to compare: [(cache key, params)], and a learner note for the model loop."""
+    seed = values["seed"]
+    if scenario == "policing":
+        pairs = policing_params(values)
+        return [(run_key(scenario, p, seed), p) for p in pairs], None
+    if scenario == "lending":
+        pairs = lending_params(values)
+        return [(run_key(scenario, p, seed), p) for p in pairs], None
+    if not state or not state.get("dataset"):
+        raise AuditInputError("The model loop needs data: pick a scenario or upload a dataset on Data & model.")
+    dataset, spec, _model, setup = _loop_inputs(state, token)
+    params = model_loop_params(values, setup, dataset.frame, target=spec.target, favorable=spec.favorable)
+    data_key = (*workspace.state_key(get_store(), token, state), setup.features)
+    return [(run_key(scenario, params, seed, data_key=data_key), params)], setup.note
+
+
+def _throttled(set_progress):
+    """Report whole percentages only, so the job does not write to the cache on every step."""
+    last = [-1]
+
+    def report(fraction):
+        percent = int(100 * fraction)
+        if percent != last[0]:
+            last[0] = percent
+            set_progress((percent, f"{percent}%"))
+    return report
+
+
+@callback(
+    Output(ids.FEEDBACK_RUN_STORE, "data"), Output(ids.FEEDBACK_ALERT, "children"),
+    Input(ids.FEEDBACK_RUN_BUTTON, "n_clicks"),
+    State(ids.FEEDBACK_SCENARIO_RADIO, "value"), CONTROL_VALUES, CONTROL_IDS,
+    State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    background=True,
+    progress=[Output(ids.FEEDBACK_PROGRESS, "value"), Output(ids.FEEDBACK_PROGRESS, "label")],
+    running=[(Output(ids.FEEDBACK_RUN_BUTTON, "disabled"), True, False),
+             (Output(ids.FEEDBACK_CANCEL_BUTTON, "disabled"), False, True),
+             (Output(ids.FEEDBACK_PROGRESS, "animated"), True, False)],
+    cancel=[Input(ids.FEEDBACK_CANCEL_BUTTON, "n_clicks")],
+    prevent_initial_call=True,
+)
+def on_run(set_progress, n_clicks, scenario, values, control_ids, state, token):
+    """Run the chosen simulation (both sides) in the background, caching each run."""
+    if not n_clicks:
+        return no_update, no_update
+    report = _throttled(set_progress)
+    report(0)
+    try:
+        values = read_controls(scenario, page_values(scenario, [c["name"] for c in control_ids], values))
+        runs, note = _plan(scenario, values, state, token)
+        for index, (key, params) in enumerate(runs):
+            progress = split_progress(report, index, len(runs))
+            get_store().cached(tuple(key), lambda p=params, f=progress: run_simulation(
+                scenario, p, seed=values["seed"], progress=f))
+    except AuditInputError as exc:
+        return no_update, error_alert(str(exc), title="The simulation could not run")
+    report(1)
+    return {"scenario": scenario, "keys": [key for key, _ in runs], "titles": side_titles(scenario, values),
+            "note": note}, None
+
+
+def _expired():
+    raise AuditInputError("These results are no longer in the cache. Press Run again.")
+
+
+def load_results(run) -> list[SimulationResult]:
+    """The cached results a run store points to (only feedback results)."""
+    results = []
+    for key in run["keys"]:
+        if not isinstance(key, list) or not key or key[0] != "feedback":
+            raise AuditInputError("The page asked for something that is not a simulation. Press Run again.")
+        result = get_store().cached(tuple(key), _expired)
+        if not isinstance(result, SimulationResult):
+            raise AuditInputError("The page asked for something that is not a simulation. Press Run again.")
+        results.append(result)
+    return results
+
+
+def _half_width(fig):
+    """Break a long title into lines: each chart gets half the page width."""
+    text = fig.layout.title.text or ""
+    if len(text) > TITLE_WIDTH and "<br>" not in text:
+        fig.update_layout(title_text="<br>".join(textwrap.wrap(text, TITLE_WIDTH)), title_font_size=15,
+                          margin_t=110)
+    return fig
+
+
+def _figures(scenario, results):
+    """(main, extra) figure per side; None where a side has no such chart."""
+    if scenario == "policing":
+        pairs = [(policing_share_figure(r), None) for r in results]
+    elif scenario == "lending":
+        pairs = [(lending_trajectory_figure(r), lending_outcome_figure(r)) for r in results]
+    else:
+        (result,) = results
+        pairs = [(model_loop_rates_figure(result), model_loop_gap_figure(result)),
+                 (model_loop_rates_figure(result, metric="true_positive_rate"), None)]
+    return [tuple(None if f is None else _half_width(f) for f in pair) for pair in pairs]
+
+
+@callback(
+    Output(ids.FEEDBACK_RESULTS, "style"), Output(ids.FEEDBACK_SUMMARY, "children"),
+    Output(ids.FEEDBACK_LEFT_TITLE, "children"), Output(ids.FEEDBACK_RIGHT_TITLE, "children"),
+    Output(ids.FEEDBACK_LEFT_GRAPH, "figure"), Output(ids.FEEDBACK_RIGHT_GRAPH, "figure"),
+    Output(ids.FEEDBACK_LEFT_EXTRA, "style"), Output(ids.FEEDBACK_LEFT_EXTRA_GRAPH, "figure"),
+    Output(ids.FEEDBACK_RIGHT_EXTRA, "style"), Output(ids.FEEDBACK_RIGHT_EXTRA_GRAPH, "figure"),
+    Output(ids.FEEDBACK_LEFT_NARRATIVE, "children"), Output(ids.FEEDBACK_RIGHT_NARRATIVE, "children"),
+    Output(ids.FEEDBACK_STEP_SLIDER, "min"), Output(ids.FEEDBACK_STEP_SLIDER, "max"),
+    Output(ids.FEEDBACK_STEP_SLIDER, "value"), Output(ids.FEEDBACK_STEP_SLIDER, "marks"),
+    Input(ids.FEEDBACK_RUN_STORE, "data"), Input(ids.FEEDBACK_SCENARIO_RADIO, "value"),
+)
+def show_results(run, scenario):
+    """Show the finished run's charts and sentences (hidden while another scenario is chosen)."""
+    if not run or run.get("scenario") != scenario:
+        return (HIDDEN,) + (no_update,) * 15
+    try:
+        results = load_results(run)
+    except AuditInputError as exc:
+        return (HIDDEN, [html.Li(str(exc))]) + (no_update,) * 14
+    figures = _figures(scenario, results)
+    sides = [(main, HIDDEN if extra is None else None, no_update if extra is None else extra)
+             for main, extra in figures]
+    narratives = [[html.Li(line) for line in r.narrative] for r in results] + [[]]
+    summary = [html.Li(line) for line in ([run["note"]] if run.get("note") else []) + list(comparison(scenario, results))]
+    first, last = time_range(scenario, results[0].params)
+    marks = {first: str(first), last: f"{last:,}"}
+    return (None, summary, *run["titles"], sides[0][0], sides[1][0], *sides[0][1:], *sides[1][1:],
+            narratives[0], narratives[1], first, last, last, marks)
+
+
+@callback(
+    Output(ids.FEEDBACK_LEFT_GRAPH, "figure", allow_duplicate=True),
+    Output(ids.FEEDBACK_RIGHT_GRAPH, "figure", allow_duplicate=True),
+    Output(ids.FEEDBACK_LEFT_EXTRA_GRAPH, "figure", allow_duplicate=True),
+    Output(ids.FEEDBACK_STEP_TEXT, "children"),
+    Input(ids.FEEDBACK_STEP_SLIDER, "value"), State(ids.FEEDBACK_RUN_STORE, "data"),
+    prevent_initial_call=True,
+)
+def on_step(step, run):
+    """Step through time: every time chart shows days/rounds up to the slider's value."""
+    if step is None or not run:
+        return no_update, no_update, no_update, no_update
+    scenario = run["scenario"]
+    try:
+        results = load_results(run)
+    except AuditInputError as exc:
+        return no_update, no_update, no_update, str(exc)
+    first, last = time_range(scenario, results[0].params)
+    step = min(last, max(first, int(step)))
+    pad = 0 if scenario == "policing" else 0.5
+    window = Patch()
+    window["layout"]["xaxis"]["range"] = [first - pad, max(step, first + 1) + pad]
+    extra = window if scenario == "model-loop" else no_update
+    return window, window, extra, step_readout(scenario, results, step)
+
+
+clientside_callback(
+    """
+    function(nClicks, nIntervals, value, min, max, disabled) {
+        const dc = window.dash_clientside;
+        const trigger = (dc.callback_context.triggered[0] || {}).prop_id || "";
+        const stride = Math.max(1, Math.round((max - min) / 40));
+        if (trigger.startsWith("BUTTON_ID")) {
+            if (!disabled) { return [true, dc.no_update, "▶ Play"]; }
+            return [false, value >= max ? min : value, "⏸ Pause"];
+        }
+        if (disabled) { return [dc.no_update, dc.no_update, dc.no_update]; }
+        const next = Math.min(max, value + stride);
+        return next >= max ? [true, max, "▶ Play"] : [false, next, "⏸ Pause"];
+    }
+    """.replace("BUTTON_ID", ids.FEEDBACK_PLAY_BUTTON),
+    Output(ids.FEEDBACK_PLAY_INTERVAL, "disabled"),
+    Output(ids.FEEDBACK_STEP_SLIDER, "value", allow_duplicate=True),
+    Output(ids.FEEDBACK_PLAY_BUTTON, "children"),
+    Input(ids.FEEDBACK_PLAY_BUTTON, "n_clicks"), Input(ids.FEEDBACK_PLAY_INTERVAL, "n_intervals"),
+    State(ids.FEEDBACK_STEP_SLIDER, "value"), State(ids.FEEDBACK_STEP_SLIDER, "min"),
+    State(ids.FEEDBACK_STEP_SLIDER, "max"), State(ids.FEEDBACK_PLAY_INTERVAL, "disabled"),
+    prevent_initial_call=True,
+)
