@@ -1,0 +1,68 @@
+"""Mitigation page: run a small comparison on the demo, watch progress, read the results, download a model."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from auditapp.mitigation.jobs import cached_comparison
+from auditapp.models import load_model
+from auditapp.scenarios import scenario_state
+from auditapp.spec import AuditSpec
+from auditapp.store import ArtifactStore
+from tests.browser.helpers import percent, wait_for_text
+
+pytestmark = pytest.mark.browser
+
+SMALL = ("baseline", "reweighing", "threshold_optimizer")
+
+
+def _choose_only(page, names) -> None:
+    boxes = page.locator("#mitigation-candidates-checklist input[type=checkbox]")
+    for index in range(boxes.count()):
+        box = boxes.nth(index)
+        if box.is_enabled() and box.is_checked() != (box.get_attribute("value") in names):
+            box.click()
+
+
+def test_small_comparison_shows_progress_results_and_a_loadable_model(page, app_data_dir, tmp_path):
+    page.goto("/mitigation")
+    wait_for_text(page, "#mitigation-context-text", "hiring.csv: 5,000 rows")
+    page.wait_for_selector("#mitigation-candidates-checklist input[value=grid_search]:checked")
+    _choose_only(page, SMALL)
+    page.click("#mitigation-run-button")
+    page.wait_for_selector("#mitigation-status-list [data-status]", timeout=20_000)
+    assert page.is_enabled("#mitigation-cancel-button")
+    page.wait_for_selector("#mitigation-results-container", state="visible", timeout=30_000)
+    assert page.is_disabled("#mitigation-cancel-button") and page.is_enabled("#mitigation-run-button")
+
+    # The comparison the app cached server-side for these choices (the browser holds only the choices).
+    store = ArtifactStore(app_data_dir)
+    state = scenario_state(store, "hiring")
+    expected = cached_comparison(store, store.new_session(), state, constraint="demographic_parity",
+                                 candidates=SMALL)
+    assert [c.name for c in expected.candidates] == list(SMALL)
+    assert all(c.error is None for c in expected.candidates)
+    frame = pd.read_csv(app_data_dir / "scenarios" / "hiring" / "hiring.csv")
+    spec = AuditSpec.from_dict(state["spec"])
+    text = wait_for_text(page, "#mitigation-table-grid .ag-body", "ThresholdOptimizer")
+    for result in expected.candidates:
+        assert result.title in text and percent(result.accuracy.value) in text
+    assert page.locator("#mitigation-tradeoff-graph .main-svg").count() > 0
+    assert page.locator("#mitigation-run-summary [data-status=done]").count() == 3
+    baseline = expected.candidate("baseline")
+    assert f"{baseline.disparity.value:.3f}" in page.inner_text("#mitigation-tradeoff-text")
+    assert "disparate treatment" in page.inner_text("body")
+
+    page.locator("#mitigation-candidate-dropdown").click()
+    page.get_by_role("option", name="ThresholdOptimizer", exact=True).click()
+    wait_for_text(page, "#mitigation-candidate-text", "Needs the sensitive attribute")
+    with page.expect_download() as download:
+        page.click("#mitigation-model-button")
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.name == "threshold_optimizer.skops"
+    model = load_model(path)
+    assert set(spec.sensitive) <= set(model.feature_names)
+    predicted = model.predict(frame[list(model.feature_names)].head(50))
+    assert set(pd.unique(predicted)) <= {0, 1}
