@@ -41,4 +41,7 @@ def scenario_state(store: ArtifactStore, name: str) -> dict:
 
     spec = AuditSpec(target=scenario.target, favorable=scenario.favorable, sensitive=scenario.sensitive,
                      reference=dict(scenario.reference))
-    return {"dataset": ids["dataset"], "model": ids["model"], "spec": spec.to_dict(), "scenario": name}
+    from auditapp.policy import preset
+
+    return {"dataset": ids["dataset"], "model": ids["model"], "spec": spec.to_dict(), "scenario": name,
+            "policy": preset("four-fifths").to_dict()}

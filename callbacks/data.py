@@ -39,7 +39,8 @@ def on_load_scenario(n_clicks, name, current):
     if not n_clicks:
         return no_update, no_update
     try:
-        state = dict(scenario_state(get_store(), name), policy=(current or {}).get("policy"))
+        state = scenario_state(get_store(), name)
+        state["policy"] = (current or {}).get("policy") or state["policy"]
     except AuditInputError as exc:
         return no_update, error_alert(str(exc))
     return state, info_alert(f"Loaded the scenario “{SCENARIOS[name]}”. Its audit is on Group metrics.",
