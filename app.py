@@ -20,9 +20,15 @@ log = logging.getLogger("auditapp.app")
 
 def _on_error(exc: Exception) -> None:
     """Safety net for bugs: log the traceback, show a calm message, keep the app working."""
+    from auditapp.jobs import failure_message
     from layouts import ids
     from layouts.components import error_alert
 
+    job_message = failure_message(exc)
+    if job_message:
+        log.warning("Background job failed: %s", job_message)
+        set_props(ids.GLOBAL_ALERT, {"children": error_alert(job_message, title="The job did not finish")})
+        return
     log.exception("Unhandled error in a callback", exc_info=exc)
     set_props(ids.GLOBAL_ALERT, {"children": error_alert(
         "Something went wrong on our side while updating this view. The error has been logged; "
@@ -51,6 +57,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from callbacks.shell import make_layout
 
     register_routes(app.server, store, settings)
+    from auditapp import auth
+
+    auth.install(app.server, auth.load_users(basic_auth=settings.basic_auth, users_file=settings.users_file))
     initial = None
     if settings.demo:
         from auditapp.scenarios import scenario_state

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from auditapp.errors import AuditInputError
+from auditapp.limits import max_groups
 
 MISSING_GROUP = "(missing)"
 MAX_GROUPS_PER_FEATURE = 200
@@ -283,11 +284,11 @@ def sensitive_frame(frame: pd.DataFrame, spec: AuditSpec) -> pd.DataFrame:
             text = column.map(lambda v: _fmt(v) if not (isinstance(v, float) and math.isnan(v)) else None)
             text = text.astype("string")
         text = text.fillna(MISSING_GROUP)
-        n_groups = text.nunique()
-        if n_groups > MAX_GROUPS_PER_FEATURE:
+        n_groups, limit = text.nunique(), max_groups()
+        if n_groups > limit:
             raise AuditInputError(
                 f"The sensitive feature '{name}' has {n_groups:,} distinct values; at most "
-                f"{MAX_GROUPS_PER_FEATURE} groups make sense. Bin it (e.g. --bins {name}=q4) or choose "
+                f"{limit:,} groups make sense (AUDITAPP_MAX_GROUPS). Bin it (e.g. --bins {name}=q4) or choose "
                 "another column."
             )
         out[name] = text.astype(str)

@@ -15,7 +15,7 @@ def settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def get_store() -> ArtifactStore:
-    return ArtifactStore(settings().data_dir)
+    return ArtifactStore(settings().data_dir, redis_url=settings().redis_url or "")
 
 
 def audit_for(token, state):

@@ -5,22 +5,30 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from urllib.parse import unquote
 
 from flask import jsonify, request
 
-from auditapp.errors import AuditInputError
+from auditapp.errors import AuditInputError, LimitExceededError
 
 log = logging.getLogger("auditapp.upload")
 CHUNK = 1 << 20
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_filename(raw: str) -> str:
+    """The base name of an uploaded file's name, without control characters and at most 200 characters."""
+    name = Path(_CONTROL.sub("", unquote(raw or "")).replace("\\", "/")).name.strip()
+    return name[-200:]
 
 
 def _receive(store, max_bytes: int) -> tuple[Path, str, int]:
     """Stream the request body into a temporary file, hashing as it goes; refuse past ``max_bytes``."""
     tmp_dir = store.root / "tmp"
-    tmp_dir.mkdir(exist_ok=True)
+    tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
     digest, size = hashlib.sha256(), 0
     try:
@@ -28,7 +36,7 @@ def _receive(store, max_bytes: int) -> tuple[Path, str, int]:
             while chunk := request.stream.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise AuditInputError(
+                    raise LimitExceededError(
                         f"The file is larger than this server's upload limit of {max_bytes / 1024**2:,.0f} MB. "
                         "Upload a smaller sample, or ask the operator to raise AUDITAPP_MAX_UPLOAD_BYTES.")
                 digest.update(chunk)
@@ -42,7 +50,7 @@ def _receive(store, max_bytes: int) -> tuple[Path, str, int]:
 def handle_upload(store, settings, kind: str, token: str | None, filename: str) -> tuple[dict, int]:
     """Validate and store one upload; return the JSON payload and HTTP status."""
     if kind not in ("dataset", "model"):
-        return {"error": f"Unknown upload kind '{kind}'."}, 404
+        return {"error": f"Unknown upload kind '{kind[:40]}'. Upload to /api/upload/dataset or /model."}, 404
     path = None
     try:
         store.session_id(token)
@@ -83,7 +91,7 @@ def register_routes(server, store, settings) -> None:
     @server.post("/api/upload/<kind>")
     def upload(kind: str):
         token = request.headers.get("X-Auditapp-Session")
-        filename = Path(unquote(request.headers.get("X-Filename", ""))).name
+        filename = clean_filename(request.headers.get("X-Filename", ""))
         payload, status = handle_upload(store, settings, kind, token, filename)
         return jsonify(payload), status
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditapp.errors import AuditInputError
+from auditapp.intake import sha256_file
 
 Fetch = Callable[[str], bytes]
 
@@ -85,15 +86,6 @@ def default_cache_dir() -> Path:
     """Return ``$AUDITAPP_DATA_DIR`` if set, else ``~/.cache/auditapp``."""
     configured = os.environ.get(DATA_DIR_ENV)
     return Path(configured) if configured else Path.home() / ".cache" / "auditapp"
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Return the hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _http_get(url: str) -> bytes:

@@ -1,0 +1,58 @@
+"""Operator limits that protect a shared server, each set by an ``AUDITAPP_*`` environment variable.
+
+| variable | default | what it bounds |
+| --- | --- | --- |
+| ``AUDITAPP_MAX_UPLOAD_BYTES`` | 512 MB | one upload (refused while streaming, before it is stored) |
+| ``AUDITAPP_MAX_BYTES`` / ``_ROWS`` / ``_COLUMNS`` | 512 MB / 5,000,000 / 5,000 | a table (``intake.Limits``) |
+| ``AUDITAPP_MAX_GROUPS`` | 200 | distinct groups in one sensitive feature |
+| ``AUDITAPP_JOB_TIME_LIMIT`` | 600 s | one background job |
+| ``AUDITAPP_JOB_QUEUE_WAIT`` | 300 s | how long a job may wait for a free worker |
+| ``AUDITAPP_ARTIFACT_TTL`` | 7 days | how long unused uploads and cached results are kept |
+"""
+
+from __future__ import annotations
+
+import os
+
+from auditapp.errors import AuditInputError
+
+DEFAULTS = {
+    "AUDITAPP_MAX_UPLOAD_BYTES": 512 * 1024**2,
+    "AUDITAPP_MAX_GROUPS": 200,
+    "AUDITAPP_JOB_TIME_LIMIT": 600,
+    "AUDITAPP_JOB_QUEUE_WAIT": 300,
+    "AUDITAPP_ARTIFACT_TTL": 7 * 24 * 3600,
+}
+
+
+def positive_int(name: str, default: int | None = None) -> int:
+    """The positive whole number in environment variable ``name`` (``default`` when unset).
+
+    Raises
+    ------
+    AuditInputError
+        If the variable is set to anything but a positive whole number.
+    """
+    fallback = DEFAULTS[name] if default is None else default
+    raw = os.environ.get(name, "").strip().replace("_", "")
+    if not raw:
+        return fallback
+    if not raw.isdigit() or int(raw) <= 0:
+        raise AuditInputError(f"{name} must be a positive whole number, but is {os.environ[name]!r}. "
+                              f"Set it to a number such as {fallback} or unset it.")
+    return int(raw)
+
+
+def max_groups() -> int:
+    """Most distinct groups one sensitive feature may have (``AUDITAPP_MAX_GROUPS``, default 200)."""
+    return positive_int("AUDITAPP_MAX_GROUPS")
+
+
+def job_time_limit() -> int:
+    """Seconds one background job may run (``AUDITAPP_JOB_TIME_LIMIT``, default 600)."""
+    return positive_int("AUDITAPP_JOB_TIME_LIMIT")
+
+
+def job_queue_wait() -> int:
+    """Seconds a job may wait for a worker before it is reported as not started (default 300)."""
+    return positive_int("AUDITAPP_JOB_QUEUE_WAIT")

@@ -1,0 +1,161 @@
+"""The artifact store on both backends: local disk and a real redis-server (started by the test)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import pytest
+
+from auditapp.errors import AuditInputError
+from auditapp.store import ArtifactStore, SessionError
+from tests.scaleout.services import redis_server
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture(params=["disk", "redis"])
+def make_store(request, tmp_path, redis_url, monkeypatch):
+    """Build stores that share one backend (one machine's folder each, like separate servers)."""
+    monkeypatch.delenv("AUDITAPP_SECRET", raising=False)
+    url = redis_url if request.param == "redis" else ""
+    if url:
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+    shared = tmp_path / "shared"
+
+    def make(*, machine: str = "a", ttl: int = 3600) -> ArtifactStore:
+        root = tmp_path / machine if url else shared
+        return ArtifactStore(root, redis_url=url, ttl=ttl)
+
+    make.kind = request.param
+    return make
+
+
+def test_upload_round_trip_and_content_addressing(make_store):
+    store = make_store()
+    token = store.new_session()
+    info = store.put(token, b"a,b\n1,2\n", kind="dataset", name="t.csv", meta={"rows": 1})
+    assert info.id == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert store.path(token, info.id).read_bytes() == b"a,b\n1,2\n"
+    assert store.info(token, info.id).meta == {"rows": 1}
+    assert [i.id for i in store.list(token)] == [info.id]
+    assert store.kind == make_store.kind
+
+
+def test_another_machine_reads_the_same_upload_and_token(make_store):
+    if make_store.kind == "disk":
+        pytest.skip("the disk backend is one machine by definition")
+    first, second = make_store(machine="a"), make_store(machine="b")
+    token = first.new_session()
+    data = bytes(range(256)) * 40_000  # 10 MB: several Redis chunks
+    info = first.put(token, data, kind="dataset", name="big.csv")
+    path = second.path(token, info.id)
+    assert path.read_bytes() == data
+    assert str(path).startswith(str(second.root))
+
+
+def test_guessed_or_replayed_ids_of_another_session_return_nothing(make_store):
+    store = make_store()
+    alice, mallory = store.new_session(), store.new_session()
+    info = store.put(alice, b"secret,data\n1,2\n", kind="dataset", name="alice.csv")
+    with pytest.raises(AuditInputError, match="not available in this session"):
+        store.info(mallory, info.id)
+    with pytest.raises(AuditInputError, match="not available in this session"):
+        store.path(mallory, info.id)
+    assert store.list(mallory) == []
+    for bad in ("../" + info.id, info.id.upper(), "builtin:../../etc", "", None, {"id": info.id}):
+        with pytest.raises(AuditInputError, match="not available in this session"):
+            store.info(alice, bad)
+
+
+def test_forged_and_foreign_tokens_are_refused(make_store):
+    store = make_store()
+    token = store.new_session()
+    sid, signature = token.split(".")
+    forged = f"{sid}.{'0' * 32}"
+    other_server = ArtifactStore(store.root.parent / "other", redis_url="", secret=b"another secret")
+    with pytest.raises(SessionError, match="not valid"):
+        store.session_id(forged)
+    with pytest.raises(SessionError, match="not valid"):
+        other_server.session_id(token)
+    with pytest.raises(SessionError, match="not valid"):
+        store.session_id(None)
+    assert store.session_id(token) == sid
+
+
+def test_result_cache_is_shared_and_computes_once(make_store):
+    first, second = make_store(machine="a"), make_store(machine="b")
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"value": 42}
+
+    assert first.cached(("k", 1), compute) == {"value": 42}
+    assert second.cached(("k", 1), compute) == {"value": 42}
+    assert first.cached(("k", 1), compute) == {"value": 42}
+    assert len(calls) == 1
+
+
+def test_expiry_removes_unused_artifacts_but_not_pinned_ones(make_store):
+    store = make_store(ttl=100)
+    token = store.new_session()
+    kept = store.put(token, b"kept,1\n1,2\n", kind="dataset", name="kept.csv")
+    gone = store.put(token, b"gone,1\n1,2\n", kind="dataset", name="gone.csv")
+    store.cached(("result",), lambda: 1)
+    store.pin(token, [kept.id], seconds=1000)
+    removed = store.sweep(now=time.time() + 500)
+    assert removed["blobs"] >= 1
+    assert store.path(token, kept.id).exists()
+    if make_store.kind == "disk":
+        with pytest.raises(AuditInputError, match="has expired"):
+            store.path(token, gone.id)
+
+
+def test_redis_keys_expire_and_a_lease_keeps_them(make_store):
+    if make_store.kind == "disk":
+        pytest.skip("Redis expires its own keys")
+    store = make_store(ttl=1)
+    token = store.new_session()
+    leased = store.put(token, b"leased\n1\n", kind="dataset", name="leased.csv")
+    dropped = store.put(token, b"dropped\n1\n", kind="dataset", name="dropped.csv")
+    elsewhere = make_store(machine="b", ttl=1)
+    with store.lease(token, [leased.id], seconds=3):
+        time.sleep(2.2)
+        assert elsewhere.path(token, leased.id).read_bytes() == b"leased\n1\n"
+    with pytest.raises(AuditInputError):
+        elsewhere.path(token, dropped.id)
+
+
+def test_invalid_ttl_setting_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDITAPP_ARTIFACT_TTL", "a week")
+    with pytest.raises(AuditInputError, match="AUDITAPP_ARTIFACT_TTL must be a positive whole number"):
+        ArtifactStore(tmp_path, redis_url="")
+
+
+def test_builtin_artifacts_are_readable_by_every_session(make_store, tmp_path):
+    store = make_store()
+    source = tmp_path / "demo.csv"
+    source.write_bytes(b"x,y\n1,0\n")
+    key = store.register_builtin("demo", source, kind="dataset", name="demo.csv")
+    for token in (store.new_session(), store.new_session()):
+        assert store.path(token, key).read_bytes() == b"x,y\n1,0\n"
+
+
+def test_builtins_are_the_same_bytes_on_every_machine(make_store, tmp_path):
+    if make_store.kind == "disk":
+        pytest.skip("one machine")
+    first, second = make_store(machine="a"), make_store(machine="b")
+    (tmp_path / "a.skops").write_bytes(b"model bytes written on machine a")
+    (tmp_path / "b.skops").write_bytes(b"model bytes regenerated on machine b")
+    first.register_builtin("demo-model", tmp_path / "a.skops", kind="model", name="m.skops")
+    second.register_builtin("demo-model", tmp_path / "b.skops", kind="model", name="m.skops")
+    token = second.new_session()
+    assert second.info(token, "builtin:demo-model").sha256 == hashlib.sha256(b"model bytes written on machine a").hexdigest()
+    assert second.path(token, "builtin:demo-model").read_bytes() == b"model bytes written on machine a"
