@@ -24,8 +24,16 @@ def default_learner(frame: pd.DataFrame, features) -> object:
     Its last step is called ``classify`` (``classify__sample_weight`` routes weights to it).
     """
     from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    encode = ColumnTransformer(encoder_parts(frame, features), verbose_feature_names_out=False)
+    return Pipeline([("encode", encode), ("classify", LogisticRegression(max_iter=1000))])
+
+
+def encoder_parts(frame: pd.DataFrame, features) -> list[tuple]:
+    """ColumnTransformer parts: numeric columns imputed (median) and scaled; the rest imputed and one-hot."""
+    from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -42,8 +50,7 @@ def default_learner(frame: pd.DataFrame, features) -> object:
             ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
             ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
         ]), categorical))
-    encode = ColumnTransformer(parts, verbose_feature_names_out=False)
-    return Pipeline([("encode", encode), ("classify", LogisticRegression(max_iter=1000))])
+    return parts
 
 
 def infer_features(frame: pd.DataFrame, *, exclude) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -95,26 +95,17 @@ def correlation_remover_pipeline(frame: pd.DataFrame, features, sensitive, learn
     """
     from fairlearn.preprocessing import CorrelationRemover
     from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import OneHotEncoder
+
+    from auditapp.mitigation.learners import encoder_parts
 
     sensitive = list(sensitive)
     features = [c for c in features if c not in sensitive]
     # OneHotEncoder learns one category per distinct value (missing included) from the same rows.
     n_sensitive = int(sum(frame[c].nunique(dropna=False) for c in sensitive))
-    numeric = [c for c in features if pd.api.types.is_numeric_dtype(frame[c].dtype)
-               and not pd.api.types.is_bool_dtype(frame[c].dtype)]
-    categorical = [c for c in features if c not in numeric]
-    parts = [("sensitive", OneHotEncoder(handle_unknown="ignore", sparse_output=False), sensitive)]
-    if numeric:
-        parts.append(("numeric", Pipeline([("impute", SimpleImputer(strategy="median")),
-                                           ("scale", StandardScaler())]), numeric))
-    if categorical:
-        parts.append(("categorical", Pipeline([
-            ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
-            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-        ]), categorical))
+    parts = [("sensitive", OneHotEncoder(handle_unknown="ignore", sparse_output=False), sensitive),
+             *encoder_parts(frame, features)]
     return Pipeline([
         ("encode", ColumnTransformer(parts, verbose_feature_names_out=False)),
         ("decorrelate", CorrelationRemover(sensitive_feature_ids=list(range(n_sensitive)), alpha=alpha)),
