@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from auditapp.store import ArtifactStore
@@ -20,11 +24,17 @@ def install_scenario(store: ArtifactStore, name: str) -> dict[str, str]:
     folder = store.root / "scenarios" / name
     data, model = folder / hiring.DATA_FILE, folder / hiring.MODEL_FILE
     if not (data.exists() and model.exists()):
+        # Several worker processes may start at once: each writes into its own temporary folder and
+        # links the files into place only if no other process got there first.
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder.with_name(f".{name}.tmp")
-        paths = hiring.write_demo(tmp)
-        for source, dest in ((paths["data"], data), (paths["model"], model)):
-            Path(source).replace(dest)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{name}-"))
+        try:
+            paths = hiring.write_demo(tmp)
+            for source, dest in ((paths["data"], data), (paths["model"], model)):
+                with contextlib.suppress(FileExistsError):
+                    os.link(source, dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return {
         "dataset": store.register_builtin(name, data, kind="dataset", name=data.name),
         "model": store.register_builtin(f"{name}-model", model, kind="model", name=model.name),

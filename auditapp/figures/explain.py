@@ -101,6 +101,7 @@ def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
     start, end = f"{gap.reference} (reference)", str(gap.group)
     sign = 1.0 if gap.total >= 0 else -1.0
     fig = go.Figure(go.Waterfall(
+        showlegend=False,
         x=[start, *labels, end], measure=["absolute", *["relative"] * len(values), "total"],
         y=[gap.mean_reference, *values, gap.mean_group],
         base=0, connector={"line": {"color": "#999999", "width": 1}},
@@ -141,7 +142,7 @@ def local_waterfall_figure(local, *, top: int = 10) -> go.Figure:
         labels.append(f"{len(rest)} other features")
         values.append(float(rest["shap"].sum()))
     fig = go.Figure(go.Waterfall(
-        orientation="h", y=["average (base value)", *labels, f"row {local.row}"],
+        showlegend=False, orientation="h", y=["average (base value)", *labels, f"row {local.row}"],
         x=[local.base_value, *values, local.output],
         measure=["absolute", *["relative"] * len(values), "total"],
         increasing={"marker": {"color": color_for(2)}}, decreasing={"marker": {"color": color_for(1)}},
