@@ -57,6 +57,10 @@ class ArtifactInfo:
     meta: dict
 
 
+class _NotCached(Exception):
+    """Raised inside ``peek`` to stop ``cached`` from computing."""
+
+
 class SessionError(AuditInputError):
     """The session token is missing, malformed or not signed by this server."""
 
@@ -241,6 +245,17 @@ class ArtifactStore:
         self.sweep()
 
     # -- cache ------------------------------------------------------------------------------------
+    def peek(self, key: tuple) -> Any | None:
+        """The cached value for ``key``, or None when nothing is cached (never computes)."""
+
+        def missing() -> Any:
+            raise _NotCached
+
+        try:
+            return self.cached(key, missing)
+        except _NotCached:
+            return None
+
     def cached(self, key: tuple, compute: Callable[[], Any], *, disk: bool = True) -> Any:
         """Return the cached value for ``key`` or compute, cache and return it.
 

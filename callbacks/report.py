@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, dcc, no_update
+from dash import Input, Output, Patch, State, callback, dcc, no_update
 
 from auditapp import workspace
 from auditapp.commands.audit import dataset_info, model_info
 from auditapp.errors import AuditInputError
 from auditapp.policy_forms import stored_policy
 from auditapp.report import report_for
+from auditapp.report_pages import page_figures
 from callbacks.context import audit_for, get_store, settings
 from layouts import ids
 from layouts.components import error_alert
@@ -19,10 +20,11 @@ REPORT_FILENAME = "auditapp-report.html"
 @callback(
     Output(ids.REPORT_DOWNLOAD, "data"), Output(ids.GLOBAL_ALERT, "children", allow_duplicate=True),
     Input(ids.REPORT_BUTTON, "n_clicks"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    State(ids.RESULTS_STORE, "data"),
     running=[(Output(ids.REPORT_BUTTON, "disabled"), True, False)],
     prevent_initial_call=True,
 )
-def on_download_report(n_clicks, state, token):
+def on_download_report(n_clicks, state, token, results=None):
     """Build the report of the current audit, with the checked policy's verdicts, and download it."""
     if not n_clicks:
         return no_update, no_update
@@ -32,7 +34,37 @@ def on_download_report(n_clicks, state, token):
         store = get_store()
         dataset = workspace.load_dataset(store, token, state["dataset"])
         model = workspace.load_model(store, token, state.get("model"), trust_pickle=settings().trust_pickle)
-        text = report_for(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model))
+        text = report_for(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model),
+                          extra_figures=page_figures(store, token, state, results))
     except AuditInputError as exc:
         return no_update, error_alert(str(exc), title="Could not build the report")
     return dcc.send_string(text, REPORT_FILENAME), None
+
+
+def _remember(page: str, value):
+    if not value:
+        return no_update
+    patch = Patch()
+    patch[page] = value
+    return patch
+
+
+@callback(Output(ids.RESULTS_STORE, "data", allow_duplicate=True), Input(ids.EXPLAIN_READY_STORE, "data"),
+          prevent_initial_call=True)
+def on_explanation_ready(ready):
+    """Remember which explanation the report should include."""
+    return _remember("explain", ready)
+
+
+@callback(Output(ids.RESULTS_STORE, "data", allow_duplicate=True), Input(ids.MITIGATION_CHOICE_STORE, "data"),
+          prevent_initial_call=True)
+def on_comparison_ready(choice):
+    """Remember which mitigation comparison the report should include."""
+    return _remember("mitigation", choice)
+
+
+@callback(Output(ids.RESULTS_STORE, "data", allow_duplicate=True), Input(ids.FEEDBACK_RUN_STORE, "data"),
+          prevent_initial_call=True)
+def on_simulation_ready(run):
+    """Remember which simulations the report should include."""
+    return _remember("feedback", run)

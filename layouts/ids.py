@@ -4,6 +4,7 @@
 SESSION_STORE = "app-session-store"
 STATE_STORE = "app-state-store"
 UPLOAD_RESULT_STORE = "app-upload-result-store"
+RESULTS_STORE = "app-results-store"  # which finished page results the report should include
 LOCATION = "app-location"
 GLOBAL_ALERT = "app-global-alert"
 REPORT_BUTTON = "app-report-button"

@@ -31,6 +31,7 @@ def shell(*, session_token: str, initial_state: dict | None) -> html.Div:
         dcc.Store(id=ids.SESSION_STORE, storage_type="session", data=session_token),
         dcc.Store(id=ids.STATE_STORE, storage_type="session", data=initial_state),
         dcc.Store(id=ids.UPLOAD_RESULT_STORE, storage_type="memory"),
+        dcc.Store(id=ids.RESULTS_STORE, storage_type="session", data={}),
         navbar(),
         dbc.Container([html.Div(id=ids.GLOBAL_ALERT), dash.page_container], fluid=True, className="pb-5"),
     ])

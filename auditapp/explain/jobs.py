@@ -25,10 +25,6 @@ NEEDS_MODEL = ("Upload the model on Data & model: explanations need the model it
                "scores given as columns are enough for the audit, but not to say which features drive them.")
 
 
-class _NotCached(Exception):
-    """Raised inside ``store.cached`` to look a result up without computing it."""
-
-
 def explain_options(rows_per_group, seed, state: dict) -> tuple[int, int]:
     """Check the page's "rows per group" and "seed" inputs; a blank seed means the audit's seed.
 
@@ -108,14 +104,7 @@ def explanation_for(store, token: str, state: dict, *, rows_per_group: int, seed
 def cached_explanation(store, token: str, state: dict, *, rows_per_group: int,
                        seed: int) -> Explanation | None:
     """The explanation if it was computed already, else None (never starts the computation)."""
-    def missing() -> Explanation:
-        raise _NotCached
-
-    try:
-        return store.cached(explanation_key(store, token, state, rows_per_group=rows_per_group, seed=seed),
-                            missing)
-    except _NotCached:
-        return None
+    return store.peek(explanation_key(store, token, state, rows_per_group=rows_per_group, seed=seed))
 
 
 def row_label(index: pd.Index, value):

@@ -124,20 +124,11 @@ def run_comparison(store, token: str, state: dict, *, constraint: str, candidate
         return incomplete.comparison
 
 
-class _NotRun(Exception):
-    """No cached comparison for these choices."""
-
-
 def cached_comparison(store, token: str, state: dict, *, constraint: str, candidates: Sequence[str]):
     """The finished comparison for these choices if one is cached, else None (never computes)."""
-
-    def missing():
-        raise _NotRun
-
     try:
-        key = comparison_key(store, token, state, constraint=constraint, candidates=candidates)
-        return store.cached(key, missing)
-    except (_NotRun, AuditInputError):
+        return store.peek(comparison_key(store, token, state, constraint=constraint, candidates=candidates))
+    except AuditInputError:
         return None
 
 
