@@ -243,7 +243,12 @@ def load_fico(*, fetch: Fetch | None = None) -> FicoTables:
     Set ``AUDITAPP_FICO_DIR`` to a folder holding the three CSVs to use a local copy.
     Parameters and errors are as for :func:`load_compas`.
     """
-    return parse_fico(obtain_all(FICO_FILES, local_env=FICO_DIR_ENV, fetch=fetch)[0].parent)
+    return parse_fico(fico_directory(fetch=fetch))
+
+
+def fico_directory(*, fetch: Fetch | None = None) -> Path:
+    """The folder holding the three verified FICO/TransRisk CSVs (local copy, cache, or download)."""
+    return obtain_all(FICO_FILES, local_env=FICO_DIR_ENV, fetch=fetch)[0].parent
 
 
 def _unique_names(header: list[str]) -> tuple[list[str], list[tuple[str, str]]]:

@@ -37,7 +37,9 @@ def register(subparsers) -> None:
     lending = scenarios.add_parser("lending", help="lending with delayed impact (Liu et al. 2018)")
     lending.add_argument("--policy", default="max_profit",
                          choices=("max_profit", "demographic_parity", "equal_opportunity"))
-    lending.add_argument("--fico", metavar="DIR", help="folder with the FICO/TransRisk CSVs")
+    lending.add_argument("--fico", metavar="DIR|download",
+                         help="the FICO/TransRisk tables of Liu et al.: a folder with the CSVs, or 'download' "
+                              "(fetched once, checksum verified, cached; AUDITAPP_FICO_DIR for a local copy)")
     lending.add_argument("--groups", metavar="G1,G2[,...]", help="FICO groups to keep (default all)")
     lending.add_argument("--repay-change", type=float, default=75.0, metavar="POINTS")
     lending.add_argument("--default-change", type=float, default=-150.0, metavar="POINTS")
@@ -94,7 +96,12 @@ def _lending_params(args):
     model = None
     if args.fico:
         groups = None if not args.groups else tuple(g.strip() for g in args.groups.split(",") if g.strip())
-        model = read_fico_tables(args.fico, groups=groups)
+        directory = args.fico
+        if directory == "download":
+            from datasets.public import fico_directory
+
+            directory = fico_directory()
+        model = read_fico_tables(directory, groups=groups)
     elif args.groups:
         raise AuditInputError("--groups picks FICO groups, so it needs --fico DIR as well.")
     return LendingParams(policy=args.policy, score_model=model, repay_change=args.repay_change,

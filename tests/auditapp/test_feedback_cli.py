@@ -119,3 +119,23 @@ def test_model_loop_replaces_an_onnx_model_with_the_stated_default_learner(tmp_p
     assert payload["learner"].startswith("logistic regression")
     assert payload["narrative"][0].startswith("model.onnx cannot be retrained")
     assert payload["params"]["feature_columns"] == ["x"]
+
+
+def test_lending_download_uses_the_verified_fico_loader(tmp_path, monkeypatch):
+    """`--fico download` goes through the checksum-verified loader (here: a local copy it verifies)."""
+    from dataclasses import replace
+
+    import datasets.public as public
+    from auditapp.intake import sha256_file
+
+    folder = tmp_path / "fico"
+    folder.mkdir()
+    write_fico_tables(folder)
+    monkeypatch.setattr(public, "FICO_FILES", tuple(
+        replace(f, sha256=sha256_file(folder / f.filename)) for f in public.FICO_FILES))
+    monkeypatch.setenv("AUDITAPP_FICO_DIR", str(folder))
+    out = tmp_path / "lending.json"
+    assert main(["simulate", "lending", "--fico", "download", "--json", str(out)]) == 0
+    assert [g["group"] for g in json.loads(out.read_text())["groups"]] == ["White", "Black", "Hispanic", "Asian"]
+    (folder / "totals.csv").write_text("Kind,White\nSSA,1\n")
+    assert main(["simulate", "lending", "--fico", "download", "--json", str(out)]) == 2
