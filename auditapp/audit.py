@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from auditapp.metrics import AuditResult, compute_audit
-from auditapp.scores import build_threshold_index, calibration_table, group_labels, roc_auc
+from auditapp.scores import (
+    ThresholdIndex,
+    build_threshold_index,
+    calibration_table,
+    group_labels,
+    roc_auc,
+)
 from auditapp.spec import AuditData, AuditSpec, prepare
 
 
@@ -25,6 +31,14 @@ class Audit:
     result: AuditResult
     auc: Mapping[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
     calibration: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    indexes: Mapping[tuple[str, ...], ThresholdIndex] = field(default_factory=dict)
+
+    def threshold_index(self, features: tuple[str, ...]) -> ThresholdIndex:
+        """Each group's sorted scores for one grouping (built once, with the audit)."""
+        for key, index in self.indexes.items():
+            if set(key) == set(features):
+                return index
+        raise KeyError(f"No scores sorted for {features}; have {list(self.indexes)}")
 
     @property
     def notices(self) -> tuple[str, ...]:
@@ -60,13 +74,14 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None) -> Audit:
         data.y_true, data.y_pred, data.sensitive_features, reference=spec.reference,
         min_group_size=spec.min_group_size, n_boot=spec.n_boot, confidence=spec.confidence, seed=spec.seed,
     )
-    auc, calibration = {}, {}
+    auc, calibration, indexes = {}, {}, {}
     if data.y_score is not None:
         for grouping in result.groupings:
             labels = group_labels(data.sensitive_features[list(grouping.features)])
             index = build_threshold_index(data.y_true, data.y_score, labels)
+            indexes[grouping.features] = index
             auc[grouping.features] = roc_auc(index, confidence=spec.confidence)
         for name in spec.sensitive:
             calibration[name] = calibration_table(
                 data.y_true, data.y_score, data.sensitive_features[name], confidence=spec.confidence)
-    return Audit(spec=spec, data=data, result=result, auc=auc, calibration=calibration)
+    return Audit(spec=spec, data=data, result=result, auc=auc, calibration=calibration, indexes=indexes)

@@ -219,16 +219,17 @@ def _grouping(subset, features, levels, per_feature, table, replicates, referenc
         rest //= len(levels[j])
     labels = [GROUP_SEPARATOR.join(str(values[n][g]) for n in names) for g in range(group_keys.size)]
     point = rates_from_counts(counts)
-    groups = pd.DataFrame({n: values[n] for n in names}, index=pd.Index(labels, name="group"))
+    columns: dict[str, object] = {n: values[n] for n in names}
     for i, cell in enumerate(("tn", "fp", "fn", "tp")):
-        groups[cell] = counts[:, i]
-    groups["count"] = counts.sum(axis=1)
+        columns[cell] = counts[:, i]
+    columns["count"] = counts.sum(axis=1)
     reps = None if replicates is None else np.einsum("gk,bkc->bgc", indicator, replicates)
     rep_rates = None if reps is None else rates_from_counts(reps)
     for metric in METRICS:
-        groups[metric] = point[metric]
-        low, high = _interval(rep_rates, metric, confidence, point[metric])
-        groups[f"{metric}_low"], groups[f"{metric}_high"] = low, high
+        columns[metric] = point[metric]
+        columns[f"{metric}_low"], columns[f"{metric}_high"] = _interval(rep_rates, metric, confidence,
+                                                                         point[metric])
+    groups = pd.DataFrame(columns, index=pd.Index(labels, name="group"))
     ref = _reference_index(names, groups, reference, min_group_size, notices)
     groups["is_reference"] = np.arange(len(groups)) == ref
     groups["flags"] = [_flags(row, min_group_size) for row in counts]

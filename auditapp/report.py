@@ -174,13 +174,12 @@ def _scores(audit: Audit) -> str:
     if audit.data.y_score is None:
         return ""
     from auditapp.figures.thresholds import calibration_figure, roc_figure
-    from auditapp.scores import build_threshold_index, roc_curves
+    from auditapp.scores import roc_curves
 
     confidence = audit.result.confidence
     parts = []
     for i, name in enumerate(audit.spec.sensitive):
-        groups = audit.data.sensitive_features[name].to_numpy()
-        index = build_threshold_index(audit.data.y_true, audit.data.y_score, groups)
+        index = audit.threshold_index((name,))
         parts.append(f"<h3>{_e(name)}</h3>"
                      + figure_html(roc_figure(roc_curves(index), audit.auc[(name,)], confidence=confidence),
                                    f"roc-{i}")

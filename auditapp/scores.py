@@ -136,11 +136,17 @@ def calibration_table(y_true, y_score, groups, *, n_bins: int = 10, confidence: 
     low, high = float(np.min(y_score)), float(np.max(y_score))
     edges = np.linspace(min(low, 0.0), max(high, 1.0), n_bins + 1)
     bins = np.clip(np.searchsorted(edges, y_score, side="right") - 1, 0, n_bins - 1)
-    frame = pd.DataFrame({"group": np.asarray(groups, dtype=object).astype(str), "bin": bins,
-                          "score": y_score, "label": y_true})
-    table = frame.groupby(["group", "bin"], sort=True).agg(
-        count=("label", "size"), mean_score=("score", "mean"), observed_rate=("label", "mean")
-    ).reset_index()
+    codes, uniques = pd.factorize(pd.Series(np.asarray(groups, dtype=object)).astype(str), sort=True)
+    key = codes * n_bins + bins
+    size = len(uniques) * n_bins
+    count = np.bincount(key, minlength=size)
+    cells = np.flatnonzero(count)
+    table = pd.DataFrame({
+        "group": np.asarray(uniques, dtype=object)[cells // n_bins], "bin": cells % n_bins,
+        "count": count[cells],
+        "mean_score": np.bincount(key, weights=y_score, minlength=size)[cells] / count[cells],
+        "observed_rate": np.bincount(key, weights=y_true, minlength=size)[cells] / count[cells],
+    })
     z = float(ndtri(0.5 + confidence / 2))
     n, p = table["count"].to_numpy(float), table["observed_rate"].to_numpy(float)
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)

@@ -16,7 +16,7 @@ import pandas as pd
 from auditapp.audit import Audit, run_audit
 from auditapp.errors import AuditInputError
 from auditapp.intake import Dataset, read_table
-from auditapp.scores import ThresholdIndex, build_threshold_index, group_labels
+from auditapp.scores import ThresholdIndex
 from auditapp.spec import AuditSpec
 from auditapp.store import ArtifactStore
 
@@ -82,19 +82,16 @@ def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_
 
 def threshold_index_for(store: ArtifactStore, token: str, state: dict[str, Any], features: tuple[str, ...],
                         *, trust_pickle: bool = False) -> ThresholdIndex:
-    """Per-group sorted scores for the threshold explorer (kept in memory only)."""
+    """Per-group sorted scores for the threshold explorer (sorted once, with the audit)."""
     audit = audit_for(store, token, state, trust_pickle=trust_pickle)
     if audit.data.y_score is None:
         raise AuditInputError(
             "The threshold explorer needs scores: choose a score column or a model that gives probabilities "
             "on the Data & model page.")
-    key = ("thresholds", *state_key(store, token, state), tuple(features))
-
-    def build() -> ThresholdIndex:
-        labels = group_labels(audit.data.sensitive_features[list(features)])
-        return build_threshold_index(audit.data.y_true, audit.data.y_score, labels)
-
-    return store.cached(key, build, disk=False)
+    try:
+        return audit.threshold_index(tuple(features))
+    except KeyError as exc:
+        raise AuditInputError(f"The audit has no grouping {' × '.join(features)}. Run the audit again.") from exc
 
 
 def _find(columns: list[str], names: tuple[str, ...]) -> str | None:

@@ -57,6 +57,27 @@ def plain(value):
     return None if is_missing(value) else float(value)
 
 
+TEMPLATE_NAME = "auditapp"
+_AXIS = {"gridcolor": "#EBF0F8", "linecolor": "#EBF0F8", "zerolinecolor": "#EBF0F8", "automargin": True,
+         "ticks": "", "title": {"standoff": 15}}
+
+
+def template_name() -> str:
+    """The name of auditapp's plotly template, registered on first use.
+
+    A small template of our own: applying the large built-in ``plotly_white`` copies every trace
+    type's defaults and cost ~10 ms per figure, which a slider or a busy server feels.
+    """
+    import plotly.io as pio
+
+    if TEMPLATE_NAME not in pio.templates:
+        pio.templates[TEMPLATE_NAME] = go.layout.Template(layout={
+            "paper_bgcolor": "white", "plot_bgcolor": "white", "colorway": list(OKABE_ITO),
+            "xaxis": _AXIS, "yaxis": _AXIS, "hovermode": "closest",
+        })
+    return TEMPLATE_NAME
+
+
 def base_layout(
     fig: go.Figure, *, title: str, xaxis_title: str | None = None, yaxis_title: str | None = None,
     percent_y: bool = False,
@@ -80,7 +101,7 @@ def base_layout(
         The same figure, for chaining.
     """
     fig.update_layout(
-        template="plotly_white",
+        template=template_name(),
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 17}},
         font={"family": FONT_FAMILY, "size": 13, "color": "#222222"},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0.0},
