@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from auditapp.metrics import AuditResult, compute_audit
@@ -76,9 +77,10 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None) -> Audit:
     )
     auc, calibration, indexes = {}, {}, {}
     if data.y_score is not None:
+        order = np.argsort(data.y_score, kind="stable")
         for grouping in result.groupings:
             labels = group_labels(data.sensitive_features[list(grouping.features)])
-            index = build_threshold_index(data.y_true, data.y_score, labels)
+            index = build_threshold_index(data.y_true, data.y_score, labels, order=order)
             indexes[grouping.features] = index
             auc[grouping.features] = roc_auc(index, confidence=spec.confidence)
         for name in spec.sensitive:

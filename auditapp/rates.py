@@ -7,6 +7,9 @@ zero is undefined and returned as NaN (fairlearn, through scikit-learn, returns 
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
+
 import numpy as np
 
 TN, FP, FN, TP = 0, 1, 2, 3
@@ -101,15 +104,13 @@ def percentile_interval(replicates: np.ndarray, confidence: float, *,
     alpha = (1.0 - confidence) / 2.0
     low_q, high_q = np.full(valid.shape, alpha), np.full(valid.shape, 1.0 - alpha)
     if estimate is not None:
-        from scipy.special import ndtr, ndtri
-
         est = np.broadcast_to(np.asarray(estimate, dtype=np.float64), valid.shape)
         with np.errstate(invalid="ignore"):
             below = np.sum(reps < est, axis=0) + 0.5 * np.sum(reps == est, axis=0)
         share = np.clip(below / np.maximum(valid, 1), 0.5 / np.maximum(valid, 1), 1 - 0.5 / np.maximum(valid, 1))
-        z0 = np.where(np.isnan(est) | (valid == 0), 0.0, ndtri(share))
-        z = ndtri(1.0 - alpha)
-        low_q, high_q = ndtr(2 * z0 - z), ndtr(2 * z0 + z)
+        z0 = np.where(np.isnan(est) | (valid == 0), 0.0, normal_quantile(share))
+        z = float(normal_quantile(1.0 - alpha))
+        low_q, high_q = normal_cdf(2 * z0 - z), normal_cdf(2 * z0 + z)
 
     def at(q: np.ndarray) -> np.ndarray:
         position = q * np.maximum(valid - 1, 0)
@@ -122,6 +123,11 @@ def percentile_interval(replicates: np.ndarray, confidence: float, *,
         return np.where(valid > 0, value, np.nan)
 
     return at(low_q), at(high_q)
+
+
+_NORMAL = NormalDist()
+normal_cdf = np.vectorize(_NORMAL.cdf, otypes=[float])
+normal_quantile = np.vectorize(lambda p: _NORMAL.inv_cdf(min(max(p, 1e-300), 1 - 1e-16)), otypes=[float])
 
 
 def two_proportion_p_values(x1, n1, x2, n2) -> tuple[np.ndarray, np.ndarray]:
@@ -147,19 +153,16 @@ def two_proportion_p_values(x1, n1, x2, n2) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _z_test(x1: int, n1: int, x2: int, n2: int) -> float:
-    from scipy.special import ndtr
-
     pooled = (x1 + x2) / (n1 + n2)
     if pooled in (0.0, 1.0):
         return 1.0
     se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     z = abs(x1 / n1 - x2 / n2) / se
-    return float(min(1.0, 2.0 * ndtr(-z)))
+    return float(min(1.0, math.erfc(z / math.sqrt(2.0))))
 
 
 def _fisher_exact(x1: int, n1: int, x2: int, n2: int) -> float:
-    from scipy.special import gammaln
-
+    gammaln = np.vectorize(math.lgamma, otypes=[float])
     successes = x1 + x2
     support = np.arange(max(0, successes - n2), min(n1, successes) + 1)
 

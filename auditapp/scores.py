@@ -14,7 +14,7 @@ import pandas as pd
 
 from auditapp.errors import AuditInputError
 from auditapp.metrics import GROUP_SEPARATOR
-from auditapp.rates import rates_from_counts
+from auditapp.rates import normal_quantile, rates_from_counts
 
 
 @dataclass(frozen=True)
@@ -67,17 +67,22 @@ def group_labels(sensitive_features: pd.DataFrame) -> np.ndarray:
     return labels
 
 
-def build_threshold_index(y_true, y_score, groups) -> ThresholdIndex:
-    """Sort each group's scores once (one global sort, then a stable sort by group and label)."""
+def build_threshold_index(y_true, y_score, groups, *, order: np.ndarray | None = None) -> ThresholdIndex:
+    """Sort each group's scores once (one global sort, then a stable sort by group and label).
+
+    ``order`` (``np.argsort(y_score, kind="stable")``) can be passed when several groupings share it.
+    """
     y_true = np.asarray(y_true, dtype=np.int64)
     y_score = np.asarray(y_score, dtype=np.float64)
     if np.isnan(y_score).any():
         raise AuditInputError("The scores contain missing values; every row needs a score.")
     codes, uniques = pd.factorize(pd.Series(np.asarray(groups, dtype=object)).astype(str), sort=True)
-    order = np.argsort(y_score, kind="stable")
+    if order is None:
+        order = np.argsort(y_score, kind="stable")
     key = (codes * 2 + y_true)[order]
-    regroup = order[np.argsort(key, kind="stable")]
-    bounds = np.searchsorted(np.sort(key), np.arange(2 * len(uniques) + 1), side="left")
+    by_key = np.argsort(key, kind="stable")
+    regroup = order[by_key]
+    bounds = np.searchsorted(key[by_key], np.arange(2 * len(uniques) + 1), side="left")
     sorted_scores = y_score[regroup]
     positives, negatives = [], []
     for g in range(len(uniques)):
@@ -91,9 +96,7 @@ def roc_auc(index: ThresholdIndex, *, confidence: float = 0.95) -> pd.DataFrame:
 
     NaN when a group lacks positives or negatives.
     """
-    from scipy.special import ndtri
-
-    z = float(ndtri(0.5 + confidence / 2))
+    z = float(normal_quantile(0.5 + confidence / 2))
     rows = []
     for label, pos, neg in zip(index.labels, index.positives, index.negatives, strict=True):
         n_pos, n_neg = pos.size, neg.size
@@ -129,8 +132,6 @@ def roc_curves(index: ThresholdIndex, *, max_points: int = 200) -> pd.DataFrame:
 
 def calibration_table(y_true, y_score, groups, *, n_bins: int = 10, confidence: float = 0.95) -> pd.DataFrame:
     """Mean score vs observed favourable rate per group and equal-width score bin, with Wilson CIs."""
-    from scipy.special import ndtri
-
     y_true = np.asarray(y_true, dtype=np.float64)
     y_score = np.asarray(y_score, dtype=np.float64)
     low, high = float(np.min(y_score)), float(np.max(y_score))
@@ -147,7 +148,7 @@ def calibration_table(y_true, y_score, groups, *, n_bins: int = 10, confidence: 
         "mean_score": np.bincount(key, weights=y_score, minlength=size)[cells] / count[cells],
         "observed_rate": np.bincount(key, weights=y_true, minlength=size)[cells] / count[cells],
     })
-    z = float(ndtri(0.5 + confidence / 2))
+    z = float(normal_quantile(0.5 + confidence / 2))
     n, p = table["count"].to_numpy(float), table["observed_rate"].to_numpy(float)
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
