@@ -162,7 +162,7 @@ def main() -> None:
             proc.wait()
         print(f"callback round trip over HTTP (gunicorn, slider move): median {np.median(trips) * 1e3:.1f} ms, "
               f"p95 {np.quantile(trips, 0.95) * 1e3:.1f} ms, max {max(trips) * 1e3:.1f} ms "
-              f"(first call, which loads, audits and sorts the 1M rows: {warm:.1f} s)")
+              f"(first call in a fresh worker, which reads the audit from the shared cache: {warm:.1f} s)")
 
 
 if __name__ == "__main__":
