@@ -40,8 +40,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     limit_threads()
     settings = settings or Settings.from_env()
     settings.export()
-    from auditapp.jobs import background_manager
     from auditapp.store import ArtifactStore
+    from callbacks.managers import background_manager
 
     store = ArtifactStore(settings.data_dir)
     app = dash.Dash(

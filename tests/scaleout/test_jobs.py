@@ -12,6 +12,7 @@ from auditapp import jobs
 from auditapp.config import Settings
 from auditapp.errors import AuditInputError
 from auditapp.store import ArtifactStore
+from callbacks import managers
 from tests.scaleout import flow
 
 
@@ -29,7 +30,7 @@ def setup(tmp_path, monkeypatch):
     token = store.new_session()
     frame = flow.dataset()
     info = store.put(token, frame.to_csv(index=False).encode(), kind="dataset", name="d.csv")
-    manager = jobs.background_manager(Settings(data_dir=str(tmp_path / "data")))
+    manager = managers.background_manager(Settings(data_dir=str(tmp_path / "data")))
     yield store, token, frame, info, manager
     jobs._store.cache_clear()
 

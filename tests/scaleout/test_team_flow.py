@@ -87,6 +87,7 @@ def test_a_worker_killed_mid_job_is_reported_and_the_rerun_works(stack):
         pytest.skip("the embedded manager's killed jobs are covered in test_jobs.py")
     from auditapp import jobs
     from auditapp.store import ArtifactStore
+    from callbacks import managers
 
     store = ArtifactStore(stack["tmp"] / "test-machine", redis_url=stack["redis"])
     token = store.new_session()
@@ -104,7 +105,7 @@ def test_a_worker_killed_mid_job_is_reported_and_the_rerun_works(stack):
     while slow.state != "FAILURE":
         assert time.monotonic() < deadline, f"the job stayed {slow.state}"
         time.sleep(0.2)
-    manager = jobs.background_manager(Settings(data_dir=str(stack["tmp"] / "test-machine"),
+    manager = managers.background_manager(Settings(data_dir=str(stack["tmp"] / "test-machine"),
                                                redis_url=stack["redis"]))
     lost = manager.get_result("no-result-key", slow.id)
     assert lost == {"background_callback_error": {"msg": jobs.JOB_LOST, "tb": ""}}
