@@ -98,7 +98,7 @@ def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
         values.append(float(rest["value"].sum()))
         lows.append(None)
         highs.append(None)
-    start, end = f"{gap.reference} (reference)", str(gap.group)
+    start, end = f"{gap.reference} (starting point)", str(gap.group)
     sign = 1.0 if gap.total >= 0 else -1.0
     fig = go.Figure(go.Waterfall(
         showlegend=False,
@@ -122,8 +122,8 @@ def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
     base_layout(fig, title=f"Why {gap.group} and {gap.reference} differ ({grouping}): gap "
                            f"{gap.total:+.3f}{interval}",
                 yaxis_title=f"mean {gap.output_space}")
-    return add_caption(fig, "Each step is one feature's mean SHAP over the group minus over the "
-                            "reference; the steps add up exactly to the gap.")
+    return add_caption(fig, f"Each step is one feature's mean SHAP over {gap.group} minus over "
+                            f"{gap.reference}; the steps add up exactly to the gap.")
 
 
 def local_waterfall_figure(local, *, top: int = 10) -> go.Figure:

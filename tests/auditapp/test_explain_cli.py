@@ -69,7 +69,7 @@ def test_gap_waterfall_runs_from_reference_to_group(explanation):
     gap = explanation.gap("female")
     fig = gap_waterfall_figure(gap, top=3)
     trace = fig.data[0]
-    assert trace.x[0] == "male (reference)" and trace.x[-1] == "female"
+    assert trace.x[0] == "male (starting point)" and trace.x[-1] == "female"
     assert len(trace.x) == 3 + 1 + 2  # three features, the rest together, both ends
     assert trace.y[0] + sum(trace.y[1:-1]) == pytest.approx(gap.mean_group, abs=1e-9)
     # The group is selected less often, so falling steps widen the gap.
