@@ -30,6 +30,7 @@ class Settings:
     artifact_ttl: int = DEFAULTS["AUDITAPP_ARTIFACT_TTL"]
     basic_auth: str | None = None
     users_file: str | None = None
+    audit_helper: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,6 +45,7 @@ class Settings:
             artifact_ttl=positive_int("AUDITAPP_ARTIFACT_TTL"),
             basic_auth=os.environ.get("AUDITAPP_BASIC_AUTH") or None,
             users_file=os.environ.get("AUDITAPP_USERS_FILE") or None,
+            audit_helper=os.environ.get("AUDITAPP_AUDIT_HELPER", "1").strip().lower() in ("1", "true", "yes", "on"),
         )
 
     def export(self) -> None:
@@ -55,3 +57,4 @@ class Settings:
         os.environ["AUDITAPP_REDIS_URL"] = self.redis_url or ""
         os.environ["AUDITAPP_JOB_TIME_LIMIT"] = str(self.job_time_limit)
         os.environ["AUDITAPP_ARTIFACT_TTL"] = str(self.artifact_ttl)
+        os.environ["AUDITAPP_AUDIT_HELPER"] = "1" if self.audit_helper else "0"

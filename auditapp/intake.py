@@ -23,7 +23,7 @@ from auditapp.errors import AuditInputError, LimitExceededError
 
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-_SNIFF_BYTES = 64 * 1024
+_SNIFF_BYTES = 16 * 1024
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".tab"}
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
 _PARQUET_MAGIC = b"PAR1"

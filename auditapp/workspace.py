@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -65,12 +66,20 @@ def state_key(store: ArtifactStore, token: str, state: dict[str, Any]) -> tuple:
     return dataset, model, json.dumps(state.get("spec"), sort_keys=True, default=str)
 
 
-def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_pickle: bool = False) -> Audit:
-    """Run (or fetch from the cache) the audit that ``state`` describes."""
+def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_pickle: bool = False,
+              compute_elsewhere: Callable[[str, dict[str, Any]], bool] | None = None) -> Audit:
+    """Run (or fetch from the cache) the audit that ``state`` describes.
+
+    ``compute_elsewhere(token, state)``, when given, is asked first to compute and cache an audit that
+    is not cached yet (e.g. in a low-priority helper process); if it returns False the audit is
+    computed here.
+    """
     if not state or not state.get("dataset"):
         raise AuditInputError("No dataset yet: upload one on the Data & model page or pick a scenario.")
     spec = spec_from_state(state)
     key = ("audit", *state_key(store, token, state))
+    if compute_elsewhere is not None and store.peek(key) is None:
+        compute_elsewhere(token, state)
 
     def compute() -> Audit:
         dataset = load_dataset(store, token, state["dataset"])

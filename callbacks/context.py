@@ -19,7 +19,16 @@ def get_store() -> ArtifactStore:
 
 
 def audit_for(token, state):
-    """The cached audit for a browser state."""
+    """The cached audit for a browser state (computed, when new, in a low-priority helper process)."""
     from auditapp import workspace
 
-    return workspace.audit_for(get_store(), token, state, trust_pickle=settings().trust_pickle)
+    current = settings()
+    helper = None
+    if current.audit_helper:
+        from functools import partial
+
+        from auditapp.audit_helper import audit_in_helper
+
+        helper = partial(audit_in_helper, trust_pickle=current.trust_pickle, timeout=current.job_time_limit)
+    return workspace.audit_for(get_store(), token, state, trust_pickle=current.trust_pickle,
+                               compute_elsewhere=helper)

@@ -1,0 +1,31 @@
+"""Audits computed in the low-priority helper process land in the shared cache."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from auditapp import workspace
+from auditapp.audit_helper import audit_in_helper
+from auditapp.errors import AuditInputError
+from auditapp.spec import AuditSpec
+from auditapp.store import ArtifactStore
+
+
+def test_the_helper_computes_and_caches_and_passes_mistakes_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("AUDITAPP_REDIS_URL", raising=False)
+    store = ArtifactStore(tmp_path)
+    token = store.new_session()
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"y": rng.integers(0, 2, 300), "s": rng.random(300), "g": rng.choice(["a", "b"], 300)})
+    info = store.put(token, frame.to_csv(index=False).encode(), kind="dataset", name="d.csv")
+    state = {"dataset": info.id, "model": None,
+             "spec": AuditSpec(target="y", score="s", sensitive=("g",), n_boot=50).to_dict()}
+    key = ("audit", *workspace.state_key(store, token, state))
+    assert store.peek(key) is None
+    assert audit_in_helper(token, state, trust_pickle=False, timeout=120) is True
+    cached = ArtifactStore(tmp_path).peek(key)  # a fresh store: read from the shared disk cache
+    assert cached is not None and cached.result.n_rows == 300
+    bad = dict(state, spec=AuditSpec(target="y", score="s", sensitive=("missing",)).to_dict())
+    with pytest.raises(AuditInputError, match="'missing'"):
+        audit_in_helper(token, bad, trust_pickle=False, timeout=120)
