@@ -300,8 +300,11 @@ def _is_utf8(data: bytes) -> bool:
 
 def _sniff(data: bytes, name: str) -> tuple[str, list[str]]:
     """Return the delimiter and the raw header fields, or raise when the text is not a table."""
-    sample = data[:_SNIFF_BYTES]
-    if len(data) > _SNIFF_BYTES and b"\n" in sample:
+    # The whole header line (which can be long: thousands of columns) plus a few hundred data lines.
+    header_end = data.find(b"\n")
+    limit = (len(data) if header_end < 0 else header_end + 1) + _SNIFF_BYTES
+    sample = data[:limit]
+    if len(data) > limit and b"\n" in sample:
         sample = sample[: sample.rindex(b"\n")]
     text = sample.decode("utf-8", errors="ignore")
     best = None
