@@ -65,6 +65,10 @@ def audit_in_helper(token: str, state: dict[str, Any], *, trust_pickle: bool, ti
 
     A user's mistake raised there (``AuditInputError``) is raised here unchanged.
     """
+    if multiprocessing.current_process().daemon:
+        # A Celery or background-job worker: daemonic processes may not start children, and they are
+        # already off the web process, so they compute themselves.
+        return False
     owner, pool = _helper()
     if owner != os.getpid():
         # A forked background job inherited the web process's helper, whose threads it does not have:

@@ -29,3 +29,10 @@ def test_the_helper_computes_and_caches_and_passes_mistakes_back(tmp_path, monke
     bad = dict(state, spec=AuditSpec(target="y", score="s", sensitive=("missing",)).to_dict())
     with pytest.raises(AuditInputError, match="'missing'"):
         audit_in_helper(token, bad, trust_pickle=False, timeout=120)
+
+
+def test_daemonic_workers_compute_themselves(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
+    assert audit_in_helper("token", {}, trust_pickle=False, timeout=1) is False
