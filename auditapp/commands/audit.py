@@ -39,6 +39,17 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--score", metavar="COL", help="column of scores (favourable when >= threshold)")
     source.add_argument("--model", metavar="FILE", help="model file (.skops, .onnx; pickle only if trusted)")
     parser.add_argument("--threshold", type=float, help="score threshold (default 0.5 for scores)")
+    add_group_arguments(parser)
+    parser.add_argument("--min-group-size", type=int, default=30, metavar="N")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap replicates")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--confidence", type=float, default=0.95)
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="allow pickle/joblib models (they run code when loaded: only your own files)")
+
+
+def add_group_arguments(parser: argparse.ArgumentParser) -> None:
+    """Favourable values, reference groups and bins (shared by every sub-command that forms groups)."""
     parser.add_argument("--favorable", default="1", metavar="VALUE", help="favourable target value (default 1)")
     parser.add_argument("--model-favorable", metavar="VALUE",
                         help="the model's class that means the favourable value, if it differs")
@@ -46,12 +57,6 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reference group: a value, 'largest' or 'best:METRIC' (repeatable)")
     parser.add_argument("--bins", action="append", default=[], metavar="COL=EDGES",
                         help="bin a numeric feature: edges '18,30,50,100' or quantiles 'q4' (repeatable)")
-    parser.add_argument("--min-group-size", type=int, default=30, metavar="N")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap replicates")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--confidence", type=float, default=0.95)
-    parser.add_argument("--trust-pickle", action="store_true",
-                        help="allow pickle/joblib models (they run code when loaded: only your own files)")
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from auditapp.commands.audit import (
+    add_group_arguments,
     dataset_info,
     load_inputs,
     model_info,
@@ -28,13 +29,7 @@ def register(subparsers) -> None:
                         help="model file (.skops, .onnx; pickle only if trusted)")
     parser.add_argument("--target", required=True, metavar="COL", help="column with the true outcome")
     parser.add_argument("--sensitive", required=True, metavar="COL[,COL...]", help="sensitive feature(s)")
-    parser.add_argument("--favorable", default="1", metavar="VALUE", help="favourable target value (default 1)")
-    parser.add_argument("--model-favorable", metavar="VALUE",
-                        help="the model's class that means the favourable value, if it differs")
-    parser.add_argument("--reference", action="append", default=[], metavar="COL=VALUE",
-                        help="reference group: a value, 'largest' or 'best:METRIC' (repeatable)")
-    parser.add_argument("--bins", action="append", default=[], metavar="COL=EDGES",
-                        help="bin a numeric sensitive feature: '18,30,50,100' or 'q4' (repeatable)")
+    add_group_arguments(parser)
     parser.add_argument("--rows-per-group", type=int, default=1000, metavar="N",
                         help="explain at most N rows of each intersectional group (default 1000)")
     parser.add_argument("--bootstrap", type=int, default=200, metavar="N",
