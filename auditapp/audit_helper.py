@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache
 from typing import Any
@@ -81,3 +81,24 @@ def audit_in_helper(token: str, state: dict[str, Any], *, trust_pickle: bool, ti
         _helper.cache_clear()
         return False
     return True
+
+
+def _ready() -> int:
+    """Run in the helper: import what an audit needs, so the first audit starts at once."""
+    import auditapp.audit  # noqa: F401
+    import auditapp.workspace  # noqa: F401
+
+    return os.getpid()
+
+
+def start_helper() -> Future | None:
+    """Start the helper process ahead of the first audit (gunicorn's post_fork hook calls this).
+
+    Returns the future of its start-up (its result is the helper's process id), or None when the
+    operator turned the helper off (``AUDITAPP_AUDIT_HELPER=0``).
+    """
+    from auditapp.config import Settings
+
+    if not Settings.from_env().audit_helper:
+        return None
+    return _helper()[1].submit(_ready)

@@ -215,13 +215,14 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(workers: int):
-    """gunicorn app:server with ``workers`` processes on a free loopback port, in a fresh data dir."""
+    """gunicorn app:server (gunicorn.conf.py) with ``workers`` processes on a free loopback port, in a fresh data dir."""
     port = _free_port()
     data_dir = tempfile.mkdtemp(prefix="auditapp-load-")
     env = dict(os.environ, AUDITAPP_DATA_DIR=data_dir, AUDITAPP_DEMO="")
     log = open(Path(data_dir) / "gunicorn.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "4",
-                             "--timeout", "120", "--bind", f"127.0.0.1:{port}", "app:server"],
+    # Threads, timeout and the helper start-up come from gunicorn.conf.py, as in production.
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                             "--bind", f"127.0.0.1:{port}", "app:server"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

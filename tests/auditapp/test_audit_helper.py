@@ -36,3 +36,16 @@ def test_daemonic_workers_compute_themselves(monkeypatch):
 
     monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
     assert audit_in_helper("token", {}, trust_pickle=False, timeout=1) is False
+
+
+def test_the_helper_starts_ahead_of_the_first_audit_at_low_priority(monkeypatch):
+    import os
+
+    from auditapp.audit_helper import NICENESS, start_helper
+
+    monkeypatch.setenv("AUDITAPP_AUDIT_HELPER", "1")
+    pid = start_helper().result(timeout=120)
+    assert pid != os.getpid()
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
+    monkeypatch.setenv("AUDITAPP_AUDIT_HELPER", "0")
+    assert start_helper() is None
