@@ -66,7 +66,22 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
         initial = scenario_state(store, settings.demo)
     app.layout = make_layout(store, initial)
+    _set_up_before_serving(app)
     return app
+
+
+def _set_up_before_serving(app: dash.Dash) -> None:
+    """Run Dash's first-request set-up now, in one thread, before any request arrives.
+
+    Dash 4.4.1 builds its callback map and page router in ``before_request`` hooks on the first
+    request, marking them done before doing them and without a lock: on a fresh gunicorn worker, a few
+    simultaneous first requests raced (one answered HTTP 500, "dictionary changed size during
+    iteration"; others could have been served before the page router existed).
+    """
+    with app.server.test_request_context("/"):
+        for setup in app.server.before_request_funcs.get(None, ()):
+            if getattr(setup, "__module__", "").startswith("dash"):
+                setup()
 
 
 _app: dash.Dash | None = None

@@ -250,8 +250,11 @@ def _warm_up(base: str, workers: int) -> None:
 
         def hit(times=times):
             start = time.perf_counter()
-            with urllib.request.urlopen(base + "/_dash-layout", timeout=120):
-                times.append(time.perf_counter() - start)
+            try:
+                with urllib.request.urlopen(base + "/_dash-layout", timeout=120):
+                    times.append(time.perf_counter() - start)
+            except OSError:  # a worker still booting: not measured, try again
+                times.append(float("inf"))
 
         threads = [threading.Thread(target=hit) for _ in range(4 * workers)]
         for thread in threads:
