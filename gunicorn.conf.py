@@ -4,12 +4,12 @@ Threads: a user's "Run audit" request waits (it does not compute) while the audi
 worker's low-priority helper process. With few threads per worker, a burst of users starting audits
 takes every thread of a worker and everyone else's quick requests (group metrics, threshold moves)
 queue behind them: with 4 threads, 20 users uploading at once pushed the 95th percentile of those
-requests past 1 s; with 16 it stayed under 0.2 s (bench/load.py). Waiting threads cost no CPU.
+requests past 1 s; with 16 it stayed under 0.25 s (bench/load.py). Waiting threads cost no CPU.
 """
 
 import os
 
-bind = os.environ.get("AUDITAPP_BIND", f"0.0.0.0:{os.environ.get('PORT', '8050')}")
+bind = f"0.0.0.0:{os.environ.get('PORT', '8050')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 threads = int(os.environ.get("AUDITAPP_WEB_THREADS", "16"))
 timeout = 120
