@@ -13,13 +13,23 @@ import csv
 import hashlib
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from auditapp.errors import AuditInputError, LimitExceededError
+from auditapp.table_limits import (
+    Limits,
+    check_columns,
+    check_csv,
+    check_separators,
+    csv_header_width,
+    read_parquet,
+)
+
+__all__ = ["Dataset", "Limits", "read_source_bytes", "read_table", "sha256_bytes", "sha256_file"]
 
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -28,39 +38,7 @@ _CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".tab"}
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
 _PARQUET_MAGIC = b"PAR1"
 _ZIP_MAGIC = b"PK\x03\x04"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Size limits for an uploaded table; each can be raised with an environment variable."""
-
-    max_bytes: int = 512 * 1024**2
-    max_rows: int = 5_000_000
-    max_columns: int = 5_000
-
-    @classmethod
-    def from_env(cls) -> Limits:
-        """Read AUDITAPP_MAX_BYTES, AUDITAPP_MAX_ROWS and AUDITAPP_MAX_COLUMNS (defaults if unset).
-
-        Raises
-        ------
-        AuditInputError
-            If a variable is set but is not a positive whole number.
-        """
-        values = {}
-        for field, var in (("max_bytes", "AUDITAPP_MAX_BYTES"), ("max_rows", "AUDITAPP_MAX_ROWS"),
-                           ("max_columns", "AUDITAPP_MAX_COLUMNS")):
-            raw = os.environ.get(var, "").strip()
-            if not raw:
-                continue
-            value = int(raw) if raw.isdigit() else 0
-            if value <= 0:
-                raise AuditInputError(
-                    f"{var} must be a positive whole number, but is {raw!r}. "
-                    f"Set it to a number such as {getattr(cls, field)} or unset it."
-                )
-            values[field] = value
-        return cls(**values)
+_NAME = "\x00name\x00"  # stands for the file name in notice templates
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,6 +53,12 @@ class Dataset:
     sha256: str
     format: str
     notices: tuple[str, ...] = ()
+    notice_templates: tuple[str, ...] = ()  # the notices with the file name left out (``renamed``)
+
+    def renamed(self, name: str) -> Dataset:
+        """The same table under another file name (the one a session gave the same bytes)."""
+        templates = getattr(self, "notice_templates", ())
+        return replace(self, name=name, notices=tuple(t.replace(_NAME, name) for t in templates))
 
     @property
     def rows(self) -> int:
@@ -185,24 +169,20 @@ def read_table(source: str | os.PathLike | bytes, *, filename: str | None = None
     magic = data[:4] == _PARQUET_MAGIC
     notices: list[str] = []
     if suffix in _CSV_SUFFIXES and magic and data[-4:] == _PARQUET_MAGIC:
-        notices.append(f"{name} is named like a CSV file but holds Parquet; read it as Parquet.")
+        notices.append(f"{_NAME} is named like a CSV file but holds Parquet; read it as Parquet.")
         suffix = ".parquet"
     if suffix in _PARQUET_SUFFIXES or (suffix not in _CSV_SUFFIXES and magic):
         frame, fmt = _read_parquet(data, name, limits), "parquet"
     else:
         frame, fmt = _read_csv(data, name, limits, notices), "csv"
     return Dataset(frame=frame, name=name, sha256=sha256_bytes(data), format=fmt,
-                   notices=tuple(notices))
+                   notices=tuple(n.replace(_NAME, name) for n in notices), notice_templates=tuple(notices))
 
 
 def _check_names(names: list[str], name: str, limits: Limits) -> list[str]:
     """Strip names, refuse duplicates and too many columns; return the cleaned names."""
     cleaned = [str(n).strip() for n in names]
-    if len(cleaned) > limits.max_columns:
-        raise LimitExceededError(
-            f"{name} has {len(cleaned):,} columns, more than the limit of {limits.max_columns:,}. "
-            "Raise the limit with the AUDITAPP_MAX_COLUMNS environment variable, or drop columns."
-        )
+    check_columns(len(cleaned), name, limits)
     positions: dict[str, list[int]] = {}
     for index, column in enumerate(cleaned, start=1):
         positions.setdefault(column, []).append(index)
@@ -218,31 +198,8 @@ def _check_names(names: list[str], name: str, limits: Limits) -> list[str]:
     return cleaned
 
 
-def _check_rows(count: int, name: str, limits: Limits) -> None:
-    if count > limits.max_rows:
-        raise LimitExceededError(
-            f"{name} has {count:,} rows, over the limit of {limits.max_rows:,}. "
-            "Raise the limit with the AUDITAPP_MAX_ROWS environment variable, or upload a sample."
-        )
-    if count == 0:
-        raise AuditInputError(f"{name} has a header row but no data rows. Upload a file with at "
-                              "least one data row.")
-
-
 def _read_parquet(data: bytes, name: str, limits: Limits) -> pd.DataFrame:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(io.BytesIO(data))
-    except (pa.ArrowException, OSError) as exc:
-        raise AuditInputError(
-            f"{name} is not a valid Parquet file ({exc}). Upload the file again, or export it as "
-            "CSV."
-        ) from exc
-    _check_names(parquet.schema_arrow.names, name, limits)  # before reading any data
-    _check_rows(int(parquet.metadata.num_rows), name, limits)
-    frame = parquet.read(use_threads=False).to_pandas()
+    frame = read_parquet(data, name, limits)  # checked from the footer before any page is decoded
     if not isinstance(frame.index, pd.RangeIndex):  # a pandas index saved in the file: keep it
         frame = frame.reset_index()
     frame.columns = _check_names(list(frame.columns), name, limits)
@@ -254,7 +211,7 @@ def _to_utf8(data: bytes, name: str, notices: list[str]) -> bytes:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        notices.append(f"{name} is UTF-16; read it as UTF-16.")
+        notices.append(f"{_NAME} is UTF-16; read it as UTF-16.")
         data = data.decode("utf-16").encode("utf-8")
     if data.startswith(_ZIP_MAGIC):
         raise AuditInputError(f"{name} is not a table: it is a ZIP archive (an Excel workbook?). "
@@ -271,7 +228,7 @@ def _to_utf8(data: bytes, name: str, notices: list[str]) -> bytes:
         except UnicodeDecodeError:
             text, encoding = data.decode("latin-1"), "Latin-1"
         notices.append(
-            f"{name} is not UTF-8; read it as Latin-1 ({encoding}). If accented letters look "
+            f"{_NAME} is not UTF-8; read it as Latin-1 ({encoding}). If accented letters look "
             "wrong, save the file as UTF-8 and upload it again."
         )
         data = text.encode("utf-8")
@@ -308,8 +265,13 @@ def _sniff(data: bytes, name: str) -> tuple[str, list[str]]:
         sample = sample[: sample.rindex(b"\n")]
     text = sample.decode("utf-8", errors="ignore")
     best = None
+    too_long = False
     for preference, delimiter in enumerate(_DELIMITERS):
-        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if r]
+        try:
+            rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if r]
+        except csv.Error:  # a field over the csv module's size limit: not this separator
+            too_long = True
+            continue
         if not rows or len(rows[0]) < 2:
             continue
         counts = np.array([len(r) for r in rows[1:]])
@@ -317,6 +279,12 @@ def _sniff(data: bytes, name: str) -> tuple[str, list[str]]:
         key = (consistency, len(rows[0]), -preference)
         if best is None or key > best[0]:
             best = (key, delimiter, rows)
+    if best is None and too_long:
+        raise AuditInputError(
+            f"{name} is not a table this server can read: its first lines hold a value longer than "
+            f"{csv.field_size_limit():,} characters for every separator tried (comma, semicolon, tab, "
+            "pipe). Check that it is a CSV file, and shorten or drop the long values."
+        )
     if best is None:
         raise AuditInputError(
             f"{name} is not a table: it has only one column (no comma, semicolon, tab or pipe "
@@ -331,6 +299,13 @@ def _sniff(data: bytes, name: str) -> tuple[str, list[str]]:
             "the same number of fields on every line."
         )
     return delimiter, rows[0]
+
+
+def _count(data: bytes, byte: int) -> int:
+    """How many times ``byte`` occurs in ``data`` (in 16 MB steps: no file-sized temporary array)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    step = 16 << 20
+    return sum(int(np.count_nonzero(arr[i:i + step] == byte)) for i in range(0, len(arr), step))
 
 
 def _find_ragged_line(data: bytes, delimiter: str, expected: int) -> tuple[int, int, int]:
@@ -363,14 +338,18 @@ def _find_ragged_line(data: bytes, delimiter: str, expected: int) -> tuple[int, 
 
 def _read_csv(data: bytes, name: str, limits: Limits, notices: list[str]) -> pd.DataFrame:
     data = _to_utf8(data, name, notices)
+    width = csv_header_width(data, _DELIMITERS)
+    check_columns(width, name, limits)  # before the csv module reads the header (its field limit)
+    if b'"' not in data:  # unquoted: every separator starts a cell; counted before any index array
+        check_separators(max(_count(data, ord(d)) for d in _DELIMITERS), name, limits)
     delimiter, header = _sniff(data, name)
     names = [c.strip() or f"unnamed_{i}" for i, c in enumerate(header, start=1)]
-    notices.extend(f"Column {i} of {name} has no name; called it unnamed_{i}."
+    notices.extend(f"Column {i} of {_NAME} has no name; called it unnamed_{i}."
                    for i, c in enumerate(header, start=1) if not c.strip())
     names = _check_names(names, name, limits)
     if all(n.lstrip("-+").replace(".", "", 1).isdigit() for n in names):
         notices.append(
-            f"The first row of {name} looks like data (every column name is a number). If the "
+            f"The first row of {_NAME} looks like data (every column name is a number). If the "
             "file has no header row, add one: it is read as the column names."
         )
     try:
@@ -384,7 +363,7 @@ def _read_csv(data: bytes, name: str, limits: Limits, notices: list[str]) -> pd.
             f"{_DELIMITER_NAMES[delimiter]}). The file may be truncated, or a value may contain an "
             "unquoted separator. Fix that line, or quote values that contain the separator."
         )
-    _check_rows(rows, name, limits)
+    check_csv(data, rows, len(names), name, limits)  # rows, cells and memory, before pandas parses
     try:
         frame = pd.read_csv(io.BytesIO(data), sep=delimiter, header=0, names=names,
                             encoding="utf-8", low_memory=False, nrows=limits.max_rows + 1)
