@@ -47,7 +47,7 @@ def page_figures(store: ArtifactStore, token: str, state: Mapping[str, Any],
         if comparison is not None:
             out["Mitigations"] = [tradeoff_figure(comparison)]
     keys = (results.get("feedback") or {}).get("keys") or []
-    simulations = [store.peek(tuple(k)) for k in keys if isinstance(k, list) and k and k[0] == "feedback"]
+    simulations = [store.find(token, tuple(k)) for k in keys if isinstance(k, list) and k and k[0] == "feedback"]
     simulations = [s for s in simulations if s is not None and hasattr(s, "scenario")]
     if simulations:
         from auditapp.figures.feedback import feedback_figure

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import pickle
 import re
@@ -36,12 +37,17 @@ from typing import Any
 
 from auditapp.errors import AuditInputError
 from auditapp.limits import positive_int
+from auditapp.sizes import estimated_bytes
 from auditapp.store_backends import DiskBackend, RedisBackend, sha256_file
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}\.[0-9a-f]{32}$")
 _ARTIFACT = re.compile(r"^(builtin:[a-z0-9-]+|[0-9a-f]{64})$")
 _SWEEP_EVERY = 3600
 _NOT_AVAILABLE = "That file is not available in this session. Upload it again."
+MEMORY_CACHE_BYTES = 1024**3
+DISK_VALUE_BYTES = 256 * 1024**2
+_GRANTS_REMEMBERED = 20_000
+log = logging.getLogger("auditapp.store")
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,14 @@ class ArtifactStore:
     secret : bytes, optional
         Key that signs session tokens; default ``AUDITAPP_SECRET``, else one shared by every process.
     memory_items : int
-        Size of the in-process LRU in front of the result cache.
+        Most values in the in-process LRU in front of the result cache.
+    memory_bytes : int, optional
+        Most bytes (estimated, ``auditapp.sizes``) in that LRU; default ``AUDITAPP_MEMORY_CACHE_BYTES``
+        or 1 GB. A value larger than this is returned but not kept.
+    disk_value_bytes : int, optional
+        Largest value pickled into the shared cache; default ``AUDITAPP_DISK_CACHE_MAX_BYTES`` or
+        256 MB. Larger values are recomputed by each process that needs them (a parsed dataset is
+        read again from its file) rather than written and read as huge pickles.
     redis_url : str, optional
         Use Redis; default ``AUDITAPP_REDIS_URL`` (pass ``""`` to force the disk backend).
     ttl : int, optional
@@ -83,16 +96,22 @@ class ArtifactStore:
     """
 
     def __init__(self, root: str | os.PathLike, *, secret: bytes | None = None, memory_items: int = 32,
-                 redis_url: str | None = None, ttl: int | None = None):
+                 redis_url: str | None = None, ttl: int | None = None, memory_bytes: int | None = None,
+                 disk_value_bytes: int | None = None):
         self.root = Path(root)
-        for sub in ("blobs", "sessions", "cache", "builtin", "pins", "tmp"):
+        for sub in ("blobs", "sessions", "cache", "builtin", "pins", "tmp", "grants"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         url = os.environ.get("AUDITAPP_REDIS_URL", "") if redis_url is None else redis_url
         self.ttl = int(ttl) if ttl is not None else positive_int("AUDITAPP_ARTIFACT_TTL")
         self.backend = RedisBackend(url, self.root, self.ttl) if url else DiskBackend(self.root, self.ttl)
         self._secret = secret or self._load_secret()
-        self._memory: OrderedDict[str, Any] = OrderedDict()
+        self._memory: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._memory_items = memory_items
+        self._memory_bytes = memory_bytes or positive_int("AUDITAPP_MEMORY_CACHE_BYTES", MEMORY_CACHE_BYTES)
+        self._memory_used = 0
+        self._disk_value_bytes = disk_value_bytes or positive_int("AUDITAPP_DISK_CACHE_MAX_BYTES",
+                                                                  DISK_VALUE_BYTES)
+        self._granted: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -246,7 +265,10 @@ class ArtifactStore:
 
     # -- cache ------------------------------------------------------------------------------------
     def peek(self, key: tuple) -> Any | None:
-        """The cached value for ``key``, or None when nothing is cached (never computes)."""
+        """The cached value for ``key``, or None when nothing is cached (never computes).
+
+        For the server's own decisions only: what a session may see goes through :meth:`find`.
+        """
 
         def missing() -> Any:
             raise _NotCached
@@ -256,34 +278,117 @@ class ArtifactStore:
         except _NotCached:
             return None
 
-    def cached(self, key: tuple, compute: Callable[[], Any], *, disk: bool = True) -> Any:
+    def find(self, token: str, key: tuple) -> Any | None:
+        """The cached value for ``key`` if this session computed it or was given it, else None.
+
+        Results are cached by content and shared, but a session finds only the ones it holds a grant
+        for (:meth:`cached` with its token, or :meth:`grant`): a key read in someone else's report
+        or guessed finds nothing.
+        """
+        if not self.granted(token, key):
+            return None
+        return self.peek(key)
+
+    def grant(self, token: str, key: tuple) -> None:
+        """Let the session of ``token`` find the result cached under ``key``."""
+        sid = self.session_id(token)
+        digest = _digest(key)
+        with self._lock:
+            if (sid, digest) in self._granted:
+                self._granted.move_to_end((sid, digest))
+                return
+        self.backend.grant(sid, digest)
+        self._remember_grant(sid, digest)
+
+    def granted(self, token: str, key: tuple) -> bool:
+        """Whether the session of ``token`` may find the result cached under ``key``."""
+        try:
+            sid = self.session_id(token)
+        except SessionError:
+            return False
+        digest = _digest(key)
+        with self._lock:
+            if (sid, digest) in self._granted:
+                return True
+        if self.backend.granted(sid, digest):
+            self._remember_grant(sid, digest)
+            return True
+        return False
+
+    def _remember_grant(self, sid: str, digest: str) -> None:
+        with self._lock:
+            self._granted[(sid, digest)] = None
+            while len(self._granted) > _GRANTS_REMEMBERED:
+                self._granted.popitem(last=False)
+
+    def cached(self, key: tuple, compute: Callable[[], Any], *, disk: bool = True,
+               token: str | None = None) -> Any:
         """Return the cached value for ``key`` or compute, cache and return it.
 
-        ``disk=True`` shares the value with every process (local disk, or Redis when configured).
-        Values are pickled only by this server into its own cache (never read from uploads).
+        ``disk=True`` shares the value with every process (local disk, or Redis when configured), unless
+        it is larger than ``disk_value_bytes``. Values are pickled only by this server into its own
+        cache (never read from uploads). ``token`` grants that session the result (see :meth:`find`).
         """
-        digest = hashlib.sha256(repr(key).encode()).hexdigest()
+        digest = _digest(key)
         with self._lock:
-            if digest in self._memory:
+            hit = self._memory.get(digest)
+            if hit is not None:
                 self._memory.move_to_end(digest)
-                return self._memory[digest]
-        value = None
-        raw = self.backend.cache_get(digest) if disk else None
-        if raw is not None:
-            try:
-                value = pickle.loads(raw)  # noqa: S301 - written by this server only
-            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-                self.backend.cache_delete(digest)
-                value = None
-        if value is None:
-            value = compute()
-            if disk:
-                self.backend.cache_set(digest, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-        with self._lock:
-            self._memory[digest] = value
-            while len(self._memory) > self._memory_items:
-                self._memory.popitem(last=False)
+        if hit is not None:
+            value = hit[0]
+        else:
+            value = None
+            raw = self.backend.cache_get(digest) if disk else None
+            if raw is not None:
+                try:
+                    value = pickle.loads(raw)  # noqa: S301 - written by this server only
+                except (pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+                    self.backend.cache_delete(digest)
+                    value = None
+            del raw
+            computed = value is None
+            if computed:
+                value = compute()
+            size = estimated_bytes(value)
+            if computed and disk:
+                self._write(digest, value, size)
+            self._keep(digest, value, size)
+        if token is not None:
+            self.grant(token, key)
         return value
+
+    def _write(self, digest: str, value: Any, size: int) -> None:
+        """Pickle ``value`` into the shared cache unless it is larger than ``disk_value_bytes``."""
+        if size > self._disk_value_bytes:
+            log.info("Not writing a %d-byte value to the shared cache (limit %d).", size, self._disk_value_bytes)
+            return
+        raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(raw) <= self._disk_value_bytes:
+            self.backend.cache_set(digest, raw)
+
+    def _keep(self, digest: str, value: Any, size: int) -> None:
+        """Keep ``value`` in the in-process LRU, evicting the oldest past the item and byte limits."""
+        if size > self._memory_bytes:
+            return
+        with self._lock:
+            old = self._memory.pop(digest, None)
+            if old is not None:
+                self._memory_used -= old[1]
+            self._memory[digest] = (value, size)
+            self._memory_used += size
+            while self._memory and (len(self._memory) > self._memory_items
+                                    or self._memory_used > self._memory_bytes):
+                _, (_, dropped) = self._memory.popitem(last=False)
+                self._memory_used -= dropped
+
+    @property
+    def memory_used(self) -> int:
+        """Estimated bytes held by the in-process LRU."""
+        return self._memory_used
+
+
+def _digest(key: tuple) -> str:
+    return hashlib.sha256(repr(key).encode()).hexdigest()
 
 
 # -- backends ---------------------------------------------------------------------------------------

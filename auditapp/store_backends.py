@@ -86,6 +86,21 @@ class DiskBackend:
             index[artifact_id] = record
             atomic_write(self._index_path(sid), json.dumps(index).encode())
 
+    def _grant_path(self, sid: str, digest: str) -> Path:
+        return self.root / "grants" / sid / digest
+
+    def grant(self, sid: str, digest: str) -> None:
+        path = self._grant_path(sid, digest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+    def granted(self, sid: str, digest: str) -> bool:
+        path = self._grant_path(sid, digest)
+        if not path.exists():
+            return False
+        self._touch(path)
+        return True
+
     def cache_get(self, digest: str) -> bytes | None:
         path = self.root / "cache" / f"{digest}.pkl"
         try:
@@ -120,16 +135,20 @@ class DiskBackend:
 
     def sweep(self, now: float) -> dict[str, int]:
         cutoff = now - self.ttl
-        removed = {"blobs": 0, "sessions": 0, "cache": 0}
+        removed = {"blobs": 0, "sessions": 0, "cache": 0, "grants": 0}
         groups = (("blobs", self.root.glob("blobs/*/*"), lambda p: f"blob-{p.name}"),
                   ("sessions", self.root.glob("sessions/*.json"), lambda p: f"session-{p.stem}"),
-                  ("cache", self.root.glob("cache/*.pkl"), None))
+                  ("cache", self.root.glob("cache/*.pkl"), None),
+                  ("grants", self.root.glob("grants/*/*"), lambda p: f"session-{p.parent.name}"))
         for label, paths, pin_name in groups:
             for path in paths:
                 with contextlib.suppress(FileNotFoundError):
                     if path.stat().st_mtime < cutoff and (pin_name is None or self._unpinned(pin_name(path), now)):
                         path.unlink()
                         removed[label] += 1
+        for folder in self.root.glob("grants/*"):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
         for pin in self.root.glob("pins/*"):
             if self._pinned_until(pin) <= now:
                 pin.unlink(missing_ok=True)
@@ -221,6 +240,17 @@ class RedisBackend:
         key = self._key("session", sid)
         self.redis.pipeline().hset(key, artifact_id, json.dumps(record)).expire(key, self.ttl).execute()
 
+    def grant(self, sid: str, digest: str) -> None:
+        key = self._key("grants", sid)
+        self.redis.pipeline().sadd(key, digest).expire(key, self.ttl).execute()
+
+    def granted(self, sid: str, digest: str) -> bool:
+        key = self._key("grants", sid)
+        if not self.redis.sismember(key, digest):
+            return False
+        self.redis.expire(key, self.ttl, gt=True)
+        return True
+
     def cache_get(self, digest: str) -> bytes | None:
         return self.redis.getex(self._key("cache", digest), ex=self.ttl)
 
@@ -232,7 +262,7 @@ class RedisBackend:
 
     def pin(self, sid: str, shas: list[str], seconds: float) -> None:
         pipe = self.redis.pipeline()
-        for key in (self._key("session", sid), *(self._key("blob", s) for s in shas)):
+        for key in (self._key("session", sid), self._key("grants", sid), *(self._key("blob", s) for s in shas)):
             pipe.expire(key, int(seconds) + 1, gt=True)
         pipe.execute()
         self.local.pin(sid, shas, seconds)

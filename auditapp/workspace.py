@@ -31,10 +31,12 @@ _FAVORABLE_WORDS = ("1", "yes", "true", ">50k", "hired", "approved", "repaid", "
 
 
 def load_dataset(store: ArtifactStore, token: str, dataset_id: str) -> Dataset:
-    """The parsed dataset (parsed once per content, then cached)."""
+    """The parsed dataset (parsed once per content, then cached), under the name this session gave it."""
     info = store.info(token, dataset_id)
     path = store.path(token, dataset_id)
-    return store.cached(("dataset", info.sha256), lambda: read_table(path, filename=info.name))
+    dataset = store.cached(("dataset", info.sha256), lambda: read_table(path, filename=info.name))
+    # Another session may have uploaded the same bytes first, under its own file name.
+    return dataset if dataset.name == info.name else dataset.renamed(info.name)
 
 
 def load_model(store: ArtifactStore, token: str, model_id: str | None, *, trust_pickle: bool = False):
@@ -86,7 +88,7 @@ def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_
         model = load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
         return run_audit(dataset.frame, spec, model)
 
-    return store.cached(key, compute)
+    return store.cached(key, compute, token=token)
 
 
 def threshold_index_for(store: ArtifactStore, token: str, state: dict[str, Any], features: tuple[str, ...],

@@ -136,7 +136,7 @@ def on_run(set_progress, n_clicks, scenario, values, control_ids, state, token):
         for index, (key, params) in enumerate(runs):
             progress = split_progress(report, index, len(runs))
             get_store().cached(tuple(key), lambda p=params, f=progress: run_simulation(
-                scenario, p, seed=values["seed"], progress=f))
+                scenario, p, seed=values["seed"], progress=f), token=token)
     except AuditInputError as exc:
         return no_update, error_alert(str(exc), title="The simulation could not run")
     report(1)
@@ -144,17 +144,16 @@ def on_run(set_progress, n_clicks, scenario, values, control_ids, state, token):
             "note": note}, None
 
 
-def _expired():
-    raise AuditInputError("These results are no longer in the cache. Press Run again.")
-
-
-def load_results(run) -> list[SimulationResult]:
-    """The cached results a run store points to (only feedback results)."""
+def load_results(run, token) -> list[SimulationResult]:
+    """The cached results a run store points to: simulations this session ran (or was given) only."""
     results = []
     for key in run["keys"]:
         if not isinstance(key, list) or not key or key[0] != "feedback":
             raise AuditInputError("The page asked for something that is not a simulation. Press Run again.")
-        result = get_store().cached(tuple(key), _expired)
+        result = get_store().find(token, tuple(key))
+        if result is None:
+            raise AuditInputError("These results are no longer in the cache, or were run in another session. "
+                                  "Press Run again.")
         if not isinstance(result, SimulationResult):
             raise AuditInputError("The page asked for something that is not a simulation. Press Run again.")
         results.append(result)
@@ -193,13 +192,14 @@ def _figures(scenario, results):
     Output(ids.FEEDBACK_STEP_SLIDER, "min"), Output(ids.FEEDBACK_STEP_SLIDER, "max"),
     Output(ids.FEEDBACK_STEP_SLIDER, "value"), Output(ids.FEEDBACK_STEP_SLIDER, "marks"),
     Input(ids.FEEDBACK_RUN_STORE, "data"), Input(ids.FEEDBACK_SCENARIO_RADIO, "value"),
+    State(ids.SESSION_STORE, "data"),
 )
-def show_results(run, scenario):
+def show_results(run, scenario, token):
     """Show the finished run's charts and sentences (hidden while another scenario is chosen)."""
     if not run or run.get("scenario") != scenario:
         return (HIDDEN,) + (no_update,) * 15
     try:
-        results = load_results(run)
+        results = load_results(run, token)
     except AuditInputError as exc:
         return (HIDDEN, [html.Li(str(exc))]) + (no_update,) * 14
     figures = _figures(scenario, results)
@@ -219,15 +219,15 @@ def show_results(run, scenario):
     Output(ids.FEEDBACK_LEFT_EXTRA_GRAPH, "figure", allow_duplicate=True),
     Output(ids.FEEDBACK_STEP_TEXT, "children"),
     Input(ids.FEEDBACK_STEP_SLIDER, "value"), State(ids.FEEDBACK_RUN_STORE, "data"),
-    prevent_initial_call=True,
+    State(ids.SESSION_STORE, "data"), prevent_initial_call=True,
 )
-def on_step(step, run):
+def on_step(step, run, token):
     """Step through time: every time chart shows days/rounds up to the slider's value."""
     if step is None or not run:
         return no_update, no_update, no_update, no_update
     scenario = run["scenario"]
     try:
-        results = load_results(run)
+        results = load_results(run, token)
     except AuditInputError as exc:
         return no_update, no_update, no_update, str(exc)
     first, last = time_range(scenario, results[0].params)

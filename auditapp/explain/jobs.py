@@ -98,13 +98,13 @@ def explanation_for(store, token: str, state: dict, *, rows_per_group: int, seed
                              progress=progress)
 
     return store.cached(explanation_key(store, token, state, rows_per_group=rows_per_group, seed=seed),
-                        compute)
+                        compute, token=token)
 
 
 def cached_explanation(store, token: str, state: dict, *, rows_per_group: int,
                        seed: int) -> Explanation | None:
-    """The explanation if it was computed already, else None (never starts the computation)."""
-    return store.peek(explanation_key(store, token, state, rows_per_group=rows_per_group, seed=seed))
+    """The explanation if this session computed it already, else None (never starts the computation)."""
+    return store.find(token, explanation_key(store, token, state, rows_per_group=rows_per_group, seed=seed))
 
 
 def row_label(index: pd.Index, value):

@@ -119,7 +119,7 @@ def run_comparison(store, token: str, state: dict, *, constraint: str, candidate
         return comparison
 
     try:
-        return store.cached(key, compute)
+        return store.cached(key, compute, token=token)
     except _Incomplete as incomplete:
         return incomplete.comparison
 
@@ -127,7 +127,7 @@ def run_comparison(store, token: str, state: dict, *, constraint: str, candidate
 def cached_comparison(store, token: str, state: dict, *, constraint: str, candidates: Sequence[str]):
     """The finished comparison for these choices if one is cached, else None (never computes)."""
     try:
-        return store.peek(comparison_key(store, token, state, constraint=constraint, candidates=candidates))
+        return store.find(token, comparison_key(store, token, state, constraint=constraint, candidates=candidates))
     except AuditInputError:
         return None
 

@@ -159,3 +159,63 @@ def test_builtins_are_the_same_bytes_on_every_machine(make_store, tmp_path):
     token = second.new_session()
     assert second.info(token, "builtin:demo-model").sha256 == hashlib.sha256(b"model bytes written on machine a").hexdigest()
     assert second.path(token, "builtin:demo-model").read_bytes() == b"model bytes written on machine a"
+
+
+def test_a_result_is_found_only_by_the_sessions_that_computed_it_or_were_given_it(make_store):
+    first, second = make_store(machine="a"), make_store(machine="b")  # two web processes
+    alice, mallory, bob = first.new_session(), first.new_session(), first.new_session()
+    key = ("feedback", "model-loop", "dataset-sha", "model-sha", 0)  # keys appear in shared reports
+    assert first.cached(key, lambda: {"rates": [0.4, 0.6]}, token=alice) == {"rates": [0.4, 0.6]}
+    assert second.find(alice, key) == {"rates": [0.4, 0.6]}  # the grant is shared like the cache
+    assert first.find(mallory, key) is None and second.find(mallory, key) is None
+    assert first.find("forged.token", key) is None
+    second.grant(bob, key)
+    assert first.find(bob, key) == {"rates": [0.4, 0.6]}
+    assert first.find(alice, ("feedback", "never run")) is None
+
+
+def test_grants_expire_with_the_session(make_store):
+    if make_store.kind == "redis":
+        pytest.skip("Redis expires the grant set itself (a TTL, like the session index)")
+    store = make_store(ttl=100)
+    token = store.new_session()
+    store.cached(("result", 1), lambda: 1, token=token)
+    assert store.sweep(now=time.time() + 500)["grants"] == 1
+    assert make_store(ttl=100).find(token, ("result", 1)) is None  # a fresh process: no memory of it
+
+
+def test_in_process_cache_is_bounded_in_bytes(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    store = ArtifactStore(tmp_path, redis_url="", memory_bytes=30 * 1024**2)
+    frames = {i: pd.DataFrame({"x": np.full(1_000_000, i, dtype=np.int64)}) for i in range(5)}  # 8 MB each
+    for i, frame in frames.items():
+        store.cached(("frame", i), lambda f=frame: f, disk=False)
+        assert store.memory_used <= 30 * 1024**2
+    assert store.memory_used >= 16 * 1024**2  # the newest ones are kept
+    calls = []
+    store.cached(("frame", 4), lambda: calls.append(1), disk=False)
+    assert calls == []  # the newest is a hit
+    store.cached(("frame", 0), lambda: calls.append(1) or frames[0], disk=False)
+    assert calls == [1]  # the oldest was evicted
+    text = pd.DataFrame({"s": [f"{i:>100}" for i in range(200_000)]})  # 20 MB of characters
+    store.cached(("text",), lambda: text, disk=False)
+    assert 20 * 1024**2 <= store.memory_used <= 30 * 1024**2  # its text is counted, and others made room
+
+
+def test_values_over_the_disk_limit_are_not_pickled(tmp_path):
+    import numpy as np
+
+    store = ArtifactStore(tmp_path, redis_url="", disk_value_bytes=1024**2)
+    store.cached(("small",), lambda: np.zeros(1000))
+    store.cached(("large",), lambda: np.zeros(1_000_000))  # 8 MB
+    pickles = {p.stat().st_size for p in (tmp_path / "cache").iterdir()}
+    assert len(pickles) == 1 and max(pickles) < 1024**2
+    assert ArtifactStore(tmp_path, redis_url="").peek(("large",)) is None  # another process recomputes
+
+
+def test_cache_limit_settings_are_read_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDITAPP_MEMORY_CACHE_BYTES", "lots")
+    with pytest.raises(AuditInputError, match="AUDITAPP_MEMORY_CACHE_BYTES must be a positive whole number"):
+        ArtifactStore(tmp_path, redis_url="")

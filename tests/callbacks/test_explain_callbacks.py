@@ -215,6 +215,20 @@ def test_the_cache_is_keyed_by_rows_and_seed_and_never_computes_on_lookup(store,
         jobs.explanation_for(store, token, {**state, "model": None}, rows_per_group=ROWS, seed=0)
 
 
+def test_another_session_finds_an_explanation_only_after_asking_for_it(store, shared, explained, monkeypatch):
+    _, token, state, frame = shared
+    other = store.new_session()
+    with pytest.raises(AuditInputError, match="not available in this session"):
+        jobs.cached_explanation(store, other, state, rows_per_group=ROWS, seed=0)  # ids alone give nothing
+    # The same bytes uploaded by the other session: same ids, but the result is not the other's yet.
+    store.put(other, frame.to_csv(index=False).encode(), kind="dataset", name="copy.csv")
+    store.put(other, store.path(token, state["model"]).read_bytes(), kind="model", name="copy.skops")
+    assert jobs.cached_explanation(store, other, state, rows_per_group=ROWS, seed=0) is None
+    monkeypatch.setattr(jobs, "explain_model", lambda *a, **k: pytest.fail("cached by content: not recomputed"))
+    assert jobs.explanation_for(store, other, state, rows_per_group=ROWS, seed=0) is explained[0]
+    assert jobs.cached_explanation(store, other, state, rows_per_group=ROWS, seed=0) is explained[0]
+
+
 def test_row_ids_are_read_as_the_index_type():
     assert jobs.row_label(pd.RangeIndex(10), "7") == 7
     assert jobs.row_label(pd.Index(["a1", "b2"]), " b2 ") == "b2"

@@ -234,10 +234,10 @@ def test_scenario_choice_shows_its_panel_only():
     assert panel_styles == lesson_styles == [feedback.HIDDEN, None, feedback.HIDDEN]
 
 
-def test_run_policing_caches_both_sides_and_shows_them(store, monkeypatch):
+def test_run_policing_caches_both_sides_and_shows_them(store, token, monkeypatch):
     progress = []
     values, names = _page("policing", steps=120, runs=4)
-    run, alert = feedback.on_run(progress.append, 1, "policing", values, names, None, None)
+    run, alert = feedback.on_run(progress.append, 1, "policing", values, names, None, token)
     assert alert is None and len(run["keys"]) == 2 and progress[-1] == (100, "100%")
     assert run["titles"] == presets.SIDE_TITLES["policing"]
 
@@ -245,16 +245,16 @@ def test_run_policing_caches_both_sides_and_shows_them(store, monkeypatch):
         raise AssertionError("the second run should come from the cache")
 
     monkeypatch.setattr(feedback, "run_simulation", refuse)
-    again, _ = feedback.on_run(progress.append, 2, "policing", values, names, None, None)
+    again, _ = feedback.on_run(progress.append, 2, "policing", values, names, None, token)
     assert again == run
 
-    out = feedback.show_results(run, "policing")
+    out = feedback.show_results(run, "policing", token)
     assert out[0] is None and out[4].layout.title.text.startswith("Where patrols go")
     assert out[6] == feedback.HIDDEN and (out[12], out[13], out[14]) == (1, 120, 120)
     assert any("without the correction" in li.children for li in out[1])
-    assert feedback.show_results(run, "lending")[0] == feedback.HIDDEN
+    assert feedback.show_results(run, "lending", token)[0] == feedback.HIDDEN
 
-    left, right, extra, text = feedback.on_step(60, run)
+    left, right, extra, text = feedback.on_step(60, run, token)
     assert isinstance(left, Patch) and extra is no_update and text.startswith("Day 60 of 120")
 
 
@@ -276,10 +276,10 @@ def test_model_loop_runs_on_the_current_dataset_with_the_default_learner(store, 
     values, names = _page("model-loop", sensitive="sex", rounds=2, pool_size=80)
     run, alert = feedback.on_run(lambda _p: None, 1, "model-loop", values, names, state, token)
     assert alert is None and len(run["keys"]) == 1 and DEFAULT_LEARNER in run["note"]
-    out = feedback.show_results(run, "model-loop")
+    out = feedback.show_results(run, "model-loop", token)
     assert run["note"] == out[1][0].children
     assert out[6] is None and out[8] == feedback.HIDDEN and out[11] == []
-    assert feedback.on_step(2, run)[2] is not no_update
+    assert feedback.on_step(2, run, token)[2] is not no_update
 
 
 def test_model_loop_without_data_says_where_to_get_it(store):
@@ -289,9 +289,39 @@ def test_model_loop_without_data_says_where_to_get_it(store):
     assert "No dataset yet" in feedback.show_loop_context(None, None)[0].children
 
 
-def test_results_only_load_simulations(store):
-    store.cached(("audit", "x"), lambda: {"secret": 1})
+def test_results_only_load_simulations(store, token):
+    store.cached(("audit", "x"), lambda: {"secret": 1}, token=token)
     with pytest.raises(AuditInputError, match="not a simulation"):
-        feedback.load_results({"scenario": "policing", "keys": [["audit", "x"]]})
+        feedback.load_results({"scenario": "policing", "keys": [["audit", "x"]]}, token)
     with pytest.raises(AuditInputError, match="no longer in the cache"):
-        feedback.load_results({"scenario": "policing", "keys": [["feedback", "policing", "{}", 0]]})
+        feedback.load_results({"scenario": "policing", "keys": [["feedback", "policing", "{}", 0]]}, token)
+
+
+def test_another_session_cannot_replay_a_model_loop_run_by_its_key(store, hiring_state):
+    """The key of a run (dataset and model hashes, settings) is printed in reports: it is not a password."""
+    token, state, _frame = hiring_state
+    values, names = _page("model-loop", sensitive="sex", rounds=2, pool_size=80)
+    run, _ = feedback.on_run(lambda _p: None, 1, "model-loop", values, names, state, token)
+    assert feedback.show_results(run, "model-loop", token)[0] is None
+    other = store.new_session()
+    with pytest.raises(AuditInputError, match="another session"):
+        feedback.load_results(run, other)
+    shown = feedback.show_results(run, "model-loop", other)
+    assert shown[0] == feedback.HIDDEN and "another session" in shown[1][0].children
+    assert feedback.on_step(2, run, other)[:3] == (no_update, no_update, no_update)
+
+
+
+def test_a_session_that_runs_the_same_simulation_gets_it_from_the_cache(store, monkeypatch):
+    first, second = store.new_session(), store.new_session()
+    values, names = _page("policing", steps=30, runs=2)
+    run, _ = feedback.on_run(lambda _p: None, 1, "policing", values, names, None, first)
+    with pytest.raises(AuditInputError, match="another session"):
+        feedback.load_results(run, second)
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("cached by content: the second session's run is not computed again")
+
+    monkeypatch.setattr(feedback, "run_simulation", refuse)
+    again, _ = feedback.on_run(lambda _p: None, 1, "policing", values, names, None, second)
+    assert again["keys"] == run["keys"] and feedback.show_results(again, "policing", second)[0] is None
