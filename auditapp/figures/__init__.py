@@ -9,6 +9,7 @@ an empty placeholder figure, and number formatting for hover text and tables.
 from __future__ import annotations
 
 import math
+import re
 
 import plotly.graph_objects as go
 
@@ -18,6 +19,33 @@ OKABE_ITO: tuple[str, ...] = (
 FONT_FAMILY = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 GRID_GREY = "#e5e5e5"
 MISSING_GREY = "#d9d9d9"
+
+
+_TAGS = str.maketrans({"<": "&lt;", ">": "&gt;"})
+_ENTITY = re.compile(r"&(?=#?\w+;)")  # an & that starts what Plotly would read as an entity
+
+
+def escape(value) -> str:
+    """``value`` as text that a Plotly figure shows literally, wherever it is placed.
+
+    Plotly reads titles, tick labels, legend names, hover text, annotations and text on traces as a
+    small HTML dialect (``<b>``, ``<a href>``, ``<br>``, entities such as ``&amp;``), and fills
+    ``%{...}`` in hover and text templates. Group names, column names, file names and policy names come
+    from users, so every builder passes them through this helper exactly once, where they enter the
+    figure: ``<b>`` then shows as ``<b>``, not as bold, and a name cannot become a link.
+
+    Parameters
+    ----------
+    value : object
+        Any value; it is converted with ``str``.
+
+    Returns
+    -------
+    str
+        The text with ``<`` and ``>`` as entities, ``&`` too where it starts an entity (``&amp;`` stays
+        ``&amp;`` on screen; ``F & a`` is left as it is), and ``%{`` as ``&#37;{``.
+    """
+    return _ENTITY.sub("&amp;", str(value)).translate(_TAGS).replace("%{", "&#37;{")
 
 
 def color_for(index: int) -> str:
@@ -149,9 +177,10 @@ def empty_figure(message: str, *, title: str = "") -> go.Figure:
     Parameters
     ----------
     message : str
-        What is missing and what to do, e.g. "No scores: add a score column or a model."
+        What is missing and what to do, e.g. "No scores: add a score column or a model." Plain text:
+        it is escaped here (see :func:`escape`), so pass user text unescaped.
     title : str
-        Optional title, so the page keeps its heading.
+        Optional title, so the page keeps its heading (plain text, escaped here).
 
     Returns
     -------
@@ -159,11 +188,11 @@ def empty_figure(message: str, *, title: str = "") -> go.Figure:
         No traces, hidden axes, one centred annotation.
     """
     fig = go.Figure()
-    base_layout(fig, title=title)
+    base_layout(fig, title=escape(title))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.add_annotation(
-        text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+        text=escape(message), x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
         font={"size": 15, "color": "#555555"},
     )
     return fig

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from auditapp.errors import AuditInputError
-from auditapp.figures import add_caption, base_layout, color_for, empty_figure, plain
+from auditapp.figures import add_caption, base_layout, color_for, empty_figure, escape, plain
 
 WIDENS = "#D55E00"
 NARROWS = "#0072B2"
@@ -43,7 +43,7 @@ def importance_figure(explanation, *, grouping: str | None = None, top: int = 15
     fig = go.Figure()
     if grouping is None:
         table = attributions.importance.loc[features]
-        fig.add_trace(_bars(table, features, "all rows", color_for(0)))
+        fig.add_trace(_bars(table, "all rows", color_for(0)))
         title = "What drives the model: mean |SHAP| per feature"
     else:
         by_group = attributions.importance_by_group
@@ -54,21 +54,21 @@ def importance_figure(explanation, *, grouping: str | None = None, top: int = 15
             )
         rows = by_group[by_group["grouping"] == grouping]
         for index, (group, part) in enumerate(rows.groupby("group", sort=True)):
-            fig.add_trace(_bars(part.set_index("feature").loc[features], features, str(group),
-                                color_for(index)))
-        title = f"What drives the model, by {grouping}: mean |SHAP| per feature"
-    base_layout(fig, title=title, xaxis_title=f"mean |SHAP| ({explanation.shap.output_label})")
+            fig.add_trace(_bars(part.set_index("feature").loc[features], escape(group), color_for(index)))
+        title = f"What drives the model, by {escape(grouping)}: mean |SHAP| per feature"
+    base_layout(fig, title=title, xaxis_title=f"mean |SHAP| ({escape(explanation.shap.output_label)})")
     fig.update_layout(barmode="group", height=max(320, 40 + 28 * len(features) * len(fig.data)))
     level = int(round(attributions.confidence * 100))
     return add_caption(fig, f"Whiskers: {level}% bootstrap intervals over the {sample.n_rows:,} sampled "
                             f"rows (at most {sample.rows_per_group:,} per group, seed {sample.seed}).")
 
 
-def _bars(table: pd.DataFrame, features: list[str], name: str, colour: str) -> go.Bar:
+def _bars(table: pd.DataFrame, name: str, colour: str) -> go.Bar:
+    """One bar per feature (the table's index); ``name`` is already escaped."""
     value = table["mean_abs_shap"].to_numpy(dtype=float)
     low, high = table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float)
     return go.Bar(
-        x=value, y=features, orientation="h", name=name, marker_color=colour,
+        x=value, y=[escape(f) for f in table.index], orientation="h", name=name, marker_color=colour,
         error_x={"type": "data", "symmetric": False, "array": np.nan_to_num(high - value),
                  "arrayminus": np.nan_to_num(value - low), "color": "#444444"},
         customdata=np.column_stack([low, high]),
@@ -90,7 +90,7 @@ def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
     """
     contributions = gap.contributions
     shown, rest = contributions.iloc[:top], contributions.iloc[top:]
-    labels = [str(f) for f in shown.index]
+    labels = [escape(f) for f in shown.index]
     values = shown["value"].to_numpy(dtype=float).tolist()
     lows, highs = shown["low"].tolist(), shown["high"].tolist()
     if len(rest):
@@ -98,7 +98,8 @@ def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
         values.append(float(rest["value"].sum()))
         lows.append(None)
         highs.append(None)
-    start, end = f"{gap.reference} (starting point)", str(gap.group)
+    group, reference = escape(gap.group), escape(gap.reference)
+    start, end = f"{reference} (starting point)", group
     sign = 1.0 if gap.total >= 0 else -1.0
     fig = go.Figure(go.Waterfall(
         showlegend=False,
@@ -116,14 +117,14 @@ def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
     for colour, name in ((WIDENS, "widens the gap"), (NARROWS, "narrows the gap")):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
                                  marker={"color": colour, "symbol": "square", "size": 12}))
-    grouping = " × ".join(gap.grouping)
+    grouping = " × ".join(escape(g) for g in gap.grouping)
     interval = ("" if plain(gap.total_low) is None
                 else f" [{gap.total_low:+.3f}, {gap.total_high:+.3f}]")
-    base_layout(fig, title=f"Why {gap.group} and {gap.reference} differ ({grouping}): gap "
+    base_layout(fig, title=f"Why {group} and {reference} differ ({grouping}): gap "
                            f"{gap.total:+.3f}{interval}",
-                yaxis_title=f"mean {gap.output_space}")
-    return add_caption(fig, f"Each step is one feature's mean SHAP over {gap.group} minus over "
-                            f"{gap.reference}; the steps add up exactly to the gap.")
+                yaxis_title=f"mean {escape(gap.output_space)}")
+    return add_caption(fig, f"Each step is one feature's mean SHAP over {group} minus over "
+                            f"{reference}; the steps add up exactly to the gap.")
 
 
 def local_waterfall_figure(local, *, top: int = 10) -> go.Figure:
@@ -136,21 +137,21 @@ def local_waterfall_figure(local, *, top: int = 10) -> go.Figure:
     """
     table = local.contributions
     shown, rest = table.iloc[:top], table.iloc[top:]
-    labels = [f"{f} = {v}" for f, v in zip(shown.index, shown["value"], strict=True)]
+    labels = [f"{escape(f)} = {escape(v)}" for f, v in zip(shown.index, shown["value"], strict=True)]
     values = shown["shap"].to_numpy(dtype=float).tolist()
     if len(rest):
         labels.append(f"{len(rest)} other features")
         values.append(float(rest["shap"].sum()))
     fig = go.Figure(go.Waterfall(
-        showlegend=False, orientation="h", y=["average (base value)", *labels, f"row {local.row}"],
+        showlegend=False, orientation="h", y=["average (base value)", *labels, f"row {escape(local.row)}"],
         x=[local.base_value, *values, local.output],
         measure=["absolute", *["relative"] * len(values), "total"],
         increasing={"marker": {"color": color_for(2)}}, decreasing={"marker": {"color": color_for(1)}},
         totals={"marker": {"color": ENDPOINT}}, connector={"line": {"color": "#999999", "width": 1}},
         hovertemplate="%{y}: %{x:+.4f}<extra></extra>",
     ))
-    base_layout(fig, title=f"Why row {local.row} gets {local.output:.3f}",
-                xaxis_title=local.output_space)
+    base_layout(fig, title=f"Why row {escape(local.row)} gets {local.output:.3f}",
+                xaxis_title=escape(local.output_space))
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=max(320, 60 + 30 * (len(values) + 2)))
     return fig
@@ -160,21 +161,26 @@ def dependence_figure(data: pd.DataFrame, *, feature: str, output_space: str) ->
     """SHAP value of ``feature`` against its value, one colour per group.
 
     ``data`` comes from ``auditapp.explain.dependence_data``; each point's row id is its
-    ``customdata`` so a click can select the row for the local view.
+    ``customdata[0]`` so a click can select the row for the local view (``customdata[1]`` is the
+    same id escaped for the hover text).
     """
     if data.empty:
         return empty_figure("No sampled rows to plot.", title=f"Effect of {feature}")
+    label = escape(feature)
     fig = go.Figure()
     for index, (group, part) in enumerate(data.groupby("group", sort=True)):
+        rows = part["row"].tolist()
+        values = part["value"].tolist()
         fig.add_trace(go.Scattergl(
-            x=part["value"].tolist(), y=part["shap"].to_numpy(dtype=float), mode="markers",
-            name=str(group), customdata=np.asarray(part["row"].tolist(), dtype=object)[:, None],
+            x=[escape(v) if isinstance(v, str) else v for v in values], y=part["shap"].to_numpy(dtype=float),
+            mode="markers", name=escape(group),
+            customdata=np.asarray([[r, escape(r)] for r in rows], dtype=object).reshape(len(rows), 2),
             marker={"color": color_for(index), "size": 5, "opacity": 0.6},
-            hovertemplate=f"{group}<br>row %{{customdata[0]}}<br>{feature} = %{{x}}<br>"
+            hovertemplate=f"{escape(group)}<br>row %{{customdata[1]}}<br>{label} = %{{x}}<br>"
                           "SHAP %{y:+.4f}<extra></extra>",
         ))
-    base_layout(fig, title=f"How {feature} moves the model's output, by group", xaxis_title=feature,
-                yaxis_title=f"SHAP value ({output_space})")
+    base_layout(fig, title=f"How {label} moves the model's output, by group", xaxis_title=label,
+                yaxis_title=f"SHAP value ({escape(output_space)})")
     return add_caption(fig, "Each point is a sampled row; click one to explain it on its own.")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from auditapp.feedback.runner import SimulationResult
+from auditapp.figures import escape
 
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 POLICY_SYMBOLS = {"max_profit": "circle", "demographic_parity": "square", "equal_opportunity": "diamond"}
@@ -42,20 +43,20 @@ def policing_share_figure(result: SimulationResult) -> go.Figure:
     fig = go.Figure()
     for i, (region, true) in enumerate(zip(result.summary["regions"], result.summary["true_share"],
                                            strict=True)):
-        line = colour(i)
+        line, name = colour(i), escape(region)
         days = mean.index.to_numpy()
         fig.add_trace(go.Scatter(
             x=list(days) + list(days[::-1]), y=list(high[region]) + list(low[region][::-1]),
             fill="toself", fillcolor=_fill(line, 0.15), line={"width": 0}, hoverinfo="skip",
-            name=f"{region}: 10th–90th percentile of runs", legendgroup=region, showlegend=False,
+            name=f"{name}: 10th–90th percentile of runs", legendgroup=name, showlegend=False,
         ))
         fig.add_trace(go.Scatter(
             x=days, y=mean[region], mode="lines", line={"color": line, "width": 2},
-            name=f"region {region}: patrol share (mean of runs)", legendgroup=region,
-            hovertemplate=f"day %{{x}}: region {region} gets %{{y:.1%}} of patrols<extra></extra>",
+            name=f"region {name}: patrol share (mean of runs)", legendgroup=name,
+            hovertemplate=f"day %{{x}}: region {name} gets %{{y:.1%}} of patrols<extra></extra>",
         ))
         fig.add_hline(y=true, line={"color": line, "dash": "dash", "width": 1.5},
-                      annotation_text=f"true share of {region}: {true:.1%}",
+                      annotation_text=f"true share of {name}: {true:.1%}",
                       annotation_position="top left")
     fixed = "with the correction" if result.params.get("corrected") else "without correction"
     fig.update_layout(
@@ -74,11 +75,12 @@ def lending_outcome_figure(result: SimulationResult) -> go.Figure:
     chosen = result.summary["policy"]
     fig = go.Figure()
     for i, (group, part) in enumerate(curve.groupby("group", sort=False)):
+        name = escape(group)
         fig.add_trace(go.Scatter(
             x=part["selection_rate"], y=part["mean_score_change"], mode="lines",
-            line={"color": colour(i), "width": 2}, name=f"group {group}: outcome curve",
-            legendgroup=str(group),
-            hovertemplate=(f"group {group}: lending to %{{x:.1%}} changes the mean score by "
+            line={"color": colour(i), "width": 2}, name=f"group {name}: outcome curve",
+            legendgroup=escape(group),
+            hovertemplate=(f"group {name}: lending to %{{x:.1%}} changes the mean score by "
                            "%{y:.1f} points<extra></extra>"),
         ))
         for policy, symbol in POLICY_SYMBOLS.items():
@@ -87,9 +89,9 @@ def lending_outcome_figure(result: SimulationResult) -> go.Figure:
                 x=row["selection_rate"], y=row["mean_score_change"], mode="markers",
                 marker={"symbol": symbol, "color": colour(i), "size": 14 if policy == chosen else 9,
                         "line": {"color": "black", "width": 2 if policy == chosen else 0}},
-                name=f"group {group}: {POLICY_LABELS[policy]}", legendgroup=str(group),
+                name=f"group {name}: {POLICY_LABELS[policy]}", legendgroup=escape(group),
                 customdata=row[["threshold"]],
-                hovertemplate=(f"group {group}, {POLICY_LABELS[policy]}: %{{x:.1%}} selected "
+                hovertemplate=(f"group {name}, {POLICY_LABELS[policy]}: %{{x:.1%}} selected "
                                "(threshold %{customdata[0]:.0f}), mean score change %{y:.1f}"
                                "<extra></extra>"),
             ))
@@ -112,8 +114,8 @@ def lending_trajectory_figure(result: SimulationResult) -> go.Figure:
     for i, group in enumerate(means.columns):
         fig.add_trace(go.Scatter(
             x=means.index, y=means[group], mode="lines+markers", line={"color": colour(i)},
-            name=f"group {group}",
-            hovertemplate=f"round %{{x}}: group {group} mean score %{{y:.0f}}<extra></extra>",
+            name=f"group {escape(group)}",
+            hovertemplate=f"round %{{x}}: group {escape(group)} mean score %{{y:.0f}}<extra></extra>",
         ))
     fig.update_layout(
         title=f"Mean credit score per group, round after round of {POLICY_LABELS[result.summary['policy']]} lending",
@@ -136,9 +138,9 @@ def model_loop_rates_figure(result: SimulationResult, *, metric: str = "selectio
         for i, group in enumerate(table.columns):
             fig.add_trace(go.Scatter(
                 x=table.index, y=table[group], mode="lines+markers",
-                line={"color": colour(i), "dash": dash}, name=f"{group}: {note}",
-                legendgroup=str(group),
-                hovertemplate=f"round %{{x}}: {group}, {label} %{{y:.1%}} ({note})<extra></extra>",
+                line={"color": colour(i), "dash": dash}, name=f"{escape(group)}: {note}",
+                legendgroup=escape(group),
+                hovertemplate=f"round %{{x}}: {escape(group)}, {label} %{{y:.1%}} ({note})<extra></extra>",
             ))
     fig.update_layout(
         title=f"{label.capitalize()} per group, round by round: model in the loop (solid) vs full information (dashed)",

@@ -18,6 +18,7 @@ from auditapp.figures import (
     base_layout,
     color_for,
     empty_figure,
+    escape,
     is_missing,
     plain,
     with_alpha,
@@ -52,9 +53,9 @@ def _is_small(flags) -> bool:
 
 
 def tick_label(label: str, flags, *, is_reference: bool) -> str:
-    """A group's axis label, marked "(reference)" and/or "(small)"."""
+    """A group's axis label (escaped for Plotly), marked "(reference)" and/or "(small)"."""
     marks = (["reference"] if is_reference else []) + (["small"] if _is_small(flags) else [])
-    return f"{label} ({', '.join(marks)})" if marks else str(label)
+    return f"{escape(label)} ({', '.join(marks)})" if marks else escape(label)
 
 
 def flag_words(flags) -> str:
@@ -125,8 +126,8 @@ def group_metric_figure(grouping: GroupingResult, metrics: Sequence[str] | str, 
                            "<br>flags: %{customdata[3]}<extra></extra>"),
         ))
     names = ", ".join(LABELS[m].lower() for m in metrics)
-    base_layout(fig, title=f"{names[0].upper()}{names[1:]} by {grouping.name}",
-                xaxis_title=grouping.name, yaxis_title="Rate", percent_y=True)
+    base_layout(fig, title=f"{names[0].upper()}{names[1:]} by {escape(grouping.name)}",
+                xaxis_title=escape(grouping.name), yaxis_title="Rate", percent_y=True)
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 1])
     add_caption(fig, f"Error bars: {level} (bootstrap). Hatched, lighter bars: small groups.")
@@ -166,13 +167,16 @@ def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "rati
     (metric,) = _check_metrics(metric)
     if kind not in ("ratio", "difference"):
         raise AuditInputError(f"kind must be 'ratio' or 'difference', but is {kind!r}. Pick one of those.")
-    ref = grouping.reference
-    title = (f"{LABELS[metric]} relative to {ref}" if kind == "ratio"
-             else f"{LABELS[metric]}: difference from {ref}")
+    def heading(reference: str) -> str:
+        return (f"{LABELS[metric]} relative to {reference}" if kind == "ratio"
+                else f"{LABELS[metric]}: difference from {reference}")
+
     rows = grouping.disparities[grouping.disparities["metric"] == metric]
-    if rows.empty:
-        return empty_figure(f"{grouping.name} has a single group, “{ref}”: there is nothing to compare.",
-                            title=title)
+    if rows.empty:  # empty_figure escapes its plain text
+        return empty_figure(f"{grouping.name} has a single group, “{grouping.reference}”: there is nothing "
+                            "to compare.", title=heading(str(grouping.reference)))
+    ref = escape(grouping.reference)
+    title = heading(ref)
     groups = grouping.groups
     labels = rows["group"].tolist()
     ticks = [tick_label(g, groups.loc[g, "flags"], is_reference=False) for g in labels]
@@ -213,7 +217,7 @@ def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "rati
     else:
         fig.add_vline(x=0, line={"color": "#333333", "dash": "dash", "width": 1.5})
         axis = f"{LABELS[metric]} − {LABELS[metric].lower()} of {ref} (percentage points)"
-    base_layout(fig, title=title, xaxis_title=axis, yaxis_title=grouping.name)
+    base_layout(fig, title=title, xaxis_title=axis, yaxis_title=escape(grouping.name))
     if kind == "ratio":
         # Keep the whole band in view so it reads as a band, not as the background.
         ends = [float(v) for v in (*x, *low, *high) if not is_missing(v)]
@@ -270,11 +274,12 @@ def intersection_heatmap(grouping: GroupingResult, metric: str) -> go.Figure:
             f"The heatmap needs an intersection of two features, but got {grouping.name} "
             f"({len(grouping.features)} feature(s)). Pick a two-feature intersection."
         )
-    first, second = grouping.features
+    raw_first, raw_second = grouping.features
+    first, second = escape(raw_first), escape(raw_second)
     groups = grouping.groups
-    rows = sorted(map(str, groups[first].unique()))
-    cols = sorted(map(str, groups[second].unique()))
-    by_cell = {(str(r[first]), str(r[second])): (label, r) for label, r in groups.iterrows()}
+    rows = sorted(map(str, groups[raw_first].unique()))
+    cols = sorted(map(str, groups[raw_second].unique()))
+    by_cell = {(str(r[raw_first]), str(r[raw_second])): (label, r) for label, r in groups.iterrows()}
     z, grey, text, customdata = [], [], [], []
     for row_value in rows:
         z_row, grey_row, text_row, data_row = [], [], [], []
@@ -303,6 +308,7 @@ def intersection_heatmap(grouping: GroupingResult, metric: str) -> go.Figure:
              "<br>flags: %{customdata[3]}<extra></extra>")
     # Small and empty cells are drawn by a grey trace under the coloured one, so their text shows
     # on a neutral background instead of a colour that would suggest a reliable rate.
+    cols, rows = [escape(c) for c in cols], [escape(r) for r in rows]
     fig = go.Figure([
         go.Heatmap(z=grey, x=cols, y=rows, text=text, texttemplate="%{text}", customdata=customdata,
                    colorscale=[[0, MISSING_GREY], [1, MISSING_GREY]], showscale=False, xgap=2, ygap=2,

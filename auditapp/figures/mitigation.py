@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from auditapp.errors import AuditInputError
-from auditapp.figures import add_caption, base_layout, color_for, empty_figure, is_missing
+from auditapp.figures import add_caption, base_layout, color_for, empty_figure, escape, is_missing
 from auditapp.rates import LABELS, METRICS
 
 FAMILY_ORDER = ("baseline", "pre", "in", "post")
@@ -42,7 +42,7 @@ def tradeoff_figure(comparison) -> go.Figure:
             continue
         fig.add_trace(go.Scatter(
             x=[c.disparity.value for c in members], y=[c.accuracy.value for c in members],
-            mode="markers+text", text=[c.title for c in members], textposition="top center",
+            mode="markers+text", text=[escape(c.title) for c in members], textposition="top center",
             name=FAMILY_NAMES[family],
             marker={"size": 12, "color": color_for(index), "symbol": FAMILY_SYMBOLS[family],
                     "line": {"width": [2 if c.name in comparison.pareto else 0 for c in members],
@@ -61,7 +61,7 @@ def tradeoff_figure(comparison) -> go.Figure:
     base_layout(fig, title=title, xaxis_title=f"{CRITERION_NAMES.get(metric, metric)} (lower is fairer)",
                 yaxis_title="Accuracy on the test rows")
     fig.update_yaxes(tickformat=".0%")
-    failed = [c.title for c in comparison.candidates if c not in ok]
+    failed = [escape(c.title) for c in comparison.candidates if c not in ok]
     caption = (f"Whiskers: {int(round(_confidence(ok) * 100))}% bootstrap intervals. Outlined points and the "
                "dashed line: the Pareto front (no other candidate is both more accurate and fairer).")
     if failed:
@@ -96,21 +96,23 @@ def candidate_groups_figure(comparison, name: str, *, metrics: Sequence[str] = (
     if unknown or not metrics:
         raise AuditInputError(f"Unknown metric(s) {', '.join(unknown) or '(none)'}; use {', '.join(METRICS)}.")
     result = comparison.candidate(name)
-    title = f"{result.title}: rates by group on the test rows"
-    if result.grouping is None:
-        return empty_figure(f"{result.title} failed: {result.error}", title=title)
+    if result.grouping is None:  # empty_figure escapes its plain text
+        return empty_figure(f"{result.title} failed: {result.error}",
+                            title=f"{result.title}: rates by group on the test rows")
+    title = f"{escape(result.title)}: rates by group on the test rows"
     groups = result.grouping.groups
     fig = go.Figure()
     for index, metric in enumerate(metrics):
         fig.add_trace(go.Bar(
-            x=[str(g) for g in groups.index], y=groups[metric].tolist(), name=LABELS[metric],
+            x=[escape(g) for g in groups.index], y=groups[metric].tolist(), name=LABELS[metric],
             marker_color=color_for(index),
             error_y={"type": "data", "array": (groups[f"{metric}_high"] - groups[metric]).clip(lower=0).tolist(),
                      "arrayminus": (groups[metric] - groups[f"{metric}_low"]).clip(lower=0).tolist()},
             customdata=groups[["count"]].to_numpy(),
             hovertemplate="%{x}: %{y:.1%} (n=%{customdata[0]})<extra>" + LABELS[metric] + "</extra>",
         ))
-    base_layout(fig, title=title, xaxis_title=" × ".join(result.grouping.features), percent_y=True)
+    base_layout(fig, title=title, xaxis_title=" × ".join(escape(f) for f in result.grouping.features),
+                percent_y=True)
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 1])
     return add_caption(fig, "Whiskers: bootstrap confidence intervals on the same test rows as every candidate.")

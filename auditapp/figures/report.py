@@ -10,7 +10,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from auditapp.errors import AuditInputError
-from auditapp.figures import base_layout, empty_figure, plain
+from auditapp.figures import base_layout, empty_figure, escape, plain
 from auditapp.verdicts import PolicyEvaluation
 
 # verdict -> (Okabe–Ito colour, marker symbol, word shown next to the marker)
@@ -23,11 +23,12 @@ _AXIS = {"rate": "Rate", "difference": "Difference (group − comparison)", "rat
 
 
 def _row_label(verdict) -> str:
+    grouping, group = escape(verdict.grouping), escape(verdict.group)
     if verdict.criterion.scope == "spread":
-        return f"{verdict.grouping}: {verdict.group} … {verdict.compared_with}"
+        return f"{grouping}: {group} … {escape(verdict.compared_with)}"
     if verdict.compared_with is None:
-        return f"{verdict.grouping}: {verdict.group}"
-    return f"{verdict.grouping}: {verdict.group} vs {verdict.compared_with}"
+        return f"{grouping}: {group}"
+    return f"{grouping}: {group} vs {escape(verdict.compared_with)}"
 
 
 def verdict_figure(evaluation: PolicyEvaluation, criterion: str) -> go.Figure:
@@ -58,9 +59,10 @@ def verdict_figure(evaluation: PolicyEvaluation, criterion: str) -> go.Figure:
         raise AuditInputError(f"The policy has no criterion '{criterion}'. Its criteria: {names}.")
     c = chosen[0]
     rows = [v for v in evaluation.verdicts if v.criterion.name == criterion and v.verdict in VERDICT_STYLE]
-    title = f"{c.name}: {c.bound_text}"
-    if not rows:
-        return empty_figure("No group was large enough to evaluate this criterion.", title=title)
+    if not rows:  # empty_figure escapes its plain text
+        return empty_figure("No group was large enough to evaluate this criterion.",
+                            title=f"{c.name}: {c.bound_text}")
+    title = f"{escape(c.name)}: {escape(c.bound_text)}"
     fig = go.Figure()
     level = f"{evaluation.confidence:.0%} CI"
     for kind, (colour, symbol, word) in VERDICT_STYLE.items():

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from auditapp.errors import AuditInputError
-from auditapp.figures import add_caption, base_layout, color_for, empty_figure, plain
+from auditapp.figures import add_caption, base_layout, color_for, empty_figure, escape, plain
 from auditapp.narrative import format_ci, format_pct, format_ratio
 from auditapp.rates import LABELS, METRICS
 
@@ -81,9 +81,9 @@ def threshold_curves_figure(curves_df: pd.DataFrame, threshold: float,
         for label, part in curves_df.groupby("group", sort=True):
             fig.add_trace(go.Scatter(
                 x=part["threshold"].tolist(), y=[plain(v) for v in part[name]], mode="lines",
-                name=str(label), legendgroup=str(label), showlegend=col == 1,
+                name=escape(label), legendgroup=escape(label), showlegend=col == 1,
                 line={"color": colours[str(label)], "width": 2},
-                hovertemplate=(f"<b>{label}</b><br>threshold %{{x:.3f}}: {LABELS[name].lower()} "
+                hovertemplate=(f"<b>{escape(label)}</b><br>threshold %{{x:.3f}}: {LABELS[name].lower()} "
                                "%{y:.1%}<extra></extra>"),
             ), row=1, col=col)
         fig.add_vline(x=float(threshold), line={"color": "#333333", "dash": "dash", "width": 1.5},
@@ -148,9 +148,9 @@ def roc_figure(roc_df: pd.DataFrame, auc_table: pd.DataFrame,
             auc_text = (f" (AUC {format_ratio(row['roc_auc'])}, {level} "
                         f"{format_ci(row['roc_auc_low'], row['roc_auc_high'], percent=False)})")
         fig.add_trace(go.Scatter(
-            x=part["fpr"].tolist(), y=part["tpr"].tolist(), mode="lines", name=f"{label}{auc_text}",
-            legendgroup=label, line={"color": colours[label], "width": 2},
-            hovertemplate=f"<b>{label}</b><br>FPR %{{x:.1%}}, TPR %{{y:.1%}}<extra></extra>",
+            x=part["fpr"].tolist(), y=part["tpr"].tolist(), mode="lines", name=f"{escape(label)}{auc_text}",
+            legendgroup=escape(label), line={"color": colours[label], "width": 2},
+            hovertemplate=f"<b>{escape(label)}</b><br>FPR %{{x:.1%}}, TPR %{{y:.1%}}<extra></extra>",
         ))
     if threshold_points is not None and not threshold_points.empty:
         _require(threshold_points, ("false_positive_rate", "true_positive_rate"), "rates at the threshold")
@@ -159,7 +159,7 @@ def roc_figure(roc_df: pd.DataFrame, auc_table: pd.DataFrame,
         fig.add_trace(go.Scatter(
             x=[plain(v) for v in points["false_positive_rate"]],
             y=[plain(v) for v in points["true_positive_rate"]],
-            mode="markers", name="current threshold", text=names,
+            mode="markers", name="current threshold", text=[escape(n) for n in names],
             marker={"color": [colours.get(n, color_for(len(colours))) for n in names], "size": 13,
                     "symbol": "circle", "line": {"color": "#000000", "width": 1.5}},
             hovertemplate="<b>%{text}</b> at the current threshold<br>FPR %{x:.1%}, TPR %{y:.1%}"
@@ -214,12 +214,12 @@ def calibration_figure(calibration_df: pd.DataFrame, *, confidence: float = 0.95
         customdata = [[int(n), f"{lo_bin:.2f}–{hi_bin:.2f}", format_pct(r), format_ci(lo, hi)]
                       for n, lo_bin, hi_bin, r, lo, hi in columns]
         fig.add_trace(go.Scatter(
-            x=part["mean_score"].tolist(), y=rate.tolist(), mode="lines+markers", name=label,
+            x=part["mean_score"].tolist(), y=rate.tolist(), mode="lines+markers", name=escape(label),
             line={"color": colours[label], "width": 2}, marker={"size": 8},
             error_y={"type": "data", "symmetric": False, "array": (high - rate).tolist(),
                      "arrayminus": (rate - low).tolist(), "thickness": 1.2, "width": 3},
             customdata=customdata,
-            hovertemplate=(f"<b>{label}</b>, scores %{{customdata[1]}}<br>mean score %{{x:.2f}}, "
+            hovertemplate=(f"<b>{escape(label)}</b>, scores %{{customdata[1]}}<br>mean score %{{x:.2f}}, "
                            f"observed %{{customdata[2]}} ({level} %{{customdata[3]}})"
                            "<br>n = %{customdata[0]}<extra></extra>"),
         ))
