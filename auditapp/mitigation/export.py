@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from auditapp.errors import AuditInputError
 
 SCHEMA = "auditapp.mitigate/1"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}  # controls, zero-width and other format characters, spaces
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,20 @@ class ExportResult:
 
 
 def neutralise_cell(value):
-    """Prefix ``'`` to text that a spreadsheet would run as a formula (starts with = + - @ tab CR)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """Prefix ``'`` to text that a spreadsheet could run as a formula.
+
+    That is text starting with tab or CR, or whose first visible character is ``= + - @`` once
+    spaces, control and invisible format characters are skipped and Unicode compatibility forms are
+    folded (NFKC): ``" =1+1"``, full-width ``"＝1+1"`` and small ``"﹦1+1"`` are caught like ``"=1+1"``.
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(FORMULA_STARTS):
+        return "'" + value
+    visible = unicodedata.normalize("NFKC", value).lstrip()
+    while visible and unicodedata.category(visible[0]) in _INVISIBLE:
+        visible = visible[1:].lstrip()
+    if visible.startswith(FORMULA_STARTS[:4]):
         return "'" + value
     return value
 

@@ -62,3 +62,29 @@ def test_exported_predictions_cannot_start_spreadsheet_formulas():
     assert not [c for c in cells if c.strip('"').startswith(("=", "+", "@")) and not c.startswith("'")]
     back = pd.read_csv(io.StringIO(text))
     assert back["score"].tolist() == [0.1, -0.2, 0.3, 0.4, 0.5]  # numbers stay numbers
+
+
+def test_formulas_hidden_behind_spaces_or_full_width_signs_are_neutralised():
+    from auditapp.mitigation.export import neutralised
+
+    tricky = [" =1+1", "  +1+1", "\u00a0-2+3", "\u3000@SUM(A1)", "\u200b=1+1", "＝1+1", "＋1+1", "－2+3", "＠SUM(A1)",
+              "﹦1+1", " ＝HYPERLINK(\"http://x\")", "\t=1", "\r=1"]
+    frame = pd.DataFrame({"name": tricky, " ＝cmd": range(len(tricky))})
+    out = neutralised(frame)
+    assert out["name"].tolist() == ["'" + t for t in tricky]
+    assert list(out.columns) == ["name", "' ＝cmd"]
+    assert out["' ＝cmd"].tolist() == list(range(len(tricky)))  # numbers stay numbers
+    assert neutralised(pd.DataFrame({"t": [" plain", "1-2", "a=b", "x@y"]}))["t"].tolist() == [" plain", "1-2", "a=b", "x@y"]
+
+
+def test_every_character_that_unicode_folds_to_a_formula_sign_is_neutralised():
+    import sys
+    import unicodedata
+
+    from auditapp.mitigation.export import neutralise_cell
+
+    signs = [chr(c) for c in range(sys.maxunicode + 1)
+             if unicodedata.normalize("NFKC", chr(c)).lstrip()[:1] in ("=", "+", "-", "@")]
+    assert {"=", "＝", "﹦", "＋", "﹢", "－", "﹣", "＠", "﹫"} <= set(signs)
+    missed = [s for s in signs if not neutralise_cell(f"{s}1+1").startswith("'")]
+    assert missed == []
