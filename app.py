@@ -59,7 +59,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     register_routes(app.server, store, settings)
     from auditapp import auth
 
-    auth.install(app.server, auth.load_users(basic_auth=settings.basic_auth, users_file=settings.users_file))
+    auth.install(app.server, auth.load_users(basic_auth=settings.basic_auth, users_file=settings.users_file),
+                 secret=store.signing_key("login"))
     initial = None
     if settings.demo:
         from auditapp.scenarios import scenario_state

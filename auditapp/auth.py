@@ -1,43 +1,39 @@
-"""Optional login for hosted use: HTTP basic authentication in front of every page and route.
+"""Optional login for hosted use, in front of every page and route (see :mod:`auditapp.login`).
 
 Configure one user with ``AUDITAPP_BASIC_AUTH="user:password"``, or several with
 ``AUDITAPP_USERS_FILE`` (one ``user:password`` or ``user:pbkdf2:<iterations>:<salt>:<hash>`` line
-each; ``python -m auditapp.auth USER`` prints a hashed line). Serve over HTTPS: basic authentication
-sends the password with every request. Without either variable the app is open (the laptop default).
+each; ``python -m auditapp.auth USER`` prints a hashed line). Browsers log in once on ``/login`` and
+keep a signed session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS); CLI-style clients may send
+basic authentication with every request. Serve over HTTPS. Without either variable the app is open
+(the laptop default).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import getpass
-import hashlib
-import hmac
-import secrets
+import html
+import math
+import os
 import sys
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from auditapp.errors import AuditInputError
+from auditapp.limits import positive_int
+from auditapp.login import COOKIE, SESSION_SECONDS, Login, hash_password
 
-_ITERATIONS = 200_000
-
-
-def hash_password(password: str, *, salt: str | None = None, iterations: int = _ITERATIONS) -> str:
-    """A ``pbkdf2:<iterations>:<salt>:<hex>`` string for a users file."""
-    salt = salt or secrets.token_hex(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations).hex()
-    return f"pbkdf2:{iterations}:{salt}:{digest}"
-
-
-def _matches(stored: str, password: str) -> bool:
-    if stored.startswith("pbkdf2:"):
-        try:
-            _, iterations, salt, _digest = stored.split(":")
-            expected = hash_password(password, salt=salt, iterations=int(iterations))
-        except ValueError:
-            return False
-        return hmac.compare_digest(expected.encode(), stored.encode())
-    return hmac.compare_digest(stored.encode(), password.encode())
+__all__ = ["hash_password", "install", "load_users"]
+LOGIN_PATH, LOGOUT_PATH = "/login", "/logout"
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Log in · auditapp</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;max-width:22rem;margin:12vh auto;padding:0 1rem;color:#222}}
+label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.45rem;font-size:1rem;box-sizing:border-box}}
+button{{margin-top:1.2rem;padding:.5rem 1.2rem;font-size:1rem}}.note{{color:#b00020}}</style></head>
+<body><h1>auditapp</h1><p class="note" role="alert">{message}</p>
+<form method="post" action="{action}"><input type="hidden" name="next" value="{next}">
+<label for="user">User name</label><input id="user" name="user" autocomplete="username" required autofocus>
+<label for="password">Password</label><input id="password" name="password" type="password"
+autocomplete="current-password" required><button type="submit">Log in</button></form></body></html>"""
 
 
 def load_users(*, basic_auth: str | None = None, users_file: str | None = None) -> dict[str, str]:
@@ -70,32 +66,121 @@ def load_users(*, basic_auth: str | None = None, users_file: str | None = None) 
     return users
 
 
-def check(users: dict[str, str], header: str | None) -> str | None:
-    """The user name if the ``Authorization`` header holds valid basic credentials, else None."""
-    if not header or not header.startswith("Basic "):
-        return None
-    try:
-        user, sep, password = base64.b64decode(header[6:], validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    stored = users.get(user)
-    if not sep or stored is None:
-        _matches("pbkdf2:1:x:0", password)  # spend similar time for unknown users
-        return None
-    return user if _matches(stored, password) else None
+def _safe_next(target: str | None) -> str:
+    """A same-site path to return to after logging in (never another site: no open redirect)."""
+    target = target or "/"
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or parts.scheme or parts.netloc:
+        return "/"
+    return target
 
 
-def install(server, users: dict[str, str]) -> None:
-    """Ask every request to ``server`` (a Flask app) for one of ``users``' credentials."""
+def install(server, users: dict[str, str], *, secret: bytes | None = None, proxies: int | None = None) -> Login | None:
+    """Ask every request to ``server`` (a Flask app) for a login by one of ``users``.
+
+    Parameters
+    ----------
+    server : flask.Flask
+    users : dict
+        From :func:`load_users`; empty turns login off.
+    secret : bytes, optional
+        Signs session cookies; pass one shared by every web process (the artifact store's). Without
+        it a random one is used, and sessions last only as long as this process.
+    proxies : int, optional
+        Reverse proxies in front of the app (``AUDITAPP_TRUSTED_PROXIES``, default 0): the client address
+        that failed logins are counted by is then read from ``X-Forwarded-For``.
+    """
     if not users:
-        return
-    from flask import Response, request
+        return None
+    import secrets
+
+    from flask import Response, g, redirect, request
+
+    hops = proxies if proxies is not None else _proxy_hops()
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)
+    login = Login(users, secret=secret or secrets.token_bytes(32),
+                  session_seconds=positive_int("AUDITAPP_LOGIN_SECONDS", SESSION_SECONDS))
+
+    def page(message: str, status: int, target: str = "/", headers: dict | None = None) -> Response:
+        body = _PAGE.format(message=html.escape(message), action=LOGIN_PATH, next=html.escape(_safe_next(target)))
+        return Response(body, status, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                                       **(headers or {})})
+
+    def too_many(wait: float, *, form: bool) -> Response:
+        seconds = str(max(1, math.ceil(wait)))
+        message = (f"Too many failed logins from here or for this user name. Try again in {seconds} seconds.")
+        if form:
+            return page(message, 429, request.form.get("next", "/"), {"Retry-After": seconds})
+        return Response(message, 429, {"Retry-After": seconds})
+
+    def challenge() -> Response:
+        return Response("Log in to use auditapp.", 401, {"WWW-Authenticate": 'Basic realm="auditapp"'})
+
+    def wants_page() -> bool:
+        accept = request.accept_mimetypes
+        return request.method == "GET" and accept.accept_html and accept["text/html"] >= accept["*/*"]
+
+    @server.route(LOGIN_PATH, methods=["GET", "POST"])
+    def login_page():
+        if request.method == "GET":
+            return page("", 200, request.args.get("next", "/"))
+        origin = request.headers.get("Origin")
+        if origin and origin.rstrip("/") != request.host_url.rstrip("/"):
+            return page("This login form was sent from another site. Open the app's own login page.", 403)
+        user, password = request.form.get("user", ""), request.form.get("password", "")
+        outcome = login.check(user, password, request.remote_addr or "?")
+        if outcome.retry_after:
+            return too_many(outcome.retry_after, form=True)
+        if outcome.user is None:
+            return page("Wrong user name or password.", 401, request.form.get("next", "/"))
+        g.auditapp_login = outcome.user
+        return redirect(_safe_next(request.form.get("next")), 303)
+
+    @server.route(LOGOUT_PATH, methods=["POST"])
+    def logout_page():
+        response = redirect(LOGIN_PATH, 303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
 
     @server.before_request
     def _require_login():
-        if check(users, request.headers.get("Authorization")) is None:
-            return Response("Log in to use auditapp.", 401, {"WWW-Authenticate": 'Basic realm="auditapp"'})
-        return None
+        if request.path == LOGIN_PATH:
+            return None
+        if login.cookie_user(request.cookies.get(COOKIE)):
+            return None
+        header = request.headers.get("Authorization")
+        outcome = login.check_basic(header, request.remote_addr or "?")
+        if outcome.retry_after:
+            return too_many(outcome.retry_after, form=False)
+        if outcome.user is not None:
+            g.auditapp_login = outcome.user
+            return None
+        if not header and wants_page():
+            return redirect(f"{LOGIN_PATH}?next={quote(request.full_path.rstrip('?'), safe='/?=&')}", 303)
+        return challenge()
+
+    @server.after_request
+    def _keep_session(response):
+        user = g.pop("auditapp_login", None)
+        if user is not None:
+            secure = request.is_secure or request.headers.get("X-Forwarded-Proto", "") == "https"
+            response.set_cookie(COOKIE, login.issue(user), max_age=login.session_seconds, path="/",
+                                httponly=True, samesite="Lax", secure=secure)
+        return response
+
+    return login
+
+
+def _proxy_hops() -> int:
+    """``AUDITAPP_TRUSTED_PROXIES``: how many reverse proxies forward requests to the app (default 0)."""
+    raw = os.environ.get("AUDITAPP_TRUSTED_PROXIES", "").strip()
+    if raw and not raw.isdigit():
+        raise AuditInputError(f"AUDITAPP_TRUSTED_PROXIES must be the number of reverse proxies in front of the "
+                              f"app (0, 1, 2 …), but is {raw!r}. Set it to a number or unset it.")
+    return int(raw or 0)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,10 @@ class ArtifactStore:
     def _sign(self, sid: str) -> str:
         return hmac.new(self._secret, sid.encode(), hashlib.sha256).hexdigest()[:32]
 
+    def signing_key(self, purpose: str) -> bytes:
+        """A key derived from the store's secret for another use (e.g. login cookies), shared by every process."""
+        return hmac.new(self._secret, f"auditapp:{purpose}".encode(), hashlib.sha256).digest()
+
     def new_session(self) -> str:
         """A new unguessable, signed session token (and, at most hourly, an expiry sweep)."""
         self._maybe_sweep()
