@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from auditapp import auth
 
     auth.install(app.server, auth.load_users(basic_auth=settings.basic_auth, users_file=settings.users_file),
-                 secret=store.signing_key("login"))
+                 secret=store.signing_key("login"), failures=store.recent_failures)
     initial = None
     if settings.demo:
         from auditapp.scenarios import scenario_state

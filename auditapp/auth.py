@@ -75,7 +75,8 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def install(server, users: dict[str, str], *, secret: bytes | None = None, proxies: int | None = None) -> Login | None:
+def install(server, users: dict[str, str], *, secret: bytes | None = None, proxies: int | None = None,
+            failures=None) -> Login | None:
     """Ask every request to ``server`` (a Flask app) for a login by one of ``users``.
 
     Parameters
@@ -89,6 +90,9 @@ def install(server, users: dict[str, str], *, secret: bytes | None = None, proxi
     proxies : int, optional
         Reverse proxies in front of the app (``AUDITAPP_TRUSTED_PROXIES``, default 0): the client address
         that failed logins are counted by is then read from ``X-Forwarded-For``.
+    failures : callable, optional
+        Where failed logins are counted (the artifact store's ``recent_failures``, so that every web
+        process throttles together); without it each process counts its own.
     """
     if not users:
         return None
@@ -101,7 +105,7 @@ def install(server, users: dict[str, str], *, secret: bytes | None = None, proxi
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)
-    login = Login(users, secret=secret or secrets.token_bytes(32),
+    login = Login(users, secret=secret or secrets.token_bytes(32), failures=failures,
                   session_seconds=positive_int("AUDITAPP_LOGIN_SECONDS", SESSION_SECONDS))
 
     def page(message: str, status: int, target: str = "/", headers: dict | None = None) -> Response:

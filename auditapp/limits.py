@@ -3,7 +3,9 @@
 | variable | default | what it bounds |
 | --- | --- | --- |
 | ``AUDITAPP_MAX_UPLOAD_BYTES`` | 512 MB | one upload (refused while streaming, before it is stored) |
-| ``AUDITAPP_MAX_BYTES`` / ``_ROWS`` / ``_COLUMNS`` | 512 MB / 5,000,000 / 5,000 | a table (``intake.Limits``) |
+| ``AUDITAPP_MAX_BYTES`` / ``_ROWS`` / ``_COLUMNS`` | 512 MB / 5,000,000 / 5,000 | a table (``table_limits.Limits``) |
+| ``AUDITAPP_MAX_CELLS`` / ``AUDITAPP_MAX_TABLE_MEMORY`` | 50,000,000 / 1 GB | a table's rows × columns, its bytes once read |
+| ``AUDITAPP_MEMORY_CACHE_BYTES`` / ``_DISK_CACHE_MAX_BYTES`` | 1 GB / 256 MB | the artifact store's caches |
 | ``AUDITAPP_MAX_GROUPS`` | 200 | distinct groups in one sensitive feature |
 | ``AUDITAPP_JOB_TIME_LIMIT`` | 600 s | one background job |
 | ``AUDITAPP_JOB_QUEUE_WAIT`` | 300 s | how long a job may wait for a free worker |

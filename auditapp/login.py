@@ -63,35 +63,47 @@ def _usable(stored: str) -> str:
 
 
 class Throttle:
-    """Failures per key in a sliding window; a key with ``limit`` failures waits for the oldest to age out."""
+    """Failures per key in a sliding window; a key with ``limit`` failures waits for the oldest to age out.
 
-    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 20_000):
-        self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
+    ``shared(key, window=..., add=..., keep=...)`` (the artifact store's ``recent_failures``) keeps the
+    failures where every web process sees them; without it they are counted in this process.
+    """
+
+    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.time,
+                 shared: Callable[..., list[float]] | None = None, max_keys: int = 20_000):
+        self.limit, self.window, self.clock, self.shared, self.max_keys = limit, window, clock, shared, max_keys
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def retry_after(self, key: str) -> float:
-        """Seconds until ``key`` may try again (0 when it may try now)."""
+    def _times(self, key: str, *, add: bool) -> list[float]:
+        if self.shared is not None:
+            return sorted(self.shared(key, window=self.window, add=add, keep=self.limit))
         now = self.clock()
         with self._lock:
             times = self._failures.get(key)
-            if not times:
-                return 0.0
+            if times is None and not add:
+                return []
+            if times is None:
+                times = self._failures[key] = deque(maxlen=self.limit)
             while times and times[0] <= now - self.window:
                 times.popleft()
-            if len(times) < self.limit:
-                return 0.0
-            return max(times[0] + self.window - now, 0.001)
+            if add:
+                times.append(now)
+                self._failures.move_to_end(key)
+                while len(self._failures) > self.max_keys:  # forget the least recently failing keys
+                    self._failures.popitem(last=False)
+            return list(times)
+
+    def retry_after(self, key: str) -> float:
+        """Seconds until ``key`` may try again (0 when it may try now)."""
+        times = self._times(key, add=False)
+        if len(times) < self.limit:
+            return 0.0
+        return max(times[-self.limit] + self.window - self.clock(), 0.001)
 
     def fail(self, key: str) -> None:
-        """Record a failure of ``key`` (the least recently failing keys are forgotten past ``max_keys``)."""
-        with self._lock:
-            times = self._failures.setdefault(key, deque(maxlen=self.limit))
-            times.append(self.clock())
-            self._failures.move_to_end(key)
-            while len(self._failures) > self.max_keys:
-                self._failures.popitem(last=False)
+        """Record a failure of ``key``."""
+        self._times(key, add=True)
 
 
 @dataclass(frozen=True)
@@ -114,11 +126,13 @@ class Login:
     session_seconds : int
         How long a session cookie is valid.
     clock : callable
-        Wall-clock seconds (for cookie expiry); throttles and remembered credentials use a monotonic clock.
+        Wall-clock seconds (for cookie expiry); remembered credentials use a monotonic clock.
+    failures : callable, optional
+        Where failed checks are counted so that every web process sees them (see :class:`Throttle`).
     """
 
     def __init__(self, users: dict[str, str], *, secret: bytes, session_seconds: int = SESSION_SECONDS,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, failures: Callable[..., list[float]] | None = None):
         self._hashes = {user: _usable(stored) for user, stored in users.items()}
         # What the operator configured (not the per-process hash of a plain password): every web process
         # signs the same cookie for the same user, and a changed password ends that user's sessions.
@@ -131,8 +145,8 @@ class Login:
         self._lock = threading.Lock()
         self._checking = threading.BoundedSemaphore(1)
         self.session_seconds, self.clock = session_seconds, clock
-        self.by_client = Throttle(CLIENT_LIMIT, CLIENT_WINDOW)
-        self.by_user = Throttle(USER_LIMIT, USER_WINDOW)
+        self.by_client = Throttle(CLIENT_LIMIT, CLIENT_WINDOW, shared=failures)
+        self.by_user = Throttle(USER_LIMIT, USER_WINDOW, shared=failures)
 
     def __bool__(self) -> bool:
         return bool(self._hashes)

@@ -99,7 +99,7 @@ class ArtifactStore:
                  redis_url: str | None = None, ttl: int | None = None, memory_bytes: int | None = None,
                  disk_value_bytes: int | None = None):
         self.root = Path(root)
-        for sub in ("blobs", "sessions", "cache", "builtin", "pins", "tmp", "grants"):
+        for sub in ("blobs", "sessions", "cache", "builtin", "pins", "tmp", "grants", "throttle"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         url = os.environ.get("AUDITAPP_REDIS_URL", "") if redis_url is None else redis_url
         self.ttl = int(ttl) if ttl is not None else positive_int("AUDITAPP_ARTIFACT_TTL")
@@ -133,6 +133,13 @@ class ArtifactStore:
     def signing_key(self, purpose: str) -> bytes:
         """A key derived from the store's secret for another use (e.g. login cookies), shared by every process."""
         return hmac.new(self._secret, f"auditapp:{purpose}".encode(), hashlib.sha256).digest()
+
+    def recent_failures(self, key: str, *, window: float, add: bool = False, keep: int = 100) -> list[float]:
+        """Times of ``key``'s failures in the last ``window`` seconds, shared by every process (login throttle).
+
+        ``add`` records one now; at most the last ``keep`` are kept.
+        """
+        return self.backend.failures(key, time.time(), window, add=add, keep=keep)
 
     def new_session(self) -> str:
         """A new unguessable, signed session token (and, at most hourly, an expiry sweep)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -101,6 +102,18 @@ class DiskBackend:
         self._touch(path)
         return True
 
+    def failures(self, key: str, now: float, window: float, *, add: bool, keep: int) -> list[float]:
+        """Times of the failures of ``key`` in the last ``window`` seconds (recording one at ``now`` if ``add``)."""
+        path = self.root / "throttle" / hashlib.sha256(key.encode()).hexdigest()
+        if not add:
+            return [t for t in _read_times(path) if t > now - window]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            times = [t for t in _read_times(path) if t > now - window] + [now]
+            atomic_write(path, json.dumps(times[-keep:]).encode())
+        return times
+
     def cache_get(self, digest: str) -> bytes | None:
         path = self.root / "cache" / f"{digest}.pkl"
         try:
@@ -146,6 +159,10 @@ class DiskBackend:
                     if path.stat().st_mtime < cutoff and (pin_name is None or self._unpinned(pin_name(path), now)):
                         path.unlink()
                         removed[label] += 1
+        for path in self.root.glob("throttle/*"):  # failed-login records: an hour is past every window
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < now - 3600:
+                    path.unlink()
         for folder in self.root.glob("grants/*"):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only when empty
@@ -251,6 +268,17 @@ class RedisBackend:
         self.redis.expire(key, self.ttl, gt=True)
         return True
 
+    def failures(self, key: str, now: float, window: float, *, add: bool, keep: int) -> list[float]:
+        name = self._key("throttle", hashlib.sha256(key.encode()).hexdigest())
+        pipe = self.redis.pipeline()
+        if add:
+            pipe.zadd(name, {f"{now}:{secrets.token_hex(4)}": now})
+        pipe.zremrangebyscore(name, "-inf", now - window)
+        if add:
+            pipe.zremrangebyrank(name, 0, -keep - 1).expire(name, int(window) + 1)
+        pipe.zrange(name, 0, -1, withscores=True)
+        return [score for _member, score in pipe.execute()[-1]]
+
     def cache_get(self, digest: str) -> bytes | None:
         return self.redis.getex(self._key("cache", digest), ex=self.ttl)
 
@@ -269,6 +297,13 @@ class RedisBackend:
 
     def sweep(self, now: float) -> dict[str, int]:
         return self.local.sweep(now)
+
+
+def _read_times(path: Path) -> list[float]:
+    try:
+        return [float(t) for t in json.loads(path.read_text())]
+    except (FileNotFoundError, ValueError, TypeError):
+        return []
 
 
 def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:

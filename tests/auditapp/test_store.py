@@ -219,3 +219,20 @@ def test_cache_limit_settings_are_read_from_the_environment(tmp_path, monkeypatc
     monkeypatch.setenv("AUDITAPP_MEMORY_CACHE_BYTES", "lots")
     with pytest.raises(AuditInputError, match="AUDITAPP_MEMORY_CACHE_BYTES must be a positive whole number"):
         ArtifactStore(tmp_path, redis_url="")
+
+
+def test_failed_logins_are_counted_where_every_process_sees_them(make_store):
+    from auditapp.login import Login, hash_password
+
+    first, second = make_store(machine="a"), make_store(machine="b")
+    users = {"ana": hash_password("right", iterations=1_000)}
+    web1 = Login(users, secret=b"k", failures=first.recent_failures)
+    web2 = Login(users, secret=b"k", failures=second.recent_failures)
+    for _ in range(5):
+        assert web1.check("ana", "wrong", "203.0.113.9") == web2.check("ana", "wrong", "203.0.113.9")
+    refused = web1.check("ana", "right", "203.0.113.9")
+    assert refused.user is None and 299 < refused.retry_after <= 300  # 10 failures over both processes
+    assert web2.check("ana", "right", "198.51.100.4").user == "ana"  # another address may still log in
+    assert len(first.recent_failures("client:203.0.113.9", window=300)) == 10
+    first.recent_failures("client:203.0.113.9", window=300, add=True, keep=10)
+    assert len(second.recent_failures("client:203.0.113.9", window=300)) == 10  # only the last 10 are kept
