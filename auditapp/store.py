@@ -3,7 +3,8 @@
 The browser holds only a signed session token and artifact ids. Uploaded files are stored once,
 content-addressed by sha256; each session keeps its own index of the artifacts it uploaded, so a
 session can list and read only its own uploads (plus the built-in scenarios every session may read).
-Guessing an artifact id, or presenting a forged token, returns nothing.
+Guessing an artifact id, or presenting a forged token, returns nothing. Cached results are shared by
+content but found only by the sessions that computed them or were granted them (``store_cache``).
 
 Two backends share this one API. By default everything lives under a local directory. When
 ``AUDITAPP_REDIS_URL`` is set, blobs, session indexes, the result cache and the signing secret live in
@@ -21,33 +22,27 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import logging
 import os
-import pickle
 import re
 import secrets
 import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from auditapp.errors import AuditInputError
 from auditapp.limits import positive_int
-from auditapp.sizes import estimated_bytes
 from auditapp.store_backends import DiskBackend, RedisBackend, sha256_file
+from auditapp.store_cache import DISK_VALUE_BYTES, MEMORY_CACHE_BYTES, ResultCache, SessionError
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}\.[0-9a-f]{32}$")
 _ARTIFACT = re.compile(r"^(builtin:[a-z0-9-]+|[0-9a-f]{64})$")
 _SWEEP_EVERY = 3600
 _NOT_AVAILABLE = "That file is not available in this session. Upload it again."
-MEMORY_CACHE_BYTES = 1024**3
-DISK_VALUE_BYTES = 256 * 1024**2
-_GRANTS_REMEMBERED = 20_000
-log = logging.getLogger("auditapp.store")
 
 
 @dataclass(frozen=True)
@@ -63,15 +58,7 @@ class ArtifactInfo:
     meta: dict
 
 
-class _NotCached(Exception):
-    """Raised inside ``peek`` to stop ``cached`` from computing."""
-
-
-class SessionError(AuditInputError):
-    """The session token is missing, malformed or not signed by this server."""
-
-
-class ArtifactStore:
+class ArtifactStore(ResultCache):
     """The artifact store under ``root`` (see module docstring).
 
     Parameters
@@ -273,134 +260,6 @@ class ArtifactStore:
             pass
         marker.touch()
         self.sweep()
-
-    # -- cache ------------------------------------------------------------------------------------
-    def peek(self, key: tuple) -> Any | None:
-        """The cached value for ``key``, or None when nothing is cached (never computes).
-
-        For the server's own decisions only: what a session may see goes through :meth:`find`.
-        """
-
-        def missing() -> Any:
-            raise _NotCached
-
-        try:
-            return self.cached(key, missing)
-        except _NotCached:
-            return None
-
-    def find(self, token: str, key: tuple) -> Any | None:
-        """The cached value for ``key`` if this session computed it or was given it, else None.
-
-        Results are cached by content and shared, but a session finds only the ones it holds a grant
-        for (:meth:`cached` with its token, or :meth:`grant`): a key read in someone else's report
-        or guessed finds nothing.
-        """
-        if not self.granted(token, key):
-            return None
-        return self.peek(key)
-
-    def grant(self, token: str, key: tuple) -> None:
-        """Let the session of ``token`` find the result cached under ``key``."""
-        sid = self.session_id(token)
-        digest = _digest(key)
-        with self._lock:
-            if (sid, digest) in self._granted:
-                self._granted.move_to_end((sid, digest))
-                return
-        self.backend.grant(sid, digest)
-        self._remember_grant(sid, digest)
-
-    def granted(self, token: str, key: tuple) -> bool:
-        """Whether the session of ``token`` may find the result cached under ``key``."""
-        try:
-            sid = self.session_id(token)
-        except SessionError:
-            return False
-        digest = _digest(key)
-        with self._lock:
-            if (sid, digest) in self._granted:
-                return True
-        if self.backend.granted(sid, digest):
-            self._remember_grant(sid, digest)
-            return True
-        return False
-
-    def _remember_grant(self, sid: str, digest: str) -> None:
-        with self._lock:
-            self._granted[(sid, digest)] = None
-            while len(self._granted) > _GRANTS_REMEMBERED:
-                self._granted.popitem(last=False)
-
-    def cached(self, key: tuple, compute: Callable[[], Any], *, disk: bool = True,
-               token: str | None = None) -> Any:
-        """Return the cached value for ``key`` or compute, cache and return it.
-
-        ``disk=True`` shares the value with every process (local disk, or Redis when configured), unless
-        it is larger than ``disk_value_bytes``. Values are pickled only by this server into its own
-        cache (never read from uploads). ``token`` grants that session the result (see :meth:`find`).
-        """
-        digest = _digest(key)
-        with self._lock:
-            hit = self._memory.get(digest)
-            if hit is not None:
-                self._memory.move_to_end(digest)
-        if hit is not None:
-            value = hit[0]
-        else:
-            value = None
-            raw = self.backend.cache_get(digest) if disk else None
-            if raw is not None:
-                try:
-                    value = pickle.loads(raw)  # noqa: S301 - written by this server only
-                except (pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-                    self.backend.cache_delete(digest)
-                    value = None
-            del raw
-            computed = value is None
-            if computed:
-                value = compute()
-            size = estimated_bytes(value)
-            if computed and disk:
-                self._write(digest, value, size)
-            self._keep(digest, value, size)
-        if token is not None:
-            self.grant(token, key)
-        return value
-
-    def _write(self, digest: str, value: Any, size: int) -> None:
-        """Pickle ``value`` into the shared cache unless it is larger than ``disk_value_bytes``."""
-        if size > self._disk_value_bytes:
-            log.info("Not writing a %d-byte value to the shared cache (limit %d).", size, self._disk_value_bytes)
-            return
-        raw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        if len(raw) <= self._disk_value_bytes:
-            self.backend.cache_set(digest, raw)
-
-    def _keep(self, digest: str, value: Any, size: int) -> None:
-        """Keep ``value`` in the in-process LRU, evicting the oldest past the item and byte limits."""
-        if size > self._memory_bytes:
-            return
-        with self._lock:
-            old = self._memory.pop(digest, None)
-            if old is not None:
-                self._memory_used -= old[1]
-            self._memory[digest] = (value, size)
-            self._memory_used += size
-            while self._memory and (len(self._memory) > self._memory_items
-                                    or self._memory_used > self._memory_bytes):
-                _, (_, dropped) = self._memory.popitem(last=False)
-                self._memory_used -= dropped
-
-    @property
-    def memory_used(self) -> int:
-        """Estimated bytes held by the in-process LRU."""
-        return self._memory_used
-
-
-def _digest(key: tuple) -> str:
-    return hashlib.sha256(repr(key).encode()).hexdigest()
-
 
 # -- backends ---------------------------------------------------------------------------------------
 def default_store() -> ArtifactStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from auditapp.mitigation.jobs import cached_comparison
+from auditapp.mitigation.jobs import cached_comparison, comparison_key
 from auditapp.models import load_model
 from auditapp.scenarios import scenario_state
 from auditapp.spec import AuditSpec
@@ -36,11 +36,14 @@ def test_small_comparison_shows_progress_results_and_a_loadable_model(page, app_
     page.wait_for_selector("#mitigation-results-container", state="visible", timeout=30_000)
     assert page.is_disabled("#mitigation-cancel-button") and page.is_enabled("#mitigation-run-button")
 
-    # The comparison the app cached server-side for these choices (the browser holds only the choices).
+    # The comparison the app cached server-side for these choices (the browser holds only the choices);
+    # read as the server does (``peek``): another session would find nothing (``cached_comparison``).
     store = ArtifactStore(app_data_dir)
     state = scenario_state(store, "hiring")
-    expected = cached_comparison(store, store.new_session(), state, constraint="demographic_parity",
-                                 candidates=SMALL)
+    outsider = store.new_session()
+    key = comparison_key(store, outsider, state, constraint="demographic_parity", candidates=SMALL)
+    expected = store.peek(key)
+    assert cached_comparison(store, outsider, state, constraint="demographic_parity", candidates=SMALL) is None
     assert [c.name for c in expected.candidates] == list(SMALL)
     assert all(c.error is None for c in expected.candidates)
     frame = pd.read_csv(app_data_dir / "scenarios" / "hiring" / "hiring.csv")
