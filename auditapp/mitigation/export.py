@@ -13,7 +13,8 @@ import pandas as pd
 from auditapp.errors import AuditInputError
 
 SCHEMA = "auditapp.mitigate/1"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_SIGNS = ("=", "+", "-", "@")
+FORMULA_STARTS = (*FORMULA_SIGNS, "\t", "\r")
 _INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}  # controls, zero-width and other format characters, spaces
 
 
@@ -41,7 +42,7 @@ def neutralise_cell(value):
     visible = unicodedata.normalize("NFKC", value).lstrip()
     while visible and unicodedata.category(visible[0]) in _INVISIBLE:
         visible = visible[1:].lstrip()
-    if visible.startswith(FORMULA_STARTS[:4]):
+    if visible.startswith(FORMULA_SIGNS):
         return "'" + value
     return value
 
