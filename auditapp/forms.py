@@ -147,5 +147,8 @@ def state_from_form(state: dict[str, Any] | None, form: dict[str, Any]) -> dict[
         min_group_size=_number(form.get("min_group_size"), "The minimum group size", integer=True) or 30,
         n_boot=_number(form.get("n_boot"), "The number of bootstrap replicates", integer=True) or 0,
     )
-    return {"dataset": state["dataset"], "model": state.get("model") if source == "model" else None,
-            "spec": spec.to_dict(), "policy": state.get("policy")}
+    out = {"dataset": state["dataset"], "model": state.get("model") if source == "model" else None,
+           "spec": spec.to_dict(), "policy": state.get("policy")}
+    if state.get("missing_values"):
+        out["missing_values"] = list(state["missing_values"])
+    return out
