@@ -187,3 +187,14 @@ def test_record_states_expectation_and_draws(randomized_comparison):
     assert eg["single_draws"]["quantiles"] == [0.05, 0.95]
     assert by_name["baseline"]["single_draws"] is None and by_name["baseline"]["randomized"] is False
     assert "seeded hash" in record["decision_rule"]
+
+
+def test_tradeoff_hover_says_which_points_are_expectations(randomized_comparison):
+    from auditapp.figures.mitigation import tradeoff_figure
+    from auditapp.mitigation.wording import draws_range
+
+    hover = {row[0]: row[3] for trace in tradeoff_figure(randomized_comparison).data
+             if trace.mode == "markers+text" for row in trace.customdata}
+    eg = randomized_comparison.candidate("exponentiated_gradient")
+    assert hover["exponentiated_gradient"] == f"<br>expectation; single draws' disparity {draws_range(eg)}"
+    assert hover["baseline"] == ""

@@ -65,9 +65,9 @@ def test_a_record_written_before_the_decision_rule_still_verifies(tmp_path, caps
 
 
 NA_CSV = (
-    "nationality,income,hired,pred\n"
-    "None,10,1,1\nNA,20,0,1\n,30,1,0\nUK,NA,0,0\nNA,40,1,1\nnull,50,0,0\nUK,60,1,1\nNone,70,0,1\n"
-).encode()
+    b"nationality,income,hired,pred\n"
+    b"None,10,1,1\nNA,20,0,1\n,30,1,0\nUK,NA,0,0\nNA,40,1,1\nnull,50,0,0\nUK,60,1,1\nNone,70,0,1\n"
+)
 
 
 def test_none_and_na_stay_groups_and_the_notice_says_so():
