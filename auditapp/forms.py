@@ -29,7 +29,10 @@ def dataset_preview(dataset: Dataset) -> dict[str, list]:
     fields = [f"c{i}" for i in range(frame.shape[1])]
     rows = [{f: _cell(v) for f, v in zip(fields, record, strict=True)}
             for record in frame.itertuples(index=False, name=None)]
-    columns = [{"headerName": str(name), "field": f} for name, f in zip(frame.columns, fields, strict=True)]
+    # No type inference: the grid keeps a field's inferred type across datasets (c0 was a number in the
+    # last file, so this file's text in c0 showed "Invalid Number").
+    columns = [{"headerName": str(name), "field": f, "cellDataType": False}
+               for name, f in zip(frame.columns, fields, strict=True)]
     summary = dataset.summary()
     summary_rows = [{k: _cell(v) for k, v in row.items()} for row in summary.to_dict("records")]
     summary_columns = [{"headerName": str(c).replace("_", " ").capitalize(), "field": str(c)}

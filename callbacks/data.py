@@ -216,8 +216,8 @@ def on_run_audit(n_clicks, target, favorable, source, prediction, score, thresho
         return no_update, no_update
     form = {"target": target, "favorable": favorable, "source": source, "prediction": prediction,
             "score": score, "threshold": threshold, "model_favorable": model_favorable, "sensitive": sensitive,
-            "bins": bins, "reference": {i["feature"]: v for i, v in zip(reference_ids, reference_values,
-                                                                        strict=True)},
+            "bins": bins, "reference": {i["feature"]: v for i, v in zip(reference_ids or [], reference_values or [],
+                                                                        strict=True) if isinstance(i, dict)},
             "min_group_size": min_group_size, "n_boot": n_boot}
     try:
         new_state = state_from_form(state, form)
