@@ -181,11 +181,10 @@ def _predict(model, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
     return (scores >= DEFAULT_THRESHOLD).astype(np.int8), scores
 
 
-def _key_note(ctx) -> str:
-    key = f"the column '{ctx.row_key}'" if ctx.row_key else "the row's content (every input column)"
-    return (f"Each decision is drawn from its probability by a seeded hash (seed {ctx.seed}) of {key}, so a "
-            "row gets the same decision in any order; the numbers shown are expectations over those draws, "
-            "with the spread of single draws beside them.")
+def _key_note(ctx, columns) -> str:
+    from auditapp.mitigation.draws import describe_keys
+
+    return describe_keys(ctx.test, columns, row_key=ctx.row_key, seed=ctx.seed)
 
 
 def _fit_baseline(ctx, notes):
@@ -253,6 +252,7 @@ def _fit_correlation_remover(ctx, notes):
 
 
 def _fit_exponentiated_gradient(ctx, notes):
+    from auditapp.mitigation.draws import key_columns
     from auditapp.mitigation.inprocessing import fit_exponentiated_gradient
 
     learner, features, label = _refit_learner(ctx, notes, fast=True)
@@ -260,7 +260,8 @@ def _fit_exponentiated_gradient(ctx, notes):
                                        constraint=ctx.constraint, max_iter=ctx.eg_max_iter, seed=ctx.seed,
                                        row_key=ctx.row_key)
     X = ctx.test[list(dict.fromkeys([*features, *([ctx.row_key] if ctx.row_key else [])]))]
-    notes.append("ExponentiatedGradient returns a random mix of models. " + _key_note(ctx))
+    notes.append("ExponentiatedGradient returns a random mix of models. "
+                 + _key_note(ctx, key_columns(list(model.feature_names_in_), ctx.row_key)))
     probabilities = model.predict_proba(X)[:, 1]
     return _Fitted(np.asarray(model.predict(X)).astype(np.int8), probabilities, model, label, notes,
                    probabilities=probabilities)
@@ -309,16 +310,17 @@ def _fit_threshold_optimizer(ctx, notes):
                                          random_state=ctx.seed, bins=dict(ctx.bins) or None,
                                          row_key=ctx.row_key).fit()
         y_pred = model.predict(ctx.test)
+        columns = key_columns(list(model.feature_names_in_), ctx.row_key)
         if ctx.bins:
             notes.append("The saved model bins " + ", ".join(ctx.bins) + " itself with the audit's edges, so it "
                          "takes the raw values.")
     else:
         notes.append(f"The result cannot be saved as a model file: the {ctx.score_source} is not a "
                      "scikit-learn model.")
-        columns = [*ctx.model_features, *ctx.sensitive] or list(map(str, ctx.test.columns))
-        y_pred = keyed_decisions(probabilities, ctx.test, key_columns(list(dict.fromkeys(columns)), ctx.row_key),
-                                 seed=ctx.seed)
-    notes.append("Decisions near a group's threshold are random. " + _key_note(ctx))
+        # No model file will decide later, so the test rows' whole content (or the row key) keys the draws.
+        columns = key_columns(list(map(str, ctx.test.columns)), ctx.row_key)
+        y_pred = keyed_decisions(probabilities, ctx.test, columns, seed=ctx.seed)
+    notes.append("Decisions near a group's threshold are random. " + _key_note(ctx, columns))
     return _Fitted(np.asarray(y_pred).astype(np.int8), probabilities, model, label, notes, True,
                    SENSITIVE_AT_PREDICT, probabilities=probabilities)
 

@@ -99,3 +99,16 @@ def keyed_decisions(probabilities, frame: pd.DataFrame, columns: Sequence[str], 
 def key_columns(input_columns: Sequence[str], row_key: str | None) -> list[str]:
     """The columns that key a row: the named ``row_key``, or every input column (the row's content)."""
     return [row_key] if row_key else list(input_columns)
+
+
+def describe_keys(frame: pd.DataFrame, columns: Sequence[str], *, row_key: str | None, seed: int) -> str:
+    """How a candidate's random decisions are keyed, and a warning when many rows share their key."""
+    key = f"the column '{row_key}'" if row_key else "the row's content (every input column)"
+    note = (f"Each decision is drawn from its probability by a seeded hash (seed {seed}) of {key}, so a "
+            "row gets the same decision in any order; the numbers shown are expectations over those draws, "
+            "with the spread of single draws beside them.")
+    shared = float(pd.Series(row_keys(frame, columns, seed=seed)).duplicated(keep=False).mean()) if len(frame) else 0.0
+    if shared >= 0.01:
+        note += (f" {100 * shared:.0f}% of the rows share their key with another row and so get the same "
+                 "decision; name a column that identifies each person (--row-key) for independent decisions.")
+    return note

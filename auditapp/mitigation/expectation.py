@@ -25,10 +25,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from auditapp.metrics import CRITERIA
 from auditapp.rates import FN, FP, TN, TP, rates_from_counts
 
 DRAWS = 200
+# The audit's spread criteria (``auditapp.metrics.CRITERIA``) whose expectation is computed here: the
+# largest gap across groups in these rates (the ratio: smallest ÷ largest selection rate). A criterion the
+# audit adds that is not listed keeps the audit's value of the rounded decisions.
+SPREADS: dict[str, tuple[str, ...]] = {
+    "demographic_parity_difference": ("selection_rate",),
+    "demographic_parity_ratio": ("selection_rate",),
+    "equal_opportunity_difference": ("true_positive_rate",),
+    "equalized_odds_difference": ("true_positive_rate", "false_positive_rate"),
+    "predictive_parity_difference": ("precision",),
+    "accuracy_equality_difference": ("accuracy",),
+}
 CHUNK = 4_000_000
 QUANTILES = (0.05, 0.95)
 
@@ -83,11 +93,11 @@ def _spread(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def criterion_values(name: str, counts: np.ndarray) -> np.ndarray:
-    """A named criterion of ``metrics.CRITERIA`` from counts ``(..., groups, 4)`` (one value per leading index)."""
+    """A criterion of ``SPREADS`` from counts ``(..., groups, 4)`` (one value per leading index)."""
     rates = rates_from_counts(counts)
     if name == "demographic_parity_ratio":
         return _spread(rates["selection_rate"])[1]
-    gaps = [_spread(rates[metric])[0] for metric in CRITERIA[name]]
+    gaps = [_spread(rates[metric])[0] for metric in SPREADS[name]]
     return np.maximum.reduce(gaps) if len(gaps) > 1 else gaps[0]
 
 
@@ -101,7 +111,7 @@ def expectation(y_true, probabilities, codes, n_groups: int) -> Expectation:
     counts = expected_counts(y_true, probabilities, codes, n_groups)
     accuracy, balanced = _overall(counts)
     return Expectation(float(accuracy), float(balanced),
-                       {name: float(criterion_values(name, counts)) for name in CRITERIA})
+                       {name: float(criterion_values(name, counts)) for name in SPREADS})
 
 
 def draw_spread(y_true, probabilities, codes, n_groups: int, *, draws: int = DRAWS, seed: int = 0,
@@ -147,7 +157,7 @@ def draw_spread(y_true, probabilities, codes, n_groups: int, *, draws: int = DRA
         return (float(low), float(high))
 
     return DrawSpread(int(draws), int(seed), tuple(quantiles), band(accuracy), band(balanced),
-                      {name: band(criterion_values(name, counts)) for name in CRITERIA})
+                      {name: band(criterion_values(name, counts)) for name in SPREADS})
 
 
 def rounded_decisions(y_true, probabilities, codes) -> np.ndarray:

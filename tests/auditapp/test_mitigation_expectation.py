@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from auditapp.metrics import CRITERIA, compute_audit
 from auditapp.mitigation.compare import compare_mitigations
 from auditapp.mitigation.expectation import (
+    SPREADS,
     criterion_values,
     draw_spread,
     expectation,
@@ -109,7 +110,8 @@ def test_criteria_mirror_the_audit_engine_on_whole_decisions():
     audit = compute_audit(y, pred, pd.DataFrame({"g": group}), n_boot=0)
     codes, _ = pd.factorize(pd.Series(group), sort=True)
     counts = expected_counts(y, pred.astype(float), codes, 4)
-    for name in CRITERIA:
+    assert set(SPREADS) <= set(CRITERIA)
+    for name in SPREADS:
         assert float(criterion_values(name, counts)) == pytest.approx(audit.groupings[0].criteria.loc[name, "value"],
                                                                       abs=1e-12)
 

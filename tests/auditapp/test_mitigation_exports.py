@@ -123,3 +123,19 @@ def test_quantile_bins_are_frozen_into_the_export(hiring_files, tmp_path):
     few = frame.iloc[:5]
     np.testing.assert_allclose(exported.predict_proba(few)[:, 1],
                                exported.predict_proba(frame)[:5, 1], atol=0)
+
+
+def test_rows_that_share_their_content_are_named_in_a_note():
+    rng = np.random.default_rng(8)
+    n = 600
+    sex = rng.choice(["female", "male"], n)
+    club = (rng.random(n) < np.where(sex == "female", 0.6, 0.1)).astype(int)
+    frame = pd.DataFrame({"club": club, "pred": club, "sex": sex, "id": np.arange(n),
+                          "hired": (rng.random(n) < 0.3 + 0.4 * club).astype(int)})
+    spec = AuditSpec(target="hired", sensitive=("sex",), prediction="pred", n_boot=0)
+    coarse = compare_mitigations(frame, spec, candidates=["exponentiated_gradient"], features=["club"])
+    note = next(n for n in coarse.candidate("exponentiated_gradient").notes if "seeded hash" in n)
+    assert "100% of the rows share their key with another row" in note
+    keyed = compare_mitigations(frame, spec, candidates=["exponentiated_gradient"], features=["club"], row_key="id")
+    note = next(n for n in keyed.candidate("exponentiated_gradient").notes if "seeded hash" in n)
+    assert "the column 'id'" in note and "share their key" not in note
