@@ -2,8 +2,10 @@
 
 ThresholdOptimizer is fitted on the scores alone (a pass-through estimator feeds it float64 scores),
 so it works the same for scikit-learn, ONNX and predictions-only sources. Its fitted rule, per group
-a random mix of two thresholds, is copied into :class:`GroupThresholdClassifier`, a plain
-scikit-learn estimator that predicts from the original columns and can be saved with skops.
+a random mix of two thresholds (fairlearn's interpolation: favourable with probability
+``p0·[score > t0] + p1·[score > t1]``), is copied into :class:`GroupThresholdClassifier`, a plain
+scikit-learn estimator that predicts from the original columns (binning raw sensitive values itself),
+decides each row by a seeded hash of its key rather than its position, and can be saved with skops.
 """
 
 from __future__ import annotations
