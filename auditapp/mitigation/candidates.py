@@ -261,7 +261,7 @@ def _fit_exponentiated_gradient(ctx, notes):
                                        row_key=ctx.row_key)
     X = ctx.test[list(dict.fromkeys([*features, *([ctx.row_key] if ctx.row_key else [])]))]
     notes.append("ExponentiatedGradient returns a random mix of models. "
-                 + _key_note(ctx, key_columns(list(model.feature_names_in_), ctx.row_key)))
+                 + _key_note(ctx, key_columns(list(getattr(model, "feature_names_in_", X.columns)), ctx.row_key)))
     probabilities = model.predict_proba(X)[:, 1]
     return _Fitted(np.asarray(model.predict(X)).astype(np.int8), probabilities, model, label, notes,
                    probabilities=probabilities)
