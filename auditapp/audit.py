@@ -52,6 +52,8 @@ class Audit:
             source = "the scenario's model" if scenario else "the uploaded model"
             if data.threshold is not None:
                 source += f" (favourable when its score ≥ {data.threshold:g})"
+            elif data.y_score is not None and not data.decision_rule.startswith("the model's own"):
+                source += " (favourable when its probability ≥ 0.5, ties included)"
         elif data.source == "score":
             source = f"the score column '{spec.score}' (favourable when ≥ {data.threshold:g})"
         else:

@@ -29,7 +29,10 @@ def dataset_preview(dataset: Dataset) -> dict[str, list]:
     fields = [f"c{i}" for i in range(frame.shape[1])]
     rows = [{f: _cell(v) for f, v in zip(fields, record, strict=True)}
             for record in frame.itertuples(index=False, name=None)]
-    columns = [{"headerName": str(name), "field": f} for name, f in zip(frame.columns, fields, strict=True)]
+    # No type inference: the grid keeps a field's inferred type across datasets (c0 was a number in the
+    # last file, so this file's text in c0 showed "Invalid Number").
+    columns = [{"headerName": str(name), "field": f, "cellDataType": False}
+               for name, f in zip(frame.columns, fields, strict=True)]
     summary = dataset.summary()
     summary_rows = [{k: _cell(v) for k, v in row.items()} for row in summary.to_dict("records")]
     summary_columns = [{"headerName": str(c).replace("_", " ").capitalize(), "field": str(c)}
@@ -147,5 +150,8 @@ def state_from_form(state: dict[str, Any] | None, form: dict[str, Any]) -> dict[
         min_group_size=_number(form.get("min_group_size"), "The minimum group size", integer=True) or 30,
         n_boot=_number(form.get("n_boot"), "The number of bootstrap replicates", integer=True) or 0,
     )
-    return {"dataset": state["dataset"], "model": state.get("model") if source == "model" else None,
-            "spec": spec.to_dict(), "policy": state.get("policy")}
+    out = {"dataset": state["dataset"], "model": state.get("model") if source == "model" else None,
+           "spec": spec.to_dict(), "policy": state.get("policy")}
+    if state.get("missing_values"):
+        out["missing_values"] = list(state["missing_values"])
+    return out

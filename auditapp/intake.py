@@ -3,7 +3,8 @@
 CSV files have their delimiter sniffed (comma, semicolon, tab or pipe) and may be UTF-8 (with or
 without a byte-order mark), UTF-16 with a byte-order mark, or Latin-1/Windows-1252 (read with a
 notice). Parquet files are read with pyarrow. Rows are never dropped silently: a row with the wrong
-number of fields is an error naming its line.
+number of fields is an error naming its line. Only empty cells are missing, unless the caller lists
+words that mean missing (see :mod:`auditapp.missing`); a notice lists what was read as missing.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Dataset:
     format: str
     notices: tuple[str, ...] = ()
     notice_templates: tuple[str, ...] = ()  # the notices with the file name left out (``renamed``)
+    missing_values: tuple[str, ...] = ()
 
     def renamed(self, name: str) -> Dataset:
         """The same table under another file name (the one a session gave the same bytes)."""
@@ -130,7 +132,7 @@ def read_source_bytes(source, *, filename: str | None, default_name: str,
 
 
 def read_table(source: str | os.PathLike | bytes, *, filename: str | None = None,
-               limits: Limits | None = None) -> Dataset:
+               limits: Limits | None = None, missing_values=()) -> Dataset:
     """Read a CSV or Parquet file into a :class:`Dataset`.
 
     Parameters
@@ -143,6 +145,10 @@ def read_table(source: str | os.PathLike | bytes, *, filename: str | None = None
         extension the format is chosen from the content (Parquet starts with ``PAR1``).
     limits : Limits, optional
         Byte, row and column limits; defaults to :meth:`Limits.from_env`.
+    missing_values : sequence of str or str, optional
+        Words that mean missing in text columns (e.g. ``("None", "NA")``). Without them only empty
+        cells are missing, and "None", "NA", "null"... are categories (in a column of numbers they
+        are read as missing). See :mod:`auditapp.missing`.
 
     Returns
     -------
@@ -157,7 +163,10 @@ def read_table(source: str | os.PathLike | bytes, *, filename: str | None = None
     LimitExceededError
         If the file has more bytes, rows or columns than ``limits`` allow.
     """
+    from auditapp.missing import parse_missing_values, settle_missing
+
     limits = limits if limits is not None else Limits.from_env()
+    words = parse_missing_values(missing_values)
     data, name = read_source_bytes(source, filename=filename, default_name="uploaded file",
                                    max_bytes=limits.max_bytes)
     if not data.strip():
@@ -175,8 +184,11 @@ def read_table(source: str | os.PathLike | bytes, *, filename: str | None = None
         frame, fmt = _read_parquet(data, name, limits), "parquet"
     else:
         frame, fmt = _read_csv(data, name, limits, notices), "csv"
+    frame, missing_notices = settle_missing(frame, _NAME, words, numbers_from_text=fmt == "csv")
+    notices.extend(missing_notices)
     return Dataset(frame=frame, name=name, sha256=sha256_bytes(data), format=fmt,
-                   notices=tuple(n.replace(_NAME, name) for n in notices), notice_templates=tuple(notices))
+                   notices=tuple(n.replace(_NAME, name) for n in notices), notice_templates=tuple(notices),
+                   missing_values=words)
 
 
 def _check_names(names: list[str], name: str, limits: Limits) -> list[str]:
@@ -365,8 +377,9 @@ def _read_csv(data: bytes, name: str, limits: Limits, notices: list[str]) -> pd.
         )
     check_csv(data, rows, len(names), name, limits)  # rows, cells and memory, before pandas parses
     try:
-        frame = pd.read_csv(io.BytesIO(data), sep=delimiter, header=0, names=names,
-                            encoding="utf-8", low_memory=False, nrows=limits.max_rows + 1)
+        # Only empty cells are missing here; auditapp.missing decides about "None", "NA" and the like.
+        frame = pd.read_csv(io.BytesIO(data), sep=delimiter, header=0, names=names, keep_default_na=False,
+                            na_values=[""], encoding="utf-8", low_memory=False, nrows=limits.max_rows + 1)
     except (pd.errors.ParserError, csv.Error) as exc:
         raise AuditInputError(
             f"{name} could not be read as CSV: {exc}. Fix that line (a missing closing quote "

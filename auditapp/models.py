@@ -30,7 +30,9 @@ class AuditModel:
 
     ``format`` is ``"skops"``, ``"onnx"``, ``"pickle"`` or ``"sklearn"`` (an in-memory object).
     ``classes`` are plain Python values, in the order of the ``predict_proba`` columns.
-    ``estimator`` is the scikit-learn estimator, or None for ONNX models.
+    ``estimator`` is the scikit-learn estimator, or None for ONNX models. ``decides_at_random`` is
+    True for auditapp's exported randomised mitigations (their ``predict`` draws each decision from
+    their probability by a seeded hash of the row), whose decisions are not "probability ≥ 0.5".
     """
 
     format: str
@@ -41,6 +43,7 @@ class AuditModel:
     can_refit: bool
     estimator: object | None
     runner: OnnxRunner | None = field(default=None, repr=False)
+    decides_at_random: bool = False
 
     def check_columns(self, frame: pd.DataFrame) -> None:
         """Raise :class:`AuditInputError` naming every needed column that ``frame`` lacks."""
@@ -216,6 +219,7 @@ def _wrap(estimator, *, fmt: str, sha: str | None, name: str) -> AuditModel:
         feature_names=tuple(str(c) for c in feature_names),
         classes=tuple(np.asarray(classes).tolist()),
         can_refit=hasattr(estimator, "get_params"), estimator=estimator,
+        decides_at_random=getattr(type(estimator), "decides_at_random", False) is True,
     )
 
 

@@ -82,6 +82,7 @@ def audit_record(audit: Audit, *, dataset: dict[str, Any], model: dict[str, Any]
         "model": model,
         "spec": audit.spec.to_dict(),
         "settings": {"prediction_source": audit.data.source, "threshold": clean(audit.data.threshold),
+                     "decision_rule": audit.data.decision_rule,
                      "confidence": result.confidence, "n_boot": result.n_boot, "seed": result.seed,
                      "min_group_size": result.min_group_size, "rows": result.n_rows},
         "groups": groups,

@@ -19,6 +19,7 @@ from auditapp.errors import AuditInputError
 from auditapp.limits import max_groups
 
 MISSING_GROUP = "(missing)"
+DEFAULT_THRESHOLD = 0.5  # a score or probability at or above it is favourable (ties included)
 MAX_GROUPS_PER_FEATURE = 200
 
 
@@ -141,6 +142,7 @@ class AuditData:
     threshold: float | None = None
     source: str = "prediction"
     notices: tuple[str, ...] = ()
+    decision_rule: str = ""
 
 
 def _require_columns(frame: pd.DataFrame, names: list[str], what: str) -> None:
@@ -243,16 +245,56 @@ def _scores_from_column(frame: pd.DataFrame, spec: AuditSpec) -> np.ndarray:
     return scores
 
 
-def _binned(column: pd.Series, name: str, binning: Binning) -> pd.Series:
+def _numeric_for_bins(column: pd.Series, name: str) -> pd.Series:
     numeric = pd.to_numeric(column, errors="coerce")
     if (numeric.isna() & column.notna()).any():
         raise AuditInputError(f"'{name}' has non-numeric values, so it cannot be binned. Remove its bins.")
-    if binning.quantiles:
-        edges = np.unique(np.nanquantile(numeric.to_numpy(dtype=float), np.linspace(0, 1, binning.quantiles + 1)))
-        if len(edges) < 2:
-            raise AuditInputError(f"'{name}' has a single value, so it cannot be cut into quantiles.")
-    else:
-        edges = np.asarray(binning.edges)
+    return numeric
+
+
+def resolved_edges(column: pd.Series, name: str, binning: Binning) -> tuple[float, ...]:
+    """The bin edges of ``binning`` on ``column``: its own edges, or the quantiles of these values.
+
+    Quantile edges depend on the data they were computed on; a model that must group new people the
+    same way keeps these resolved edges (see :func:`bin_edges`).
+    """
+    if not binning.quantiles:
+        return tuple(float(e) for e in binning.edges)
+    numeric = _numeric_for_bins(column, name)
+    edges = np.unique(np.nanquantile(numeric.to_numpy(dtype=float), np.linspace(0, 1, binning.quantiles + 1)))
+    if len(edges) < 2:
+        raise AuditInputError(f"'{name}' has a single value, so it cannot be cut into quantiles.")
+    return tuple(float(e) for e in edges)
+
+
+def bin_edges(frame: pd.DataFrame, spec: AuditSpec) -> dict[str, tuple[float, ...]]:
+    """Every binned sensitive feature's resolved edges on ``frame`` (explicit edges as given)."""
+    return {name: resolved_edges(frame[name], name, binning) for name, binning in spec.bins.items()}
+
+
+def bin_labels(edges) -> list[str]:
+    """Interval labels for bins cut at ``edges``: ``[a, b)`` for each bin, the last one closed ``[a, b]``.
+
+    A value equal to an inner edge belongs to the bin that starts there (``26`` is in ``[26, 30)``, not
+    in ``[19, 26)``); the last edge belongs to the last bin.
+    """
+    texts = _edge_texts(edges)
+    last = len(texts) - 2
+    return [f"[{a}, {b}{']' if i == last else ')'}" for i, (a, b) in enumerate(zip(texts[:-1], texts[1:], strict=True))]
+
+
+def _edge_texts(edges) -> list[str]:
+    """Short edge texts (6 significant digits), with more digits when two edges would read the same."""
+    for digits in (6, 10, 17):
+        texts = [str(int(e)) if float(e).is_integer() else f"{float(e):.{digits}g}" for e in edges]
+        if len(set(texts)) == len(texts):
+            return texts
+    return texts
+
+
+def _binned(column: pd.Series, name: str, binning: Binning) -> pd.Series:
+    numeric = _numeric_for_bins(column, name)
+    edges = np.asarray(resolved_edges(column, name, binning))
     outside = numeric.notna() & ((numeric < edges[0]) | (numeric > edges[-1]))
     if outside.any():
         raise AuditInputError(
@@ -260,7 +302,7 @@ def _binned(column: pd.Series, name: str, binning: Binning) -> pd.Series:
             f"[{edges[0]:g}, {edges[-1]:g}] (e.g. {float(numeric[outside].iloc[0]):g}). "
             "Widen the first or last edge so that no row is left out."
         )
-    labels = [f"{_fmt(a)}–{_fmt(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    labels = bin_labels(edges)
     cut = pd.cut(numeric, bins=edges, labels=labels, include_lowest=True, right=False)
     last = numeric == edges[-1]
     cut = cut.astype("string").where(~last, labels[-1])
@@ -268,7 +310,8 @@ def _binned(column: pd.Series, name: str, binning: Binning) -> pd.Series:
 
 
 def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    """A float value as a group label: whole numbers without ".0", others exactly (never two values as one)."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 def sensitive_frame(frame: pd.DataFrame, spec: AuditSpec) -> pd.DataFrame:
@@ -322,7 +365,7 @@ def prepare(frame: pd.DataFrame, spec: AuditSpec, model: Any = None) -> AuditDat
         y_pred, source = _predictions_from_column(frame, spec), "prediction"
     elif spec.score is not None:
         y_score = _scores_from_column(frame, spec)
-        threshold = 0.5 if threshold is None else float(threshold)
+        threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
         y_pred, source = (y_score >= threshold).astype(np.int8), "score"
     else:
         y_pred, y_score, threshold = _model_predictions(frame, spec, model)
@@ -335,20 +378,42 @@ def prepare(frame: pd.DataFrame, spec: AuditSpec, model: Any = None) -> AuditDat
     return AuditData(
         y_true=y_true, y_pred=y_pred, sensitive_features=sensitive_frame(frame, spec),
         y_score=y_score, threshold=threshold, source=source, notices=tuple(notices),
+        decision_rule=decision_rule(spec, model, y_score),
     )
 
 
 def _model_predictions(frame: pd.DataFrame, spec: AuditSpec, model: Any):
+    """Decisions from a model by the one tie rule: favourable when its probability of the favourable
+    class is ≥ the threshold (0.5 when none is given), so a probability of exactly 0.5 is favourable
+    either way. A model without probabilities decides by its own ``predict``; so does a randomised
+    mitigation exported by auditapp (unless a threshold is given), which draws each decision.
+    """
     from auditapp.models import match_favorable_class
 
     model.check_columns(frame)
     positive = match_favorable_class(model, spec.favorable, model_favorable=spec.model_favorable)
     features = frame[list(model.feature_names)]
     scores = model.score(features, positive)
-    if spec.threshold is not None and scores is not None:
-        threshold = float(spec.threshold)
-        return (scores >= threshold).astype(np.int8), scores, threshold
+    if scores is not None and (spec.threshold is not None or not model.decides_at_random):
+        threshold = DEFAULT_THRESHOLD if spec.threshold is None else float(spec.threshold)
+        return (scores >= threshold).astype(np.int8), scores, spec.threshold
     labels = np.asarray(model.predict(features))
     y_pred = np.array([str(v) == str(positive) for v in labels], dtype=np.int8) if labels.dtype == object \
         else (labels == positive).astype(np.int8)
     return y_pred, scores, None
+
+
+def decision_rule(spec: AuditSpec, model: Any, y_score) -> str:
+    """The rule that turned the source into decisions, in words (the audit record states it)."""
+    if spec.prediction is not None:
+        return f"the prediction column '{spec.prediction}' as given (favourable where it is the favourable value)"
+    threshold = DEFAULT_THRESHOLD if spec.threshold is None else float(spec.threshold)
+    default = " (0.5: no threshold was given)" if spec.threshold is None else ""
+    if spec.score is not None:
+        return f"favourable when the score column '{spec.score}' is >= {threshold:g}{default}"
+    if y_score is None:
+        return "the model's own predicted class (it gives no probabilities)"
+    if model.decides_at_random and spec.threshold is None:
+        return ("the model's own random decision: each row is favourable with the model's probability, "
+                "decided by a seeded hash of the row (auditapp's randomised mitigation)")
+    return f"favourable when the model's probability of the favourable class is >= {threshold:g}{default}"

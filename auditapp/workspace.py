@@ -30,13 +30,22 @@ _SENSITIVE_NAMES = ("sex", "gender", "race", "ethnicity", "age_cat", "age_group"
 _FAVORABLE_WORDS = ("1", "yes", "true", ">50k", "hired", "approved", "repaid", "good", "positive")
 
 
-def load_dataset(store: ArtifactStore, token: str, dataset_id: str) -> Dataset:
-    """The parsed dataset (parsed once per content, then cached), under the name this session gave it."""
+def load_dataset(store: ArtifactStore, token: str, dataset_id: str, *, missing_values=()) -> Dataset:
+    """The parsed dataset (parsed once per content and missing-value words, then cached)."""
+    from auditapp.missing import parse_missing_values
+
     info = store.info(token, dataset_id)
     path = store.path(token, dataset_id)
-    dataset = store.cached(("dataset", info.sha256), lambda: read_table(path, filename=info.name))
+    words = parse_missing_values(missing_values)
+    key = ("dataset", info.sha256, *((words,) if words else ()))
+    dataset = store.cached(key, lambda: read_table(path, filename=info.name, missing_values=words))
     # Another session may have uploaded the same bytes first, under its own file name.
     return dataset if dataset.name == info.name else dataset.renamed(info.name)
+
+
+def dataset_for(store: ArtifactStore, token: str, state: dict[str, Any]) -> Dataset:
+    """The state's dataset, read with the state's missing-value words (``state["missing_values"]``)."""
+    return load_dataset(store, token, state["dataset"], missing_values=state.get("missing_values") or ())
 
 
 def load_model(store: ArtifactStore, token: str, model_id: str | None, *, trust_pickle: bool = False):
@@ -65,7 +74,9 @@ def state_key(store: ArtifactStore, token: str, state: dict[str, Any]) -> tuple:
     """The content key of a state: dataset and model hashes plus the spec."""
     dataset = store.info(token, state["dataset"]).sha256
     model = store.info(token, state["model"]).sha256 if state.get("model") else None
-    return dataset, model, json.dumps(state.get("spec"), sort_keys=True, default=str)
+    spec = json.dumps(state.get("spec"), sort_keys=True, default=str)
+    words = tuple(str(w) for w in state.get("missing_values") or ())
+    return (dataset, model, spec, *((words,) if words else ()))
 
 
 def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_pickle: bool = False,
@@ -84,7 +95,7 @@ def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_
         compute_elsewhere(token, state)
 
     def compute() -> Audit:
-        dataset = load_dataset(store, token, state["dataset"])
+        dataset = dataset_for(store, token, state)
         model = load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
         return run_audit(dataset.frame, spec, model)
 

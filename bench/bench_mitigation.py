@@ -1,7 +1,7 @@
 """Mitigation comparison on UCI Adult (45,222 complete rows) with a logistic-regression pipeline.
 
 Every candidate (baseline, refit, reweighing, CorrelationRemover, ExponentiatedGradient, GridSearch
-with 20 points, ThresholdOptimizer) is trained on the same 70% and audited on the same 30% with
+with 20 points (at least 2^dimensions; 20 for sex), ThresholdOptimizer) is trained on the same 70% and audited on the same 30% with
 1,000 bootstrap replicates, two candidates at a time. Target: <= 15 s wall time on 2 cores.
 
 Run: .venv/bin/python bench/bench_mitigation.py [--data-dir ../shared/datasets] [--jobs 2] [--constraint C]

@@ -14,6 +14,7 @@ from auditapp.forms import (
     reference_options,
     state_from_form,
 )
+from auditapp.missing import parse_missing_values
 from auditapp.scenarios import SCENARIOS, scenario_state
 from callbacks.context import audit_for, get_store
 from layouts import ids
@@ -79,6 +80,27 @@ def on_upload(result, state, token):
 
 
 @callback(
+    Output(ids.STATE_STORE, "data", allow_duplicate=True), Output(ids.DATA_MISSING_ALERT, "children"),
+    Input(ids.DATA_MISSING_BUTTON, "n_clicks"), State(ids.DATA_MISSING_INPUT, "value"),
+    State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"), prevent_initial_call=True,
+)
+def on_missing_values(n_clicks, words, state, token):
+    """Read the dataset again with the listed words as missing, and say what was read as missing."""
+    if not n_clicks:
+        return no_update, no_update
+    if not state or not state.get("dataset"):
+        return no_update, error_alert("Load a dataset first.")
+    try:
+        new_state = dict(state, missing_values=list(parse_missing_values(words)))
+        dataset = workspace.dataset_for(get_store(), token, new_state)
+    except AuditInputError as exc:
+        return no_update, error_alert(str(exc))
+    listed = ", ".join(new_state["missing_values"]) or "none: only empty cells are missing"
+    return new_state, info_alert([html.Div(f"Read {dataset.name} again. Words read as missing: {listed}."),
+                                  *[html.Div(n) for n in dataset.notices]], color="success")
+
+
+@callback(
     Output(ids.STATE_STORE, "data", allow_duplicate=True),
     Input(ids.DATA_MODEL_CLEAR_BUTTON, "n_clicks"), State(ids.STATE_STORE, "data"),
     prevent_initial_call=True,
@@ -101,20 +123,20 @@ def on_clear_model(n_clicks, state):
     Output(ids.DATA_THRESHOLD_INPUT, "value"), Output(ids.DATA_MODEL_FAVORABLE_INPUT, "value"),
     Output(ids.DATA_SENSITIVE_DROPDOWN, "value"), Output(ids.DATA_BINS_INPUT, "value"),
     Output(ids.DATA_MIN_GROUP_INPUT, "value"), Output(ids.DATA_BOOTSTRAP_INPUT, "value"),
-    Output(ids.DATA_SOURCE_RADIO, "options"),
+    Output(ids.DATA_SOURCE_RADIO, "options"), Output(ids.DATA_MISSING_INPUT, "value"),
     Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
 )
 def show_dataset(state, token):
     """Show the current dataset, model and settings whenever they change."""
     if not state or not state.get("dataset"):
         empty = ("No dataset yet.", "No model.", [], [], [], [], [], [], [], [])
-        return (*empty, None, "prediction", None, None, None, None, [], "", 30, 1000, no_update)
+        return (*empty, None, "prediction", None, None, None, None, [], "", 30, 1000, no_update, "")
     try:
         store = get_store()
-        dataset = workspace.load_dataset(store, token, state["dataset"])
+        dataset = workspace.dataset_for(store, token, state)
         model_name = store.info(token, state["model"]).name if state.get("model") else None
     except AuditInputError as exc:
-        return (error_alert(str(exc)), *([no_update] * 20))
+        return (error_alert(str(exc)), *([no_update] * 21))
     preview = dataset_preview(dataset)
     options = column_options(dataset)
     values = form_values(state)
@@ -130,7 +152,7 @@ def show_dataset(state, token):
             preview["summary_columns"], options["all"], options["all"], options["numeric"], options["all"],
             values["target"], values["source"], values["prediction"], values["score"], values["threshold"],
             values["model_favorable"], values["sensitive"], values["bins"], values["min_group_size"],
-            values["n_boot"], sources)
+            values["n_boot"], sources, ", ".join(state.get("missing_values") or []))
 
 
 @callback(
@@ -142,7 +164,7 @@ def show_favorable_values(target, state, token):
     if not target or not state or not state.get("dataset"):
         return [], None
     try:
-        dataset = workspace.load_dataset(get_store(), token, state["dataset"])
+        dataset = workspace.dataset_for(get_store(), token, state)
     except AuditInputError:
         return [], None
     values = column_options(dataset, target=target)["target_values"]
@@ -163,7 +185,7 @@ def show_reference_choices(sensitive, bins, state, token):
     if not sensitive or not state or not state.get("dataset"):
         return None
     try:
-        dataset = workspace.load_dataset(get_store(), token, state["dataset"])
+        dataset = workspace.dataset_for(get_store(), token, state)
         choices = reference_options(dataset, sensitive, bins, (state.get("spec") or {}).get("reference", {}))
     except AuditInputError as exc:
         return error_alert(str(exc))
@@ -194,8 +216,8 @@ def on_run_audit(n_clicks, target, favorable, source, prediction, score, thresho
         return no_update, no_update
     form = {"target": target, "favorable": favorable, "source": source, "prediction": prediction,
             "score": score, "threshold": threshold, "model_favorable": model_favorable, "sensitive": sensitive,
-            "bins": bins, "reference": {i["feature"]: v for i, v in zip(reference_ids, reference_values,
-                                                                        strict=True)},
+            "bins": bins, "reference": {i["feature"]: v for i, v in zip(reference_ids or [], reference_values or [],
+                                                                        strict=True) if isinstance(i, dict)},
             "min_group_size": min_group_size, "n_boot": n_boot}
     try:
         new_state = state_from_form(state, form)

@@ -233,7 +233,7 @@ def show_local(ready, row, click, state, token):
         if trigger == ids.EXPLAIN_DEPENDENCE_GRAPH and click:
             row = explain_jobs.clicked_row(click)
         if trigger in (ids.EXPLAIN_DEPENDENCE_GRAPH, ids.EXPLAIN_ROW_INPUT):
-            frame = workspace.load_dataset(get_store(), token, state["dataset"]).frame
+            frame = workspace.dataset_for(get_store(), token, state).frame
             local = local_explanation(explanation.explainer, frame, explain_jobs.row_label(frame.index, row))
         else:
             local = explanation.local

@@ -55,7 +55,7 @@ def show_scenario(scenario, panel_ids):
 def _loop_inputs(state, token):
     """Dataset, spec, model and loop setup of the current audit (all cached by content)."""
     spec = workspace.spec_from_state(state)
-    dataset = workspace.load_dataset(get_store(), token, state["dataset"])
+    dataset = workspace.dataset_for(get_store(), token, state)
     model = workspace.load_model(get_store(), token, state.get("model"), trust_pickle=settings().trust_pickle)
     exclude = (spec.target, *spec.sensitive, *(c for c in (spec.prediction, spec.score) if c))
     return dataset, spec, model, loop_setup(dataset.frame, exclude=exclude, model=model)

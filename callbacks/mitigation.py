@@ -29,10 +29,13 @@ TABLE_COLUMNS = [
      "valueFormatter": {"function": "params.data.balanced_accuracy_text"}},
     {"headerName": "Disparity [95% CI]", "field": "disparity", "minWidth": 190,
      "valueFormatter": {"function": "params.data.disparity_text"}},
+    {"headerName": "Disparity of single random draws (5th–95th pct)", "field": "draws", "minWidth": 170,
+     "wrapHeaderText": True, "autoHeaderHeight": True},
     {"headerName": "Fit time (s)", "field": "fit_seconds", "minWidth": 110},
     {"headerName": "Needs sensitive attribute at prediction", "field": "needs_sensitive", "minWidth": 150,
      "wrapHeaderText": True, "autoHeaderHeight": True},
     {"headerName": "Pareto front", "field": "pareto", "minWidth": 110},
+    {"headerName": "Library warnings", "field": "warnings", "minWidth": 260, "tooltipField": "warnings"},
     {"headerName": "Notes", "field": "notes", "minWidth": 420, "tooltipField": "notes"},
 ]
 
@@ -84,7 +87,7 @@ def show_mitigation_setup(state, constraint, choice, token):
     try:
         store = get_store()
         spec = workspace.spec_from_state(state)
-        dataset = workspace.load_dataset(store, token, state["dataset"])
+        dataset = workspace.dataset_for(store, token, state)
         model = workspace.load_model(store, token, state.get("model"), trust_pickle=settings().trust_pickle)
     except (AuditInputError, KeyError, TypeError) as exc:
         message = str(exc) if isinstance(exc, AuditInputError) else "Choose a dataset on the Data & model page."

@@ -32,7 +32,7 @@ def on_download_report(n_clicks, state, token, results=None):
         audit = audit_for(token, state)
         policy = stored_policy(state.get("policy"))
         store = get_store()
-        dataset = workspace.load_dataset(store, token, state["dataset"])
+        dataset = workspace.dataset_for(store, token, state)
         model = workspace.load_model(store, token, state.get("model"), trust_pickle=settings().trust_pickle)
         text = report_for(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model),
                           extra_figures=page_figures(store, token, state, results))

@@ -31,6 +31,7 @@ def register(subparsers) -> None:
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that describe an audit (shared by ``audit`` and other sub-commands)."""
     parser.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet dataset")
+    add_missing_argument(parser)
     parser.add_argument("--target", required=True, metavar="COL", help="column with the true outcome")
     parser.add_argument("--sensitive", required=True, metavar="COL[,COL...]",
                         help="sensitive feature(s); several give intersections too")
@@ -46,6 +47,13 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow pickle/joblib models (they run code when loaded: only your own files)")
+
+
+def add_missing_argument(parser: argparse.ArgumentParser) -> None:
+    """``--missing-values``: the words that mean missing when the data file is read."""
+    parser.add_argument("--missing-values", metavar="WORDS",
+                        help="comma-separated words that mean missing in text columns, e.g. 'None,NA' "
+                             "(default: only empty cells; 'None', 'NA', 'null'... are categories)")
 
 
 def add_group_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +96,7 @@ def load_inputs(args):
     """Read the dataset and (optionally) the model named on the command line."""
     from auditapp.intake import read_table
 
-    dataset = read_table(args.data)
+    dataset = read_table(args.data, missing_values=getattr(args, "missing_values", None))
     model = None
     if getattr(args, "model", None):
         from auditapp.models import load_model
@@ -99,8 +107,10 @@ def load_inputs(args):
 
 
 def dataset_info(dataset) -> dict:
-    return {"name": dataset.name, "sha256": dataset.sha256, "rows": dataset.rows,
-            "columns": list(dataset.columns)}
+    info = {"name": dataset.name, "sha256": dataset.sha256, "rows": dataset.rows, "columns": list(dataset.columns)}
+    if dataset.missing_values:  # only when asked for, so records without it keep their shape
+        info["missing_values"] = list(dataset.missing_values)
+    return info
 
 
 def model_info(model) -> dict | None:

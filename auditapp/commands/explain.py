@@ -6,6 +6,7 @@ import argparse
 
 from auditapp.commands.audit import (
     add_group_arguments,
+    add_missing_argument,
     dataset_info,
     load_inputs,
     model_info,
@@ -25,6 +26,7 @@ def register(subparsers) -> None:
                     "Exit status 2 on bad input.",
     )
     parser.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet dataset")
+    add_missing_argument(parser)
     parser.add_argument("--model", required=True, metavar="FILE",
                         help="model file (.skops, .onnx; pickle only if trusted)")
     parser.add_argument("--target", required=True, metavar="COL", help="column with the true outcome")

@@ -28,6 +28,11 @@ def register(subparsers) -> None:
     parser.add_argument("--test-data", metavar="FILE", help="your own test file instead of a split")
     parser.add_argument("--objective", default="accuracy_score",
                         choices=("accuracy_score", "balanced_accuracy_score"), help="ThresholdOptimizer objective")
+    parser.add_argument("--row-key", metavar="COL",
+                        help="column identifying each person: randomised candidates decide each row by a seeded "
+                             "hash of it (default: of the row's content)")
+    parser.add_argument("--grid-size", type=int, default=20, metavar="N",
+                        help="GridSearch's smallest grid (it gets at least the 2^dimensions fairlearn recommends)")
     parser.add_argument("--jobs", type=int, default=1, help="candidates run side by side (at most 2)")
     parser.add_argument("--export", metavar="DIR",
                         help="write every candidate's model (skops) and test predictions (CSV) here")
@@ -43,13 +48,14 @@ def run(args) -> int:
 
     spec = spec_from_args(args)
     dataset, model = load_inputs(args)
-    test_frame = read_table(args.test_data).frame if args.test_data else None
+    test_frame = read_table(args.test_data, missing_values=args.missing_values).frame if args.test_data else None
     candidates = None
     if args.candidates:
         candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
     comparison = compare_mitigations(
         dataset.frame, spec, model, constraint=args.constraint, candidates=candidates,
         test_size=args.test_size, test_frame=test_frame, objective=args.objective, n_jobs=args.jobs,
+        row_key=args.row_key, grid_size=args.grid_size,
         on_progress=lambda name, status, _result: log.info("%s: %s", name, status),
     )
     print(format_table(comparison))
@@ -90,6 +96,14 @@ def format_table(comparison) -> str:
             marks = [f"FAILED: {r.error}"]
         lines.append(f"{r.name:<24}{r.family:<9}{_ci(r.accuracy, True):<26}{_ci(r.disparity, False):<26}"
                      f"{r.fit_seconds:7.2f}  {'; '.join(marks)}")
+        if r.draws is not None and not r.error:
+            d = r.draws
+            low, high = (int(round(100 * q)) for q in d.quantiles)
+            accuracy, disparity = d.accuracy, d.criteria[r.disparity_metric]
+            lines.append(f"{'':<24}expectation over random decisions; single draws ({d.draws}, {low}th-{high}th "
+                         f"percentile): accuracy {100 * accuracy[0]:.1f}%-{100 * accuracy[1]:.1f}%, "
+                         f"disparity {disparity[0]:.3f}-{disparity[1]:.3f}")
+        lines += [f"{'':<24}warning: {w}" for w in r.warnings]
     lines += [f"Note: {n}" for n in comparison.notes]
     if comparison.cancelled:
         lines.append(f"Cancelled: {', '.join(comparison.cancelled)}")

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from auditapp.commands.audit import add_missing_argument
 from auditapp.errors import AuditInputError
 
 SCHEMA = "auditapp.simulate/1"
@@ -49,6 +50,7 @@ def register(subparsers) -> None:
 
     loop = scenarios.add_parser("model-loop", help="your model retrained on its own selections")
     loop.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet applicant table")
+    add_missing_argument(loop)
     loop.add_argument("--model", metavar="FILE",
                       help="model file (.skops, .onnx; pickle only if trusted); default learner if omitted")
     loop.add_argument("--target", required=True, metavar="COL")
@@ -113,7 +115,7 @@ def _model_loop_params(args):
     from auditapp.feedback.model_loop import ModelLoopParams
     from auditapp.intake import read_table
 
-    frame = read_table(args.data).frame
+    frame = read_table(args.data, missing_values=args.missing_values).frame
     estimator, note = None, None
     features = None
     if args.model:

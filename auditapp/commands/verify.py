@@ -20,6 +20,8 @@ TOLERANCE = 1e-9
 MAX_SHOWN = 50
 _SKIPPED = ("timestamp", "versions")
 _INFORMATIONAL = ("name",)  # file names may change without the content changing
+# Fields added to the record since its first version: left out of the comparison when an older record lacks them.
+ADDED_FIELDS = (("settings", "decision_rule"),)
 
 
 def register(subparsers) -> None:
@@ -33,6 +35,8 @@ def register(subparsers) -> None:
     parser.add_argument("record", metavar="RECORD", help="audit record JSON")
     parser.add_argument("--data", required=True, metavar="FILE", help="the dataset the record was made from")
     parser.add_argument("--model", metavar="FILE", help="the model file, if the record used one")
+    parser.add_argument("--missing-values", metavar="WORDS",
+                        help="words read as missing (default: those the record names, else only empty cells)")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow pickle/joblib models (they run code when loaded: only your own files)")
     parser.set_defaults(func=run)
@@ -84,10 +88,23 @@ def reproduce(record: dict[str, Any], dataset, model) -> dict[str, Any]:
     outcome = assess(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model),
                      timestamp=record.get("timestamp"))
     fresh = outcome.record
+    for section, key in ADDED_FIELDS:
+        if isinstance(record.get(section), dict) and key not in record[section]:
+            fresh.get(section, {}).pop(key, None)
     if "policy" not in record:  # a record written without the gate has no policy fields
         for key in ("policy", "verdicts", "findings"):
             fresh.pop(key, None)
     return fresh
+
+
+def _recorded_missing_values(record: dict[str, Any]) -> list[str] | None:
+    """The words the record's dataset was read with as missing (None for records without them)."""
+    words = (record.get("dataset") or {}).get("missing_values") if isinstance(record.get("dataset"), dict) else None
+    if words is None:
+        return None
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise AuditInputError("The record's dataset.missing_values is not a list of words; fix or remove it.")
+    return words
 
 
 def _label(item: Any, index: int) -> str:
@@ -160,6 +177,8 @@ def run(args) -> int:
     if args.model and not record.get("model"):
         raise AuditInputError("The record was made without a model (predictions or scores from "
                               "columns); remove --model.")
+    if args.missing_values is None:
+        args.missing_values = _recorded_missing_values(record)
     dataset, model = load_inputs(args)
     differences = []
     for what, info in (("dataset", record.get("dataset")), ("model", record.get("model"))):

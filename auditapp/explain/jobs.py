@@ -92,7 +92,7 @@ def explanation_for(store, token: str, state: dict, *, rows_per_group: int, seed
     spec = workspace.spec_from_state(state)
 
     def compute() -> Explanation:
-        dataset = workspace.load_dataset(store, token, state["dataset"])
+        dataset = workspace.dataset_for(store, token, state)
         model = workspace.load_model(store, token, state["model"], trust_pickle=trust_pickle)
         return explain_model(dataset.frame, spec, model, rows_per_group=rows_per_group, seed=seed,
                              progress=progress)

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from auditapp.errors import AuditInputError
 from auditapp.figures import add_caption, base_layout, color_for, empty_figure, escape, is_missing
+from auditapp.mitigation.wording import draws_range
 from auditapp.rates import LABELS, METRICS
 
 FAMILY_ORDER = ("baseline", "pre", "in", "post")
@@ -48,9 +49,12 @@ def tradeoff_figure(comparison) -> go.Figure:
                     "line": {"width": [2 if c.name in comparison.pareto else 0 for c in members],
                              "color": "#000000"}},
             error_x=_errors([c.disparity for c in members]), error_y=_errors([c.accuracy for c in members]),
-            customdata=[[c.name, c.fit_seconds, "yes" if c.needs_sensitive_at_predict else "no"] for c in members],
-            hovertemplate=("%{text}<br>disparity %{x:.3f}<br>accuracy %{y:.1%}<br>fit %{customdata[1]:.1f} s"
-                           "<br>needs sensitive attribute at prediction: %{customdata[2]}<extra></extra>"),
+            customdata=[[c.name, c.fit_seconds, "yes" if c.needs_sensitive_at_predict else "no",
+                          f"<br>expectation; single draws' disparity {draws_range(c)}" if c.randomized else ""]
+                         for c in members],
+            hovertemplate=("%{text}<br>disparity %{x:.3f}<br>accuracy %{y:.1%}%{customdata[3]}<br>fit "
+                           "%{customdata[1]:.1f} s<br>needs sensitive attribute at prediction: %{customdata[2]}"
+                           "<extra></extra>"),
         ))
     front = sorted((c for c in ok if c.name in comparison.pareto), key=lambda c: c.disparity.value)
     if front:

@@ -211,8 +211,10 @@ def calibration_figure(calibration_df: pd.DataFrame, *, confidence: float = 0.95
         rate, low, high = (part[c].to_numpy(dtype=float) for c in ("observed_rate", "observed_low",
                                                                    "observed_high"))
         columns = zip(part["count"], part["bin_low"], part["bin_high"], rate, low, high, strict=True)
-        customdata = [[int(n), f"{lo_bin:.2f}–{hi_bin:.2f}", format_pct(r), format_ci(lo, hi)]
-                      for n, lo_bin, hi_bin, r, lo, hi in columns]
+        # Score bins hold their lower edge and not their upper one; the top bin also holds its upper edge.
+        top = float(calibration_df["bin_high"].max())
+        customdata = [[int(n), f"[{lo_bin:.2f}, {hi_bin:.2f}{']' if hi_bin >= top else ')'}", format_pct(r),
+                       format_ci(lo, hi)] for n, lo_bin, hi_bin, r, lo, hi in columns]
         fig.add_trace(go.Scatter(
             x=part["mean_score"].tolist(), y=rate.tolist(), mode="lines+markers", name=escape(label),
             line={"color": colours[label], "width": 2}, marker={"size": 8},

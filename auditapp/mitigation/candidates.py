@@ -1,8 +1,11 @@
 """The mitigation candidates: what each trains, on which learner, and how it is evaluated.
 
 Every candidate gets the same :class:`MitigationContext` (training and test rows, labels, groups,
-the uploaded model's scores) and is evaluated by :func:`auditapp.metrics.compute_audit` on the same
-test rows, so every number comes with a bootstrap confidence interval.
+the uploaded model's scores) and is evaluated by :func:`auditapp.mitigation.evaluation.evaluate` on the
+same test rows, so every number comes with a confidence interval. The randomised candidates
+(ExponentiatedGradient, ThresholdOptimizer) are reported as their expectation with the spread of single
+draws beside it; their decisions on the test rows (and their exported models') are keyed by a seeded
+hash of each row, never by row order. Warnings raised while fitting are kept in the result.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from auditapp.errors import AuditInputError
-from auditapp.metrics import AuditResult, GroupingResult, compute_audit
+from auditapp.metrics import AuditResult, GroupingResult
+from auditapp.mitigation.evaluation import Estimate, evaluate
+from auditapp.mitigation.expectation import DrawSpread
 from auditapp.mitigation.split import rows_fingerprint
 
 log = logging.getLogger(__name__)
@@ -45,17 +50,7 @@ CORRELATION_NOTE = (
 )
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """A number with its confidence interval (NaN when undefined)."""
-
-    value: float
-    low: float
-    high: float
-
-    @property
-    def ci(self) -> tuple[float, float]:
-        return (self.low, self.high)
+__all__ = ["CANDIDATES", "CandidateResult", "Estimate", "MitigationContext", "evaluate", "run_candidate"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +84,8 @@ class MitigationContext:
     seed: int = 0
     grid_size: int = 20
     eg_max_iter: int = 50
+    bins: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    row_key: str | None = None
 
     @property
     def test_rows_sha256(self) -> str:
@@ -102,6 +99,10 @@ class CandidateResult:
     ``audit`` holds every grouping (per group rates with CIs); ``grouping`` is the intersection of
     all sensitive features, on which ``disparity`` and ``criteria`` are computed. ``model`` is the
     fitted mitigated model (None when it cannot be saved, e.g. an ONNX baseline).
+
+    A ``randomized`` candidate's numbers are expectations over its random decisions; ``draws`` holds
+    their spread over seeded single draws, and ``y_score`` each test row's probability of the
+    favourable decision. ``warnings`` are the library warnings raised while it was fitted.
     """
 
     name: str
@@ -120,6 +121,9 @@ class CandidateResult:
     notes: tuple[str, ...]
     error: str | None
     test_rows_sha256: str
+    randomized: bool = False
+    draws: DrawSpread | None = None
+    warnings: tuple[str, ...] = ()
     y_pred: np.ndarray | None = field(default=None, repr=False, compare=False)
     y_score: np.ndarray | None = field(default=None, repr=False, compare=False)
     model: object | None = field(default=None, repr=False, compare=False)
@@ -138,6 +142,7 @@ class _Fitted:
     notes: list[str]
     needs_sensitive: bool = False
     sensitive_note: str = ""
+    probabilities: np.ndarray | None = None
 
 
 def _refit_learner(ctx: MitigationContext, notes: list[str], *, fast: bool = False):
@@ -166,9 +171,20 @@ def _kind(estimator) -> str:
 
 
 def _predict(model, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decisions by the audit's one tie rule (probability ≥ 0.5 is favourable), or ``predict`` without probabilities."""
     from auditapp.mitigation.learners import positive_scores
+    from auditapp.spec import DEFAULT_THRESHOLD
 
-    return np.asarray(model.predict(X)).astype(np.int8), positive_scores(model, X)
+    scores = positive_scores(model, X)
+    if scores is None:
+        return np.asarray(model.predict(X)).astype(np.int8), None
+    return (scores >= DEFAULT_THRESHOLD).astype(np.int8), scores
+
+
+def _key_note(ctx, columns) -> str:
+    from auditapp.mitigation.draws import describe_keys
+
+    return describe_keys(ctx.test, columns, row_key=ctx.row_key, seed=ctx.seed)
 
 
 def _fit_baseline(ctx, notes):
@@ -236,29 +252,38 @@ def _fit_correlation_remover(ctx, notes):
 
 
 def _fit_exponentiated_gradient(ctx, notes):
+    from auditapp.mitigation.draws import key_columns
     from auditapp.mitigation.inprocessing import fit_exponentiated_gradient
 
     learner, features, label = _refit_learner(ctx, notes, fast=True)
     model = fit_exponentiated_gradient(learner, ctx.train[list(features)], ctx.y_train, ctx.groups_train,
-                                       constraint=ctx.constraint, max_iter=ctx.eg_max_iter, seed=ctx.seed)
-    X = ctx.test[list(features)]
-    notes.append("ExponentiatedGradient returns a random mix of models; each decision is drawn at random "
-                 f"(seed {ctx.seed}).")
-    return _Fitted(np.asarray(model.predict(X)).astype(np.int8), model.predict_proba(X)[:, 1], model, label,
-                   notes)
+                                       constraint=ctx.constraint, max_iter=ctx.eg_max_iter, seed=ctx.seed,
+                                       row_key=ctx.row_key)
+    X = ctx.test[list(dict.fromkeys([*features, *([ctx.row_key] if ctx.row_key else [])]))]
+    notes.append("ExponentiatedGradient returns a random mix of models. "
+                 + _key_note(ctx, key_columns(list(getattr(model, "feature_names_in_", X.columns)), ctx.row_key)))
+    probabilities = model.predict_proba(X)[:, 1]
+    return _Fitted(np.asarray(model.predict(X)).astype(np.int8), probabilities, model, label, notes,
+                   probabilities=probabilities)
 
 
 def _fit_grid_search(ctx, notes):
-    from auditapp.mitigation.inprocessing import fit_grid_search
+    from auditapp.mitigation.inprocessing import fit_grid_search, plan_grid
 
     learner, features, label = _refit_learner(ctx, notes, fast=True)
+    plan = plan_grid(ctx.constraint, ctx.train[list(features)], ctx.y_train, ctx.groups_train,
+                     requested=ctx.grid_size)
+    if plan.skip_reason:
+        raise AuditInputError(plan.skip_reason)
+    notes.append(plan.note)
     model = fit_grid_search(learner, ctx.train[list(features)], ctx.y_train, ctx.groups_train,
-                            constraint=ctx.constraint, grid_size=ctx.grid_size)
+                            constraint=ctx.constraint, grid_size=plan.points)
     y_pred, y_score = _predict(model, ctx.test[list(features)])
     return _Fitted(y_pred, y_score, model, label, notes)
 
 
 def _fit_threshold_optimizer(ctx, notes):
+    from auditapp.mitigation.draws import key_columns, keyed_decisions
     from auditapp.mitigation.post import (
         SENSITIVE_AT_PREDICT,
         GroupThresholdClassifier,
@@ -282,13 +307,22 @@ def _fit_threshold_optimizer(ctx, notes):
     if ctx.estimator is not None and ctx.scores_train is not None:
         model = GroupThresholdClassifier(estimator=ctx.estimator, rules=rules, feature_columns=ctx.model_features,
                                          sensitive_columns=ctx.sensitive, positive_class=ctx.positive_class,
-                                         random_state=ctx.seed).fit()
+                                         random_state=ctx.seed, bins=dict(ctx.bins) or None,
+                                         row_key=ctx.row_key).fit()
+        y_pred = model.predict(ctx.test)
+        columns = key_columns(list(model.feature_names_in_), ctx.row_key)
+        if ctx.bins:
+            notes.append("The saved model bins " + ", ".join(ctx.bins) + " itself with the audit's edges, so it "
+                         "takes the raw values.")
     else:
         notes.append(f"The result cannot be saved as a model file: the {ctx.score_source} is not a "
                      "scikit-learn model.")
-    y_pred = (np.random.default_rng(ctx.seed).random(probabilities.size) < probabilities).astype(np.int8)
-    notes.append(f"Decisions near a group's threshold are drawn at random (seed {ctx.seed}).")
-    return _Fitted(y_pred, probabilities, model, label, notes, True, SENSITIVE_AT_PREDICT)
+        # No model file will decide later, so the test rows' whole content (or the row key) keys the draws.
+        columns = key_columns(list(map(str, ctx.test.columns)), ctx.row_key)
+        y_pred = keyed_decisions(probabilities, ctx.test, columns, seed=ctx.seed)
+    notes.append("Decisions near a group's threshold are random. " + _key_note(ctx, columns))
+    return _Fitted(np.asarray(y_pred).astype(np.int8), probabilities, model, label, notes, True,
+                   SENSITIVE_AT_PREDICT, probabilities=probabilities)
 
 
 _FITTERS = {
@@ -298,53 +332,42 @@ _FITTERS = {
 }
 
 
-def _estimate(frame: pd.DataFrame, row, prefix: str) -> Estimate:
-    return Estimate(float(frame.loc[row, prefix]), float(frame.loc[row, f"{prefix}_low"]),
-                    float(frame.loc[row, f"{prefix}_high"]))
-
-
-def evaluate(ctx: MitigationContext, y_pred: np.ndarray) -> tuple[AuditResult, Estimate, Estimate, dict]:
-    """Audit ``y_pred`` on the test rows: the full audit, overall accuracy and balanced accuracy, criteria."""
-    if len(y_pred) != len(ctx.y_test):
-        raise AuditInputError(f"A candidate predicted {len(y_pred)} rows, but the test part has {len(ctx.y_test)}.")
-    options = {"min_group_size": ctx.min_group_size, "n_boot": ctx.n_boot, "confidence": ctx.confidence,
-               "seed": ctx.seed}
-    audit = compute_audit(ctx.y_test, y_pred, ctx.sensitive_test, reference=ctx.reference, **options)
-    overall = compute_audit(ctx.y_test, y_pred, pd.DataFrame({"all": np.full(len(y_pred), "all")}),
-                            intersections=False, **options).groupings[0].groups
-    criteria = audit.grouping(*ctx.sensitive).criteria
-    named = {name: Estimate(float(r["value"]), float(r["low"]), float(r["high"])) for name, r in criteria.iterrows()}
-    return audit, _estimate(overall, "all", "accuracy"), _estimate(overall, "all", "balanced_accuracy"), named
-
-
 def run_candidate(ctx: MitigationContext, name: str) -> CandidateResult:
     """Fit and evaluate one candidate; a failure becomes a result whose ``error`` says what went wrong."""
     from threadpoolctl import threadpool_limits
 
+    from auditapp.mitigation.library_warnings import captured_warnings
+
     family, metric = FAMILIES[name], DISPARITY[ctx.constraint]
     notes: list[str] = []
     start = time.perf_counter()
+    captured = captured_warnings()
     try:
-        with threadpool_limits(limits=1):
+        with threadpool_limits(limits=1), captured:
             fitted = _FITTERS[name](ctx, notes)
         seconds = time.perf_counter() - start
-        audit, accuracy, balanced, criteria = evaluate(ctx, fitted.y_pred)
+        evaluation = evaluate(ctx, fitted.y_pred, fitted.probabilities)
     except Exception as exc:  # noqa: BLE001
-        # One failing candidate must not stop the others: the traceback is logged and the message
-        # goes into its result, which the page and the JSON show.
-        log.exception("mitigation candidate %s failed", name)
+        # One failing candidate must not stop the others: the message goes into its result, which the
+        # page and the JSON show; the traceback is logged unless the input was at fault.
+        if isinstance(exc, AuditInputError):
+            log.info("mitigation candidate %s not run: %s", name, exc)
+        else:
+            log.exception("mitigation candidate %s failed", name)
         return CandidateResult(
             name=name, family=family, title=TITLES[name], learner="", accuracy=None, balanced_accuracy=None,
             disparity_metric=metric, disparity=None, criteria={}, audit=None,
             needs_sensitive_at_predict=family == "post", sensitive_note="",
             fit_seconds=time.perf_counter() - start, notes=tuple(notes),
             error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, AuditInputError) else str(exc),
-            test_rows_sha256=ctx.test_rows_sha256,
+            test_rows_sha256=ctx.test_rows_sha256, warnings=tuple(getattr(captured, "messages", ())),
         )
     return CandidateResult(
-        name=name, family=family, title=TITLES[name], learner=fitted.learner, accuracy=accuracy,
-        balanced_accuracy=balanced, disparity_metric=metric, disparity=criteria[metric], criteria=criteria,
-        audit=audit, needs_sensitive_at_predict=fitted.needs_sensitive, sensitive_note=fitted.sensitive_note,
+        name=name, family=family, title=TITLES[name], learner=fitted.learner, accuracy=evaluation.accuracy,
+        balanced_accuracy=evaluation.balanced_accuracy, disparity_metric=metric,
+        disparity=evaluation.criteria[metric], criteria=evaluation.criteria, audit=evaluation.audit,
+        needs_sensitive_at_predict=fitted.needs_sensitive, sensitive_note=fitted.sensitive_note,
         fit_seconds=seconds, notes=tuple(fitted.notes), error=None, test_rows_sha256=ctx.test_rows_sha256,
+        randomized=fitted.probabilities is not None, draws=evaluation.draws, warnings=tuple(captured.messages),
         y_pred=fitted.y_pred, y_score=fitted.y_score, model=fitted.model,
     )

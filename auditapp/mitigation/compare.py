@@ -50,7 +50,11 @@ class Comparison:
         raise KeyError(f"No candidate {name!r}; have {[c.name for c in self.candidates]}")
 
 
-def _check_options(constraint, candidates, n_jobs) -> None:
+def _check_options(constraint, candidates, n_jobs, grid_size=20) -> None:
+    from auditapp.mitigation.inprocessing import MAX_GRID_POINTS
+
+    if not 1 <= int(grid_size) <= MAX_GRID_POINTS:
+        raise AuditInputError(f"GridSearch's grid size must be between 1 and {MAX_GRID_POINTS}, got {grid_size}.")
     if constraint not in CONSTRAINTS:
         raise AuditInputError(
             f"Unknown constraint '{constraint}'. Use one of: {', '.join(CONSTRAINTS)}."
@@ -97,7 +101,7 @@ def compare_mitigations(
     frame: pd.DataFrame, spec: AuditSpec, model=None, *, constraint: str = "demographic_parity",
     candidates: Sequence[str] | None = None, test_size: float = 0.3, test_frame: pd.DataFrame | None = None,
     objective: str = "accuracy_score", features: Sequence[str] | None = None, grid_size: int = 20,
-    n_jobs: int = 1, on_progress: ProgressCallback | None = None,
+    row_key: str | None = None, n_jobs: int = 1, on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Comparison:
     """Train and evaluate mitigation candidates on one shared split.
@@ -126,7 +130,11 @@ def compare_mitigations(
         Columns a default learner may use; default the model's features, or every column that is
         not the target, sensitive, a prediction/score column, constant or a row id.
     grid_size : int
-        GridSearch's number of grid points.
+        GridSearch's smallest number of grid points; it gets at least the 2**dimensions fairlearn
+        recommends for the constraint and groups (or is not run when that is too many).
+    row_key : str, optional
+        A column that identifies each person (e.g. an applicant id). The randomised candidates decide
+        each row by a seeded hash of it; by default, of the row's content.
     n_jobs : int
         Candidates run side by side in up to ``min(n_jobs, 2)`` processes.
     on_progress : callable, optional
@@ -149,9 +157,11 @@ def compare_mitigations(
     can_refit = model is not None and model.estimator is not None and model.can_refit
     names = tuple(candidates) if candidates is not None else default_candidates(can_refit=can_refit,
                                                                                  constraint=constraint)
-    _check_options(constraint, names, n_jobs)
+    _check_options(constraint, names, n_jobs, grid_size)
     if test_frame is None and not 0.05 <= float(test_size) <= 0.9:
         stratified_split([], test_size=test_size)
+    _check_row_key(row_key, frame, test_frame)
+    spec = _with_resolved_bins(frame, spec)
     data = prepare(frame, spec, model)
     notes = list(data.notices)
     groups = _labels(data.sensitive_features)
@@ -214,7 +224,7 @@ def compare_mitigations(
         score_source=_source(spec, model), positive_class=_positive_class(spec, model),
         reference=dict(spec.reference),
         min_group_size=spec.min_group_size, n_boot=spec.n_boot, confidence=spec.confidence, seed=spec.seed,
-        grid_size=grid_size,
+        grid_size=grid_size, bins={name: tuple(b.edges) for name, b in spec.bins.items()}, row_key=row_key,
     )
     fingerprint = rows_fingerprint(test.index, y_test)
     split = SplitInfo(source=source, train_rows=len(train_pos), test_rows=len(y_test), seed=spec.seed,
@@ -228,6 +238,30 @@ def compare_mitigations(
     return Comparison(constraint=constraint, disparity_metric=DISPARITY[constraint], split=split,
                       candidates=results, pareto=pareto_front(results), cancelled=cancelled,
                       notes=tuple(notes), test_rows=test_rows)
+
+
+def _check_row_key(row_key, frame: pd.DataFrame, test_frame: pd.DataFrame | None) -> None:
+    if row_key is None:
+        return
+    for what, table in (("dataset", frame), ("test table", test_frame)):
+        if table is not None and row_key not in table.columns:
+            raise AuditInputError(
+                f"The row key column '{row_key}' is not in the {what}. Name a column that identifies each "
+                "person (e.g. an id), or leave it empty to key the rows on their content."
+            )
+
+
+def _with_resolved_bins(frame: pd.DataFrame, spec: AuditSpec) -> AuditSpec:
+    """The spec with quantile bins turned into the edges they have on ``frame``, so that the training rows,
+    the test rows and an exported model all cut the same bins."""
+    from auditapp.spec import Binning, bin_edges
+
+    if not spec.bins:
+        return spec
+    if any(c not in frame.columns for c in spec.bins):
+        return spec  # prepare() names the missing column
+    edges = bin_edges(frame, spec)
+    return replace(spec, bins={name: Binning(edges=edges[name]) for name in spec.bins})
 
 
 def _checked(result: CandidateResult, fingerprint: str) -> CandidateResult:

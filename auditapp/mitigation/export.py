@@ -13,6 +13,13 @@ import pandas as pd
 from auditapp.errors import AuditInputError
 
 SCHEMA = "auditapp.mitigate/1"
+DECISION_RULE = (
+    "Deterministic candidates: favourable when the model's probability of the favourable outcome is >= 0.5 "
+    "(ties favourable), or the model's own prediction when it gives no probability. Randomised candidates "
+    "(ExponentiatedGradient, ThresholdOptimizer): every number is the expectation over their random "
+    "decisions (single_draws gives the 5th-95th percentile of single draws); their predictions decide each "
+    "row by a seeded hash of a stable row key, never by row order."
+)
 FORMULA_SIGNS = ("=", "+", "-", "@")
 FORMULA_STARTS = (*FORMULA_SIGNS, "\t", "\r")
 _INVISIBLE = {"Cc", "Cf", "Zs", "Zl", "Zp"}  # controls, zero-width and other format characters, spaces
@@ -107,9 +114,42 @@ def export_candidate(comparison, name: str, out_dir) -> ExportResult:
         "predicts": "1 = favourable outcome",
         "needs_sensitive_at_predict": result.needs_sensitive_at_predict,
         "sensitive_note": result.sensitive_note or None, "notes": list(result.notes),
+        "decides": decision_text(result.model),
     }
     manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return ExportResult(model_path, predictions_path, manifest_path, sha)
+
+
+def decision_text(model) -> str:
+    """How a saved model turns its inputs into a decision, for its manifest."""
+    if not getattr(type(model), "decides_at_random", False):
+        return "favourable when predict_proba's favourable column is >= 0.5 (auditapp's tie rule), else predict"
+    key = f"the column '{model.row_key}'" if getattr(model, "row_key", None) else "the row's content (every input column)"
+    bins = getattr(model, "bins", None)
+    binned = f"; it bins {', '.join(bins)} itself with the audit's edges" if bins else ""
+    return (f"at random: predict_proba gives each row's probability of the favourable decision, and predict "
+            f"decides by a seeded hash (seed {model.random_state}) of {key}, never by row order{binned}")
+
+
+def _spread(draws, name: str) -> dict | None:
+    from auditapp.record import clean
+
+    if draws is None:
+        return None
+    pair = draws.criteria.get(name) if name not in ("accuracy", "balanced_accuracy") else getattr(draws, name)
+    return None if pair is None else [clean(pair[0]), clean(pair[1])]
+
+
+def _draws(result) -> dict | None:
+    from auditapp.record import clean
+
+    draws = result.draws
+    if draws is None:
+        return None
+    return {"draws": draws.draws, "seed": draws.seed, "quantiles": [clean(q) for q in draws.quantiles],
+            "accuracy": _spread(draws, "accuracy"), "balanced_accuracy": _spread(draws, "balanced_accuracy"),
+            "disparity": _spread(draws, result.disparity_metric),
+            "criteria": {name: _spread(draws, name) for name in draws.criteria}}
 
 
 def _estimate(estimate) -> dict | None:
@@ -136,6 +176,9 @@ def mitigation_record(comparison) -> dict:
             "sensitive_note": r.sensitive_note or None,
             "fit_seconds": round(float(r.fit_seconds), 3), "notes": list(r.notes), "error": r.error,
             "pareto": r.name in comparison.pareto,
+            "randomized": bool(r.randomized),
+            "reported_as": "expectation over the random decisions" if r.randomized else "the decisions",
+            "single_draws": _draws(r), "warnings": list(r.warnings),
         })
     split = comparison.split
     return {
@@ -144,5 +187,5 @@ def mitigation_record(comparison) -> dict:
                   "source": split.source, "test_size": clean(split.test_size),
                   "test_rows_sha256": split.test_rows_sha256},
         "candidates": candidates, "pareto": list(comparison.pareto), "cancelled": list(comparison.cancelled),
-        "notes": list(comparison.notes),
+        "notes": list(comparison.notes), "decision_rule": DECISION_RULE,
     }

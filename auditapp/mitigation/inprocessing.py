@@ -1,11 +1,15 @@
 """In-processing: fairlearn's ExponentiatedGradient and GridSearch reductions.
 
 ExponentiatedGradient returns a random mixture of models; it is copied into
-:class:`RandomizedEnsembleClassifier` (scikit-learn parts only, so it can be saved with skops).
-GridSearch returns its best single model, a plain scikit-learn estimator.
+:class:`RandomizedEnsembleClassifier` (scikit-learn parts only, so it can be saved with skops), which
+decides each row by a seeded hash of its key, never by row order. GridSearch returns its best single
+model, a plain scikit-learn estimator; its grid is sized for the number of constraint dimensions as
+fairlearn recommends (at least 2**dimensions points), and it is not run when that grid would be too large.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -52,7 +56,7 @@ def _weight_name(learner) -> str:
 
 
 def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constraint: str,
-                               eps: float = 0.01, max_iter: int = 50, seed: int = 0):
+                               eps: float = 0.01, max_iter: int = 50, seed: int = 0, row_key: str | None = None):
     """Fit ExponentiatedGradient and return it as a :class:`RandomizedEnsembleClassifier`.
 
     Parameters
@@ -64,7 +68,9 @@ def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constrain
     eps, max_iter : float, int
         Allowed constraint violation and iteration cap.
     seed : int
-        ``random_state`` of the returned classifier's random draws.
+        Seed of the returned classifier's hashed decisions.
+    row_key : str, optional
+        The column that keys each row's decision (default: the row's content).
     """
     from fairlearn.reductions import ExponentiatedGradient
 
@@ -77,8 +83,51 @@ def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constrain
     keep = [t for t in range(len(reduction.predictors_)) if reduction.weights_.iloc[t] > 0]
     return RandomizedEnsembleClassifier(
         predictors=[reduction.predictors_[t] for t in keep],
-        weights=[float(reduction.weights_.iloc[t]) for t in keep], random_state=seed,
+        weights=[float(reduction.weights_.iloc[t]) for t in keep], random_state=seed, row_key=row_key,
     ).fit()
+
+
+MAX_GRID_POINTS = 128  # 2**7: one model fit per point; larger grids take minutes on a shared machine
+
+
+@dataclass(frozen=True)
+class GridPlan:
+    """How many grid points GridSearch gets, and why (or why it is not run: ``skip_reason``)."""
+
+    dimensions: int
+    recommended: int
+    points: int
+    skip_reason: str | None
+    note: str
+
+
+def plan_grid(constraint: str, X: pd.DataFrame, y, groups, *, requested: int = 20,
+              max_points: int = MAX_GRID_POINTS) -> GridPlan:
+    """Size GridSearch's grid for the constraint's dimensions on these rows.
+
+    fairlearn's grid has one dimension per (group − 1) × constraint event (e.g. 2 groups under
+    equalized odds: 2), and it recommends at least ``2 ** dimensions`` points. The grid gets
+    ``max(requested, 2 ** dimensions)`` points, unless that is above ``max_points``: then GridSearch is
+    not run, and ``skip_reason`` says why and what to use instead.
+    """
+    moment = make_constraint(constraint)
+    from auditapp.mitigation.learners import quiet_fairlearn
+
+    with quiet_fairlearn():
+        moment.load_data(X, pd.Series(np.asarray(y, dtype=np.int64)),
+                         sensitive_features=pd.Series(np.asarray(groups).astype(str)))
+    dimensions = len(moment.pos_basis.columns) - (1 if moment.default_objective_lambda_vec is not None else 0)
+    recommended = 2 ** dimensions
+    if recommended > max_points:
+        reason = (f"GridSearch was not run: with {len(set(np.asarray(groups).astype(str).tolist()))} groups the "
+                  f"'{constraint}' constraint has {dimensions} dimensions, and fairlearn recommends at least "
+                  f"2^{dimensions} = {recommended:,} grid points (one model fit each), more than the "
+                  f"{max_points} allowed here. ExponentiatedGradient handles many groups; or use fewer groups.")
+        return GridPlan(dimensions, recommended, 0, reason, reason)
+    points = max(int(requested), recommended)
+    note = (f"GridSearch searched {points} grid points over {dimensions} constraint dimension(s) "
+            f"(fairlearn recommends at least 2^{dimensions} = {recommended}).")
+    return GridPlan(dimensions, recommended, points, None, note)
 
 
 def fit_grid_search(learner, X: pd.DataFrame, y, groups, *, constraint: str, grid_size: int = 20):
@@ -97,15 +146,18 @@ def fit_grid_search(learner, X: pd.DataFrame, y, groups, *, constraint: str, gri
 class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):
     """A random mixture of fitted 0/1 classifiers: each row is decided by model ``t`` with probability ``weights[t]``.
 
-    ``predict_proba`` is the exact probability of a favourable decision (the weighted vote);
-    ``predict`` draws from ``np.random.default_rng(random_state)``, so the same rows give the same
-    decisions.
+    ``predict_proba`` is the exact probability of a favourable decision (the weighted vote, fairlearn's
+    ``_pmf_predict``); ``predict`` decides each row by a seeded hash of its key (the ``row_key`` column,
+    or the row's content), so a row gets the same decision in any order (:mod:`auditapp.mitigation.draws`).
     """
 
-    def __init__(self, predictors=(), weights=(), random_state=0):
+    decides_at_random = True
+
+    def __init__(self, predictors=(), weights=(), random_state=0, row_key=None):
         self.predictors = predictors
         self.weights = weights
         self.random_state = random_state
+        self.row_key = row_key
 
     def fit(self, X=None, y=None):
         """Check the mixture (its models are already fitted) and take the column names from them."""
@@ -114,19 +166,31 @@ class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):
                 or not np.isclose(weights.sum(), 1.0):
             raise AuditInputError("A randomized ensemble needs fitted models and non-negative weights summing to 1.")
         names = getattr(self.predictors[0], "feature_names_in_", None)
+        if names is None and self.row_key:
+            raise AuditInputError("A row key column needs models fitted on named columns (a DataFrame).")
         if names is not None:
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-            self.n_features_in_ = len(names)
+            columns = list(dict.fromkeys([*map(str, names), *([self.row_key] if self.row_key else [])]))
+            self.feature_names_in_ = np.asarray(columns, dtype=object)
+            self.n_features_in_ = len(columns)
         self.classes_ = np.array([0, 1])
         return self
 
+    def _model_input(self, X):
+        names = getattr(self.predictors[0], "feature_names_in_", None)
+        return X if names is None or not isinstance(X, pd.DataFrame) else X.loc[:, list(names)]
+
     def predict_proba(self, X):
+        inputs = self._model_input(X)
         p = np.zeros(len(X))
         for model, weight in zip(self.predictors, self.weights, strict=True):
-            p += float(weight) * np.asarray(model.predict(X), dtype=np.float64)
+            p += float(weight) * np.asarray(model.predict(inputs), dtype=np.float64)
         p = np.clip(p, 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X):
-        p = self.predict_proba(X)[:, 1]
-        return (np.random.default_rng(self.random_state).random(p.size) < p).astype(np.int64)
+        from auditapp.mitigation.draws import key_columns, keyed_decisions
+
+        frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+        columns = getattr(self, "feature_names_in_", frame.columns)
+        return keyed_decisions(self.predict_proba(X)[:, 1], frame, key_columns(list(columns), self.row_key),
+                               seed=self.random_state)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from auditapp.errors import AuditInputError
+from auditapp.mitigation import wording
 from auditapp.mitigation.candidates import CANDIDATES, FAMILIES, TITLES
 
 FAMILY_LABELS = {"baseline": "Baseline", "pre": "Pre-processing", "in": "In-processing", "post": "Post-processing"}
@@ -110,7 +111,7 @@ def run_comparison(store, token: str, state: dict, *, constraint: str, candidate
     spec = workspace.spec_from_state(state)
 
     def compute():
-        dataset = workspace.load_dataset(store, token, state["dataset"])
+        dataset = workspace.dataset_for(store, token, state)
         model = workspace.load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
         comparison = compare_mitigations(dataset.frame, spec, model, constraint=constraint, candidates=key[-1],
                                          n_jobs=n_jobs, on_progress=on_progress, should_stop=should_stop)
@@ -253,7 +254,7 @@ def comparison_rows(comparison) -> list[dict]:
             "fit_seconds": round(float(r.fit_seconds), 2),
             "needs_sensitive": "yes" if r.needs_sensitive_at_predict else "no",
             "pareto": "yes" if r.name in comparison.pareto else "",
-            "learner": r.learner or "",
+            "learner": r.learner or "", "draws": wording.draws_range(r), "warnings": wording.warnings_text(r),
             "notes": f"Failed: {r.error}" if r.error else " ".join(r.notes),
         })
     return rows
@@ -343,7 +344,8 @@ def candidate_summary(comparison, name: str) -> list[str]:
     lines.append(f"Needs the sensitive attribute for every decision. {result.sensitive_note}".strip()
                  if result.needs_sensitive_at_predict
                  else "Does not need the sensitive attribute to decide (only during training, if at all).")
-    return [*lines, *result.notes]
+    extra = [wording.draws_sentence(result), wording.warnings_sentence(result)]
+    return [*lines, *(e for e in extra if e), *result.notes]
 
 
 def context_line(dataset, model, spec, *, test_size: float = 0.3) -> str:

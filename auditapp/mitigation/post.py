@@ -2,8 +2,10 @@
 
 ThresholdOptimizer is fitted on the scores alone (a pass-through estimator feeds it float64 scores),
 so it works the same for scikit-learn, ONNX and predictions-only sources. Its fitted rule, per group
-a random mix of two thresholds, is copied into :class:`GroupThresholdClassifier`, a plain
-scikit-learn estimator that predicts from the original columns and can be saved with skops.
+a random mix of two thresholds (fairlearn's interpolation: favourable with probability
+``p0·[score > t0] + p1·[score > t1]``), is copied into :class:`GroupThresholdClassifier`, a plain
+scikit-learn estimator that predicts from the original columns (binning raw sensitive values itself),
+decides each row by a seeded hash of its key rather than its position, and can be saved with skops.
 """
 
 from __future__ import annotations
@@ -123,12 +125,16 @@ def threshold_probabilities(scores, groups, rules) -> np.ndarray:
     return out
 
 
-def group_labels(frame: pd.DataFrame, sensitive) -> np.ndarray:
-    """Intersection labels (``"female & black"``) exactly as the metrics engine forms them."""
-    from auditapp.metrics import GROUP_SEPARATOR
-    from auditapp.spec import sensitive_frame
+def group_labels(frame: pd.DataFrame, sensitive, bins=None) -> np.ndarray:
+    """Intersection labels (``"female & [18, 30)"``) exactly as the metrics engine forms them.
 
-    text = sensitive_frame(frame, SimpleNamespace(sensitive=tuple(sensitive), bins={}))
+    ``bins`` maps a sensitive column to its resolved bin edges (raw values in, the audit's bins out).
+    """
+    from auditapp.metrics import GROUP_SEPARATOR
+    from auditapp.spec import Binning, sensitive_frame
+
+    binning = {name: Binning(edges=tuple(edges)) for name, edges in (bins or {}).items()}
+    text = sensitive_frame(frame, SimpleNamespace(sensitive=tuple(sensitive), bins=binning))
     return text.astype(str).agg(GROUP_SEPARATOR.join, axis=1).to_numpy(dtype=str) if len(text) \
         else np.array([], dtype=str)
 
@@ -136,34 +142,49 @@ def group_labels(frame: pd.DataFrame, sensitive) -> np.ndarray:
 class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
     """A fitted ThresholdOptimizer as a plain estimator: model score, then per-group random thresholds.
 
-    Its input columns are the model's features plus the sensitive columns. ``predict`` draws the
-    random decisions from ``np.random.default_rng(random_state)``, so the same rows give the same
-    decisions; ``predict_proba`` gives the exact probability of a favourable decision.
+    Its input columns are the model's features, the sensitive columns (raw values: binned inside with
+    ``bins``, the audit's own edges) and the ``row_key`` column when one is named. ``predict_proba``
+    gives the exact probability of a favourable decision; ``predict`` decides each row by a seeded hash
+    of its key (the ``row_key`` column, or the row's content), so a row gets the same decision in any
+    order and in any file (:mod:`auditapp.mitigation.draws`).
 
     Parameters
     ----------
     estimator : fitted classifier
-    positive_class : the estimator's class that means the favourable outcome
     rules : dict
         From :func:`fit_threshold_rules`.
     feature_columns, sensitive_columns : sequence of str
+    positive_class : the estimator's class that means the favourable outcome
     random_state : int
+        Seed of the hash.
+    bins : dict, optional
+        ``{sensitive column: bin edges}`` for binned sensitive features.
+    row_key : str, optional
+        A column that identifies a person (e.g. an applicant id); default the row's content.
     """
 
+    decides_at_random = True
+
     def __init__(self, estimator=None, rules=None, feature_columns=(), sensitive_columns=(), positive_class=1,
-                 random_state=0):
+                 random_state=0, bins=None, row_key=None):
         self.estimator = estimator
         self.positive_class = positive_class
         self.rules = rules
         self.feature_columns = feature_columns
         self.sensitive_columns = sensitive_columns
         self.random_state = random_state
+        self.bins = bins
+        self.row_key = row_key
 
     def fit(self, X=None, y=None):
         """Check the parts (the thresholds were learned by ThresholdOptimizer) and set column names."""
         if self.estimator is None or not self.rules or not self.sensitive_columns:
             raise AuditInputError("A GroupThresholdClassifier needs a fitted estimator, rules and sensitive columns.")
-        columns = list(dict.fromkeys([*self.feature_columns, *self.sensitive_columns]))
+        unknown = sorted(set(self.bins or {}) - set(self.sensitive_columns))
+        if unknown:
+            raise AuditInputError(f"Bins are given for {', '.join(unknown)}, which are not sensitive columns.")
+        extra = [self.row_key] if self.row_key else []
+        columns = list(dict.fromkeys([*self.feature_columns, *self.sensitive_columns, *extra]))
         self.feature_names_in_ = np.array(columns, dtype=object)
         self.n_features_in_ = len(columns)
         self.classes_ = np.array([0, 1])
@@ -175,9 +196,13 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
         frame = pd.DataFrame(X)
         scores = positive_scores(self.estimator, frame.loc[:, list(self.feature_columns)],
                                  positive_class=self.positive_class)
-        p = threshold_probabilities(scores, group_labels(frame, self.sensitive_columns), self.rules)
+        p = threshold_probabilities(scores, group_labels(frame, self.sensitive_columns, self.bins), self.rules)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X):
-        p = self.predict_proba(X)[:, 1]
-        return (np.random.default_rng(self.random_state).random(p.size) < p).astype(np.int64)
+        from auditapp.mitigation.draws import key_columns, keyed_decisions
+
+        frame = pd.DataFrame(X)
+        p = self.predict_proba(frame)[:, 1]
+        return keyed_decisions(p, frame, key_columns(self.feature_names_in_, self.row_key),
+                               seed=self.random_state)

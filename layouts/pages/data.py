@@ -26,6 +26,17 @@ def _dataset_card():
         drop_zone(ids.DATA_DATASET_DROP, ids.DATA_DATASET_PROGRESS, kind="dataset",
                   prompt="Upload your dataset (CSV or Parquet)", accept=".csv,.tsv,.txt,.parquet"),
         html.Div(id=ids.DATA_DATASET_STATUS, className="mt-2"),
+        dbc.Row([
+            dbc.Col(labelled(
+                "Read as missing",
+                dbc.Input(id=ids.DATA_MISSING_INPUT, type="text", placeholder="e.g. None, NA", debounce=True),
+                "Only empty cells are missing. Words such as None, NA or null are categories (a group of "
+                "their own) unless you list them here, separated by commas.",
+            ), md=8),
+            dbc.Col(dbc.Button("Read again", id=ids.DATA_MISSING_BUTTON, color="secondary", outline=True,
+                               className="mt-md-4 w-100"), md=4),
+        ], className="mt-2"),
+        html.Div(id=ids.DATA_MISSING_ALERT),
         help_text="One row per person: the true outcome, the model's inputs or predictions, and the "
                   "attributes you want to compare groups by.",
     )

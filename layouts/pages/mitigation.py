@@ -82,7 +82,10 @@ def _results() -> html.Div:
         card("3. All candidates side by side", grid(ids.MITIGATION_TABLE, height=390),
              html.Div(id=ids.MITIGATION_RUN_SUMMARY),
              help_text="Numbers are on the held-out test rows, with 95% confidence intervals in brackets. "
-                       "Sort by any column; the Notes column says how each candidate was trained."),
+                       "ExponentiatedGradient and ThresholdOptimizer decide at random: their numbers are "
+                       "expectations over those random decisions, and a single draw's disparity lands in the "
+                       "'single random draws' range. Library warnings raised while fitting are listed. Sort by "
+                       "any column; the Notes column says how each candidate was trained."),
         card("4. One candidate in detail",
              labelled("Candidate", dcc.Dropdown(id=ids.MITIGATION_CANDIDATE_DROPDOWN, clearable=False),
                       "Starts at the fairest candidate on the Pareto front."),
@@ -97,8 +100,10 @@ def _results() -> html.Div:
                  dcc.Download(id=ids.MITIGATION_PREDICTIONS_DOWNLOAD),
              ], className="mt-2"),
              html.Small("The model file predicts 1 for the favourable outcome and can be uploaded on Data & model "
-                        "to audit it again. The CSV holds each test row's id, groups, true label, prediction "
-                        "and score.", className="text-muted d-block mt-1"),
+                        "to audit it again. A randomised candidate's file decides each person by a seeded hash of "
+                        "their row, so the same rows get the same decisions in any order. The CSV holds each test "
+                        "row's id, groups, true label, prediction and score (a randomised candidate's score is its "
+                        "probability of the favourable decision).", className="text-muted d-block mt-1"),
              html.Div(id=ids.MITIGATION_DOWNLOAD_ALERT, className="mt-2"),
              help_text="Rates per group for the chosen candidate, on the same test rows as every other one."),
     ], id=ids.MITIGATION_RESULTS, style={"display": "none"})

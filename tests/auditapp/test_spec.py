@@ -57,10 +57,33 @@ def test_binning_with_edges_and_quantiles():
     spec = AuditSpec(target="income", favorable=">50K", prediction="pred", sensitive=("age",),
                      bins={"age": Binning.parse("18,40,70")})
     assert prepare(_frame(), spec).sensitive_features["age"].tolist() == [
-        "18–40", "18–40", "40–70", "40–70", "40–70", "18–40"]
+        "[18, 40)", "[18, 40)", "[40, 70]", "[40, 70]", "[40, 70]", "[18, 40)"]
     spec = AuditSpec(target="income", favorable=">50K", prediction="pred", sensitive=("age",),
                      bins={"age": Binning.parse("q2")})
     assert prepare(_frame(), spec).sensitive_features["age"].nunique() == 2
+
+
+def test_bin_labels_say_which_bin_holds_each_edge():
+    frame = _frame().assign(age=[19, 26, 25.5, 45, 70, 30])
+    spec = AuditSpec(target="income", favorable=">50K", prediction="pred", sensitive=("age",),
+                     bins={"age": Binning.parse("19,26,45,70")})
+    # 26 starts the second bin and 45 the third; the last bin is closed and holds 70.
+    assert prepare(frame, spec).sensitive_features["age"].tolist() == [
+        "[19, 26)", "[26, 45)", "[19, 26)", "[45, 70]", "[45, 70]", "[26, 45)"]
+
+
+def test_bin_labels_never_read_the_same_for_two_edges():
+    from auditapp.spec import bin_labels
+
+    assert bin_labels([1_000_000, 1_000_000.5, 1_000_001.25]) == ["[1000000, 1000000.5)", "[1000000.5, 1000001.25]"]
+    assert bin_labels([0.1, 1 / 3, 0.5]) == ["[0.1, 0.333333)", "[0.333333, 0.5]"]
+
+
+def test_float_groups_keep_every_digit():
+    frame = _frame().assign(level=[0.1234567, 0.1234568, 2.0, 2.0, 0.5, 0.5])
+    spec = AuditSpec(target="income", favorable=">50K", prediction="pred", sensitive=("level",))
+    assert prepare(frame, spec).sensitive_features["level"].tolist() == [
+        "0.1234567", "0.1234568", "2", "2", "0.5", "0.5"]
 
 
 def test_binning_mistakes():

@@ -59,7 +59,10 @@ def test_small_comparison_shows_progress_results_and_a_loadable_model(page, app_
 
     page.locator("#mitigation-candidate-dropdown").click()
     page.get_by_role("option", name="ThresholdOptimizer", exact=True).click()
-    wait_for_text(page, "#mitigation-candidate-text", "Needs the sensitive attribute")
+    text = wait_for_text(page, "#mitigation-candidate-text", "Needs the sensitive attribute")
+    # A randomised candidate says its numbers are expectations, with the spread of single draws.
+    draws = expected.candidate("threshold_optimizer").draws.criteria["demographic_parity_difference"]
+    assert "expectations over its random decisions" in text and f"{draws[0]:.3f}–{draws[1]:.3f}" in text
     with page.expect_download() as download:
         page.click("#mitigation-model-button")
     path = tmp_path / download.value.suggested_filename
@@ -69,3 +72,18 @@ def test_small_comparison_shows_progress_results_and_a_loadable_model(page, app_
     assert set(spec.sensitive) <= set(model.feature_names)
     predicted = model.predict(frame[list(model.feature_names)].head(50))
     assert set(pd.unique(predicted)) <= {0, 1}
+
+
+def test_grid_search_warning_is_shown_next_to_the_candidate(page):
+    page.goto("/mitigation")
+    wait_for_text(page, "#mitigation-context-text", "hiring.csv: 5,000 rows")
+    page.wait_for_selector("#mitigation-candidates-checklist input[value=grid_search]:checked")
+    _choose_only(page, ("baseline", "grid_search"))
+    page.click("#mitigation-run-button")
+    page.wait_for_selector("#mitigation-run-summary [data-name=grid_search][data-status=done]", timeout=60_000)
+    page.locator("#mitigation-candidate-dropdown").click()
+    page.get_by_role("option", name="GridSearch", exact=True).click()
+    # sex × ethnicity: 8 groups, 7 constraint dimensions, so 2^7 = 128 grid points and fairlearn's warning.
+    text = wait_for_text(page, "#mitigation-candidate-text", "Warnings while fitting")
+    assert "128 grid points over 7 constraint dimension(s)" in text
+    assert "fairlearn: The grid has 7 dimensions" in text

@@ -8,6 +8,7 @@ import pandas as pd
 
 from callbacks.data import (
     on_load_scenario,
+    on_missing_values,
     on_run_audit,
     on_upload,
     show_dataset,
@@ -76,3 +77,24 @@ def test_another_sessions_dataset_is_not_available(store, token):
     stranger = store.new_session()
     *_, alert = show_audit_overview(state, stranger)
     assert "not available in this session" in str(alert)
+
+
+def test_words_read_as_missing_go_into_the_state_the_form_and_the_audit(store, token):
+    from auditapp import workspace
+
+    data = b"sex,label,score\n" + b"None,1,0.9\nNA,0,0.2\n,1,0.7\nf,0,0.4\n" * 20
+    info = store.put(token, data, kind="dataset", name="na.csv")
+    state, alert = on_upload({"kind": "dataset", "id": info.id, "name": "na.csv", "notices": []}, None, token)
+    groups = workspace.audit_for(store, token, state).result.groupings[0].groups.index
+    assert set(groups) == {"None", "NA", "f", "(missing)"}
+    new_state, alert = on_missing_values(1, "None", state, token)
+    assert new_state["missing_values"] == ["None"]
+    assert "Words read as missing: None." in str(alert) and "'None' ×20 (listed as missing)" in str(alert)
+    assert show_dataset(new_state, token)[-1] == "None"
+    ran, _ = on_run_audit(1, "label", 1, "score", None, "score", 0.5, None, ["sex"], "", [], [], 1, 0,
+                          new_state, token)
+    assert ran["missing_values"] == ["None"]
+    groups = workspace.audit_for(store, token, ran).result.groupings[0].groups
+    assert set(groups.index) == {"NA", "f", "(missing)"} and groups.loc["(missing)", "count"] == 40
+    _, refused = on_missing_values(1, "a,b\x07", state, token)
+    assert "control characters" in str(refused)
