@@ -38,20 +38,26 @@ def _close_held_in_child() -> None:
         with contextlib.suppress(OSError):
             os.close(fd)
     _HELD.clear()
+    _GUARD.release()  # taken before the fork (so no other thread held it mid-change)
 
 
-def _hold(fd: int) -> None:
+def _open_held(path: Path, flags: int) -> int:
+    """Open ``path`` and register the descriptor, with no fork in between (forks wait for the guard)."""
     with _GUARD:
         if not _HOOKED:
-            os.register_at_fork(after_in_child=_close_held_in_child)
+            os.register_at_fork(before=_GUARD.acquire, after_in_parent=_GUARD.release,
+                                after_in_child=_close_held_in_child)
             _HOOKED.append(True)
+        fd = os.open(path, flags | os.O_CLOEXEC, 0o600)
         _HELD.add(fd)
+        return fd
 
 
 def _let_go(fd: int) -> None:
-    _HELD.discard(fd)
-    with contextlib.suppress(OSError):
-        os.close(fd)
+    with _GUARD:
+        _HELD.discard(fd)
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def empty_state() -> dict[str, Any]:
@@ -80,8 +86,7 @@ class DiskQueueBackend:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[dict[str, Any]]:
         with self._thread_lock():
-            fd = os.open(self._mutex, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-            _hold(fd)
+            fd = _open_held(self._mutex, os.O_CREAT | os.O_RDWR)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 state = self.read()
@@ -98,8 +103,7 @@ class DiskQueueBackend:
 
     def claim(self, ticket: str) -> Callable[[], None]:
         path = self.root / "live" / ticket
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_CLOEXEC, 0o600)
-        _hold(fd)
+        fd = _open_held(path, os.O_CREAT | os.O_EXCL | os.O_RDWR)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
         def release() -> None:
@@ -112,7 +116,7 @@ class DiskQueueBackend:
         """Whether some process still holds the claim (call inside a transaction)."""
         path = self.root / "live" / ticket
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+            fd = _open_held(path, os.O_RDWR)
         except FileNotFoundError:
             return False
         try:
@@ -123,7 +127,7 @@ class DiskQueueBackend:
             path.unlink(missing_ok=True)  # its holder died: nobody will ever take it again
             return False
         finally:
-            os.close(fd)
+            _let_go(fd)
 
 
 class RedisQueueBackend:

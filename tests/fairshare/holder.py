@@ -9,7 +9,9 @@ and, once running, holds the slot until it reads a line on stdin (or is killed).
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 
 from auditapp.slot_backends import DiskQueueBackend, RedisQueueBackend
 from auditapp.slots import AUDITS, Caps, FairQueue
@@ -30,6 +32,12 @@ def main() -> int:
         with queue.slot(options["session"], key=options.get("key"),
                         on_wait=lambda p: say(f"waiting {p.ahead} {int(p.behind_own)}")) as slot:
             say("followed" if slot.followed else "running")
+            if options.get("fork"):  # as Dash does for a background job, while this process holds the slot
+                child = os.fork()
+                if child == 0:
+                    time.sleep(120)
+                    os._exit(0)
+                say(f"forked {child}")
             if not slot.followed:
                 sys.stdin.readline()
     except Exception as exc:  # reported to the test, which asserts on it

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import queue as queue_module
+import signal
 import subprocess
 import sys
 import threading
@@ -226,3 +228,18 @@ def test_abandoned_waiting_gives_up_its_place(where):
         thread.join(10)
         assert thread_error["message"] == "The request for this audit was abandoned."
         assert queue.counts() == {"running": 1, "waiting": 0}
+
+
+def test_a_process_forked_by_a_holder_does_not_keep_its_slot(tmp_path, holders):
+    where = {"root": str(tmp_path / "queue")}
+    holder = holders(where, "s1", total=1, fork=True)
+    holder.expect("running")
+    child = int(holder.expect("forked").split()[1])
+    waiting = holders(where, "s2", total=1)
+    waiting.expect("waiting")
+    holder.proc.kill()  # the web process dies; the job process it forked lives on
+    try:
+        waiting.expect("running", timeout=10)
+        assert os.kill(child, 0) is None  # still alive, yet the slot was freed
+    finally:
+        os.kill(child, signal.SIGKILL)
