@@ -17,6 +17,7 @@ from auditapp.scores import (
     roc_auc,
 )
 from auditapp.spec import AuditData, AuditSpec, prepare
+from auditapp.workload import SERVER_REMEDY, WorkLimits, measure_work
 
 
 @dataclass(frozen=True)
@@ -64,15 +65,23 @@ class Audit:
                 f"{self.result.n_boot:,} bootstrap replicates.")
 
 
-def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None) -> Audit:
+def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, limits: WorkLimits | None = None,
+              remedy: str = SERVER_REMEDY) -> Audit:
     """Audit ``frame`` as ``spec`` says, predicting with ``model`` when one is given.
+
+    ``limits`` (a shared server's caps on intersections and replicates × groups) refuse an audit that
+    asks for more, before any replicate is drawn; ``remedy`` ends that message.
 
     Raises
     ------
     AuditInputError
         For any setting that does not fit the data (see ``spec.prepare``).
+    WorkLimitError
+        If the audit asks for more work than ``limits`` allow (see ``auditapp.workload``).
     """
     data = prepare(frame, spec, model)
+    if limits is not None:
+        measure_work(data.sensitive_features, spec.n_boot, limits=limits, remedy=remedy)
     result = compute_audit(
         data.y_true, data.y_pred, data.sensitive_features, reference=spec.reference,
         min_group_size=spec.min_group_size, n_boot=spec.n_boot, confidence=spec.confidence, seed=spec.seed,

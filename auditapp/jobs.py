@@ -11,6 +11,10 @@ Whichever manager runs it, every job
 - is reported failed, with :data:`JOB_LOST`, when the process running it dies (killed, out of memory)
   instead of leaving the page waiting forever; and with :data:`JOB_NOT_STARTED` when no worker takes
   it within ``AUDITAPP_JOB_QUEUE_WAIT`` seconds.
+- waits for one of the server's job slots (:func:`job_slot`: at most ``AUDITAPP_MAX_JOBS`` run at
+  once, ``AUDITAPP_MAX_JOBS_PER_SESSION`` per session; the others wait in line and are told their place);
+- is stopped when its page stops asking for it for ``AUDITAPP_JOB_ABANDON_AFTER`` seconds (the tab
+  was closed): :func:`watch_polls`.
 
 Dash is imported only inside the functions that build managers (the engine never needs it).
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import re
 import signal
 import threading
@@ -28,7 +33,8 @@ from typing import Any
 
 from auditapp.config import Settings
 from auditapp.errors import AuditInputError, LimitExceededError
-from auditapp.limits import job_time_limit
+from auditapp.limits import job_time_limit, positive_int
+from auditapp.slots import JOBS, FairQueue, Place
 
 log = logging.getLogger("auditapp.jobs")
 
@@ -38,6 +44,8 @@ JOB_LOST = ("The background job stopped before it finished: the process running 
 JOB_NOT_STARTED = ("The background job did not start: no worker was free to take it. Try again in a minute; "
                    "if it keeps happening, ask the operator to start more workers (celery -A celery_app worker).")
 _TIME_LIMIT = re.compile(r"The job ran longer than this server's limit of [\d,]+ seconds[^\n]*")
+_QUEUE = re.compile(r"(The server is busy: [^\n]*? Try again in a few minutes\.|Your background job (waited|lost|was "
+                    r"cancelled)[^\n]*)")
 _HEARTBEAT = 5
 
 
@@ -51,8 +59,11 @@ def failure_message(exc: BaseException) -> str | None:
     for message in (JOB_LOST, JOB_NOT_STARTED):
         if message in text:
             return message
-    found = _TIME_LIMIT.search(text)
-    return found.group(0) if found else None
+    for pattern in (_TIME_LIMIT, _QUEUE):
+        found = pattern.search(text)
+        if found:
+            return found.group(0)
+    return None
 
 
 @contextlib.contextmanager
@@ -97,31 +108,90 @@ def _artifacts_in(values: list[Any]) -> tuple[str | None, list[str]]:
 
 
 @contextlib.contextmanager
-def job_guard(token: str | None, artifact_ids: list[str], *, beat: Callable[[], None] | None = None,
-              seconds: int | None = None) -> Iterator[None]:
-    """Run a job's body: artifacts pinned, heartbeat sent, time limit enforced."""
+def heartbeat(beat: Callable[[], None] | None) -> Iterator[None]:
+    """Call ``beat()`` now and every few seconds while the ``with`` block runs (nothing when None)."""
+    if beat is None:
+        yield
+        return
     stop = threading.Event()
 
-    def heartbeat() -> None:
+    def run() -> None:
         while True:
             beat()
             if stop.wait(_HEARTBEAT):
                 return
 
-    thread = threading.Thread(target=heartbeat, daemon=True) if beat else None
-    if thread:
-        thread.start()
+    thread = threading.Thread(target=run, daemon=True, name="auditapp-job-heartbeat")
+    thread.start()
     try:
-        with contextlib.ExitStack() as stack:
-            if token and artifact_ids:
-                with contextlib.suppress(AuditInputError):  # expired or unknown: the job itself says so
-                    stack.enter_context(_store().lease(token, artifact_ids, seconds=60))
-            stack.enter_context(time_limit(seconds if seconds is not None else job_time_limit()))
-            yield
+        yield
     finally:
         stop.set()
-        if thread:
-            thread.join()
+        thread.join()
+
+
+@contextlib.contextmanager
+def job_guard(token: str | None, artifact_ids: list[str], *, beat: Callable[[], None] | None = None,
+              seconds: int | None = None) -> Iterator[None]:
+    """Run a job's body: artifacts pinned, heartbeat sent, time limit enforced."""
+    with heartbeat(beat), contextlib.ExitStack() as stack:
+        if token and artifact_ids:
+            with contextlib.suppress(AuditInputError):  # expired or unknown: the job itself says so
+                stack.enter_context(_store().lease(token, artifact_ids, seconds=60))
+        stack.enter_context(time_limit(seconds if seconds is not None else job_time_limit()))
+        yield
+
+
+def _kill_this_process() -> None:
+    log.warning("Stopping background job %d: its page has not asked for it for a while (closed?).", os.getpid())
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def watch_polls(polled: Callable[[], bool] | None, *, seconds: int | None = None,
+                on_abandon: Callable[[], None] = _kill_this_process) -> Iterator[None]:
+    """Stop the job if its page stops asking for it (``polled()`` False) for ``seconds``.
+
+    A page asks for its job's result every fraction of a second; a closed tab asks no more. After
+    ``seconds`` (default ``AUDITAPP_JOB_ABANDON_AFTER``, 120 s: a browser may slow the timers of a
+    hidden tab to one a minute), ``polled()`` is checked every ``seconds / 4``; once it says the page
+    has not asked for ``seconds``, ``on_abandon()`` runs (by default the job's process is killed: a
+    long NumPy call cannot be interrupted any other way, and its slot and leases end with it).
+    """
+    if polled is None:
+        yield
+        return
+    limit = seconds if seconds is not None else positive_int("AUDITAPP_JOB_ABANDON_AFTER")
+    stop = threading.Event()
+
+    def run() -> None:
+        if stop.wait(limit):
+            return
+        while not stop.wait(limit / 4):
+            if not polled():
+                on_abandon()
+                return
+
+    thread = threading.Thread(target=run, daemon=True, name="auditapp-job-watch")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def job_slot(token: str | None, *, on_wait: Callable[[Place], None] | None = None) -> Iterator[FairQueue]:
+    """Hold one of the server's background-job slots while the ``with`` block runs (waiting for it first)."""
+    settings = Settings.from_env()
+    queue = FairQueue.for_server(JOBS, settings.data_dir, settings.redis_url, poll=0.25)
+    session = "anonymous"
+    if token:
+        with contextlib.suppress(AuditInputError):
+            session = _store().session_id(token)
+    with queue.slot(session, on_wait=on_wait):
+        yield queue
 
 
 @functools.cache

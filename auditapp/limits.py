@@ -8,8 +8,14 @@
 | ``AUDITAPP_MEMORY_CACHE_BYTES`` / ``_DISK_CACHE_MAX_BYTES`` | 1 GB / 256 MB | the artifact store's caches |
 | ``AUDITAPP_MAX_GROUPS`` | 200 | distinct groups in one sensitive feature |
 | ``AUDITAPP_JOB_TIME_LIMIT`` | 600 s | one background job |
-| ``AUDITAPP_JOB_QUEUE_WAIT`` | 300 s | how long a job may wait for a free worker |
+| ``AUDITAPP_JOB_QUEUE_WAIT`` | 300 s | how long an audit or job may wait for a free slot or worker |
 | ``AUDITAPP_ARTIFACT_TTL`` | 7 days | how long unused uploads and cached results are kept |
+| ``AUDITAPP_MAX_AUDITS`` / ``_PER_SESSION`` | 2 / 1 | new audits computed at once (whole server / one session) |
+| ``AUDITAPP_MAX_JOBS`` / ``_PER_SESSION`` | 2 / 1 | background jobs running at once (whole server / one session) |
+| ``AUDITAPP_MAX_WAITING`` | 20 | audits (and, separately, jobs) waiting for a slot; more are refused |
+| ``AUDITAPP_MAX_INTERSECTIONS`` | 1,000 | observed intersections of an audit's sensitive features |
+| ``AUDITAPP_MAX_BOOTSTRAP_WORK`` | 2,000,000 | replicates × groups (over every grouping) of one audit |
+| ``AUDITAPP_JOB_ABANDON_AFTER`` | 120 s | a background job whose page stopped asking for it is stopped |
 """
 
 from __future__ import annotations
@@ -24,6 +30,14 @@ DEFAULTS = {
     "AUDITAPP_JOB_TIME_LIMIT": 600,
     "AUDITAPP_JOB_QUEUE_WAIT": 300,
     "AUDITAPP_ARTIFACT_TTL": 7 * 24 * 3600,
+    "AUDITAPP_MAX_AUDITS": 2,
+    "AUDITAPP_MAX_AUDITS_PER_SESSION": 1,
+    "AUDITAPP_MAX_JOBS": 2,
+    "AUDITAPP_MAX_JOBS_PER_SESSION": 1,
+    "AUDITAPP_MAX_WAITING": 20,
+    "AUDITAPP_MAX_INTERSECTIONS": 1_000,
+    "AUDITAPP_MAX_BOOTSTRAP_WORK": 2_000_000,
+    "AUDITAPP_JOB_ABANDON_AFTER": 120,
 }
 
 
@@ -58,3 +72,8 @@ def job_time_limit() -> int:
 def job_queue_wait() -> int:
     """Seconds a job may wait for a worker before it is reported as not started (default 300)."""
     return positive_int("AUDITAPP_JOB_QUEUE_WAIT")
+
+
+def job_abandon_after() -> int:
+    """Seconds a background job runs on after its page stopped asking for it (default 120)."""
+    return positive_int("AUDITAPP_JOB_ABANDON_AFTER")

@@ -20,6 +20,7 @@ from auditapp.intake import Dataset, read_table
 from auditapp.scores import ThresholdIndex
 from auditapp.spec import AuditSpec
 from auditapp.store import ArtifactStore
+from auditapp.workload import WorkLimits
 
 _TARGET_NAMES = ("hired", "label", "target", "outcome", "y", "y_true", "two_year_recid", "income", "class",
                  "approved", "default", "repaid")
@@ -97,7 +98,7 @@ def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_
     def compute() -> Audit:
         dataset = dataset_for(store, token, state)
         model = load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
-        return run_audit(dataset.frame, spec, model)
+        return run_audit(dataset.frame, spec, model, limits=WorkLimits.from_env())
 
     return store.cached(key, compute, token=token)
 

@@ -45,6 +45,7 @@ class DashClient:
         token = re.search(r'"app-session-store"[^}]*?"data":\s*"([^"]+)"', self._request("GET", "/_dash-layout")[1]
                           .decode())
         self.token = token.group(1) if token else None
+        self.side_updates: list[dict] = []  # what callbacks set on other components (set_props)
 
     def _request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
         request = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
@@ -61,8 +62,8 @@ class DashClient:
             raise LookupError(f"{len(matches)} callbacks output {output}")
         return matches[0]
 
-    def call(self, output: str, values: dict[str, object], *, poll: float = 0.2) -> dict:
-        """Run one callback with ``values`` keyed ``"id.property"``; wait for background jobs to finish."""
+    def request_body(self, output: str, values: dict[str, object]) -> bytes:
+        """The JSON body the browser posts to run the callback that outputs ``output``."""
         spec = self.find(output)
         outputs = [dict(zip(("id", "property"), o.rsplit(".", 1), strict=True))
                    for o in spec["output"].strip(".").split("...")]
@@ -74,19 +75,30 @@ class DashClient:
         inputs, state = [item(i) for i in spec["inputs"]], [item(s) for s in spec["state"]]
         payload = {"output": spec["output"], "outputs": outputs if spec["output"].startswith("..") else outputs[0],
                    "inputs": inputs, "state": state, "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"]}
-        body = json.dumps(payload).encode()
-        query = {"endId": self.end_id} if self.end_id else {}
+        return json.dumps(payload).encode()
+
+    def update_path(self, **query) -> str:
+        """The path of Dash's callback route for this page load (with a background job's handles)."""
+        query = {"endId": self.end_id, **query} if self.end_id else query
+        return "/_dash-update-component?" + urllib.parse.urlencode(query)
+
+    def call(self, output: str, values: dict[str, object], *, poll: float = 0.2) -> dict:
+        """Run one callback with ``values`` keyed ``"id.property"``; wait for background jobs to finish."""
+        body = self.request_body(output, values)
+        query = {}
         deadline = time.monotonic() + self.timeout
         while True:
-            status, raw = self._request("POST", "/_dash-update-component?" + urllib.parse.urlencode(query), body,
+            status, raw = self._request("POST", self.update_path(**query), body,
                                         {"Content-Type": "application/json"})
             if status == 204:
                 return {}
             answer = json.loads(raw)
+            if "sideUpdate" in answer:
+                self.side_updates.append(answer["sideUpdate"])
             if "cacheKey" in answer:  # a background job started: poll with its signed handles
                 query.update(cacheKey=answer["cacheKey"], job=answer["job"])
-            elif "response" in answer or "sideUpdate" in answer:
-                return answer
+            elif "response" in answer or ("sideUpdate" in answer and "cacheKey" not in query):
+                return answer  # (a running job's answers carry its progress and updates, not its response)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{output}: no result in {self.timeout} s")
             time.sleep(poll)
@@ -95,6 +107,17 @@ class DashClient:
         status, raw = self._request("POST", f"/api/upload/{kind}", data, {
             "X-Auditapp-Session": self.token, "X-Filename": urllib.parse.quote(name)})
         return json.loads(raw)
+
+
+def audit_form(token: str, dataset_id: str, *, sensitive: list[str], n_boot: int, target: str = "hired",
+               score: str = "score") -> dict:
+    """The Data & model page's values when the user presses Run audit (scores thresholded at 0.5)."""
+    return {"app-session-store.data": token, "data-run-button.n_clicks": 1,
+            "app-state-store.data": {"dataset": dataset_id, "model": None, "spec": None},
+            "data-target-dropdown.value": target, "data-favorable-dropdown.value": 1,
+            "data-source-radio.value": "score", "data-score-dropdown.value": score,
+            "data-threshold-input.value": 0.5, "data-sensitive-dropdown.value": sensitive,
+            "data-bins-input.value": "", "data-min-group-input.value": 30, "data-bootstrap-input.value": n_boot}
 
 
 def make_dataset(n_rows: int, seed: int = 0) -> bytes:
@@ -132,12 +155,7 @@ def user_session(base: str, data: bytes, moves: int, record, stop: threading.Eve
     if "error" in upload:
         record("upload", 0.0, upload["error"])
         return
-    form = {"app-session-store.data": client.token, "data-run-button.n_clicks": 1,
-            "app-state-store.data": {"dataset": upload["id"], "model": None, "spec": None},
-            "data-target-dropdown.value": "hired", "data-favorable-dropdown.value": 1,
-            "data-source-radio.value": "score", "data-score-dropdown.value": "score",
-            "data-threshold-input.value": 0.5, "data-sensitive-dropdown.value": ["sex", "ethnicity"],
-            "data-bins-input.value": "", "data-min-group-input.value": 30, "data-bootstrap-input.value": 1000}
+    form = audit_form(client.token, upload["id"], sensitive=["sex", "ethnicity"], n_boot=1000)
     ran = timed("run audit", lambda: client.call("data-run-alert.children", form))["response"]
     state = ran["app-state-store"]["data"]
     values = {"app-session-store.data": client.token, "app-state-store.data": state}
@@ -214,11 +232,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(workers: int):
+def gunicorn(workers: int, *, data_dir: str | None = None, demo: str = ""):
     """gunicorn app:server (gunicorn.conf.py) with ``workers`` processes on a free loopback port, in a fresh data dir."""
     port = _free_port()
-    data_dir = tempfile.mkdtemp(prefix="auditapp-load-")
-    env = dict(os.environ, AUDITAPP_DATA_DIR=data_dir, AUDITAPP_DEMO="")
+    data_dir = data_dir or tempfile.mkdtemp(prefix="auditapp-load-")
+    env = dict(os.environ, AUDITAPP_DATA_DIR=data_dir, AUDITAPP_DEMO=demo)
     log = open(Path(data_dir) / "gunicorn.log", "w")  # noqa: SIM115 - closed below
     # Threads, timeout and the helper start-up come from gunicorn.conf.py, as in production.
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers),

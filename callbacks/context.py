@@ -1,7 +1,10 @@
-"""What callbacks share: the artifact store and settings of this process."""
+"""What callbacks share: the artifact store and settings of this process, and new audits fairly queued."""
 
 from __future__ import annotations
 
+import select
+import socket
+from collections.abc import Callable
 from functools import lru_cache
 
 from auditapp.config import Settings
@@ -18,17 +21,43 @@ def get_store() -> ArtifactStore:
     return ArtifactStore(settings().data_dir, redis_url=settings().redis_url or "")
 
 
+def client_gone() -> Callable[[], bool]:
+    """A check of whether the browser that sent this request has closed its connection.
+
+    A closed tab, a reload or a client that gave up closes the TCP connection; its socket then reads
+    as end-of-file. Over TLS (or outside a request) nothing can be seen, and the check says False.
+    """
+    try:
+        from flask import request
+
+        environ = request.environ
+    except RuntimeError:  # not inside a request
+        return lambda: False
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    if type(sock) is not socket.socket:  # absent, or TLS (an SSLSocket cannot peek)
+        return lambda: False
+
+    def gone() -> bool:
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable) and sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (BlockingIOError, ValueError):
+            return False
+        except OSError:  # reset by the peer
+            return True
+
+    return gone
+
+
 def audit_for(token, state):
-    """The cached audit for a browser state (computed, when new, in a low-priority helper process)."""
+    """The cached audit for a browser state (computed, when new, in a fair share of the machine)."""
     from auditapp import workspace
+    from auditapp.audit_queue import compute_fairly
 
-    current = settings()
-    helper = None
-    if current.audit_helper:
-        from functools import partial
+    current, store = settings(), get_store()
+    abandoned = client_gone()
 
-        from auditapp.audit_helper import audit_in_helper
+    def compute(token, state) -> bool:
+        return compute_fairly(store, token, state, settings=current, abandoned=abandoned)
 
-        helper = partial(audit_in_helper, trust_pickle=current.trust_pickle, timeout=current.job_time_limit)
-    return workspace.audit_for(get_store(), token, state, trust_pickle=current.trust_pickle,
-                               compute_elsewhere=helper)
+    return workspace.audit_for(store, token, state, trust_pickle=current.trust_pickle, compute_elsewhere=compute)

@@ -17,6 +17,7 @@ from auditapp.forms import (
 from auditapp.missing import parse_missing_values
 from auditapp.scenarios import SCENARIOS, scenario_state
 from callbacks.context import audit_for, get_store
+from callbacks.queue import AUDIT_RUNNING
 from layouts import ids
 from layouts.components import error_alert, info_alert, labelled
 
@@ -207,7 +208,7 @@ def show_reference_choices(sensitive, bins, state, token):
     State(ids.DATA_BINS_INPUT, "value"), State({"type": ids.DATA_REFERENCE_TYPE, "feature": ALL}, "value"),
     State({"type": ids.DATA_REFERENCE_TYPE, "feature": ALL}, "id"), State(ids.DATA_MIN_GROUP_INPUT, "value"),
     State(ids.DATA_BOOTSTRAP_INPUT, "value"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
-    prevent_initial_call=True,
+    prevent_initial_call=True, running=AUDIT_RUNNING,
 )
 def on_run_audit(n_clicks, target, favorable, source, prediction, score, threshold, model_favorable, sensitive, bins,
                  reference_values, reference_ids, min_group_size, n_boot, state, token):

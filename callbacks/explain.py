@@ -18,6 +18,7 @@ from auditapp.figures.explain import (
     proxy_rows,
 )
 from callbacks.context import get_store, settings
+from callbacks.queue import JOB_RUNNING
 from layouts import ids
 from layouts.components import error_alert
 
@@ -79,7 +80,7 @@ def show_explain_page(state, rows, seed, token):
     progress=[Output(ids.EXPLAIN_PROGRESS, "value"), Output(ids.EXPLAIN_PROGRESS, "label"),
               Output(ids.EXPLAIN_PROGRESS_TEXT, "children")],
     progress_default=[0, "", ""],
-    running=[(Output(ids.EXPLAIN_COMPUTE_BUTTON, "disabled"), True, False),
+    running=[JOB_RUNNING, (Output(ids.EXPLAIN_COMPUTE_BUTTON, "disabled"), True, False),
              (Output(ids.EXPLAIN_CANCEL_BUTTON, "disabled"), False, True),
              (Output(ids.EXPLAIN_PROGRESS_AREA, "style"), {"display": "block"}, {"display": "none"}),
              (Output(ids.EXPLAIN_STATUS, "style"), {"display": "none"}, {"display": "block"})],

@@ -31,6 +31,7 @@ from auditapp.figures.feedback import (
     policing_share_figure,
 )
 from callbacks.context import get_store, settings
+from callbacks.queue import JOB_RUNNING
 from layouts import ids
 from layouts.components import error_alert
 
@@ -118,7 +119,7 @@ def _throttled(set_progress):
     State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
     background=True,
     progress=[Output(ids.FEEDBACK_PROGRESS, "value"), Output(ids.FEEDBACK_PROGRESS, "label")],
-    running=[(Output(ids.FEEDBACK_RUN_BUTTON, "disabled"), True, False),
+    running=[JOB_RUNNING, (Output(ids.FEEDBACK_RUN_BUTTON, "disabled"), True, False),
              (Output(ids.FEEDBACK_CANCEL_BUTTON, "disabled"), False, True),
              (Output(ids.FEEDBACK_PROGRESS, "animated"), True, False)],
     cancel=[Input(ids.FEEDBACK_CANCEL_BUTTON, "n_clicks")],

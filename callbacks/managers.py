@@ -1,9 +1,12 @@
 """Dash's background-callback managers for this app: diskcache on one machine, Celery for a team.
 
-Both are supervised: every job runs under ``auditapp.jobs.job_guard`` (its dataset and model are pinned
-against expiry, and it has a time limit), and a job whose process died, or that no worker took, is
-reported as failed with a message instead of spinning forever. This module uses Dash; the engine's
-side of jobs (guards, limits, Celery tasks) is in ``auditapp.jobs``.
+Both are supervised: every job first waits for one of the server's job slots (``auditapp.jobs.job_slot``;
+its place in line is shown in the shell's job notice), then runs under ``auditapp.jobs.job_guard`` (its
+dataset and model are pinned against expiry, and it has a time limit); a job whose page stops asking
+for it (closed tab) is stopped; and a job whose process died, or that no worker took, is reported as
+failed with a message instead of spinning forever. Embedded jobs run at low priority (``nice`` 10).
+This module uses Dash; the engine's side of jobs (guards, limits, slots, Celery tasks) is in
+``auditapp.jobs``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import os
 import uuid
 from collections.abc import Callable
 
+from dash import set_props
+
+from auditapp.audit_helper import NICENESS
 from auditapp.config import Settings
 from auditapp.jobs import (
     _HEARTBEAT,
@@ -20,21 +26,55 @@ from auditapp.jobs import (
     JOB_NOT_STARTED,
     _artifacts_in,
     celery_app,
+    heartbeat,
     job_guard,
+    job_slot,
+    watch_polls,
 )
-from auditapp.limits import job_queue_wait
+from auditapp.limits import job_abandon_after, job_queue_wait
+from auditapp.slots import JOBS, Caps, Place
+from layouts import ids
+from layouts.components import info_alert
 
 
-def _supervised(fn: Callable, beat_for: Callable[[], Callable[[], None] | None]) -> Callable:
-    """Wrap a background callback so it runs under :func:`job_guard`."""
+def _show_place(place: Place, caps) -> None:
+    """Tell the page where its job stands (from inside the job: Dash relays it with the next poll)."""
+    text = place.message(JOBS, caps)
+    set_props(ids.QUEUE_JOB_NOTICE, {"children": info_alert(
+        f"{text} Its page's Stop button gives up its place.", dismissable=False)})
+
+
+def _supervised(fn: Callable, beat_for: Callable[[], Callable[[], None] | None],
+                polled_for: Callable[[], Callable[[], bool] | None], *, nice: bool = False) -> Callable:
+    """Wrap a background callback: wait for a job slot, then run under :func:`job_guard`.
+
+    ``polled_for()`` gives the check that the page still asks for this job (see ``watch_polls``);
+    ``nice`` lowers the job's priority (diskcache: its own process on the web machine).
+    """
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        token, ids = _artifacts_in([*args, *kwargs.values()])  # inputs and states, in order
-        with job_guard(token, ids, beat=beat_for()):
-            return fn(*args, **kwargs)
+        token, artifact_ids = _artifacts_in([*args, *kwargs.values()])  # inputs and states, in order
+        shown = []
+
+        def on_wait(place: Place) -> None:
+            _show_place(place, queue_caps)
+            shown.append(True)
+
+        queue_caps = Caps.from_env(JOBS)
+        with heartbeat(beat_for()), watch_polls(polled_for()), job_slot(token, on_wait=on_wait):
+            if shown:
+                set_props(ids.QUEUE_JOB_NOTICE, {"children": None})
+            if nice:
+                os.nice(NICENESS)
+            with job_guard(token, artifact_ids):
+                return fn(*args, **kwargs)
 
     return run
+
+
+def _polled_key(job) -> str:
+    return f"auditapp-job-polled-{job}"
 
 
 def _error(message: str) -> dict:
@@ -49,7 +89,16 @@ def _diskcache_manager(settings: Settings):
         """Jobs in subprocesses; a dead subprocess without a result is reported as :data:`JOB_LOST`."""
 
         def make_job_fn(self, fn, progress, key=None):
-            return super().make_job_fn(_supervised(fn, lambda: None), progress, key)
+            def polled_for():
+                job = os.getpid()  # this manager's job id is the pid of the process running it
+                return lambda: self.handle.get(_polled_key(job)) is not None
+
+            return super().make_job_fn(_supervised(fn, lambda: None, polled_for, nice=True), progress, key)
+
+        def call_job_fn(self, key, job_fn, args, context):
+            job = super().call_job_fn(key, job_fn, args, context)
+            self.handle.set(_polled_key(job), True, expire=job_abandon_after())
+            return job
 
         def terminate_job(self, job):
             if job is not None:
@@ -57,6 +106,8 @@ def _diskcache_manager(settings: Settings):
             super().terminate_job(job)
 
         def get_result(self, key, job):
+            if job:
+                self.handle.set(_polled_key(job), True, expire=job_abandon_after())
             result = super().get_result(key, job)
             if (result is self.UNDEFINED and job and not self.job_running(job)
                     and self.handle.get(f"auditapp-ended-{job}") is None):
@@ -89,15 +140,25 @@ def _celery_manager(settings: Settings):
                 client = self.handle.backend.client
                 return (lambda: client.set(self._alive_key(job), "running", ex=4 * _HEARTBEAT)) if job else None
 
-            return super().make_job_fn(_supervised(fn, beat_for), progress, key)
+            def polled_for():
+                from celery import current_task
+
+                job = current_task.request.id if current_task else None
+                client = self.handle.backend.client
+                return (lambda: bool(client.exists(_polled_key(job)))) if job else None
+
+            return super().make_job_fn(_supervised(fn, beat_for, polled_for), progress, key)
 
         def call_job_fn(self, key, job_fn, args, context):
             job = uuid.uuid4().hex
             self.handle.backend.client.set(self._alive_key(job), "queued", ex=job_queue_wait())
+            self.handle.backend.client.set(_polled_key(job), 1, ex=job_queue_wait() + job_abandon_after())
             job_fn.apply_async(args=(key, self._make_progress_key(key), args, context), task_id=job)
             return job
 
         def get_result(self, key, job):
+            if job:
+                self.handle.backend.client.set(_polled_key(job), 1, ex=job_abandon_after())
             result = super().get_result(key, job)
             if result is self.UNDEFINED and job:
                 state = self.handle.AsyncResult(job).state

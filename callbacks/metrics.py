@@ -15,6 +15,7 @@ from auditapp.figures.metrics import (
 )
 from auditapp.narrative import summarize_gaps
 from callbacks.context import audit_for
+from callbacks.queue import AUDIT_RUNNING
 from layouts import ids
 from layouts.components import error_alert
 
@@ -25,7 +26,7 @@ SEP = "|"
     Output(ids.METRICS_CONTEXT, "children"), Output(ids.METRICS_SUMMARY, "children"),
     Output(ids.METRICS_GROUPING_DROPDOWN, "options"), Output(ids.METRICS_GROUPING_DROPDOWN, "value"),
     Output(ids.METRICS_HEATMAP_CARD, "style"), Output(ids.METRICS_ALERT, "children"),
-    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"), running=AUDIT_RUNNING,
 )
 def show_audit_overview(state, token):
     """Summarise the current audit when the page opens or the settings change."""

@@ -13,6 +13,7 @@ from auditapp.figures import empty_figure
 from auditapp.figures.mitigation import candidate_groups_figure, tradeoff_figure
 from auditapp.mitigation import jobs
 from callbacks.context import get_store, settings
+from callbacks.queue import JOB_RUNNING
 from layouts import ids
 from layouts.components import error_alert, info_alert
 
@@ -113,7 +114,7 @@ def show_mitigation_setup(state, constraint, choice, token):
     background=True, prevent_initial_call=True, interval=500,
     progress=[Output(ids.MITIGATION_PROGRESS, "value"), Output(ids.MITIGATION_PROGRESS, "label"),
               Output(ids.MITIGATION_STATUS_LIST, "children")],
-    running=[(Output(ids.MITIGATION_RUN_BUTTON, "disabled"), True, False),
+    running=[JOB_RUNNING, (Output(ids.MITIGATION_RUN_BUTTON, "disabled"), True, False),
              (Output(ids.MITIGATION_CANCEL_BUTTON, "disabled"), False, True),
              (Output(ids.MITIGATION_PROGRESS_AREA, "style"), {"display": "block"}, {"display": "none"})],
     cancel=[Input(ids.MITIGATION_CANCEL_BUTTON, "n_clicks")],

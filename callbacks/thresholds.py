@@ -16,6 +16,7 @@ from auditapp.figures.thresholds import (
 )
 from auditapp.scores import roc_auc, roc_curves
 from callbacks.context import audit_for, get_store, settings
+from callbacks.queue import AUDIT_RUNNING
 from layouts import ids
 from layouts.components import error_alert
 
@@ -38,7 +39,7 @@ def _index(token, state, key):
     Output(ids.THRESHOLD_GROUPING_DROPDOWN, "options"), Output(ids.THRESHOLD_GROUPING_DROPDOWN, "value"),
     Output(ids.THRESHOLD_SLIDER, "value"), Output(ids.THRESHOLD_CALIBRATION_GRAPH, "figure"),
     Output(ids.THRESHOLD_ALERT, "children"),
-    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"), running=AUDIT_RUNNING,
 )
 def show_threshold_page(state, token):
     """Set up the explorer for the current audit."""

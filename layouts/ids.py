@@ -9,6 +9,11 @@ LOCATION = "app-location"
 GLOBAL_ALERT = "app-global-alert"
 REPORT_BUTTON = "app-report-button"
 REPORT_DOWNLOAD = "app-report-download"
+QUEUE_AUDIT_NOTICE = "app-queue-audit-notice"  # "Your audit is waiting…: 2 audits ahead of yours" + Cancel
+QUEUE_AUDIT_TEXT = "app-queue-audit-text"
+QUEUE_AUDIT_CANCEL = "app-queue-audit-cancel-button"
+QUEUE_INTERVAL = "app-queue-interval"  # polls the audit's place while an audit request runs
+QUEUE_JOB_NOTICE = "app-queue-job-notice"  # a background job's place, set from the job itself
 
 # Data & model page
 DATA_SCENARIO_DROPDOWN = "data-scenario-dropdown"

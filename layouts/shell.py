@@ -33,5 +33,22 @@ def shell(*, session_token: str, initial_state: dict | None) -> html.Div:
         dcc.Store(id=ids.UPLOAD_RESULT_STORE, storage_type="memory"),
         dcc.Store(id=ids.RESULTS_STORE, storage_type="session", data={}),
         navbar(),
-        dbc.Container([html.Div(id=ids.GLOBAL_ALERT), dash.page_container], fluid=True, className="pb-5"),
+        dbc.Container([html.Div(id=ids.GLOBAL_ALERT), queue_notices(), dash.page_container], fluid=True,
+                      className="pb-5"),
+    ])
+
+
+HIDDEN = {"display": "none"}
+
+
+def queue_notices() -> html.Div:
+    """Where a user sees their place in the server's queues, and cancels a waiting or running audit."""
+    return html.Div([
+        html.Div(dbc.Alert([
+            html.Span(id=ids.QUEUE_AUDIT_TEXT, className="me-3"),
+            dbc.Button("Cancel", id=ids.QUEUE_AUDIT_CANCEL, color="secondary", outline=True, size="sm"),
+        ], color="info", className="mb-3 d-flex align-items-center"),
+            id=ids.QUEUE_AUDIT_NOTICE, style=HIDDEN, role="status"),
+        dcc.Interval(id=ids.QUEUE_INTERVAL, interval=500, disabled=True),
+        html.Div(id=ids.QUEUE_JOB_NOTICE, role="status"),
     ])

@@ -25,6 +25,9 @@ def register(subparsers) -> None:
                         help="check a policy (four-fifths, ratio-band, equalized-odds, strict, or a "
                              ".yaml/.json file); exit 0 pass, 1 fail, 3 inconclusive")
     parser.add_argument("--report", metavar="OUT.html", help="write the self-contained HTML report")
+    parser.add_argument("--no-work-limit", action="store_true",
+                        help="run an audit larger than a shared server allows (AUDITAPP_MAX_INTERSECTIONS, "
+                             "AUDITAPP_MAX_BOOTSTRAP_WORK): it runs on this machine")
     parser.set_defaults(func=run)
 
 
@@ -128,7 +131,10 @@ def run(args) -> int:
     spec = spec_from_args(args)
     policy = load_policy(args.policy) if args.policy else None
     dataset, model = load_inputs(args)
-    audit = run_audit(dataset.frame, spec, model)
+    from auditapp.workload import CLI_REMEDY, WorkLimits
+
+    limits = None if args.no_work_limit else WorkLimits.from_env()
+    audit = run_audit(dataset.frame, spec, model, limits=limits, remedy=CLI_REMEDY)
     print(format_summary(audit, dataset.notices))
     outcome = assess(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model))
     if outcome.text:

@@ -1,0 +1,164 @@
+"""Finding 4: one user's heavy audit no longer holds back everyone's new audits, and abandoned audits stop.
+
+The heavy audit is the one of the finding (3 sensitive features, 640 intersections, 20,000 replicates:
+over a minute of computing on this machine), allowed here by raising the work cap for the test.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+
+from auditapp import audit_helper, workspace
+from auditapp.audit_queue import (
+    ABANDONED,
+    CANCELLED,
+    audit_queue,
+    audit_status,
+    cancel_audits,
+    compute_fairly,
+)
+from auditapp.config import Settings
+from auditapp.errors import AuditInputError
+from auditapp.slots import WorkCancelledError
+from auditapp.spec import AuditSpec
+from auditapp.store import ArtifactStore
+from auditapp.workload import WorkLimitError
+
+
+def heavy_frame(n: int = 60_000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    score = rng.random(n).round(4)
+    return pd.DataFrame({"region": rng.integers(0, 10, n).astype(str), "age": rng.integers(0, 8, n).astype(str),
+                         "team": rng.integers(0, 8, n).astype(str), "score": score,
+                         "y": (rng.random(n) < score).astype(int)})
+
+
+def small_frame(n: int = 1_000, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    score = rng.random(n).round(4)
+    return pd.DataFrame({"sex": rng.choice(["f", "m"], n), "score": score, "y": (rng.random(n) < score).astype(int)})
+
+
+def _state(store, token, frame, sensitive, n_boot):
+    info = store.put(token, frame.to_csv(index=False).encode(), kind="dataset", name="d.csv")
+    spec = AuditSpec(target="y", sensitive=sensitive, score="score", threshold=0.5, n_boot=n_boot)
+    return {"dataset": info.id, "model": None, "spec": spec.to_dict()}
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A data directory as a server's web processes share it, with the default caps (2 audits, 1 per session)."""
+    monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AUDITAPP_REDIS_URL", "")
+    monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "100000000")  # let the finding's audit in
+    settings = Settings(data_dir=str(tmp_path), audit_helper=True, job_time_limit=600)
+    return settings, ArtifactStore(tmp_path, redis_url="")
+
+
+def _wait_for(condition, timeout=30.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.05)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _start_heavy(settings, store, token, state, **options):
+    outcome = {}
+
+    def run():
+        try:
+            compute_fairly(store, token, state, settings=settings, **options)
+            outcome["done"] = True
+        except AuditInputError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    _wait_for(lambda: audit_status(settings, store, token) == "Your audit is running." and audit_helper.busy_helpers(),
+              what="the heavy audit starting")
+    return thread, outcome
+
+
+def test_a_heavy_audit_leaves_room_for_others_and_stops_when_abandoned(server):
+    settings, store = server
+    heavy_token = store.new_session()
+    heavy = _state(store, heavy_token, heavy_frame(), ("region", "age", "team"), 20_000)
+    abandoned = threading.Event()
+    thread, outcome = _start_heavy(settings, store, heavy_token, heavy, abandoned=abandoned.is_set)
+    [heavy_pid] = audit_helper.busy_helpers()
+
+    # four other sessions' small audits, at once: each finishes while the heavy one still runs
+    others = [store.new_session() for _ in range(4)]
+    states = [_state(store, t, small_frame(seed=i), ("sex",), 200) for i, t in enumerate(others)]
+    errors = []
+    started = time.monotonic()
+    threads = [threading.Thread(target=lambda t=t, s=s: errors.append(
+        compute_fairly(store, t, s, settings=settings) is not True)) for t, s in zip(others, states, strict=True)]
+    for small in threads:
+        small.start()
+    for small in threads:
+        small.join(60)
+    waited = time.monotonic() - started
+    assert errors == [False] * 4
+    for token, state in zip(others, states, strict=True):
+        assert store.peek(("audit", *workspace.state_key(store, token, state))) is not None
+    assert thread.is_alive() and audit_status(settings, store, heavy_token) == "Your audit is running."
+    assert waited < 45, f"the small audits took {waited:.1f} s behind the heavy one"
+
+    abandoned.set()  # the heavy audit's request is abandoned: its helper is killed, its slot freed
+    thread.join(10)
+    assert not thread.is_alive()
+    assert isinstance(outcome["error"], WorkCancelledError) and str(outcome["error"]) == ABANDONED
+    _wait_for(lambda: _gone(heavy_pid), timeout=10, what="the heavy audit's helper ending")
+    assert audit_queue(settings).counts() == {"running": 0, "waiting": 0}
+    assert store.peek(("audit", *workspace.state_key(store, heavy_token, heavy))) is None
+
+
+def test_a_session_cancels_its_running_audit_and_the_time_limit_stops_another(server):
+    settings, store = server
+    token = store.new_session()
+    heavy = _state(store, token, heavy_frame(seed=2), ("region", "age", "team"), 20_000)
+    thread, outcome = _start_heavy(settings, store, token, heavy)
+    [pid] = audit_helper.busy_helpers()
+    assert cancel_audits(settings, store, token) == 1
+    thread.join(10)
+    assert str(outcome["error"]) == CANCELLED
+    _wait_for(lambda: _gone(pid), timeout=10, what="the cancelled audit's helper ending")
+    assert audit_status(settings, store, token) is None
+
+    quick = Settings(data_dir=settings.data_dir, audit_helper=True, job_time_limit=1)
+    started = time.monotonic()
+    with pytest.raises(AuditInputError, match="The audit ran longer than this server's limit of 1 seconds"):
+        compute_fairly(store, token, heavy, settings=quick)
+    assert time.monotonic() - started < 15
+    assert audit_helper.busy_helpers() == []
+    assert audit_queue(settings).counts() == {"running": 0, "waiting": 0}
+
+
+def test_the_server_refuses_the_findings_audit_with_the_numbers_and_what_to_do(server, monkeypatch):
+    settings, store = server
+    monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "2000000")  # the default
+    token = store.new_session()
+    heavy = _state(store, token, heavy_frame(seed=3), ("region", "age", "team"), 20_000)
+    with pytest.raises(WorkLimitError) as refused:
+        compute_fairly(store, token, heavy, settings=settings)
+    assert str(refused.value) == (
+        "This audit asks for 20,000 bootstrap replicates of 890 groups (7 groupings of region, age and team; "
+        "640 intersections) on 60,000 rows: 17,800,000 replicate group rates, more than this server's limit of "
+        "2,000,000 (AUDITAPP_MAX_BOOTSTRAP_WORK). Use at most 2,247 replicates, or fewer sensitive features or "
+        "coarser bins; the command line (auditapp audit --no-work-limit) can run it on your own machine.")
+    assert audit_queue(settings).counts() == {"running": 0, "waiting": 0}  # the refusal freed its slot

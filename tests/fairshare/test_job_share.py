@@ -1,0 +1,136 @@
+"""Finding 5: background jobs are capped (server and session), queued with their place shown, and stopped
+when cancelled or abandoned. Real jobs in real processes through the embedded (diskcache) manager."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+
+from auditapp import jobs
+from auditapp.config import Settings
+from auditapp.slots import JOBS, FairQueue
+from auditapp.spec import AuditSpec
+from auditapp.store import ArtifactStore
+from callbacks import managers
+from layouts import ids
+
+
+def audit_job(token, state):
+    """A background callback body: the real audit for a browser state, as plain numbers."""
+    return jobs.audit_summary(token, state)
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("AUDITAPP_REDIS_URL", "")
+    monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "1000000000")  # jobs that run for a while
+    jobs._store.cache_clear()
+    store = ArtifactStore(tmp_path / "data", redis_url="")
+    manager = managers.background_manager(Settings(data_dir=str(tmp_path / "data")))
+    queue = FairQueue.for_server(JOBS, tmp_path / "data")
+    rng = np.random.default_rng(0)
+    n = 5_000
+    frame = pd.DataFrame({"a": rng.integers(0, 4, n), "b": rng.integers(0, 4, n), "c": rng.integers(0, 4, n),
+                          "d": rng.integers(0, 4, n), "score": rng.random(n).round(3), "y": rng.integers(0, 2, n)})
+    data = frame.to_csv(index=False).encode()
+    started = []
+
+    def start(token, *, n_boot=100_000):  # 100,000 replicates of 624 groups: minutes, unless stopped
+        info = store.put(token, data, kind="dataset", name="d.csv")
+        spec = AuditSpec(target="y", sensitive=("a", "b", "c", "d"), score="score", threshold=0.5, n_boot=n_boot)
+        key = f"job-{len(started)}"
+        job_fn = manager.make_job_fn(audit_job, False, key)
+        job = manager.call_job_fn(key, job_fn, [token, {"dataset": info.id, "model": None, "spec": spec.to_dict()}],
+                                  {"inputs_list": [], "states_list": []})
+        started.append(job)
+        return key, job
+
+    yield store, manager, queue, start
+    for job in started:
+        manager.terminate_job(job)
+    jobs._store.cache_clear()
+
+
+def _wait_for(condition, timeout=30.0, what="the condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.05)
+
+
+def _notice(manager, key) -> str:
+    """The job notice a waiting job last sent to its page (relayed by Dash with the next poll)."""
+    update = manager.handle.get(f"{key}-set_props") or {}
+    alert = update.get(ids.QUEUE_JOB_NOTICE, {}).get("children")
+    return "" if alert is None else str(alert.children)
+
+
+def _gone(pid) -> bool:
+    try:
+        return psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_seven_jobs_run_two_at_a_time_and_the_rest_see_their_place(setup):
+    store, manager, queue, start = setup
+    started = [start(store.new_session()) for _ in range(7)]
+    _wait_for(lambda: queue.counts() == {"running": 2, "waiting": 5}, what="two jobs running, five waiting")
+    waiting = [(key, job) for key, job in started if "waiting" in _notice(manager, key)]
+    _wait_for(lambda: sum("waiting" in _notice(manager, k) for k, _ in started) == 5, what="five notices")
+    notices = sorted(_notice(manager, key) for key, _ in started if _notice(manager, key))
+    assert notices[0] == ("Your background job is waiting for a free slot: 2 background jobs ahead of yours "
+                          "(this server runs 2 at a time). Its page's Stop button gives up its place.")
+    assert notices[-1].startswith("Your background job is waiting for a free slot: 6 background jobs ahead")
+    running = [job for key, job in started if not _notice(manager, key)]
+    assert all(os.getpriority(os.PRIO_PROCESS, int(job)) >= 10 for job in running)  # below interactive requests
+
+    # cancelling a running job (its page's Stop button) frees its slot for the next in line
+    first_waiting = min(waiting, key=lambda item: int(item[0].split("-")[1]))
+    manager.terminate_job(running[0])
+    _wait_for(lambda: _gone(running[0]), timeout=10, what="the cancelled job's process ending")
+    _wait_for(lambda: "waiting" not in _notice(manager, first_waiting[0]) and queue.counts()["running"] == 2,
+              timeout=10, what="the next job starting")
+    assert queue.counts() == {"running": 2, "waiting": 4}
+    manager.terminate_job(waiting[-1][1])  # a waiting one gives up its place
+    _wait_for(lambda: queue.counts() == {"running": 2, "waiting": 3}, timeout=10, what="the queue shrinking")
+
+
+def test_one_session_runs_one_job_at_a_time(setup):
+    store, manager, queue, start = setup
+    token = store.new_session()
+    first_key, first = start(token)
+    _wait_for(lambda: queue.counts()["running"] == 1, what="the first job starting")
+    second_key, second = start(token, n_boot=10)
+    other_key, other = start(store.new_session(), n_boot=10)
+    _wait_for(lambda: "waits for your other background job" in _notice(manager, second_key),
+              what="the second job's notice")
+    assert _notice(manager, second_key) == (
+        "Your background job waits for your other background job to finish: this server runs 1 background job "
+        "at a time per session. Its page's Stop button gives up its place.")
+    _wait_for(lambda: manager.get_result(other_key, other) is not manager.UNDEFINED, what="another session's job")
+    manager.terminate_job(first)
+    _wait_for(lambda: manager.get_result(second_key, second) is not manager.UNDEFINED, what="the second job")
+
+
+def test_a_job_whose_page_stops_asking_for_it_is_stopped(setup, monkeypatch):
+    store, manager, queue, start = setup
+    monkeypatch.setenv("AUDITAPP_JOB_ABANDON_AFTER", "2")
+    key, job = start(store.new_session())
+    _wait_for(lambda: queue.counts()["running"] == 1, what="the job starting")
+    polling_until = time.monotonic() + 4
+    while time.monotonic() < polling_until:  # the page polls, as a browser does: the job keeps running
+        assert manager.get_result(key, job) is manager.UNDEFINED
+        time.sleep(0.2)
+    assert not _gone(job)
+    stopped_polling = time.monotonic()  # the tab is closed
+    _wait_for(lambda: _gone(job), timeout=10, what="the abandoned job stopping")
+    assert time.monotonic() - stopped_polling < 2 + 0.5 + 3
+    _wait_for(lambda: queue.counts() == {"running": 0, "waiting": 0}, timeout=5, what="its slot freed")
