@@ -134,7 +134,8 @@ def _diff_null(x1, n1, x2, n2, delta):
         cosine = np.where(p != 0, np.clip(q / p ** 3, -1.0, 1.0), 0.0)
         a = (np.pi + np.arccos(cosine)) / 3
         p2 = 2 * p * np.cos(a) - t2 / (3 * t3)
-    pooled = count / nobs
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = count / nobs
     p2 = np.where(delta == 0, pooled, p2)
     p2 = np.minimum(np.maximum(p2, 0.0), 1.0)
     p1 = np.minimum(np.maximum(p2 + delta, 0.0), 1.0)

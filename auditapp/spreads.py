@@ -17,7 +17,8 @@ With more groups (intersections can have hundreds) the pairs would cost O(k²); 
 from per-group Wilson intervals that hold simultaneously (Šidák over the k groups): the spread lies
 between ``max(0, max low − min high)`` and ``max high − min low``. Its test is the smallest level at
 which two groups' intervals stop overlapping, found by bisection, so again it agrees with the interval.
-Both are conservative: at exact parity (the truth 0 sits on the boundary) coverage is close to 1.
+Both hold at least the confidence level for any true rates; the per-group form is conservative (at
+exact parity, where the truth 0 sits on the boundary, its coverage is close to 1).
 """
 
 from __future__ import annotations
