@@ -1,6 +1,6 @@
 """Figures and table rows for the Group metrics page: ``GroupingResult`` → ``go.Figure`` / rows.
 
-Pure reshaping of what ``auditapp.metrics.compute_audit`` returned: per-group bars with bootstrap
+Pure reshaping of what ``auditapp.metrics.compute_audit`` returned: per-group bars with confidence
 error bars, disparities against the reference group with the four-fifths band, an intersectional
 heatmap, and rows for an AG Grid table.
 """
@@ -62,8 +62,15 @@ def flag_words(flags) -> str:
     return ", ".join(FLAG_WORDS.get(f, str(f).replace("_", " ")) for f in flags)
 
 
+def ci_text(value, low, high) -> str:
+    """The interval as text; "too few to estimate" for a defined rate without an interval."""
+    if not is_missing(value) and (is_missing(low) or is_missing(high)):
+        return "too few to estimate"
+    return format_ci(low, high)
+
+
 def _error_arrays(values, lows, highs) -> dict | None:
-    """Asymmetric error bars from a CI, or None when no CI exists (``n_boot=0``)."""
+    """Asymmetric error bars from a CI, or None when no group has one (too few to estimate)."""
     plus = [None if is_missing(h) or is_missing(v) else float(h) - float(v)
             for v, h in zip(values, highs, strict=True)]
     minus = [None if is_missing(lo) or is_missing(v) else float(v) - float(lo)
@@ -76,7 +83,7 @@ def _error_arrays(values, lows, highs) -> dict | None:
 
 def group_metric_figure(grouping: GroupingResult, metrics: Sequence[str] | str, *,
                         confidence: float = 0.95) -> go.Figure:
-    """Grouped bars per group for the chosen metrics, with their bootstrap confidence intervals.
+    """Grouped bars per group for the chosen metrics, with their confidence intervals.
 
     Parameters
     ----------
@@ -110,7 +117,7 @@ def group_metric_figure(grouping: GroupingResult, metrics: Sequence[str] | str, 
         values = groups[metric].tolist()
         lows, highs = groups[f"{metric}_low"].tolist(), groups[f"{metric}_high"].tolist()
         colour = color_for(i)
-        customdata = [[int(n), format_pct(v), format_ci(lo, hi), flag_words(f) or "none"]
+        customdata = [[int(n), format_pct(v), ci_text(v, lo, hi), flag_words(f) or "none"]
                       for n, v, lo, hi, f in zip(groups["count"], values, lows, highs, groups["flags"],
                                                  strict=True)]
         fig.add_trace(go.Bar(
@@ -129,7 +136,8 @@ def group_metric_figure(grouping: GroupingResult, metrics: Sequence[str] | str, 
                 xaxis_title=grouping.name, yaxis_title="Rate", percent_y=True)
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 1])
-    add_caption(fig, f"Error bars: {level} (bootstrap). Hatched, lighter bars: small groups.")
+    add_caption(fig, f"Error bars: {level} (Wilson score). No bar: too few to estimate. Hatched, lighter bars: "
+                     "small groups.")
     return fig
 
 
@@ -225,7 +233,7 @@ def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "rati
     fig.update_yaxes(autorange="reversed", type="category")
     parity = "1" if kind == "ratio" else "0"
     add_caption(fig, f"Dashed line at {parity}: same as {ref}, the reference group. "
-                     f"Whiskers: {level} (bootstrap). Open markers: small groups.<br>"
+                     f"Whiskers: {level} (Miettinen–Nurminen score). Open markers: small groups.<br>"
                      f"{SIGNIFICANCE_MARK} = statistically significant difference from {ref} "
                      f"(Benjamini–Hochberg q < {alpha:g}).")
     return fig
@@ -292,7 +300,7 @@ def intersection_heatmap(grouping: GroupingResult, metric: str) -> go.Figure:
             z_row.append(None if small else plain(value))
             grey_row.append(0 if small else None)
             text_row.append(f"{format_pct(value)}<br>n={n}" + (" (small)" if small else ""))
-            data_row.append([n, format_pct(value), format_ci(r[f"{metric}_low"], r[f"{metric}_high"]),
+            data_row.append([n, format_pct(value), ci_text(value, r[f"{metric}_low"], r[f"{metric}_high"]),
                              flag_words(r["flags"]) or "none"])
         z.append(z_row)
         grey.append(grey_row)

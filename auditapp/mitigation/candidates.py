@@ -2,7 +2,7 @@
 
 Every candidate gets the same :class:`MitigationContext` (training and test rows, labels, groups,
 the uploaded model's scores) and is evaluated by :func:`auditapp.metrics.compute_audit` on the same
-test rows, so every number comes with a bootstrap confidence interval.
+test rows, so every number comes with a confidence interval.
 """
 
 from __future__ import annotations
