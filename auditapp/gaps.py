@@ -49,13 +49,17 @@ INTERVAL_METHODS: dict[str, str] = {
             "interval excludes 0 exactly when p < 1 - confidence)",
     AVERAGE_ODDS: "mean of the TPR and FPR differences against the reference (as AIF360); MOVER interval from "
                   "Wilson limits, tested by inverting that interval",
+    "balanced_accuracy_gap": "difference: MOVER from the four Wilson intervals, tested by inverting it; ratio: "
+                             "MOVER-R (Donner-Zou) from the two groups' intervals",
     "spread": "max-min and min/max across groups: simultaneous Miettinen-Nurminen intervals for every pair "
               "of groups (Bonferroni over the pairs; lower end the largest lower bound of |p_i - p_j|, upper "
               "end the largest |bound|), tested by the Bonferroni-adjusted smallest pairwise p-value; above "
-              "40 groups, per-group Wilson intervals simultaneous by Sidak; conservative at exact parity",
+              "40 groups, per-group Wilson intervals simultaneous by Sidak; coverage at least the confidence "
+              "level for any true rates, conservative when many pairs are compared",
     "vs_highest": "each group against the highest group: Bonferroni over the group's pairs, same intervals",
     "q_value": "Benjamini-Hochberg over the distinct tests of the audit (complementary metrics such as "
-               "TPR/FNR count once; the average odds difference is one more test per group)",
+               "TPR/FNR count once; balanced accuracy and the average odds difference add one test each per "
+               "group; spread tests are not in the family)",
     "roc_auc": "Hanley-McNeil normal interval",
 }
 NAN = float("nan")

@@ -47,6 +47,7 @@ LABELS: dict[str, str] = {
     "false_discovery_rate": "False discovery rate",
     "false_omission_rate": "False omission rate",
     "roc_auc": "ROC AUC",
+    "average_odds_difference": "Average odds difference (mean of the TPR and FPR gaps)",
 }
 
 

@@ -22,6 +22,7 @@ from auditapp.figures import (
     plain,
     with_alpha,
 )
+from auditapp.gaps import AVERAGE_ODDS
 from auditapp.metrics import GroupingResult
 from auditapp.narrative import FOUR_FIFTHS, format_ci, format_pct, format_q, format_ratio
 from auditapp.rates import LABELS, METRICS
@@ -171,10 +172,14 @@ def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "rati
     AuditInputError
         If the metric or kind is unknown.
     """
-    (metric,) = _check_metrics(metric)
+    if metric != AVERAGE_ODDS:
+        (metric,) = _check_metrics(metric)
     if kind not in ("ratio", "difference"):
         raise AuditInputError(f"kind must be 'ratio' or 'difference', but is {kind!r}. Pick one of those.")
     ref = grouping.reference
+    if metric == AVERAGE_ODDS and kind == "ratio":
+        return empty_figure("The average odds difference is a difference of rates: choose “Difference”.",
+                            title=LABELS[metric])
     title = (f"{LABELS[metric]} relative to {ref}" if kind == "ratio"
              else f"{LABELS[metric]}: difference from {ref}")
     rows = grouping.disparities[grouping.disparities["metric"] == metric]

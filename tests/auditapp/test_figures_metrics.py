@@ -344,3 +344,13 @@ def test_threshold_table_rows_match_rates_at(scored):
     assert rows[1]["precision_value"] == pytest.approx(rates.loc["M", "precision"])
     with pytest.raises(AuditInputError, match="Unknown metric.*speed"):
         threshold_table_rows(rates, metrics=("speed",))
+
+
+def test_average_odds_difference_is_shown_as_a_difference(result):
+    grouping = result.grouping("sex")
+    fig = disparity_figure(grouping, "average_odds_difference", kind="difference")
+    row = grouping.disparities.query("metric == 'average_odds_difference'").iloc[0]
+    assert fig.data[0].x[0] == pytest.approx(row["difference"])
+    assert fig.data[0].error_x.array is not None
+    ratio = disparity_figure(grouping, "average_odds_difference", kind="ratio")
+    assert len(ratio.data) == 0 and "choose “Difference”" in ratio.layout.annotations[0].text
