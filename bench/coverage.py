@@ -157,6 +157,7 @@ def run_population(pop: dict, samples: int, seed: int) -> list[dict]:
                    [e.ratio_low <= t_ratio + 1e-15 and t_ratio <= e.ratio_high + 1e-15 for e in defined],
                    len(ests) - len(defined))
     extreme = {m: bool(np.any((true[m] <= 0.05) | (true[m] >= 0.95))) for m in true}
+    extreme[AVERAGE_ODDS] = extreme["true_positive_rate"] or extreme["false_positive_rate"]
     return [{**pop, "interval": kind, "covered": c, "samples": total, "few": few,
              "extreme": extreme.get(kind.split(": ")[-1], False)}
             for kind, (c, total, few) in hits.items()]
