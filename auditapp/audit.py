@@ -61,8 +61,8 @@ class Audit:
             source = f"the prediction column '{spec.prediction}'"
         prefix = f"Built-in {scenario} scenario. " if scenario else ""
         return (f"{prefix}{self.result.n_rows:,} rows; outcome '{spec.target}' (favourable: {spec.favorable}); "
-                f"predictions from {source}; {self.result.confidence:.0%} confidence intervals from "
-                f"{self.result.n_boot:,} bootstrap replicates.")
+                f"predictions from {source}; {self.result.confidence:.0%} confidence intervals computed "
+                "from counts (Wilson per group, Miettinen–Nurminen for gaps).")
 
 
 def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, limits: WorkLimits | None = None,

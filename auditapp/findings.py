@@ -177,9 +177,13 @@ def describe_verdict(verdict: Verdict, result: AuditResult, *, confidence: float
     rule = f"“{c.name}” ({kind}: {bound_words(verdict)})"
     if verdict.verdict == "fail":
         judgement = f"This fails {rule}."
+    elif verdict.rows_needed is not None:
+        judgement = (f"The interval crosses the bound, so {rule} is inconclusive here; about "
+                     f"{verdict.rows_needed:,} rows per group would likely settle this (80% power at the "
+                     "observed rates).")
     else:
-        judgement = (f"The interval crosses the bound, so {rule} is inconclusive here; more data "
-                     "would settle it.")
+        judgement = (f"The interval crosses the bound, so {rule} is inconclusive here; the estimate sits "
+                     "on the bound, so more data alone is unlikely to settle it.")
     return f"{_outcome_note(facts, outcome)} {judgement}"
 
 
@@ -222,16 +226,23 @@ def _overall(evaluation: PolicyEvaluation) -> str:
         text = (f"The policy “{name}” fails: {fails} required check(s) fail"
                 + (f" and {unsure} are inconclusive." if unsure else "."))
     elif evaluation.overall == "inconclusive":
-        text = (f"The policy “{name}” is inconclusive: no required check fails, but {unsure} "
-                "check(s) have confidence intervals that cross a bound.")
+        names = ", ".join(f"“{n}”" for n in evaluation.unevaluated)
+        plural = "criteria" if len(evaluation.unevaluated) > 1 else "criterion"
+        if not passed and not unsure:
+            text = f"The policy “{name}” is inconclusive: no required check could be evaluated, so it cannot pass"
+            text += (f" (the required {plural} {names} could not be evaluated for any group)."
+                     if names else ".")
+        else:
+            reasons = [f"{unsure} check(s) have confidence intervals that cross a bound"] if unsure else []
+            if names:
+                reasons.append(f"the required {plural} {names} could not be evaluated for any group")
+            text = f"The policy “{name}” is inconclusive: no required check fails, but " + " and ".join(reasons) + "."
     else:
         text = f"The policy “{name}” passes: all {passed} required check(s) that could be evaluated pass."
     missing = evaluation.not_evaluable
     if missing:
         text += (f" {missing} check(s) could not be evaluated (too few rows or an undefined rate); "
                  "the verdict says nothing about them.")
-    if not passed and not fails and not unsure:
-        text += " No required check could be evaluated at all."
     return text
 
 

@@ -97,7 +97,8 @@ def gate(audit: Audit, policy: Policy | None, *, dataset_info: dict[str, Any],
     """Evaluate ``policy``, write the report and the JSON record, and return the exit status.
 
     Prints nothing. 0: the policy passes (or there is none); 1: a required criterion fails;
-    3: no required criterion fails but one is inconclusive.
+    3: no required criterion fails but one is inconclusive, a required criterion could not be
+    evaluated for any group, or no required check could be evaluated at all.
 
     Parameters
     ----------

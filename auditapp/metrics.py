@@ -1,10 +1,10 @@
-"""Group and intersectional metrics with bootstrap confidence intervals, disparities and tests.
+"""Group and intersectional metrics with confidence intervals, disparities and tests.
 
 The rows are reduced once to a table of confusion counts per observed intersection of all sensitive
 features (``K x 4``). Every grouping (each feature alone, and each combination of features) is a sum of
-rows of that table, and every bootstrap replicate is a multinomial draw over the same table: resampling
-rows with replacement and drawing the ``K x 4`` cells from a multinomial are the same distribution, and
-the second costs microseconds instead of a pass over the data.
+rows of that table, and every interval and test is computed from the grouping's counts in closed form
+or by bisection (``auditapp.gaps`` names the methods), so the same data always give the same numbers
+and a million rows cost no more than a thousand.
 """
 
 from __future__ import annotations
@@ -17,25 +17,11 @@ import numpy as np
 import pandas as pd
 
 from auditapp.errors import AuditInputError
-from auditapp.rates import (
-    METRICS,
-    PROPORTIONS,
-    benjamini_hochberg,
-    numerator_denominator,
-    percentile_interval,
-    rates_from_counts,
-    two_proportion_p_values,
-)
+from auditapp.gaps import CRITERIA, adjust_q_values, disparities, group_intervals, spreads
+from auditapp.rates import METRICS, rates_from_counts
 
 GROUP_SEPARATOR = " & "
-CRITERIA: dict[str, tuple[str, ...]] = {
-    "demographic_parity_difference": ("selection_rate",),
-    "demographic_parity_ratio": ("selection_rate",),
-    "equal_opportunity_difference": ("true_positive_rate",),
-    "equalized_odds_difference": ("true_positive_rate", "false_positive_rate"),
-    "predictive_parity_difference": ("precision",),
-    "accuracy_equality_difference": ("accuracy",),
-}
+__all__ = ["CRITERIA", "GROUP_SEPARATOR", "AuditResult", "GroupingResult", "compute_audit"]
 
 
 @dataclass(frozen=True)
@@ -44,9 +30,11 @@ class GroupingResult:
 
     ``groups`` is indexed by the group label (values joined by " & ") with one column per feature, the
     confusion counts ``tn, fp, fn, tp``, ``count``, ``flags``, ``is_reference`` and, for every metric
-    ``m``, the columns ``m``, ``m_low`` and ``m_high``. ``disparities`` has one row per (group, metric)
-    against the reference group. ``summary`` has, per metric, max−min and min÷max across groups with
-    CIs; ``criteria`` the named fairness criteria with CIs.
+    ``m``, the columns ``m``, ``m_low`` and ``m_high`` (no interval, NaN, when the rate's denominator is
+    below ``intervals.MIN_DENOMINATOR``: too few to estimate). ``disparities`` has one row per (group,
+    metric) against the reference group, plus the average odds difference. ``summary`` has, per metric,
+    max−min and min÷max across groups with simultaneous CIs and the test of no gap; ``criteria`` the
+    named fairness criteria likewise.
     """
 
     features: tuple[str, ...]
@@ -68,7 +56,10 @@ class GroupingResult:
 
 @dataclass(frozen=True)
 class AuditResult:
-    """Every grouping's metrics, with the settings that produced them."""
+    """Every grouping's metrics, with the settings that produced them.
+
+    ``n_boot`` is recorded as given but no longer used: every interval comes from counts.
+    """
 
     groupings: tuple[GroupingResult, ...]
     n_rows: int
@@ -149,7 +140,7 @@ def compute_audit(
     min_group_size: int = 30, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
     intersections: bool = True,
 ) -> AuditResult:
-    """Per-group metrics, disparities, tests and bootstrap CIs for every grouping.
+    """Per-group metrics, disparities, tests and confidence intervals for every grouping.
 
     Parameters
     ----------
@@ -161,8 +152,10 @@ def compute_audit(
         Per feature: ``"largest"`` (default), ``"best:<metric>"`` or a group value.
     min_group_size : int
         Groups with fewer rows are flagged ``small_group``.
-    n_boot, confidence, seed
-        Bootstrap replicates (0 for none), interval level and seed.
+    n_boot, seed
+        Kept for older callers and recorded; the intervals are computed from counts and use neither.
+    confidence
+        The interval level (and 1 − confidence the significance level of the matching tests).
     intersections : bool
         Also compute every combination of two or more features.
 
@@ -182,27 +175,22 @@ def compute_audit(
     for j in range(len(features) - 1, -1, -1):
         per_feature[:, j] = rest % len(levels[j])
         rest //= len(levels[j])
-    replicates = None
-    if n_boot > 0:
-        rng = np.random.default_rng(seed)
-        probabilities = (table / table.sum()).ravel()
-        replicates = rng.multinomial(int(table.sum()), probabilities, size=n_boot).reshape(n_boot, *table.shape)
     subsets = [c for r in range(1, len(features) + 1) for c in itertools.combinations(range(len(features)), r)]
     if not intersections:
         subsets = [s for s in subsets if len(s) == 1]
     reference = dict(reference or {})
     parts, notices = [], []
     for subset in subsets:
-        parts.append(_grouping(subset, features, levels, per_feature, table, replicates, reference,
+        parts.append(_grouping(subset, features, levels, per_feature, table, reference,
                                min_group_size, confidence, notices))
-    _adjust_q_values(parts)
+    adjust_q_values([part.disparities for part in parts])
     return AuditResult(
         groupings=tuple(parts), n_rows=int(len(y_true)), confidence=float(confidence),
         n_boot=int(n_boot), seed=int(seed), min_group_size=int(min_group_size), notices=tuple(notices),
     )
 
 
-def _grouping(subset, features, levels, per_feature, table, replicates, reference, min_group_size,
+def _grouping(subset, features, levels, per_feature, table, reference, min_group_size,
               confidence, notices) -> GroupingResult:
     names = tuple(features[j] for j in subset)
     key = np.zeros(per_feature.shape[0], dtype=np.int64)
@@ -223,26 +211,17 @@ def _grouping(subset, features, levels, per_feature, table, replicates, referenc
     for i, cell in enumerate(("tn", "fp", "fn", "tp")):
         columns[cell] = counts[:, i]
     columns["count"] = counts.sum(axis=1)
-    reps = None if replicates is None else np.einsum("gk,bkc->bgc", indicator, replicates)
-    rep_rates = None if reps is None else rates_from_counts(reps)
+    bounds = group_intervals(counts, confidence)
     for metric in METRICS:
         columns[metric] = point[metric]
-        columns[f"{metric}_low"], columns[f"{metric}_high"] = _interval(rep_rates, metric, confidence,
-                                                                         point[metric])
+        columns[f"{metric}_low"], columns[f"{metric}_high"] = bounds[metric]
     groups = pd.DataFrame(columns, index=pd.Index(labels, name="group"))
     ref = _reference_index(names, groups, reference, min_group_size, notices)
     groups["is_reference"] = np.arange(len(groups)) == ref
     groups["flags"] = [_flags(row, min_group_size) for row in counts]
-    disparities = _disparities(groups, counts, point, rep_rates, ref, confidence)
-    summary = _summary(point, rep_rates, confidence)
-    criteria = _criteria(point, rep_rates, confidence)
-    return GroupingResult(names, labels[ref], groups, disparities, summary, criteria)
-
-
-def _interval(rep_rates, metric, confidence, estimate):
-    if rep_rates is None:
-        return np.full(len(estimate), np.nan), np.full(len(estimate), np.nan)
-    return percentile_interval(rep_rates[metric], confidence, estimate=estimate)
+    summary, criteria = spreads(counts, point, confidence)
+    return GroupingResult(names, labels[ref], groups, disparities(labels, counts, point, ref, confidence, bounds),
+                          summary, criteria)
 
 
 def _flags(counts_row: np.ndarray, min_group_size: int) -> tuple[str, ...]:
@@ -299,95 +278,3 @@ def _reference_index(names, groups, reference, min_group_size, notices) -> int:
             f"the largest group of {' × '.join(names)} is the reference instead."
         )
     return int(np.argmax(sizes))
-
-
-def _disparities(groups, counts, point, rep_rates, ref, confidence) -> pd.DataFrame:
-    rows = []
-    labels = groups.index.to_numpy()
-    for metric in METRICS:
-        value = point[metric]
-        diff = value - value[ref]
-        ratio = _safe_ratio(value, value[ref])
-        if rep_rates is not None:
-            reps = rep_rates[metric]
-            d_low, d_high = percentile_interval(reps - reps[:, [ref]], confidence, estimate=diff)
-            r_low, r_high = percentile_interval(_safe_ratio(reps, reps[:, [ref]]), confidence, estimate=ratio)
-        else:
-            d_low = d_high = r_low = r_high = np.full(len(labels), np.nan)
-        if metric in PROPORTIONS:
-            num, den = numerator_denominator(counts, metric)
-            p_values, tests = two_proportion_p_values(num, den, np.full_like(num, num[ref]),
-                                                      np.full_like(den, den[ref]))
-        else:
-            p_values, tests = np.full(len(labels), np.nan), np.full(len(labels), "", dtype=object)
-        for g in range(len(labels)):
-            if g == ref:
-                continue
-            rows.append((labels[g], labels[ref], metric, value[g], value[ref], diff[g], d_low[g], d_high[g],
-                         ratio[g], r_low[g], r_high[g], p_values[g], tests[g]))
-    columns = ["group", "reference", "metric", "value", "reference_value", "difference", "difference_low",
-               "difference_high", "ratio", "ratio_low", "ratio_high", "p_value", "test"]
-    out = pd.DataFrame(rows, columns=columns)
-    out["q_value"] = np.nan
-    return out
-
-
-def _safe_ratio(a, b) -> np.ndarray:
-    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
-    out = np.full(a.shape, np.nan)
-    np.divide(a, b, out=out, where=(b > 0) & ~np.isnan(a))
-    return out
-
-
-def _spread(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """max−min and min÷max over the last axis, ignoring undefined groups."""
-    defined = ~np.isnan(values)
-    any_defined = defined.any(axis=-1)
-    high = np.where(any_defined, np.max(np.where(defined, values, -np.inf), axis=-1), np.nan)
-    low = np.where(any_defined, np.min(np.where(defined, values, np.inf), axis=-1), np.nan)
-    return high - low, _safe_ratio(low, high)
-
-
-def _summary(point, rep_rates, confidence) -> pd.DataFrame:
-    rows = {}
-    for metric in METRICS:
-        diff, ratio = _spread(point[metric])
-        row = {"max_min_difference": float(diff), "min_max_ratio": float(ratio)}
-        if rep_rates is not None:
-            d_reps, r_reps = _spread(rep_rates[metric])
-            row["max_min_difference_low"], row["max_min_difference_high"] = map(
-                float, percentile_interval(d_reps, confidence, estimate=diff))
-            row["min_max_ratio_low"], row["min_max_ratio_high"] = map(
-                float, percentile_interval(r_reps, confidence, estimate=ratio))
-        rows[metric] = row
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def _criterion_values(name: str, rates: dict[str, np.ndarray]) -> np.ndarray:
-    if name == "demographic_parity_ratio":
-        return _spread(rates["selection_rate"])[1]
-    diffs = [_spread(rates[m])[0] for m in CRITERIA[name]]
-    return np.maximum.reduce(diffs) if len(diffs) > 1 else diffs[0]
-
-
-def _criteria(point, rep_rates, confidence) -> pd.DataFrame:
-    rows = {}
-    for name, metrics in CRITERIA.items():
-        value = float(_criterion_values(name, point))
-        low = high = float("nan")
-        if rep_rates is not None:
-            low, high = map(float, percentile_interval(_criterion_values(name, rep_rates), confidence,
-                                                       estimate=value))
-        rows[name] = {"value": value, "low": low, "high": high, "metrics": ",".join(metrics)}
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def _adjust_q_values(parts: list[GroupingResult]) -> None:
-    """Benjamini–Hochberg across every test of the audit (all groupings, groups and metrics)."""
-    p = np.concatenate([part.disparities["p_value"].to_numpy(dtype=float) for part in parts])
-    q = benjamini_hochberg(p)
-    start = 0
-    for part in parts:
-        stop = start + len(part.disparities)
-        part.disparities["q_value"] = q[start:stop]
-        start = stop

@@ -9,9 +9,16 @@ from importlib import metadata
 from typing import Any
 
 from auditapp.audit import Audit
-from auditapp.rates import METRICS
+from auditapp.gaps import INTERVAL_METHODS
+from auditapp.intervals import MIN_DENOMINATOR
+from auditapp.rates import METRICS, PROPORTIONS
 
-SCHEMA = "auditapp.audit/1"
+# Schema 2 (issue 13): intervals from counts (``settings.interval_methods``), score tests, the average
+# odds difference among the disparities, p-values of the criteria, ``verdicts[].rows_needed``.
+# Schema 1 records (bootstrap intervals) are still read by ``auditapp verify``.
+SCHEMA = "auditapp.audit/2"
+READABLE_SCHEMAS = ("auditapp.audit/1", SCHEMA)
+_CELLS = ("tn", "fp", "fn", "tp")
 _VERSIONED = ("auditapp", "numpy", "pandas", "scikit-learn", "scipy", "fairlearn", "shap", "skops",
               "onnxruntime", "plotly")
 
@@ -53,6 +60,9 @@ def audit_record(audit: Audit, *, dataset: dict[str, Any], model: dict[str, Any]
         auc = audit.auc.get(grouping.features)
         for label, row in grouping.groups.iterrows():
             metrics = {m: _estimate(row[m], row[f"{m}_low"], row[f"{m}_high"]) for m in METRICS}
+            for m, (_, cells) in PROPORTIONS.items():
+                names = _CELLS if cells is None else [_CELLS[c] for c in cells]
+                metrics[m]["denominator"] = int(sum(int(row[c]) for c in names))
             if auc is not None and label in auc.index:
                 a = auc.loc[label]
                 metrics["roc_auc"] = _estimate(a["roc_auc"], a["roc_auc_low"], a["roc_auc_high"])
@@ -74,7 +84,8 @@ def audit_record(audit: Audit, *, dataset: dict[str, Any], model: dict[str, Any]
             })
         for name, row in grouping.criteria.iterrows():
             criteria.append({"features": list(grouping.features), "criterion": name,
-                             **_estimate(row["value"], row["low"], row["high"])})
+                             **_estimate(row["value"], row["low"], row["high"]),
+                             "p_value": clean(row["p_value"]), "method": row["method"] or None})
     return {
         "schema": SCHEMA,
         "timestamp": timestamp or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -84,7 +95,8 @@ def audit_record(audit: Audit, *, dataset: dict[str, Any], model: dict[str, Any]
         "settings": {"prediction_source": audit.data.source, "threshold": clean(audit.data.threshold),
                      "decision_rule": audit.data.decision_rule,
                      "confidence": result.confidence, "n_boot": result.n_boot, "seed": result.seed,
-                     "min_group_size": result.min_group_size, "rows": result.n_rows},
+                     "min_group_size": result.min_group_size, "rows": result.n_rows,
+                     "min_denominator": MIN_DENOMINATOR, "interval_methods": dict(INTERVAL_METHODS)},
         "groups": groups,
         "disparities": disparities,
         "criteria": criteria,

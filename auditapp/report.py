@@ -255,8 +255,8 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
     record_json = json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False)
     dataset = (record.get("dataset") or {}).get("name", "")
     header = (f"<h1>{_e(title)}</h1><p class=\"meta\">Dataset {_e(dataset)} · {audit.result.n_rows:,} rows · "
-              f"{audit.result.confidence:.0%} bootstrap intervals ({audit.result.n_boot} replicates, seed "
-              f"{audit.result.seed}) · {_e(record.get('timestamp', ''))}</p>")
+              f"{audit.result.confidence:.0%} confidence intervals from counts (methods in the record's "
+              f"settings.interval_methods) · {_e(record.get('timestamp', ''))}</p>")
     nav = ('<nav><a href="#verdict">Verdict</a><a href="#findings">Findings</a><a href="#groups">Groups</a>'
            '<a href="#settings">Settings</a><a href="#record">Audit record</a></nav>')
     body = "".join([

@@ -3,16 +3,16 @@
 A checked number (a rate, a difference or a ratio) passes when its point estimate and its whole
 confidence interval lie within the criterion's bounds, fails when the interval lies entirely outside
 them, and is inconclusive otherwise: the interval crosses a bound, so the data cannot tell. Groups
-smaller than the criterion's ``min_group_size``, and numbers that are undefined (a rate whose
-denominator is zero), are not evaluable.
+smaller than the criterion's ``min_group_size``, numbers that are undefined (a rate whose denominator
+is zero) and rates with too few people in their denominator to estimate are not evaluable.
 
-The intervals come from the audit's own bootstrap. "Each group against the highest group" and
-"spread over the groups large enough to evaluate" are not stored in ``AuditResult``, so
-``replicate_counts`` redraws the audit's replicates: ``compute_audit`` draws every replicate as one
-multinomial over the table of confusion counts per intersection of all sensitive features, and that
-table is the ``tn, fp, fn, tp`` of the finest grouping, in the same row order. The same seed, size and
-probabilities give the same draws, so every interval here is computed from exactly the replicates
-behind the audit's own intervals (a test checks that they reproduce the stored ones).
+The intervals are the audit's own: a group's rate and its comparison with the reference are read from
+``AuditResult``; "each group against the highest group" and "the spread over the groups large enough
+to evaluate" use the same methods (``auditapp.spreads``) on the groups the criterion keeps, which gives
+the audit's summary interval whenever it keeps the same groups. A required criterion that could not be
+evaluated anywhere makes the overall verdict inconclusive, and so does a policy with no evaluated
+required check: the gate never passes on nothing. Every inconclusive verdict says how many rows per
+group would likely settle it (``auditapp.power``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from auditapp.gaps import balanced_accuracy_interval, balanced_part
+from auditapp.intervals import MIN_DENOMINATOR, z_value
 from auditapp.metrics import AuditResult, GroupingResult
 from auditapp.policy import Criterion, Policy
-from auditapp.rates import percentile_interval, rates_from_counts
+from auditapp.power import rows_needed
+from auditapp.rates import PROPORTIONS, numerator_denominator
+from auditapp.spreads import (
+    PAIRWISE_MAX_GROUPS,
+    spread_of_proportions,
+    spread_per_group,
+    versus_highest,
+)
 
 VERDICTS = ("pass", "fail", "inconclusive", "not_evaluable")
 CELLS = ("tn", "fp", "fn", "tp")
@@ -40,6 +49,8 @@ class Verdict:
     compared with (the reference, the highest group, or for "spread" the highest group); the
     metric's value for each, with intervals, is in ``group_value...`` and ``other_value...``.
     ``count`` is the group's rows (for "spread", the rows of every group evaluated).
+    ``rows_needed`` (inconclusive verdicts only) is about how many rows per group would settle it
+    (80% power at the observed rates; None when the estimate sits on the bound).
     """
 
     criterion: Criterion
@@ -58,6 +69,7 @@ class Verdict:
     other_high: float
     count: int
     reason: str
+    rows_needed: int | None = None
 
     @property
     def grouping(self) -> str:
@@ -72,7 +84,7 @@ class Verdict:
             "features": list(self.features), "group": self.group, "compared_with": self.compared_with,
             "verdict": self.verdict, "value": num(self.value), "ci": [num(self.low), num(self.high)],
             "group_value": num(self.group_value), "other_value": num(self.other_value),
-            "count": int(self.count), "reason": self.reason,
+            "count": int(self.count), "reason": self.reason, "rows_needed": self.rows_needed,
         }
 
 
@@ -81,14 +93,17 @@ class PolicyEvaluation:
     """Every verdict of a policy on an audit, and the overall verdict.
 
     Overall: "fail" if a required criterion fails anywhere; else "inconclusive" if one is
-    inconclusive; else "pass". Groups that are not evaluable do not change the overall verdict, and
-    ``not_evaluable`` counts them so that findings can say so.
+    inconclusive, if a required criterion could not be evaluated for any group (``unevaluated``
+    names them), or if no required check was evaluated at all; else "pass". Single groups that are not
+    evaluable do not change the overall verdict, and ``not_evaluable`` counts them so that findings
+    can say so.
     """
 
     policy: Policy
     verdicts: tuple[Verdict, ...]
     overall: str
     confidence: float
+    unevaluated: tuple[str, ...] = ()
 
     @property
     def not_evaluable(self) -> int:
@@ -123,6 +138,7 @@ class PolicyEvaluation:
         """Plain, JSON-ready form (stored in the audit record)."""
         return {"policy": self.policy.to_dict(), "overall": self.overall,
                 "criteria": {c.name: self.criterion_verdict(c.name) for c in self.policy.criteria},
+                "unevaluated_required": list(self.unevaluated),
                 "verdicts": [v.to_dict() for v in self.verdicts]}
 
 
@@ -147,50 +163,6 @@ def classify(value: float, low: float, high: float, *, at_least: float | None,
     return "inconclusive"
 
 
-def replicate_counts(result: AuditResult) -> dict[tuple[str, ...], np.ndarray] | None:
-    """Bootstrap replicate counts ``(n_boot, G, 4)`` per grouping, in each grouping's row order.
-
-    These are the draws ``compute_audit`` made (see the module docstring). When the result has no
-    grouping of all features together (computed with ``intersections=False``), each grouping is
-    redrawn from its own counts: the same distribution, but not the same draws. None without a
-    bootstrap.
-    """
-    if result.n_boot == 0:
-        return None
-    finest = max(result.groupings, key=lambda g: len(g.features))
-    every = {f for g in result.groupings for f in g.features}
-    out = {}
-    if set(finest.features) == every:
-        table = finest.groups[list(CELLS)].to_numpy(dtype=np.int64)
-        reps = _draw(table, result.n_boot, result.seed)
-        for grouping in result.groupings:
-            labels = _labels(finest.groups, grouping.features)
-            member = grouping.groups.index.get_indexer(labels)
-            indicator = np.zeros((len(grouping.groups), len(labels)))
-            indicator[member, np.arange(len(labels))] = 1.0
-            out[grouping.features] = np.einsum("gk,bkc->bgc", indicator, reps)
-        return out
-    for grouping in result.groupings:
-        table = grouping.groups[list(CELLS)].to_numpy(dtype=np.int64)
-        out[grouping.features] = _draw(table, result.n_boot, result.seed).astype(np.float64)
-    return out
-
-
-def _draw(table: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    probabilities = (table / table.sum()).ravel()
-    return rng.multinomial(int(table.sum()), probabilities, size=n_boot).reshape(n_boot, *table.shape)
-
-
-def _labels(groups: pd.DataFrame, features: tuple[str, ...]) -> np.ndarray:
-    from auditapp.metrics import GROUP_SEPARATOR
-
-    labels = groups[features[0]].astype(str).to_numpy(dtype=object)
-    for name in features[1:]:
-        labels = labels + GROUP_SEPARATOR + groups[name].astype(str).to_numpy(dtype=object)
-    return labels
-
-
 def evaluate_policy(result: AuditResult, policy: Policy) -> PolicyEvaluation:
     """Check every criterion of ``policy`` on every grouping of ``result`` it applies to.
 
@@ -207,16 +179,21 @@ def evaluate_policy(result: AuditResult, policy: Policy) -> PolicyEvaluation:
         One ``Verdict`` per criterion and group (per grouping for scope "spread"), and the overall
         verdict.
     """
-    reps = replicate_counts(result)
     verdicts: list[Verdict] = []
     for grouping in result.groupings:
-        rep_rates = None if reps is None else rates_from_counts(reps[grouping.features])
         for criterion in policy.criteria:
             if _applies(criterion, grouping):
-                verdicts.extend(_evaluate(criterion, grouping, rep_rates, result.confidence))
+                verdicts.extend(_evaluate(criterion, grouping, result.confidence))
     required = [v.verdict for v in verdicts if v.criterion.required]
-    overall = "fail" if "fail" in required else "inconclusive" if "inconclusive" in required else "pass"
-    return PolicyEvaluation(policy, tuple(verdicts), overall, result.confidence)
+    unevaluated = tuple(c.name for c in policy.criteria if c.required and not any(
+        v.criterion.name == c.name and v.verdict != "not_evaluable" for v in verdicts))
+    if "fail" in required:
+        overall = "fail"
+    elif "inconclusive" in required or unevaluated or not any(v != "not_evaluable" for v in required):
+        overall = "inconclusive"
+    else:
+        overall = "pass"
+    return PolicyEvaluation(policy, tuple(verdicts), overall, result.confidence, unevaluated)
 
 
 def _applies(criterion: Criterion, grouping: GroupingResult) -> bool:
@@ -224,93 +201,134 @@ def _applies(criterion: Criterion, grouping: GroupingResult) -> bool:
     return criterion.groupings == "all" or (criterion.groupings == "single") == single
 
 
-def _evaluate(c: Criterion, grouping: GroupingResult, rep_rates, confidence) -> list[Verdict]:
+def _counts(groups: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    cells = groups[list(CELLS)].to_numpy(dtype=np.int64)
+    if metric in PROPORTIONS:
+        return numerator_denominator(cells, metric)
+    positives, negatives = cells[:, 2] + cells[:, 3], cells[:, 0] + cells[:, 1]
+    return np.full(len(cells), -1), np.minimum(positives, negatives)
+
+
+def _evaluate(c: Criterion, grouping: GroupingResult, confidence: float) -> list[Verdict]:
     groups = grouping.groups
     labels = [str(x) for x in groups.index]
     counts = groups["count"].to_numpy(dtype=np.int64)
     point = groups[c.metric].to_numpy(dtype=np.float64)
     low_col = groups[f"{c.metric}_low"].to_numpy(dtype=np.float64)
     high_col = groups[f"{c.metric}_high"].to_numpy(dtype=np.float64)
-    reps = None if rep_rates is None else rep_rates[c.metric]
+    num, den = _counts(groups, c.metric)
     big = counts >= c.min_group_size
-    usable = big & ~np.isnan(point)
+    estimable = ~np.isnan(point) & ~np.isnan(low_col)
+    usable = big & estimable
     nan = float("nan")
+    alpha = 1 - confidence
 
-    def row(g, other, verdict, value, low, high, reason, count=None):
+    def row(g, other, verdict, value, low, high, reason, count=None, needed=None):
         o = (nan, nan, nan) if other is None else (point[other], low_col[other], high_col[other])
         return Verdict(c, grouping.features, None if g is None else labels[g],
                        None if other is None else labels[other], verdict, float(value), float(low),
                        float(high), point[g] if g is not None else nan,
                        low_col[g] if g is not None else nan, high_col[g] if g is not None else nan,
-                       *map(float, o), int(counts[g] if count is None else count), reason)
+                       *map(float, o), int(counts[g] if count is None else count), reason, needed)
+
+    def decided(g, other, value, low, high, *, level_alpha, count=None, measure=None):
+        verdict = classify(value, low, high, at_least=c.at_least, at_most=c.at_most)
+        needed = None
+        if verdict == "inconclusive":
+            needed = _rows_needed(c, measure or c.measure, value, low, high, g, other, point, num, den,
+                                  counts, level_alpha)
+        return row(g, other, verdict, value, low, high, c.bound_text, count=count, needed=needed)
 
     out = [row(g, None, "not_evaluable", nan, nan, nan,
                f"{int(counts[g])} rows, fewer than the criterion's minimum of {c.min_group_size}")
            for g in np.flatnonzero(~big)]
-    undefined = [row(g, None, "not_evaluable", nan, nan, nan, f"{c.metric} is undefined for this group")
-                 for g in np.flatnonzero(big & np.isnan(point))]
-    out += undefined
+    out += [row(g, None, "not_evaluable", nan, nan, nan, f"{c.metric} is undefined for this group")
+            for g in np.flatnonzero(big & np.isnan(point))]
+    out += [row(g, None, "not_evaluable", nan, nan, nan,
+                f"only {int(den[g])} in the denominator of {c.metric}, fewer than the {MIN_DENOMINATOR} "
+                "needed to estimate it (too few to estimate)")
+            for g in np.flatnonzero(big & ~np.isnan(point) & np.isnan(low_col))]
     if c.scope == "group":
         for g in np.flatnonzero(usable):
-            verdict = classify(point[g], low_col[g], high_col[g], at_least=c.at_least, at_most=c.at_most)
-            out.append(row(g, None, verdict, point[g], low_col[g], high_col[g], c.bound_text))
+            out.append(decided(g, None, point[g], low_col[g], high_col[g], level_alpha=alpha))
         return out
     if c.scope == "spread":
-        return out + _spread(c, usable, point, counts, reps, confidence, row)
+        return out + _spread(c, usable, point, num, den, counts, groups, confidence, decided)
     if c.scope == "reference":
         other = int(np.flatnonzero(groups["is_reference"].to_numpy(dtype=bool))[0])
-        others_reps = None if reps is None else reps[:, other]
-    else:
-        if not usable.any():
-            return out
-        other = int(np.flatnonzero(usable)[np.argmax(point[usable])])
-        others_reps = None if reps is None else _nan_extreme(reps[:, usable], np.fmax)
-    for g in np.flatnonzero(usable):
-        if g == other:
+        table = grouping.disparities[grouping.disparities["metric"] == c.metric].set_index("group")
+        for g in np.flatnonzero(usable):
+            if g == other:
+                continue
+            if not usable[other]:
+                out.append(row(g, other, "not_evaluable", nan, nan, nan,
+                               f"the reference group {labels[other]} cannot be evaluated "
+                               f"({int(counts[other])} rows, {c.metric} "
+                               f"{'too few to estimate' if big[other] else 'too few rows'})"))
+                continue
+            found = table.loc[labels[g]]
+            value, low, high = (float(found[f"{c.measure}{s}"]) for s in ("", "_low", "_high"))
+            out.append(decided(g, other, value, low, high, level_alpha=alpha))
+        return out
+    index = np.flatnonzero(usable)
+    if index.size < 2:
+        return out
+    highest = int(index[np.argmax(point[index])])
+    value, low, high = _versus_highest(c, groups, index, num, den, confidence)
+    level = alpha / (index.size - 1) if index.size <= PAIRWISE_MAX_GROUPS else 1 - confidence ** (1 / index.size)
+    for i, g in enumerate(index):
+        if g == highest:
             continue
-        if not usable[other]:
-            out.append(row(g, other, "not_evaluable", nan, nan, nan,
-                           f"the reference group {labels[other]} cannot be evaluated "
-                           f"({int(counts[other])} rows, {c.metric} {'undefined' if big[other] else 'too few'})"))
-            continue
-        value = _measure(c.measure, point[g], point[other])
-        low = high = nan
-        if reps is not None:
-            low, high = (float(x) for x in percentile_interval(
-                _measure(c.measure, reps[:, g], others_reps), confidence, estimate=value))
-        verdict = classify(value, low, high, at_least=c.at_least, at_most=c.at_most)
-        out.append(row(g, other, verdict, value, low, high, c.bound_text))
+        out.append(decided(g, highest, value[i], low[i], high[i], level_alpha=level))
     return out
 
 
-def _spread(c: Criterion, usable, point, counts, reps, confidence, row) -> list[Verdict]:
+def _versus_highest(c, groups, index, num, den, confidence):
+    if c.metric in PROPORTIONS:
+        return versus_highest(num[index], den[index], confidence, measure=c.measure)
+    # Balanced accuracy: per-group MOVER intervals, simultaneous over the groups (Šidák).
+    cells = groups[list(CELLS)].to_numpy(dtype=np.int64)[index]
+    z = float(z_value(confidence ** (1 / index.size)))
+    lo, hi = balanced_accuracy_interval(cells, z)
+    point = groups[c.metric].to_numpy(dtype=np.float64)[index]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if c.measure == "ratio":
+            return point / point.max(), lo / hi.max(), np.minimum(1.0, hi / lo.max())
+        return point - point.max(), lo - hi.max(), np.minimum(0.0, hi - lo.max())
+
+
+def _spread(c: Criterion, usable, point, num, den, counts, groups, confidence, decided) -> list[Verdict]:
     index = np.flatnonzero(usable)
     if index.size < 2:
         return []
     lowest = int(index[np.argmin(point[index])])
     highest = int(index[np.argmax(point[index])])
-    value = _measure(c.measure, point[highest], point[lowest]) if c.measure == "difference" \
-        else _measure("ratio", point[lowest], point[highest])
-    low = high = float("nan")
-    if reps is not None:
-        top, bottom = _nan_extreme(reps[:, index], np.fmax), _nan_extreme(reps[:, index], np.fmin)
-        spread = top - bottom if c.measure == "difference" else _measure("ratio", bottom, top)
-        low, high = (float(x) for x in percentile_interval(spread, confidence, estimate=value))
-    verdict = classify(float(value), low, high, at_least=c.at_least, at_most=c.at_most)
-    return [row(lowest, highest, verdict, value, low, high, c.bound_text,
-                count=int(counts[index].sum()))]
+    if c.metric in PROPORTIONS:
+        est = spread_of_proportions([(num[index], den[index])], confidence)
+    else:
+        cells = groups[list(CELLS)].to_numpy(dtype=np.int64)[index]
+        est = spread_per_group([balanced_part(cells)], confidence)
+    if c.measure == "difference":
+        value, low, high = point[highest] - point[lowest], est.difference_low, est.difference_high
+    else:
+        value = point[lowest] / point[highest] if point[highest] > 0 else float("nan")
+        low, high = est.ratio_low, est.ratio_high
+    level = (1 - confidence) / max(est.pairs, 1) if est.method == "pairwise" \
+        else 1 - confidence ** (1 / max(est.pairs, 1))
+    return [decided(lowest, highest, float(value), low, high, level_alpha=level,
+                    count=int(counts[index].sum()))]
 
 
-def _nan_extreme(values: np.ndarray, reduce) -> np.ndarray:
-    """Row-wise max (``np.fmax``) or min (``np.fmin``) ignoring NaN; NaN where all are NaN."""
-    return reduce.reduce(values, axis=1)
-
-
-def _measure(measure: str, value, other):
-    value = np.asarray(value, dtype=np.float64)
-    other = np.asarray(other, dtype=np.float64)
-    if measure == "difference":
-        return value - other
-    out = np.full(np.broadcast(value, other).shape, np.nan)
-    np.divide(value, other, out=out, where=(other > 0) & ~np.isnan(value))
-    return out if out.ndim else float(out)
+def _rows_needed(c, measure, value, low, high, g, other, point, num, den, counts, alpha) -> int | None:
+    """Rows per group for 80% power against the bound the interval crosses."""
+    bounds = [b for b in (c.at_least, c.at_most) if b is not None and low <= b <= high]
+    if not bounds:
+        bounds = [b for b in (c.at_least, c.at_most) if b is not None]
+    bound = min(bounds, key=lambda b: abs(b - value))
+    members = [g] if other is None else [g, other]
+    shares = [den[m] / counts[m] for m in members if counts[m] > 0 and den[m] > 0]
+    if not shares:
+        return None
+    p2 = None if other is None else float(point[other])
+    return rows_needed(measure=measure, value=float(value), bound=float(bound), p1=float(point[g]), p2=p2,
+                       share=float(min(shares)), alpha=float(alpha))

@@ -17,7 +17,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "audit", help="audit predictions or a model for group disparities",
         description="Compute per-group metrics, disparities against a reference group, tests and "
-                    "bootstrap confidence intervals. Exit status 2 on bad input.",
+                    "confidence intervals. Exit status 2 on bad input.",
     )
     add_audit_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write the full result as JSON")
@@ -45,7 +45,8 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, help="score threshold (default 0.5 for scores)")
     add_group_arguments(parser)
     parser.add_argument("--min-group-size", type=int, default=30, metavar="N")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap replicates")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="kept for older scripts: intervals are now computed from counts, not "
+                                                                    "by a bootstrap, so N changes nothing")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--trust-pickle", action="store_true",
@@ -164,8 +165,8 @@ def _pct(value) -> str:
 def format_summary(audit, notices=()) -> str:
     """A readable text table: per grouping, per group, the main rates with CIs and flags."""
     result = audit.result
-    lines = [f"Audit of {result.n_rows:,} rows; {int(result.confidence * 100)}% bootstrap CIs "
-             f"({result.n_boot} replicates, seed {result.seed}); predictions from {audit.data.source}."]
+    lines = [f"Audit of {result.n_rows:,} rows; {int(result.confidence * 100)}% CIs from counts (Wilson per "
+             f"group, Miettinen-Nurminen for gaps); predictions from {audit.data.source}."]
     lines += [f"Note: {n}" for n in (*notices, *audit.notices)]
     for grouping in result.groupings:
         lines.append("")

@@ -5,6 +5,11 @@ then every field is compared: hashes of the dataset and model, counts exactly, o
 1e-9, text exactly. Exit status 0 when everything matches, 1 when anything differs, 2 on bad input.
 The timestamp and library versions are not compared; a version that differs is mentioned, because it
 can explain a difference.
+
+Records written before intervals were computed from counts (schema ``auditapp.audit/1``: percentile
+bootstrap intervals, pooled z / Fisher tests) are still read: their hashes, settings, counts and point
+values are compared, and the numbers those replaced methods produced (intervals, p- and q-values, the
+policy verdicts and findings) are listed as not compared, with the reason.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def read_record(path: str | Path) -> dict[str, Any]:
     AuditInputError
         If the file is not JSON or not an audit record.
     """
-    from auditapp.record import SCHEMA
+    from auditapp.record import READABLE_SCHEMAS, SCHEMA
 
     try:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -61,7 +66,7 @@ def read_record(path: str | Path) -> dict[str, Any]:
         ) from exc
     except UnicodeDecodeError as exc:
         raise AuditInputError(f"The record '{Path(path).name}' is not UTF-8 text.") from exc
-    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+    if not isinstance(record, dict) or record.get("schema") not in READABLE_SCHEMAS:
         found = record.get("schema") if isinstance(record, dict) else type(record).__name__
         raise AuditInputError(
             f"'{Path(path).name}' is not an audit record: its schema is {found!r}, expected "
@@ -105,6 +110,50 @@ def _recorded_missing_values(record: dict[str, Any]) -> list[str] | None:
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
         raise AuditInputError("The record's dataset.missing_values is not a list of words; fix or remove it.")
     return words
+
+
+OLD_METHOD_KEYS = ("ci", "p_value", "q_value", "test")
+
+
+def as_schema_1(fresh: dict[str, Any]) -> dict[str, Any]:
+    """A new record in the shape of a schema-1 record (what such a record can be compared with).
+
+    Drops what schema 1 did not have: the average odds difference rows, denominators, the criteria's
+    p-values and methods, the interval methods and the denominator floor.
+    """
+    from auditapp.gaps import AVERAGE_ODDS
+
+    out = json.loads(json.dumps(fresh))
+    out["schema"] = "auditapp.audit/1"
+    out["disparities"] = [d for d in out.get("disparities", []) if d.get("metric") != AVERAGE_ODDS]
+    for key in ("interval_methods", "min_denominator"):
+        out.get("settings", {}).pop(key, None)
+    for group in out.get("groups", []):
+        for metric in group.get("metrics", {}).values():
+            metric.pop("denominator", None)
+    for criterion in out.get("criteria", []):
+        criterion.pop("p_value", None)
+        criterion.pop("method", None)
+    return out
+
+
+def _old_method_fields(record: Any, path: str = "") -> int:
+    """How many fields of a schema-1 record came from methods since replaced."""
+    if isinstance(record, dict):
+        return sum(1 if k in OLD_METHOD_KEYS else _old_method_fields(v, f"{path}.{k}")
+                   for k, v in record.items() if not (not path and k in ("verdicts", "findings")))
+    if isinstance(record, list):
+        return sum(_old_method_fields(v, path) for v in record)
+    return 0
+
+
+def _strip_old_methods(record: Any, path: str = "") -> Any:
+    if isinstance(record, dict):
+        return {k: _strip_old_methods(v, f"{path}.{k}") for k, v in record.items()
+                if k not in OLD_METHOD_KEYS and not (not path and k in ("verdicts", "findings"))}
+    if isinstance(record, list):
+        return [_strip_old_methods(v, path) for v in record]
+    return record
 
 
 def _label(item: Any, index: int) -> str:
@@ -193,9 +242,19 @@ def run(args) -> int:
             raise
         differences.append(f"The audit could not be recomputed on these inputs: {exc}")
         fresh = None
+    old = record.get("schema") == "auditapp.audit/1"
     if fresh is not None:
-        differences += [line for line in compare_records(record, fresh)
+        expected, actual = (_strip_old_methods(record), _strip_old_methods(as_schema_1(fresh))) if old \
+            else (record, fresh)
+        differences += [line for line in compare_records(expected, actual)
                         if not line.startswith(("dataset.sha256:", "model.sha256:"))]
+    if old:
+        print("This record was written by an earlier auditapp (schema auditapp.audit/1): its intervals came "
+              "from a percentile bootstrap and its tests from pooled z / Fisher tests, since replaced by "
+              "intervals and score tests computed from counts. Compared: the hashes, settings, counts and "
+              f"point values. Not compared: {_old_method_fields(record)} intervals, p-values, q-values and "
+              "test names" + (", and the policy verdicts and findings" if record.get("verdicts") else "")
+              + ". Re-run `auditapp audit --json` for a record with today's intervals.")
     if not differences:
         print(f"Verified: the dataset, {'the model, ' if model is not None else ''}the settings and "
               "every number match the record.")

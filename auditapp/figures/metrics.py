@@ -1,6 +1,6 @@
 """Figures and table rows for the Group metrics page: ``GroupingResult`` → ``go.Figure`` / rows.
 
-Pure reshaping of what ``auditapp.metrics.compute_audit`` returned: per-group bars with bootstrap
+Pure reshaping of what ``auditapp.metrics.compute_audit`` returned: per-group bars with confidence
 error bars, disparities against the reference group with the four-fifths band, an intersectional
 heatmap, and rows for an AG Grid table.
 """
@@ -23,6 +23,7 @@ from auditapp.figures import (
     plain,
     with_alpha,
 )
+from auditapp.gaps import AVERAGE_ODDS
 from auditapp.metrics import GroupingResult
 from auditapp.narrative import FOUR_FIFTHS, format_ci, format_pct, format_q, format_ratio
 from auditapp.rates import LABELS, METRICS
@@ -63,8 +64,15 @@ def flag_words(flags) -> str:
     return ", ".join(FLAG_WORDS.get(f, str(f).replace("_", " ")) for f in flags)
 
 
+def ci_text(value, low, high) -> str:
+    """The interval as text; "too few to estimate" for a defined rate without an interval."""
+    if not is_missing(value) and (is_missing(low) or is_missing(high)):
+        return "too few to estimate"
+    return format_ci(low, high)
+
+
 def _error_arrays(values, lows, highs) -> dict | None:
-    """Asymmetric error bars from a CI, or None when no CI exists (``n_boot=0``)."""
+    """Asymmetric error bars from a CI, or None when no group has one (too few to estimate)."""
     plus = [None if is_missing(h) or is_missing(v) else float(h) - float(v)
             for v, h in zip(values, highs, strict=True)]
     minus = [None if is_missing(lo) or is_missing(v) else float(v) - float(lo)
@@ -77,7 +85,7 @@ def _error_arrays(values, lows, highs) -> dict | None:
 
 def group_metric_figure(grouping: GroupingResult, metrics: Sequence[str] | str, *,
                         confidence: float = 0.95) -> go.Figure:
-    """Grouped bars per group for the chosen metrics, with their bootstrap confidence intervals.
+    """Grouped bars per group for the chosen metrics, with their confidence intervals.
 
     Parameters
     ----------
@@ -111,7 +119,7 @@ def group_metric_figure(grouping: GroupingResult, metrics: Sequence[str] | str, 
         values = groups[metric].tolist()
         lows, highs = groups[f"{metric}_low"].tolist(), groups[f"{metric}_high"].tolist()
         colour = color_for(i)
-        customdata = [[int(n), format_pct(v), format_ci(lo, hi), flag_words(f) or "none"]
+        customdata = [[int(n), format_pct(v), ci_text(v, lo, hi), flag_words(f) or "none"]
                       for n, v, lo, hi, f in zip(groups["count"], values, lows, highs, groups["flags"],
                                                  strict=True)]
         fig.add_trace(go.Bar(
@@ -130,7 +138,8 @@ def group_metric_figure(grouping: GroupingResult, metrics: Sequence[str] | str, 
                 xaxis_title=escape(grouping.name), yaxis_title="Rate", percent_y=True)
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 1])
-    add_caption(fig, f"Error bars: {level} (bootstrap). Hatched, lighter bars: small groups.")
+    add_caption(fig, f"Error bars: {level} (Wilson score). No bar: too few to estimate. Hatched, lighter bars: "
+                     "small groups.")
     return fig
 
 
@@ -164,13 +173,17 @@ def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "rati
     AuditInputError
         If the metric or kind is unknown.
     """
-    (metric,) = _check_metrics(metric)
+    if metric != AVERAGE_ODDS:
+        (metric,) = _check_metrics(metric)
     if kind not in ("ratio", "difference"):
         raise AuditInputError(f"kind must be 'ratio' or 'difference', but is {kind!r}. Pick one of those.")
     def heading(reference: str) -> str:
         return (f"{LABELS[metric]} relative to {reference}" if kind == "ratio"
                 else f"{LABELS[metric]}: difference from {reference}")
 
+    if metric == AVERAGE_ODDS and kind == "ratio":
+        return empty_figure("The average odds difference is a difference of rates: choose “Difference”.",
+                            title=LABELS[metric])
     rows = grouping.disparities[grouping.disparities["metric"] == metric]
     if rows.empty:  # empty_figure escapes its plain text
         return empty_figure(f"{grouping.name} has a single group, “{grouping.reference}”: there is nothing "
@@ -229,7 +242,7 @@ def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "rati
     fig.update_yaxes(autorange="reversed", type="category")
     parity = "1" if kind == "ratio" else "0"
     add_caption(fig, f"Dashed line at {parity}: same as {ref}, the reference group. "
-                     f"Whiskers: {level} (bootstrap). Open markers: small groups.<br>"
+                     f"Whiskers: {level} (Miettinen–Nurminen score). Open markers: small groups.<br>"
                      f"{SIGNIFICANCE_MARK} = statistically significant difference from {ref} "
                      f"(Benjamini–Hochberg q < {alpha:g}).")
     return fig
@@ -297,7 +310,7 @@ def intersection_heatmap(grouping: GroupingResult, metric: str) -> go.Figure:
             z_row.append(None if small else plain(value))
             grey_row.append(0 if small else None)
             text_row.append(f"{format_pct(value)}<br>n={n}" + (" (small)" if small else ""))
-            data_row.append([n, format_pct(value), format_ci(r[f"{metric}_low"], r[f"{metric}_high"]),
+            data_row.append([n, format_pct(value), ci_text(value, r[f"{metric}_low"], r[f"{metric}_high"]),
                              flag_words(r["flags"]) or "none"])
         z.append(z_row)
         grey.append(grey_row)

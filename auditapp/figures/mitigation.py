@@ -66,7 +66,7 @@ def tradeoff_figure(comparison) -> go.Figure:
                 yaxis_title="Accuracy on the test rows")
     fig.update_yaxes(tickformat=".0%")
     failed = [escape(c.title) for c in comparison.candidates if c not in ok]
-    caption = (f"Whiskers: {int(round(_confidence(ok) * 100))}% bootstrap intervals. Outlined points and the "
+    caption = (f"Whiskers: {int(round(_confidence(ok) * 100))}% confidence intervals (Wilson; simultaneous for gaps). Outlined points and the "
                "dashed line: the Pareto front (no other candidate is both more accurate and fairer).")
     if failed:
         caption += f" Not shown (failed): {', '.join(failed)}."
@@ -119,4 +119,4 @@ def candidate_groups_figure(comparison, name: str, *, metrics: Sequence[str] = (
                 percent_y=True)
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 1])
-    return add_caption(fig, "Whiskers: bootstrap confidence intervals on the same test rows as every candidate.")
+    return add_caption(fig, "Whiskers: confidence intervals on the same test rows as every candidate.")

@@ -95,7 +95,8 @@ def _settings_card():
                              "Smaller groups are flagged: their numbers are too noisy to act on."), md=6),
             dbc.Col(labelled("Bootstrap replicates", dbc.Input(id=ids.DATA_BOOTSTRAP_INPUT, type="number",
                                                                min=0, max=100000, step=100, value=1000),
-                             "For 95% confidence intervals; more is steadier and slower."), md=6),
+                             "No longer used: the 95% intervals are computed from counts (kept so saved "
+                             "settings still load)."), md=6),
         ]),
         dbc.Button("Run audit", id=ids.DATA_RUN_BUTTON, color="primary", size="lg"),
         dcc.Loading(html.Div(id=ids.DATA_RUN_ALERT, className="mt-3"), delay_show=200),

@@ -11,6 +11,7 @@ from layouts.components import card, graph, grid, labelled
 dash.register_page(__name__, path="/", name="Group metrics", order=1, title="Group metrics · auditapp")
 
 _METRIC_OPTIONS = [{"label": LABELS[m], "value": m} for m in METRICS]
+_DISPARITY_OPTIONS = [*_METRIC_OPTIONS, {"label": LABELS["average_odds_difference"], "value": "average_odds_difference"}]
 
 
 def layout(**_query):
@@ -31,7 +32,7 @@ def layout(**_query):
         card("Rates by group", graph(ids.METRICS_BAR_GRAPH),
              help_text="Hatched bars are small groups (too few rows to trust); “(reference)” marks the group the others are compared with."),
         card("Against the reference group", dbc.Row([
-            dbc.Col(labelled("Metric", dcc.Dropdown(id=ids.METRICS_DISPARITY_METRIC, options=_METRIC_OPTIONS,
+            dbc.Col(labelled("Metric", dcc.Dropdown(id=ids.METRICS_DISPARITY_METRIC, options=_DISPARITY_OPTIONS,
                                                     value="selection_rate", clearable=False)), md=6),
             dbc.Col(labelled("Compare as", dbc.RadioItems(
                 id=ids.METRICS_DISPARITY_KIND, inline=True, value="ratio",

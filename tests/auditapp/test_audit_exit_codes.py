@@ -98,3 +98,18 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     data = tmp_path / "data.csv"
     assert main(["audit", "--data", str(data), "--target", "nope", "--sensitive", "group",
                  "--prediction", "pred", "--policy", "four-fifths"]) == 2
+
+
+def test_cli_exits_3_when_a_required_criterion_cannot_be_evaluated_anywhere(tmp_path, capsys):
+    # Issue 13, finding 7: every group is below the criterion's minimum size, so nothing was checked;
+    # the gate used to pass (exit 0) on zero evaluated checks.
+    policy = tmp_path / "gate.yaml"
+    policy.write_text("name: gate\ncriteria:\n  - metric: selection_rate\n    measure: ratio\n"
+                      "    scope: vs_best\n    at_least: 0.8\n    min_group_size: 100000\n", encoding="utf-8")
+    record = tmp_path / "out.json"
+    assert _cli(tmp_path, "pass", "--policy", str(policy), "--json", str(record)) == 3
+    out = capsys.readouterr().out
+    assert "could not be evaluated for any group" in out
+    saved = json.loads(record.read_text(encoding="utf-8"))
+    assert saved["verdicts"]["overall"] == "inconclusive"
+    assert saved["verdicts"]["unevaluated_required"] == ["selection_rate ratio vs highest group"]

@@ -108,10 +108,13 @@ def test_bars_mark_reference_and_small_groups(result):
     assert fig.layout.yaxis.tickformat == ".0%"
 
 
-def test_bars_without_bootstrap_have_no_error_bars(no_boot):
-    fig = group_metric_figure(no_boot.grouping("sex"), ["selection_rate"])
+def test_rates_too_few_to_estimate_have_no_error_bars():
+    # 8 and 9 rows: below the denominator floor of 10, so no interval (and no zero-width bar).
+    y_true, y_pred, frame = make_rows({("F", "a"): (8, 2, 4), ("M", "a"): (9, 3, 4)})
+    audit = compute_audit(y_true, y_pred, frame[["sex"]], min_group_size=1)
+    fig = group_metric_figure(audit.grouping("sex"), ["selection_rate"])
     assert fig.data[0].error_y.array is None
-    assert fig.data[0].customdata[0][2] == "n/a"
+    assert fig.data[0].customdata[0][2] == "too few to estimate"
 
 
 def test_undefined_metric_gives_an_empty_bar_not_a_number():
@@ -178,7 +181,7 @@ def test_disparity_without_significance_has_no_star_trace():
     audit = compute_audit(y_true, y_pred, frame[["sex"]], n_boot=0)
     fig = disparity_figure(audit.grouping("sex"), "selection_rate")
     assert len(fig.data) == 1
-    assert fig.data[0].error_x.array is None
+    assert fig.data[0].error_x.array is not None
 
 
 def test_one_group_gives_an_empty_figure_saying_why():
@@ -238,8 +241,11 @@ def test_table_rows_flags_as_words_and_nan_as_none(no_boot):
     rows = group_table_rows(no_boot.grouping("sex", "eth"), "selection_rate")
     small = next(r for r in rows if r["group"] == "F & c")
     assert small["flags"] == "small group"
-    assert small["selection_rate"] == "20.0%"  # no CI without a bootstrap
-    assert small["selection_rate_low"] is None
+    assert small["selection_rate"] == "20.0% (2.5–51.0%)"
+    precision = next(r for r in group_table_rows(no_boot.grouping("sex", "eth"), "precision")
+                     if r["group"] == "F & c")
+    assert precision["precision"] == "100.0%"  # 2 predicted favourable: too few for an interval
+    assert precision["precision_low"] is None
 
 
 def test_table_columns_sort_on_raw_values():
@@ -338,3 +344,13 @@ def test_threshold_table_rows_match_rates_at(scored):
     assert rows[1]["precision_value"] == pytest.approx(rates.loc["M", "precision"])
     with pytest.raises(AuditInputError, match="Unknown metric.*speed"):
         threshold_table_rows(rates, metrics=("speed",))
+
+
+def test_average_odds_difference_is_shown_as_a_difference(result):
+    grouping = result.grouping("sex")
+    fig = disparity_figure(grouping, "average_odds_difference", kind="difference")
+    row = grouping.disparities.query("metric == 'average_odds_difference'").iloc[0]
+    assert fig.data[0].x[0] == pytest.approx(row["difference"])
+    assert fig.data[0].error_x.array is not None
+    ratio = disparity_figure(grouping, "average_odds_difference", kind="ratio")
+    assert len(ratio.data) == 0 and "choose “Difference”" in ratio.layout.annotations[0].text

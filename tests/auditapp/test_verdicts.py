@@ -6,8 +6,8 @@ import pytest
 
 from auditapp.metrics import compute_audit
 from auditapp.policy import Criterion, Policy, preset
-from auditapp.rates import METRICS, percentile_interval, rates_from_counts
-from auditapp.verdicts import classify, evaluate_policy, replicate_counts
+from auditapp.power import rows_needed
+from auditapp.verdicts import classify, evaluate_policy
 
 
 def hand_built(groups, *, n_boot=0, min_group_size=1, second=None, seed=0, reference=None):
@@ -46,18 +46,13 @@ def test_classify_without_interval_uses_the_point_and_nan_is_not_evaluable():
     assert classify(nan, 0.1, 0.2, at_least=None, at_most=0.1) == "not_evaluable"
 
 
-def test_redrawn_replicates_reproduce_every_stored_interval():
-    rng = np.random.default_rng(3)
-    result = hand_built({"a": (40, 30, 20, 60), "b": (50, 10, 30, 20), "c": (9, 4, 3, 7)}, n_boot=200,
-                        second=lambda n: rng.choice(["x", "y"], n))
-    reps = replicate_counts(result)
-    for grouping in result.groupings:
-        rates = rates_from_counts(reps[grouping.features])
-        for metric in METRICS:
-            low, high = percentile_interval(rates[metric], result.confidence,
-                                            estimate=grouping.groups[metric].to_numpy(float))
-            np.testing.assert_array_equal(low, grouping.groups[f"{metric}_low"].to_numpy(float))
-            np.testing.assert_array_equal(high, grouping.groups[f"{metric}_high"].to_numpy(float))
+def test_group_scope_uses_the_audits_own_rate_intervals():
+    result = hand_built({"a": (40, 30, 20, 60), "b": (50, 10, 30, 20)})
+    c = Criterion(metric="precision", measure="rate", scope="group", at_least=0.5, min_group_size=1)
+    table = result.grouping("g").groups
+    for v in evaluate_policy(result, policy(c)).verdicts:
+        assert (v.value, v.low, v.high) == tuple(table.loc[v.group, ["precision", "precision_low",
+                                                                     "precision_high"]])
 
 
 def test_reference_scope_matches_the_audits_disparities_exactly():
@@ -93,7 +88,7 @@ def test_spread_scope_matches_the_audits_summary_when_every_group_is_evaluable()
 
 def test_four_fifths_compares_each_group_with_the_highest_not_the_reference():
     # selection rates: a 0.5 (largest, the reference), b 0.6 (highest), c 0.45
-    result = hand_built({"a": (100, 50, 100, 150), "b": (40, 60, 40, 60), "c": (60, 40, 50, 50)},
+    result = hand_built({"a": (2000, 1000, 2000, 3000), "b": (800, 1200, 800, 1200), "c": (1200, 800, 1000, 1000)},
                         reference={"g": "a"})
     verdicts = {v.group: v for v in evaluate_policy(result, preset("four-fifths")).verdicts}
     assert set(verdicts) == {"a", "c"}
@@ -102,11 +97,12 @@ def test_four_fifths_compares_each_group_with_the_highest_not_the_reference():
     assert verdicts["c"].compared_with == "b"
 
 
-def test_ratio_near_the_bound_is_inconclusive_with_a_bootstrap_and_decided_with_more_data():
+def test_ratio_near_the_bound_is_inconclusive_and_decided_with_more_data():
     small = hand_built({"a": (25, 25, 25, 25), "b": (30, 20, 30, 20)}, n_boot=400)  # 0.4 / 0.5 = 0.8
     (v,) = evaluate_policy(small, preset("four-fifths")).verdicts
     assert v.value == pytest.approx(0.8) and v.low < 0.8 < v.high
     assert v.verdict == "inconclusive"
+    assert v.rows_needed is None  # the estimate sits on the bound: no amount of data settles it
     large = hand_built({"a": (2500, 2500, 2500, 2500), "b": (2850, 2150, 2850, 2150)}, n_boot=400)
     (v,) = evaluate_policy(large, preset("four-fifths")).verdicts
     assert v.value == pytest.approx(0.86) and v.low > 0.8
@@ -115,7 +111,7 @@ def test_ratio_near_the_bound_is_inconclusive_with_a_bootstrap_and_decided_with_
 
 def test_small_groups_are_not_evaluable_and_never_the_highest_group():
     # "tiny" is selected 100% of the time but has 5 rows, under the minimum of 30
-    result = hand_built({"a": (40, 40, 40, 40), "b": (45, 35, 45, 35), "tiny": (0, 3, 0, 2)})
+    result = hand_built({"a": (400, 400, 400, 400), "b": (450, 350, 450, 350), "tiny": (0, 3, 0, 2)})
     evaluation = evaluate_policy(result, preset("four-fifths"))
     by_group = {v.group: v for v in evaluation.verdicts}
     assert by_group["tiny"].verdict == "not_evaluable"
@@ -182,3 +178,65 @@ def test_evaluation_serialises_to_plain_json_types():
     tiny = [v for v in data["verdicts"] if v["group"] == "tiny"][0]
     assert tiny["value"] is None and tiny["verdict"] == "not_evaluable"
     assert all(isinstance(v["count"], int) for v in data["verdicts"])
+
+
+def test_a_required_criterion_not_evaluable_anywhere_makes_the_verdict_inconclusive():
+    # Every group is below the criterion's minimum size: nothing was checked, so nothing passed.
+    result = hand_built({"a": (5, 5, 5, 5), "b": (6, 4, 6, 4)})
+    c = Criterion(metric="selection_rate", measure="ratio", scope="vs_best", at_least=0.8, min_group_size=50,
+                  name="four-fifths")
+    evaluation = evaluate_policy(result, policy(c))
+    assert {v.verdict for v in evaluation.verdicts} == {"not_evaluable"}
+    assert evaluation.overall == "inconclusive"
+    assert evaluation.unevaluated == ("four-fifths",)
+    assert evaluation.to_dict()["unevaluated_required"] == ["four-fifths"]
+
+
+def test_a_required_criterion_not_evaluable_beside_a_passing_one_is_still_inconclusive():
+    result = hand_built({"a": (40, 40, 40, 40), "b": (45, 35, 45, 35)})
+    passing = Criterion(metric="accuracy", measure="difference", scope="spread", at_most=0.9, name="passes")
+    impossible = Criterion(metric="selection_rate", measure="rate", scope="group", at_least=0.1,
+                           min_group_size=10_000, name="needs more rows")
+    assert evaluate_policy(result, policy(passing)).overall == "pass"
+    evaluation = evaluate_policy(result, policy(passing, impossible))
+    assert evaluation.overall == "inconclusive" and evaluation.unevaluated == ("needs more rows",)
+    monitored = Criterion(metric="selection_rate", measure="rate", scope="group", at_least=0.1,
+                          min_group_size=10_000, name="monitored", required=False)
+    assert evaluate_policy(result, policy(passing, monitored)).overall == "pass"
+
+
+def test_a_rate_with_too_few_in_its_denominator_is_not_evaluable():
+    # b has 5 people with the favourable outcome: its true positive rate cannot be estimated
+    result = hand_built({"a": (40, 40, 40, 40), "b": (60, 35, 2, 3)})
+    c = Criterion(metric="true_positive_rate", measure="rate", scope="group", at_least=0.3, min_group_size=1)
+    by_group = {v.group: v for v in evaluate_policy(result, policy(c)).verdicts}
+    assert by_group["b"].verdict == "not_evaluable" and "too few to estimate" in by_group["b"].reason
+
+
+def test_inconclusive_verdicts_say_how_many_rows_would_settle_them():
+    # selection 0.45 vs 0.5: ratio 0.9 against 0.8, inconclusive at 100 rows per group
+    result = hand_built({"a": (25, 25, 25, 25), "b": (28, 27, 27, 18)})
+    (v,) = evaluate_policy(result, preset("four-fifths")).verdicts
+    assert v.verdict == "inconclusive" and v.rows_needed is not None
+    z = 1.959963984540054 + 0.8416212335729143  # alpha 0.05 (one comparison), 80% power
+    expected = z ** 2 * ((1 - 0.45) / 0.45 + (1 - 0.5) / 0.5) / np.log(0.9 / 0.8) ** 2
+    assert v.rows_needed == int(np.ceil(expected))
+    assert evaluate_policy(result, preset("four-fifths")).to_dict()["verdicts"][0]["rows_needed"] == v.rows_needed
+    # With that many rows per group at the same rates, the verdict is decided most of the time.
+    rng = np.random.default_rng(0)
+    decided = 0
+    for _ in range(60):
+        n = v.rows_needed
+        sel = {"a": rng.binomial(n, 0.5), "b": rng.binomial(n, 0.45)}
+        big = hand_built({k: (n - x, 0, 0, x) for k, x in sel.items()})
+        decided += evaluate_policy(big, preset("four-fifths")).overall != "inconclusive"
+    assert decided / 60 >= 0.65
+
+
+def test_rows_needed_formula_for_a_rate_and_a_difference():
+    z = 1.959963984540054 + 0.8416212335729143
+    assert rows_needed(measure="rate", value=0.35, bound=0.3, p1=0.35, p2=None, share=0.5, alpha=0.05) == \
+        int(np.ceil(z ** 2 * 0.35 * 0.65 / 0.05 ** 2 / 0.5))
+    assert rows_needed(measure="difference", value=0.12, bound=0.1, p1=0.5, p2=0.38, share=1.0, alpha=0.05) == \
+        int(np.ceil(z ** 2 * (0.25 + 0.38 * 0.62) / 0.02 ** 2))
+    assert rows_needed(measure="difference", value=0.1, bound=0.1, p1=0.5, p2=0.4, share=1.0, alpha=0.05) is None

@@ -141,3 +141,59 @@ def test_a_record_made_with_a_model_verifies_and_a_different_model_is_detected(t
     assert main(["verify", str(record), "--data", str(data), "--model", str(second)]) == 1
     assert "The model is not the one recorded: sha256" in capsys.readouterr().out
     assert main(["verify", str(record), "--data", str(data)]) == 2
+
+
+def _as_old_record(record_path, seed=0):
+    """The record as auditapp wrote it before issue 13: schema 1, no new fields, other interval numbers."""
+    from auditapp.commands.verify import as_schema_1
+
+    rng = np.random.default_rng(seed)
+    old = as_schema_1(json.loads(record_path.read_text()))
+
+    def jiggle(item):
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key == "ci" and value[0] is not None:
+                    item[key] = [value[0] - rng.uniform(0, 0.01), value[1] + rng.uniform(0, 0.01)]
+                elif key in ("p_value", "q_value") and value is not None:
+                    item[key] = min(1.0, value * rng.uniform(0.5, 1.5))
+                else:
+                    jiggle(value)
+        elif isinstance(item, list):
+            for value in item:
+                jiggle(value)
+    jiggle(old)
+    for row in old["disparities"]:
+        row["test"] = "z"
+    record_path.write_text(json.dumps(old))
+    return old
+
+
+def test_a_record_written_before_the_new_intervals_still_verifies(recorded, capsys):
+    data, record = recorded
+    old = _as_old_record(record)
+    assert old["schema"] == "auditapp.audit/1" and "interval_methods" not in old["settings"]
+    assert main(["verify", str(record), "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "schema auditapp.audit/1" in out and "Not compared:" in out and "Verified" in out
+
+
+def test_a_changed_count_in_an_old_record_is_still_detected(recorded, capsys):
+    data, record = recorded
+    old = _as_old_record(record)
+    old["groups"][0]["confusion"]["tp"] += 1
+    record.write_text(json.dumps(old))
+    assert main(["verify", str(record), "--data", str(data)]) == 1
+    assert re.search(r"confusion\.tp: record \d+, recomputed \d+", capsys.readouterr().out)
+
+
+def test_new_records_name_their_interval_methods(recorded):
+    _, record = recorded
+    data = json.loads(record.read_text())
+    assert data["schema"] == "auditapp.audit/2"
+    methods = data["settings"]["interval_methods"]
+    assert {"group_rate", "difference", "ratio", "test", "spread", "average_odds_difference", "q_value"} <= set(methods)
+    assert "Wilson" in methods["group_rate"] and "Miettinen-Nurminen" in methods["difference"]
+    assert data["settings"]["min_denominator"] == 10
+    assert any(d["metric"] == "average_odds_difference" for d in data["disparities"])
+    assert all("p_value" in c for c in data["criteria"])

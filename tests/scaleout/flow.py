@@ -26,3 +26,22 @@ def expected_selection_rates(frame: pd.DataFrame) -> dict[str, float]:
     """The same audit computed directly in this process (the reference for every job flow)."""
     audit = run_audit(frame, AuditSpec(target="y", sensitive=("sex", "eth"), score="score", threshold=0.5, n_boot=0))
     return {str(k): float(v) for k, v in audit.result.groupings[0].groups["selection_rate"].items()}
+
+
+def slow_dataset(n: int = 4000, seed: int = 0) -> pd.DataFrame:
+    """``dataset`` with two more group columns, so auditing every intersection takes seconds.
+
+    The kill and cancel tests need a job that is still running when they act. The bootstrap used to
+    make any audit slow (``n_boot=100_000``); intervals now come from counts, so the work is in the
+    number of groups instead (199 x 11 levels, thousands of intersections).
+    """
+    frame = dataset(n, seed)
+    frame["batch"] = (np.arange(n) % 199).astype(str)
+    frame["lot"] = (np.arange(n) % 11).astype(str)
+    return frame
+
+
+def slow_state(dataset_id: str) -> dict:
+    """The browser state of an audit of ``slow_dataset`` over all four group columns."""
+    spec = AuditSpec(target="y", sensitive=("sex", "eth", "batch", "lot"), score="score", threshold=0.5)
+    return {"dataset": dataset_id, "model": None, "spec": spec.to_dict()}

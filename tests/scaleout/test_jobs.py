@@ -61,8 +61,8 @@ def test_a_job_computes_the_real_audit(setup):
 
 def test_a_killed_job_is_reported_failed_and_can_run_again(setup):
     store, token, frame, info, manager = setup
-    slow = flow.state(info.id, n_boot=100_000)
-    job = _run(manager, "k2", token, slow)
+    big = store.put(token, flow.slow_dataset().to_csv(index=False).encode(), kind="dataset", name="slow.csv")
+    job = _run(manager, "k2", token, flow.slow_state(big.id))
     time.sleep(1.0)
     assert manager.get_result("k2", job) is manager.UNDEFINED  # still running
     os.kill(int(job), signal.SIGKILL)
@@ -77,7 +77,8 @@ def test_a_killed_job_is_reported_failed_and_can_run_again(setup):
 
 def test_a_cancelled_job_is_not_reported_as_failed(setup):
     store, token, frame, info, manager = setup
-    job = _run(manager, "k3", token, flow.state(info.id, n_boot=100_000))
+    big = store.put(token, flow.slow_dataset().to_csv(index=False).encode(), kind="dataset", name="slow.csv")
+    job = _run(manager, "k3", token, flow.slow_state(big.id))
     time.sleep(0.5)
     manager.terminate_job(job)
     assert manager.get_result("k3", job) is manager.UNDEFINED

@@ -92,10 +92,10 @@ def test_a_worker_killed_mid_job_is_reported_and_the_rerun_works(stack):
 
     store = ArtifactStore(stack["tmp"] / "test-machine", redis_url=stack["redis"])
     token = store.new_session()
-    frame = flow.dataset(20_000)
+    frame = flow.slow_dataset(20_000)
     info = store.put(token, frame.to_csv(index=False).encode(), kind="dataset", name="big.csv")
     celery = jobs.celery_app(stack["redis"])
-    slow = celery.send_task("auditapp.audit", args=[token, flow.state(info.id, n_boot=100_000)])
+    slow = celery.send_task("auditapp.audit", args=[token, flow.slow_state(info.id)])
     deadline = time.monotonic() + 30
     while slow.state != "STARTED":
         assert time.monotonic() < deadline, "the job never started"
