@@ -344,11 +344,11 @@ def _model_predictions(frame: pd.DataFrame, spec: AuditSpec, model: Any):
     model.check_columns(frame)
     positive = match_favorable_class(model, spec.favorable, model_favorable=spec.model_favorable)
     features = frame[list(model.feature_names)]
-    scores = model.score(features, positive)
+    labels, scores = model.outputs(features, positive, labels=spec.threshold is None)
     if spec.threshold is not None and scores is not None:
         threshold = float(spec.threshold)
         return (scores >= threshold).astype(np.int8), scores, threshold
-    labels = np.asarray(model.predict(features))
+    labels = np.asarray(labels)
     y_pred = np.array([str(v) == str(positive) for v in labels], dtype=np.int8) if labels.dtype == object \
         else (labels == positive).astype(np.int8)
     return y_pred, scores, None

@@ -38,15 +38,31 @@ def load_dataset(store: ArtifactStore, token: str, dataset_id: str) -> Dataset:
 
 
 def load_model(store: ArtifactStore, token: str, model_id: str | None, *, trust_pickle: bool = False):
-    """The model for an artifact id (or None)."""
+    """The model for an artifact id (or None).
+
+    Uploaded model files run in a sandboxed process kept apart per session (see :mod:`auditapp.sandbox`);
+    the built-in scenarios' models, written by auditapp's own code, are opened in this process.
+    """
     if not model_id:
         return None
     from auditapp.models import load_model as _load
 
     info = store.info(token, model_id)
     path = store.path(token, model_id)
-    return store.cached(("model", info.sha256, trust_pickle),
-                        lambda: _load(path, filename=info.name, trust_pickle=trust_pickle), disk=False)
+    if model_id.startswith("builtin:"):
+        return store.cached(("model", info.sha256, trust_pickle, "builtin"),
+                            lambda: _load(path, filename=info.name, trust_pickle=trust_pickle, sandbox=False),
+                            disk=False)
+    scope = session_scope(store, token)
+    return store.cached(("model", info.sha256, trust_pickle, scope),
+                        lambda: _load(path, filename=info.name, trust_pickle=trust_pickle, scope=scope), disk=False)
+
+
+def session_scope(store: ArtifactStore, token: str) -> str:
+    """A digest of the browser session: model processes serve one session only."""
+    import hashlib
+
+    return hashlib.sha256(store.session_id(token).encode()).hexdigest()[:16]
 
 
 def spec_from_state(state: dict[str, Any]) -> AuditSpec:

@@ -72,7 +72,7 @@ class MitigationContext:
     sensitive: tuple[str, ...]
     constraint: str
     objective: str
-    estimator: object | None
+    estimator: object | None  # a fitted estimator, or a SandboxedModel (candidates then train in its sandbox)
     can_refit: bool
     model_features: tuple[str, ...]
     learner_features: tuple[str, ...]
@@ -101,7 +101,8 @@ class CandidateResult:
 
     ``audit`` holds every grouping (per group rates with CIs); ``grouping`` is the intersection of
     all sensitive features, on which ``disparity`` and ``criteria`` are computed. ``model`` is the
-    fitted mitigated model (None when it cannot be saved, e.g. an ONNX baseline).
+    fitted mitigated model (None when it cannot be saved, e.g. an ONNX baseline): an estimator, or an
+    :class:`~auditapp.sandboxed_model.ExportedModel` (skops bytes) when it was trained in the sandbox.
     """
 
     name: str
@@ -291,11 +292,23 @@ def _fit_threshold_optimizer(ctx, notes):
     return _Fitted(y_pred, probabilities, model, label, notes, True, SENSITIVE_AT_PREDICT)
 
 
-_FITTERS = {
+FITTERS = {
     "baseline": _fit_baseline, "baseline_refit": _fit_baseline_refit, "reweighing": _fit_reweighing,
     "correlation_remover": _fit_correlation_remover, "exponentiated_gradient": _fit_exponentiated_gradient,
     "grid_search": _fit_grid_search, "threshold_optimizer": _fit_threshold_optimizer,
 }
+
+
+def _fit(ctx: MitigationContext, name: str, notes: list[str]) -> _Fitted:
+    """Train candidate ``name``: here, or inside the sandbox when the uploaded model lives there."""
+    from auditapp.sandboxed_model import SandboxedModel
+
+    if not isinstance(ctx.estimator, SandboxedModel):
+        return FITTERS[name](ctx, notes)
+    answer = ctx.estimator.fit_candidate(ctx, name)
+    notes.extend(answer["notes"])
+    return _Fitted(answer["y_pred"], answer["y_score"], answer["model"], answer["learner"], notes,
+                   answer["needs_sensitive"], answer["sensitive_note"])
 
 
 def _estimate(frame: pd.DataFrame, row, prefix: str) -> Estimate:
@@ -326,7 +339,7 @@ def run_candidate(ctx: MitigationContext, name: str) -> CandidateResult:
     start = time.perf_counter()
     try:
         with threadpool_limits(limits=1):
-            fitted = _FITTERS[name](ctx, notes)
+            fitted = _fit(ctx, name, notes)
         seconds = time.perf_counter() - start
         audit, accuracy, balanced, criteria = evaluate(ctx, fitted.y_pred)
     except Exception as exc:  # noqa: BLE001
