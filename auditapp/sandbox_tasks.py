@@ -46,6 +46,7 @@ def load(args: dict) -> LoadedModel:
         "format": model.format, "feature_names": list(model.feature_names), "classes": list(model.classes),
         "can_refit": bool(model.can_refit), "has_proba": model.has_proba,
         "kind": type(final_step(estimator)[1]).__name__ if estimator is not None else "ONNX graph",
+        "type_name": type(estimator).__name__ if estimator is not None else "ONNX graph",
     }
     return LoadedModel(model, info)
 

@@ -92,7 +92,7 @@ class _Channel:
 
     def progress(self, fraction: float, message: str = "") -> None:
         now = time.monotonic()
-        if now - self._last_progress >= 0.2:
+        if now - self._last_progress >= 0.2 or fraction >= 1:
             self._last_progress = now
             self.send({"progress": [float(fraction), str(message)[:200]]})
 

@@ -70,7 +70,8 @@ class SandboxedModel:
     ref: ModelRef
     feature_names: tuple[str, ...]
     classes: tuple
-    kind: str
+    kind: str  # the learner's class (a pipeline's last step)
+    type_name: str  # the model's own class
     has_proba: bool
     can_refit: bool
 
@@ -95,7 +96,7 @@ class SandboxedModel:
             raise _bad("a malformed description", ref)
         return cls(ref=ref, feature_names=tuple(_text(n, ref, "column name", 1000) for n in names),
                    classes=tuple(_scalar(c, ref) for c in classes), kind=_text(info.get("kind"), ref, "kind", 200),
-                   has_proba=flags[1], can_refit=flags[0])
+                   type_name=_text(info.get("type_name"), ref, "type", 200), has_proba=flags[1], can_refit=flags[0])
 
     def _call(self, task: str, args: dict, progress=None):
         try:

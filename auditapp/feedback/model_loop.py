@@ -330,7 +330,7 @@ def _learner_kind(estimator: Any) -> str:
     """The estimator's class name (for a model in its sandbox, the class it reported)."""
     from auditapp.sandboxed_model import SandboxedModel
 
-    return estimator.kind if isinstance(estimator, SandboxedModel) else type(estimator).__name__
+    return estimator.type_name if isinstance(estimator, SandboxedModel) else type(estimator).__name__
 
 
 def _max_gap(values: np.ndarray) -> np.ndarray:
