@@ -22,7 +22,8 @@ from auditapp.errors import AuditInputError, UntrustedModelError
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 _MAX_LISTED = 12
-_MAX_SCHEMA_BYTES = 64 * 1024**2
+_MAX_PRECHECK_ENTRIES = 100_000
+_MAX_PRECHECK_SCHEMA = 8 * 1024**2
 
 
 def is_allowed_type(type_name: str) -> bool:
@@ -83,8 +84,9 @@ def precheck_skops(data: bytes, *, name: str) -> None:
     """Refuse a skops file before any process is started for it: a bounded read of its ``schema.json``
     (no array or other member is decompressed) and a walk of every node in it, names checked exactly.
 
-    Only ever refuses: a file that passes is checked again, by skops' own tree, where it is loaded
-    (:func:`approved_skops_types`, inside the sandbox).
+    Only ever refuses: a file that passes (or is too large to check cheaply here: more than 100,000
+    archive members or an 8 MB schema) is checked again, by skops' own tree, where it is loaded
+    (:func:`approved_skops_types`, inside the sandbox and its memory limit).
 
     Raises
     ------
@@ -93,11 +95,27 @@ def precheck_skops(data: bytes, *, name: str) -> None:
     AuditInputError
         If the file is not a ZIP archive with a readable ``schema.json``.
     """
-    _refuse_unlisted(schema_names(data, name=name), name)
+    entries = _zip_entries(data)
+    if entries is None or entries > _MAX_PRECHECK_ENTRIES:
+        return
+    names = schema_names(data, name=name, limit=_MAX_PRECHECK_SCHEMA)
+    if names is not None:
+        _refuse_unlisted(names, name)
 
 
-def schema_names(data: bytes, *, name: str) -> set[str]:
-    """Every dotted name written in a skops file's ``schema.json`` (read from the raw JSON, bounded).
+def _zip_entries(data: bytes) -> int | None:
+    """The member count of a ZIP archive, read from its end record (None if there is none, or ZIP64)."""
+    tail = data[-(22 + 65535):]
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return None
+    count = int.from_bytes(tail[at + 10:at + 12], "little")
+    return None if count == 0xFFFF else count
+
+
+def schema_names(data: bytes, *, name: str, limit: int = 64 * 1024**2) -> set[str] | None:
+    """Every dotted name written in a skops file's ``schema.json`` (read from the raw JSON); None when
+    ``schema.json`` is larger than ``limit`` bytes.
 
     Raises
     ------
@@ -106,9 +124,9 @@ def schema_names(data: bytes, *, name: str) -> set[str]:
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open("schema.json") as member:
-            raw = member.read(_MAX_SCHEMA_BYTES + 1)
-        if len(raw) > _MAX_SCHEMA_BYTES:
-            raise ValueError(f"schema.json is larger than {_MAX_SCHEMA_BYTES:,} bytes")
+            raw = member.read(limit + 1)
+        if len(raw) > limit:
+            return None
         schema = json.loads(raw)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, EOFError, OSError, RuntimeError,
             NotImplementedError, RecursionError, UnicodeDecodeError) as exc:

@@ -163,7 +163,7 @@ def model_format(data: bytes, name: str) -> str:
 
 def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None,
                trust_pickle: bool | None = None, limits: Limits | None = None, sandbox: bool = True,
-               scope: str = "") -> AuditModel:
+               scope: str = "", description: dict | None = None) -> AuditModel:
     """Load a classifier from a skops, ONNX or (trusted) pickle/joblib file.
 
     The format is chosen by extension (``.skops``, ``.onnx``, ``.pkl``/``.pickle``/``.joblib``),
@@ -185,6 +185,9 @@ def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None
         (built-in scenarios) and inside the sandbox itself.
     scope : str, optional
         Keeps model processes apart (the app passes a digest of the browser session).
+    description : dict, optional
+        What a model process said about this file before (``SandboxedModel.description``, kept with an
+        upload): then no process starts until the model is asked for predictions.
 
     Returns
     -------
@@ -221,7 +224,8 @@ def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None
     path = None if isinstance(source, (bytes, bytearray)) else str(Path(source).resolve())
     ref = ModelRef(sha256=sha, name=name, format=fmt, trust_pickle=trusted and fmt == "pickle", path=path,
                    data=None if path else bytes(data), scope=scope)
-    runner = SandboxedModel.describe(ref)
+    runner = SandboxedModel.describe(ref) if description is None else SandboxedModel.from_description(ref,
+                                                                                                       description)
     return AuditModel(format=fmt, sha256=sha, name=name, feature_names=runner.feature_names,
                       classes=runner.classes, can_refit=runner.can_refit, estimator=None, runner=runner)
 

@@ -31,6 +31,7 @@ from auditapp.sandbox_platform import CHILD_ENV, python_command
 log = logging.getLogger("auditapp.sandbox")
 _IDLE_GRACE = 60
 _STDERR_LINES = 40
+_MAX_PROGRESS = 100_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 DOING = {"load": "being loaded", "predict": "predicting", "explainer": "preparing its explanation",
          "explain": "computing SHAP values", "fit_candidate": "being trained for a mitigation",
@@ -96,7 +97,7 @@ class ModelProcess:
 
     def _exchange(self, task: str, args: dict, deadline: float, progress):
         max_bytes = self.limits.reply_mb * 1024**2
-        sent = False
+        sent, updates = False, 0
         try:
             write_frame(self._to_child, encode({"task": task, "args": args}), deadline=deadline)
             sent = True
@@ -114,6 +115,9 @@ class ModelProcess:
                     raise self._reported(task, body)
                 if kind != "progress":
                     raise ProtocolError(f"unexpected message kind {kind[:20]!r}")
+                updates += 1
+                if updates > _MAX_PROGRESS:
+                    raise ProtocolError("too many progress messages")
                 if progress is not None:
                     progress(*_progress(body))
         except DeadlineExceeded:

@@ -84,8 +84,19 @@ class SandboxedModel:
         UntrustedModelError, AuditInputError, LimitExceededError
             As the model process reports (allow-list, trust, a bad file), or for a malformed answer.
         """
-        info = default_pool().call(ref, "describe")
-        if not isinstance(info, dict) or info.get("format") not in FORMATS:
+        return cls.from_description(ref, default_pool().call(ref, "describe"))
+
+    @classmethod
+    def from_description(cls, ref: ModelRef, info) -> SandboxedModel:
+        """The model as its model process described it (now, or when it was uploaded: ``description``),
+        checked; no process is started until the model is asked for something.
+
+        Raises
+        ------
+        AuditInputError
+            For a malformed description.
+        """
+        if not isinstance(info, dict) or info.get("format") not in FORMATS or info["format"] != ref.format:
             raise _bad("a malformed description", ref)
         names, classes = info.get("feature_names"), info.get("classes")
         if not isinstance(names, list) or not 0 < len(names) <= 100_000 or not isinstance(classes, list) \
@@ -97,6 +108,13 @@ class SandboxedModel:
         return cls(ref=ref, feature_names=tuple(_text(n, ref, "column name", 1000) for n in names),
                    classes=tuple(_scalar(c, ref) for c in classes), kind=_text(info.get("kind"), ref, "kind", 200),
                    type_name=_text(info.get("type_name"), ref, "type", 200), has_proba=flags[1], can_refit=flags[0])
+
+    @property
+    def description(self) -> dict:
+        """What the model process said about the model, as JSON (kept with an upload)."""
+        return {"format": self.ref.format, "feature_names": list(self.feature_names), "classes": list(self.classes),
+                "kind": self.kind, "type_name": self.type_name, "has_proba": self.has_proba,
+                "can_refit": self.can_refit}
 
     def _call(self, task: str, args: dict, progress=None):
         try:

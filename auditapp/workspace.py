@@ -54,8 +54,11 @@ def load_model(store: ArtifactStore, token: str, model_id: str | None, *, trust_
                             lambda: _load(path, filename=info.name, trust_pickle=trust_pickle, sandbox=False),
                             disk=False)
     scope = session_scope(store, token)
+    # The description the sandbox gave at upload: no model process starts until predictions are needed.
+    described = info.meta.get("description") if isinstance(info.meta, dict) else None
     return store.cached(("model", info.sha256, trust_pickle, scope),
-                        lambda: _load(path, filename=info.name, trust_pickle=trust_pickle, scope=scope), disk=False)
+                        lambda: _load(path, filename=info.name, trust_pickle=trust_pickle, scope=scope,
+                                      description=described), disk=False)
 
 
 def session_scope(store: ArtifactStore, token: str) -> str:

@@ -74,7 +74,8 @@ def handle_upload(store, settings, kind: str, token: str | None, filename: str) 
         model = load_model(path, filename=filename, trust_pickle=settings.trust_pickle,
                            scope=session_scope(store, token))
         meta = {"format": model.format, "features": list(model.feature_names)}
-        info = store.put_file(token, path, sha, kind=kind, name=filename, meta=meta)
+        info = store.put_file(token, path, sha, kind=kind, name=filename,
+                              meta={**meta, "description": model.runner.description})
         return {"kind": kind, "id": info.id, "name": filename, "notices": [], **meta}, 200
     except AuditInputError as exc:
         # A refused file is an answer, not a failed request: 200 keeps the browser console clean.

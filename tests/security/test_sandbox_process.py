@@ -233,6 +233,28 @@ def test_a_model_process_serves_many_calls_and_is_replaced_after_it_dies(limits)
         np.testing.assert_array_equal(model.predict_proba(frame), expected)
     assert sandbox.default_pool().processes() == first
     for pid in first:
-        os.killpg(pid, 9)
+        os.killpg(pid, 9)  # ended while idle (as by the OOM killer): the next call starts a new one
+    deadline = time.monotonic() + 10
+    while any(map(_alive, first)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     np.testing.assert_array_equal(model.predict_proba(frame), expected)
     assert sandbox.default_pool().processes() != first
+
+
+def test_an_upload_is_described_once_and_its_process_starts_only_for_predictions(upload, store, token, limits):
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    from auditapp import workspace
+
+    limits()
+    frame = pd.DataFrame({"x": np.linspace(-1, 1, 30)})
+    fitted = LogisticRegression().fit(frame, np.arange(30) % 2)
+    status, body = upload("model", "lr.skops", sio.dumps(fitted))
+    assert status == 200 and body["features"] == ["x"] and "description" not in body
+    sandbox.reset_default_pool()
+    model = workspace.load_model(store, token, body["id"])
+    assert model.sandboxed and model.feature_names == ("x",) and model.classes == (0, 1) and model.refittable
+    assert sandbox.default_pool().processes() == []  # columns, classes and refitting known from the upload
+    np.testing.assert_allclose(model.predict_proba(frame), fitted.predict_proba(frame), rtol=0, atol=1e-12)
+    assert len(sandbox.default_pool().processes()) == 1

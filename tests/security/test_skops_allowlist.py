@@ -60,8 +60,8 @@ def test_allow_list_is_exact_not_a_prefix():
 
 
 def test_every_scikit_learn_estimator_was_reviewed():
-    from skops.io._utils import get_type_name
     from sklearn.utils import all_estimators
+    from skops.io._utils import get_type_name
 
     offered = {get_type_name(cls) for _, cls in all_estimators()}
     assert offered == SKLEARN_ESTIMATORS | set(DENIED_ESTIMATORS)
@@ -98,14 +98,23 @@ def real_models():
     import pandas as pd
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.ensemble import (
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression, SGDClassifier
     from sklearn.naive_bayes import GaussianNB
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+    from sklearn.preprocessing import (
+        FunctionTransformer,
+        OneHotEncoder,
+        OrdinalEncoder,
+        StandardScaler,
+    )
     from sklearn.svm import SVC
 
     from auditapp.mitigation.inprocessing import RandomizedEnsembleClassifier
