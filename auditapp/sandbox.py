@@ -233,11 +233,13 @@ class SandboxPool:
                         f"{ref.name} could not start in time. Try again in a minute.")
         try:
             child = self._start(ref)
-        finally:
+        except BaseException:
             with self._cond:
                 self._starting -= 1
                 self._cond.notify_all()
+            raise
         with self._cond:
+            self._starting -= 1
             child.busy = True
             self._children.append(child)
         return child

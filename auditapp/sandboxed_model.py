@@ -21,6 +21,7 @@ from auditapp.sandbox import ModelRef, default_pool
 from auditapp.sandbox_codec import ProtocolError
 
 FORMATS = ("skops", "onnx", "pickle")
+CHUNK_ROWS = 200_000
 _MAX_TEXT = 2000
 
 
@@ -124,8 +125,16 @@ class SandboxedModel:
 
     # -- predictions -----------------------------------------------------------------------------
     def outputs(self, frame: pd.DataFrame, *, labels: bool = True, proba: bool = True):
-        """``(labels or None, probabilities or None)`` for the rows of ``frame`` in one call."""
+        """``(labels or None, probabilities or None)`` for the rows of ``frame``, sent ``CHUNK_ROWS`` rows
+        at a time (so the model process's memory and each answer stay bounded)."""
         rows = frame.loc[:, list(self.feature_names)]
+        parts = [self._outputs(rows.iloc[start:start + CHUNK_ROWS], labels=labels, proba=proba)
+                 for start in range(0, max(len(rows), 1), CHUNK_ROWS)]
+        found_labels = None if parts[0][0] is None else np.concatenate([p[0] for p in parts])
+        found_proba = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
+        return found_labels, found_proba
+
+    def _outputs(self, rows: pd.DataFrame, *, labels: bool, proba: bool):
         answer = self._call("predict", {"rows": rows, "labels": labels, "proba": proba and self.has_proba})
         if not isinstance(answer, dict):
             raise _bad("a malformed prediction", self.ref)

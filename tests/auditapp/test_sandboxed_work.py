@@ -57,8 +57,11 @@ def models(pipeline):
 SPEC = AuditSpec(target="hired", sensitive=("sex",), reference={"sex": "m"}, n_boot=50, seed=1)
 
 
-def test_audit_predictions_are_the_estimators_own(frame, models):
+def test_audit_predictions_are_the_estimators_own(frame, models, monkeypatch):
+    from auditapp import sandboxed_model
+
     sandboxed, local = models
+    monkeypatch.setattr(sandboxed_model, "CHUNK_ROWS", 97)  # rows go to the sandbox in chunks
     one, two = run_audit(frame, SPEC, sandboxed), run_audit(frame, SPEC, local)
     np.testing.assert_array_equal(one.data.y_pred, two.data.y_pred)
     np.testing.assert_allclose(one.data.y_score, two.data.y_score, rtol=0, atol=1e-12)

@@ -206,8 +206,10 @@ def onnx_allocating(gigabytes_per_row: int) -> bytes:
     return proto.SerializeToString()
 
 
-def test_onnx_model_allocating_at_run_time_is_stopped_at_the_memory_limit(limits):
+def test_onnx_model_allocating_at_run_time_is_stopped_at_the_memory_limit(limits, tmp_path, capsys):
     import resource
+
+    from auditapp.cli import EXIT_BAD_INPUT, main
 
     limits(memory_mb=1536)
     data = onnx_allocating(4)
@@ -221,6 +223,13 @@ def test_onnx_model_allocating_at_run_time_is_stopped_at_the_memory_limit(limits
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KB: this process did not grow
     small = load_model(onnx_allocating(0), filename="fine.onnx")
     np.testing.assert_allclose(small.predict_proba(rows), [[0.5, 0.5], [0.5, 0.5]])
+    (tmp_path / "bomb.onnx").write_bytes(data)
+    pd.DataFrame({"x": np.linspace(0, 1, 40), "y": np.arange(40) % 2, "g": ["a", "b"] * 20}).to_csv(
+        tmp_path / "rows.csv", index=False)
+    status = main(["audit", "--data", str(tmp_path / "rows.csv"), "--target", "y", "--sensitive", "g",
+                   "--model", str(tmp_path / "bomb.onnx"), "--model-favorable", "1", "--bootstrap", "0"])
+    assert status == EXIT_BAD_INPUT
+    assert "bomb.onnx needed more memory than the sandbox allows" in capsys.readouterr().err
 
 
 def test_a_model_process_serves_many_calls_and_is_replaced_after_it_dies(limits):
@@ -258,3 +267,16 @@ def test_an_upload_is_described_once_and_its_process_starts_only_for_predictions
     assert sandbox.default_pool().processes() == []  # columns, classes and refitting known from the upload
     np.testing.assert_allclose(model.predict_proba(frame), fitted.predict_proba(frame), rtol=0, atol=1e-12)
     assert len(sandbox.default_pool().processes()) == 1
+
+
+def test_the_pool_is_bounded_and_sessions_never_share_a_process(limits):
+    limits(processes=2)
+    data, frame = pipeline_calling("import numpy\ndef f(X):\n    return numpy.tanh(X)\n")
+    first = load_model(data, filename="m.pkl", trust_pickle=True, scope="session-a")
+    first.predict(frame)
+    second = load_model(data, filename="m.pkl", trust_pickle=True, scope="session-b")
+    second.predict(frame)
+    assert len(sandbox.default_pool().processes()) == 2  # same file, two sessions: two processes
+    third = load_model(data, filename="m.pkl", trust_pickle=True, scope="session-c")
+    third.predict(frame)
+    assert len(sandbox.default_pool().processes()) == 2  # the least recently used one made room
