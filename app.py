@@ -40,6 +40,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     limit_threads()
     settings = settings or Settings.from_env()
     settings.export()
+    import threading
+
+    from auditapp.sandbox import announce
+
+    # Probing bubblewrap starts a process (~0.5 s): done beside start-up, its verdict logged.
+    threading.Thread(target=announce, name="auditapp-sandbox-probe", daemon=True).start()
     from auditapp.store import ArtifactStore
     from callbacks.managers import background_manager
 

@@ -1,7 +1,12 @@
 """Load a classifier (skops, ONNX, or trusted pickle) behind one :class:`AuditModel` interface.
 
-Pickle/joblib is refused unless trust is on; skops types are checked against the allow-list; ONNX
-runs in onnxruntime. See :mod:`auditapp.allowlist` for the safety rules.
+Model files are untrusted: :func:`load_model` opens them in a sandboxed process (:mod:`auditapp.sandbox`)
+and the ``AuditModel`` it returns predicts through that process (``runner`` is a
+:class:`~auditapp.sandboxed_model.SandboxedModel`; ``estimator`` is None). Inside the sandbox the same
+function opens the file in-process (``sandbox=False``): pickle/joblib is refused unless trust is on,
+skops names are checked against the exact allow-list, ONNX runs in onnxruntime (see
+:mod:`auditapp.allowlist`). Estimators handed over in memory (:func:`from_estimator`) and files written
+by auditapp's own code (the built-in scenarios) stay in-process.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from auditapp.allowlist import (
     load_pickle_estimator,
     load_skops_estimator,
     looks_like_pickle,
-    open_onnx_session,
+    precheck_skops,
+    refuse_untrusted_pickle,
 )
 from auditapp.errors import AuditInputError
 from auditapp.intake import Limits, read_source_bytes, sha256_bytes
+from auditapp.sandboxed_model import SandboxedModel
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,9 +37,11 @@ class AuditModel:
 
     ``format`` is ``"skops"``, ``"onnx"``, ``"pickle"`` or ``"sklearn"`` (an in-memory object).
     ``classes`` are plain Python values, in the order of the ``predict_proba`` columns.
-    ``estimator`` is the scikit-learn estimator, or None for ONNX models. ``decides_at_random`` is
-    True for auditapp's exported randomised mitigations (their ``predict`` draws each decision from
-    their probability by a seeded hash of the row), whose decisions are not "probability ≥ 0.5".
+    ``estimator`` is the scikit-learn estimator when the model lives in this process, else None;
+    ``runner`` runs it elsewhere: a ``SandboxedModel`` (a model file in its sandbox) or an ONNX runner.
+    ``decides_at_random`` is True for auditapp's exported randomised mitigations (their ``predict`` draws
+    each decision from their probability by a seeded hash of the row), whose decisions are not
+    "probability ≥ 0.5".
     """
 
     format: str
@@ -42,8 +51,33 @@ class AuditModel:
     classes: tuple
     can_refit: bool
     estimator: object | None
-    runner: OnnxRunner | None = field(default=None, repr=False)
+    runner: object | None = field(default=None, repr=False)
     decides_at_random: bool = False
+
+    @property
+    def sandboxed(self) -> bool:
+        """True when the model runs in a sandboxed process (every uploaded or command-line model file)."""
+        return isinstance(self.runner, SandboxedModel)
+
+    @property
+    def has_proba(self) -> bool:
+        """Whether the model gives class probabilities."""
+        if self.runner is not None:
+            return bool(self.runner.has_proba)
+        return hasattr(self.estimator, "predict_proba")
+
+    @property
+    def learner(self):
+        """What refitting clones: the estimator, or the sandboxed model (which refits in its sandbox);
+        None for ONNX graphs."""
+        if self.estimator is not None:
+            return self.estimator
+        return self.runner if self.sandboxed and self.format != "onnx" else None
+
+    @property
+    def refittable(self) -> bool:
+        """Whether mitigation and the feedback loop can retrain this model's learner."""
+        return bool(self.can_refit) and self.learner is not None
 
     def check_columns(self, frame: pd.DataFrame) -> None:
         """Raise :class:`AuditInputError` naming every needed column that ``frame`` lacks."""
@@ -85,18 +119,55 @@ class AuditModel:
         ``positive_class`` may also be given as its string form (``"1"`` for ``1``). Raises
         :class:`AuditInputError` if it is not one of ``classes``, or a needed column is missing.
         """
+        return self.outputs(frame, positive_class, labels=False)[1]
+
+    def outputs(self, frame: pd.DataFrame, positive_class, *, labels: bool = True):
+        """``(labels, scores)``: predicted labels (None when not asked for and there are scores) and
+        the probability of ``positive_class`` (None without probabilities), in one pass of the model.
+
+        Raises :class:`AuditInputError` if ``positive_class`` is not one of ``classes``, or a needed
+        column is missing.
+        """
         index = _class_index(self.classes, positive_class)
         if index is None:
             raise AuditInputError(
                 f"{positive_class!r} is not a class of the model {self.name}; it predicts "
                 f"{_listed(self.classes)}. Pick one of those as the positive class."
             )
-        proba = self.predict_proba(frame)
-        return None if proba is None else proba[:, index].astype(np.float64)
+        self.check_columns(frame)
+        if self.sandboxed:
+            found, proba = self.runner.outputs(frame, labels=labels)
+        else:
+            proba = self.predict_proba(frame)
+            found = self.predict(frame) if labels or proba is None else None
+        return found, None if proba is None else proba[:, index].astype(np.float64)
+
+
+def model_format(data: bytes, name: str) -> str:
+    """``"pickle"``, ``"skops"`` or ``"onnx"``: by extension, then by content (pickle content always wins).
+
+    Raises
+    ------
+    AuditInputError
+        If the file is none of them.
+    """
+    suffix = Path(name).suffix.lower()
+    if suffix in PICKLE_SUFFIXES or looks_like_pickle(data):
+        return "pickle"
+    if suffix == ".skops" or (suffix != ".onnx" and data.startswith(b"PK\x03\x04")):
+        return "skops"
+    if suffix == ".onnx" or data[:1] == b"\x08":
+        return "onnx"
+    raise AuditInputError(
+        f"{name} is not a model file auditapp can read (extension {suffix or 'none'!r}, and the "
+        "content is neither skops, ONNX nor pickle). Upload a .skops or .onnx file, or give "
+        "predictions as dataset columns instead."
+    )
 
 
 def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None,
-               trust_pickle: bool | None = None, limits: Limits | None = None) -> AuditModel:
+               trust_pickle: bool | None = None, limits: Limits | None = None, sandbox: bool = True,
+               scope: str = "", description: dict | None = None) -> AuditModel:
     """Load a classifier from a skops, ONNX or (trusted) pickle/joblib file.
 
     The format is chosen by extension (``.skops``, ``.onnx``, ``.pkl``/``.pickle``/``.joblib``),
@@ -113,6 +184,14 @@ def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None
         Load pickle/joblib files. None reads the environment: ``AUDITAPP_TRUST_PICKLE == "1"``.
     limits : Limits, optional
         Only ``max_bytes`` applies; defaults to :meth:`Limits.from_env`.
+    sandbox : bool, default True
+        Open and run the file in a sandboxed process. False only for files auditapp's own code wrote
+        (built-in scenarios) and inside the sandbox itself.
+    scope : str, optional
+        Keeps model processes apart (the app passes a digest of the browser session).
+    description : dict, optional
+        What a model process said about this file before (``SandboxedModel.description``, kept with an
+        upload): then no process starts until the model is asked for predictions.
 
     Returns
     -------
@@ -121,11 +200,12 @@ def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None
     Raises
     ------
     UntrustedModelError
-        For pickle/joblib without trust, or a skops file needing types off the allow-list.
+        For pickle/joblib without trust, a skops file needing names off the allow-list, or a server
+        that cannot sandbox model files (see ``AUDITAPP_ALLOW_WEAK_SANDBOX``).
     AuditInputError
         For an empty, corrupt or unrecognised file, or a model without column names or classes.
     LimitExceededError
-        If the file is larger than ``limits.max_bytes``.
+        If the file is larger than ``limits.max_bytes``, or the model runs out of time or memory.
     """
     limits = limits if limits is not None else Limits.from_env()
     data, name = read_source_bytes(source, filename=filename, default_name="uploaded model",
@@ -133,24 +213,39 @@ def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None
     if not data:
         raise AuditInputError(f"{name} is empty (0 bytes). Upload the model file again.")
     sha = sha256_bytes(data)
-    suffix = Path(name).suffix.lower()
-    if suffix in PICKLE_SUFFIXES or looks_like_pickle(data):
-        trusted = (os.environ.get("AUDITAPP_TRUST_PICKLE", "") == "1" if trust_pickle is None
-                   else trust_pickle)
-        estimator = load_pickle_estimator(data, name=name, trusted=trusted)
-        return _wrap(estimator, fmt="pickle", sha=sha, name=name)
-    if suffix == ".skops" or (suffix != ".onnx" and data.startswith(b"PK\x03\x04")):
+    fmt = model_format(data, name)
+    trusted = (os.environ.get("AUDITAPP_TRUST_PICKLE", "") == "1" if trust_pickle is None
+               else bool(trust_pickle))
+    if fmt == "pickle" and not trusted:
+        refuse_untrusted_pickle(name)
+    if not sandbox:
+        return _load_here(data, fmt=fmt, sha=sha, name=name, trusted=trusted)
+    from auditapp.sandbox import ModelRef, require_sandbox
+
+    require_sandbox(name)
+    if fmt == "skops":
+        precheck_skops(data, name=name)  # a refused file never starts a process
+    path = None if isinstance(source, (bytes, bytearray)) else str(Path(source).resolve())
+    ref = ModelRef(sha256=sha, name=name, format=fmt, trust_pickle=trusted and fmt == "pickle", path=path,
+                   data=None if path else bytes(data), scope=scope)
+    runner = SandboxedModel.describe(ref) if description is None else SandboxedModel.from_description(ref,
+                                                                                                       description)
+    return AuditModel(format=fmt, sha256=sha, name=name, feature_names=runner.feature_names,
+                      classes=runner.classes, can_refit=runner.can_refit, estimator=None, runner=runner,
+                      decides_at_random=runner.decides_at_random)
+
+
+def _load_here(data: bytes, *, fmt: str, sha: str, name: str, trusted: bool) -> AuditModel:
+    """Open the file in this process (inside the sandbox, or a file auditapp wrote itself)."""
+    if fmt == "pickle":
+        return _wrap(load_pickle_estimator(data, name=name, trusted=trusted), fmt="pickle", sha=sha, name=name)
+    if fmt == "skops":
         return _wrap(load_skops_estimator(data, name=name), fmt="skops", sha=sha, name=name)
-    if suffix == ".onnx" or data[:1] == b"\x08":
-        runner = OnnxRunner(data, name=name)
-        return AuditModel(format="onnx", sha256=sha, name=name,
-                          feature_names=runner.feature_names, classes=runner.classes,
-                          can_refit=False, estimator=None, runner=runner)
-    raise AuditInputError(
-        f"{name} is not a model file auditapp can read (extension {suffix or 'none'!r}, and the "
-        "content is neither skops, ONNX nor pickle). Upload a .skops or .onnx file, or give "
-        "predictions as dataset columns instead."
-    )
+    from auditapp.onnx_runner import OnnxRunner
+
+    runner = OnnxRunner(data, name=name)
+    return AuditModel(format="onnx", sha256=sha, name=name, feature_names=runner.feature_names,
+                      classes=runner.classes, can_refit=False, estimator=None, runner=runner)
 
 
 def from_estimator(estimator, *, name: str = "in-memory model") -> AuditModel:
@@ -249,151 +344,3 @@ def _plain(value):
 
 def _listed(classes) -> str:
     return ", ".join(str(_plain(c)) for c in classes)
-
-
-_ONNX_DTYPES = {
-    "tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64,
-    "tensor(int32)": np.int32, "tensor(bool)": np.bool_, "tensor(string)": object,
-}
-
-
-class OnnxRunner:
-    """Run an ONNX classifier on DataFrame columns with onnxruntime (CPU, one thread).
-
-    Inputs are either one tensor input per column (as skl2onnx makes for a ColumnTransformer
-    pipeline, named after the columns) or one tensor holding every feature, whose column names
-    come from the model's ``feature_names`` metadata (comma-separated). Classes come from the
-    ``classes`` metadata or the classifier's ``classlabels_*`` attributes. Probabilities may be a
-    tensor or a ZipMap sequence of maps. Pickling keeps only the bytes (the session is rebuilt).
-
-    Converted tree ensembles compute in float32: ONNX HistGradientBoosting probabilities can differ
-    from scikit-learn's by up to 0.1 where a value sits next to a split threshold.
-    """
-
-    def __init__(self, data: bytes, *, name: str):
-        self.data = data
-        self.name = name
-        self._session = None
-        session = self.session
-        meta = session.get_modelmeta().custom_metadata_map
-        inputs = session.get_inputs()
-        if len(inputs) == 1 and not _is_column_input(inputs[0], meta):
-            names = [n.strip() for n in meta.get("feature_names", "").split(",") if n.strip()]
-            if not names:
-                raise AuditInputError(
-                    f"{name} takes all features in one tensor ({inputs[0].name!r}) but does not "
-                    "say which columns they are. Add the column names, in order, as metadata: "
-                    "onnx_model.metadata_props.add(key='feature_names', value='age,income,...'), "
-                    "or convert with one input per column."
-                )
-            width = inputs[0].shape[1] if len(inputs[0].shape) == 2 else None
-            if isinstance(width, int) and width != len(names):
-                raise AuditInputError(
-                    f"{name} takes {width} features but its feature_names metadata lists "
-                    f"{len(names)}: {', '.join(names)}. Make the metadata match the input."
-                )
-            self.inputs = [(inputs[0].name, inputs[0].type, tuple(names))]
-        else:
-            self.inputs = [(i.name, i.type, (i.name,)) for i in inputs]
-        self.feature_names = tuple(c for _, _, cols in self.inputs for c in cols)
-        unsupported = [f"{n} ({t})" for n, t, _ in self.inputs if t not in _ONNX_DTYPES]
-        if unsupported:
-            raise AuditInputError(f"{name} has inputs auditapp cannot feed: "
-                                  f"{', '.join(unsupported)}. Supported: {', '.join(_ONNX_DTYPES)}")
-        outputs = {o.name: o.type for o in session.get_outputs()}
-        self.label_output = _pick_output(outputs, ("output_label", "label"),
-                                         lambda t: t in ("tensor(int64)", "tensor(string)"))
-        self.proba_output = _pick_output(outputs, ("output_probability", "probabilities"),
-                                         lambda t: t.startswith("seq(map") or t == "tensor(float)")
-        if self.label_output is None and self.proba_output is None:
-            raise AuditInputError(f"{name} has no label or probability output (outputs: "
-                                  f"{', '.join(outputs)}). Convert a classifier with skl2onnx.")
-        self.classes = _onnx_classes(data, meta, outputs.get(self.label_output, ""), name)
-
-    @property
-    def session(self):
-        """The onnxruntime InferenceSession, built on first use."""
-        if self._session is None:
-            self._session = open_onnx_session(self.data, name=self.name)
-        return self._session
-
-    def __getstate__(self):
-        return {**self.__dict__, "_session": None}
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Class labels for each row of ``frame``."""
-        if self.label_output is None:
-            proba = self.predict_proba(frame)
-            return np.asarray(self.classes, dtype=object)[np.argmax(proba, axis=1)]
-        (labels,) = self.session.run([self.label_output], self._feed(frame))
-        labels = np.asarray(labels).ravel()
-        return labels.astype(object) if labels.dtype.kind in "OUS" else labels
-
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
-        """Probabilities, one column per class in ``classes`` order, or None."""
-        if self.proba_output is None:
-            return None
-        (proba,) = self.session.run([self.proba_output], self._feed(frame))
-        if isinstance(proba, list):
-            proba = [[row[c] for c in self.classes] for row in proba]
-        proba = np.asarray(proba, dtype=np.float64).reshape(len(frame), -1)
-        if proba.shape[1] != len(self.classes):
-            raise AuditInputError(
-                f"{self.name} returns {proba.shape[1]} probabilities per row but names "
-                f"{len(self.classes)} classes ({_listed(self.classes)}). Fix its classes metadata."
-            )
-        return proba
-
-    def _feed(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        feed = {}
-        for input_name, input_type, columns in self.inputs:
-            block = frame.loc[:, list(columns)]
-            dtype = _ONNX_DTYPES[input_type]
-            missing = [c for c in columns if block[c].isna().any()]
-            if missing and dtype is not np.float32 and dtype is not np.float64:
-                raise AuditInputError(
-                    f"Columns {', '.join(missing)} have missing values, which {self.name} cannot "
-                    f"take ({input_type}). Fill or drop those rows first."
-                )
-            try:
-                values = (block.astype(str).to_numpy(dtype=object) if dtype is object
-                          else block.to_numpy(dtype=dtype))
-            except (ValueError, TypeError) as exc:
-                raise AuditInputError(
-                    f"Columns {', '.join(columns)} must be numbers for {self.name} "
-                    f"({input_type}), but could not be converted ({exc}). Check those columns."
-                ) from exc
-            feed[input_name] = values
-        return feed
-
-
-def _is_column_input(node, meta: dict) -> bool:
-    """A lone input one column wide, without feature_names metadata, is the column it is named."""
-    return "feature_names" not in meta and len(node.shape) == 2 and node.shape[1] == 1
-
-
-def _pick_output(outputs: dict[str, str], names: tuple[str, ...], accept) -> str | None:
-    named = [n for n in names if n in outputs]
-    return named[0] if named else next((n for n, t in outputs.items() if accept(t)), None)
-
-
-def _onnx_classes(data: bytes, meta: dict, label_type: str, name: str) -> tuple:
-    if meta.get("classes"):
-        labels = [c.strip() for c in meta["classes"].split(",")]
-        return tuple(int(c) for c in labels) if label_type == "tensor(int64)" else tuple(labels)
-    try:  # onnx reads the graph's class labels; it is optional when metadata names them
-        import onnx
-    except ImportError:
-        onnx = None
-    if onnx is not None:
-        graph = onnx.load_from_string(data).graph
-        for node in sorted(graph.node, key=lambda n: n.op_type != "ZipMap"):
-            for attr in node.attribute:
-                if attr.name in ("classlabels_int64s", "classlabels_ints") and attr.ints:
-                    return tuple(int(c) for c in attr.ints)
-                if attr.name == "classlabels_strings" and attr.strings:
-                    return tuple(s.decode("utf-8") for s in attr.strings)
-    raise AuditInputError(
-        f"{name} does not say which classes it predicts. Add them, in probability-column order, "
-        "as metadata: onnx_model.metadata_props.add(key='classes', value='0,1')."
-    )

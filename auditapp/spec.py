@@ -393,11 +393,12 @@ def _model_predictions(frame: pd.DataFrame, spec: AuditSpec, model: Any):
     model.check_columns(frame)
     positive = match_favorable_class(model, spec.favorable, model_favorable=spec.model_favorable)
     features = frame[list(model.feature_names)]
-    scores = model.score(features, positive)
-    if scores is not None and (spec.threshold is not None or not model.decides_at_random):
+    own_draws = spec.threshold is None and model.decides_at_random
+    labels, scores = model.outputs(features, positive, labels=own_draws)
+    if scores is not None and not own_draws:
         threshold = DEFAULT_THRESHOLD if spec.threshold is None else float(spec.threshold)
         return (scores >= threshold).astype(np.int8), scores, spec.threshold
-    labels = np.asarray(model.predict(features))
+    labels = np.asarray(labels)
     y_pred = np.array([str(v) == str(positive) for v in labels], dtype=np.int8) if labels.dtype == object \
         else (labels == positive).astype(np.int8)
     return y_pred, scores, None

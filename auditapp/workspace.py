@@ -50,15 +50,34 @@ def dataset_for(store: ArtifactStore, token: str, state: dict[str, Any]) -> Data
 
 
 def load_model(store: ArtifactStore, token: str, model_id: str | None, *, trust_pickle: bool = False):
-    """The model for an artifact id (or None)."""
+    """The model for an artifact id (or None).
+
+    Uploaded model files run in a sandboxed process kept apart per session (see :mod:`auditapp.sandbox`);
+    the built-in scenarios' models, written by auditapp's own code, are opened in this process.
+    """
     if not model_id:
         return None
     from auditapp.models import load_model as _load
 
     info = store.info(token, model_id)
     path = store.path(token, model_id)
-    return store.cached(("model", info.sha256, trust_pickle),
-                        lambda: _load(path, filename=info.name, trust_pickle=trust_pickle), disk=False)
+    if model_id.startswith("builtin:"):
+        return store.cached(("model", info.sha256, trust_pickle, "builtin"),
+                            lambda: _load(path, filename=info.name, trust_pickle=trust_pickle, sandbox=False),
+                            disk=False)
+    scope = session_scope(store, token)
+    # The description the sandbox gave at upload: no model process starts until predictions are needed.
+    described = info.meta.get("description") if isinstance(info.meta, dict) else None
+    return store.cached(("model", info.sha256, trust_pickle, scope),
+                        lambda: _load(path, filename=info.name, trust_pickle=trust_pickle, scope=scope,
+                                      description=described), disk=False)
+
+
+def session_scope(store: ArtifactStore, token: str) -> str:
+    """A digest of the browser session: model processes serve one session only."""
+    import hashlib
+
+    return hashlib.sha256(store.session_id(token).encode()).hexdigest()[:16]
 
 
 def spec_from_state(state: dict[str, Any]) -> AuditSpec:

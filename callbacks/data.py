@@ -31,6 +31,15 @@ def show_scenarios(_id):
     return [{"label": title, "value": name} for name, title in SCENARIOS.items()], next(iter(SCENARIOS))
 
 
+@callback(Output(ids.DATA_SANDBOX_NOTE, "children"), Input(ids.DATA_SANDBOX_NOTE, "id"))
+def show_sandbox_note(_id):
+    """Open the page: say so when this server cannot sandbox model files."""
+    from auditapp.sandbox import startup_note
+
+    note = startup_note()
+    return info_alert(note, color="warning", dismissable=False) if note else None
+
+
 @callback(
     Output(ids.STATE_STORE, "data", allow_duplicate=True), Output(ids.DATA_UPLOAD_ALERT, "children"),
     Input(ids.DATA_SCENARIO_BUTTON, "n_clicks"), State(ids.DATA_SCENARIO_DROPDOWN, "value"),

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dash import Input, Output, State, callback, ctx, no_update
 
-from auditapp import workspace
 from auditapp.errors import AuditInputError
-from auditapp.explain import dependence_data, local_explanation
+from auditapp.explain import dependence_data
 from auditapp.explain import jobs as explain_jobs
 from auditapp.explain.pairs import explanation_pair_gap
 from auditapp.figures import empty_figure
@@ -234,8 +233,8 @@ def show_local(ready, row, click, state, token):
         if trigger == ids.EXPLAIN_DEPENDENCE_GRAPH and click:
             row = explain_jobs.clicked_row(click)
         if trigger in (ids.EXPLAIN_DEPENDENCE_GRAPH, ids.EXPLAIN_ROW_INPUT):
-            frame = workspace.dataset_for(get_store(), token, state).frame
-            local = local_explanation(explanation.explainer, frame, explain_jobs.row_label(frame.index, row))
+            local = explain_jobs.local_for_row(get_store(), token, state, explanation, row,
+                                               trust_pickle=settings().trust_pickle)
         else:
             local = explanation.local
     except AuditInputError as exc:

@@ -68,10 +68,14 @@ def handle_upload(store, settings, kind: str, token: str | None, filename: str) 
             info = store.put_file(token, path, sha, kind=kind, name=filename, meta=meta)
             return {"kind": kind, "id": info.id, "name": filename, "notices": list(dataset.notices), **meta}, 200
         from auditapp.models import load_model
+        from auditapp.workspace import session_scope
 
-        model = load_model(path, filename=filename, trust_pickle=settings.trust_pickle)
+        # Opened in a sandboxed process (never here): the answer is the model's columns and classes.
+        model = load_model(path, filename=filename, trust_pickle=settings.trust_pickle,
+                           scope=session_scope(store, token))
         meta = {"format": model.format, "features": list(model.feature_names)}
-        info = store.put_file(token, path, sha, kind=kind, name=filename, meta=meta)
+        info = store.put_file(token, path, sha, kind=kind, name=filename,
+                              meta={**meta, "description": model.runner.description})
         return {"kind": kind, "id": info.id, "name": filename, "notices": [], **meta}, 200
     except AuditInputError as exc:
         # A refused file is an answer, not a failed request: 200 keeps the browser console clean.

@@ -46,6 +46,7 @@ DATA_BOOTSTRAP_INPUT = "data-bootstrap-input"
 DATA_RUN_BUTTON = "data-run-button"
 DATA_RUN_ALERT = "data-run-alert"
 DATA_MODEL_CLEAR_BUTTON = "data-model-clear-button"
+DATA_SANDBOX_NOTE = "data-sandbox-note"
 
 # Group metrics page
 METRICS_CONTEXT = "metrics-context-text"

@@ -35,8 +35,10 @@ def run(args) -> int:
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     from app import create_app
+    from auditapp.sandbox import announce
 
     app = create_app(settings)
+    print(announce(), flush=True)
     print(f"auditapp is running at http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
     app.run(host=args.host, port=args.port, debug=False)
     return 0

@@ -124,8 +124,8 @@ def _model_loop_params(args):
         model = load_model(args.model, trust_pickle=True if args.trust_pickle else None)
         model.check_columns(frame)
         features = tuple(model.feature_names)
-        if model.can_refit and model.estimator is not None:
-            estimator = model.estimator
+        if model.refittable:
+            estimator = model.learner
         else:
             note = (f"{model.name} cannot be retrained ({model.format}), so the default learner "
                     "takes its place, trained on the dataset.")

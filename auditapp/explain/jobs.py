@@ -107,6 +107,24 @@ def cached_explanation(store, token: str, state: dict, *, rows_per_group: int,
     return store.find(token, explanation_key(store, token, state, rows_per_group=rows_per_group, seed=seed))
 
 
+def local_for_row(store, token: str, state: dict, explanation: Explanation, value, *,
+                  trust_pickle: bool = False) -> LocalExplanation:
+    """The explanation of the row the user typed or clicked, by the explanation's own explainer bound to
+    the model as this process and session load it (an uploaded model runs in this session's sandbox).
+
+    Raises
+    ------
+    AuditInputError
+        If ``value`` is not a row id of the dataset.
+    """
+    from auditapp import workspace
+    from auditapp.explain.attribution import local_explanation
+
+    frame = workspace.dataset_for(store, token, state).frame
+    model = workspace.load_model(store, token, state["model"], trust_pickle=trust_pickle)
+    return local_explanation(explanation.explainer.with_model(model), frame, row_label(frame.index, value))
+
+
 def row_label(index: pd.Index, value):
     """The index label of the row the user typed or clicked (row ids are the dataset's index).
 

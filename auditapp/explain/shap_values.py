@@ -8,6 +8,9 @@
   dataset's columns: permutation Shapley values of the model's probability for the favourable
   class, over the raw columns, against a small seeded background sample (see ``permutation``).
 
+A model file that runs in its sandbox is explained there, by this same code, on the rows sent to it
+(``auditapp.explain.sandboxed``).
+
 Pipelines are explained on the transformed data and the encoded columns' attributions are summed
 back to their source column (``columns.source_matrix``); additivity is kept exactly.
 """
@@ -84,6 +87,10 @@ class ModelExplainer:
     def features(self) -> tuple[str, ...]:
         return tuple(self.model.feature_names)
 
+    def with_model(self, model) -> ModelExplainer:
+        """The same explainer bound to ``model`` (the same model, as loaded in another process)."""
+        return self
+
     def explain(self, rows: pd.DataFrame) -> ShapValues:
         """SHAP values of ``rows`` (a DataFrame with the model's columns) in the dataset's columns."""
         raw = rows.loc[:, list(self.features)]
@@ -144,13 +151,14 @@ class ModelExplainer:
 
 
 def build_explainer(model, frame: pd.DataFrame, positive_class, *, background_size: int = 100,
-                    n_permutations: int = 10, seed: int = 0) -> ModelExplainer:
+                    n_permutations: int = 10, seed: int = 0):
     """Choose and fit a SHAP explainer for ``model`` (an ``AuditModel``).
 
     Parameters
     ----------
     model : auditapp.models.AuditModel
-        The model; ``model.estimator`` is the scikit-learn object, or None (ONNX).
+        The model; ``model.estimator`` is the scikit-learn object, or None (ONNX, or a model file in
+        its sandbox, which is then explained inside the sandbox by the same code).
     frame : DataFrame
         The dataset; a seeded sample of ``background_size`` rows is the background where one is
         needed (linear and model-agnostic explainers).
@@ -165,12 +173,33 @@ def build_explainer(model, frame: pd.DataFrame, positive_class, *, background_si
 
     Returns
     -------
-    ModelExplainer
+    ModelExplainer or auditapp.explain.sandboxed.SandboxExplainer
+        Both have ``method``, ``features``, ``background`` and ``explain(rows)``.
     """
+    raw = frame.loc[:, list(model.feature_names)]
+    linear, permutation = background_rows(raw, background_size=background_size, seed=seed)
+    if model.sandboxed:
+        from auditapp.explain.sandboxed import SandboxExplainer
+
+        return SandboxExplainer.build(model, positive_class, linear, permutation, background_size=background_size,
+                                      n_permutations=n_permutations, seed=seed)
+    return explainer_from_backgrounds(model, linear, permutation, positive_class, background_size=background_size,
+                                      n_permutations=n_permutations, seed=seed)
+
+
+def background_rows(raw: pd.DataFrame, *, background_size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The seeded background rows of the linear (``background_size``) and the model-agnostic (at most 50)
+    explainers: each the first draw of ``np.random.default_rng(seed)``."""
+    linear = raw.iloc[_pick(np.random.default_rng(seed), len(raw), background_size)]
+    permutation = raw.iloc[_pick(np.random.default_rng(seed), len(raw), min(background_size, 50))]
+    return linear, permutation
+
+
+def explainer_from_backgrounds(model, linear: pd.DataFrame, permutation: pd.DataFrame, positive_class, *,
+                               background_size: int, n_permutations: int, seed: int) -> ModelExplainer:
+    """The explainer for a model in this process, given the background rows of :func:`background_rows`."""
     import shap
 
-    rng = np.random.default_rng(seed)
-    raw = frame.loc[:, list(model.feature_names)]
     estimator = model.estimator
     final = _final(estimator)
     preprocess = estimator[:-1] if hasattr(estimator, "steps") and len(estimator.steps) > 1 else None
@@ -180,20 +209,18 @@ def build_explainer(model, frame: pd.DataFrame, positive_class, *, background_si
     if preprocess is not None and kind in TREE_MODELS | LINEAR_MODELS:
         sources = source_matrix(preprocess, tuple(model.feature_names))
     traceable = preprocess is None or sources is not None
-    if binary and traceable and kind in TREE_MODELS and _numeric_ready(raw, preprocess):
+    if binary and traceable and kind in TREE_MODELS and _numeric_ready(linear, preprocess):
         return ModelExplainer(model, positive_class, "tree", shap.TreeExplainer(final), preprocess,
                               sources, None, n_permutations, int(seed))
-    if binary and traceable and kind in LINEAR_MODELS and _numeric_ready(raw, preprocess):
-        picked = raw.iloc[_pick(rng, len(raw), background_size)]
-        encoded = preprocess.transform(picked) if preprocess is not None else picked.to_numpy(float)
+    if binary and traceable and kind in LINEAR_MODELS and _numeric_ready(linear, preprocess):
+        encoded = preprocess.transform(linear) if preprocess is not None else linear.to_numpy(float)
         if hasattr(encoded, "toarray"):
             encoded = encoded.toarray()
         masker = shap.maskers.Independent(np.asarray(encoded, dtype=np.float64),
                                           max_samples=background_size)
         return ModelExplainer(model, positive_class, "linear", shap.LinearExplainer(final, masker),
                               preprocess, sources, None, n_permutations, int(seed))
-    background = raw.iloc[_pick(rng, len(raw), min(background_size, 50))]
-    return ModelExplainer(model, positive_class, "permutation", None, None, None, background,
+    return ModelExplainer(model, positive_class, "permutation", None, None, None, permutation,
                           int(n_permutations), int(seed))
 
 

@@ -180,7 +180,7 @@ def simulate_model_loop(params: ModelLoopParams, *, seed: int | None = None,
     Parameters
     ----------
     params : ModelLoopParams
-        The data, model and loop settings.
+        The data, model and loop settings. An uploaded model file is retrained inside its sandbox.
     seed : int, optional
         Seed for the pools, the exploration draws, tie-breaking and the first training sample.
     progress : callable, optional
@@ -193,6 +193,27 @@ def simulate_model_loop(params: ModelLoopParams, *, seed: int | None = None,
         ``loop_true_positive_rate``, ``loop_labels_seen`` and the same for ``counterfactual``; and per
         round (group ``(all)``) the largest gaps ``*_selection_gap`` and ``*_tpr_gap``.
     """
+    from auditapp.sandboxed_model import SandboxedModel
+
+    learner = "the given model" if params.estimator is not None else DEFAULT_LEARNER
+    if isinstance(params.estimator, SandboxedModel):
+        names = _group_names(params.frame, params.sensitive)
+        records = params.estimator.model_loop(params, seed=seed, names=names, worlds=WORLDS, progress=progress)
+    else:
+        records, names = loop_records(params, seed=seed, progress=progress)
+    return _result(params, seed, records, names, learner)
+
+
+def _group_names(frame: pd.DataFrame, sensitive: str) -> list[str]:
+    groups = frame[sensitive].reset_index(drop=True)
+    groups = groups.astype(object).where(groups.notna(), "(missing)").astype(str)
+    return sorted(set(groups.tolist()))
+
+
+def loop_records(params: ModelLoopParams, *, seed: int | None = None,
+                 progress: Progress | None = None) -> tuple[list[dict], list[str]]:
+    """The rounds of both worlds with a model in this process: one record per round and world, holding
+    each group's selection rate, true-positive rate and labels seen; and the group names."""
     from sklearn.base import clone
     from threadpoolctl import threadpool_limits
 
@@ -207,7 +228,6 @@ def simulate_model_loop(params: ModelLoopParams, *, seed: int | None = None,
     groups = groups.astype(str).to_numpy()
     names = sorted(set(groups.tolist()))
     base = params.estimator if params.estimator is not None else default_estimator(features)
-    learner = "the given model" if params.estimator is not None else DEFAULT_LEARNER
     with threadpool_limits(1):
         rows, labels = [], []
         if params.history is not None:
@@ -231,7 +251,7 @@ def simulate_model_loop(params: ModelLoopParams, *, seed: int | None = None,
                 records.append(_round(step, name, world, pool, explore, ties, params, raw, good,
                                       groups, names, clone(base)))
             report_progress(progress, step / params.rounds)
-    return _result(params, seed, records, names, learner)
+    return records, names
 
 
 def _fit(model: Any, rows: pd.DataFrame, labels: np.ndarray) -> Any | None:
@@ -298,12 +318,19 @@ def _result(params: ModelLoopParams, seed: int | None, records: list[dict], name
     summary["rounds"] = rounds
     shown = {"frame": f"<table {params.frame.shape[0]} rows × {params.frame.shape[1]} columns>",
              "history": None if params.history is None else f"<table {len(params.history)} rows>",
-             "estimator": learner if params.estimator is None else type(params.estimator).__name__}
+             "estimator": learner if params.estimator is None else _learner_kind(params.estimator)}
     plain = {k: shown.get(k, to_plain(getattr(params, k))) for k in params.__dataclass_fields__}
     return SimulationResult(
         scenario="model-loop", params=plain, seed=seed, series=concat_series(parts),
         summary=summary, narrative=_narrative(params, summary),
     )
+
+
+def _learner_kind(estimator: Any) -> str:
+    """The estimator's class name (for a model in its sandbox, the class it reported)."""
+    from auditapp.sandboxed_model import SandboxedModel
+
+    return estimator.type_name if isinstance(estimator, SandboxedModel) else type(estimator).__name__
 
 
 def _max_gap(values: np.ndarray) -> np.ndarray:

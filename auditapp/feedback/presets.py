@@ -240,7 +240,7 @@ def loop_setup(frame: pd.DataFrame, *, exclude: Sequence[str], model: Any = None
     else:
         model.check_columns(frame)
         features = tuple(map(str, model.feature_names))
-        estimator = model.estimator if model.can_refit and model.estimator is not None else None
+        estimator = model.learner if model.refittable else None
         note = (f"The model {model.name} ({model.format}) cannot be retrained, so {default}" if estimator is None
                 else f"The model {model.name} ({model.format}) is used as is in round 1, then retrained each round.")
     numeric = tuple(c for c in features if pd.api.types.is_numeric_dtype(frame[c])

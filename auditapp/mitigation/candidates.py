@@ -67,7 +67,7 @@ class MitigationContext:
     sensitive: tuple[str, ...]
     constraint: str
     objective: str
-    estimator: object | None
+    estimator: object | None  # a fitted estimator, or a SandboxedModel (candidates then train in its sandbox)
     can_refit: bool
     model_features: tuple[str, ...]
     learner_features: tuple[str, ...]
@@ -103,6 +103,7 @@ class CandidateResult:
     A ``randomized`` candidate's numbers are expectations over its random decisions; ``draws`` holds
     their spread over seeded single draws, and ``y_score`` each test row's probability of the
     favourable decision. ``warnings`` are the library warnings raised while it was fitted.
+    A model trained in the sandbox is an :class:`~auditapp.sandboxed_model.ExportedModel` (skops bytes).
     """
 
     name: str
@@ -143,6 +144,7 @@ class _Fitted:
     needs_sensitive: bool = False
     sensitive_note: str = ""
     probabilities: np.ndarray | None = None
+    warnings: tuple[str, ...] = ()  # raised where the candidate was fitted (the sandbox's own)
 
 
 def _refit_learner(ctx: MitigationContext, notes: list[str], *, fast: bool = False):
@@ -325,11 +327,25 @@ def _fit_threshold_optimizer(ctx, notes):
                    SENSITIVE_AT_PREDICT, probabilities=probabilities)
 
 
-_FITTERS = {
+FITTERS = {
     "baseline": _fit_baseline, "baseline_refit": _fit_baseline_refit, "reweighing": _fit_reweighing,
     "correlation_remover": _fit_correlation_remover, "exponentiated_gradient": _fit_exponentiated_gradient,
     "grid_search": _fit_grid_search, "threshold_optimizer": _fit_threshold_optimizer,
 }
+
+
+def _fit(ctx: MitigationContext, name: str, notes: list[str]) -> _Fitted:
+    """Train candidate ``name``: here, or inside the sandbox when the uploaded model lives there."""
+    from auditapp.sandboxed_model import SandboxedModel
+
+    if not isinstance(ctx.estimator, SandboxedModel):
+        return FITTERS[name](ctx, notes)
+    answer = ctx.estimator.fit_candidate(ctx, name)
+    notes.extend(answer["notes"])
+    return _Fitted(answer["y_pred"], answer["y_score"], answer["model"], answer["learner"], notes,
+                   answer["needs_sensitive"], answer["sensitive_note"],
+                   probabilities=answer["y_score"] if answer["randomized"] else None,
+                   warnings=tuple(answer["warnings"]))
 
 
 def run_candidate(ctx: MitigationContext, name: str) -> CandidateResult:
@@ -344,7 +360,7 @@ def run_candidate(ctx: MitigationContext, name: str) -> CandidateResult:
     captured = captured_warnings()
     try:
         with threadpool_limits(limits=1), captured:
-            fitted = _FITTERS[name](ctx, notes)
+            fitted = _fit(ctx, name, notes)
         seconds = time.perf_counter() - start
         evaluation = evaluate(ctx, fitted.y_pred, fitted.probabilities)
     except Exception as exc:  # noqa: BLE001
@@ -368,6 +384,7 @@ def run_candidate(ctx: MitigationContext, name: str) -> CandidateResult:
         disparity=evaluation.criteria[metric], criteria=evaluation.criteria, audit=evaluation.audit,
         needs_sensitive_at_predict=fitted.needs_sensitive, sensitive_note=fitted.sensitive_note,
         fit_seconds=seconds, notes=tuple(fitted.notes), error=None, test_rows_sha256=ctx.test_rows_sha256,
-        randomized=fitted.probabilities is not None, draws=evaluation.draws, warnings=tuple(captured.messages),
+        randomized=fitted.probabilities is not None, draws=evaluation.draws,
+        warnings=tuple(dict.fromkeys([*captured.messages, *fitted.warnings])),
         y_pred=fitted.y_pred, y_score=fitted.y_score, model=fitted.model,
     )

@@ -154,7 +154,7 @@ def compare_mitigations(
     """
     from auditapp.mitigation.learners import infer_features
 
-    can_refit = model is not None and model.estimator is not None and model.can_refit
+    can_refit = model is not None and model.refittable
     names = tuple(candidates) if candidates is not None else default_candidates(can_refit=can_refit,
                                                                                  constraint=constraint)
     _check_options(constraint, names, n_jobs, grid_size)
@@ -215,7 +215,7 @@ def compare_mitigations(
         groups_train=groups[train_pos], groups_test=test_groups,
         sensitive_test=sensitive_test.reset_index(drop=True), sensitive=tuple(spec.sensitive),
         constraint=constraint, objective=objective,
-        estimator=model.estimator if model is not None else None, can_refit=can_refit,
+        estimator=model.learner if model is not None else None, can_refit=can_refit,
         model_features=model_features, learner_features=learner_features,
         scores_train=None if data.y_score is None else data.y_score[train_pos],
         scores_test=None if test_of.y_score is None else test_of.y_score[test_pos if test_data is None else slice(None)],

@@ -89,8 +89,6 @@ def export_candidate(comparison, name: str, out_dir) -> ExportResult:
         If the candidate failed or has no model that can be saved (the uploaded ONNX model or a
         predictions-only source), or ``out_dir`` is a file.
     """
-    from auditapp.models import save_skops
-
     result = comparison.candidate(name)
     if result.model is None:
         raise AuditInputError(
@@ -103,14 +101,14 @@ def export_candidate(comparison, name: str, out_dir) -> ExportResult:
         raise AuditInputError(f"The export path {out} is a file, not a folder. Give a folder to write into.")
     out.mkdir(parents=True, exist_ok=True)
     model_path = out / f"{name}.skops"
-    sha = save_skops(result.model, model_path)
+    sha, input_columns = _write_model(result.model, model_path)
     predictions_path = out / f"{name}_test_predictions.csv"
     neutralised(predictions_table(comparison, name)).to_csv(predictions_path, index=False)
     manifest_path = out / f"{name}_manifest.json"
     manifest = {
         "schema": SCHEMA, "candidate": name, "family": result.family, "learner": result.learner,
         "model_sha256": sha, "constraint": comparison.constraint,
-        "input_columns": [str(c) for c in getattr(result.model, "feature_names_in_", [])],
+        "input_columns": input_columns,
         "predicts": "1 = favourable outcome",
         "needs_sensitive_at_predict": result.needs_sensitive_at_predict,
         "sensitive_note": result.sensitive_note or None, "notes": list(result.notes),
@@ -122,6 +120,9 @@ def export_candidate(comparison, name: str, out_dir) -> ExportResult:
 
 def decision_text(model) -> str:
     """How a saved model turns its inputs into a decision, for its manifest."""
+    decides = getattr(model, "decides", None)  # a model trained in the sandbox says itself
+    if isinstance(decides, str):
+        return decides
     if not getattr(type(model), "decides_at_random", False):
         return "favourable when predict_proba's favourable column is >= 0.5 (auditapp's tie rule), else predict"
     key = f"the column '{model.row_key}'" if getattr(model, "row_key", None) else "the row's content (every input column)"
@@ -150,6 +151,23 @@ def _draws(result) -> dict | None:
             "accuracy": _spread(draws, "accuracy"), "balanced_accuracy": _spread(draws, "balanced_accuracy"),
             "disparity": _spread(draws, result.disparity_metric),
             "criteria": {name: _spread(draws, name) for name in draws.criteria}}
+
+
+def _write_model(model, path: Path) -> tuple[str, list[str]]:
+    """Write the model as a skops file; return its sha256 and input columns.
+
+    A model trained in the sandbox arrives as skops bytes (``ExportedModel``): they are written as they
+    are, never loaded in this process.
+    """
+    from auditapp.models import save_skops
+    from auditapp.sandboxed_model import ExportedModel
+
+    if isinstance(model, ExportedModel):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(model.data)
+        tmp.replace(path)
+        return model.sha256, list(model.input_columns)
+    return save_skops(model, path), [str(c) for c in getattr(model, "feature_names_in_", [])]
 
 
 def _estimate(estimate) -> dict | None:

@@ -150,7 +150,7 @@ def candidate_options(model, *, constraint: str) -> tuple[tuple[CandidateOption,
     from auditapp.mitigation.compare import default_candidates
     from auditapp.mitigation.post import THRESHOLD_CONSTRAINTS
 
-    can_refit = model is not None and model.estimator is not None and model.can_refit
+    can_refit = model is not None and model.refittable
     options = []
     for name in CANDIDATES:
         reason = ""
@@ -353,7 +353,7 @@ def context_line(dataset, model, spec, *, test_size: float = 0.3) -> str:
     if model is None:
         source = (f"no model: the baseline is the {'prediction' if spec.prediction else 'score'} column; "
                   "candidates that retrain use a default learner (logistic regression)")
-    elif model.estimator is not None and model.can_refit:
+    elif model.refittable:
         source = f"model {model.name} ({model.format}, can be refitted)"
     else:
         source = (f"model {model.name} ({model.format}, cannot be refitted here: candidates that retrain use a "

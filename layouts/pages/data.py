@@ -45,14 +45,16 @@ def _dataset_card():
 def _model_card():
     return card(
         "2. Model (optional)",
+        html.Div(id=ids.DATA_SANDBOX_NOTE),
         drop_zone(ids.DATA_MODEL_DROP, ids.DATA_MODEL_PROGRESS, kind="model",
                   prompt="Upload a trained model (.skops or .onnx)", accept=".skops,.onnx,.pkl,.pickle,.joblib"),
         html.Div(id=ids.DATA_MODEL_STATUS, className="mt-2"),
         dbc.Button("Audit without a model", id=ids.DATA_MODEL_CLEAR_BUTTON, color="link", size="sm",
                    className="px-0"),
         help_text="Without a model, predictions or scores given as columns are enough for metrics, "
-                  "thresholds, policy and report. Pickle files run code when opened and are refused "
-                  "unless the operator trusts them.",
+                  "thresholds, policy and report. Model files are opened and run in an isolated process "
+                  "(no network, no access to this server's files). Pickle files run code when opened and "
+                  "are refused unless the operator trusts them.",
     )
 
 

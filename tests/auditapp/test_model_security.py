@@ -69,12 +69,21 @@ def test_malicious_pickle_file_on_disk_is_not_run(tmp_path, monkeypatch):
 
 
 def test_payload_really_runs_when_trust_is_on(tmp_path):
-    # Proves the test payload works: the refused loads above would have created the directory.
+    # Proves the test payload works: opened in this process (as auditapp does only for files its own
+    # code wrote), it creates the directory, so the refused loads above would have too.
     marker = tmp_path / "pwned"
     payload = pickle.dumps(MakesDirectoryWhenUnpickled(marker))
     with pytest.raises(AuditInputError, match="holds a NoneType, not a model"):
-        load_model(payload, filename="model.pkl", trust_pickle=True)
+        load_model(payload, filename="model.pkl", trust_pickle=True, sandbox=False)
     assert marker.is_dir()
+
+
+def test_trusted_pickle_runs_in_the_sandbox_where_this_machine_is_out_of_reach(tmp_path):
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(MakesDirectoryWhenUnpickled(marker))
+    with pytest.raises(AuditInputError, match=r"could not be unpickled \(FileNotFoundError"):
+        load_model(payload, filename="model.pkl", trust_pickle=True)
+    assert not marker.exists()
 
 
 def test_trusted_pickle_from_env_loads_a_model(tmp_path, monkeypatch, frame, labels):

@@ -119,3 +119,31 @@ def test_a_worker_killed_mid_job_is_reported_and_the_rerun_works(stack):
     assert rerun["rows"] == len(frame)
     assert rerun["selection_rate"] == pytest.approx(flow.expected_selection_rates(frame))
     celery.close()
+
+
+def test_an_uploaded_model_runs_in_sandboxes_of_the_web_helper_and_job_processes(stack):
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    from auditapp.sandbox import current_mode
+
+    if not current_mode().strong:
+        pytest.skip("needs bubblewrap")
+    client = DashClient(stack["url"])
+    frame = flow.dataset()
+    model = LogisticRegression().fit(frame[["score"]], frame["y"])
+    dataset = client.upload("dataset", "people.csv", frame.to_csv(index=False).encode())
+    uploaded = client.upload("model", "lr.skops", sio.dumps(model))
+    assert uploaded["features"] == ["score"] and "error" not in uploaded
+    spec = {"target": "y", "favorable": 1, "sensitive": ["sex"], "n_boot": 50}
+    state = {"dataset": dataset["id"], "model": uploaded["id"], "spec": spec}
+    values = {"app-session-store.data": client.token, "app-state-store.data": state}
+    overview = client.call("metrics-context-text.children", values)["response"]
+    assert overview["metrics-context-text"]["children"].startswith(f"{len(frame):,} rows")
+    job = {**values, "explain-compute-button.n_clicks": 1, "explain-rows-input.value": 60,
+           "explain-seed-input.value": 0}
+    ready = client.call("explain-ready-store.data@", job)["response"]["explain-ready-store"]["data"]
+    shown = client.call("explain-results-div.style", {**job, "explain-ready-store.data": ready})["response"]
+    assert shown["explain-results-div"]["style"] != {"visibility": "hidden", "height": 0, "overflow": "hidden"}
+    if stack["kind"] == "team":
+        assert "model process" in (stack["tmp"] / "worker.log").read_text()  # loaded in the worker's sandbox

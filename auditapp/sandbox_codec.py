@@ -1,0 +1,273 @@
+"""The wire format between auditapp and its sandboxed model processes: JSON plus raw arrays, no pickle.
+
+A message is a frame: the magic ``AUSB``, the number of parts (4 bytes) and each part as an 8-byte
+length and its bytes. Part 0 is a JSON document; the others are binary blobs it points to:
+
+- ``{"$nd": i}`` a NumPy array in ``.npy`` format, read with ``allow_pickle=False`` (so numbers, booleans
+  and fixed-width text only: object arrays cannot be expressed);
+- ``{"$df": i}`` a pandas DataFrame as an Arrow IPC stream (sent to the sandbox only: ``decode`` in
+  auditapp's own processes is called with ``frames=False`` and refuses them);
+- ``{"$b": i}`` raw bytes (e.g. a model file produced in the sandbox, stored and never loaded here);
+- ``{"$t": [...]}`` a tuple, ``{"$map": [[key, value], ...]}`` a dict whose keys are not all text.
+
+Everything else is plain JSON (NaN and infinities as JSON's common extension). Reading a frame is
+bounded: the number of parts, each part's size and the whole message are checked against limits
+before anything is allocated, and every read has a deadline.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import select
+import struct
+import time
+
+import numpy as np
+import pandas as pd
+
+MAGIC = b"AUSB"
+MAX_PARTS = 10_000
+MAX_JSON_BYTES = 64 * 1024**2
+_HEAD = struct.Struct("<4sI")
+_LENGTH = struct.Struct("<Q")
+_NUMERIC_KINDS = "biufU"
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a well-formed message, or too much of it."""
+
+
+class DeadlineExceeded(Exception):
+    """A read or write did not finish before its deadline."""
+
+
+# -- values <-> JSON + blobs -----------------------------------------------------------------------
+def encode(value) -> list[bytes]:
+    """``value`` (JSON types, tuples, NumPy arrays and scalars, DataFrames, bytes) as message parts."""
+    blobs: list[bytes] = []
+    document = _to_json(value, blobs)
+    return [json.dumps(document, allow_nan=True, separators=(",", ":")).encode("utf-8"), *blobs]
+
+
+def _to_json(value, blobs: list[bytes]):
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, np.generic):
+        return _to_json(value.item(), blobs)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        blobs.append(bytes(value))
+        return {"$b": len(blobs)}
+    if isinstance(value, np.ndarray):
+        blobs.append(_npy_bytes(value))
+        return {"$nd": len(blobs)}
+    if isinstance(value, pd.DataFrame):
+        blobs.append(_arrow_bytes(value))
+        return {"$df": len(blobs)}
+    if isinstance(value, tuple):
+        return {"$t": [_to_json(v, blobs) for v in value]}
+    if isinstance(value, list):
+        return [_to_json(v, blobs) for v in value]
+    if isinstance(value, dict):
+        if all(isinstance(k, str) and not k.startswith("$") for k in value):
+            return {k: _to_json(v, blobs) for k, v in value.items()}
+        return {"$map": [[_to_json(k, blobs), _to_json(v, blobs)] for k, v in value.items()]}
+    raise TypeError(f"Cannot send a {type(value).__name__} to or from the sandbox.")
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    if array.dtype.kind == "O":
+        converted = np.asarray(array.tolist())
+        if converted.dtype.kind not in _NUMERIC_KINDS or converted.shape != array.shape:
+            raise TypeError("An object array with mixed values cannot be sent; convert it to text first.")
+        array = converted
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _arrow_bytes(frame: pd.DataFrame) -> bytes:
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def decode(parts: list[bytes], *, frames: bool):
+    """The value of a message; ``frames=False`` refuses DataFrames (auditapp's side never reads Arrow
+    from the sandbox: results are JSON and NumPy arrays only).
+
+    Raises
+    ------
+    ProtocolError
+        If the JSON is malformed or points to a missing part, or a part is not what it claims.
+    """
+    if not parts:
+        raise ProtocolError("empty message")
+    if len(parts[0]) > MAX_JSON_BYTES:
+        raise ProtocolError(f"the JSON part is larger than {MAX_JSON_BYTES:,} bytes")
+    try:
+        document = json.loads(parts[0].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"malformed JSON: {type(exc).__name__}") from exc
+    try:
+        return _from_json(document, parts, frames)
+    except RecursionError as exc:
+        raise ProtocolError("message nested too deeply") from exc
+
+
+def _blob(parts: list[bytes], index) -> bytes:
+    if not isinstance(index, int) or isinstance(index, bool) or not 1 <= index < len(parts):
+        raise ProtocolError(f"reference to a missing part {index!r}")
+    return parts[index]
+
+
+def _from_json(node, parts: list[bytes], frames: bool):
+    if isinstance(node, list):
+        return [_from_json(v, parts, frames) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1:
+        (tag, payload), = node.items()
+        if tag == "$nd":
+            return _read_npy(_blob(parts, payload))
+        if tag == "$b":
+            return _blob(parts, payload)
+        if tag == "$df":
+            if not frames:
+                raise ProtocolError("a table was sent where only numbers and text are accepted")
+            return _read_arrow(_blob(parts, payload))
+        if tag == "$t":
+            if not isinstance(payload, list):
+                raise ProtocolError("malformed tuple")
+            return tuple(_from_json(v, parts, frames) for v in payload)
+        if tag == "$map":
+            if not isinstance(payload, list) or not all(isinstance(p, list) and len(p) == 2 for p in payload):
+                raise ProtocolError("malformed mapping")
+            return {_hashable(_from_json(k, parts, frames)): _from_json(v, parts, frames) for k, v in payload}
+    if any(k.startswith("$") for k in node):
+        raise ProtocolError(f"unknown tag in {sorted(node)[:3]}")
+    return {k: _from_json(v, parts, frames) for k, v in node.items()}
+
+
+def _hashable(key):
+    if isinstance(key, (str, int, float, bool, tuple)) or key is None:
+        return key
+    raise ProtocolError("a mapping key must be a number, text or a tuple")
+
+
+def _read_npy(blob: bytes) -> np.ndarray:
+    try:
+        array = np.load(io.BytesIO(blob), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ProtocolError(f"malformed array: {exc}") from exc
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in _NUMERIC_KINDS:
+        raise ProtocolError("an array must hold numbers, booleans or text")
+    return array
+
+
+def _read_arrow(blob: bytes) -> pd.DataFrame:
+    import pyarrow as pa
+
+    try:
+        return pa.ipc.open_stream(blob).read_all().to_pandas()
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise ProtocolError(f"malformed table: {exc}") from exc
+
+
+# -- frames on file descriptors --------------------------------------------------------------------
+def pack(parts: list[bytes]) -> bytes:
+    """One frame holding ``parts``."""
+    pieces = [_HEAD.pack(MAGIC, len(parts))]
+    for part in parts:
+        pieces += [_LENGTH.pack(len(part)), part]
+    return b"".join(pieces)
+
+
+def write_frame(fd: int, parts: list[bytes], *, deadline: float | None = None) -> None:
+    """Write one frame to ``fd``; with a deadline, ``fd`` must be non-blocking.
+
+    Raises
+    ------
+    DeadlineExceeded
+        If the other side does not read it all before ``deadline`` (``time.monotonic()``).
+    """
+    view = memoryview(pack(parts))
+    while view:
+        if deadline is not None:
+            _wait(fd, deadline, write=True)
+        try:
+            written = os.write(fd, view[:1 << 20])
+        except BlockingIOError:
+            continue
+        view = view[written:]
+
+
+def read_frame(fd: int, *, deadline: float | None = None, max_bytes: int = 1 << 62,
+               idle: float | None = None) -> list[bytes] | None:
+    """Read one frame from ``fd``; None when the other side closed it before a frame began.
+
+    ``idle`` (seconds) bounds the wait for the first byte: then None is returned as if closed.
+
+    Raises
+    ------
+    ProtocolError
+        For a wrong magic, too many parts, or a message larger than ``max_bytes``.
+    DeadlineExceeded
+        If the frame is not complete before ``deadline``.
+    """
+    if idle is not None and not _ready(fd, idle, write=False):
+        return None
+    head = _read_exact(fd, _HEAD.size, deadline, allow_eof=True)
+    if head is None:
+        return None
+    magic, count = _HEAD.unpack(head)
+    if magic != MAGIC:
+        raise ProtocolError("wrong magic: not an auditapp sandbox message")
+    if count > MAX_PARTS:
+        raise ProtocolError(f"{count} parts is more than {MAX_PARTS}")
+    total, parts = 0, []
+    for _ in range(count):
+        (length,) = _LENGTH.unpack(_read_exact(fd, _LENGTH.size, deadline))
+        total += length
+        if total > max_bytes:
+            raise ProtocolError(f"the message is larger than the limit of {max_bytes:,} bytes")
+        parts.append(_read_exact(fd, length, deadline))
+    return parts
+
+
+def _read_exact(fd: int, size: int, deadline: float | None, *, allow_eof: bool = False) -> bytes | None:
+    buffer = bytearray()
+    while len(buffer) < size:
+        if deadline is not None:
+            _wait(fd, deadline, write=False)
+        try:
+            chunk = os.read(fd, min(size - len(buffer), 1 << 20))
+        except BlockingIOError:
+            continue
+        if not chunk:
+            if allow_eof and not buffer:
+                return None
+            raise ProtocolError("the other side closed the connection in the middle of a message")
+        buffer += chunk
+    return bytes(buffer)
+
+
+def _wait(fd: int, deadline: float, *, write: bool) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0 or not _ready(fd, remaining, write=write):
+        raise DeadlineExceeded
+
+
+def _ready(fd: int, seconds: float, *, write: bool) -> bool:
+    """Whether ``fd`` can be read (or written) within ``seconds``; poll, not select (no 1024-fd limit)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT if write else select.POLLIN)
+    return bool(poller.poll(max(0, int(seconds * 1000))))
+

@@ -1,0 +1,282 @@
+"""The model process as an attacker meets it: code running inside it (a trusted pickle) probes what it
+can reach; models that hang, spin, allocate or answer garbage are stopped with a clear message."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sandbox_probes import model_reporting, pipeline_calling
+
+from auditapp import sandbox
+from auditapp.errors import AuditInputError, LimitExceededError
+from auditapp.models import load_model
+from auditapp.sandbox_platform import CHILD_ENV
+
+pytestmark = pytest.mark.skipif(not sandbox.current_mode().strong, reason="needs bubblewrap (see README)")
+
+
+@pytest.fixture
+def limits(monkeypatch):
+    """Set sandbox limits for this test (a fresh pool reads them); the pool is ended afterwards."""
+
+    def set_limits(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(f"AUDITAPP_SANDBOX_{name.upper()}", str(value))
+        sandbox.reset_default_pool()
+
+    yield set_limits
+    sandbox.reset_default_pool()
+
+
+def _descendants(pid: int) -> set[int]:
+    found, stack = set(), [pid]
+    while stack:
+        current = stack.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    stack.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_code_inside_the_model_process_reaches_no_network_no_files_and_no_secrets(tmp_path, monkeypatch):
+    secret = "s3cret-" + os.urandom(8).hex()
+    monkeypatch.setenv("AUDITAPP_BASIC_AUTH", f"admin:{secret}")
+    monkeypatch.setenv("AUDITAPP_SECRET", secret)
+    host_file = tmp_path / "confidential.csv"
+    host_file.write_text(f"password,{secret}\n")
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    probe = f"""
+import os, socket
+report = []
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=3).close()
+    report.append("network reached")
+except OSError as exc:
+    report.append("network blocked")
+for path in ("/etc/passwd", "/etc/hostname", {str(host_file)!r}, "/root/.bashrc"):
+    try:
+        open(path).read()
+        report.append("read " + path)
+    except OSError:
+        report.append("cannot read " + path)
+for path in ({str(tmp_path / "written")!r}, "/tmp/written", "/written", os.path.dirname(os.__file__) + "/w"):
+    try:
+        with open(path, "w") as handle:
+            handle.write("x")
+        report.append("wrote " + path)
+    except OSError:
+        report.append("cannot write " + path)
+seen = b"".join(open(p, "rb").read() for p in ("/proc/self/environ", "/proc/1/environ"))
+report.append("secret " + ("leaked" if {secret!r}.encode() in seen else "absent"))
+report.append("env " + " ".join(sorted(os.environ)))
+report.append("uid %d" % os.getuid())
+report.append("processes " + " ".join(sorted(p for p in os.listdir("/proc") if p.isdigit())))
+"""
+    try:
+        model = load_model(model_reporting(probe), filename="probe.pkl", trust_pickle=True)
+    finally:
+        listener.close()
+    report = set(model.feature_names)
+    assert "network blocked" in report
+    assert {"cannot read /etc/passwd", "cannot read /etc/hostname", f"cannot read {host_file}",
+            "cannot read /root/.bashrc"} <= report
+    assert not [r for r in report if r.startswith("wrote ")]
+    assert "secret absent" in report
+    env = next(r for r in report if r.startswith("env ")).split()[1:]
+    assert not [name for name in env if name.startswith("AUDITAPP")]
+    # Only the fixed environment, plus what the process's own libraries set (scikit-learn's OpenMP flags).
+    assert set(env) - set(CHILD_ENV) <= {"KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK", "PWD", "LC_CTYPE"}
+    assert "uid 65534" in report
+    assert len(next(r for r in report if r.startswith("processes ")).split()) <= 3  # bwrap's init and itself
+    assert not (tmp_path / "written").exists()
+
+
+def test_a_model_that_hangs_is_killed_at_the_time_limit_with_every_process_it_started(limits):
+    limits(timeout=4)
+    data, frame = pipeline_calling("import time\ndef f(X):\n    time.sleep(300)\n    return X\n")
+    model = load_model(data, filename="slow.pkl", trust_pickle=True)
+    pids: set[int] = set()
+
+    def watch():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not pids:
+            for pid in sandbox.default_pool().processes():
+                pids.update({pid, *_descendants(pid)})
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.monotonic()
+    with pytest.raises(LimitExceededError, match=r"slow\.pkl took longer than the sandbox allows while "
+                                                 r"predicting and was stopped \(time limit of one call: "
+                                                 r"AUDITAPP_SANDBOX_TIMEOUT, 4 s\)"):
+        model.predict_proba(frame)
+    elapsed = time.monotonic() - started
+    watcher.join()
+    assert 3.5 < elapsed < 15
+    assert len(pids) >= 2  # bubblewrap and the Python worker inside it
+    deadline = time.monotonic() + 5
+    while any(map(_alive, pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in pids if _alive(pid)]
+    assert sandbox.default_pool().processes() == []
+
+
+def test_a_model_that_spins_is_stopped_at_its_cpu_time_limit(limits):
+    limits(cpu_seconds=5, timeout=120)
+    data, frame = pipeline_calling("def f(X):\n    while True:\n        pass\n")
+    model = load_model(data, filename="spin.pkl", trust_pickle=True)
+    with pytest.raises(LimitExceededError, match=r"spin\.pkl used up the sandbox's CPU-time limit \(5 s"):
+        model.predict(frame)
+
+
+def test_a_model_that_answers_garbage_is_refused_and_stopped(limits):
+    limits(timeout=30)
+    source = """import os, time
+def f(X):
+    frame = b"AUSB" + (1).to_bytes(4, "little") + (2 ** 40).to_bytes(8, "little")
+    for fd in range(3, 20):
+        try:
+            os.write(fd, frame)
+        except OSError:
+            pass
+    time.sleep(60)
+"""
+    data, frame = pipeline_calling(source)
+    model = load_model(data, filename="liar.pkl", trust_pickle=True)
+    started = time.monotonic()
+    with pytest.raises(AuditInputError, match=r"liar\.pkl sent a malformed answer while predicting"):
+        model.predict(frame)
+    assert time.monotonic() - started < 20
+    assert sandbox.default_pool().processes() == []
+
+
+def onnx_allocating(gigabytes_per_row: int) -> bytes:
+    """A tiny ONNX classifier whose ConstantOfShape needs ``gigabytes_per_row`` GB per input row at run
+    time (the shape depends on the input, so nothing can be folded when the model is loaded)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    per_row = gigabytes_per_row * 2**30 // 4
+    constant = helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Constant", [], ["per_row"],
+                         value=helper.make_tensor("per_row", TensorProto.INT64, [2], [per_row, 1])),
+        helper.make_node("Mul", ["shape", "per_row"], ["huge"]),
+        helper.make_node("ConstantOfShape", ["huge"], ["block"], value=constant),
+        helper.make_node("ReduceSum", ["block"], ["total"], keepdims=0),
+        helper.make_node("Sub", ["x", "x"], ["zero"]),
+        helper.make_node("Mul", ["zero", "total"], ["nothing"]),
+        helper.make_node("Sigmoid", ["nothing"], ["p"]),
+        helper.make_node("Neg", ["p"], ["minus_p"]),
+        helper.make_node("Constant", [], ["one"], value=helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])),
+        helper.make_node("Add", ["one", "minus_p"], ["q"]),
+        helper.make_node("Concat", ["q", "p"], ["probabilities"], axis=1),
+    ]
+    graph = helper.make_graph(nodes, "allocates", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 1])],
+                              [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    proto.ir_version = 8
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "classes", "0,1"
+    onnx.checker.check_model(proto)
+    return proto.SerializeToString()
+
+
+def test_onnx_model_allocating_at_run_time_is_stopped_at_the_memory_limit(limits, tmp_path, capsys):
+    import resource
+
+    from auditapp.cli import EXIT_BAD_INPUT, main
+
+    limits(memory_mb=1536)
+    data = onnx_allocating(4)
+    assert len(data) < 1000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    model = load_model(data, filename="bomb.onnx")
+    rows = pd.DataFrame({"x": [0.5, 1.5]})  # 8 GB at run time
+    with pytest.raises(LimitExceededError, match=r"bomb\.onnx needed more memory than the sandbox allows while "
+                                                 r"predicting \(limit 1,536 MB"):
+        model.predict_proba(rows)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KB: this process did not grow
+    small = load_model(onnx_allocating(0), filename="fine.onnx")
+    np.testing.assert_allclose(small.predict_proba(rows), [[0.5, 0.5], [0.5, 0.5]])
+    (tmp_path / "bomb.onnx").write_bytes(data)
+    pd.DataFrame({"x": np.linspace(0, 1, 40), "y": np.arange(40) % 2, "g": ["a", "b"] * 20}).to_csv(
+        tmp_path / "rows.csv", index=False)
+    status = main(["audit", "--data", str(tmp_path / "rows.csv"), "--target", "y", "--sensitive", "g",
+                   "--model", str(tmp_path / "bomb.onnx"), "--model-favorable", "1", "--bootstrap", "0"])
+    assert status == EXIT_BAD_INPUT
+    assert "bomb.onnx needed more memory than the sandbox allows" in capsys.readouterr().err
+
+
+def test_a_model_process_serves_many_calls_and_is_replaced_after_it_dies(limits):
+    limits()
+    data, frame = pipeline_calling("import numpy\ndef f(X):\n    return numpy.tanh(X)\n")
+    model = load_model(data, filename="fine.pkl", trust_pickle=True)
+    first = sandbox.default_pool().processes()
+    expected = model.predict_proba(frame)
+    for _ in range(5):
+        np.testing.assert_array_equal(model.predict_proba(frame), expected)
+    assert sandbox.default_pool().processes() == first
+    for pid in first:
+        os.killpg(pid, 9)  # ended while idle (as by the OOM killer): the next call starts a new one
+    deadline = time.monotonic() + 10
+    while any(map(_alive, first)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    np.testing.assert_array_equal(model.predict_proba(frame), expected)
+    assert sandbox.default_pool().processes() != first
+
+
+def test_an_upload_is_described_once_and_its_process_starts_only_for_predictions(upload, store, token, limits):
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    from auditapp import workspace
+
+    limits()
+    frame = pd.DataFrame({"x": np.linspace(-1, 1, 30)})
+    fitted = LogisticRegression().fit(frame, np.arange(30) % 2)
+    status, body = upload("model", "lr.skops", sio.dumps(fitted))
+    assert status == 200 and body["features"] == ["x"] and "description" not in body
+    sandbox.reset_default_pool()
+    model = workspace.load_model(store, token, body["id"])
+    assert model.sandboxed and model.feature_names == ("x",) and model.classes == (0, 1) and model.refittable
+    assert sandbox.default_pool().processes() == []  # columns, classes and refitting known from the upload
+    np.testing.assert_allclose(model.predict_proba(frame), fitted.predict_proba(frame), rtol=0, atol=1e-12)
+    assert len(sandbox.default_pool().processes()) == 1
+
+
+def test_the_pool_is_bounded_and_sessions_never_share_a_process(limits):
+    limits(processes=2)
+    data, frame = pipeline_calling("import numpy\ndef f(X):\n    return numpy.tanh(X)\n")
+    first = load_model(data, filename="m.pkl", trust_pickle=True, scope="session-a")
+    first.predict(frame)
+    second = load_model(data, filename="m.pkl", trust_pickle=True, scope="session-b")
+    second.predict(frame)
+    assert len(sandbox.default_pool().processes()) == 2  # same file, two sessions: two processes
+    third = load_model(data, filename="m.pkl", trust_pickle=True, scope="session-c")
+    third.predict(frame)
+    assert len(sandbox.default_pool().processes()) == 2  # the least recently used one made room
