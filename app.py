@@ -67,6 +67,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
     auth.install(app.server, auth.load_users(basic_auth=settings.basic_auth, users_file=settings.users_file),
                  secret=store.signing_key("login"), failures=store.recent_failures)
+    from callbacks import browser_session
+
+    browser_session.install(app.server, store, login_path=auth.LOGIN_PATH, logout_path=auth.LOGOUT_PATH)
     initial = None
     if settings.demo:
         from auditapp.scenarios import scenario_state

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from flask import jsonify, request
 
 from auditapp.errors import AuditInputError, LimitExceededError
+from callbacks.browser_session import COOKIE, UPLOAD_HEADER
 
 log = logging.getLogger("auditapp.upload")
 CHUNK = 1 << 20
@@ -90,12 +91,20 @@ def handle_upload(store, settings, kind: str, token: str | None, filename: str) 
 
 
 def register_routes(server, store, settings) -> None:
-    """Add ``POST /api/upload/<kind>`` (raw body; headers X-Auditapp-Session and X-Filename)."""
+    """Add ``POST /api/upload/<kind>`` (raw body; header X-Filename, and X-Auditapp-Session or, from the
+    page's script, X-Auditapp-Upload with the workspace cookie)."""
 
     @server.post("/api/upload/<kind>")
     def upload(kind: str):
-        token = request.headers.get("X-Auditapp-Session")
         filename = clean_filename(request.headers.get("X-Filename", ""))
+        token = request.headers.get("X-Auditapp-Session")
+        if not token and request.headers.get(UPLOAD_HEADER):
+            # The page's own script: the browser's workspace cookie (another site cannot set this header).
+            token = request.cookies.get(COOKIE)
+            if not token:
+                return jsonify({"kind": kind, "name": filename, "error": (
+                    "This browser did not send auditapp's workspace cookie, so the file cannot be kept for "
+                    "you. Allow cookies for this site, then reload the page.")}), 200
         payload, status = handle_upload(store, settings, kind, token, filename)
         return jsonify(payload), status
 

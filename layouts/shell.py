@@ -25,13 +25,18 @@ def navbar() -> dbc.Navbar:
 
 
 def shell(*, session_token: str, initial_state: dict | None) -> html.Div:
-    """The app layout for one page load. Stores keep their browser-session values across reloads."""
+    """The app layout for one page load.
+
+    ``session_token`` is the browser's workspace token (from its cookie, every load). The workspace's
+    state and finished results live in ``localStorage``: every tab of the browser shares them and sees
+    another tab's changes at once (``assets/workspace.js`` clears them when the workspace changes).
+    """
     return html.Div([
         dcc.Location(id=ids.LOCATION, refresh="callback-nav"),
-        dcc.Store(id=ids.SESSION_STORE, storage_type="session", data=session_token),
-        dcc.Store(id=ids.STATE_STORE, storage_type="session", data=initial_state),
+        dcc.Store(id=ids.SESSION_STORE, storage_type="memory", data=session_token),
+        dcc.Store(id=ids.STATE_STORE, storage_type="local", data=initial_state),
         dcc.Store(id=ids.UPLOAD_RESULT_STORE, storage_type="memory"),
-        dcc.Store(id=ids.RESULTS_STORE, storage_type="session", data={}),
+        dcc.Store(id=ids.RESULTS_STORE, storage_type="local", data={}),
         navbar(),
         dbc.Container([html.Div(id=ids.GLOBAL_ALERT), queue_notices(), dash.page_container], fluid=True,
                       className="pb-5"),
