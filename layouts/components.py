@@ -61,7 +61,11 @@ def grid(grid_id: str, *, height: int = 320, **kwargs) -> dag.AgGrid:
     )
 
 
-def graph(graph_id: str, *, height: int = 420) -> dcc.Loading:
-    """A graph with a loading indicator while its callback runs."""
-    return dcc.Loading(dcc.Graph(id=graph_id, config={"displaylogo": False}, style={"height": f"{height}px"}),
+def graph(graph_id: str, *, height: int | None = 420) -> dcc.Loading:
+    """A graph with a loading indicator while its callback runs.
+
+    ``height=None`` lets the figure's own layout height decide (figures that grow with their rows).
+    """
+    style = {"height": f"{height}px"} if height is not None else {}
+    return dcc.Loading(dcc.Graph(id=graph_id, config={"displaylogo": False}, style=style),
                        type="default", delay_show=300)
