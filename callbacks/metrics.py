@@ -94,3 +94,19 @@ def show_heatmap(metric, state, token):
     if not pairs:
         return empty_figure("Choose two sensitive features to see their intersections.")
     return intersection_heatmap(pairs[0], metric)
+
+
+_DISPARITY_HELP = {
+    "ratio": "A ratio is the group's rate divided by the reference group's: 1 means equal. Ratios between 0.8 "
+             "and 1.25 (the shaded band) pass the four-fifths rule. ★ marks gaps unlikely to be chance "
+             "(Benjamini–Hochberg q < 0.05).",
+    "difference": "A difference is the group's rate minus the reference group's, in percentage points: 0 means "
+                  "equal, and a whisker that crosses 0 means the data cannot tell the groups apart. ★ marks gaps "
+                  "unlikely to be chance (Benjamini–Hochberg q < 0.05).",
+}
+
+
+@callback(Output(ids.METRICS_DISPARITY_HELP, "children"), Input(ids.METRICS_DISPARITY_KIND, "value"))
+def show_disparity_help(kind):
+    """Explain the chart in the units the user chose (ratios or differences)."""
+    return _DISPARITY_HELP.get(kind, _DISPARITY_HELP["ratio"])

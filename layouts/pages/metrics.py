@@ -39,8 +39,8 @@ def layout(**_query):
                 options=[{"label": "Ratio (four-fifths rule)", "value": "ratio"},
                          {"label": "Difference", "value": "difference"}])), md=6),
         ]), graph(ids.METRICS_DISPARITY_GRAPH),
-            help_text="Ratios between 0.8 and 1.25 (the shaded band) pass the four-fifths rule. "
-                      "★ marks gaps unlikely to be chance (Benjamini–Hochberg q < 0.05)."),
+            html.P(id=ids.METRICS_DISPARITY_HELP, className="text-muted small mb-0"),
+            help_text="Each group's value against its reference group's, with its confidence interval."),
         html.Div(card("Intersections", labelled(
             "Metric", dcc.Dropdown(id=ids.METRICS_HEATMAP_METRIC, options=_METRIC_OPTIONS,
                                    value="selection_rate", clearable=False)), graph(ids.METRICS_HEATMAP_GRAPH),
