@@ -91,18 +91,19 @@ _MARK_STYLE = {"styleConditions": [
 
 
 def board_columns(level: str = "95%") -> list[dict]:
-    """The verdict board's columns; the interval's header names its confidence level."""
+    """The verdict board's columns (the bound next to the criterion, so it is never scrolled away);
+    the interval's header names its confidence level."""
+    wrap = {"wrapText": True, "autoHeight": True}
     return [
-        {"field": "mark", "headerName": "Verdict", "cellStyle": _MARK_STYLE, "width": 170, "pinned": "left"},
-        {"field": "criterion", "headerName": "Criterion", "minWidth": 200, "wrapText": True, "autoHeight": True},
-        {"field": "role", "headerName": "Role", "width": 120},
-        {"field": "grouping", "headerName": "Grouping", "width": 150},
-        {"field": "group", "headerName": "Group", "minWidth": 180, "wrapText": True, "autoHeight": True},
-        {"field": "compared_with", "headerName": "Compared with", "minWidth": 140},
-        {"field": "value", "headerName": "Value", "width": 110, "type": "rightAligned"},
-        {"field": "ci", "headerName": f"{level} CI", "width": 190},
-        {"field": "bound", "headerName": "Bound", "minWidth": 210, "wrapText": True, "autoHeight": True},
-        {"field": "count", "headerName": "n", "width": 90, "type": "rightAligned"},
-        {"field": "reason", "headerName": "Why", "minWidth": 260, "flex": 1, "tooltipField": "reason",
-         "wrapText": True, "autoHeight": True},
+        {"field": "mark", "headerName": "Verdict", "cellStyle": _MARK_STYLE, "width": 160, "pinned": "left"},
+        {"field": "criterion", "headerName": "Criterion", "minWidth": 170, "flex": 1, **wrap},
+        {"field": "bound", "headerName": "Bound", "width": 170, **wrap},
+        {"field": "grouping", "headerName": "Grouping", "width": 140, **wrap},
+        {"field": "group", "headerName": "Group", "minWidth": 150, "flex": 1, **wrap},
+        {"field": "compared_with", "headerName": "Compared with", "width": 165, **wrap},
+        {"field": "value", "headerName": "Value", "width": 100, "type": "rightAligned"},
+        {"field": "ci", "headerName": f"{level} CI", "width": 160},
+        {"field": "count", "headerName": "n", "width": 80, "type": "rightAligned"},
+        {"field": "role", "headerName": "Role", "width": 110},
+        {"field": "reason", "headerName": "Why", "minWidth": 240, "flex": 2, "tooltipField": "reason", **wrap},
     ]
