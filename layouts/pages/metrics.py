@@ -27,7 +27,8 @@ def layout(**_query):
             dbc.Col(labelled("Metrics to chart", dcc.Dropdown(
                 id=ids.METRICS_METRIC_CHECKLIST, multi=True, options=_METRIC_OPTIONS,
                 value=["selection_rate", "true_positive_rate", "false_positive_rate"]),
-                "Bars show each group's value; whiskers its 95% confidence interval."), md=8),
+                "Bars show each group's value; whiskers its confidence interval (level set on Data & model)."),
+                md=8),
         ]),
         card("Rates by group", graph(ids.METRICS_BAR_GRAPH),
              help_text="Hatched bars are small groups (too few rows to trust); “(reference)” marks the group the others are compared with."),
@@ -47,5 +48,5 @@ def layout(**_query):
             help_text="Each cell is one combination of two attributes; grey cells have too few rows."),
             id=ids.METRICS_HEATMAP_CARD),
         card("Table", grid(ids.METRICS_TABLE, height=360),
-             help_text="Every metric per group with its 95% confidence interval; sort or filter any column."),
+             help_text="Every metric per group with its confidence interval; sort or filter any column."),
     ])
