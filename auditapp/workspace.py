@@ -72,7 +72,7 @@ def session_scope(store: ArtifactStore, token: str) -> str:
 def spec_from_state(state: dict[str, Any]) -> AuditSpec:
     """The ``AuditSpec`` stored in the browser state."""
     if not state or not state.get("spec"):
-        raise AuditInputError("Choose a dataset and the audit settings on the Data & model page first.")
+        raise AuditInputError("No audit yet: choose what to audit on the Data & model page and press Run audit.")
     try:
         return AuditSpec.from_dict(state["spec"])
     except TypeError as exc:

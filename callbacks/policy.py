@@ -140,12 +140,18 @@ def show_editor_status(values, name, order, state, field_ids):
 def show_verdicts(state, token):
     """Check the chosen policy on the current audit: overall verdict, per criterion, findings, board."""
     empty = (info_alert(_NO_POLICY, dismissable=False), None, [], [], None, [], "", no_update)
+    policy = None
     try:
         policy = stored_policy((state or {}).get("policy"))
         if policy is None:
             return (*empty, None, no_update)
         audit = audit_for(token, state)
     except AuditInputError as exc:
+        if policy is not None:  # checked, but nothing to check it on yet: say which policy waits
+            empty = (info_alert(f"The policy “{policy.name}” is checked as soon as an audit has run.",
+                                dismissable=False), *empty[1:6], [html.Strong(f"Checking: {policy.name}. "),
+                                                                   policy.description],
+                     policy.name if policy.name in PRESETS else no_update)
         return (*empty, error_alert(str(exc)), no_update)
     evaluation = evaluate_policy(audit.result, policy)
     findings = build_findings(evaluation, audit.result, outcome=outcome_sentence(audit))

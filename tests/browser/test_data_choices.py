@@ -49,7 +49,7 @@ def test_a_predictions_only_upload_reaches_no_verdict_until_the_user_chooses(pag
     for where in ("/", "/policy"):  # no page shows an audit of guessed settings, nor a verdict
         page.goto(where)
         wait_for_text(page, "#metrics-alert" if where == "/" else "#policy-alert",
-                      "Choose a dataset and the audit settings on the Data & model page first")
+                      "No audit yet: choose what to audit on the Data & model page and press Run audit")
     assert "PASS" not in page.inner_text("#policy-overall-verdict")
 
     page.goto("/data")

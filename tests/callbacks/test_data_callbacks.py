@@ -72,7 +72,7 @@ def test_an_uploaded_dataset_has_no_settings_until_the_user_chooses_them(store, 
     assert [o["value"] for o in values[0]] == ["sex", "label", "score"]
     assert values[4:8] == (None, None, None, None) and values[10] == []  # nothing guessed
     *_, alert = show_audit_overview(state, token)  # no audit of guessed settings on the other pages
-    assert "audit settings on the Data & model page" in str(alert)
+    assert "No audit yet: choose what to audit on the Data & model page and press Run audit" in str(alert)
     disabled, ready, _offers = show_readiness(None, None, None, None, None, None, None, "", state, token)
     assert disabled and "choose the outcome column, where the predictions come from and at least one " \
                        "sensitive feature" in _text(ready)
