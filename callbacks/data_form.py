@@ -34,6 +34,8 @@ _FORM = [Input(ids.DATA_TARGET_DROPDOWN, "value"), Input(ids.DATA_FAVORABLE_DROP
          Input(ids.DATA_SOURCE_RADIO, "value"), Input(ids.DATA_PREDICTION_DROPDOWN, "value"),
          Input(ids.DATA_SCORE_DROPDOWN, "value"), Input(ids.DATA_THRESHOLD_INPUT, "value"),
          Input(ids.DATA_SENSITIVE_DROPDOWN, "value"), Input(ids.DATA_BINS_INPUT, "value")]
+_FIELD_WORDS = {"target": "outcome column", "favorable": "favourable value", "source": "prediction source",
+                "prediction": "prediction column", "score": "score column", "sensitive": "sensitive features"}
 _FIELDS = ("target", "favorable", "source", "prediction", "score", "threshold", "sensitive", "bins")
 
 
@@ -115,7 +117,7 @@ def _hint(field: str, value, reason: str):
         html.Span("Suggestion: ", className="fw-semibold"), html.Span(shown, className="font-monospace"),
         html.Span(f" ({reason}). "),
         dbc.Button("Use it", id={"type": ids.DATA_SUGGEST_TYPE, "field": field}, color="link", size="sm",
-                   className="p-0 align-baseline"),
+                   className="p-0 align-baseline", title=f"Use {shown} as the {_FIELD_WORDS[field]}"),
     ], className="form-text mt-n2 mb-3 auditapp-suggestion")
 
 
