@@ -109,9 +109,10 @@ def _weighted(segment: str, membership: pd.DataFrame, approved, values, control,
     smd = pd.DataFrame()
     if values is not None:
         w = weighted_rates(membership, approved, values=values, control=control, confidence=confidence,
-                           n_boot=0, seed=seed).table
+                           n_boot=n_boot, seed=seed).table
         smd = pd.DataFrame({"segment": segment, "group": w.index, "n": w["n"], "mean": w["mean"], "sd": np.nan,
-                            "smd": w["smd"], "smd_low": np.nan, "smd_high": np.nan}).reset_index(drop=True)
+                            "smd": w["smd"], "smd_low": w.get("smd_low", np.nan),
+                            "smd_high": w.get("smd_high", np.nan)}).reset_index(drop=True)
         smd["practically_significant"] = np.abs(smd["smd"]) >= line
         smd["is_control"] = smd["group"] == str(control)
     return air, smd, rates.rows_without_probabilities
@@ -195,7 +196,12 @@ def fair_lending(approved, *, control: str, groups=None, membership: pd.DataFram
             smds.append(smd)
             left_out = out if name == ALL_SEGMENTS else left_out
         method = f"weighted by group probability; percentile bootstrap over rows ({n_boot} replicates, seed {seed})"
-    return FairLendingResult(air=pd.concat(airs, ignore_index=True),
-                             smd=pd.concat(smds, ignore_index=True) if smds else pd.DataFrame(),
+    air_all = pd.concat(airs, ignore_index=True)
+    # The control group's ratios are 1 by definition: no interval.
+    air_all.loc[air_all["is_control"], ["air_low", "air_high", "denial_air_low", "denial_air_high"]] = np.nan
+    smd_all = pd.concat(smds, ignore_index=True) if smds else pd.DataFrame()
+    if not smd_all.empty:
+        smd_all.loc[smd_all["is_control"], ["smd_low", "smd_high"]] = np.nan
+    return FairLendingResult(air=air_all, smd=smd_all,
                              control=str(control), confidence=confidence, smd_line=smd_line,
                              interval_method=method, rows_left_out=left_out)

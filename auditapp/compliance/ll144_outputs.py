@@ -82,6 +82,8 @@ def ll144_csv(result: LL144Result) -> pd.DataFrame:
 
     records = [{"table": FAMILY_LABELS[r.table], **_row_dict(result, r)} for r in result.rows]
     frame = pd.DataFrame.from_records(records)
+    first = ["table", *(["class"] if result.type == "classification" else []), "category", "sex", "race_ethnicity"]
+    frame = frame[[c for c in first if c in frame.columns] + [c for c in frame.columns if c not in first]]
     for name in ("rate", "impact_ratio"):
         frame[name] = frame[name].astype("float64")
     return neutralised(frame)

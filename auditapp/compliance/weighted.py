@@ -4,7 +4,9 @@ Each row i belongs to group g with probability ``p_ig`` (rows sum to 1). Every c
 than assigned: a group's size is ``n_g = Σ_i p_ig``, its selections ``Σ_i p_ig ŷ_i``, so its selection
 rate is ``Σ p_ig ŷ_i / Σ p_ig``; with true outcomes, its true positive rate is
 ``Σ p_ig ŷ_i y_i / Σ p_ig y_i`` and its false positive rate ``Σ p_ig ŷ_i (1 − y_i) / Σ p_ig (1 − y_i)``;
-with a numeric value (a price, a score), its mean is ``Σ p_ig v_i / Σ p_ig``. Ratios compare each group
+with a numeric value (a price, a score), its mean is ``m_g = Σ p_ig v_i / Σ p_ig``, its variance
+``Σ p_ig v_i² / Σ p_ig − m_g²`` and its standardized mean difference against the comparison group c
+``(m_g − m_c) / sqrt((var_g + var_c) / 2)``. Ratios compare each group
 with a control group (or the highest rate). Intervals come from a bootstrap over rows (percentile,
 seeded): rows are drawn with replacement and every weighted sum recomputed.
 
@@ -85,7 +87,11 @@ def _stats(sums: dict[str, np.ndarray], comparison: int) -> dict[str, np.ndarray
             out["tpr"] = sums["tp"] / sums["pos"]
             out["fpr"] = sums["fp"] / sums["neg"]
         if "val" in sums:
-            out["mean"] = sums["val"] / sums["n"]
+            mean = sums["val"] / sums["n"]
+            var = np.maximum(sums["val2"] / sums["n"] - mean**2, 0.0)
+            out["mean"] = mean
+            out["smd"] = (mean - mean[..., comparison][..., None]) / np.sqrt(
+                (var + var[..., comparison][..., None]) / 2)
     return out
 
 
@@ -123,7 +129,7 @@ def weighted_rates(membership: pd.DataFrame, y_pred, *, y_true=None, values=None
         v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
         if len(v) != n_rows or np.isnan(v).any():
             raise AuditInputError("The numeric outcome must have one number for every row (no empty cells).")
-        columns["val"] = v
+        columns["val"], columns["val2"] = v, v * v
     columns = {k: c[usable] for k, c in columns.items()}
     groups = [str(c) for c in membership.columns]
     if not len(p_all):
@@ -147,21 +153,9 @@ def weighted_rates(membership: pd.DataFrame, y_pred, *, y_true=None, values=None
             with np.errstate(invalid="ignore"):
                 table[f"{name}_low"] = np.nanquantile(draws, alpha, axis=0) if n_boot else np.nan
                 table[f"{name}_high"] = np.nanquantile(draws, 1 - alpha, axis=0) if n_boot else np.nan
-    if "val" in columns:
-        table["smd"] = weighted_smd(p_all, columns["val"], comparison)
     return WeightedRates(table=table, comparison=groups[comparison], rows_used=int(usable.sum()),
                          rows_without_probabilities=int(n_rows - usable.sum()), n_boot=n_boot,
                          confidence=confidence, seed=seed)
-
-
-def weighted_smd(p: np.ndarray, v: np.ndarray, comparison: int) -> np.ndarray:
-    """Standardized mean difference of each group against the comparison group, with weighted moments:
-    ``(mean_g − mean_c) / sqrt((var_g + var_c) / 2)`` (weighted means and variances)."""
-    n = p.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (p * v[:, None]).sum(axis=0) / n
-        var = (p * (v[:, None] - mean) ** 2).sum(axis=0) / n
-        return (mean - mean[comparison]) / np.sqrt((var + var[comparison]) / 2)
 
 
 def _binary(values, what: str, n_rows: int) -> np.ndarray:
