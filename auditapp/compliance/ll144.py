@@ -143,7 +143,8 @@ def _scores(values: pd.Series) -> np.ndarray:
 def _rows_for(table: str, groups: pd.Series, flags: np.ndarray, order: list, *, n_all: int,
               exclude_under: float | None, cls: str | None) -> list[CategoryRow]:
     """Rates and impact ratios of one table, one row per category in ``order`` (unknown rows left out)."""
-    codes = pd.Categorical(groups, categories=order).codes
+    index = {category: i for i, category in enumerate(order)}
+    codes = groups.map(lambda v: index.get(v, -1)).to_numpy(dtype=np.int64)
     known = codes >= 0
     n = np.bincount(codes[known], minlength=len(order))
     sel = np.bincount(codes[known], weights=flags[known].astype(np.float64), minlength=len(order)).astype(np.int64)
