@@ -31,21 +31,11 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def membership_from(frame):
-    """The six probability columns of ``infer-race`` output, named by group."""
-    from auditapp.compliance.bisg import GROUPS, PROBABILITY_COLUMNS
-
-    missing = [c for c in PROBABILITY_COLUMNS.values() if c not in frame.columns]
-    if missing:
-        raise AuditInputError(f"The data lacks the probability columns {', '.join(missing)}; add them with "
-                              "`auditapp infer-race` first.")
-    return frame[list(PROBABILITY_COLUMNS.values())].set_axis(list(GROUPS.values()), axis=1)
-
-
 def run(args) -> int:
     from auditapp.commands.adverse_impact import selected_flags
     from auditapp.commands.audit import dataset_info, write_json
     from auditapp.compliance.fair_lending import fair_lending
+    from auditapp.compliance.forms import membership_from
     from auditapp.intake import read_table
 
     dataset = read_table(args.data, missing_values=args.missing_values)

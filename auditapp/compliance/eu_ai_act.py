@@ -163,3 +163,13 @@ def evidence_section(evidence: Evidence) -> str:
     return ('<section id="eu-ai-act"><h2>EU AI Act evidence (Art. 10, Art. 15, Annex IV 2(g))</h2>'
             "<p>What this audit holds, mapped to the documentation the Act asks for. A map of evidence, not "
             f"legal advice or a conformity assessment. Dated {e(evidence.dated)}.</p>{table}{missing}</section>")
+
+
+def evidence_page(evidence: Evidence) -> str:
+    """The section as a small self-contained HTML page (no scripts)."""
+    css = ("body{font-family:system-ui,Segoe UI,Roboto,Helvetica,Arial,sans-serif;max-width:1100px;margin:0 auto;"
+           "padding:1.5rem;color:#222}table{border-collapse:collapse;width:100%}th,td{border:1px solid #bbb;"
+           "padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f0f0f0}td.num{text-align:right}")
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
+            "content=\"default-src 'none'; style-src 'unsafe-inline'\"><title>EU AI Act evidence</title>"
+            f"<style>{css}</style></head><body>{evidence_section(evidence)}</body></html>")

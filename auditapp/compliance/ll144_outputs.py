@@ -187,3 +187,15 @@ def summary_html(result: LL144Result, *, dataset: Mapping[str, Any] | None = Non
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
             f'content="{csp}"><title>Bias audit summary</title><style>{_CSS}</style></head><body>'
             + "".join(parts) + "</body></html>")
+
+
+def ll144_file(result: LL144Result, which: str, dataset: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """``(text, file name)`` of the summary ("html"), the tables ("csv") or the record ("json")."""
+    import json
+
+    stem = f"ll144_bias_audit_{result.audit_date}"
+    if which == "html":
+        return summary_html(result, dataset=dataset), f"{stem}.html"
+    if which == "csv":
+        return ll144_csv(result).to_csv(index=False), f"{stem}.csv"
+    return json.dumps(ll144_record(result, dataset=dataset), indent=2, allow_nan=False), f"{stem}.json"
