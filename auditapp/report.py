@@ -226,7 +226,8 @@ def _settings(audit: Audit, record: Mapping, evaluation: PolicyEvaluation | None
 
 def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation | None = None,
                  findings: Sequence[Finding] = (), title: str = "Fairness audit report",
-                 extra_figures: Mapping[str, Sequence[go.Figure]] | None = None) -> str:
+                 extra_figures: Mapping[str, Sequence[go.Figure]] | None = None,
+                 extra_html: Sequence[str] = ()) -> str:
     """The report as one self-contained HTML document.
 
     Parameters
@@ -244,6 +245,9 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
         The document title.
     extra_figures : mapping of str to figures, optional
         More sections (e.g. "Explanations", "Mitigations") with figures the app already built.
+    extra_html : sequence of str
+        More sections as HTML whose every user string is already escaped (e.g. the EU AI Act evidence
+        of :mod:`auditapp.compliance.eu_ai_act`), placed before the settings.
 
     Returns
     -------
@@ -261,7 +265,7 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
            '<a href="#settings">Settings</a><a href="#record">Audit record</a></nav>')
     body = "".join([
         header, nav, _board(evaluation), _findings(findings), _verdict_details(evaluation),
-        _groupings(audit), _scores(audit), _extra(extra_figures), _settings(audit, record, evaluation),
+        _groupings(audit), _scores(audit), _extra(extra_figures), *extra_html, _settings(audit, record, evaluation),
         f'<section id="record"><h2>Audit record</h2><p>The machine-readable record; '
         f"<code>auditapp verify</code> recomputes it from the data.</p><details><summary>Show the JSON"
         f"</summary><pre>{_e(record_json)}</pre></details>"

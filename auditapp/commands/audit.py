@@ -25,6 +25,9 @@ def register(subparsers) -> None:
                         help="check a policy (four-fifths, ratio-band, equalized-odds, strict, or a "
                              ".yaml/.json file); exit 0 pass, 1 fail, 3 inconclusive")
     parser.add_argument("--report", metavar="OUT.html", help="write the self-contained HTML report")
+    parser.add_argument("--sign", metavar="KEY", help="sign the JSON record with this Ed25519 key (auditapp keygen)")
+    parser.add_argument("--eu-ai-act", action="store_true",
+                        help="add the EU AI Act evidence section (Art. 10, 15, Annex IV 2(g)) to the report")
     parser.add_argument("--no-work-limit", action="store_true",
                         help="run an audit larger than a shared server allows (AUDITAPP_MAX_INTERSECTIONS, "
                              "AUDITAPP_MAX_BOOTSTRAP_WORK): it runs on this machine")
@@ -131,6 +134,11 @@ def run(args) -> int:
 
     spec = spec_from_args(args)
     policy = load_policy(args.policy) if args.policy else None
+    key = None
+    if getattr(args, "sign", None):
+        from auditapp.compliance.signing import load_private_key
+
+        key = load_private_key(args.sign)
     dataset, model = load_inputs(args)
     from auditapp.workload import CLI_REMEDY, WorkLimits
 
@@ -140,7 +148,18 @@ def run(args) -> int:
     outcome = assess(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model))
     if outcome.text:
         print("\n" + outcome.text)
-    code = write_outputs(outcome, audit, report_path=args.report, json_path=args.json)
+    extra = ()
+    if key is not None:
+        import dataclasses
+
+        from auditapp.compliance.signing import sign_record
+
+        outcome = dataclasses.replace(outcome, record=sign_record(outcome.record, key))
+    if getattr(args, "eu_ai_act", False):
+        from auditapp.compliance.eu_ai_act import eu_ai_act_evidence, evidence_section
+
+        extra = (evidence_section(eu_ai_act_evidence(outcome.record, frame=dataset.frame)),)
+    code = write_outputs(outcome, audit, report_path=args.report, json_path=args.json, extra_html=extra)
     for path in (args.json, args.report):
         if path:
             print(f"\nWrote {path}")

@@ -23,7 +23,7 @@ from auditapp.errors import AuditInputError
 
 TOLERANCE = 1e-9
 MAX_SHOWN = 50
-_SKIPPED = ("timestamp", "versions")
+_SKIPPED = ("timestamp", "versions", "signature")  # a signature is checked on its own (verify_compliance)
 _INFORMATIONAL = ("name",)  # file names may change without the content changing
 # Fields added to the record since its first version: left out of the comparison when an older record lacks them.
 ADDED_FIELDS = (("settings", "decision_rule"),)
@@ -44,6 +44,8 @@ def register(subparsers) -> None:
                         help="words read as missing (default: those the record names, else only empty cells)")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow pickle/joblib models (they run code when loaded: only your own files)")
+    parser.add_argument("--public-key", metavar="FILE",
+                        help="the signer's public key (auditapp keygen's KEY.pub): the record must be signed by it")
     parser.set_defaults(func=run)
 
 
@@ -160,7 +162,7 @@ def _label(item: Any, index: int) -> str:
     if not isinstance(item, dict):
         return str(index)
     parts = []
-    for key in ("attributes", "features", "criterion", "metric", "group"):
+    for key in ("attributes", "features", "criterion", "metric", "group", "class", "category"):
         value = item.get(key)
         if isinstance(value, dict):
             parts.append(" & ".join(f"{k}={v}" for k, v in value.items()))
@@ -216,8 +218,16 @@ def _same(a: Any, b: Any, tolerance: float) -> bool:
 def run(args) -> int:
     """Recompute the record, print the differences, return 0 (same), 1 (different)."""
     from auditapp.commands.audit import load_inputs
+    from auditapp.commands.verify_compliance import (
+        check_record_signature,
+        is_compliance_record,
+        verify_compliance_record,
+    )
 
+    if is_compliance_record(args.record):
+        return verify_compliance_record(args)
     record = read_record(args.record)
+    signature_ok = check_record_signature(record, getattr(args, "public_key", None))
     if record.get("model") and not args.model:
         raise AuditInputError(
             f"The record was made with a model ({record['model'].get('name') or 'unnamed'}, sha256 "
@@ -255,6 +265,9 @@ def run(args) -> int:
               f"point values. Not compared: {_old_method_fields(record)} intervals, p-values, q-values and "
               "test names" + (", and the policy verdicts and findings" if record.get("verdicts") else "")
               + ". Re-run `auditapp audit --json` for a record with today's intervals.")
+    if not differences and not signature_ok:
+        print("The numbers match the data, but the signature check failed.")
+        return 1
     if not differences:
         print(f"Verified: the dataset, {'the model, ' if model is not None else ''}the settings and "
               "every number match the record.")

