@@ -25,8 +25,7 @@ def _loans(n=400, seed=3) -> pd.DataFrame:
 def state(store, token):
     frame = _loans()
     info = store.put(token, frame.to_csv(index=False).encode(), kind="dataset", name="loans.csv")
-    dataset = workspace.load_dataset(store, token, info.id)
-    return workspace.suggest_state(dataset, info.id)
+    return workspace.state_for_dataset(store, token, None, info.id)[0]
 
 
 def test_the_bisg_card_is_offered_without_a_race_column_and_adds_a_dataset(store, token, state):
@@ -57,7 +56,7 @@ def test_the_bisg_card_is_offered_without_a_race_column_and_adds_a_dataset(store
 
 def test_the_card_hides_when_the_data_has_a_race_column(store, token):
     info = store.put(token, b"race,y\nWhite,1\nAsian,0\n", kind="dataset", name="r.csv")
-    state = workspace.suggest_state(workspace.load_dataset(store, token, info.id), info.id)
+    state = workspace.state_for_dataset(store, token, None, info.id)[0]
     assert show_bisg_choices(state, token)[0] == {"display": "none"}
 
 
