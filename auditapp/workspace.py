@@ -126,7 +126,7 @@ def threshold_index_for(store: ArtifactStore, token: str, state: dict[str, Any],
                         *, trust_pickle: bool = False) -> ThresholdIndex:
     """Per-group sorted scores for the threshold explorer (sorted once, with the audit)."""
     audit = audit_for(store, token, state, trust_pickle=trust_pickle)
-    if audit.data.y_score is None:
+    if not audit.has_scores:
         raise AuditInputError(
             "The threshold explorer needs scores: choose a score column or a model that gives probabilities "
             "on the Data & model page.")
