@@ -116,11 +116,17 @@ class Engine(Protocol):
     def columns(self) -> list[str]:
         """The source's column names."""
 
+    def count_rows(self) -> int:
+        """The source's rows."""
+
     def aggregate(self, spec: AuditSpec, model=None, *, bins: int, progress: Progress | None = None) -> Aggregates:
         """The counts table and score histograms of ``spec`` (and ``model``) on the whole source."""
 
     def sample(self, spec: AuditSpec, *, size: int, seed: int, columns: list[str] | None = None) -> StratifiedSample:
         """At most about ``size`` rows, stratified by intersection × outcome (see :func:`allocate`)."""
+
+    def preview(self, *, size: int, seed: int) -> pd.DataFrame:
+        """About ``size`` rows drawn uniformly (seeded), to choose columns and values from."""
 
     def close(self) -> None:
         """Release what the engine holds (connections, sessions it started)."""

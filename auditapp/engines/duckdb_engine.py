@@ -306,5 +306,10 @@ class DuckDBEngine:
         return StratifiedSample(frame.drop(columns=["stratum", "h"]).reset_index(drop=True), table,
                                 int(rows.sum()), int(seed), self.name)
 
+    def preview(self, *, size: int, seed: int) -> pd.DataFrame:
+        """About ``size`` rows drawn uniformly (reservoir sampling, seeded): for column choices."""
+        query = f"SELECT * FROM {self.relation} USING SAMPLE reservoir({int(size)} ROWS) REPEATABLE ({int(seed)})"
+        return self._sql(query).to_arrow_table().to_pandas()
+
     def close(self) -> None:
         self.con.close()

@@ -27,6 +27,9 @@ class PandasEngine:
     def columns(self) -> list[str]:
         return [str(c) for c in self.frame.columns]
 
+    def count_rows(self) -> int:
+        return int(len(self.frame))
+
     def aggregate(self, spec: AuditSpec, model=None, *, bins: int = DEFAULT_BINS,
                   progress: Progress | None = None) -> Aggregates:
         data = prepare(self.frame, spec, model)
@@ -51,6 +54,11 @@ class PandasEngine:
         frame = self.frame.iloc[rows] if columns is None else self.frame.iloc[rows][columns]
         table = pd.DataFrame(list(uniques), columns=keys).assign(rows=sizes, sampled=take)
         return StratifiedSample(frame.reset_index(drop=True), table, int(len(self.frame)), int(seed), self.name)
+
+    def preview(self, *, size: int, seed: int) -> pd.DataFrame:
+        if len(self.frame) <= size:
+            return self.frame.reset_index(drop=True)
+        return self.frame.sample(n=int(size), random_state=int(seed)).sort_index().reset_index(drop=True)
 
     def close(self) -> None:
         return None

@@ -72,8 +72,15 @@ class SparkEngine:
             raise AuditInputError(f"{source.name}: the Spark engine reads Parquet or CSV files; use --engine duckdb "
                                   "for a DuckDB table.")
         self.source = source
-        self.owns_session = session is None
-        self.spark = session if session is not None else spark_session(master)
+        if session is None:
+            from pyspark.sql import SparkSession
+
+            # A session this engine starts is stopped with it; one that was already running is left running.
+            self.owns_session = SparkSession.getActiveSession() is None
+            session = spark_session(master)
+        else:
+            self.owns_session = False
+        self.spark = session
         reader = self.spark.read
         try:
             if source.format == "parquet":
@@ -85,6 +92,12 @@ class SparkEngine:
 
     def columns(self) -> list[str]:
         return [str(c) for c in self.df.columns]
+
+    def count_rows(self) -> int:
+        try:
+            return int(self.df.count())
+        except Exception as exc:  # a Spark job failure
+            raise spark_error(exc, self.source.name) from exc
 
     def check_columns(self, needed: list[str]) -> None:
         """Every file has every needed column; the error names the file and the column."""
@@ -253,6 +266,12 @@ class SparkEngine:
         summary = pd.DataFrame(list(uniques), columns=list(labels.columns)).assign(rows=rows.to_numpy(), sampled=got)
         return StratifiedSample(frame.drop(columns=["stratum", "__h"]).reset_index(drop=True), summary,
                                 int(rows.sum()), int(seed), self.name)
+
+    def preview(self, *, size: int, seed: int) -> pd.DataFrame:
+        """About ``size`` rows drawn uniformly (seeded): for column choices."""
+        total = max(self.df.count(), 1)
+        fraction = min(1.0, 1.2 * size / total)
+        return self._collect(self.df.sample(fraction=fraction, seed=int(seed)).limit(int(size)))
 
     def close(self) -> None:
         if self.owns_session:

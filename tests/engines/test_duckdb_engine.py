@@ -193,3 +193,16 @@ def test_cli_audits_a_glob_with_the_duckdb_engine(frame, parts, tmp_path, capsys
     code = main(["audit", "--data", str(parts / "none-*.parquet"), "--target", "y", "--sensitive", "sex",
                  "--score", "score"])
     assert code == 2 and "No file matches" in capsys.readouterr().err
+
+
+def test_verify_recounts_an_engine_record(parts, tmp_path, capsys):
+    out = tmp_path / "record.json"
+    args = ["--data", str(parts / "part-*.parquet"), "--target", "y", "--favorable", "yes", "--sensitive", "sex,age",
+            "--bins", "age=q3", "--score", "score", "--score-bins", "100"]
+    assert main(["audit", *args, "--engine", "duckdb", "--json", str(out)]) == 0
+    assert main(["verify", str(out), "--data", str(parts / "part-*.parquet")]) == 0
+    assert "Verified" in capsys.readouterr().out
+    record = json.loads(out.read_text())
+    record["groups"][0]["confusion"]["tp"] += 1
+    out.write_text(json.dumps(record))
+    assert main(["verify", str(out), "--data", str(parts / "part-*.parquet")]) == 1
