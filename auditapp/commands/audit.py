@@ -200,7 +200,6 @@ def run(args) -> int:
     from auditapp.audit import run_audit
     from auditapp.gate import assess, write_outputs
     from auditapp.policy import load_policy
-
     from auditapp.workload import CLI_REMEDY, WorkLimits
 
     spec = spec_from_args(args)

@@ -12,7 +12,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from auditapp.engines.sources import CSV_SUFFIXES, DUCKDB_PREFIX, PARQUET_SUFFIXES, Source, parse_source
+from auditapp.engines.sources import (
+    CSV_SUFFIXES,
+    DUCKDB_PREFIX,
+    PARQUET_SUFFIXES,
+    Source,
+    parse_source,
+)
 from auditapp.errors import AuditInputError
 
 MAX_ENTRIES = 500

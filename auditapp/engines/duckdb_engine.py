@@ -26,12 +26,22 @@ from auditapp.engines.base import Aggregates, Progress, StratifiedSample, alloca
 from auditapp.engines.batches import RAW_KEYS, alias, combine, model_batch, sensitive_aliases
 from auditapp.engines.finish import finish, labels_of
 from auditapp.engines.histograms import DEFAULT_BINS
-from auditapp.engines.plan import ColumnStats, Plan, check_stats, exact_quantiles, make_plan, needed_stats
+from auditapp.engines.plan import (
+    ColumnStats,
+    Plan,
+    check_stats,
+    exact_quantiles,
+    make_plan,
+    needed_stats,
+)
 from auditapp.engines.sources import Source, check_file_columns, parquet_columns
 from auditapp.errors import AuditInputError
 from auditapp.spec import AuditSpec, _labels, resolved_edges
 
 FLOATS = ("FLOAT", "DOUBLE", "REAL")
+NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+           "FLOAT", "DOUBLE", "REAL", "DECIMAL")
+PREFIX_ROWS = 1_000_000
 # CSV cells are read as pandas reads them: whole numbers, other numbers, or text ("yes" stays text).
 CSV_TYPES = "auto_type_candidates=['BIGINT', 'DOUBLE', 'VARCHAR']"
 
@@ -76,6 +86,9 @@ class DuckDBEngine:
         files = [] if source.kind == "duckdb" else list(source.paths)
         self.con.execute(f"SET allowed_paths=[{', '.join(lit(p) for p in files)}]")
         self.con.execute(f"SET allowed_directories=[{lit(spill.rstrip('/') + '/')}]")
+        # Parquet footers leave NaN out of a column's min/max; DuckDB 2.0.1 trusts them and folds isnan(x) to
+        # false in projections, so a NaN score would be counted as a number. Tested in test_duckdb_engine.
+        self.con.execute("SET disabled_optimizers='statistics_propagation'")
         self.con.execute("SET enable_external_access=false")
         self.con.execute("SET lock_configuration=true")
         self._types: dict[str, str] | None = None
@@ -134,32 +147,61 @@ class DuckDBEngine:
         return f"{column} IS NULL"
 
     def _number(self, name: str) -> str:
-        return f"TRY_CAST({q(name)} AS DOUBLE)"
+        return f"TRY_CAST({q(name)} AS DOUBLE)" if not self._numeric(name) else f"CAST({q(name)} AS DOUBLE)"
+
+    def _numeric(self, name: str) -> bool:
+        return self.types().get(name, "").upper().split("(")[0] in NUMERIC
 
     def stats(self, spec: AuditSpec) -> ColumnStats:
-        """The statistics ``engines.plan.check_stats`` needs, in one pass."""
+        """The statistics ``engines.plan.check_stats`` needs, in one pass.
+
+        Columns stored as numbers are summed up from what Parquet keeps in its footers where DuckDB can (a
+        count of nulls, a minimum and maximum); a NaN (which footers leave out) is caught by the grouped
+        pass. Text columns read as numbers are scanned. Distinct values are counted on the first
+        ``PREFIX_ROWS`` rows only, to refuse an identifier column before grouping by it.
+        """
         need = needed_stats(spec)
-        parts, keys = ["count(*)"], [("rows", None)]
+        parts, keys = ["count(*)"], []
         for name in need["missing"]:
-            test = f"({q(name)} IS NULL OR isnan({self._number(name)}))" if name in need["numeric"] \
-                else self._missing(name)
-            parts.append(f"count(*) FILTER (WHERE {test})")
+            text = name in need["numeric"] and not self._numeric(name)
+            test = f"{q(name)} IS NULL OR isnan({self._number(name)})" if text else None
+            parts.append(f"count(*) FILTER (WHERE {test})" if test else f"count(*) - count({q(name)})")
             keys.append(("missing", name))
         for name in need["numeric"]:
             number = self._number(name)
-            bad = f"{q(name)} IS NOT NULL AND {number} IS NULL"
-            ok = f"{number} IS NOT NULL AND NOT isnan({number})"
-            parts += [f"count(*) FILTER (WHERE {bad})", f"any_value({q(name)}::VARCHAR) FILTER (WHERE {bad})",
-                      f"min({number}) FILTER (WHERE {ok})", f"max({number}) FILTER (WHERE {ok})"]
+            if self._numeric(name):
+                parts += ["0", "NULL", f"min({number})", f"max({number})"]
+            else:
+                bad = f"{q(name)} IS NOT NULL AND {number} IS NULL"
+                ok = f"{number} IS NOT NULL AND NOT isnan({number})"
+                parts += [f"count(*) FILTER (WHERE {bad})", f"any_value({q(name)}::VARCHAR) FILTER (WHERE {bad})",
+                          f"min({number}) FILTER (WHERE {ok})", f"max({number}) FILTER (WHERE {ok})"]
             keys += [("not_numeric", name), ("example", name), ("low", name), ("high", name)]
-        for name in need["distinct"]:
-            parts.append(f"approx_count_distinct({q(name)})")
-            keys.append(("distinct", name))
-        values = self._sql(f"SELECT {', '.join(parts)} FROM {self.relation}").fetchall()[0]
+        values = list(self._sql(f"SELECT {', '.join(parts)} FROM {self.relation}").fetchall()[0])
+        for i, (kind, name) in enumerate(keys, start=1):
+            if kind == "missing" and values[i] and self.types().get(name, "").upper() in FLOATS:
+                # Nulls found: the message counts NaN too (the grouped pass finds NaN alone).
+                values[i] = self._sql(f"SELECT count(*) FILTER (WHERE {self._missing(name)}) "
+                                      f"FROM {self.relation}").fetchall()[0][0]
+            if kind in ("low", "high") and values[i] is not None and values[i] != values[i]:
+                # A NaN among the numbers: the range of the others (NaN is a missing value).
+                number = self._number(name)
+                agg = "min" if kind == "low" else "max"
+                values[i] = self._sql(f"SELECT {agg}({number}) FILTER (WHERE NOT isnan({number})) "
+                                      f"FROM {self.relation}").fetchall()[0][0]
+        if need["distinct"]:
+            prefix = ", ".join(f"count(DISTINCT {q(n)})" for n in need["distinct"])
+            values += list(self._sql(f"SELECT {prefix} FROM (SELECT {', '.join(q(n) for n in need['distinct'])} "
+                                     f"FROM {self.relation} LIMIT {PREFIX_ROWS})").fetchall()[0])
+            keys += [("distinct", n) for n in need["distinct"]]
         out: dict = {"missing": {}, "not_numeric": {}, "example": {}, "low": {}, "high": {}, "distinct": {}}
-        for (kind, name), value in zip(keys[1:], values[1:], strict=True):
-            out[kind][name] = value if kind == "example" else (float("nan") if value is None else
-                                                              (int(value) if kind not in ("low", "high") else float(value)))
+        for (kind, name), value in zip(keys, values[1:], strict=True):
+            if kind == "example":
+                out[kind][name] = value
+            elif kind in ("low", "high"):
+                out[kind][name] = float("nan") if value is None else float(value)
+            else:
+                out[kind][name] = int(value)
         return ColumnStats(rows=int(values[0]), **out)
 
     def plan(self, spec: AuditSpec, *, bins: int, has_model: bool) -> Plan:
@@ -179,13 +221,17 @@ class DuckDBEngine:
                 edges[name] = resolved_edges(pd.Series(dtype=float), name, binning)
         return make_plan(spec, stats, edges, bins=bins, has_model=has_model)
 
+    def bin_sql(self, name: str, edges) -> str:
+        """A binned feature's bin index (``spec.bin_labels`` order), -1 for a missing value."""
+        v, inner = self._number(name), edges[1:-1]
+        index = " + ".join(f"({v} >= {num(e)})::INTEGER" for e in inner) or "0"
+        return f"(CASE WHEN {v} IS NULL OR isnan({v}) THEN -1 ELSE {index} END)"
+
     def _sensitive_sql(self, plan: Plan) -> list[str]:
         out = []
         for name, name_alias in zip(plan.spec.sensitive, sensitive_aliases(plan), strict=True):
             if name in plan.edges:
-                v, inner = self._number(name), plan.edges[name][1:-1]
-                index = " + ".join(f"({v} >= {num(e)})::INTEGER" for e in inner) or "0"
-                out.append(f"CASE WHEN {v} IS NULL OR isnan({v}) THEN -1 ELSE {index} END AS {q(name_alias)}")
+                out.append(f"{self.bin_sql(name, plan.edges[name])} AS {q(name_alias)}")
             else:
                 out.append(f"{q(name)} AS {q(name_alias)}")
         return out
@@ -203,7 +249,11 @@ class DuckDBEngine:
                      f"FROM {self.relation} GROUP BY ALL")
             raw = self._fetch(query, progress)
         else:
-            raw = self._fetch(self._score_query(plan, select), progress)
+            from auditapp.engines.duckdb_scores import grouped_scores
+
+            raw = grouped_scores(self, plan, lambda query: self._fetch(query, progress))
+            if raw is None:
+                raw = self._fetch(self._score_query(plan, select), progress)
         raw.columns = [c[len(alias("")):] if c.startswith(alias("")) else c for c in raw.columns]
         has_scores = plan.grid is not None and "b" in raw.columns and bool((raw["b"] >= 0).any())
         return finish(raw, plan, model=model, engine=self.name, has_scores=has_scores)
@@ -218,7 +268,8 @@ class DuckDBEngine:
             c AS (SELECT *, CASE WHEN k0 > 0 AND {x} < {lo} + k0 * {width} THEN k0 - 1 ELSE k0 END AS k1 FROM b),
             d AS (SELECT *, CASE WHEN k1 < {top} AND {x} >= {lo} + (k1 + 1) * {width} THEN k1 + 1 ELSE k1 END AS k
                   FROM c)
-            SELECT {names}, ({x} >= {num(plan.threshold)})::BIGINT AS {q(alias('d'))}, k::BIGINT AS {q(alias('b'))},
+            SELECT {names}, ({x} >= {num(plan.threshold)})::BIGINT AS {q(alias('d'))},
+                   (CASE WHEN {x} IS NULL OR isnan({x}) THEN -2 ELSE k END)::BIGINT AS {q(alias('b'))},
                    count(*) AS n, sum({x}) AS ssum
             FROM d GROUP BY ALL"""
 

@@ -9,8 +9,8 @@ functions (``_same_value``, ``_labels``, ``_predictions_from_column``, ``sensiti
 
 The raw table's columns: ``s0 .. s{F-1}`` (a sensitive feature's raw value, or its bin index with -1 for
 missing), ``t`` (the target's raw value), then either ``p`` (the prediction column's raw value) or ``d``
-(the decision, 0/1) with ``b`` (the score's bin, -1 when there is no score) and ``ssum`` (the sum of the
-scores), and ``n`` (the number of rows).
+(the decision, 0/1) with ``b`` (the score's bin; -1 when there is no score, -2 when the score is missing)
+and ``ssum`` (the sum of the scores), and ``n`` (the number of rows).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from auditapp.spec import (
     decision_rule,
     sensitive_frame,
 )
+
+MISSING_SCORE = -2  # the bin of a row whose score is NULL or NaN
 
 
 def sensitive_column(i: int) -> str:
@@ -98,8 +100,12 @@ def finish(raw: pd.DataFrame, plan: Plan, *, model=None, engine: str, has_scores
         notices.append(
             f"Every row is predicted {'favourable' if positive else 'unfavourable'}; rates that divide by "
             "predicted positives or negatives are undefined.")
-    labels = labels_of(raw, plan)
     bins = raw["b"].to_numpy(dtype=np.int64) if has_scores else None
+    if bins is not None and (bins == MISSING_SCORE).any():
+        missing = int(weights[bins == MISSING_SCORE].sum())
+        raise AuditInputError(
+            f"The score column '{spec.score}' has {missing:,} missing value(s). Every row needs a score.")
+    labels = labels_of(raw, plan)
     sums = raw["ssum"].to_numpy(dtype=np.float64) if has_scores else None
     cells, histograms = tabulate(labels, y_true, y_pred, weights, bins=bins, sums=sums,
                                  grid=plan.grid if has_scores else None)

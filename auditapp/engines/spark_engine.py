@@ -20,7 +20,14 @@ from auditapp.engines.base import Aggregates, Progress, StratifiedSample, alloca
 from auditapp.engines.batches import RAW_KEYS, alias, sensitive_aliases
 from auditapp.engines.finish import finish, labels_of
 from auditapp.engines.histograms import DEFAULT_BINS
-from auditapp.engines.plan import ColumnStats, Plan, check_stats, exact_quantiles, make_plan, needed_stats
+from auditapp.engines.plan import (
+    ColumnStats,
+    Plan,
+    check_stats,
+    exact_quantiles,
+    make_plan,
+    needed_stats,
+)
 from auditapp.engines.sources import Source, check_file_columns, parquet_columns
 from auditapp.errors import AuditInputError
 from auditapp.spec import AuditSpec, _labels, resolved_edges

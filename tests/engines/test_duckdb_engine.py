@@ -206,3 +206,41 @@ def test_verify_recounts_an_engine_record(parts, tmp_path, capsys):
     record["groups"][0]["confusion"]["tp"] += 1
     out.write_text(json.dumps(record))
     assert main(["verify", str(out), "--data", str(parts / "part-*.parquet")]) == 1
+
+
+def test_values_first_seen_late_are_counted(frame, tmp_path, monkeypatch):
+    from auditapp.engines import duckdb_engine
+
+    late = frame.assign(race=frame["race"].where(frame.index < 5000, "late arrival"),
+                        when=pd.Timestamp("2026-01-01") + pd.to_timedelta(frame.index % 3, unit="D"))
+    late.to_parquet(tmp_path / "late.parquet", index=False)
+    monkeypatch.setattr(duckdb_engine, "PREFIX_ROWS", 100)  # the distinct-value guard sees 100 rows only
+    for sensitive in (("sex", "race"), ("when", "sex")):  # dates take the plain grouped pass
+        spec = AuditSpec(target="y", favorable="yes", sensitive=sensitive, score="score")
+        engine = DuckDBEngine(parse_source(str(tmp_path / "late.parquet")))
+        _same(PandasEngine(late).aggregate(spec), engine.aggregate(spec))
+        engine.close()
+
+
+def test_missing_scores_and_targets_are_refused(frame, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    spec = AuditSpec(target="y", favorable=1, sensitive=("sex",), score="score")
+    y = (frame["y"] == "yes").astype(float).to_numpy()
+    score = frame["score"].to_numpy().copy()
+    score[7] = np.nan  # a NaN stored as NaN, and a null next to it
+    bad_score = pa.array(score, mask=np.arange(len(score)) == 3, from_pandas=False)
+    y_nan = y.copy()
+    y_nan[9] = np.nan
+    cases = ((bad_score, pa.array(y), "'score' has 2 missing"),
+             (pa.array(frame["score"].to_numpy()), pa.array(y_nan, from_pandas=False), "'y' has 1 missing"))
+    for scores, target, message in cases:
+        table = pa.table({"sex": frame["sex"].to_numpy(), "y": target, "score": scores})
+        pq.write_table(table, tmp_path / "broken.parquet")
+        with pytest.raises(AuditInputError, match=message):
+            PandasEngine(table.to_pandas()).aggregate(spec)
+        engine = DuckDBEngine(parse_source(str(tmp_path / "broken.parquet")))
+        with pytest.raises(AuditInputError, match=message):
+            engine.aggregate(spec)
+        engine.close()
