@@ -244,3 +244,18 @@ def test_missing_scores_and_targets_are_refused(frame, tmp_path):
         with pytest.raises(AuditInputError, match=message):
             engine.aggregate(spec)
         engine.close()
+
+
+def test_explain_and_mitigate_read_a_large_source_as_a_stratified_sample(frame, parts):
+    from auditapp.cli import build_parser
+    from auditapp.commands.audit import load_inputs
+
+    args = build_parser().parse_args(["mitigate", "--data", str(parts / "part-*.parquet"), "--target", "y",
+                                      "--favorable", "yes", "--sensitive", "sex", "--prediction", "pred",
+                                      "--sample", "900", "--json", "out.json"])
+    dataset, model = load_inputs(args)
+    assert model is None and 900 <= dataset.rows < 1000 and set(dataset.columns) == set(frame.columns)
+    assert "stratified by group × outcome" in dataset.notices[0] and len(dataset.sha256) == 64
+    args.missing_values = "NA"
+    with pytest.raises(AuditInputError, match="--missing-values"):
+        load_inputs(args)
