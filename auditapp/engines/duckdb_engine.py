@@ -155,9 +155,9 @@ class DuckDBEngine:
     def stats(self, spec: AuditSpec) -> ColumnStats:
         """The statistics ``engines.plan.check_stats`` needs, in one pass.
 
-        Columns stored as numbers are summed up from what Parquet keeps in its footers where DuckDB can (a
-        count of nulls, a minimum and maximum); a NaN (which footers leave out) is caught by the grouped
-        pass. Text columns read as numbers are scanned. Distinct values are counted on the first
+        Columns stored as numbers need no per-row test here (nulls, minimum, maximum); a NaN is caught by
+        the grouped pass (and counted with the nulls when there are nulls, so the message counts both).
+        Text columns read as numbers are tested row by row. Distinct values are counted on the first
         ``PREFIX_ROWS`` rows only, to refuse an identifier column before grouping by it.
         """
         need = needed_stats(spec)
