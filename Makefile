@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: run test test-quick lint bench clean
+.PHONY: run test test-quick lint bench clean java
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-spark.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -e .
@@ -17,7 +17,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 run: $(STAMP)
 	$(BIN)/auditapp serve --host $(HOST) --port $(PORT) --demo hiring
 
-test: $(STAMP)
+# The Spark engine's tests need Java: Debian's headless JRE is installed where none is found (as root).
+JAVA_PACKAGE ?= openjdk-17-jre-headless
+java:
+	@command -v java >/dev/null 2>&1 || { echo "Installing $(JAVA_PACKAGE) for the Spark tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(JAVA_PACKAGE) >/dev/null; }
+
+test: $(STAMP) java
 	$(BIN)/python -m pytest
 
 test-quick: $(STAMP)

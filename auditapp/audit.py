@@ -26,6 +26,10 @@ class Audit:
 
     ``auc`` maps each grouping's features to a table indexed by group; ``calibration`` maps each
     single sensitive feature to its calibration table.
+
+    ``engine`` is None for an audit of rows in memory (``run_audit``); an audit computed from an
+    engine's counts table (``engines.audit_from_aggregates``) names the engine, keeps no rows (the
+    arrays of ``data`` are None) and has ``score_grid``, the resolution of its score histograms.
     """
 
     spec: AuditSpec
@@ -34,6 +38,13 @@ class Audit:
     auc: Mapping[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
     calibration: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     indexes: Mapping[tuple[str, ...], ThresholdIndex] = field(default_factory=dict)
+    engine: str | None = None
+    score_grid: object | None = None
+
+    @property
+    def has_scores(self) -> bool:
+        """Whether the audit has scores (rows' scores, or score histograms)."""
+        return self.data.y_score is not None or self.score_grid is not None
 
     def threshold_index(self, features: tuple[str, ...]) -> ThresholdIndex:
         """Each group's sorted scores for one grouping (built once, with the audit)."""
@@ -53,7 +64,7 @@ class Audit:
             source = "the scenario's model" if scenario else "the uploaded model"
             if data.threshold is not None:
                 source += f" (favourable when its score ≥ {data.threshold:g})"
-            elif data.y_score is not None and not data.decision_rule.startswith("the model's own"):
+            elif self.has_scores and not data.decision_rule.startswith("the model's own"):
                 source += " (favourable when its probability ≥ 0.5, ties included)"
         elif data.source == "score":
             source = f"the score column '{spec.score}' (favourable when ≥ {data.threshold:g})"

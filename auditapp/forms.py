@@ -196,4 +196,6 @@ def state_from_form(state: dict[str, Any] | None, form: dict[str, Any]) -> dict[
            "spec": spec.to_dict(), "policy": state.get("policy")}
     if state.get("missing_values"):
         out["missing_values"] = list(state["missing_values"])
+    if state.get("source"):  # a server-side source: audits count all of it, not the preview (source_jobs)
+        out["source"] = state["source"]
     return out

@@ -171,7 +171,7 @@ def _groupings(audit: Audit) -> str:
 
 
 def _scores(audit: Audit) -> str:
-    if audit.data.y_score is None:
+    if not audit.has_scores:
         return ""
     from auditapp.figures.thresholds import calibration_figure, roc_figure
     from auditapp.scores import roc_curves

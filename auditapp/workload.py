@@ -81,7 +81,7 @@ def _names(features: tuple[str, ...]) -> str:
 
 
 def measure_work(sensitive_features: pd.DataFrame, n_boot: int, *, limits: WorkLimits | None = None,
-                 remedy: str = SERVER_REMEDY) -> AuditWork:
+                 remedy: str = SERVER_REMEDY, rows: int | None = None) -> AuditWork:
     """Count the intersections and groups of an audit, refusing it early if ``limits`` are exceeded.
 
     Parameters
@@ -94,6 +94,9 @@ def measure_work(sensitive_features: pd.DataFrame, n_boot: int, *, limits: WorkL
         Refuse with :class:`WorkLimitError` above these caps (nothing is refused when None).
     remedy : str
         Appended to a refusal: how else the user can run it.
+    rows : int, optional
+        The audit's rows, when ``sensitive_features`` has one row per intersection (an engine's counts
+        table) rather than one per data row.
 
     Raises
     ------
@@ -101,7 +104,7 @@ def measure_work(sensitive_features: pd.DataFrame, n_boot: int, *, limits: WorkL
         If the audit has too many sensitive features, intersections or replicates × groups.
     """
     features = tuple(map(str, sensitive_features.columns))
-    f, rows = len(features), int(len(sensitive_features))
+    f, n = len(features), int(len(sensitive_features))
     groupings = 2 ** f - 1
     if limits is not None and f > limits.max_features:
         raise WorkLimitError(
@@ -111,8 +114,9 @@ def measure_work(sensitive_features: pd.DataFrame, n_boot: int, *, limits: WorkL
             f"features{remedy}.")
     codes = [pd.factorize(sensitive_features.iloc[:, j], use_na_sentinel=False)[0].astype(np.int64)
              for j in range(f)]
-    full = _combined(codes) if rows else np.zeros(0, dtype=np.int64)
-    intersections = int(full.max()) + 1 if rows else 0
+    full = _combined(codes) if n else np.zeros(0, dtype=np.int64)
+    intersections = int(full.max()) + 1 if n else 0
+    rows = n if rows is None else int(rows)
     if limits is not None and intersections > limits.max_intersections:
         raise WorkLimitError(
             f"The sensitive features {_names(features)} have {intersections:,} intersections in these "

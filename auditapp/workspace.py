@@ -85,16 +85,19 @@ def state_key(store: ArtifactStore, token: str, state: dict[str, Any]) -> tuple:
     model = store.info(token, state["model"]).sha256 if state.get("model") else None
     spec = json.dumps(state.get("spec"), sort_keys=True, default=str)
     words = tuple(str(w) for w in state.get("missing_values") or ())
-    return (dataset, model, spec, *((words,) if words else ()))
+    source = (("source", str(state["source"])),) if state.get("source") else ()
+    return (dataset, model, spec, *((words,) if words else ()), *source)
 
 
 def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_pickle: bool = False,
-              compute_elsewhere: Callable[[str, dict[str, Any]], bool] | None = None) -> Audit:
+              compute_elsewhere: Callable[[str, dict[str, Any]], bool] | None = None,
+              progress: Callable[[float, str], None] | None = None) -> Audit:
     """Run (or fetch from the cache) the audit that ``state`` describes.
 
     ``compute_elsewhere(token, state)``, when given, is asked first to compute and cache an audit that
     is not cached yet (e.g. in a low-priority helper process); if it returns False the audit is
-    computed here.
+    computed here. A state opened from a server-side source (``state["source"]``) is audited on the
+    whole source through an engine (``auditapp.source_jobs``); ``progress(fraction, text)`` hears from it.
     """
     if not state or not state.get("dataset"):
         raise AuditInputError("No dataset yet: upload one on the Data & model page or pick a scenario.")
@@ -104,8 +107,17 @@ def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_
         compute_elsewhere(token, state)
 
     def compute() -> Audit:
-        dataset = dataset_for(store, token, state)
         model = load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
+        if state.get("source"):
+            from auditapp.source_jobs import audit_whole_source
+
+            if state.get("missing_values"):
+                raise AuditInputError(
+                    "Words read as missing apply to uploaded files; a server-side source is read as it is stored "
+                    "(empty cells and nulls are missing). Clear “Read as missing” and audit again.")
+
+            return audit_whole_source(state["source"], spec, model, progress=progress)
+        dataset = dataset_for(store, token, state)
         return run_audit(dataset.frame, spec, model, limits=WorkLimits.from_env())
 
     return store.cached(key, compute, token=token)
@@ -115,7 +127,7 @@ def threshold_index_for(store: ArtifactStore, token: str, state: dict[str, Any],
                         *, trust_pickle: bool = False) -> ThresholdIndex:
     """Per-group sorted scores for the threshold explorer (sorted once, with the audit)."""
     audit = audit_for(store, token, state, trust_pickle=trust_pickle)
-    if audit.data.y_score is None:
+    if not audit.has_scores:
         raise AuditInputError(
             "The threshold explorer needs scores: choose a score column or a model that gives probabilities "
             "on the Data & model page.")

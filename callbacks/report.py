@@ -5,11 +5,12 @@ from __future__ import annotations
 from dash import Input, Output, Patch, State, callback, dcc, no_update
 
 from auditapp import workspace
-from auditapp.commands.audit import dataset_info, model_info
+from auditapp.commands.audit import model_info
 from auditapp.errors import AuditInputError
 from auditapp.policy_forms import stored_policy
 from auditapp.report import report_for
 from auditapp.report_pages import page_figures
+from auditapp.source_jobs import dataset_info_for
 from callbacks.context import audit_for, get_store, settings
 from layouts import ids
 from layouts.components import error_alert
@@ -32,9 +33,9 @@ def on_download_report(n_clicks, state, token, results=None):
         audit = audit_for(token, state)
         policy = stored_policy(state.get("policy"))
         store = get_store()
-        dataset = workspace.dataset_for(store, token, state)
         model = workspace.load_model(store, token, state.get("model"), trust_pickle=settings().trust_pickle)
-        text = report_for(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model),
+        text = report_for(audit, policy, dataset_info=dataset_info_for(store, token, state),
+                          model_info=model_info(model),
                           extra_figures=page_figures(store, token, state, results))
     except AuditInputError as exc:
         return no_update, error_alert(str(exc), title="Could not build the report")

@@ -18,7 +18,7 @@ from auditapp.scores import roc_auc, roc_curves
 from callbacks.context import audit_for, get_store, settings
 from callbacks.queue import AUDIT_RUNNING
 from layouts import ids
-from layouts.components import error_alert
+from layouts.components import error_alert, info_alert
 
 SEP = "|"
 GRID = np.round(np.linspace(0, 1, 101), 2)
@@ -45,7 +45,7 @@ def show_threshold_page(state, token):
     """Set up the explorer for the current audit."""
     try:
         audit = audit_for(token, state)
-        if audit.data.y_score is None:
+        if not audit.has_scores:
             raise AuditInputError(
                 "The threshold explorer needs scores. On Data & model, choose a score column or a model "
                 "that gives probabilities.")
@@ -54,7 +54,8 @@ def show_threshold_page(state, token):
     options = [{"label": g.name, "value": SEP.join(g.features)} for g in audit.result.groupings]
     first = audit.spec.sensitive[0]
     start = audit.data.threshold if audit.data.threshold is not None else 0.5
-    return options, options[0]["value"], start, calibration_figure(audit.calibration[first]), None
+    resolution = info_alert(audit.score_grid.sentence(), dismissable=False) if audit.score_grid else None
+    return options, options[0]["value"], start, calibration_figure(audit.calibration[first]), resolution
 
 
 @callback(
@@ -102,7 +103,7 @@ def on_threshold(threshold, ready_key, grouping_key, state, token):
     for i in range(3):
         curves["layout"]["shapes"][i]["x0"] = t
         curves["layout"]["shapes"][i]["x1"] = t
-    n_curves = sum(1 for p, n in zip(index.positives, index.negatives, strict=True) if p.size and n.size)
+    n_curves = index.with_both_outcomes()
     points = rates.sort_index()
     roc["data"][n_curves + 1]["x"] = points["false_positive_rate"].tolist()
     roc["data"][n_curves + 1]["y"] = points["true_positive_rate"].tolist()

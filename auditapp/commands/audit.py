@@ -36,8 +36,11 @@ def register(subparsers) -> None:
 
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that describe an audit (shared by ``audit`` and other sub-commands)."""
-    parser.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet dataset")
+    parser.add_argument("--data", required=True, metavar="SOURCE",
+                        help="CSV or Parquet file, a glob of them ('logs/*.parquet', quoted) or "
+                             "duckdb:FILE.duckdb?table=NAME")
     add_missing_argument(parser)
+    add_engine_arguments(parser)
     parser.add_argument("--target", required=True, metavar="COL", help="column with the true outcome")
     parser.add_argument("--sensitive", required=True, metavar="COL[,COL...]",
                         help="sensitive feature(s); several give intersections too")
@@ -54,6 +57,28 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow pickle/joblib models (they run code when loaded: only your own files)")
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--engine``, ``--spark-master`` and ``--score-bins``: where the rows are counted."""
+    from auditapp.engines.histograms import DEFAULT_BINS
+
+    parser.add_argument("--engine", default="auto", choices=("auto", "pandas", "duckdb", "spark"),
+                        help="where the rows are counted: pandas (in memory), duckdb (out of core), spark (a "
+                             "cluster); auto: pandas for one file that fits in memory, else duckdb")
+    parser.add_argument("--spark-master", metavar="URL",
+                        help="Spark master (local[*], spark://host:7077, yarn, k8s://...) or Spark Connect URL "
+                             "(sc://host:15002); default: AUDITAPP_SPARK_MASTER, else local[*]")
+    parser.add_argument("--score-bins", type=int, default=DEFAULT_BINS, metavar="N",
+                        help=f"score histogram bins per group and outcome with duckdb/spark (default {DEFAULT_BINS:,}): "
+                             "thresholds, ROC and calibration are exact at the bin edges")
+
+
+def add_sample_argument(parser: argparse.ArgumentParser) -> None:
+    """``--sample``: rows the engine draws for work that needs rows (explanations, mitigations)."""
+    parser.add_argument("--sample", type=int, default=50_000, metavar="N",
+                        help="with duckdb/spark (a source too large for memory): work on about N rows drawn by the "
+                             "engine, stratified by group x outcome (default 50,000)")
 
 
 def add_missing_argument(parser: argparse.ArgumentParser) -> None:
@@ -99,18 +124,65 @@ def spec_from_args(args):
     )
 
 
+def resolve_engine(args):
+    """The parsed ``--data`` source and the engine that will count its rows ("pandas": the file is read into
+    memory as before)."""
+    from auditapp.engines.run import choose_engine
+    from auditapp.engines.sources import parse_source
+
+    requested = getattr(args, "engine", "auto") or "auto"
+    source = parse_source(args.data, allow_remote=requested == "spark")
+    engine = choose_engine(source, requested)
+    if engine != "pandas" and getattr(args, "missing_values", None):
+        raise AuditInputError(
+            f"--missing-values is applied when a file is read into memory (the pandas engine); the {engine} engine "
+            "reads missing values as the file stores them. Write them as empty cells/nulls, or use --engine pandas.")
+    return source, engine
+
+
+def _log_progress(fraction: float, text: str) -> None:
+    import logging
+
+    logging.getLogger("auditapp.engines").info("%3.0f%% %s", 100 * fraction, text)
+
+
+def load_model_arg(args):
+    """The model named by ``--model`` (None without one)."""
+    if not getattr(args, "model", None):
+        return None
+    from auditapp.models import load_model
+
+    trust = True if args.trust_pickle else None
+    return load_model(args.model, trust_pickle=trust)
+
+
 def load_inputs(args):
-    """Read the dataset and (optionally) the model named on the command line."""
+    """Read the dataset and (optionally) the model named on the command line.
+
+    A source that does not fit in memory (or ``--engine duckdb|spark``) gives a stratified sample drawn by
+    that engine (``--sample`` rows, stratified by group × outcome), with a notice saying what it means.
+    """
     from auditapp.intake import read_table
 
-    dataset = read_table(args.data, missing_values=getattr(args, "missing_values", None))
-    model = None
-    if getattr(args, "model", None):
-        from auditapp.models import load_model
+    source, engine = resolve_engine(args) if hasattr(args, "engine") else (None, "pandas")
+    if engine == "pandas":
+        dataset = read_table(args.data, missing_values=getattr(args, "missing_values", None))
+    else:
+        dataset = sampled_dataset(args, source, engine)
+    return dataset, load_model_arg(args)
 
-        trust = True if args.trust_pickle else None
-        model = load_model(args.model, trust_pickle=trust)
-    return dataset, model
+
+def sampled_dataset(args, source, engine):
+    """A ``Dataset`` holding the engine's stratified sample of ``source``."""
+    from auditapp.engines.run import sample_source
+    from auditapp.intake import Dataset
+
+    spec = spec_from_args(args)
+    sample = sample_source(source, spec, size=getattr(args, "sample", 50_000), seed=args.seed, engine=engine,
+                           master=getattr(args, "spark_master", None))
+    sha = None if source.remote else source.sha256()
+    return Dataset(frame=sample.frame, name=source.name, sha256=sha, format=f"{engine} sample",
+                   notices=(sample.statement(),))
 
 
 def dataset_info(dataset) -> dict:
@@ -131,6 +203,7 @@ def run(args) -> int:
     from auditapp.audit import run_audit
     from auditapp.gate import assess, write_outputs
     from auditapp.policy import load_policy
+    from auditapp.workload import CLI_REMEDY, WorkLimits
 
     spec = spec_from_args(args)
     policy = load_policy(args.policy) if args.policy else None
@@ -139,13 +212,22 @@ def run(args) -> int:
         from auditapp.compliance.signing import load_private_key
 
         key = load_private_key(args.sign)
-    dataset, model = load_inputs(args)
-    from auditapp.workload import CLI_REMEDY, WorkLimits
-
+    dataset = None
     limits = None if args.no_work_limit else WorkLimits.from_env()
-    audit = run_audit(dataset.frame, spec, model, limits=limits, remedy=CLI_REMEDY)
-    print(format_summary(audit, dataset.notices))
-    outcome = assess(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model))
+    source, engine = resolve_engine(args)
+    if engine == "pandas":
+        dataset, model = load_inputs(args)
+        audit = run_audit(dataset.frame, spec, model, limits=limits, remedy=CLI_REMEDY)
+        info, notices = dataset_info(dataset), dataset.notices
+    else:
+        from auditapp.engines.run import audit_source
+
+        model = load_model_arg(args)
+        done = audit_source(source, spec, model, engine=engine, master=args.spark_master, bins=args.score_bins,
+                            limits=limits, remedy=CLI_REMEDY, progress=_log_progress)
+        audit, info, notices = done.audit, done.dataset_info, ()
+    print(format_summary(audit, notices))
+    outcome = assess(audit, policy, dataset_info=info, model_info=model_info(model))
     if outcome.text:
         print("\n" + outcome.text)
     extra = ()
@@ -158,7 +240,8 @@ def run(args) -> int:
     if getattr(args, "eu_ai_act", False):
         from auditapp.compliance.eu_ai_act import eu_ai_act_evidence, evidence_section
 
-        extra = (evidence_section(eu_ai_act_evidence(outcome.record, frame=dataset.frame)),)
+        extra = (evidence_section(eu_ai_act_evidence(outcome.record,
+                                                      frame=None if dataset is None else dataset.frame)),)
     code = write_outputs(outcome, audit, report_path=args.report, json_path=args.json, extra_html=extra)
     for path in (args.json, args.report):
         if path:
@@ -186,6 +269,10 @@ def format_summary(audit, notices=()) -> str:
     result = audit.result
     lines = [f"Audit of {result.n_rows:,} rows; {int(result.confidence * 100)}% CIs from counts (Wilson per "
              f"group, Miettinen-Nurminen for gaps); predictions from {audit.data.source}."]
+    if audit.engine is not None:
+        lines.append(f"Rows counted by the {audit.engine} engine; only the counts per group and outcome were kept.")
+    if audit.score_grid is not None:
+        lines.append(audit.score_grid.sentence())
     lines += [f"Note: {n}" for n in (*notices, *audit.notices)]
     for grouping in result.groupings:
         lines.append("")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from auditapp.commands.audit import add_audit_arguments, load_inputs, spec_from_args, write_json
+from auditapp.commands.audit import (
+    add_audit_arguments,
+    add_sample_argument,
+    load_inputs,
+    spec_from_args,
+    write_json,
+)
 from auditapp.errors import AuditInputError
 
 log = logging.getLogger(__name__)
@@ -18,6 +24,7 @@ def register(subparsers) -> None:
                     "the training part and audit each on the same test part, with confidence intervals.",
     )
     add_audit_arguments(parser)
+    add_sample_argument(parser)
     parser.add_argument("--constraint", default="demographic_parity",
                         choices=("demographic_parity", "equalized_odds", "true_positive_rate_parity",
                                  "error_rate_parity"))

@@ -38,8 +38,11 @@ def register(subparsers) -> None:
                     "when identical, 1 when different, 2 on bad input.",
     )
     parser.add_argument("record", metavar="RECORD", help="audit record JSON")
-    parser.add_argument("--data", required=True, metavar="FILE", help="the dataset the record was made from")
+    parser.add_argument("--data", required=True, metavar="SOURCE",
+                        help="the dataset the record was made from (a file, a glob or duckdb:FILE?table=NAME)")
     parser.add_argument("--model", metavar="FILE", help="the model file, if the record used one")
+    parser.add_argument("--spark-master", metavar="URL",
+                        help="for a record of a Spark audit: the Spark master (default AUDITAPP_SPARK_MASTER, local[*])")
     parser.add_argument("--missing-values", metavar="WORDS",
                         help="words read as missing (default: those the record names, else only empty cells)")
     parser.add_argument("--trust-pickle", action="store_true",
@@ -90,9 +93,17 @@ def reproduce(record: dict[str, Any], dataset, model) -> dict[str, Any]:
     from auditapp.spec import AuditSpec
 
     spec = AuditSpec.from_dict(record["spec"])
-    audit = run_audit(dataset.frame, spec, model)
+    if isinstance(dataset, SourceInputs):  # a record of an engine's audit: the same engine counts again
+        from auditapp.engines.histograms import DEFAULT_BINS
+        from auditapp.engines.run import audit_source
+
+        bins = (record["settings"].get("score_histograms") or {}).get("bins") or DEFAULT_BINS
+        done = audit_source(dataset.source, spec, model, engine=dataset.engine, master=dataset.master, bins=bins)
+        audit, info = done.audit, done.dataset_info
+    else:
+        audit, info = run_audit(dataset.frame, spec, model), dataset_info(dataset)
     policy = policy_from_dict(record["policy"]) if record.get("policy") else None
-    outcome = assess(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model),
+    outcome = assess(audit, policy, dataset_info=info, model_info=model_info(model),
                      timestamp=record.get("timestamp"))
     fresh = outcome.record
     for section, key in ADDED_FIELDS:
@@ -102,6 +113,17 @@ def reproduce(record: dict[str, Any], dataset, model) -> dict[str, Any]:
         for key in ("policy", "verdicts", "findings"):
             fresh.pop(key, None)
     return fresh
+
+
+class SourceInputs:
+    """A source to recount with the engine a record names (its ``sha256`` hashes the files)."""
+
+    def __init__(self, text: str, engine: str, master: str | None):
+        from auditapp.engines.sources import parse_source
+
+        self.source = parse_source(text, allow_remote=engine == "spark")
+        self.engine, self.master = engine, master
+        self.sha256 = None if self.source.remote else self.source.sha256()
 
 
 def _recorded_missing_values(record: dict[str, Any]) -> list[str] | None:
@@ -238,7 +260,13 @@ def run(args) -> int:
                               "columns); remove --model.")
     if args.missing_values is None:
         args.missing_values = _recorded_missing_values(record)
-    dataset, model = load_inputs(args)
+    engine = (record.get("settings") or {}).get("engine")
+    if engine:
+        from auditapp.commands.audit import load_model_arg
+
+        dataset, model = SourceInputs(args.data, engine, args.spark_master), load_model_arg(args)
+    else:
+        dataset, model = load_inputs(args)
     differences = []
     for what, info in (("dataset", record.get("dataset")), ("model", record.get("model"))):
         current = dataset.sha256 if what == "dataset" else getattr(model, "sha256", None)

@@ -7,6 +7,7 @@ from dash import dcc, html
 from layouts import ids
 from layouts.compliance_components import bisg_card
 from layouts.components import card, drop_zone, grid, labelled
+from layouts.source_card import source_card
 
 dash.register_page(__name__, path="/data", name="Data & model", order=0, title="Data & model · auditapp")
 
@@ -143,7 +144,7 @@ def layout(**_query):
                className="lead"),
         html.Div(id=ids.DATA_UPLOAD_ALERT),
         dbc.Row([
-            dbc.Col([_dataset_card(), _model_card(), bisg_card()], lg=5),
+            dbc.Col([_dataset_card(), source_card(), _model_card(), bisg_card()], lg=5),
             dbc.Col([_settings_card()], lg=7),
         ]),
         card("Preview", grid(ids.DATA_PREVIEW_GRID, height=280),

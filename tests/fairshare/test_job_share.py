@@ -29,7 +29,8 @@ def audit_job(token, state):
 def setup(tmp_path, monkeypatch):
     monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AUDITAPP_REDIS_URL", "")
-    monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "1000000000")  # jobs that run for a while
+    monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "1000000000000")  # jobs that run for a while
+    monkeypatch.setenv("AUDITAPP_MAX_INTERSECTIONS", "1000000")
     jobs._store.cache_clear()
     store = ArtifactStore(tmp_path / "data", redis_url="")
     manager = managers.background_manager(Settings(data_dir=str(tmp_path / "data")))
@@ -39,10 +40,16 @@ def setup(tmp_path, monkeypatch):
     frame = pd.DataFrame({"a": rng.integers(0, 4, n), "b": rng.integers(0, 4, n), "c": rng.integers(0, 4, n),
                           "d": rng.integers(0, 4, n), "score": rng.random(n).round(3), "y": rng.integers(0, 2, n)})
     data = frame.to_csv(index=False).encode()
+    # Intervals come from counts now, so replicates no longer make a job long: thousands of intersections do
+    # (about 17 s on an idle 2-core machine).
+    slow_n = 20_000
+    slow = pd.DataFrame({"a": np.arange(slow_n) % 199, "b": np.arange(slow_n) % 11, "c": rng.integers(0, 4, slow_n),
+                         "d": rng.integers(0, 4, slow_n), "score": rng.random(slow_n).round(3),
+                         "y": rng.integers(0, 2, slow_n)}).to_csv(index=False).encode()
     started = []
 
-    def start(token, *, n_boot=100_000):  # 100,000 replicates of 624 groups: minutes, unless stopped
-        info = store.put(token, data, kind="dataset", name="d.csv")
+    def start(token, *, n_boot=100_000):  # the default job runs for a while, unless stopped; n_boot=10: quick
+        info = store.put(token, slow if n_boot >= 100_000 else data, kind="dataset", name="d.csv")
         spec = AuditSpec(target="y", sensitive=("a", "b", "c", "d"), score="score", threshold=0.5, n_boot=n_boot)
         key = f"job-{len(started)}"
         job_fn = manager.make_job_fn(audit_job, False, key)

@@ -25,6 +25,8 @@ def audit_job(token, state):
 def setup(tmp_path, monkeypatch):
     monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AUDITAPP_REDIS_URL", "")
+    monkeypatch.setenv("AUDITAPP_MAX_INTERSECTIONS", "100000")  # flow.slow_dataset: thousands of intersections
+    monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "1000000000")
     jobs._store.cache_clear()
     store = ArtifactStore(tmp_path / "data", redis_url="")
     token = store.new_session()
