@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from auditapp.commands.audit import add_audit_arguments, load_inputs, spec_from_args, write_json
+from auditapp.commands.audit import (
+    add_audit_arguments,
+    load_inputs,
+    note_deprecated_bootstrap,
+    spec_from_args,
+    write_json,
+)
 from auditapp.errors import AuditInputError
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,7 @@ def run(args) -> int:
     from auditapp.mitigation.compare import compare_mitigations
     from auditapp.mitigation.export import export_candidate, mitigation_record
 
+    note_deprecated_bootstrap(args)
     spec = spec_from_args(args)
     dataset, model = load_inputs(args)
     test_frame = read_table(args.test_data, missing_values=args.missing_values).frame if args.test_data else None
