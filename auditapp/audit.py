@@ -80,8 +80,8 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, limits: WorkL
               remedy: str = SERVER_REMEDY) -> Audit:
     """Audit ``frame`` as ``spec`` says, predicting with ``model`` when one is given.
 
-    ``limits`` (a shared server's caps on intersections and replicates × groups) refuse an audit that
-    asks for more, before any replicate is drawn; ``remedy`` ends that message.
+    ``limits`` (a shared server's caps on intersections and, with scores, rows × groupings) refuse an
+    audit that asks for more, before any metric is computed; ``remedy`` ends that message.
 
     Raises
     ------
@@ -92,7 +92,7 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, limits: WorkL
     """
     data = prepare(frame, spec, model)
     if limits is not None:
-        measure_work(data.sensitive_features, spec.n_boot, limits=limits, remedy=remedy)
+        measure_work(data.sensitive_features, scored=data.y_score is not None, limits=limits, remedy=remedy)
     result = compute_audit(
         data.y_true, data.y_pred, data.sensitive_features, reference=spec.reference,
         min_group_size=spec.min_group_size, n_boot=spec.n_boot, confidence=spec.confidence, seed=spec.seed,

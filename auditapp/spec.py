@@ -68,6 +68,8 @@ class AuditSpec:
     Exactly one prediction source is used: ``prediction`` (a column of predicted labels), ``score``
     (a column of scores, favourable when ``score >= threshold``) or a model passed to ``prepare``.
     ``reference`` maps a sensitive feature to ``"largest"``, ``"best:<metric>"`` or a group value.
+    ``n_boot`` is deprecated and changes no number (every interval is computed from counts); it is still
+    checked and recorded, so older scripts and records keep working.
     """
 
     target: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from auditapp.errors import AuditInputError
@@ -30,7 +31,8 @@ def register(subparsers) -> None:
                         help="add the EU AI Act evidence section (Art. 10, 15, Annex IV 2(g)) to the report")
     parser.add_argument("--no-work-limit", action="store_true",
                         help="run an audit larger than a shared server allows (AUDITAPP_MAX_INTERSECTIONS, "
-                             "AUDITAPP_MAX_BOOTSTRAP_WORK): it runs on this machine")
+                             "AUDITAPP_MAX_ROW_GROUPINGS, at most 6 sensitive features): it runs on this "
+                             "machine")
     parser.set_defaults(func=run)
 
 
@@ -51,8 +53,9 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, help="score threshold (default 0.5 for scores)")
     add_group_arguments(parser)
     parser.add_argument("--min-group-size", type=int, default=30, metavar="N")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="kept for older scripts: intervals are now computed from counts, not "
-                                                                    "by a bootstrap, so N changes nothing")
+    parser.add_argument("--bootstrap", type=int, metavar="N",
+                        help="deprecated, changes nothing: intervals are computed from counts, not by a "
+                             "bootstrap (still accepted, and recorded, so older scripts keep working)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--trust-pickle", action="store_true",
@@ -109,8 +112,16 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
     return out
 
 
+def note_deprecated_bootstrap(args) -> None:
+    """Say on stderr that ``--bootstrap`` no longer changes anything (when it was given)."""
+    if getattr(args, "bootstrap", None) is not None:
+        print(f"auditapp {args.command}: --bootstrap is deprecated and changes nothing: every interval is "
+              "computed from counts (Wilson, Miettinen-Nurminen), without bootstrap replicates. Drop the "
+              "option; it is still accepted so older scripts keep working.", file=sys.stderr)
+
+
 def spec_from_args(args):
-    """Build an ``AuditSpec`` from parsed options."""
+    """Build an ``AuditSpec`` from parsed options (``--bootstrap`` only recorded, as ``n_boot``)."""
     from auditapp.spec import AuditSpec, Binning
 
     return AuditSpec(
@@ -120,7 +131,8 @@ def spec_from_args(args):
         threshold=args.threshold, model_favorable=args.model_favorable,
         bins={k: Binning.parse(v) for k, v in _pairs(args.bins, "--bins").items()},
         reference=_pairs(args.reference, "--reference"), min_group_size=args.min_group_size,
-        n_boot=args.bootstrap, confidence=args.confidence, seed=args.seed,
+        n_boot=AuditSpec.n_boot if args.bootstrap is None else args.bootstrap, confidence=args.confidence,
+        seed=args.seed,
     )
 
 
@@ -205,6 +217,7 @@ def run(args) -> int:
     from auditapp.policy import load_policy
     from auditapp.workload import CLI_REMEDY, WorkLimits
 
+    note_deprecated_bootstrap(args)
     spec = spec_from_args(args)
     policy = load_policy(args.policy) if args.policy else None
     key = None

@@ -8,6 +8,7 @@ from auditapp.commands.audit import (
     add_audit_arguments,
     add_sample_argument,
     load_inputs,
+    note_deprecated_bootstrap,
     spec_from_args,
     write_json,
 )
@@ -53,6 +54,7 @@ def run(args) -> int:
     from auditapp.mitigation.compare import compare_mitigations
     from auditapp.mitigation.export import export_candidate, mitigation_record
 
+    note_deprecated_bootstrap(args)
     spec = spec_from_args(args)
     dataset, model = load_inputs(args)
     test_frame = read_table(args.test_data, missing_values=args.missing_values).frame if args.test_data else None

@@ -32,7 +32,7 @@ def audit_from_aggregates(aggregates: Aggregates, spec: AuditSpec, *, limits: Wo
     cells = aggregates.cells
     features = list(aggregates.features)
     if limits is not None:
-        measure_work(cells[features], spec.n_boot, limits=limits, remedy=remedy, rows=aggregates.n_rows)
+        measure_work(cells[features], scored=False, limits=limits, remedy=remedy, rows=aggregates.n_rows)
     result = compute_audit_from_counts(
         cells, features, reference=spec.reference, min_group_size=spec.min_group_size, n_boot=spec.n_boot,
         confidence=spec.confidence, seed=spec.seed)

@@ -32,8 +32,8 @@ def _values(scenario: str, **changes) -> dict:
 
 
 def _chart_text(page, graph_id: str) -> str:
-    """Text drawn in a visible chart (title, axes, legend)."""
-    assert page.locator(f"#{graph_id} .main-svg").first.is_visible()
+    """Text drawn in a visible chart (title, axes, legend), once Plotly has drawn it."""
+    page.locator(f"#{graph_id} .main-svg").first.wait_for(state="visible")  # drawn after the summary shows
     return page.locator(f"#{graph_id}").text_content()
 
 
