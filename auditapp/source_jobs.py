@@ -61,8 +61,10 @@ def _file_name(source: Source, what: str) -> str:
     return f"{stem[:60]}-{what}.parquet"
 
 
-def open_source(store: ArtifactStore, token: str, key: str, *, progress: Progress = _quiet) -> tuple[dict, str]:
-    """Open an offered source: its preview becomes the session's dataset. Returns the new state and a message."""
+def open_source(store: ArtifactStore, token: str, key: str, *, progress: Progress = _quiet,
+                state: dict | None = None) -> tuple[dict, str]:
+    """Open an offered source: its preview becomes the session's dataset, with no settings chosen yet (the
+    user chooses them). The checked policy of ``state`` stays. Returns the new state and a message."""
     from auditapp import workspace
 
     source = open_entry(key)
@@ -80,11 +82,10 @@ def open_source(store: ArtifactStore, token: str, key: str, *, progress: Progres
         raise AuditInputError(f"{key} has no rows.")
     info = _put_frame(store, token, frame, name=_file_name(source, "preview"),
                       meta={"source": key, "rows": rows, "engine": name})
-    dataset = workspace.load_dataset(store, token, info.id)
-    state = workspace.suggest_state(dataset, info.id)
-    state["source"] = key
+    new_state, _ = workspace.state_for_dataset(store, token, {"policy": (state or {}).get("policy")}, info.id)
+    new_state["source"] = key
     progress(1.0, "Opened")
-    return state, (f"Opened {key}: {rows:,} rows, {len(frame.columns)} columns, read by {name}. Choose what "
+    return new_state, (f"Opened {key}: {rows:,} rows, {len(frame.columns)} columns, read by {name}. Choose what "
                    "to audit below, then press “Audit the whole source”.")
 
 

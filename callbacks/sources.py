@@ -53,7 +53,7 @@ def on_open_source(set_progress, n_clicks, key, state, token):
     if not key:
         return no_update, error_alert("Choose a data source first.")
     try:
-        new_state, message = source_jobs.open_source(get_store(), token, key, progress=_progress(set_progress))
+        new_state, message = source_jobs.open_source(get_store(), token, key, progress=_progress(set_progress), state=state)
     except AuditInputError as exc:
         return no_update, error_alert(str(exc), title="Could not open the source")
     new_state["policy"] = (state or {}).get("policy") or new_state.get("policy")
