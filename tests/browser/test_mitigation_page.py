@@ -46,7 +46,7 @@ def test_small_comparison_shows_progress_results_and_a_loadable_model(page, app_
     assert cached_comparison(store, outsider, state, constraint="demographic_parity", candidates=SMALL) is None
     assert [c.name for c in expected.candidates] == list(SMALL)
     assert all(c.error is None for c in expected.candidates)
-    frame = pd.read_csv(app_data_dir / "scenarios" / "hiring" / "hiring.csv")
+    frame = pd.read_csv(app_data_dir / "scenarios" / "hiring" / "v2" / "hiring.csv")
     spec = AuditSpec.from_dict(state["spec"])
     text = wait_for_text(page, "#mitigation-table-grid .ag-body", "ThresholdOptimizer")
     for result in expected.candidates:
