@@ -195,7 +195,7 @@ def show_gap(group, other, grouping, ready, state, token):
         gap = explanation_pair_gap(explanation, grouping=grouping, group=group, other=other)
     except AuditInputError as exc:
         return empty_figure(str(exc), title="What drives the gap"), str(exc)
-    return gap_waterfall_figure(gap), explain_jobs.gap_sentence(gap)
+    return gap_waterfall_figure(gap), explain_jobs.gap_sentence(gap, explanation.proxies)
 
 
 @callback(

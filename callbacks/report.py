@@ -9,7 +9,7 @@ from auditapp.commands.audit import dataset_info, model_info
 from auditapp.errors import AuditInputError
 from auditapp.policy_forms import stored_policy
 from auditapp.report import report_for
-from auditapp.report_pages import page_figures
+from auditapp.report_pages import page_sections
 from callbacks.context import audit_for, get_store, settings
 from layouts import ids
 from layouts.components import error_alert
@@ -35,7 +35,7 @@ def on_download_report(n_clicks, state, token, results=None):
         dataset = workspace.dataset_for(store, token, state)
         model = workspace.load_model(store, token, state.get("model"), trust_pickle=settings().trust_pickle)
         text = report_for(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model),
-                          extra_figures=page_figures(store, token, state, results))
+                          sections=page_sections(store, token, state, results))
     except AuditInputError as exc:
         return no_update, error_alert(str(exc), title="Could not build the report")
     return dcc.send_string(text, REPORT_FILENAME), None

@@ -34,11 +34,14 @@ def _expect(result: SimulationResult, scenario: str) -> None:
         raise ValueError(f"This figure needs a {scenario} result, got {result.scenario}.")
 
 
-def policing_share_figure(result: SimulationResult) -> go.Figure:
-    """Patrol share per region over time (mean over runs, 10th–90th percentile band) vs true share."""
+def policing_share_figure(result: SimulationResult, *, max_points: int = MAX_POINTS) -> go.Figure:
+    """Patrol share per region over time (mean over runs, 10th–90th percentile band) vs true share.
+
+    At most about ``max_points`` days are drawn (every n-th day, the last one kept).
+    """
     _expect(result, "policing")
     mean, low, high = (result.series_wide(n) for n in ("mean_share", "low_share", "high_share"))
-    stride = max(1, len(mean) // MAX_POINTS)
+    stride = max(1, len(mean) // max_points)
     mean, low, high = mean.iloc[::stride], low.iloc[::stride], high.iloc[::stride]
     fig = go.Figure()
     for i, (region, true) in enumerate(zip(result.summary["regions"], result.summary["true_share"],
@@ -170,10 +173,10 @@ def model_loop_gap_figure(result: SimulationResult) -> go.Figure:
     return fig
 
 
-def feedback_figure(result: SimulationResult) -> go.Figure:
-    """The main figure of any feedback-loop result."""
-    builders = {"policing": policing_share_figure, "lending": lending_outcome_figure,
-                "model-loop": model_loop_rates_figure}
+def feedback_figure(result: SimulationResult, *, max_points: int = MAX_POINTS) -> go.Figure:
+    """The main figure of any feedback-loop result (long runs thinned to about ``max_points`` steps)."""
+    builders = {"policing": lambda r: policing_share_figure(r, max_points=max_points),
+                "lending": lending_outcome_figure, "model-loop": model_loop_rates_figure}
     if result.scenario not in builders:
         raise ValueError(f"No figure for scenario {result.scenario!r}.")
     return builders[result.scenario](result)
