@@ -69,3 +69,26 @@ def scenario_state(store: ArtifactStore, name: str) -> dict:
 
     return {"dataset": ids["dataset"], "model": ids["model"], "spec": spec.to_dict(), "scenario": name,
             "policy": preset("four-fifths").to_dict()}
+
+
+def scenario_loop(store: ArtifactStore, token: str, dataset_id: str | None):
+    """The model-in-the-loop setting of a built-in scenario's data (None for any other dataset).
+
+    For the hiring scenario: people selected reveal ``performed_well`` (merit only), and both worlds keep
+    the past decisions the model was trained on (the training part, its ``hired`` column as their label).
+    """
+    name = str(dataset_id or "").removeprefix("builtin:")
+    if not str(dataset_id or "").startswith("builtin:") or name not in SCENARIOS:
+        return None
+    from auditapp.feedback.presets import ScenarioLoop
+    from auditapp.workspace import load_dataset
+    from datasets import hiring
+
+    ids = install_scenario(store, name)
+    train = load_dataset(store, token, ids["train"]).frame
+    outcome = hiring.SCENARIO.loop_outcome
+    history = train.assign(**{outcome: train[hiring.SCENARIO.target]})
+    note = (f"Both worlds start from the {len(train):,} past decisions the model was trained on ('hired', biased "
+            f"against women) and then learn '{outcome}': in the loop only for the people the model selects, "
+            "with full information for everyone.")
+    return ScenarioLoop(outcome=outcome, history=history, note=note)

@@ -270,8 +270,9 @@ def test_run_ignores_the_first_render():
 
 def test_model_loop_runs_on_the_current_dataset_with_the_default_learner(store, hiring_state):
     token, state, _frame = hiring_state
-    context, options, value, raise_options = feedback.show_loop_context(state, token)
+    context, options, value, raise_options, outcomes, outcome = feedback.show_loop_context(state, token)
     assert options == ["sex", "ethnicity"] and value == "sex" and "years_experience" in raise_options
+    assert outcomes == ["hired"] and outcome == "hired"  # an uploaded table: the audit's own outcome
     assert DEFAULT_LEARNER in context[-1]
     values, names = _page("model-loop", sensitive="sex", rounds=2, pool_size=80)
     run, alert = feedback.on_run(lambda _p: None, 1, "model-loop", values, names, state, token)
