@@ -239,4 +239,4 @@ def show_local(ready, row, click, state, token):
             local = explanation.local
     except AuditInputError as exc:
         return no_update, no_update, no_update, error_alert(str(exc))
-    return local_waterfall_figure(local), explain_jobs.local_sentence(local), local.row, None
+    return local_waterfall_figure(local), explain_jobs.local_sentence(local, explanation), local.row, None

@@ -303,8 +303,12 @@ def _proxy_clause(feature: str, grouping, proxies) -> str:
             "from how the groups' values of it differ, not from it standing in for the attribute")
 
 
-def local_sentence(local: LocalExplanation) -> str:
-    """One row's explanation in words: from the average output to its own, and the biggest pushes."""
+def local_sentence(local: LocalExplanation, explanation: Explanation | None = None) -> str:
+    """One row's explanation in words: from the average output to its own, and the biggest pushes.
+
+    With ``explanation``, says why the waterfall's starting point (the explainer's base value, an average
+    over its background rows) differs from the average output quoted at the top of the page (all rows).
+    """
     log_odds = local.output_space.startswith(LOG_ODDS)
     chance = f" (a {probability(local.output):.0%} chance)" if log_odds else ""
     text = (f"Row {local.row} starts from the average output {local.base_value:+.2f} and ends at "
@@ -313,6 +317,16 @@ def local_sentence(local: LocalExplanation) -> str:
               for name, row in local.contributions.iloc[:2].iterrows()]
     if pushes:
         text += f" The biggest pushes: {' and '.join(pushes)}."
+    if explanation is not None:
+        mean = explanation.attributions.mean_output
+        if f"{mean:+.2f}" != f"{local.base_value:+.2f}":
+            background = getattr(explanation.explainer, "background", None)
+            start = (f"the model's average over its {len(background):,} background rows" if background is not None
+                     else "the model's average over the rows it was trained on (its trees remember how many "
+                          "training rows took each branch)")
+            text += (f" Why {local.base_value:+.2f} and not the average output of {mean:+.2f} above: SHAP starts "
+                     f"every row from {start}, while the average above is over the audited rows; both are "
+                     "averages of the same model, over different rows.")
     return text
 
 

@@ -261,6 +261,11 @@ def test_sentences_quote_the_explanations_numbers(explained):
     assert f"±{half.max():.3f}" in jobs.sample_sentence(explanation, 800)
     local = explanation.local
     assert f"ends at {local.output:+.2f}" in jobs.local_sentence(local)
+    worded = jobs.local_sentence(local, explanation)
+    if f"{mean:+.2f}" != f"{local.base_value:+.2f}":
+        assert f"Why {local.base_value:+.2f} and not the average output of {mean:+.2f} above" in worded
+    else:
+        assert "Why" not in worded
 
 
 def test_only_a_flagged_proxy_is_called_a_stand_in(explained):
