@@ -36,6 +36,8 @@ from layouts import ids
 from layouts.components import error_alert
 
 HIDDEN = {"display": "none"}
+# A hidden settings panel keeps its width, so its sliders lay out their number boxes as when shown.
+PANEL_HIDDEN = {"visibility": "hidden", "height": 0, "overflow": "hidden"}
 TITLE_WIDTH = 60
 CONTROL_VALUES = State({"type": ids.FEEDBACK_CONTROL, "name": ALL}, "value")
 CONTROL_IDS = State({"type": ids.FEEDBACK_CONTROL, "name": ALL}, "id")
@@ -49,8 +51,8 @@ CONTROL_IDS = State({"type": ids.FEEDBACK_CONTROL, "name": ALL}, "id")
 )
 def show_scenario(scenario, panel_ids):
     """Show the chosen scenario's settings and lesson."""
-    styles = [None if p["scenario"] == scenario else HIDDEN for p in panel_ids]
-    return styles, styles
+    panels = [None if p["scenario"] == scenario else PANEL_HIDDEN for p in panel_ids]
+    return panels, [None if p["scenario"] == scenario else HIDDEN for p in panel_ids]
 
 
 def _loop_inputs(state, token):

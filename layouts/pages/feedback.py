@@ -111,7 +111,8 @@ def _panel(scenario: str) -> html.Div:
     extra = [html.P(id=ids.FEEDBACK_LOOP_CONTEXT, className="small")] if scenario == "model-loop" else []
     return html.Div(extra + [_control(scenario, c) for c in CONTROLS[scenario]],
                     id={"type": ids.FEEDBACK_PANEL, "scenario": scenario},
-                    style=None if scenario == "policing" else {"display": "none"})
+                    style=None if scenario == "policing" else {"visibility": "hidden", "height": 0,
+                                                               "overflow": "hidden"})
 
 
 def _settings_card() -> dbc.Card:
