@@ -116,13 +116,15 @@ def mitigation_section(comparison) -> ReportSection:
                  f'<strong>{e(" × ".join(comparison.grouping))}</strong>. Every candidate was trained on the same '
                  f'{split.train_rows:,} training rows and scored on the same {split.test_rows:,} held-out test rows '
                  f'(seed {split.seed}).</p>']
-        parts.append("<h3>Findings</h3>" + bullets(describe.tradeoff_summary(comparison)))
+        legal = (describe.LEGAL_NOTE, describe.TRAINING_ONLY_NOTE)  # said once, in the recommendation's box
+        parts.append("<h3>Findings</h3>" + bullets([line for line in describe.tradeoff_summary(comparison)
+                                                     if line not in legal]))
         best = recommended_candidate(comparison)
         if best is not None:
             result = comparison.candidate(best)
             note = describe.LEGAL_NOTE if result.needs_sensitive_at_predict else describe.TRAINING_ONLY_NOTE
             parts.append(f'<div class="recommended"><strong>Recommended candidate: {e(result.title)}</strong>'
-                         + bullets(describe.candidate_summary(comparison, best)[:4])
+                         + bullets(describe.candidate_summary(comparison, best)[:3])
                          + f'<p class="note"><strong>Legal note.</strong> {e(note)}</p></div>')
         parts.append("<h3>The groups and their test rows</h3>")
         parts.append(table(["Group", "Training rows", "Test rows", "Test rows with the favourable outcome",

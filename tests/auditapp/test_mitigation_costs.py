@@ -140,3 +140,19 @@ def test_group_sizes_flag_groups_under_the_minimum():
     assert sizes.table.loc["a", "test_rows"] == 3 and sizes.table.loc["b", "test_rows"] == 2
     assert sizes.table.loc["a", "test_favourable"] == 2 and sizes.small_groups == ("b",)
     assert sizes.describe("b") == "b (2 test rows, small)"
+
+
+def test_the_command_line_takes_the_grouping_and_records_each_groups_rows(tmp_path):
+    import json
+
+    from auditapp.cli import main
+
+    _applicants(600, seed=5).to_csv(tmp_path / "a.csv", index=False)
+    out = tmp_path / "m.json"
+    assert main(["mitigate", "--data", str(tmp_path / "a.csv"), "--target", "hired", "--prediction", "club",
+                 "--sensitive", "sex,age", "--grouping", "age,sex", "--candidates", "baseline,reweighing",
+                 "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["grouping"] == ["sex", "age"] and len(record["groups"]) == 6
+    assert sum(g["test_rows"] for g in record["groups"]) == record["split"]["test_rows"]
+    assert all(g["small"] == (g["test_rows"] < 30) for g in record["groups"])
