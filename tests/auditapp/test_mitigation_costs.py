@@ -12,7 +12,12 @@ from scipy import stats
 from auditapp.errors import AuditInputError
 from auditapp.mitigation import describe
 from auditapp.mitigation.compare import compare_mitigations
-from auditapp.mitigation.costs import accuracy_change, cost_baseline, disparity_verdict, recommended_candidate
+from auditapp.mitigation.costs import (
+    accuracy_change,
+    cost_baseline,
+    disparity_verdict,
+    recommended_candidate,
+)
 from auditapp.mitigation.evaluation import Estimate
 from auditapp.mitigation.grouping import group_sizes, resolve_grouping
 from auditapp.mitigation.learners import default_learner

@@ -17,7 +17,12 @@ from auditapp.mitigation.costs import recommended_candidate
 from auditapp.models import from_estimator
 from auditapp.policy import preset
 from auditapp.report import report_for
-from auditapp.report_sections import explanation_section, feedback_section, mitigation_section, not_run
+from auditapp.report_sections import (
+    explanation_section,
+    feedback_section,
+    mitigation_section,
+    not_run,
+)
 from auditapp.spec import AuditSpec
 from datasets import hiring
 

@@ -3,7 +3,13 @@
 import pytest
 
 from auditapp.feedback.model_loop import simulate_model_loop
-from auditapp.feedback.presets import CONTROLS, SEED_CONTROL, loop_setup, model_loop_params, read_controls
+from auditapp.feedback.presets import (
+    CONTROLS,
+    SEED_CONTROL,
+    loop_setup,
+    model_loop_params,
+    read_controls,
+)
 from auditapp.models import load_model
 from auditapp.scenarios import install_scenario, scenario_folder, scenario_loop
 from auditapp.store import ArtifactStore
