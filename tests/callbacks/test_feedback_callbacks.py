@@ -231,7 +231,10 @@ def test_lending_comparison_and_readout_quote_the_results():
 def test_scenario_choice_shows_its_panel_only():
     panels = [{"type": ids.FEEDBACK_PANEL, "scenario": s} for s in presets.CONTROLS]
     panel_styles, lesson_styles = feedback.show_scenario("lending", panels)
-    assert panel_styles == lesson_styles == [feedback.HIDDEN, None, feedback.HIDDEN]
+    assert lesson_styles == [feedback.HIDDEN, None, feedback.HIDDEN]
+    # Hidden panels keep their width (sliders lay out their number boxes), but take no room and no focus.
+    assert panel_styles == [feedback.PANEL_HIDDEN, None, feedback.PANEL_HIDDEN]
+    assert feedback.PANEL_HIDDEN["visibility"] == "hidden" and feedback.PANEL_HIDDEN["height"] == 0
 
 
 def test_run_policing_caches_both_sides_and_shows_them(store, token, monkeypatch):
