@@ -60,18 +60,19 @@ def show_threshold_page(state, token):
     Output(ids.THRESHOLD_TABLE, "rowData"), Output(ids.THRESHOLD_TABLE, "columnDefs"),
     Output(ids.THRESHOLD_VALUE_TEXT, "children"), Output(ids.THRESHOLD_READY_STORE, "data"),
     Output(ids.THRESHOLD_CALIBRATION_GRAPH, "figure"),
-    Input(ids.THRESHOLD_GROUPING_DROPDOWN, "value"), State(ids.THRESHOLD_SLIDER, "value"),
-    State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    Input(ids.THRESHOLD_GROUPING_DROPDOWN, "value"), Input(ids.STATE_STORE, "data"),
+    State(ids.THRESHOLD_SLIDER, "value"), State(ids.SESSION_STORE, "data"),
 )
-def show_threshold_curves(grouping_key, threshold, state, token):
-    """Draw the ROC curves, rate curves, calibration and table for the chosen grouping."""
-    if not grouping_key:
-        return (*(no_update,) * 6, empty_figure("No scores to explore."))
+def show_threshold_curves(grouping_key, state, threshold, token):
+    """Draw the ROC curves, rate curves, calibration and table for the chosen grouping (the first one while
+    the page opens, so the first charts need one round trip)."""
     try:
+        if not grouping_key:
+            grouping_key = SEP.join(audit_for(token, state).result.groupings[0].features)
         index = _index(token, state, grouping_key)
         calibration = audit_for(token, state).calibration_for(tuple(grouping_key.split(SEP)))
     except (AuditInputError, KeyError):
-        return (no_update,) * 7
+        return (*(no_update,) * 6, empty_figure("No scores to explore."))
     t = float(threshold if threshold is not None else 0.5)
     rates = index.rates_at(t)
     return (roc_figure(roc_curves(index), roc_auc(index), rates), threshold_curves_figure(index.curves(GRID), t),
