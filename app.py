@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from callbacks.managers import background_manager
 
     store = ArtifactStore(settings.data_dir)
+    assets.load_grids_on_demand()
     app = dash.Dash(
         __name__, use_pages=True, pages_folder=str(HERE / "layouts" / "pages"),
         assets_folder=str(HERE / "layouts" / "assets"),

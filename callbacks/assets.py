@@ -10,6 +10,8 @@
 - plotly.js is requested by the page itself from the start (preloaded in the head, run before Dash's own
   scripts), instead of after the layout arrives, so charts draw as soon as their data is there; every graph
   then finds ``window.Plotly`` ready.
+- dash-ag-grid's bundle is left out of every page's scripts and fetched when the first grid mounts
+  (``assets/lazy-grid.js``), so pages without a grid never load it and the others draw before they parse it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ MIN_BYTES = 1024
 YEAR = 31_536_000
 STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico")
 PLOTLY_PATH = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+GRID_BUNDLE = "dash_ag_grid.min.js"
 _TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
 _FAST_BROTLI, _BEST_BROTLI = 5, 11
 _CACHE_BYTES = 64 * 1024**2
@@ -44,12 +47,33 @@ def plotly_url() -> str:
     return f"{PLOTLY_PATH}?v={get_plotlyjs_version()}"
 
 
+def load_grids_on_demand() -> None:
+    """Leave dash-ag-grid's bundle out of the page's scripts (``assets/lazy-grid.js`` fetches it when needed).
+
+    Call before the Dash app is created: Dash reads the packages' script lists then.
+    """
+    import dash_ag_grid
+
+    for entry in dash_ag_grid._js_dist:
+        if entry.get("relative_package_path") == GRID_BUNDLE:
+            entry["dynamic"] = True
+
+
+def grid_url() -> str:
+    """The fingerprinted address of dash-ag-grid's bundle, as Dash itself would write it."""
+    import dash_ag_grid
+    from dash.fingerprint import build_fingerprint
+
+    modified = int(os.stat(Path(dash_ag_grid.__file__).parent / GRID_BUNDLE).st_mtime)
+    return f"/_dash-component-suites/dash_ag_grid/{build_fingerprint(GRID_BUNDLE, dash_ag_grid.__version__, modified)}"
+
+
 def index_string() -> str:
     """Dash's page template with plotly.js fetched from the start and used by every graph."""
     url = plotly_url()
     # Dash's renderer points graphs at the unversioned address; keep them on this (cached) one.
     pin = ('<script>Object.defineProperty(window,"_dashPlotlyJSURL",{configurable:true,'
-           f'get:function(){{return "{url}";}},set:function(){{}}}});</script>')
+           f'get:function(){{return "{url}";}},set:function(){{}}}});window.auditappGridURL="{grid_url()}";</script>')
     return f"""<!DOCTYPE html>
 <html lang="en">
     <head>
