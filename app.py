@@ -47,16 +47,19 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # Probing bubblewrap starts a process (~0.5 s): done beside start-up, its verdict logged.
     threading.Thread(target=announce, name="auditapp-sandbox-probe", daemon=True).start()
     from auditapp.store import ArtifactStore
+    from callbacks import assets
     from callbacks.managers import background_manager
 
     store = ArtifactStore(settings.data_dir)
+    assets.load_grids_on_demand()
     app = dash.Dash(
         __name__, use_pages=True, pages_folder=str(HERE / "layouts" / "pages"),
         assets_folder=str(HERE / "layouts" / "assets"),
         suppress_callback_exceptions=True, title="auditapp", on_error=_on_error,
         background_callback_manager=background_manager(settings),
-        serve_locally=True,
+        serve_locally=True, index_string=assets.index_string(),
     )
+    assets.install(app.server)  # compression, long-lived caching of fingerprinted files
     app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024**2
     import callbacks  # noqa: F401  (registers every @callback on this app)
     from callbacks.routes import register_routes

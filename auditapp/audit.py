@@ -53,6 +53,15 @@ class Audit:
                 return index
         raise KeyError(f"No scores sorted for {features}; have {list(self.indexes)}")
 
+    def calibration_for(self, features: tuple[str, ...]) -> pd.DataFrame:
+        """Calibration per group of one grouping (a single feature's table is kept from the audit)."""
+        if self.data.y_score is None:
+            raise KeyError("This audit has no scores, so no calibration.")
+        if len(features) == 1 and features[0] in self.calibration:
+            return self.calibration[features[0]]
+        labels = group_labels(self.data.sensitive_features[list(features)])
+        return calibration_table(self.data.y_true, self.data.y_score, labels, confidence=self.spec.confidence)
+
     @property
     def notices(self) -> tuple[str, ...]:
         return self.data.notices + self.result.notices

@@ -12,14 +12,20 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import plotly.graph_objects as go
 
 from auditapp.audit import Audit
 from auditapp.findings import Finding
+from auditapp.report_html import LAZY_JS, Templates, figure_html, safe_json
+from auditapp.report_html import e as _e
+from auditapp.report_html import table as _table
 from auditapp.verdicts import PolicyEvaluation
+
+Draw = Callable[[go.Figure, str], str]
 
 TABLE_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy")
 CHART_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate")
@@ -32,8 +38,6 @@ BOARD = {
 }
 _CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
         "img-src data: blob:; font-src data:; connect-src 'none'")
-_PLOT_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
-                "modeBarButtonsToRemove": ["sendDataToCloud"]}
 _CSS = """
 body{font-family:system-ui,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#222;margin:0 auto;
  max-width:1100px;padding:1.5rem;line-height:1.45}
@@ -52,7 +56,10 @@ li.finding-inconclusive{border-left:4px solid #E69F00}li.finding-not_evaluable{b
 li.finding-overall{font-weight:600}li.finding-fail::marker{content:"✘ "}
 li.finding-inconclusive::marker{content:"? "}li.finding-not_evaluable::marker{content:"– "}
 li.finding-overall::marker{content:"■ "}
-nav a{margin-right:1rem}
+nav.toc{background:#f7f7f7;border:1px solid #ddd;padding:.6rem 1rem;margin:1rem 0}
+nav.toc ol{margin:.2rem 0;padding-left:1.4rem}nav.toc li{margin:.15rem 0}.toc .not-run{color:#666}
+.recommended{border:2px solid #0072B2;background:#eef6fb;padding:.6rem .9rem;margin:.8rem 0}
+.note{color:#555;font-size:.9rem}.small-flag{color:#8a3300;font-weight:600}
 @page{size:A4;margin:14mm}
 @media print{nav,.no-print{display:none}body{max-width:none;padding:0;font-size:10pt}
  h2{break-after:avoid}table,tr{break-inside:avoid}pre{white-space:pre-wrap;word-break:break-all;font-size:7pt}
@@ -61,42 +68,14 @@ nav a{margin-right:1rem}
 _PRINT_JS = """
 window.addEventListener('beforeprint',function(){
  document.querySelectorAll('details').forEach(function(d){d.open=true;});
+ window.auditappDrawAll();
  document.querySelectorAll('.js-plotly-plot').forEach(function(g){Plotly.Plots.resize(g);});});
 """
-
-
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _safe_json(payload: str) -> str:
-    """JSON that can sit inside a ``<script>`` element: no ``<``, ``>`` or ``&`` left."""
-    return payload.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-
-
-def figure_html(fig: go.Figure, div_id: str) -> str:
-    """A ``<div>`` and the inline script that draws ``fig`` with the embedded plotly.js."""
-    import plotly.io as pio
-
-    data = _safe_json(pio.to_json(fig, validate=False))
-    config = json.dumps(_PLOT_CONFIG)
-    return (f'<div class="figure" id="{_e(div_id)}"></div>'
-            f'<script>(function(){{var f={data};Plotly.newPlot("{_e(div_id)}",f.data,f.layout,'
-            f'{config});}})();</script>')
 
 
 def _badge(verdict: str, extra: str = "") -> str:
     icon, word, css = BOARD[verdict]
     return f'<span class="verdict {css} {extra}">{icon} {word}</span>'
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()) -> str:
-    """An HTML table; cells are given already escaped (or as trusted markup)."""
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
-                         for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _board(evaluation: PolicyEvaluation | None) -> str:
@@ -123,7 +102,7 @@ def _findings(findings: Sequence[Finding]) -> str:
     return f'<section id="findings"><h2>Findings</h2><ul class="findings">{items}</ul></section>'
 
 
-def _verdict_details(evaluation: PolicyEvaluation | None) -> str:
+def _verdict_details(evaluation: PolicyEvaluation | None, figure_html: Draw) -> str:
     if evaluation is None:
         return ""
     from auditapp.figures.report import verdict_figure
@@ -145,7 +124,7 @@ def _verdict_details(evaluation: PolicyEvaluation | None) -> str:
     return '<section id="verdict-details"><h2>Verdicts by group</h2>' + "".join(parts) + "</section>"
 
 
-def _groupings(audit: Audit) -> str:
+def _groupings(audit: Audit, figure_html: Draw) -> str:
     from auditapp.figures.metrics import (
         disparity_figure,
         group_metric_figure,
@@ -170,7 +149,7 @@ def _groupings(audit: Audit) -> str:
     return '<section id="groups"><h2>Groups</h2>' + "".join(parts) + "</section>"
 
 
-def _scores(audit: Audit) -> str:
+def _scores(audit: Audit, figure_html: Draw) -> str:
     if not audit.has_scores:
         return ""
     from auditapp.figures.thresholds import calibration_figure, roc_figure
@@ -188,7 +167,7 @@ def _scores(audit: Audit) -> str:
     return '<section id="scores"><h2>Scores: ROC and calibration</h2>' + "".join(parts) + "</section>"
 
 
-def _extra(extra_figures: Mapping[str, Sequence[go.Figure]] | None) -> str:
+def _extra(extra_figures: Mapping[str, Sequence[go.Figure]] | None, figure_html: Draw) -> str:
     parts = []
     for i, (title, figures) in enumerate((extra_figures or {}).items()):
         charts = "".join(figure_html(f, f"extra-{i}-figure-{j}") for j, f in enumerate(figures))
@@ -224,10 +203,19 @@ def _settings(audit: Audit, record: Mapping, evaluation: PolicyEvaluation | None
     return f'<section id="settings"><h2>Settings</h2>{text}</section>'
 
 
+def _toc(entries: Sequence[tuple[str, str, bool]]) -> str:
+    """The table of contents: every section, the ones not run in this session marked so."""
+    items = "".join(
+        f'<li><a href="#{_e(anchor)}">{_e(title)}</a></li>' if ran
+        else f'<li class="not-run"><a href="#{_e(anchor)}">{_e(title)}</a> (not run in this session)</li>'
+        for anchor, title, ran in entries)
+    return f'<nav class="toc" aria-label="Contents"><strong>Contents</strong><ol>{items}</ol></nav>'
+
+
 def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation | None = None,
                  findings: Sequence[Finding] = (), title: str = "Fairness audit report",
                  extra_figures: Mapping[str, Sequence[go.Figure]] | None = None,
-                 extra_html: Sequence[str] = ()) -> str:
+                 sections: Sequence = (), extra_html: Sequence[str] = ()) -> str:
     """The report as one self-contained HTML document.
 
     Parameters
@@ -244,10 +232,13 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
     title : str
         The document title.
     extra_figures : mapping of str to figures, optional
-        More sections (e.g. "Explanations", "Mitigations") with figures the app already built.
+        More sections of figures only.
+    sections : sequence of ReportSection, optional
+        The other pages' sections (:mod:`auditapp.report_sections`): findings in words, tables, figures.
     extra_html : sequence of str
         More sections as HTML whose every user string is already escaped (e.g. the EU AI Act evidence
-        of :mod:`auditapp.compliance.eu_ai_act`), placed before the settings.
+        of :mod:`auditapp.compliance.eu_ai_act`), each ``<section id=…><h2>…</h2>``, placed before the
+        settings and listed in the contents.
 
     Returns
     -------
@@ -256,27 +247,43 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
     """
     from plotly.offline import get_plotlyjs
 
+    templates = Templates()
+
+    def draw(fig: go.Figure, div_id: str) -> str:
+        return figure_html(fig, div_id, templates)
+
     record_json = json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False)
     dataset = (record.get("dataset") or {}).get("name", "")
     header = (f"<h1>{_e(title)}</h1><p class=\"meta\">Dataset {_e(dataset)} · {audit.result.n_rows:,} rows · "
               f"{audit.result.confidence:.0%} confidence intervals from counts (methods in the record's "
               f"settings.interval_methods) · {_e(record.get('timestamp', ''))}</p>")
-    nav = ('<nav><a href="#verdict">Verdict</a><a href="#findings">Findings</a><a href="#groups">Groups</a>'
-           '<a href="#settings">Settings</a><a href="#record">Audit record</a></nav>')
+    parts = [("verdict", "Verdict", _board(evaluation)), ("findings", "Findings", _findings(findings)),
+             ("verdict-details", "Verdicts by group", _verdict_details(evaluation, draw)),
+             ("groups", "Groups", _groupings(audit, draw)), ("scores", "Scores: ROC and calibration",
+                                                            _scores(audit, draw))]
+    parts += [(f"extra-{i}", name, "") for i, name in enumerate(extra_figures or {})]
+    extra = _extra(extra_figures, draw)
+    rendered = [(s.anchor, s.title, s.ran, s.render(draw)) for s in sections]
+    settings = _settings(audit, record, evaluation)
+    entries = [(anchor, name, True) for anchor, name, text in parts if text or anchor.startswith("extra-")]
+    entries += [(anchor, name, ran) for anchor, name, ran, _text in rendered]
+    entries += [(m.group(1), html.unescape(m.group(2)), True) for m in
+                (re.search(r'<section id="([^"]+)"><h2>(.*?)</h2>', text) for text in extra_html) if m]
+    entries += [("settings", "Settings", True), ("record", "Audit record", True)]
     body = "".join([
-        header, nav, _board(evaluation), _findings(findings), _verdict_details(evaluation),
-        _groupings(audit), _scores(audit), _extra(extra_figures), *extra_html, _settings(audit, record, evaluation),
+        header, _toc(entries), *(text for _a, _n, text in parts), extra,
+        *(text for *_rest, text in rendered), *extra_html, settings,
         f'<section id="record"><h2>Audit record</h2><p>The machine-readable record; '
         f"<code>auditapp verify</code> recomputes it from the data.</p><details><summary>Show the JSON"
         f"</summary><pre>{_e(record_json)}</pre></details>"
-        f'<script type="application/json" id="audit-record">{_safe_json(record_json)}</script></section>',
+        f'<script type="application/json" id="audit-record">{safe_json(record_json)}</script></section>',
     ])
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{_e(title)}</title><style>{_CSS}</style>"
-            f"<script>{get_plotlyjs()}</script></head><body>{body}<script>{_PRINT_JS}</script>"
-            f"</body></html>")
+            f"<script>{get_plotlyjs()}</script><script>{LAZY_JS}</script></head><body>{body}"
+            f"{templates.script()}<script>{_PRINT_JS}</script></body></html>")
 
 
 def write_report(path: str | os.PathLike, text: str) -> None:
@@ -292,7 +299,8 @@ def write_report(path: str | os.PathLike, text: str) -> None:
 
 def report_for(audit: Audit, policy=None, *, dataset_info: Mapping, model_info: Mapping | None,
                timestamp: str | None = None,
-               extra_figures: Mapping[str, Sequence[go.Figure]] | None = None) -> str:
+               extra_figures: Mapping[str, Sequence[go.Figure]] | None = None, sections: Sequence = (),
+               extra_html: Sequence[str] = ()) -> str:
     """The report of an audit checked against ``policy``, with the same record the CLI writes.
 
     Parameters
@@ -306,7 +314,7 @@ def report_for(audit: Audit, policy=None, *, dataset_info: Mapping, model_info: 
         ``model_info`` return them; ``model_info`` is None for predictions or scores from columns.
     timestamp : str, optional
         ISO timestamp for the record (now when omitted).
-    extra_figures : mapping of str to figures, optional
+    extra_figures, sections : optional
         More sections, as for ``build_report``.
 
     Returns
@@ -319,4 +327,5 @@ def report_for(audit: Audit, policy=None, *, dataset_info: Mapping, model_info: 
     outcome = assess(audit, policy, dataset_info=dict(dataset_info),
                      model_info=None if model_info is None else dict(model_info), timestamp=timestamp)
     return build_report(audit, record=outcome.record, evaluation=outcome.evaluation,
-                        findings=outcome.findings, extra_figures=extra_figures)
+                        findings=outcome.findings, extra_figures=extra_figures, sections=sections,
+                        extra_html=extra_html)

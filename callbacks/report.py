@@ -9,7 +9,7 @@ from auditapp.commands.audit import model_info
 from auditapp.errors import AuditInputError
 from auditapp.policy_forms import stored_policy
 from auditapp.report import report_for
-from auditapp.report_pages import page_figures
+from auditapp.report_pages import page_sections
 from auditapp.source_jobs import dataset_info_for
 from callbacks.context import audit_for, get_store, settings
 from layouts import ids
@@ -35,8 +35,7 @@ def on_download_report(n_clicks, state, token, results=None):
         store = get_store()
         model = workspace.load_model(store, token, state.get("model"), trust_pickle=settings().trust_pickle)
         text = report_for(audit, policy, dataset_info=dataset_info_for(store, token, state),
-                          model_info=model_info(model),
-                          extra_figures=page_figures(store, token, state, results))
+                          model_info=model_info(model), sections=page_sections(store, token, state, results))
     except AuditInputError as exc:
         return no_update, error_alert(str(exc), title="Could not build the report")
     return dcc.send_string(text, REPORT_FILENAME), None

@@ -37,8 +37,7 @@ def _index(token, state, key):
 
 @callback(
     Output(ids.THRESHOLD_GROUPING_DROPDOWN, "options"), Output(ids.THRESHOLD_GROUPING_DROPDOWN, "value"),
-    Output(ids.THRESHOLD_SLIDER, "value"), Output(ids.THRESHOLD_CALIBRATION_GRAPH, "figure"),
-    Output(ids.THRESHOLD_ALERT, "children"),
+    Output(ids.THRESHOLD_SLIDER, "value"), Output(ids.THRESHOLD_ALERT, "children"),
     Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"), running=AUDIT_RUNNING,
 )
 def show_threshold_page(state, token):
@@ -50,33 +49,35 @@ def show_threshold_page(state, token):
                 "The threshold explorer needs scores. On Data & model, choose a score column or a model "
                 "that gives probabilities.")
     except AuditInputError as exc:
-        return [], None, no_update, empty_figure("No scores to explore."), error_alert(str(exc))
+        return [], None, no_update, error_alert(str(exc))
     options = [{"label": g.name, "value": SEP.join(g.features)} for g in audit.result.groupings]
-    first = audit.spec.sensitive[0]
     start = audit.data.threshold if audit.data.threshold is not None else 0.5
     resolution = info_alert(audit.score_grid.sentence(), dismissable=False) if audit.score_grid else None
-    return options, options[0]["value"], start, calibration_figure(audit.calibration[first]), resolution
+    return options, options[0]["value"], start, resolution
 
 
 @callback(
     Output(ids.THRESHOLD_ROC_GRAPH, "figure"), Output(ids.THRESHOLD_CURVES_GRAPH, "figure"),
     Output(ids.THRESHOLD_TABLE, "rowData"), Output(ids.THRESHOLD_TABLE, "columnDefs"),
     Output(ids.THRESHOLD_VALUE_TEXT, "children"), Output(ids.THRESHOLD_READY_STORE, "data"),
-    Input(ids.THRESHOLD_GROUPING_DROPDOWN, "value"), State(ids.THRESHOLD_SLIDER, "value"),
-    State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    Output(ids.THRESHOLD_CALIBRATION_GRAPH, "figure"),
+    Input(ids.THRESHOLD_GROUPING_DROPDOWN, "value"), Input(ids.STATE_STORE, "data"),
+    State(ids.THRESHOLD_SLIDER, "value"), State(ids.SESSION_STORE, "data"),
 )
-def show_threshold_curves(grouping_key, threshold, state, token):
-    """Draw the ROC curves, rate curves and table for the chosen grouping."""
-    if not grouping_key:
-        return (no_update,) * 6
+def show_threshold_curves(grouping_key, state, threshold, token):
+    """Draw the ROC curves, rate curves, calibration and table for the chosen grouping (the first one while
+    the page opens, so the first charts need one round trip)."""
     try:
+        if not grouping_key:
+            grouping_key = SEP.join(audit_for(token, state).result.groupings[0].features)
         index = _index(token, state, grouping_key)
-    except AuditInputError:
-        return (no_update,) * 6
+        calibration = audit_for(token, state).calibration_for(tuple(grouping_key.split(SEP)))
+    except (AuditInputError, KeyError):
+        return (*(no_update,) * 6, empty_figure("No scores to explore."))
     t = float(threshold if threshold is not None else 0.5)
     rates = index.rates_at(t)
     return (roc_figure(roc_curves(index), roc_auc(index), rates), threshold_curves_figure(index.curves(GRID), t),
-            threshold_table_rows(rates), TABLE_COLUMNS, f"≥ {t:.2f}", grouping_key)
+            threshold_table_rows(rates), TABLE_COLUMNS, f"≥ {t:.2f}", grouping_key, calibration_figure(calibration))
 
 
 @callback(

@@ -151,6 +151,9 @@ MITIGATION_PREDICTIONS_DOWNLOAD = "mitigation-predictions-download"
 MITIGATION_DOWNLOAD_ALERT = "mitigation-download-alert"
 MITIGATION_RUN_ALERT = "mitigation-run-alert"
 MITIGATION_PROGRESS_AREA = "mitigation-progress-area"
+MITIGATION_GROUPING_DROPDOWN = "mitigation-grouping-dropdown"
+MITIGATION_GROUP_SIZES_GRID = "mitigation-group-sizes-grid"
+MITIGATION_GROUP_SIZES_TEXT = "mitigation-group-sizes-text"
 
 # Feedback loops page (ids for this page go in this section)
 FEEDBACK_ALERT = "feedback-alert"

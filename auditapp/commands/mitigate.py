@@ -32,6 +32,9 @@ def register(subparsers) -> None:
     parser.add_argument("--candidates", metavar="LIST",
                         help="comma-separated: baseline, baseline_refit, reweighing, correlation_remover, "
                              "exponentiated_gradient, grid_search, threshold_optimizer (default: all that apply)")
+    parser.add_argument("--grouping", metavar="LIST",
+                        help="comma-separated sensitive features whose groups are made fair (default: the first "
+                             "--sensitive feature alone; several give their intersection, with smaller groups)")
     parser.add_argument("--test-size", type=float, default=0.3, help="held-out share (default 0.3)")
     parser.add_argument("--test-data", metavar="FILE", help="your own test file instead of a split")
     parser.add_argument("--objective", default="accuracy_score",
@@ -65,6 +68,7 @@ def run(args) -> int:
         dataset.frame, spec, model, constraint=args.constraint, candidates=candidates,
         test_size=args.test_size, test_frame=test_frame, objective=args.objective, n_jobs=args.jobs,
         row_key=args.row_key, grid_size=args.grid_size,
+        grouping=[g.strip() for g in args.grouping.split(",") if g.strip()] if args.grouping else None,
         on_progress=lambda name, status, _result: log.info("%s: %s", name, status),
     )
     print(format_table(comparison))
@@ -95,8 +99,10 @@ def _ci(estimate, pct: bool) -> str:
 def format_table(comparison) -> str:
     """One line per candidate: accuracy and the chosen disparity with CIs, fit time, flags."""
     split = comparison.split
+    from auditapp.mitigation.describe import grouping_sentence
+
     lines = [f"{split.train_rows:,} training rows, {split.test_rows:,} test rows ({split.source}, seed "
-             f"{split.seed}); disparity: {comparison.disparity_metric}.",
+             f"{split.seed}); disparity: {comparison.disparity_metric}.", grouping_sentence(comparison),
              f"{'candidate':<24}{'family':<9}{'accuracy':<26}{'disparity':<26}{'fit s':>7}  notes"]
     for r in comparison.candidates:
         marks = (["pareto"] if r.name in comparison.pareto else []) + \

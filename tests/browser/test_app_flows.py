@@ -50,7 +50,7 @@ def small_upload(tmp_path_factory):
 def test_demo_audit_shows_the_engines_numbers(page, app_data_dir):
     page.goto("/")
     wait_for_text(page, "#metrics-table-grid .ag-body", "female")
-    folder = app_data_dir / "scenarios" / "hiring"
+    folder = app_data_dir / "scenarios" / "hiring" / "v2"
     frame = pd.read_csv(folder / "hiring.csv")
     audit = run_audit(frame, AuditSpec(target="hired", favorable=1, sensitive=("sex", "ethnicity"),
                                        reference={"sex": "male"}), load_model(folder / "hiring_model.skops"))

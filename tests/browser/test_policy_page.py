@@ -27,7 +27,7 @@ OVERALL = "#policy-overall-verdict"
 @pytest.fixture(scope="module")
 def demo_audit(app_data_dir):
     """The audit the app shows for the preloaded hiring demo, computed by the engine here."""
-    folder = app_data_dir / "scenarios" / "hiring"
+    folder = app_data_dir / "scenarios" / "hiring" / "v2"
     frame = pd.read_csv(folder / "hiring.csv")
     spec = AuditSpec(target="hired", favorable=1, sensitive=("sex", "ethnicity"), reference={"sex": "male"})
     return run_audit(frame, spec, load_model(folder / "hiring_model.skops"))
