@@ -18,7 +18,9 @@ MAPPING = {"race_ethnicity": {"black": "Black or African American", "hispanic": 
 
 @pytest.fixture(scope="module")
 def demo_frame(app_data_dir):
-    return pd.read_csv(app_data_dir / "scenarios" / "hiring" / "hiring.csv")
+    from datasets import hiring
+
+    return pd.read_csv(app_data_dir / "scenarios" / "hiring" / f"v{hiring.DEMO_VERSION}" / hiring.DATA_FILE)
 
 
 def _choose_category(page, grid: str, value: str, category: str) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from auditapp.audit import run_audit
 from auditapp.spec import AuditSpec
-from tests.browser.helpers import grid_text, percent, wait_for_text
+from tests.browser.helpers import choose, grid_text, percent, run_enabled, use_suggestion, wait_for_text, wait_until_ready
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +19,17 @@ def test_open_and_audit_a_folder_of_parquet_files(page, data_sources_dir):
     page.click("#data-source-open-button")
     wait_for_text(page, "#data-source-alert", "Opened logs/\\*.parquet: 30,000 rows", timeout=90_000)
     wait_for_text(page, "#data-source-status", "Source: logs/\\*.parquet · 30,000 rows")
-    wait_for_text(page, "#data-reference-container", "Reference group for race")  # settings filled in
+    page.wait_for_selector("#data-target-hint button")
+    assert not run_enabled(page)  # a source starts from a blank choice, like an upload: nothing is guessed
+    for hint in ("data-target-hint", "data-favorable-hint"):
+        use_suggestion(page, hint)
+    page.get_by_label("A score column + threshold").check()
+    choose(page, "data-score-dropdown", "score")
+    page.fill("#data-threshold-input", "0.5")
+    choose(page, "data-sensitive-dropdown", "sex")
+    choose(page, "data-sensitive-dropdown", "race")
+    wait_for_text(page, "#data-reference-container", "Reference group for race")
+    wait_until_ready(page)
     page.click("#data-source-audit-button")
     wait_for_text(page, "#data-source-alert", "Audit ready. 30,000 rows counted by the duckdb engine",
                   timeout=120_000)
