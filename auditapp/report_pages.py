@@ -21,7 +21,8 @@ from auditapp.report_sections import (
 )
 from auditapp.store import ArtifactStore
 
-SECTIONS = ("Explanations", "Mitigations", "Feedback loops")
+SECTIONS = ("Explanations", "Mitigations", "Feedback loops", "Compliance")
+COMPLIANCE_KEYS = {"ll144": "compliance_ll144", "ug": "compliance_ug", "fl": "compliance_fl"}
 
 
 def _explanation(store, token, state, choice):
@@ -51,9 +52,24 @@ def _simulations(store, token, run) -> list:
     return [s for s in found if s is not None and hasattr(s, "scenario")]
 
 
+def _compliance(store, token, state, results, evidence_html):
+    from auditapp import workspace
+    from auditapp.compliance.report_section import compliance_section
+
+    forms = {pack: results.get(key) for pack, key in COMPLIANCE_KEYS.items() if isinstance(results.get(key), dict)}
+    frame = None
+    if forms and state.get("dataset"):
+        try:
+            frame = workspace.dataset_for(store, token, state).frame
+        except AuditInputError:
+            frame = None
+    return compliance_section(frame, forms, evidence_html)
+
+
 def page_sections(store: ArtifactStore, token: str, state: Mapping[str, Any],
-                  results: Mapping[str, Any] | None) -> list[ReportSection]:
-    """The Explanations, Mitigations and Feedback loops sections of this session's report, in that order."""
+                  results: Mapping[str, Any] | None, *, evidence_html: str | None = None) -> list[ReportSection]:
+    """The Explanations, Mitigations, Feedback loops and Compliance sections of this session's report, in
+    that order. ``evidence_html``: the EU AI Act evidence section, when the Compliance page computed it."""
     results = results or {}
     state = state or {}
     sections = []
@@ -73,4 +89,5 @@ def page_sections(store: ArtifactStore, token: str, state: Mapping[str, Any],
         sections.append(feedback_section(scenario, titles, simulations, run.get("note")))
     else:
         sections.append(not_run("feedback", "Feedback loops"))
+    sections.append(_compliance(store, token, state, results, evidence_html))
     return sections

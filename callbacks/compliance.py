@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 
 from auditapp import workspace
 from auditapp.compliance import forms
@@ -17,13 +17,20 @@ _SECTIONS = {"ll144": ids.COMPLIANCE_LL144_SECTION, "ug": ids.COMPLIANCE_UG_SECT
 _NO_DATA = "No dataset yet: upload one or pick a scenario on the Data & model page."
 
 
+def _remembered(key: str, value):
+    """A patch of the page results the report reads: this pack's form (None: it did not compute)."""
+    patch = Patch()
+    patch[key] = value
+    return patch
+
+
 def _dataset(state, token):
     if not state or not state.get("dataset"):
         raise AuditInputError(_NO_DATA)
     return workspace.dataset_for(get_store(), token, state)
 
 
-def _eu_evidence(state, token, results):
+def eu_evidence(state, token, results):
     """The EU AI Act evidence of the current audit (its record, the data, the feedback loops run)."""
     from auditapp.commands.audit import dataset_info
     from auditapp.compliance.eu_ai_act import eu_ai_act_evidence
@@ -157,6 +164,7 @@ def on_ll144_download(html_clicks, csv_clicks, json_clicks, form, state, token):
 @callback(
     Output(ids.COMPLIANCE_UG_GRID, "rowData"), Output(ids.COMPLIANCE_UG_NOTE, "children"),
     Output(ids.COMPLIANCE_ALERT, "children", allow_duplicate=True),
+    Output(ids.RESULTS_STORE, "data", allow_duplicate=True),
     Input(ids.COMPLIANCE_UG_RUN, "n_clicks"), State(ids.COMPLIANCE_UG_SELECTED, "value"),
     State(ids.COMPLIANCE_UG_VALUE, "value"), State(ids.COMPLIANCE_UG_GROUP, "value"),
     State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"), prevent_initial_call=True,
@@ -164,15 +172,15 @@ def on_ll144_download(html_clicks, csv_clicks, json_clicks, form, state, token):
 def on_adverse_impact(n_clicks, selected, value, group, state, token):
     """Compute the Uniform Guidelines table for the chosen columns."""
     if not n_clicks:
-        return no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update
+    form = {"selected": selected, "selected_value": value, "group": group}
     try:
-        result = forms.adverse_impact_from_form(_dataset(state, token).frame,
-                                                {"selected": selected, "selected_value": value, "group": group})
+        result = forms.adverse_impact_from_form(_dataset(state, token).frame, form)
     except AuditInputError as exc:
-        return [], "", error_alert(str(exc))
+        return [], "", error_alert(str(exc)), _remembered("compliance_ug", None)
     note = (f"Compared with the highest-rate group, {result.highest}; tests at alpha {result.alpha:g}; flips by "
             f"{result.flip_method}.")
-    return forms.adverse_impact_rows(result), note, None
+    return forms.adverse_impact_rows(result), note, None, _remembered("compliance_ug", form)
 
 
 @callback(
@@ -193,6 +201,7 @@ def show_control_groups(group, state, token):
     Output(ids.COMPLIANCE_FL_GRAPH, "figure"), Output(ids.COMPLIANCE_FL_AIR_GRID, "rowData"),
     Output(ids.COMPLIANCE_FL_SMD_GRID, "rowData"), Output(ids.COMPLIANCE_FL_NOTE, "children"),
     Output(ids.COMPLIANCE_ALERT, "children", allow_duplicate=True),
+    Output(ids.RESULTS_STORE, "data", allow_duplicate=True),
     Input(ids.COMPLIANCE_FL_RUN, "n_clicks"), State(ids.COMPLIANCE_FL_APPROVED, "value"),
     State(ids.COMPLIANCE_FL_APPROVED_VALUE, "value"), State(ids.COMPLIANCE_FL_GROUP, "value"),
     State(ids.COMPLIANCE_FL_CONTROL, "value"), State(ids.COMPLIANCE_FL_PRICE, "value"),
@@ -202,37 +211,38 @@ def show_control_groups(group, state, token):
 def on_fair_lending(n_clicks, approved, approved_value, group, control, price, segment, state, token):
     """Compute the fair-lending ratios for the chosen columns and control group."""
     if not n_clicks:
-        return (no_update,) * 5
+        return (no_update,) * 6
     form = {"approved": approved, "approved_value": approved_value, "group": group, "control": control,
             "value": price, "segment": segment}
     try:
         result = forms.fair_lending_from_form(_dataset(state, token).frame, form)
     except AuditInputError as exc:
-        return empty_figure(str(exc)), [], [], "", error_alert(str(exc))
+        return empty_figure(str(exc)), [], [], "", error_alert(str(exc)), _remembered("compliance_fl", None)
     from auditapp.figures.compliance import air_figure
 
     note = f"Intervals ({result.confidence:.0%}): {result.interval_method}."
     if result.rows_left_out:
         note += f" {result.rows_left_out:,} rows had no race probabilities and were left out."
     return (air_figure(result), forms.table_rows(result.air), forms.table_rows(result.smd) if not result.smd.empty
-            else [], note, None)
+            else [], note, None, _remembered("compliance_fl", form))
 
 
 @callback(
     Output(ids.COMPLIANCE_EU_GRID, "rowData"), Output(ids.COMPLIANCE_ALERT, "children", allow_duplicate=True),
+    Output(ids.RESULTS_STORE, "data", allow_duplicate=True),
     Input(ids.COMPLIANCE_EU_RUN, "n_clicks"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
     State(ids.RESULTS_STORE, "data"), prevent_initial_call=True,
 )
 def on_eu_evidence(n_clicks, state, token, results):
     """Map the current audit to the EU AI Act's documentation items."""
     if not n_clicks:
-        return no_update, no_update
+        return no_update, no_update, no_update
     from auditapp.compliance.eu_ai_act import evidence_rows
 
     try:
-        return evidence_rows(_eu_evidence(state, token, results)), None
+        return evidence_rows(eu_evidence(state, token, results)), None, _remembered("compliance_eu", True)
     except AuditInputError as exc:
-        return [], error_alert(str(exc))
+        return [], error_alert(str(exc)), _remembered("compliance_eu", None)
 
 
 @callback(
@@ -248,6 +258,6 @@ def on_eu_download(n_clicks, state, token, results):
     from auditapp.compliance.eu_ai_act import evidence_page
 
     try:
-        return dcc.send_string(evidence_page(_eu_evidence(state, token, results)), "eu_ai_act_evidence.html"), None
+        return dcc.send_string(evidence_page(eu_evidence(state, token, results)), "eu_ai_act_evidence.html"), None
     except AuditInputError as exc:
         return no_update, error_alert(str(exc))

@@ -34,8 +34,15 @@ def on_download_report(n_clicks, state, token, results=None):
         policy = stored_policy(state.get("policy"))
         store = get_store()
         model = workspace.load_model(store, token, state.get("model"), trust_pickle=settings().trust_pickle)
+        evidence = None
+        if (results or {}).get("compliance_eu"):
+            from auditapp.compliance.eu_ai_act import evidence_section
+            from callbacks.compliance import eu_evidence
+
+            evidence = evidence_section(eu_evidence(state, token, results))
         text = report_for(audit, policy, dataset_info=dataset_info_for(store, token, state),
-                          model_info=model_info(model), sections=page_sections(store, token, state, results))
+                          model_info=model_info(model),
+                          sections=page_sections(store, token, state, results, evidence_html=evidence))
     except AuditInputError as exc:
         return no_update, error_alert(str(exc), title="Could not build the report")
     return dcc.send_string(text, REPORT_FILENAME), None
@@ -61,6 +68,13 @@ def on_explanation_ready(ready):
 def on_comparison_ready(choice):
     """Remember which mitigation comparison the report should include."""
     return _remember("mitigation", choice)
+
+
+@callback(Output(ids.RESULTS_STORE, "data", allow_duplicate=True), Input(ids.COMPLIANCE_LL144_FORM_STORE, "data"),
+          prevent_initial_call=True)
+def on_bias_audit_ready(form):
+    """Remember the LL144 form the report should recompute."""
+    return _remember("compliance_ll144", form)
 
 
 @callback(Output(ids.RESULTS_STORE, "data", allow_duplicate=True), Input(ids.FEEDBACK_RUN_STORE, "data"),

@@ -169,10 +169,23 @@ def summary_html(result: LL144Result, *, dataset: Mapping[str, Any] | None = Non
     def e(value) -> str:
         return html.escape(str(value), quote=True)
 
-    count, rate = rate_label(result)
     parts = [f"<h1>Bias audit summary (NYC Local Law 144)</h1><p class=\"meta\">Audit date {e(result.audit_date)}"
              + (f" · data {e(dataset.get('name', ''))}, sha256 {e(dataset.get('sha256', ''))}" if dataset else "")
-             + "</p>", "<ul>" + "".join(f"<li>{e(s)}</li>" for s in summary_sentences(result)) + "</ul>"]
+             + "</p>", "<ul>" + "".join(f"<li>{e(s)}</li>" for s in summary_sentences(result)) + "</ul>",
+             tables_html(result, heading="h2")]
+    csp = "default-src 'none'; style-src 'unsafe-inline'"
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
+            f'content="{csp}"><title>Bias audit summary</title><style>{_CSS}</style></head><body>'
+            + "".join(parts) + "</body></html>")
+
+
+def tables_html(result: LL144Result, *, heading: str = "h2") -> str:
+    """Every table of the audit (per class for a classifier) as HTML, each under its own heading."""
+    def e(value) -> str:
+        return html.escape(str(value), quote=True)
+
+    count, rate = rate_label(result)
+    parts = []
     for cls in result.classes:
         for table in TABLES:
             head = FAMILY_LABELS[table] + (f" — class '{cls}'" if cls is not None else "")
@@ -180,13 +193,10 @@ def summary_html(result: LL144Result, *, dataset: Mapping[str, Any] | None = Non
                 f"<tr><td>{e(r['category'])}</td><td class=\"num\">{e(r['n'])}</td><td class=\"num\">"
                 f"{e(r['count'])}</td><td class=\"num\">{e(r['rate'])}</td><td class=\"num\">"
                 f"{e(r['impact_ratio'])}</td><td>{e(r['reason'])}</td></tr>" for r in display_rows(result, table, cls))
-            parts.append(f"<h2>{e(head)}</h2><table><thead><tr><th>Category</th><th>n</th><th>{e(count)}</th>"
-                         f"<th>{e(rate)}</th><th>Impact ratio</th><th>Note</th></tr></thead><tbody>{body}</tbody>"
-                         "</table>")
-    csp = "default-src 'none'; style-src 'unsafe-inline'"
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
-            f'content="{csp}"><title>Bias audit summary</title><style>{_CSS}</style></head><body>'
-            + "".join(parts) + "</body></html>")
+            parts.append(f"<{heading}>{e(head)}</{heading}><table><thead><tr><th>Category</th><th>n</th>"
+                         f"<th>{e(count)}</th><th>{e(rate)}</th><th>Impact ratio</th><th>Note</th></tr></thead>"
+                         f"<tbody>{body}</tbody></table>")
+    return "".join(parts)
 
 
 def ll144_file(result: LL144Result, which: str, dataset: Mapping[str, Any] | None = None) -> tuple[str, str]:

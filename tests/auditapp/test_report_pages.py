@@ -18,8 +18,8 @@ def test_a_cached_simulation_becomes_a_report_section_with_its_summary(tmp_path)
         for k, c in zip(keys, (False, True), strict=True)]
     run = {"feedback": {"scenario": "policing", "keys": keys, "titles": ["Without", "With"]}}
     sections = page_sections(store, token, {}, run)
-    assert [s.anchor for s in sections] == ["explanations", "mitigations", "feedback"]
-    assert [s.ran for s in sections] == [False, False, True]
+    assert [s.anchor for s in sections] == ["explanations", "mitigations", "feedback", "compliance"]
+    assert [s.ran for s in sections] == [False, False, True, False]
     text = _drawn(sections[2])
     assert "<h2>Feedback loops</h2>" in text and "<h3>Without</h3>" in text and "<h3>With</h3>" in text
     final = results[0].summary["final_mean_share"][0]

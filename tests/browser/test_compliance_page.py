@@ -68,3 +68,12 @@ def test_ll144_tables_and_downloads(page, demo_frame, tmp_path):
     summary = html_path.read_text()
     assert "Bias audit summary (NYC Local Law 144)" in summary and "historical data: the hiring demo" in summary
     assert all(r["rate"] in summary for r in display_rows(result, "sex"))
+    # The session's report carries the same tables (recomputed from the page's form: same numbers).
+    with page.expect_download() as report_download:
+        page.click("#app-report-button")
+    report_path = tmp_path / "report.html"
+    report_download.value.save_as(report_path)
+    report = report_path.read_text()
+    assert '<section id="compliance"><h2>Compliance</h2>' in report and "NYC Local Law 144 bias audit" in report
+    assert all(f"<td>{r['category']}</td><td class=\"num\">{r['n']}</td>" in report and r["rate"] in report
+               for r in display_rows(result, "race_ethnicity"))

@@ -43,7 +43,7 @@ def test_the_bisg_card_is_offered_without_a_race_column_and_adds_a_dataset(store
     # Now the fair-lending pack offers the probabilities and weights by them.
     outputs = show_compliance_columns(new_state, token)
     assert BISG_CHOICE in [o["value"] for o in outputs[7]]
-    figure, air_rows, _, note, alert = on_fair_lending(1, "approved", None, BISG_CHOICE, "White", None, None,
+    figure, air_rows, _, note, alert, _remembered = on_fair_lending(1, "approved", None, BISG_CHOICE, "White", None, None,
                                                        new_state, token)
     assert alert is None and "weighted by group probability" in note
     engine = fair_lending(frame["approved"], membership=membership_from(frame), control="White", n_boot=500)
@@ -61,7 +61,28 @@ def test_the_card_hides_when_the_data_has_a_race_column(store, token):
 
 
 def test_adverse_impact_callback_shows_the_engines_rows_and_names_bad_input(store, token, state):
-    rows, note, alert = on_adverse_impact(1, "approved", None, "sex", state, token)
+    rows, note, alert, _ = on_adverse_impact(1, "approved", None, "sex", state, token)
     assert alert is None and {r["group"] for r in rows} == {"f", "m"} and "highest-rate group" in note
-    rows, _, alert = on_adverse_impact(1, "last_name", None, "sex", state, token)
+    rows, _, alert, _ = on_adverse_impact(1, "last_name", None, "sex", state, token)
     assert rows == [] and "must be 0 or 1" in str(alert)
+
+
+def test_the_session_report_includes_the_packs_computed_on_the_page(store, token, state):
+    """What the Compliance page computed is in the report, with the page's numbers; a pack whose form no
+    longer computes says so instead of showing stale numbers; nothing computed: the section says how."""
+    from auditapp.compliance.forms import adverse_impact_from_form
+    from auditapp.report_pages import page_sections
+
+    rows, *_ = on_adverse_impact(1, "approved", None, "sex", state, token)
+    form = {"selected": "approved", "selected_value": None, "group": "sex"}
+    section = page_sections(store, token, state, {"compliance_ug": form})[-1]
+    html = section.render(None)
+    assert section.ran and section.anchor == "compliance" and "Uniform Guidelines adverse impact" in html
+    result = adverse_impact_from_form(workspace.dataset_for(store, token, state).frame, form)
+    for row, shown in zip(result.rows, rows, strict=True):
+        assert f"<td>{row.group}</td><td class=\"num\">{row.n:,}</td>" in html
+        assert f"{row.impact_ratio:.3f}" in html and round(row.impact_ratio, 3) == shown["impact_ratio"]
+    broken = page_sections(store, token, state, {"compliance_ug": dict(form, selected="last_name")})[-1]
+    assert "Not included" in broken.render(None) and "must be 0 or 1" in broken.render(None)
+    empty = page_sections(store, token, state, {})[-1]
+    assert not empty.ran and "open Compliance" in empty.render(None)
