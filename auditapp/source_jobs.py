@@ -141,6 +141,6 @@ def dataset_info_for(store: ArtifactStore, token: str, state: dict[str, Any]) ->
     if state.get("source"):
         return source_dataset_info(store, token, state)
     from auditapp import workspace
-    from auditapp.commands.audit import dataset_info
+    from auditapp.outputs import dataset_info
 
     return dataset_info(workspace.dataset_for(store, token, state))

@@ -87,8 +87,8 @@ def read_record(path: str | Path) -> dict[str, Any]:
 def reproduce(record: dict[str, Any], dataset, model) -> dict[str, Any]:
     """The record recomputed from ``dataset`` (an intake ``Dataset``) and ``model`` (or None)."""
     from auditapp.audit import run_audit
-    from auditapp.commands.audit import dataset_info, model_info
     from auditapp.gate import assess
+    from auditapp.outputs import dataset_info, model_info
     from auditapp.policy import policy_from_dict
     from auditapp.spec import AuditSpec
 

@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 
 from auditapp.errors import AuditInputError
+from auditapp.feedback.base import Progress, SimulationResult, to_plain
 from auditapp.feedback.learners import DEFAULT_LEARNER
 from auditapp.feedback.lending import POLICY_LABELS, LendingParams
 from auditapp.feedback.model_loop import ModelLoopParams
 from auditapp.feedback.policing import PolicingParams
-from auditapp.feedback.runner import Progress, SimulationResult, to_plain
 from auditapp.validation import parse_number
 
 SCENARIO_LABELS = {"policing": "Predictive policing", "lending": "Lending with delayed impact",
