@@ -21,7 +21,7 @@ EXIT_INCONCLUSIVE = 3
 EXIT_CODES = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PolicyOutcome:
     """What checking a policy on an audit produced (``evaluation`` is None without a policy)."""
 
@@ -29,6 +29,15 @@ class PolicyOutcome:
     evaluation: PolicyEvaluation | None
     findings: tuple[Finding, ...]
     exit_code: int
+
+    @property
+    def overall(self) -> str:
+        """``"pass"``, ``"fail"`` or ``"inconclusive"`` (``"pass"`` without a policy: nothing to fail)."""
+        return "pass" if self.evaluation is None else self.evaluation.overall
+
+    def __repr__(self) -> str:
+        name = "no policy" if self.evaluation is None else f"policy {self.evaluation.policy.name!r}"
+        return f"<PolicyOutcome {name}: {self.overall} (exit code {self.exit_code}), {len(self.findings)} finding(s)>"
 
     @property
     def text(self) -> str:

@@ -6,6 +6,7 @@ usable on their own (``stratified_sample``, ``build_explainer``, ``attribute``,
 explainer is built.
 """
 
+from auditapp.callable_module import make_callable
 from auditapp.explain.attribution import (
     Attributions,
     GapAttribution,
@@ -28,3 +29,5 @@ __all__ = [
     "build_explainer", "dependence_data", "detect_proxies", "explain_model", "explanation_record",
     "local_explanation", "permutation_shapley", "stratified_sample",
 ]
+
+make_callable(__name__)  # ``from auditapp import explain`` is this package: calling it is ``auditapp.api.explain``
