@@ -8,13 +8,10 @@ without Dash; heavy libraries (fairlearn, shap) are imported only inside the fun
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["Policy", "audit", "check", "compare_mitigations", "explain", "simulate"]
-
-if TYPE_CHECKING:
-    from auditapp.api import Policy, audit, check, compare_mitigations, explain, simulate
 
 
 def __getattr__(name: str) -> Any:

@@ -29,21 +29,27 @@ import os
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 
 from auditapp.audit import Audit, run_audit
 from auditapp.errors import AuditInputError
+from auditapp.metrics import GroupingResult
 from auditapp.outcome import PolicyOutcome, assess
 from auditapp.outputs import model_info, write_text_atomic
 from auditapp.policy import Policy, load_policy
 from auditapp.spec import AuditSpec, Binning
 from auditapp.validation import check_model
 
+if TYPE_CHECKING:
+    from auditapp.explain.core import Explanation
+    from auditapp.feedback.base import SimulationResult
+    from auditapp.mitigation.compare import Comparison
+
 __all__ = ["GroupAudit", "Policy", "audit", "check", "compare_mitigations", "explain", "simulate"]
 
-Data = pd.DataFrame | str | os.PathLike
+Data: TypeAlias = "pd.DataFrame | str | os.PathLike[str]"
 IN_MEMORY = "DataFrame (in memory)"
 SOURCES = {"prediction": "a column", "score": "scores", "model": "a model"}
 
@@ -69,7 +75,7 @@ class GroupAudit:
         """The features of every grouping, single features first."""
         return tuple(g.features for g in self.audit.result.groupings)
 
-    def _grouping(self, grouping: str | Sequence[str] | None):
+    def _grouping(self, grouping: str | Sequence[str] | None) -> GroupingResult:
         if grouping is None:
             return self.audit.result.groupings[0]
         features = (grouping,) if isinstance(grouping, str) else tuple(grouping)
@@ -125,7 +131,7 @@ class GroupAudit:
         """The audit record as JSON text (strict JSON: no NaN)."""
         return json.dumps(self.outcome.record, indent=2, allow_nan=False)
 
-    def report(self, path: str | os.PathLike) -> Path:
+    def report(self, path: str | os.PathLike[str]) -> Path:
         """Write the self-contained HTML report to ``path`` (atomically) and return the path."""
         from auditapp.report import build_report
 
@@ -159,7 +165,7 @@ class GroupAudit:
                 f"{f'<ul>{notices}</ul>' if notices else ''}</div>")
 
 
-def _table(data: Data, missing_values: Sequence[str]):
+def _table(data: Data, missing_values: Sequence[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The frame and its record facts: a DataFrame as given, or a file read as the CLI reads it."""
     if isinstance(data, pd.DataFrame):
         info = {"name": IN_MEMORY, "sha256": None, "rows": int(len(data)), "columns": [str(c) for c in data.columns]}
@@ -174,7 +180,7 @@ def _table(data: Data, missing_values: Sequence[str]):
                           f"{type(data).__name__}.")
 
 
-def _model(model: Any, trust_pickle: bool):
+def _model(model: Any, trust_pickle: bool) -> Any:
     if isinstance(model, (str, os.PathLike, bytes)):
         from auditapp.models import load_model
 
@@ -255,7 +261,7 @@ def check(result: GroupAudit, policy: Policy | str) -> PolicyOutcome:
 
 def explain(data: Data, *, model: Any, target: str, sensitive: str | Sequence[str], favorable: Any = 1,
             model_favorable: Any = None, bins: Mapping[str, str | Binning] | None = None,
-            rows_per_group: int = 1000, seed: int = 0, trust_pickle: bool = False, **options: Any):
+            rows_per_group: int = 1000, seed: int = 0, trust_pickle: bool = False, **options: Any) -> Explanation:
     """SHAP explanations of ``model`` on ``data``: importance, by group, gap attribution, proxies.
 
     ``options`` go to :func:`auditapp.explain.explain_model` (``n_boot``, ``proxy_threshold``, ``row``).
@@ -275,7 +281,7 @@ def explain(data: Data, *, model: Any, target: str, sensitive: str | Sequence[st
 def compare_mitigations(data: Data, *, target: str, sensitive: str | Sequence[str], model: Any = None,
                         prediction: str | None = None, score: str | None = None, favorable: Any = 1,
                         constraint: str = "demographic_parity", seed: int = 0, trust_pickle: bool = False,
-                        **options: Any):
+                        **options: Any) -> Comparison:
     """Train and evaluate mitigation candidates (pre-, in- and post-processing) on one shared split.
 
     ``options`` go to :func:`auditapp.mitigation.compare.compare_mitigations` (``candidates``, ``test_size``,
@@ -289,7 +295,7 @@ def compare_mitigations(data: Data, *, target: str, sensitive: str | Sequence[st
     return compare(frame, spec, _model(model, trust_pickle), constraint=constraint, **options)
 
 
-def simulate(name: str, params: Any = None, *, seed: int | None = 0):
+def simulate(name: str, params: Any = None, *, seed: int | None = 0) -> SimulationResult:
     """Run a feedback-loop simulation (``"policing"``, ``"lending"``, ``"model-loop"``), seeded.
 
     ``params`` is the scenario's parameters dataclass or a mapping of its fields (None: the defaults).

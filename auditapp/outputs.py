@@ -10,7 +10,7 @@ from typing import Any
 __all__ = ["dataset_info", "model_info", "write_json", "write_text_atomic"]
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` atomically: a half-written file never replaces a good one."""
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -21,7 +21,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_json(path: str | os.PathLike, payload: dict[str, Any]) -> None:
+def write_json(path: str | os.PathLike[str], payload: dict[str, Any]) -> None:
     """Write ``payload`` as JSON atomically (NaN refused: the record is strict JSON)."""
     write_text_atomic(path, json.dumps(payload, indent=2, allow_nan=False))
 

@@ -17,11 +17,12 @@ from auditapp.explain.attribution import (
     local_explanation,
 )
 from auditapp.explain.core import Explanation, explain_model
+from auditapp.explain.explainers import build_explainer
 from auditapp.explain.permutation import permutation_shapley
 from auditapp.explain.proxies import ProxyReport, detect_proxies
 from auditapp.explain.record import SCHEMA, explanation_record
 from auditapp.explain.sampling import StratifiedSample, stratified_sample
-from auditapp.explain.shap_values import ModelExplainer, ShapValues, build_explainer
+from auditapp.explain.shap_values import ModelExplainer, ShapValues
 
 __all__ = [
     "SCHEMA", "Attributions", "Explanation", "GapAttribution", "Grouping", "LocalExplanation",
