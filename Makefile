@@ -6,24 +6,29 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: run test test-quick lint bench clean java
+.PHONY: run test test-quick lint bench clean system-run system-test
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-spark.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-spark.txt pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements-dev.txt
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-run: $(STAMP)
+run: system-run $(STAMP)
 	$(BIN)/auditapp serve --host $(HOST) --port $(PORT) --demo hiring
 
-# The Spark engine's tests need Java: Debian's headless JRE is installed where none is found (as root).
-JAVA_PACKAGE ?= openjdk-17-jre-headless
-java:
-	@command -v java >/dev/null 2>&1 || { echo "Installing $(JAVA_PACKAGE) for the Spark tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(JAVA_PACKAGE) >/dev/null; }
+# System programs: installed with apt-get when missing and this user can (root); otherwise make stops at
+# once with the one line to run. The app needs bubblewrap (the model sandbox); the tests also need Chromium
+# (browser tests), redis-server (the scaled store and jobs) and Java (the Spark engine's tests).
+RUN_PROGRAMS := bwrap=bubblewrap
+TEST_PROGRAMS := $(RUN_PROGRAMS) chromium=chromium redis-server=redis-server java=openjdk-17-jre-headless
+system-run:
+	@tools/system-packages.sh $(RUN_PROGRAMS)
 
-test: $(STAMP) java
+system-test:
+	@tools/system-packages.sh $(TEST_PROGRAMS)
+
+test: system-test $(STAMP)
 	$(BIN)/python -m pytest
 
 test-quick: $(STAMP)

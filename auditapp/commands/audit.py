@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-from pathlib import Path
 
 from auditapp.errors import AuditInputError
+from auditapp.outputs import dataset_info, model_info, write_json
+
+__all__ = ["dataset_info", "model_info", "register", "run", "write_json"]
 
 SUMMARY_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy")
 
@@ -197,19 +197,6 @@ def sampled_dataset(args, source, engine):
                    notices=(sample.statement(),))
 
 
-def dataset_info(dataset) -> dict:
-    info = {"name": dataset.name, "sha256": dataset.sha256, "rows": dataset.rows, "columns": list(dataset.columns)}
-    if dataset.missing_values:  # only when asked for, so records without it keep their shape
-        info["missing_values"] = list(dataset.missing_values)
-    return info
-
-
-def model_info(model) -> dict | None:
-    if model is None:
-        return None
-    return {"name": model.name, "sha256": model.sha256, "format": model.format}
-
-
 def run(args) -> int:
     """Run the audit, print the summary (and the policy verdicts), write the record and report."""
     from auditapp.audit import run_audit
@@ -260,17 +247,6 @@ def run(args) -> int:
         if path:
             print(f"\nWrote {path}")
     return code
-
-
-def write_json(path: str, payload: dict) -> None:
-    """Write JSON atomically: a half-written file never replaces a good one."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(payload, indent=2, allow_nan=False), encoding="utf-8")
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _pct(value) -> str:
