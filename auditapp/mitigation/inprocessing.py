@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from auditapp.errors import AuditInputError
+from auditapp.mitigation.design import encode_once
 
 REDUCTION_CONSTRAINTS = {
     "demographic_parity": "DemographicParity",
@@ -76,13 +77,16 @@ def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constrain
 
     from auditapp.mitigation.learners import quiet_fairlearn
 
-    reduction = ExponentiatedGradient(learner, make_constraint(constraint), eps=eps, max_iter=max_iter,
-                                      sample_weight_name=_weight_name(learner))
+    _weight_name(learner)
+    encoded = encode_once(learner, X)
+    reduction = ExponentiatedGradient(encoded.learner, make_constraint(constraint), eps=eps, max_iter=max_iter,
+                                      sample_weight_name=_weight_name(encoded.learner))
     with quiet_fairlearn():
-        reduction.fit(X, np.asarray(y, dtype=np.int64), sensitive_features=pd.Series(np.asarray(groups).astype(str)))
+        reduction.fit(encoded.matrix, np.asarray(y, dtype=np.int64),
+                      sensitive_features=pd.Series(np.asarray(groups).astype(str)))
     keep = [t for t in range(len(reduction.predictors_)) if reduction.weights_.iloc[t] > 0]
     return RandomizedEnsembleClassifier(
-        predictors=[reduction.predictors_[t] for t in keep],
+        predictors=[encoded.whole(reduction.predictors_[t]) for t in keep],
         weights=[float(reduction.weights_.iloc[t]) for t in keep], random_state=seed, row_key=row_key,
     ).fit()
 
@@ -136,11 +140,14 @@ def fit_grid_search(learner, X: pd.DataFrame, y, groups, *, constraint: str, gri
 
     from auditapp.mitigation.learners import quiet_fairlearn
 
-    search = GridSearch(learner, make_constraint(constraint), grid_size=grid_size,
-                        sample_weight_name=_weight_name(learner))
+    _weight_name(learner)
+    encoded = encode_once(learner, X)
+    search = GridSearch(encoded.learner, make_constraint(constraint), grid_size=grid_size,
+                        sample_weight_name=_weight_name(encoded.learner))
     with quiet_fairlearn():
-        search.fit(X, np.asarray(y, dtype=np.int64), sensitive_features=pd.Series(np.asarray(groups).astype(str)))
-    return search.predictors_[search.best_idx_]
+        search.fit(encoded.matrix, np.asarray(y, dtype=np.int64),
+                   sensitive_features=pd.Series(np.asarray(groups).astype(str)))
+    return encoded.whole(search.predictors_[search.best_idx_])
 
 
 class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):
