@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 
 from auditapp.errors import AuditInputError
-from auditapp.metrics import GROUP_SEPARATOR
 from auditapp.mitigation.candidates import CANDIDATES, DISPARITY, CandidateResult, MitigationContext
-from auditapp.mitigation.grouping import GroupSizes, group_sizes, resolve_grouping
+from auditapp.mitigation.grouping import GroupSizes, group_sizes, joined_labels, resolve_grouping
 from auditapp.mitigation.runner import ProgressCallback, run_candidates
 from auditapp.mitigation.split import SplitInfo, rows_fingerprint, stratified_split
 from auditapp.spec import AuditSpec, prepare
@@ -78,7 +77,7 @@ def _check_options(constraint, candidates, n_jobs, grid_size=20) -> None:
 
 
 def _labels(sensitive_features: pd.DataFrame) -> np.ndarray:
-    return sensitive_features.astype(str).agg(GROUP_SEPARATOR.join, axis=1).to_numpy(dtype=str)
+    return joined_labels(sensitive_features)
 
 
 def _source(spec: AuditSpec, model) -> str:

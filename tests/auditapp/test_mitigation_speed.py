@@ -83,3 +83,14 @@ def test_an_encoding_step_that_reads_the_labels_is_never_split_off(people):
     assert encode_once(LogisticRegression(), train[["hours"]]).split is False
     plain = encode_once(default_learner(train, FEATURES), train[list(FEATURES)])
     assert plain.split and plain.name == "classify" and plain.matrix.shape == (1000, 2 + 4)
+
+
+def test_group_labels_are_joined_column_by_column_as_the_row_by_row_join_did():
+    from auditapp.metrics import GROUP_SEPARATOR
+    from auditapp.mitigation.grouping import joined_labels
+
+    frame = pd.DataFrame({"sex": ["female", "male", "(missing)", "male"], "age": pd.Categorical(
+        ["[18, 30)", "[30, 45)", "[18, 30)", "[45, 70)"]), "n": [1, 2, 3, 4]})
+    for columns in (["sex"], ["sex", "age"], ["sex", "age", "n"]):
+        by_row = frame[columns].astype(str).agg(GROUP_SEPARATOR.join, axis=1).to_numpy(dtype=str)
+        np.testing.assert_array_equal(joined_labels(frame[columns]), by_row)
