@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from auditapp.errors import AuditInputError
 from auditapp.mitigation.design import encode_once
+from auditapp.mitigation.warm import unwrap, warm
 
 REDUCTION_CONSTRAINTS = {
     "demographic_parity": "DemographicParity",
@@ -57,7 +58,8 @@ def _weight_name(learner) -> str:
 
 
 def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constraint: str,
-                               eps: float = 0.01, max_iter: int = 50, seed: int = 0, row_key: str | None = None):
+                               eps: float = 0.01, max_iter: int = 50, seed: int = 0, row_key: str | None = None,
+                               warm_start: bool = True):
     """Fit ExponentiatedGradient and return it as a :class:`RandomizedEnsembleClassifier`.
 
     Parameters
@@ -72,6 +74,10 @@ def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constrain
         Seed of the returned classifier's hashed decisions.
     row_key : str, optional
         The column that keys each row's decision (default: the row's content).
+    warm_start : bool
+        Start each refit of a logistic regression from the previous one (:mod:`.warm`); the encoding
+        is fitted once either way (:mod:`.design`). fairlearn stops at its convergence criterion (duality
+        gap below ``nu``) or at ``max_iter``.
     """
     from fairlearn.reductions import ExponentiatedGradient
 
@@ -79,14 +85,15 @@ def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constrain
 
     _weight_name(learner)
     encoded = encode_once(learner, X)
-    reduction = ExponentiatedGradient(encoded.learner, make_constraint(constraint), eps=eps, max_iter=max_iter,
-                                      sample_weight_name=_weight_name(encoded.learner))
+    inner = warm(encoded.learner) if warm_start else encoded.learner
+    reduction = ExponentiatedGradient(inner, make_constraint(constraint), eps=eps, max_iter=max_iter,
+                                      sample_weight_name=_weight_name(inner))
     with quiet_fairlearn():
         reduction.fit(encoded.matrix, np.asarray(y, dtype=np.int64),
                       sensitive_features=pd.Series(np.asarray(groups).astype(str)))
     keep = [t for t in range(len(reduction.predictors_)) if reduction.weights_.iloc[t] > 0]
     return RandomizedEnsembleClassifier(
-        predictors=[encoded.whole(reduction.predictors_[t]) for t in keep],
+        predictors=[encoded.whole(unwrap(reduction.predictors_[t])) for t in keep],
         weights=[float(reduction.weights_.iloc[t]) for t in keep], random_state=seed, row_key=row_key,
     ).fit()
 
@@ -134,20 +141,26 @@ def plan_grid(constraint: str, X: pd.DataFrame, y, groups, *, requested: int = 2
     return GridPlan(dimensions, recommended, points, None, note)
 
 
-def fit_grid_search(learner, X: pd.DataFrame, y, groups, *, constraint: str, grid_size: int = 20):
-    """Fit GridSearch over Lagrange multipliers and return its best model (a plain estimator)."""
+def fit_grid_search(learner, X: pd.DataFrame, y, groups, *, constraint: str, grid_size: int = 20,
+                    warm_start: bool = True):
+    """Fit GridSearch over Lagrange multipliers and return its best model (a plain estimator).
+
+    The encoding is fitted once (:mod:`.design`); with ``warm_start`` each grid point's logistic
+    regression starts from its neighbour's coefficients (:mod:`.warm`).
+    """
     from fairlearn.reductions import GridSearch
 
     from auditapp.mitigation.learners import quiet_fairlearn
 
     _weight_name(learner)
     encoded = encode_once(learner, X)
-    search = GridSearch(encoded.learner, make_constraint(constraint), grid_size=grid_size,
-                        sample_weight_name=_weight_name(encoded.learner))
+    inner = warm(encoded.learner) if warm_start else encoded.learner
+    search = GridSearch(inner, make_constraint(constraint), grid_size=grid_size,
+                        sample_weight_name=_weight_name(inner))
     with quiet_fairlearn():
         search.fit(encoded.matrix, np.asarray(y, dtype=np.int64),
                    sensitive_features=pd.Series(np.asarray(groups).astype(str)))
-    return encoded.whole(search.predictors_[search.best_idx_])
+    return encoded.whole(unwrap(search.predictors_[search.best_idx_]))
 
 
 class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):
