@@ -175,6 +175,7 @@ def compare_mitigations(
     if test_frame is None and not 0.05 <= float(test_size) <= 0.9:
         stratified_split([], test_size=test_size)
     _check_row_key(row_key, frame, test_frame)
+    _warm_up(model, names, n_jobs)
     spec = _with_resolved_bins(frame, spec)
     data = prepare(frame, spec, model)
     notes = list(data.notices)
@@ -254,6 +255,17 @@ def compare_mitigations(
                       candidates=results, pareto=pareto_front(results), cancelled=cancelled,
                       notes=tuple(notes), test_rows=test_rows, grouping=chosen, group_sizes=sizes,
                       target=spec.target)
+
+
+def _warm_up(model, names, n_jobs: int) -> None:
+    """A model file's second model process starts now, while the rows are prepared, so that both slots of
+    a side-by-side run (:mod:`.schedule`) have one when the candidates start."""
+    from auditapp.mitigation.runner import MAX_WORKERS
+    from auditapp.sandboxed_model import SandboxedModel
+
+    learner = getattr(model, "learner", None)
+    if isinstance(learner, SandboxedModel) and min(int(n_jobs), MAX_WORKERS) > 1 and len(names) > 1:
+        learner.warm_up(min(int(n_jobs), MAX_WORKERS))
 
 
 def _check_row_key(row_key, frame: pd.DataFrame, test_frame: pd.DataFrame | None) -> None:
