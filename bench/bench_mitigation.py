@@ -11,7 +11,11 @@ In one run it
 and prints both wall times, their ratio, and each candidate's accuracy and demographic-parity difference from
 both paths (randomised candidates as their expectation; the paths must agree where the same seed is used).
 
-Target (issue 19): the command <= 6 s wall and >= 1.2x faster than the by-hand sequence in the same run.
+It also times the comparison as the Mitigation page runs it (the model file's description kept, its model
+process started by the call) up to the first finished candidate.
+
+Target (issue 19): the command <= 6 s wall and >= 1.2x faster than the by-hand sequence in the same run;
+the page's first finished candidate within 1 s of Run.
 
 Run: .venv/bin/python bench/bench_mitigation.py [--data-dir /work/shared/datasets] [--repeat 3] [--jobs 2]
 """
@@ -154,6 +158,27 @@ def by_hand(frame, train, test) -> tuple[float, dict, dict]:
     return time.perf_counter() - start, steps, results
 
 
+def first_result(directory: Path, frame) -> tuple[float, float]:
+    """As the Mitigation page runs it (the model file's description kept, no model process alive yet):
+    seconds from the call to the first finished candidate, and to the last."""
+    from auditapp.mitigation.compare import compare_mitigations
+    from auditapp.models import load_model
+    from auditapp.sandbox import reset_default_pool
+    from auditapp.spec import AuditSpec
+
+    description = load_model(directory / "adult_lr.skops").runner.description
+    reset_default_pool()  # as in a fresh background job: no model process yet
+    model = load_model(directory / "adult_lr.skops", description=description)
+    spec = AuditSpec(target="income", sensitive=("sex",), seed=0)
+    times = []
+    start = time.perf_counter()
+    compare_mitigations(frame, spec, model, n_jobs=2,
+                        on_progress=lambda name, status, result: times.append(time.perf_counter() - start)
+                        if status == "done" else None)
+    reset_default_pool()
+    return times[0], times[-1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR)
@@ -167,14 +192,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_mitigation_") as tmp:
         directory = Path(tmp)
         frame, train, test = prepare(directory, args.data_dir)
-        cli_times, hand_times = [], []
+        cli_times, hand_times, firsts = [], [], []
         for run in range(args.repeat):
             seconds, record, lines = run_cli(directory, args.jobs)
             cli_times.append(seconds)
             hand, steps, ours = by_hand(frame, train, test)
             hand_times.append(hand)
+            first, last = first_result(directory, frame)
+            firsts.append(first)
             print(f"run {run + 1}: auditapp mitigate {seconds:.2f} s, fairlearn by hand {hand:.2f} s "
-                  f"({', '.join(f'{k} {v:.2f} s' for k, v in steps.items())}); ratio {hand / seconds:.2f}x")
+                  f"({', '.join(f'{k} {v:.2f} s' for k, v in steps.items())}); ratio {hand / seconds:.2f}x; "
+                  f"as the page runs it: first candidate {first:.2f} s, all {last:.2f} s")
         print("\nprogress of the last command (stderr, as it happened):")
         for line in lines:
             print("  " + line)
@@ -192,6 +220,8 @@ def main() -> None:
         print(f"fairlearn by hand (this process, one core): {spread(hand_times)}")
         print(f"ratio by hand / CLI: median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}, "
               f"max {max(ratios):.2f}); target CLI <= 6 s and ratio >= 1.2x")
+        print(f"first finished candidate after the call, as the page runs it (model process started by the call): "
+              f"{spread(firsts)}; target <= 1 s after Run")
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
     events = _Events()
     one = compare_mitigations(frame, SPEC, sandboxed, n_jobs=2, on_progress=events, **options)
     _same(one, compare_mitigations(frame, SPEC, from_estimator(pipeline), n_jobs=1, **options))
-    assert events.first_done() == "baseline" and events.most_running() == 2
+    assert events.events[0] == ("baseline", "running") and events.most_running() == 2
     started = set(default_pool().processes()) - before
     assert len(started) == 1  # the second model process; the first was started by load_model
 
