@@ -59,7 +59,7 @@ def _weight_name(learner) -> str:
 
 def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constraint: str,
                                eps: float = 0.01, max_iter: int = 50, seed: int = 0, row_key: str | None = None,
-                               warm_start: bool = True):
+                               warm_start: bool = False):
     """Fit ExponentiatedGradient and return it as a :class:`RandomizedEnsembleClassifier`.
 
     Parameters
@@ -75,7 +75,9 @@ def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constrain
     row_key : str, optional
         The column that keys each row's decision (default: the row's content).
     warm_start : bool
-        Start each refit of a logistic regression from the previous one (:mod:`.warm`); the encoding
+        Start each refit of a logistic regression from the previous one (:mod:`.warm`): about 25% fewer
+        solver steps, but the answer then agrees with fairlearn's only within the solver's tolerance (on
+        Adult the expected disparity moved from 0.0069 to 0.0064), so it is off by default. The encoding
         is fitted once either way (:mod:`.design`). fairlearn stops at its convergence criterion (duality
         gap below ``nu``) or at ``max_iter``.
     """
@@ -142,11 +144,13 @@ def plan_grid(constraint: str, X: pd.DataFrame, y, groups, *, requested: int = 2
 
 
 def fit_grid_search(learner, X: pd.DataFrame, y, groups, *, constraint: str, grid_size: int = 20,
-                    warm_start: bool = True):
+                    warm_start: bool = False):
     """Fit GridSearch over Lagrange multipliers and return its best model (a plain estimator).
 
-    The encoding is fitted once (:mod:`.design`); with ``warm_start`` each grid point's logistic
-    regression starts from its neighbour's coefficients (:mod:`.warm`).
+    The encoding is fitted once (:mod:`.design`). With ``warm_start`` (off by default) each grid point's
+    logistic regression starts from its neighbour's coefficients (:mod:`.warm`): about 45% fewer solver
+    steps, but near-ties between grid points can then resolve differently from fairlearn's (on Adult the
+    chosen model's disparity was 0.0027 instead of 0.0035).
     """
     from fairlearn.reductions import GridSearch
 

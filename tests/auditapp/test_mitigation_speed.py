@@ -63,7 +63,7 @@ def test_grid_search_on_the_encoded_matrix_is_fairlearns_on_the_whole_pipeline(p
         search.fit(X, y, sensitive_features=train["sex"])
     expected = search.predictors_[search.best_idx_]
     ours = fit_grid_search(default_learner(train, FEATURES), X, y, train["sex"].to_numpy(),
-                           constraint="demographic_parity", grid_size=20, warm_start=False)
+                           constraint="demographic_parity", grid_size=20)
     np.testing.assert_allclose(ours[-1].coef_, expected[-1].coef_, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(ours.predict(test[list(FEATURES)]), expected.predict(test[list(FEATURES)]))
 
@@ -138,8 +138,10 @@ def test_warm_started_reductions_agree_with_fairlearn_within_the_solvers_toleran
         gs = GridSearch(default_learner(train, FEATURES), DemographicParity(), grid_size=20,
                         sample_weight_name="classify__sample_weight").fit(X, y, sensitive_features=sex)
         eg_expected = eg._pmf_predict(X_test)[:, 1]
-    ours_eg = fit_exponentiated_gradient(default_learner(train, FEATURES), X, y, sex, constraint="demographic_parity")
-    ours_gs = fit_grid_search(default_learner(train, FEATURES), X, y, sex, constraint="demographic_parity")
+    ours_eg = fit_exponentiated_gradient(default_learner(train, FEATURES), X, y, sex, constraint="demographic_parity",
+                                         warm_start=True)
+    ours_gs = fit_grid_search(default_learner(train, FEATURES), X, y, sex, constraint="demographic_parity",
+                              warm_start=True)
     # The mixture's weights move with the solver's stopping point (here by about 1e-3), and a row on a
     # model's boundary may flip in that model; few rows do.
     moved = np.abs(ours_eg.predict_proba(X_test)[:, 1] - eg_expected)
