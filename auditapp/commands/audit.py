@@ -158,30 +158,38 @@ def _log_progress(fraction: float, text: str) -> None:
     logging.getLogger("auditapp.engines").info("%3.0f%% %s", 100 * fraction, text)
 
 
-def load_model_arg(args):
-    """The model named by ``--model`` (None without one)."""
+def load_model_arg(args, *, processes: int = 1):
+    """The model named by ``--model`` (None without one), with ``processes`` model processes started."""
     if not getattr(args, "model", None):
         return None
     from auditapp.models import load_model
 
     trust = True if args.trust_pickle else None
-    return load_model(args.model, trust_pickle=trust)
+    return load_model(args.model, trust_pickle=trust, processes=processes)
 
 
-def load_inputs(args):
+def load_inputs(args, *, model_processes: int = 1):
     """Read the dataset and (optionally) the model named on the command line.
 
     A source that does not fit in memory (or ``--engine duckdb|spark``) gives a stratified sample drawn by
     that engine (``--sample`` rows, stratified by group × outcome), with a notice saying what it means.
+    The model file is opened (its sandboxed process started) while the dataset is read; with
+    ``model_processes`` above 1 that many model processes are started for work side by side. A problem
+    with the dataset is reported before one with the model.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from auditapp.intake import read_table
 
-    source, engine = resolve_engine(args) if hasattr(args, "engine") else (None, "pandas")
-    if engine == "pandas":
-        dataset = read_table(args.data, missing_values=getattr(args, "missing_values", None))
-    else:
-        dataset = sampled_dataset(args, source, engine)
-    return dataset, load_model_arg(args)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditapp-model-load") as pool:
+        pending = pool.submit(load_model_arg, args, processes=model_processes) if getattr(args, "model", None) \
+            else None
+        source, engine = resolve_engine(args) if hasattr(args, "engine") else (None, "pandas")
+        if engine == "pandas":
+            dataset = read_table(args.data, missing_values=getattr(args, "missing_values", None))
+        else:
+            dataset = sampled_dataset(args, source, engine)
+        return dataset, pending.result() if pending is not None else None
 
 
 def sampled_dataset(args, source, engine):
