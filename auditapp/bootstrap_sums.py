@@ -22,7 +22,7 @@ no interval (too few to estimate), as for rates.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 __all__ = ["ROW_LIMIT", "BLOCKS", "MIN_ROWS", "replicate_sums", "expanded_levels", "percentile_interval"]
 
@@ -31,13 +31,13 @@ BLOCKS = 1_000
 MIN_ROWS = 10
 
 
-def replicate_sums(values: np.ndarray, codes: np.ndarray, n_groups: int, *, n_boot: int,
+def replicate_sums(columns, codes: np.ndarray, n_groups: int, *, n_boot: int,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Replicate counts ``(B, G)`` and column sums ``(B, G, m)`` of ``values`` ``(n, m)`` per group.
+    """Replicate counts ``(B, G)`` and column sums ``(B, G, m)`` of ``columns`` (m arrays of n rows) per group.
 
     ``codes`` gives each row's group in ``0..n_groups-1``.
     """
-    n_cols = values.shape[1]
+    n_cols = len(columns)
     sizes = np.bincount(codes, minlength=n_groups)
     counts = np.zeros((n_boot, n_groups))
     sums = np.zeros((n_boot, n_groups, n_cols))
@@ -46,8 +46,8 @@ def replicate_sums(values: np.ndarray, codes: np.ndarray, n_groups: int, *, n_bo
         key = codes * BLOCKS + rng.integers(0, BLOCKS, size=codes.size)
         length = n_groups * BLOCKS
         block_n = np.bincount(key, minlength=length).reshape(n_groups, BLOCKS).astype(np.float64)
-        block_sums = np.stack([np.bincount(key, weights=values[:, j], minlength=length)
-                               for j in range(n_cols)], axis=-1).reshape(n_groups, BLOCKS, n_cols)
+        block_sums = np.stack([np.bincount(key, weights=column, minlength=length)
+                               for column in columns], axis=-1).reshape(n_groups, BLOCKS, n_cols)
     small = np.flatnonzero(~large & (sizes > 0))
     if small.size:
         order = np.argsort(codes, kind="stable")
@@ -58,7 +58,8 @@ def replicate_sums(values: np.ndarray, codes: np.ndarray, n_groups: int, *, n_bo
             counts[:, g] = weights @ block_n[g]
             sums[:, g, :] = weights @ block_sums[g]
         elif sizes[g] > 0:
-            rows = values[order[bounds[g]:bounds[g + 1]]]
+            picked = order[bounds[g]:bounds[g + 1]]
+            rows = np.column_stack([column[picked] for column in columns])
             weights = rng.multinomial(sizes[g], np.full(sizes[g], 1.0 / sizes[g]), size=n_boot).astype(np.float64)
             counts[:, g] = sizes[g]
             sums[:, g, :] = weights @ rows
@@ -71,8 +72,8 @@ def expanded_levels(n, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     alpha = 1.0 - float(confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
         df = np.maximum(n - 1.0, 1.0)
-        t = stats.t.ppf(1.0 - alpha / 2.0, df)
-        half = stats.norm.cdf(-np.sqrt(n / df) * t)
+        t = special.stdtrit(df, 1.0 - alpha / 2.0)
+        half = special.ndtr(-np.sqrt(n / df) * t)
     half = np.where(n >= 2, half, np.nan)
     return half, 1.0 - half
 

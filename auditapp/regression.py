@@ -6,7 +6,7 @@ quantiles ``residual_q10/q50/q90``. Point values are computed on the group's row
 them; intervals come from a bootstrap over rows within groups (:mod:`auditapp.bootstrap_sums`), residual
 quantiles from order statistics (distribution-free). Against the reference group: difference and ratio of
 every metric, the **standardized mean difference** of predictions (Cohen's d, pooled SD with n−1) and the
-Kolmogorov–Smirnov distance between the groups' prediction distributions. Across groups: max−min and
+Kolmogorov–Smirnov distance between the groups' prediction distributions (p-value: asymptotic). Across groups: max−min and
 min÷max; ``criteria`` holds what policies check (worst MAE ÷ best MAE, largest |SMD|, largest KS distance,
 spread of mean errors).
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from auditapp.bootstrap_sums import MIN_ROWS, percentile_interval, replicate_sums
 from auditapp.errors import AuditInputError
@@ -132,15 +132,35 @@ def _point(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     return out
 
 
+def binomial_quantile(alpha: float, n: int, q: float) -> int:
+    """The smallest k with P(Binomial(n, q) <= k) >= alpha (scipy's ``binom.ppf``), searched near n·q."""
+    sd = np.sqrt(n * q * (1.0 - q))
+    ks = np.arange(max(0, int(n * q - 10 * sd) - 2), min(n, int(n * q + 10 * sd) + 3) + 1)
+    cdf = np.where(ks >= n, 1.0, special.bdtr(np.minimum(ks, n - 1), n, q))
+    return int(ks[min(int(np.searchsorted(cdf, alpha - 1e-12)), ks.size - 1)])
+
+
 def _quantile_interval(sorted_e: np.ndarray, q: float, confidence: float) -> tuple[float, float]:
     """Distribution-free interval for a quantile: order statistics at binomial ranks (NaN when n is too small)."""
     n = sorted_e.size
+    if n < MIN_ROWS:
+        return float("nan"), float("nan")
     alpha = 1.0 - confidence
-    lo = int(stats.binom.ppf(alpha / 2.0, n, q))
-    hi = int(stats.binom.ppf(1.0 - alpha / 2.0, n, q)) + 1
-    if n < MIN_ROWS or lo < 1 or hi > n:
+    lo = binomial_quantile(alpha / 2.0, n, q)
+    hi = binomial_quantile(1.0 - alpha / 2.0, n, q) + 1
+    if lo < 1 or hi > n:
         return float("nan"), float("nan")
     return float(sorted_e[lo - 1]), float(sorted_e[hi - 1])
+
+
+def ks_two_sample(a_sorted: np.ndarray, b_sorted: np.ndarray) -> tuple[float, float]:
+    """Two-sample Kolmogorov–Smirnov distance (as scipy's ``ks_2samp``) and its asymptotic p-value."""
+    both = np.concatenate([a_sorted, b_sorted])
+    gap = np.abs(np.searchsorted(a_sorted, both, side="right") / a_sorted.size
+                 - np.searchsorted(b_sorted, both, side="right") / b_sorted.size)
+    d = float(gap.max())
+    en = a_sorted.size * b_sorted.size / (a_sorted.size + b_sorted.size)
+    return d, float(min(1.0, special.kolmogorov(np.sqrt(en) * d)))
 
 
 def _replicate_metrics(n: np.ndarray, s: np.ndarray, means_y: np.ndarray, means_p: np.ndarray) -> dict:
@@ -164,8 +184,8 @@ def _grouping(grouping, y, p, reference, *, min_group_size, n_boot, confidence, 
     means_y, means_p = table["mean_outcome"].to_numpy(), table["mean_prediction"].to_numpy()
     e = p - y
     yc, pc = y - means_y[codes], p - means_p[codes]
-    values = np.asfortranarray(np.column_stack([yc, pc, e, np.abs(e), e * e, yc * yc, pc * pc]))
-    rep_n, rep_s = replicate_sums(values, codes, n_groups, n_boot=n_boot, rng=rng)
+    columns = (yc, pc, e, np.abs(e), e * e, yc * yc, pc * pc)
+    rep_n, rep_s = replicate_sums(columns, codes, n_groups, n_boot=n_boot, rng=rng)
     reps = _replicate_metrics(rep_n, rep_s, means_y, means_p)
     columns: dict[str, object] = {f: grouping.values[f].to_numpy() for f in grouping.features}
     columns["count"] = sizes
@@ -218,10 +238,10 @@ def _add_smd_ks(groups, slices, p, reps, ref, rep_n, confidence) -> None:
     low[ref] = high[ref] = np.nan
     groups["standardized_mean_difference_low"], groups["standardized_mean_difference_high"] = low, high
     ks, ks_p = np.full(len(slices), np.nan), np.full(len(slices), np.nan)
+    ref_sorted = np.sort(p[slices[ref]])
     for g, rows in enumerate(slices):
-        if g != ref:
-            test = stats.ks_2samp(p[rows], p[slices[ref]])
-            ks[g], ks_p[g] = float(test.statistic), float(test.pvalue)
+        if g != ref and rows.size:
+            ks[g], ks_p[g] = ks_two_sample(np.sort(p[rows]), ref_sorted)
     groups["ks_distance"], groups["ks_p_value"] = ks, ks_p
 
 

@@ -1,7 +1,8 @@
 """Which kind of model is audited: ``binary``, ``multiclass`` or ``regression``, said or detected.
 
-``--task auto`` decides from the target column and the model, and never guesses: a text target with two
-values is binary, with more multiclass; a numeric target with two values is binary; a numeric target with
+``--task auto`` decides from the target column and the model, and never guesses: a target with at most two
+values is binary (as every audit was before tasks existed), unless the model is a regressor; a text target
+with more values is multiclass; a numeric target with
 fractional values or more than ``MAX_CLASSES`` distinct values is regression; a regressor (a model without
 classes) means regression, a classifier's classes say binary or multiclass. Anything else (for instance a
 target with 3 to ``MAX_CLASSES`` whole numbers and no model) is ambiguous: :class:`AuditInputError` asks the
@@ -87,11 +88,11 @@ def detect_task(target: pd.Series, *, model=None, requested: str = "auto") -> Ta
     if kind == "regressor":
         numeric_target(target)
         return TaskChoice("regression", "the model is a regressor (it predicts amounts, not classes)")
+    if len(distinct) <= 2:  # two outcomes: the binary audit, as before tasks existed (whatever the model)
+        return TaskChoice("binary", f"the target '{name}' has {len(distinct)} distinct values")
     if kind == "classifier":
         task = "binary" if len(classes) <= 2 else "multiclass"
         return TaskChoice(task, f"the model is a classifier with {len(classes)} classes ({_examples(classes)})")
-    if len(distinct) <= 2:
-        return TaskChoice("binary", f"the target '{name}' has {len(distinct)} distinct values")
     if not numeric:
         if len(distinct) <= MAX_CLASSES:
             return TaskChoice("multiclass", f"the target '{name}' has {len(distinct)} text values (classes)")

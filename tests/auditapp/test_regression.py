@@ -131,3 +131,12 @@ def test_bad_input_is_named():
     with pytest.raises(AuditInputError, match="reference group 'zz'"):
         compute_regression_audit([1.0, 2.0], [1.0, 2.0], pd.DataFrame({"g": ["a", "b"]}), reference={"g": "zz"},
                                  n_boot=100)
+
+
+@pytest.mark.parametrize("n", [10, 37, 999, 123_457])
+def test_binomial_quantile_equals_scipy(n):
+    from auditapp.regression import binomial_quantile
+
+    for alpha in (0.005, 0.025, 0.975, 0.995):  # the tails the intervals use (at 0.5, q=0.5 ties are exact)
+        for q in (0.1, 0.5, 0.9):
+            assert binomial_quantile(alpha, n, q) == int(stats.binom.ppf(alpha, n, q))

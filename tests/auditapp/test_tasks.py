@@ -31,6 +31,7 @@ def test_auto_asks_when_whole_numbers_could_be_classes_or_amounts():
 def test_auto_follows_the_model():
     target = pd.Series([1, 2, 3, 4, 5, 1], name="band")
     assert detect_task(target, model=_fitted("classifier")).task == "multiclass"
+    assert detect_task(pd.Series([0, 1, 1], name="y"), model=_fitted("classifier")).task == "binary"
     assert detect_task(target, model=_fitted("regressor")).task == "regression"
     assert detect_task(pd.Series([0, 1], name="y"), model=_fitted("classifier", 2)).task == "binary"
 
