@@ -1,0 +1,64 @@
+"""The Amounts & classes page: the listing-price scenario in one click, regression charts and the cutoff view;
+an uploaded multiclass dataset with confusion heatmaps; an ambiguous target that makes the page ask."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from auditapp.regression import compute_regression_audit
+from datasets.listing_prices import generate
+from tests.browser.helpers import choose, grid_text, upload, wait_for_text
+
+pytestmark = pytest.mark.browser
+
+
+def _svg_title(page, graph: str, pattern: str) -> None:
+    page.wait_for_function(
+        "([sel, pat]) => { const el = document.querySelector(sel); return el && new RegExp(pat).test(el.textContent); }",
+        arg=[f"#{graph} .gtitle", pattern], timeout=30_000)
+
+
+def test_listing_price_scenario_shows_the_underestimated_group(page):
+    page.goto("/tasks")
+    page.click("#task-scenario-button")
+    wait_for_text(page, "#task-alert", "Loaded the listing-price scenario")
+    page.click("#task-run-button")
+    wait_for_text(page, "#task-context", r"Regression audit of 4,000 rows \(stated")
+    _svg_title(page, "task-metric-graph", "Mean error")
+    frame = generate()
+    expected = compute_regression_audit(frame["price"], frame["predicted_price"], frame[["host_group"]],
+                                        n_boot=100).grouping("host_group").groups
+    page.locator("#task-table").scroll_into_view_if_needed()
+    wait_for_text(page, "#task-table .ag-body", "B")
+    assert f"{expected.loc['B', 'mean_error']:.4g}" in grid_text(page, "task-table")
+    assert page.locator("#task-residual-graph .main-svg").count() > 0
+    page.locator("#task-cutoff-graph").scroll_into_view_if_needed()
+    _svg_title(page, "task-cutoff-graph", "Share predicted above")
+
+
+def test_multiclass_upload_draws_confusion_heatmaps_and_ambiguous_targets_ask(page, tmp_path):
+    rng = np.random.default_rng(5)
+    n = 600
+    band = rng.choice(["low", "mid", "high"], n)
+    frame = pd.DataFrame({"sex": rng.choice(["f", "m"], n), "band": band,
+                          "predicted_band": np.where(rng.random(n) < 0.7, band, "low"),
+                          "score_1_to_5": rng.integers(1, 6, n), "guess": rng.integers(1, 6, n)})
+    path = tmp_path / "bands.csv"
+    frame.to_csv(path, index=False)
+    page.goto("/data")
+    upload(page, "data-dataset-drop", path)
+    wait_for_text(page, "#data-upload-alert", "Loaded bands.csv: 600 rows")
+    page.goto("/tasks")
+    choose(page, "task-target-dropdown", "score_1_to_5")
+    choose(page, "task-prediction-dropdown", "guess")
+    choose(page, "task-sensitive-dropdown", "sex")
+    page.click("#task-run-button")
+    wait_for_text(page, "#task-alert", "could be classes or amounts")
+    choose(page, "task-target-dropdown", "band")
+    choose(page, "task-prediction-dropdown", "predicted_band")
+    page.click("#task-run-button")
+    wait_for_text(page, "#task-context", "Multiclass audit of 600 rows")
+    _svg_title(page, "task-class-graph", "Share assigned each class")
+    _svg_title(page, "task-confusion-graph", "Confusion matrix of f")
