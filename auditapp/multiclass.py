@@ -149,10 +149,11 @@ def _grouping(grouping, cells, classes, reference, *, z, min_group_size, notices
         top = np.nanmax(rate) if np.any(rate > 0) else np.nan
         columns[f"impact_ratio:{c}"] = rate / top if top == top else np.full(rate.shape, np.nan)
     for m in ("tpr", "fpr", "precision"):
-        with np.errstate(invalid="ignore"):
-            columns[f"macro_{m}"] = np.nanmean(np.column_stack([point[f"{m}:{c}"] for c in classes]), axis=1) \
-                if np.any(np.isfinite(np.column_stack([point[f"{m}:{c}"] for c in classes]))) \
-                else np.full(len(labels), np.nan)
+        stacked = np.column_stack([point[f"{m}:{c}"] for c in classes])
+        finite = np.isfinite(stacked)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns[f"macro_{m}"] = np.where(finite.any(axis=1), np.where(finite, stacked, 0.0).sum(axis=1)
+                                             / finite.sum(axis=1), np.nan)
     groups = pd.DataFrame(columns, index=pd.Index(list(labels), name="group"))
     ref, notice = pick_reference(grouping, reference, best={"accuracy": point["accuracy"]},
                                  min_group_size=min_group_size)
@@ -204,14 +205,21 @@ def _summary(groups, point, classes, min_group_size) -> tuple[pd.DataFrame, pd.D
     impact = groups.loc[keep, [f"impact_ratio:{c}" for c in classes]].to_numpy(dtype=float)
     tpr_gaps = np.array([rows[f"tpr:{c}"][0] for c in classes])
     fpr_gaps = np.array([rows[f"fpr:{c}"][0] for c in classes])
-    with np.errstate(invalid="ignore"):
-        criteria = {
-            "min_impact_ratio": float(np.nanmin(impact)) if np.isfinite(impact).any() else np.nan,
-            "max_class_rate_gap": float(np.nanmax([rows[f"class_rate:{c}"][0] for c in classes])),
-            "max_tpr_gap": float(np.nanmax(tpr_gaps)) if np.isfinite(tpr_gaps).any() else np.nan,
-            "max_fpr_gap": float(np.nanmax(fpr_gaps)) if np.isfinite(fpr_gaps).any() else np.nan,
-            "macro_tpr_gap": float(np.nanmean(tpr_gaps)) if np.isfinite(tpr_gaps).any() else np.nan,
-            "macro_fpr_gap": float(np.nanmean(fpr_gaps)) if np.isfinite(fpr_gaps).any() else np.nan,
-            "accuracy_gap": rows["accuracy"][0],
-        }
+    rate_gaps = np.array([rows[f"class_rate:{c}"][0] for c in classes])
+    criteria = {
+        "min_impact_ratio": _finite(impact, np.min),
+        "max_class_rate_gap": _finite(rate_gaps, np.max),
+        "max_tpr_gap": _finite(tpr_gaps, np.max),
+        "max_fpr_gap": _finite(fpr_gaps, np.max),
+        "macro_tpr_gap": _finite(tpr_gaps, np.mean),
+        "macro_fpr_gap": _finite(fpr_gaps, np.mean),
+        "accuracy_gap": rows["accuracy"][0],
+    }
     return summary, pd.DataFrame({"value": pd.Series(criteria)}).rename_axis("criterion")
+
+
+def _finite(values: np.ndarray, reduce) -> float:
+    """``reduce`` over the finite values (NaN when there are none: one group, or rates undefined everywhere)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(reduce(values)) if values.size else float("nan")

@@ -15,7 +15,12 @@ import pandas as pd
 
 from auditapp.errors import AuditInputError
 from auditapp.multiclass import MulticlassResult, compute_multiclass_audit
-from auditapp.regression import REGRESSION_METRICS, RESIDUAL_QUANTILES, RegressionResult, compute_regression_audit
+from auditapp.regression import (
+    REGRESSION_METRICS,
+    RESIDUAL_QUANTILES,
+    RegressionResult,
+    compute_regression_audit,
+)
 from auditapp.spec import AuditSpec, sensitive_frame
 from auditapp.tasks import TaskChoice, check_classes, detect_task, numeric_target
 

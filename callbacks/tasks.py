@@ -14,9 +14,9 @@ from auditapp.figures.tasks import (
     distribution_figure,
     regression_metric_figure,
 )
-from auditapp.task_scenario import CHOICES, install_listing_prices
 from auditapp.task_table import table_columns, table_rows
 from callbacks.context import get_store, settings
+from datasets.listing_prices import CHOICES, install_listing_prices
 from layouts import ids
 from layouts.components import error_alert, info_alert
 

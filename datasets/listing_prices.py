@@ -14,6 +14,10 @@ year's nightly price, the outcome) and ``predicted_price`` (the model's predicti
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +66,23 @@ def write(folder: Path) -> Path:
     path = folder / DATA_FILE
     generate().to_csv(path, index=False)
     return path
+
+
+SCENARIO = "listing-prices"
+CHOICES = {"task": "regression", "target": "price", "prediction": "predicted_price", "sensitive": ["host_group"]}
+
+
+def install_listing_prices(store) -> str:
+    """Generate the scenario's CSV once per generator version and register it; return its artifact id."""
+    folder = store.root / "scenarios" / SCENARIO / f"v{VERSION}"
+    target = folder / DATA_FILE
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{SCENARIO}-"))
+        try:
+            written = write(tmp)
+            with contextlib.suppress(FileExistsError):  # another process got there first
+                os.link(written, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return store.register_builtin(SCENARIO, target, kind="dataset", name=target.name)

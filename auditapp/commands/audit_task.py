@@ -52,7 +52,13 @@ def prepare_task(args):
 
 def run_task(args, choice, dataset, model) -> int:
     """Run a regression or multiclass audit from parsed options; print, write the record and report."""
-    from auditapp.commands.audit import dataset_info, model_info, note_deprecated_bootstrap, spec_from_args, write_json
+    from auditapp.commands.audit import (
+        dataset_info,
+        model_info,
+        note_deprecated_bootstrap,
+        spec_from_args,
+        write_json,
+    )
     from auditapp.gate import EXIT_CODES
     from auditapp.report import write_report
     from auditapp.task_audit import run_task_audit, task_record

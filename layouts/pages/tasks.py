@@ -7,7 +7,7 @@ from dash import dcc, html
 from layouts import ids
 from layouts.components import card, graph, grid, labelled
 
-dash.register_page(__name__, path="/tasks", name="Amounts & classes", order=3,
+dash.register_page(__name__, path="/tasks", name="Amounts & classes", order=8,
                    title="Amounts & classes · auditapp")
 
 _REGRESSION_METRICS = [

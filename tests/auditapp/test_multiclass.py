@@ -29,7 +29,7 @@ def test_class_rates_equal_a_pandas_crosstab():
     y, p, sf = _data()
     grouping = compute_multiclass_audit(y, p, sf).grouping("g", "h")
     expected = pd.crosstab([sf["g"], sf["h"]], pd.Series(p, name="pred"), normalize="index")
-    for label, row in grouping.groups.iterrows():
+    for _label, row in grouping.groups.iterrows():
         for c in CLASSES:
             assert row[f"class_rate:{c}"] == pytest.approx(expected.loc[(row["g"], row["h"]), c], abs=1e-12)
 
