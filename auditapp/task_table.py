@@ -33,3 +33,22 @@ def table_rows(audit, grouping) -> list[dict]:
 def table_columns(audit, grouping) -> list[dict]:
     columns = [{"headerName": "Group", "field": "group", "pinned": "left"}, {"headerName": "n", "field": "n"}]
     return columns + [{"headerName": name.replace("_", " "), "field": name} for name in _names(audit, grouping)]
+
+
+_MITIGATION_MEASURES = {"mae": "MAE", "rmse": "RMSE", "mae_gap": "MAE gap (max − min)", "max_abs_smd": "largest |SMD|"}
+
+
+def mitigation_rows(table, names: dict) -> list[dict]:
+    """One dict per mitigation candidate: each measure as ``value [low, high]`` text."""
+    rows = []
+    for candidate, row in table.iterrows():
+        out = {"candidate": names.get(candidate, candidate)}
+        for key in _MITIGATION_MEASURES:
+            out[key] = f"{_fmt(float(row[key]))} [{_fmt(float(row[key + '_low']))}, {_fmt(float(row[key + '_high']))}]"
+        rows.append(out)
+    return rows
+
+
+def mitigation_columns() -> list[dict]:
+    return [{"headerName": "Candidate", "field": "candidate", "pinned": "left"}] + [
+        {"headerName": label, "field": key} for key, label in _MITIGATION_MEASURES.items()]

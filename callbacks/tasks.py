@@ -14,9 +14,9 @@ from auditapp.figures.tasks import (
     distribution_figure,
     regression_metric_figure,
 )
-from auditapp.task_table import table_columns, table_rows
+from auditapp.task_table import mitigation_columns, mitigation_rows, table_columns, table_rows
 from callbacks.context import get_store, settings
-from datasets.listing_prices import CHOICES, install_listing_prices
+from datasets.listing_prices import CHOICES, VERSION, compare_mitigations, install_listing_prices
 from layouts import ids
 from layouts.components import error_alert, info_alert
 
@@ -196,3 +196,19 @@ def show_task_table(key, choices, state, token):
     except (AuditInputError, KeyError):
         return [], []
     return table_rows(audit, grouping), table_columns(audit, grouping)
+
+
+_MITIGATION_NAMES = {"unmitigated": "Unmitigated", "reweighing": "Reweighing (by outcome quartile)",
+                     "correlation_remover": "CorrelationRemover", "bounded_group_loss": "Bounded group loss"}
+
+
+@callback(
+    Output(ids.TASK_MITIGATION_TABLE, "rowData"), Output(ids.TASK_MITIGATION_TABLE, "columnDefs"),
+    Input(ids.TASK_MITIGATION_BUTTON, "n_clicks"), prevent_initial_call=True,
+)
+def on_compare_mitigations(n_clicks):
+    """Compare the mitigations on the listing-price scenario."""
+    if not n_clicks:
+        return no_update, no_update
+    result = get_store().cached(("listing-mitigations", VERSION), compare_mitigations)
+    return mitigation_rows(result.table, _MITIGATION_NAMES), mitigation_columns()

@@ -49,15 +49,38 @@ def _features(frame: pd.DataFrame) -> np.ndarray:
     return np.column_stack([np.ones(len(frame)), frame[["bedrooms", "rating", "reviews"]].to_numpy(float), hoods])
 
 
-def generate(*, n_rows: int = 4000, seed: int = 16) -> pd.DataFrame:
-    """The audit table: this year's listings with the model's predicted prices (seeded)."""
+def model_inputs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's input columns: the numeric ones and the neighbourhood one-hot (central is the baseline)."""
+    return pd.DataFrame(_features(frame)[:, 1:], columns=["bedrooms", "rating", "reviews",
+                                                          *(f"in_{h}" for h in NEIGHBOURHOODS[1:])])
+
+
+def histories(*, n_rows: int = 4000, seed: int = 16) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Last year's listings (``price`` discounted for group B: what the model learns from) and this year's."""
     rng = np.random.default_rng(seed)
     past = _listings(rng, n_rows)
-    past_price = past["price"].to_numpy() * np.where(past["host_group"] == "B", 1 - HISTORICAL_DISCOUNT, 1.0)
-    coef, *_ = np.linalg.lstsq(_features(past), past_price, rcond=None)  # ordinary least squares
-    now = _listings(rng, n_rows)
+    past["price"] = past["price"].to_numpy() * np.where(past["host_group"] == "B", 1 - HISTORICAL_DISCOUNT, 1.0)
+    return past, _listings(rng, n_rows)
+
+
+def generate(*, n_rows: int = 4000, seed: int = 16) -> pd.DataFrame:
+    """The audit table: this year's listings with the model's predicted prices (seeded)."""
+    past, now = histories(n_rows=n_rows, seed=seed)
+    coef, *_ = np.linalg.lstsq(_features(past), past["price"].to_numpy(), rcond=None)  # ordinary least squares
     now["predicted_price"] = np.round(_features(now) @ coef, 2)
     return now
+
+
+def compare_mitigations(*, seed: int = 16, n_boot: int = 300):
+    """What each mitigation does to the price model, on this year's listings (a ``RegressionMitigationComparison``)."""
+    from sklearn.linear_model import LinearRegression
+
+    from auditapp.regression_mitigation import compare_regression_mitigations
+
+    past, now = histories(seed=seed)
+    return compare_regression_mitigations(LinearRegression(), model_inputs(past), past["price"], past["host_group"],
+                                          model_inputs(now), now["price"], now["host_group"], seed=seed,
+                                          n_boot=n_boot)
 
 
 def write(folder: Path) -> Path:

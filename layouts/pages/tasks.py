@@ -83,4 +83,10 @@ def layout(**_query):
         ], id=ids.TASK_MULTICLASS_AREA, style={"display": "none"}),
         card("Table", grid(ids.TASK_TABLE, height=300),
              help_text="Every metric per group with its interval."),
+        card("What each mitigation does (listing-price scenario)",
+             dbc.Button("Compare mitigations", id=ids.TASK_MITIGATION_BUTTON, color="secondary", className="mb-2"),
+             dcc.Loading(grid(ids.TASK_MITIGATION_TABLE, height=220)),
+             help_text="Each candidate is refitted on last year's listings and audited on this year's: overall "
+                       "error, the spread of group errors and the largest standardized mean difference, with "
+                       "intervals."),
     ])

@@ -62,3 +62,11 @@ def test_multiclass_upload_draws_confusion_heatmaps_and_ambiguous_targets_ask(pa
     wait_for_text(page, "#task-context", "Multiclass audit of 600 rows")
     _svg_title(page, "task-class-graph", "Share assigned each class")
     _svg_title(page, "task-confusion-graph", "Confusion matrix of f")
+
+
+def test_mitigations_of_the_scenario_are_compared(page):
+    page.goto("/tasks")
+    page.locator("#task-mitigation-button").scroll_into_view_if_needed()
+    page.click("#task-mitigation-button")
+    wait_for_text(page, "#task-mitigation-table .ag-body", "CorrelationRemover", timeout=60_000)
+    assert "Bounded group loss" in grid_text(page, "task-mitigation-table")

@@ -28,3 +28,13 @@ def test_an_ambiguous_target_makes_the_page_ask(store, token):
     state, *_ = tasks.on_load_listing_scenario(1, None, token)
     out = tasks.on_run_task_audit(1, "auto", "bedrooms", "predicted_price", ["host_group"], state, token)
     assert out[0] is None and "could be classes or amounts" in str(out[1])
+
+
+def test_mitigation_comparison_of_the_scenario(store, token):
+    rows, columns = tasks.on_compare_mitigations(1)
+    by_name = {r["candidate"]: r for r in rows}
+    assert set(by_name) == {"Unmitigated", "Reweighing (by outcome quartile)", "CorrelationRemover",
+                            "Bounded group loss"}
+    smd = {name: float(r["max_abs_smd"].split()[0]) for name, r in by_name.items()}
+    assert smd["CorrelationRemover"] < smd["Unmitigated"]  # the proxy's route to the discount is cut
+    assert [c["field"] for c in columns] == ["candidate", "mae", "rmse", "mae_gap", "max_abs_smd"]
