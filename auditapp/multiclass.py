@@ -20,6 +20,7 @@ import pandas as pd
 from auditapp.errors import AuditInputError
 from auditapp.intervals import diff_interval, proportion_interval, ratio_interval, z_value
 from auditapp.task_groups import pick_reference, row_groupings
+from auditapp.tasks import MAX_CLASSES
 
 __all__ = ["PER_CLASS", "MulticlassGrouping", "MulticlassResult", "compute_multiclass_audit", "class_metric_names"]
 
@@ -98,6 +99,9 @@ def compute_multiclass_audit(y_true, y_pred, sensitive_features: pd.DataFrame, *
     if len(truth) == 0:
         raise AuditInputError("The dataset has no rows to audit.")
     classes = tuple(str(c) for c in classes) if classes is not None else tuple(sorted(set(truth) | set(pred)))
+    if len(classes) > MAX_CLASSES:
+        raise AuditInputError(f"The labels and predictions hold {len(classes):,} classes; at most {MAX_CLASSES} can be "
+                              "audited class by class. Group the classes first.")
     index = {c: i for i, c in enumerate(classes)}
     codes = []
     for what, values in (("labels", truth), ("predictions", pred)):

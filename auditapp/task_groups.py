@@ -16,7 +16,11 @@ import pandas as pd
 from auditapp.errors import AuditInputError
 from auditapp.metrics import GROUP_SEPARATOR, encode
 
-__all__ = ["RowGrouping", "row_groupings", "pick_reference"]
+__all__ = ["MAX_TASK_GROUPS", "MAX_TASK_FEATURES", "RowGrouping", "row_groupings", "pick_reference"]
+
+# Each group of a regression audit has its own bootstrap and each grouping its own pass: bounded work.
+MAX_TASK_GROUPS = 2_000
+MAX_TASK_FEATURES = 4
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ def row_groupings(sensitive_features: pd.DataFrame, *, intersections: bool = Tru
     """Every grouping of ``sensitive_features`` (its columns are already text, as ``spec.sensitive_frame`` gives)."""
     frame = sensitive_features.reset_index(drop=True)
     features = tuple(str(c) for c in frame.columns)
+    if len(features) > MAX_TASK_FEATURES:
+        raise AuditInputError(
+            f"{len(features)} sensitive features give {2 ** len(features) - 1} groupings; a regression or multiclass "
+            f"audit takes at most {MAX_TASK_FEATURES} at once. Audit fewer features at a time.")
     full, levels = encode(frame)
     per_feature, rest = [], full.copy()
     for lev in reversed(levels):
@@ -52,6 +60,11 @@ def row_groupings(sensitive_features: pd.DataFrame, *, intersections: bool = Tru
             for j in subset:
                 key = key * len(levels[j]) + per_feature[j]
             keys, codes = np.unique(key, return_inverse=True)
+            if keys.size > MAX_TASK_GROUPS:
+                raise AuditInputError(
+                    f"The grouping {' × '.join(features[j] for j in subset)} has {keys.size:,} groups; a regression or "
+                    f"multiclass audit takes at most {MAX_TASK_GROUPS:,} per grouping. Bin a numeric feature "
+                    "(--bins) or audit fewer features at once.")
             values, rest = {}, keys.copy()
             for j in reversed(subset):
                 values[features[j]] = levels[j][rest % len(levels[j])]

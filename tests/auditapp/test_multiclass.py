@@ -93,3 +93,9 @@ def test_impact_ratio_per_class_and_macro_summaries():
 def test_labels_outside_the_classes_are_named():
     with pytest.raises(AuditInputError, match="predictions hold zz"):
         compute_multiclass_audit(["a", "b"], ["a", "zz"], pd.DataFrame({"g": ["x", "y"]}), classes=("a", "b"))
+
+
+def test_too_many_classes_are_refused_before_any_work():
+    labels = [str(i) for i in range(50)]
+    with pytest.raises(AuditInputError, match="hold 50 classes; at most 20"):
+        compute_multiclass_audit(labels, labels, pd.DataFrame({"g": ["x"] * 50}))

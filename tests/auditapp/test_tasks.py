@@ -59,3 +59,15 @@ def test_class_labels_must_match_the_models_classes():
     with pytest.raises(AuditInputError, match="'band' has values medium that are not classes of the model"):
         check_classes(y, pd.Series(["low", "high", "low"], name="pred"), ("high", "low"))
     assert check_classes(y, pd.Series(["low", "high", "low"], name="pred")) == ("high", "low", "medium")
+
+
+def test_task_audits_bound_their_work():
+    from auditapp.regression import compute_regression_audit
+
+    n = 3000
+    many = pd.DataFrame({"a": [str(i % 60) for i in range(n)], "b": [str(i % 53) for i in range(n)]})
+    with pytest.raises(AuditInputError, match=r"a × b has 3,000 groups; .* at most 2,000 per grouping"):
+        compute_regression_audit(np.arange(n, dtype=float), np.arange(n, dtype=float), many, n_boot=100)
+    five = pd.DataFrame({k: ["x", "y"] * 5 for k in "abcde"})
+    with pytest.raises(AuditInputError, match="5 sensitive features give 31 groupings"):
+        compute_regression_audit(np.arange(10.0), np.arange(10.0), five, n_boot=100)
