@@ -70,3 +70,20 @@ def test_mitigations_of_the_scenario_are_compared(page):
     page.click("#task-mitigation-button")
     wait_for_text(page, "#task-mitigation-table .ag-body", "CorrelationRemover", timeout=60_000)
     assert "Bounded group loss" in grid_text(page, "task-mitigation-table")
+
+
+def test_regression_report_draws_its_charts_without_console_errors(page, tmp_path):
+    from auditapp.cli import main
+
+    frame = generate()
+    data = tmp_path / "prices.csv"
+    frame.to_csv(data, index=False)
+    report = tmp_path / "report.html"
+    assert main(["audit", "--data", str(data), "--target", "price", "--prediction", "predicted_price",
+                 "--sensitive", "host_group,neighbourhood", "--policy", "regression-fair", "--replicates", "200",
+                 "--report", str(report)]) in (1, 3)
+    page.goto(report.as_uri())
+    wait_for_text(page, "#verdict", "regression-fair")
+    page.evaluate("() => window.auditappDrawAll()")
+    page.wait_for_function("() => document.querySelectorAll('.figure .main-svg').length >= 12")
+    assert page.locator("#t0-residuals .main-svg").count() == 1 and page.locator("#t2-mae .main-svg").count() == 1
