@@ -18,9 +18,13 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "audit", help="audit predictions or a model for group disparities",
         description="Compute per-group metrics, disparities against a reference group, tests and "
-                    "confidence intervals. Exit status 2 on bad input.",
+                    "confidence intervals, for binary, multiclass and regression models (--task). Exit "
+                    "status 2 on bad input.",
     )
     add_audit_arguments(parser)
+    from auditapp.commands.audit_task import add_task_arguments
+
+    add_task_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     parser.add_argument("--policy", metavar="PRESET_OR_FILE",
                         help="check a policy (four-fifths, ratio-band, equalized-odds, strict, or a "
@@ -212,6 +216,13 @@ def run(args) -> int:
     from auditapp.policy import load_policy
     from auditapp.workload import CLI_REMEDY, WorkLimits
 
+    dataset, model = None, None
+    if getattr(args, "task", "binary") != "binary":
+        from auditapp.commands.audit_task import prepare_task, run_task
+
+        choice, dataset, model = prepare_task(args)
+        if choice.task != "binary":
+            return run_task(args, choice, dataset, model)
     note_deprecated_bootstrap(args)
     spec = spec_from_args(args)
     policy = load_policy(args.policy) if args.policy else None
@@ -220,11 +231,11 @@ def run(args) -> int:
         from auditapp.compliance.signing import load_private_key
 
         key = load_private_key(args.sign)
-    dataset = None
     limits = None if args.no_work_limit else WorkLimits.from_env()
     source, engine = resolve_engine(args)
     if engine == "pandas":
-        dataset, model = load_inputs(args)
+        if dataset is None:  # not read yet to decide the task
+            dataset, model = load_inputs(args)
         audit = run_audit(dataset.frame, spec, model, limits=limits, remedy=CLI_REMEDY)
         info, notices = dataset_info(dataset), dataset.notices
     else:
