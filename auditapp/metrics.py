@@ -10,8 +10,9 @@ and a million rows cost no more than a thousand.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,24 @@ GROUP_SEPARATOR = " & "
 _CELLS = ("tn", "fp", "fn", "tp")
 __all__ = ["CRITERIA", "GROUP_SEPARATOR", "AuditResult", "GroupingResult", "compute_audit",
            "compute_audit_from_counts"]
+
+
+class _Grouped(Protocol):
+    @property
+    def features(self) -> tuple[str, ...]: ...
+
+
+G = TypeVar("G", bound=_Grouped)
+
+
+def find_grouping(groupings: Sequence[G], features: Sequence[str]) -> G:
+    """The grouping of ``features`` (one feature or an intersection, in any order) among ``groupings``: the
+    lookup every audit result (binary, regression, multiclass) uses."""
+    wanted = set(features)
+    for item in groupings:
+        if set(item.features) == wanted:
+            return item
+    raise KeyError(f"No grouping for {tuple(features)}; have {[g.features for g in groupings]}")
 
 
 @dataclass(frozen=True)
@@ -75,11 +94,7 @@ class AuditResult:
 
     def grouping(self, *features: str) -> GroupingResult:
         """The result for one feature or an intersection (features in any order)."""
-        wanted = set(features)
-        for item in self.groupings:
-            if set(item.features) == wanted:
-                return item
-        raise KeyError(f"No grouping for {features}; have {[g.features for g in self.groupings]}")
+        return find_grouping(self.groupings, features)
 
 
 def encode(sensitive_features: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from auditapp.errors import AuditInputError
 from auditapp.intervals import diff_interval, proportion_interval, ratio_interval, z_value
+from auditapp.metrics import find_grouping
 from auditapp.task_groups import pick_reference, row_groupings
 from auditapp.tasks import MAX_CLASSES
 
@@ -75,11 +76,7 @@ class MulticlassResult:
     notices: tuple[str, ...] = ()
 
     def grouping(self, *features: str) -> MulticlassGrouping:
-        wanted = set(features)
-        for item in self.groupings:
-            if set(item.features) == wanted:
-                return item
-        raise KeyError(f"No grouping for {features}; have {[g.features for g in self.groupings]}")
+        return find_grouping(self.groupings, features)
 
 
 def compute_multiclass_audit(y_true, y_pred, sensitive_features: pd.DataFrame, *, classes=None, reference=None,

@@ -21,6 +21,7 @@ from scipy import special
 
 from auditapp.bootstrap_sums import MIN_ROWS, percentile_interval, replicate_sums
 from auditapp.errors import AuditInputError
+from auditapp.metrics import find_grouping
 from auditapp.task_groups import pick_reference, row_groupings
 
 __all__ = ["REGRESSION_METRICS", "RESIDUAL_QUANTILES", "RegressionGrouping", "RegressionResult",
@@ -71,11 +72,7 @@ class RegressionResult:
     notices: tuple[str, ...] = ()
 
     def grouping(self, *features: str) -> RegressionGrouping:
-        wanted = set(features)
-        for item in self.groupings:
-            if set(item.features) == wanted:
-                return item
-        raise KeyError(f"No grouping for {features}; have {[g.features for g in self.groupings]}")
+        return find_grouping(self.groupings, features)
 
 
 def compute_regression_audit(y_true, y_pred, sensitive_features: pd.DataFrame, *, reference=None,
