@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     threading.Thread(target=announce, name="auditapp-sandbox-probe", daemon=True).start()
     from auditapp.store import ArtifactStore
     from callbacks.managers import background_manager
+    from layouts.shell import CHARTS_SCRIPT, INDEX_STRING
 
     store = ArtifactStore(settings.data_dir)
     app = dash.Dash(
@@ -55,8 +56,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         assets_folder=str(HERE / "layouts" / "assets"),
         suppress_callback_exceptions=True, title="auditapp", on_error=_on_error,
         background_callback_manager=background_manager(settings),
-        serve_locally=True,
+        serve_locally=True, external_scripts=[CHARTS_SCRIPT],
     )
+    app.index_string = INDEX_STRING
     app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024**2
     import callbacks  # noqa: F401  (registers every @callback on this app)
     from callbacks.routes import register_routes

@@ -10,9 +10,10 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 
 from auditapp.errors import AuditInputError, LimitExceededError
+from layouts.shell import CHARTS_SCRIPT
 
 log = logging.getLogger("auditapp.upload")
 CHUNK = 1 << 20
@@ -90,7 +91,15 @@ def handle_upload(store, settings, kind: str, token: str | None, filename: str) 
 
 
 def register_routes(server, store, settings) -> None:
-    """Add ``POST /api/upload/<kind>`` (raw body; headers X-Auditapp-Session and X-Filename)."""
+    """Add ``POST /api/upload/<kind>`` (raw body; headers X-Auditapp-Session and X-Filename), and
+    ``GET /_auditapp/charts.js``, the charts' accessibility script shared with the HTML report."""
+
+    @server.get(CHARTS_SCRIPT)
+    def charts_script():
+        from auditapp.figures.describe import chart_script
+
+        return Response(chart_script(), mimetype="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
 
     @server.post("/api/upload/<kind>")
     def upload(kind: str):
