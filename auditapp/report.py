@@ -9,7 +9,6 @@ with ``<``, ``>`` and ``&`` escaped, so a column called ``<script>`` stays text.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,9 @@ import plotly.graph_objects as go
 
 from auditapp.audit import Audit
 from auditapp.findings import Finding
+from auditapp.report_html import CSS as ACCESSIBLE_CSS
+from auditapp.report_html import escape as _e
+from auditapp.report_html import figure_html, safe_json, table_html
 from auditapp.verdicts import PolicyEvaluation
 
 TABLE_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy")
@@ -32,8 +34,6 @@ BOARD = {
 }
 _CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
         "img-src data: blob:; font-src data:; connect-src 'none'")
-_PLOT_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
-                "modeBarButtonsToRemove": ["sendDataToCloud"]}
 _CSS = """
 body{font-family:system-ui,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#222;margin:0 auto;
  max-width:1100px;padding:1.5rem;line-height:1.45}
@@ -65,38 +65,15 @@ window.addEventListener('beforeprint',function(){
 """
 
 
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _safe_json(payload: str) -> str:
-    """JSON that can sit inside a ``<script>`` element: no ``<``, ``>`` or ``&`` left."""
-    return payload.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-
-
-def figure_html(fig: go.Figure, div_id: str) -> str:
-    """A ``<div>`` and the inline script that draws ``fig`` with the embedded plotly.js."""
-    import plotly.io as pio
-
-    data = _safe_json(pio.to_json(fig, validate=False))
-    config = json.dumps(_PLOT_CONFIG)
-    return (f'<div class="figure" id="{_e(div_id)}"></div>'
-            f'<script>(function(){{var f={data};Plotly.newPlot("{_e(div_id)}",f.data,f.layout,'
-            f'{config});}})();</script>')
-
-
 def _badge(verdict: str, extra: str = "") -> str:
     icon, word, css = BOARD[verdict]
     return f'<span class="verdict {css} {extra}">{icon} {word}</span>'
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()) -> str:
-    """An HTML table; cells are given already escaped (or as trusted markup)."""
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
-                         for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = (), *,
+           label: str) -> str:
+    """An HTML table in its own scrolling box; cells are given already escaped (or as trusted markup)."""
+    return table_html(header, rows, numeric, label=label)
 
 
 def _board(evaluation: PolicyEvaluation | None) -> str:
@@ -110,7 +87,7 @@ def _board(evaluation: PolicyEvaluation | None) -> str:
                      _e(row["bound"]), str(row["pass"]), str(row["fail"]), str(row["inconclusive"]),
                      str(row["not_evaluable"])])
     table = _table(["Verdict", "Criterion", "Role", "Bound", "Pass", "Fail", "Inconclusive",
-                    "Not evaluable"], rows, numeric=(4, 5, 6, 7))
+                    "Not evaluable"], rows, numeric=(4, 5, 6, 7), label="Verdict per criterion")
     return (f'<section id="verdict"><h2>Verdict</h2>'
             f'<p>Policy <strong>{_e(policy.name)}</strong>: {_e(policy.description)}</p>'
             f'<div id="overall-verdict">{_badge(evaluation.overall, "overall-badge")}</div>{table}</section>')
@@ -141,7 +118,7 @@ def _verdict_details(evaluation: PolicyEvaluation | None) -> str:
                      + figure_html(verdict_figure(evaluation, c.name), f"verdict-figure-{i}")
                      + _table(["Verdict", "Grouping", "Group", "Compared with", "Value",
                                f"{evaluation.confidence:.0%} CI", "n", "Reason"], rows,
-                              numeric=(4, 5, 6)))
+                              numeric=(4, 5, 6), label=f"Verdicts by group: {c.name}"))
     return '<section id="verdict-details"><h2>Verdicts by group</h2>' + "".join(parts) + "</section>"
 
 
@@ -160,7 +137,7 @@ def _groupings(audit: Audit) -> str:
         rows = [[_e(r["group"]), str(r["n"]), "yes" if r["reference"] else "", _e(r["flags"]),
                  *(_e(r[m]) for m in TABLE_METRICS)] for r in group_table_rows(grouping, TABLE_METRICS)]
         table = _table(["Group", "n", "Reference", "Flags", *(LABELS[m] for m in TABLE_METRICS)], rows,
-                       numeric=(1,))
+                       numeric=(1,), label=f"Rates by group of {grouping.name}")
         figures = [group_metric_figure(grouping, CHART_METRICS, confidence=confidence),
                    disparity_figure(grouping, "selection_rate", confidence=confidence)]
         if len(grouping.features) == 2:
@@ -198,7 +175,7 @@ def _extra(extra_figures: Mapping[str, Sequence[go.Figure]] | None) -> str:
 
 def _settings(audit: Audit, record: Mapping, evaluation: PolicyEvaluation | None) -> str:
     def kv(items):
-        return _table(["Setting", "Value"], [[_e(k), _e(v)] for k, v in items])
+        return _table(["Setting", "Value"], [[_e(k), _e(v)] for k, v in items], label="Audit settings")
 
     dataset = record.get("dataset") or {}
     model = record.get("model") or {}
@@ -217,7 +194,7 @@ def _settings(audit: Audit, record: Mapping, evaluation: PolicyEvaluation | None
                 for c in evaluation.policy.criteria]
         text += f"<h3>Policy {_e(evaluation.policy.name)}</h3>" + _table(
             ["Criterion", "Metric", "Measure", "Scope", "Bound", "Min group size", "Role", "Groupings"],
-            rows)
+            rows, label=f"Criteria of the policy {evaluation.policy.name}")
     notices = "".join(f"<li>{_e(n)}</li>" for n in audit.notices)
     if notices:
         text += f"<h3>Notices</h3><ul>{notices}</ul>"
@@ -252,12 +229,14 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
     """
     from plotly.offline import get_plotlyjs
 
+    from auditapp.figures.describe import chart_script
+
     record_json = json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False)
     dataset = (record.get("dataset") or {}).get("name", "")
     header = (f"<h1>{_e(title)}</h1><p class=\"meta\">Dataset {_e(dataset)} · {audit.result.n_rows:,} rows · "
               f"{audit.result.confidence:.0%} confidence intervals from counts (methods in the record's "
               f"settings.interval_methods) · {_e(record.get('timestamp', ''))}</p>")
-    nav = ('<nav><a href="#verdict">Verdict</a><a href="#findings">Findings</a><a href="#groups">Groups</a>'
+    nav = ('<nav aria-label="Sections"><a href="#verdict">Verdict</a><a href="#findings">Findings</a><a href="#groups">Groups</a>'
            '<a href="#settings">Settings</a><a href="#record">Audit record</a></nav>')
     body = "".join([
         header, nav, _board(evaluation), _findings(findings), _verdict_details(evaluation),
@@ -265,14 +244,14 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
         f'<section id="record"><h2>Audit record</h2><p>The machine-readable record; '
         f"<code>auditapp verify</code> recomputes it from the data.</p><details><summary>Show the JSON"
         f"</summary><pre>{_e(record_json)}</pre></details>"
-        f'<script type="application/json" id="audit-record">{_safe_json(record_json)}</script></section>',
+        f'<script type="application/json" id="audit-record">{safe_json(record_json)}</script></section>',
     ])
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{_CSS}</style>"
-            f"<script>{get_plotlyjs()}</script></head><body>{body}<script>{_PRINT_JS}</script>"
-            f"</body></html>")
+            f"<title>{_e(title)}</title><style>{_CSS}{ACCESSIBLE_CSS}</style>"
+            f"<script>{get_plotlyjs()}</script></head><body><main>{body}</main><script>{_PRINT_JS}</script>"
+            f"<script>{chart_script()}</script></body></html>")
 
 
 def write_report(path: str | os.PathLike, text: str) -> None:
