@@ -58,7 +58,8 @@ def test_choosing_a_preset_shows_the_engines_verdict(page, demo_audit):
     text = wait_for_text(page, OVERALL, re.escape(sentence))
     assert mark in text
     assert "true positive rate gap" in page.inner_text("#policy-editor-grid .ag-body")
-    assert "true positive rate gap" in page.inner_text("#policy-board-grid .ag-body")
+    page.locator("#policy-board-grid").scroll_into_view_if_needed()  # the grid draws rows once seen
+    wait_for_text(page, "#policy-board-grid .ag-body", "true positive rate gap")
     assert page.locator("#policy-verdict-graph .main-svg").count() > 0
 
 
