@@ -7,9 +7,9 @@ AXE := tests/browser/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: run test test-quick lint bench clean
+.PHONY: run test test-quick lint bench clean java
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-spark.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -e .
@@ -23,7 +23,13 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 run: $(STAMP)
 	$(BIN)/auditapp serve --host $(HOST) --port $(PORT) --demo hiring
 
-test: $(STAMP) $(AXE)
+# The Spark engine's tests need Java: Debian's headless JRE is installed where none is found (as root).
+JAVA_PACKAGE ?= openjdk-17-jre-headless
+java:
+	@command -v java >/dev/null 2>&1 || { echo "Installing $(JAVA_PACKAGE) for the Spark tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(JAVA_PACKAGE) >/dev/null; }
+
+test: $(STAMP) $(AXE) java
 	$(BIN)/python -m pytest
 
 test-quick: $(STAMP)

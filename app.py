@@ -47,18 +47,20 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # Probing bubblewrap starts a process (~0.5 s): done beside start-up, its verdict logged.
     threading.Thread(target=announce, name="auditapp-sandbox-probe", daemon=True).start()
     from auditapp.store import ArtifactStore
+    from callbacks import assets
     from callbacks.managers import background_manager
-    from layouts.shell import CHARTS_SCRIPT, INDEX_STRING
+    from layouts.shell import CHARTS_SCRIPT
 
     store = ArtifactStore(settings.data_dir)
+    assets.load_grids_on_demand()
     app = dash.Dash(
         __name__, use_pages=True, pages_folder=str(HERE / "layouts" / "pages"),
         assets_folder=str(HERE / "layouts" / "assets"),
         suppress_callback_exceptions=True, title="auditapp", on_error=_on_error,
         background_callback_manager=background_manager(settings),
-        serve_locally=True, external_scripts=[CHARTS_SCRIPT],
+        serve_locally=True, index_string=assets.index_string(), external_scripts=[CHARTS_SCRIPT],
     )
-    app.index_string = INDEX_STRING
+    assets.install(app.server)  # compression, long-lived caching of fingerprinted files
     app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024**2
     import callbacks  # noqa: F401  (registers every @callback on this app)
     from callbacks.routes import register_routes
@@ -69,6 +71,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
     auth.install(app.server, auth.load_users(basic_auth=settings.basic_auth, users_file=settings.users_file),
                  secret=store.signing_key("login"), failures=store.recent_failures)
+    from callbacks import browser_session
+
+    browser_session.install(app.server, store, login_path=auth.LOGIN_PATH, logout_path=auth.LOGOUT_PATH)
     initial = None
     if settings.demo:
         from auditapp.scenarios import scenario_state

@@ -26,6 +26,10 @@ class Audit:
 
     ``auc`` maps each grouping's features to a table indexed by group; ``calibration`` maps each
     single sensitive feature to its calibration table.
+
+    ``engine`` is None for an audit of rows in memory (``run_audit``); an audit computed from an
+    engine's counts table (``engines.audit_from_aggregates``) names the engine, keeps no rows (the
+    arrays of ``data`` are None) and has ``score_grid``, the resolution of its score histograms.
     """
 
     spec: AuditSpec
@@ -34,6 +38,13 @@ class Audit:
     auc: Mapping[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
     calibration: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     indexes: Mapping[tuple[str, ...], ThresholdIndex] = field(default_factory=dict)
+    engine: str | None = None
+    score_grid: object | None = None
+
+    @property
+    def has_scores(self) -> bool:
+        """Whether the audit has scores (rows' scores, or score histograms)."""
+        return self.data.y_score is not None or self.score_grid is not None
 
     def threshold_index(self, features: tuple[str, ...]) -> ThresholdIndex:
         """Each group's sorted scores for one grouping (built once, with the audit)."""
@@ -41,6 +52,15 @@ class Audit:
             if set(key) == set(features):
                 return index
         raise KeyError(f"No scores sorted for {features}; have {list(self.indexes)}")
+
+    def calibration_for(self, features: tuple[str, ...]) -> pd.DataFrame:
+        """Calibration per group of one grouping (a single feature's table is kept from the audit)."""
+        if self.data.y_score is None:
+            raise KeyError("This audit has no scores, so no calibration.")
+        if len(features) == 1 and features[0] in self.calibration:
+            return self.calibration[features[0]]
+        labels = group_labels(self.data.sensitive_features[list(features)])
+        return calibration_table(self.data.y_true, self.data.y_score, labels, confidence=self.spec.confidence)
 
     @property
     def notices(self) -> tuple[str, ...]:
@@ -53,7 +73,7 @@ class Audit:
             source = "the scenario's model" if scenario else "the uploaded model"
             if data.threshold is not None:
                 source += f" (favourable when its score ≥ {data.threshold:g})"
-            elif data.y_score is not None and not data.decision_rule.startswith("the model's own"):
+            elif self.has_scores and not data.decision_rule.startswith("the model's own"):
                 source += " (favourable when its probability ≥ 0.5, ties included)"
         elif data.source == "score":
             source = f"the score column '{spec.score}' (favourable when ≥ {data.threshold:g})"
@@ -69,8 +89,8 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, limits: WorkL
               remedy: str = SERVER_REMEDY) -> Audit:
     """Audit ``frame`` as ``spec`` says, predicting with ``model`` when one is given.
 
-    ``limits`` (a shared server's caps on intersections and replicates × groups) refuse an audit that
-    asks for more, before any replicate is drawn; ``remedy`` ends that message.
+    ``limits`` (a shared server's caps on intersections and, with scores, rows × groupings) refuse an
+    audit that asks for more, before any metric is computed; ``remedy`` ends that message.
 
     Raises
     ------
@@ -81,7 +101,7 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, limits: WorkL
     """
     data = prepare(frame, spec, model)
     if limits is not None:
-        measure_work(data.sensitive_features, spec.n_boot, limits=limits, remedy=remedy)
+        measure_work(data.sensitive_features, scored=data.y_score is not None, limits=limits, remedy=remedy)
     result = compute_audit(
         data.y_true, data.y_pred, data.sensitive_features, reference=spec.reference,
         min_group_size=spec.min_group_size, n_boot=spec.n_boot, confidence=spec.confidence, seed=spec.seed,

@@ -184,12 +184,12 @@ def audit_in_helper(token: str, state: dict[str, Any], *, trust_pickle: bool, ti
                 pool.warm()
                 raise JobTimeLimitError(
                     f"The audit ran longer than this server's limit of {timeout:,.0f} seconds and was stopped. "
-                    "Use fewer bootstrap replicates or sensitive features, or ask the operator to raise "
+                    "Choose fewer sensitive features or coarser bins, or audit fewer rows, or ask the operator to raise "
                     "AUDITAPP_JOB_TIME_LIMIT.")
         if isinstance(future.exception(), BrokenProcessPool):
             raise AuditStoppedError(
                 "The process computing the audit ended before it finished (it was stopped or ran out of "
-                "memory). Nothing was saved. Try fewer bootstrap replicates or sensitive features.") \
+                "memory). Nothing was saved. Try fewer sensitive features, coarser bins or fewer rows.") \
                 from future.exception()
         usable = True  # it finished, or raised (a user's mistake, or a bug) and can take the next audit
         future.result()

@@ -1,5 +1,6 @@
 """The ``auditapp`` command line: ``serve``, ``audit``, ``demo``, ``explain``, ``mitigate``,
-``simulate`` and ``verify``.
+``simulate``, ``verify`` and the compliance packs (``ll144``, ``adverse-impact``, ``fair-lending``,
+``infer-race``, ``keygen``).
 
 Each sub-command lives in ``auditapp/commands/<name>.py`` and exposes ``register(subparsers)``,
 which adds its parser and sets ``func`` to a function ``(args) -> int`` returning the exit status.
@@ -21,7 +22,8 @@ EXIT_POLICY_FAIL = 1
 EXIT_BAD_INPUT = 2
 EXIT_INCONCLUSIVE = 3
 
-COMMANDS = ("serve", "audit", "demo", "explain", "mitigate", "simulate", "verify")
+COMMANDS = ("serve", "audit", "demo", "explain", "mitigate", "simulate", "verify",
+            "ll144", "adverse-impact", "fair-lending", "infer-race", "keygen")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,10 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
+        module_name = f"auditapp.commands.{name.replace('-', '_')}"
         try:
-            module = importlib.import_module(f"auditapp.commands.{name}")
+            module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name != f"auditapp.commands.{name}":
+            if exc.name != module_name:
                 raise
             continue
         module.register(subparsers)

@@ -14,6 +14,7 @@ import numpy as np
 
 from auditapp.metrics import AuditResult
 from auditapp.rates import LABELS
+from auditapp.verdict_format import exact, formatter
 from auditapp.verdicts import PolicyEvaluation, Verdict
 
 _FAVOURABLE = "Among people whose actual outcome was favourable, "
@@ -73,7 +74,12 @@ def times(value: float) -> str:
 def bound_words(verdict: Verdict) -> str:
     """What the criterion requires, in the units the sentence uses."""
     c = verdict.criterion
-    fmt = {"rate": pct, "difference": lambda x: f"{100 * x:.1f}", "ratio": lambda x: f"{x:g}"}[c.measure]
+    def fmt(x: float) -> str:  # one decimal as before, unless that would round the bound
+        if c.measure == "ratio":
+            return f"{x:g}" if float(f"{x:g}") == x else exact(x, "ratio")
+        usual = f"{100 * x:.1f}"
+        shown = usual if abs(float(usual) - 100 * x) < 1e-9 else exact(x, c.measure).rstrip("%")
+        return f"{shown}%" if c.measure == "rate" else shown
     unit = " percentage points" if c.measure == "difference" else ""
     if c.at_least is not None and c.at_most is not None:
         text = f"between {fmt(c.at_least)} and {fmt(c.at_most)}{unit}"
@@ -120,12 +126,13 @@ def _comparison(verdict: Verdict, result: AuditResult, confidence: float) -> str
     role = "the reference group" if c.scope == "reference" else "the group with the highest rate"
     other_ci = _ci(confidence, verdict.other_low, verdict.other_high, pct)
     sentence += f" against {pct(verdict.other_value)} for {other}, {role}{other_ci}"
+    checked = formatter(c.measure, (c.at_least, c.at_most))  # enough digits to tell the side of a bound
     if c.measure == "ratio":
         tail = "times as often" if event is not None else "times as high"
-        sentence += f": {times(verdict.value)} {tail}{_ci(confidence, verdict.low, verdict.high, times)}."
+        sentence += f": {checked(verdict.value)} {tail}{_ci(confidence, verdict.low, verdict.high, checked)}."
     else:
-        sentence += (f": a difference of {points(verdict.value)} percentage points"
-                     f"{_ci(confidence, verdict.low, verdict.high, points)}.")
+        sentence += (f": a difference of {checked(verdict.value)} percentage points"
+                     f"{_ci(confidence, verdict.low, verdict.high, checked)}.")
     return sentence[0].upper() + sentence[1:]
 
 
@@ -142,12 +149,13 @@ def _spread(verdict: Verdict, result: AuditResult, confidence: float) -> str:
         f"{pct(verdict.other_value)} for {high_name}"
         f"{_ci(confidence, verdict.other_low, verdict.other_high, pct)}"
     )
+    checked = formatter(c.measure, (c.at_least, c.at_most))
     if c.measure == "ratio":
-        sentence += (f": the lowest is {times(verdict.value)} times the highest"
-                     f"{_ci(confidence, verdict.low, verdict.high, times)}.")
+        sentence += (f": the lowest is {checked(verdict.value)} times the highest"
+                     f"{_ci(confidence, verdict.low, verdict.high, checked)}.")
     else:
-        sentence += (f": a gap of {_unsigned(verdict.value)} percentage points"
-                     f"{_ci(confidence, verdict.low, verdict.high, _unsigned)}.")
+        sentence += (f": a gap of {checked(verdict.value).lstrip('+')} percentage points"
+                     f"{_ci(confidence, verdict.low, verdict.high, lambda x: checked(x).lstrip('+'))}.")
     return sentence[0].upper() + sentence[1:]
 
 

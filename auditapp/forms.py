@@ -78,16 +78,37 @@ def parse_bins(text: str | None) -> dict[str, Binning]:
     return out
 
 
+CONFIDENCE_LEVELS = (0.9, 0.95, 0.99)
+
+
+def loaded_model(state: dict[str, Any] | None) -> str | None:
+    """The model file loaded on the Data & model page (used by the audit only when it is the source).
+
+    ``state["model_file"]`` is the model the user loaded; ``state["model"]`` the model the current audit
+    uses (None when it audits a prediction or score column). States saved before ``model_file``
+    existed have only ``model``.
+    """
+    state = state or {}
+    return state.get("model_file") or state.get("model")
+
+
 def form_values(state: dict[str, Any]) -> dict[str, Any]:
-    """The form's values for a stored state."""
+    """The form's values for a stored state: the confirmed settings, or blanks when there are none.
+
+    A dataset the user uploaded has no settings until the user runs the audit: nothing is guessed.
+    """
     spec = state.get("spec") or {}
+    if not spec:
+        return {"target": None, "favorable": None, "source": None, "prediction": None, "score": None,
+                "threshold": None, "model_favorable": None, "sensitive": [], "bins": "", "min_group_size": 30,
+                "confidence": 0.95}
     source = "model" if state.get("model") else ("score" if spec.get("score") else "prediction")
     return {
-        "target": spec.get("target"), "source": source, "prediction": spec.get("prediction"),
-        "score": spec.get("score"), "threshold": spec.get("threshold"),
+        "target": spec.get("target"), "favorable": spec.get("favorable"), "source": source,
+        "prediction": spec.get("prediction"), "score": spec.get("score"), "threshold": spec.get("threshold"),
         "model_favorable": spec.get("model_favorable"), "sensitive": list(spec.get("sensitive") or []),
         "bins": bins_text(spec.get("bins") or {}), "min_group_size": spec.get("min_group_size", 30),
-        "n_boot": spec.get("n_boot", 1000),
+        "confidence": spec.get("confidence", 0.95),
     }
 
 
@@ -98,7 +119,7 @@ def reference_options(dataset: Dataset, sensitive: list[str], bins: str | None,
     if missing:
         raise AuditInputError(f"Unknown sensitive column(s): {', '.join(missing)}.")
     parsed = {k: v for k, v in parse_bins(bins).items() if k in sensitive}
-    spec = AuditSpec(target="__none__", prediction="__none__", sensitive=tuple(sensitive), bins=parsed)
+    spec = AuditSpec(target="__none__", sensitive=tuple(sensitive), bins=parsed)
     groups = sensitive_frame(dataset.frame, spec)
     out = []
     for name in sensitive:
@@ -124,21 +145,42 @@ def _number(value: Any, name: str, *, integer: bool = False):
     return int(number) if integer else number
 
 
+def _confidence(value: Any) -> float:
+    if value in (None, ""):
+        return 0.95
+    level = _number(value, "The confidence level")
+    if level not in CONFIDENCE_LEVELS:
+        raise AuditInputError(f"The confidence level must be one of "
+                              f"{', '.join(f'{c:.0%}' for c in CONFIDENCE_LEVELS)}, got {value!r}.")
+    return level
+
+
 def state_from_form(state: dict[str, Any] | None, form: dict[str, Any]) -> dict[str, Any]:
-    """Validate the form into a new state (raises ``AuditInputError`` with what to fix)."""
+    """Validate the form into a new state (raises ``AuditInputError`` with what to fix).
+
+    The favourable value and the prediction source have no defaults: the user chooses them. The
+    loaded model stays loaded (``model_file``) whichever source is chosen.
+    """
     if not state or not state.get("dataset"):
         raise AuditInputError("Choose a dataset first: upload one or load a scenario.")
     if not form.get("target"):
         raise AuditInputError("Choose the outcome (target) column.")
-    source = form.get("source") or "prediction"
-    if source == "model" and not state.get("model"):
+    if form.get("favorable") in (None, ""):
+        raise AuditInputError(f"Choose the favourable value of '{form['target']}': the outcome that benefits a "
+                              "person.")
+    source = form.get("source")
+    model = loaded_model(state)
+    if source not in ("model", "prediction", "score"):
+        raise AuditInputError("Choose where the predictions come from: the model, a prediction column or a "
+                              "score column.")
+    if source == "model" and not model:
         raise AuditInputError("There is no model: upload one, or choose a prediction or score column.")
     if source == "prediction" and not form.get("prediction"):
         raise AuditInputError("Choose the prediction column, or pick another prediction source.")
     if source == "score" and not form.get("score"):
         raise AuditInputError("Choose the score column, or pick another prediction source.")
     spec = AuditSpec(
-        target=form["target"], favorable=form.get("favorable", 1),
+        target=form["target"], favorable=form["favorable"],
         sensitive=tuple(form.get("sensitive") or ()),
         prediction=form.get("prediction") if source == "prediction" else None,
         score=form.get("score") if source == "score" else None,
@@ -148,10 +190,12 @@ def state_from_form(state: dict[str, Any] | None, form: dict[str, Any]) -> dict[
         reference={k: v for k, v in (form.get("reference") or {}).items()
                    if k in (form.get("sensitive") or ()) and v},
         min_group_size=_number(form.get("min_group_size"), "The minimum group size", integer=True) or 30,
-        n_boot=_number(form.get("n_boot"), "The number of bootstrap replicates", integer=True) or 0,
+        confidence=_confidence(form.get("confidence")),
     )
-    out = {"dataset": state["dataset"], "model": state.get("model") if source == "model" else None,
+    out = {"dataset": state["dataset"], "model": model if source == "model" else None, "model_file": model,
            "spec": spec.to_dict(), "policy": state.get("policy")}
     if state.get("missing_values"):
         out["missing_values"] = list(state["missing_values"])
+    if state.get("source"):  # a server-side source: audits count all of it, not the preview (source_jobs)
+        out["source"] = state["source"]
     return out

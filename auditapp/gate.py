@@ -77,8 +77,11 @@ def assess(audit: Audit, policy: Policy | None, *, dataset_info: dict[str, Any],
 
 
 def write_outputs(outcome: PolicyOutcome, audit: Audit, *, report_path: str | None = None,
-                  json_path: str | None = None) -> int:
-    """Write the JSON record and/or the HTML report (each atomically); return the exit code."""
+                  json_path: str | None = None, extra_html: tuple[str, ...] = ()) -> int:
+    """Write the JSON record and/or the HTML report (each atomically); return the exit code.
+
+    ``extra_html``: more report sections, already escaped (e.g. the EU AI Act evidence).
+    """
     if json_path:
         from auditapp.commands.audit import write_json
 
@@ -87,7 +90,8 @@ def write_outputs(outcome: PolicyOutcome, audit: Audit, *, report_path: str | No
         from auditapp.report import build_report, write_report
 
         write_report(report_path, build_report(audit, record=outcome.record,
-                                               evaluation=outcome.evaluation, findings=outcome.findings))
+                                               evaluation=outcome.evaluation, findings=outcome.findings,
+                                               extra_html=extra_html))
     return outcome.exit_code
 
 

@@ -14,7 +14,7 @@
 | ``AUDITAPP_MAX_JOBS`` / ``_PER_SESSION`` | 2 / 1 | background jobs running at once (whole server / one session) |
 | ``AUDITAPP_MAX_WAITING`` | 20 | audits (and, separately, jobs) waiting for a slot; more are refused |
 | ``AUDITAPP_MAX_INTERSECTIONS`` | 1,000 | observed intersections of an audit's sensitive features |
-| ``AUDITAPP_MAX_BOOTSTRAP_WORK`` | 2,000,000 | replicates × groups (over every grouping) of one audit |
+| ``AUDITAPP_MAX_ROW_GROUPINGS`` | 10,000,000 | rows × groupings of one audit with scores (``auditapp.workload``) |
 | ``AUDITAPP_JOB_ABANDON_AFTER`` | 120 s | a background job whose page stopped asking for it is stopped |
 """
 
@@ -36,7 +36,7 @@ DEFAULTS = {
     "AUDITAPP_MAX_JOBS_PER_SESSION": 1,
     "AUDITAPP_MAX_WAITING": 20,
     "AUDITAPP_MAX_INTERSECTIONS": 1_000,
-    "AUDITAPP_MAX_BOOTSTRAP_WORK": 2_000_000,
+    "AUDITAPP_MAX_ROW_GROUPINGS": 10_000_000,
     "AUDITAPP_JOB_ABANDON_AFTER": 120,
 }
 

@@ -21,7 +21,9 @@ from auditapp.gaps import CRITERIA, adjust_q_values, disparities, group_interval
 from auditapp.rates import METRICS, rates_from_counts
 
 GROUP_SEPARATOR = " & "
-__all__ = ["CRITERIA", "GROUP_SEPARATOR", "AuditResult", "GroupingResult", "compute_audit"]
+_CELLS = ("tn", "fp", "fn", "tp")
+__all__ = ["CRITERIA", "GROUP_SEPARATOR", "AuditResult", "GroupingResult", "compute_audit",
+           "compute_audit_from_counts"]
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,55 @@ def compute_audit(
     full, levels = encode(frame)
     n_cells = int(np.prod([len(lev) for lev in levels]))
     observed, table = cell_table(y_true, y_pred, full, n_cells)
+    return _audit_from_cells(features, levels, observed, table, n_rows=int(len(y_true)), reference=reference,
+                             min_group_size=min_group_size, n_boot=n_boot, confidence=confidence, seed=seed,
+                             intersections=intersections)
+
+
+def compute_audit_from_counts(
+    cells: pd.DataFrame, features, *,
+    reference: Mapping[str, str] | None = None,
+    min_group_size: int = 30, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
+    intersections: bool = True,
+) -> AuditResult:
+    """``compute_audit`` from the counts table alone: the seam every aggregation engine feeds.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        One row per observed intersection: a column per feature in ``features`` (the group labels, as
+        strings) and the confusion counts ``tn``, ``fp``, ``fn``, ``tp``. Rows with the same labels are
+        added up; rows whose counts are all zero are ignored.
+    features : sequence of str
+        The sensitive features, in the audit's order.
+
+    The result is the one ``compute_audit`` gives on rows with these labels and counts (same groups,
+    same order, same numbers), because both go through the same table of counts per intersection.
+
+    Raises
+    ------
+    AuditInputError
+        If the table has no rows, a count is negative, or a named reference group does not exist.
+    """
+    features = tuple(map(str, features))
+    counts = cells[list(_CELLS)].to_numpy(dtype=np.int64)
+    if (counts < 0).any():
+        raise AuditInputError("A count in the table of counts is negative; counts must be whole numbers >= 0.")
+    keep = counts.sum(axis=1) > 0
+    if not keep.any():
+        raise AuditInputError("The dataset has no rows to audit.")
+    labels = cells.loc[keep, list(features)].astype(str).reset_index(drop=True)
+    full, levels = encode(labels)
+    observed, inverse = np.unique(full, return_inverse=True)
+    table = np.zeros((observed.size, 4), dtype=np.int64)
+    np.add.at(table, inverse, counts[keep])
+    return _audit_from_cells(features, levels, observed, table, n_rows=int(table.sum()), reference=reference,
+                             min_group_size=min_group_size, n_boot=n_boot, confidence=confidence, seed=seed,
+                             intersections=intersections)
+
+
+def _audit_from_cells(features, levels, observed, table, *, n_rows, reference, min_group_size, n_boot,
+                      confidence, seed, intersections) -> AuditResult:
     per_feature = np.empty((observed.size, len(features)), dtype=np.int64)
     rest = observed.copy()
     for j in range(len(features) - 1, -1, -1):
@@ -185,7 +236,7 @@ def compute_audit(
                                min_group_size, confidence, notices))
     adjust_q_values([part.disparities for part in parts])
     return AuditResult(
-        groupings=tuple(parts), n_rows=int(len(y_true)), confidence=float(confidence),
+        groupings=tuple(parts), n_rows=int(n_rows), confidence=float(confidence),
         n_boot=int(n_boot), seed=int(seed), min_group_size=int(min_group_size), notices=tuple(notices),
     )
 
@@ -197,9 +248,8 @@ def _grouping(subset, features, levels, per_feature, table, reference, min_group
     for j in subset:
         key = key * len(levels[j]) + per_feature[:, j]
     group_keys, member = np.unique(key, return_inverse=True)
-    indicator = np.zeros((group_keys.size, key.size))
-    indicator[member, np.arange(key.size)] = 1.0
-    counts = (indicator @ table).astype(np.int64)
+    counts = np.zeros((group_keys.size, 4), dtype=np.int64)
+    np.add.at(counts, member, table)  # O(K), exact in integers (a dense group x cell indicator is O(G·K))
     values = {}
     rest = group_keys.copy()
     for j in reversed(subset):

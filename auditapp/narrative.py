@@ -90,6 +90,7 @@ class _Gap:
     tier: int
     small: bool
     breach: bool = False
+    matters: bool = False  # statistically significant, large enough, and not from a small group
 
     @property
     def size(self) -> float:
@@ -100,22 +101,25 @@ def summarize_gaps(
     result: AuditResult, *, max_items: int = 3, metrics: Sequence[str] = SUMMARY_METRICS,
     min_gap: float = 0.05, alpha: float = 0.05,
 ) -> list[str]:
-    """Short sentences about the largest gaps between groups and their reference groups.
+    """Short sentences about the gaps that matter most between groups and their reference groups.
 
-    For each grouping and metric the group furthest from the reference is a candidate when its
-    difference is at least ``min_gap`` (or, for the selection rate, when its ratio falls outside the
-    four-fifths band 0.8–1.25). Candidates are ordered: single-feature groupings before
-    intersections; within those, the top gap of every grouping before the second gap of any, so
-    one attribute cannot crowd out the others; then groups of adequate size before small ones,
-    selection-rate ratios outside the four-fifths band before other gaps, larger absolute
-    differences first, and names, so the output is deterministic.
+    A gap *matters* when it is statistically significant (Benjamini–Hochberg q-value below ``alpha``),
+    large enough (a difference of at least ``min_gap``, or a selection-rate ratio outside the
+    four-fifths band 0.8–1.25) and neither group is small. For each grouping and metric the candidate
+    is the largest gap that matters, else the largest gap when it is at least ``min_gap`` (or outside
+    the band). Gaps that matter come first; when none does, a first sentence says so, and the other
+    gaps follow as possibly chance or too uncertain. Within each part: single-feature groupings before
+    intersections; the top gap of every grouping before the second gap of any, so one attribute cannot
+    crowd out the others; then groups of adequate size before small ones, selection-rate ratios
+    outside the four-fifths band before other gaps, larger absolute differences first, and names, so
+    the output is deterministic.
 
     Parameters
     ----------
     result : AuditResult
         The output of ``compute_audit``.
     max_items : int
-        At most this many sentences about gaps.
+        At most this many sentences about gaps (the sentence saying that none matters comes on top).
     metrics : sequence of str
         Metrics to consider (names from ``auditapp.rates.METRICS``).
     min_gap : float
@@ -144,11 +148,21 @@ def summarize_gaps(
         raise AuditInputError(
             f"max_items must be at least 1, but is {int(max_items)}. Ask for one or more sentences."
         )
-    candidates, largest = _candidates(result, metrics, min_gap)
+    candidates, largest = _candidates(result, metrics, min_gap, alpha)
     if not candidates:
         return [_no_gaps_sentence(result, metrics, min_gap, largest)]
-    chosen = _ordered(candidates, metrics)[: int(max_items)]
-    return [_gap_sentence(g, result, alpha) for g in chosen]
+    mattering = [g for g in candidates if g.matters]
+    chosen = (_ordered(mattering, metrics) + _ordered([g for g in candidates if not g.matters], metrics))
+    sentences = [_gap_sentence(g, result, alpha) for g in chosen[: int(max_items)]]
+    if not mattering:
+        sentences.insert(0, _nothing_matters_sentence(min_gap, alpha))
+    return sentences
+
+
+def _nothing_matters_sentence(min_gap: float, alpha: float) -> str:
+    return (f"No gap is both statistically significant (q < {alpha:g}) and at least {min_gap * 100:.1f} "
+            "percentage points (or outside the four-fifths band) between groups of adequate size. The largest "
+            "gaps follow; they may be chance, or come from groups too small to tell.")
 
 
 def _ordered(candidates: list[_Gap], metrics: tuple[str, ...]) -> list[_Gap]:
@@ -168,7 +182,7 @@ def _ordered(candidates: list[_Gap], metrics: tuple[str, ...]) -> list[_Gap]:
     return out
 
 
-def _candidates(result: AuditResult, metrics: tuple[str, ...], min_gap: float):
+def _candidates(result: AuditResult, metrics: tuple[str, ...], min_gap: float, alpha: float = 0.05):
     candidates: list[_Gap] = []
     largest: _Gap | None = None
     for grouping in result.groupings:
@@ -179,19 +193,27 @@ def _candidates(result: AuditResult, metrics: tuple[str, ...], min_gap: float):
             rows = rows[rows["difference"].notna()]
             if rows.empty:
                 continue
-            ordered = rows.assign(_size=rows["difference"].abs()).sort_values(
-                ["_size", "group"], ascending=[False, True], kind="stable")
-            row = ordered.iloc[0].to_dict()
-            group = str(row["group"])
-            ratio = float(row["ratio"])
-            outside_band = metric == "selection_rate" and not math.isnan(ratio) and not (
-                FOUR_FIFTHS[0] <= ratio <= FOUR_FIFTHS[1])
-            gap = _Gap(grouping, metric, group, row, tier, _is_small(grouping, group), outside_band)
-            if largest is None or gap.size > largest.size:
-                largest = gap
-            if gap.size >= min_gap or outside_band:
-                candidates.append(gap)
+            gaps = [_gap(grouping, metric, row, tier, min_gap, alpha) for row in rows.to_dict("records")]
+            top = min(gaps, key=lambda g: (-g.size, g.group))
+            if largest is None or top.size > largest.size:
+                largest = top
+            best = min(gaps, key=lambda g: (not g.matters, -g.size, g.group))
+            if best.size >= min_gap or best.breach:
+                candidates.append(best)
     return candidates, largest
+
+
+def _gap(grouping: GroupingResult, metric: str, row: dict, tier: int, min_gap: float, alpha: float) -> _Gap:
+    group = str(row["group"])
+    ratio = float(row["ratio"])
+    outside_band = metric == "selection_rate" and not math.isnan(ratio) and not (
+        FOUR_FIFTHS[0] <= ratio <= FOUR_FIFTHS[1])
+    small = _is_small(grouping, group) or _is_small(grouping, str(grouping.reference))
+    q = row.get("q_value")
+    significant = not _missing(q) and float(q) < alpha
+    large = abs(float(row["difference"])) >= min_gap or outside_band
+    return _Gap(grouping, metric, group, row, tier, _is_small(grouping, group), outside_band,
+                matters=significant and large and not small)
 
 
 def _is_small(grouping: GroupingResult, label: str) -> bool:

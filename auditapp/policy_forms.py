@@ -12,11 +12,11 @@ import base64
 import binascii
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import PurePath
 from typing import Any
 
 from auditapp.errors import AuditInputError
-from auditapp.findings import pct, points, times
 from auditapp.policy import (
     GROUPINGS,
     MEASURES,
@@ -30,6 +30,7 @@ from auditapp.policy import (
 )
 from auditapp.rates import METRICS
 from auditapp.report import BOARD
+from auditapp.verdict_format import exact, formatter
 from auditapp.verdicts import PolicyEvaluation
 
 ROLES = ("required", "monitored")
@@ -38,7 +39,6 @@ EDITOR_FIELDS = ("row_id", "name", "metric", "measure", "scope", "at_least", "at
 SCOPE_WORDS = {"group": "the group on its own", "reference": "the reference group",
                "vs_best": "the group with the highest rate", "spread": "max−min across groups"}
 MAX_POLICY_BYTES = 100_000
-_MEASURE_FORMAT = {"rate": pct, "difference": lambda x: f"{points(x)} pp", "ratio": times}
 
 
 def editor_rows(policy: Policy) -> list[dict[str, Any]]:
@@ -144,7 +144,8 @@ def policy_from_rows(rows: Sequence[Mapping[str, Any]], *, name: str | None = No
     if not rows:
         raise AuditInputError("The policy has no criteria. Press “Add criterion” or choose a preset to start "
                               "from.")
-    criteria = tuple(_criterion(row, i) for i, row in enumerate(rows, start=1))
+    criteria = _uniquely_named([_criterion(row, i) for i, row in enumerate(rows, start=1)],
+                               [not str(row.get("name") or "").strip() for row in rows])
     title = str(name or "").strip() or "custom policy"
     description = "Built in the app."
     if title in PRESETS:
@@ -153,6 +154,47 @@ def policy_from_rows(rows: Sequence[Mapping[str, Any]], *, name: str | None = No
             return original
         title, description = f"{title} (edited)", f"Edited from the preset “{title}”."
     return Policy(name=title, criteria=criteria, description=description)
+
+
+def _uniquely_named(criteria: list[Criterion], automatic: list[bool]) -> tuple[Criterion, ...]:
+    """Criteria whose names are unique: a name the user typed twice is refused (naming both rows); a name
+    made from the settings gets " (2)", " (3)"... when another criterion has it already."""
+    typed: dict[str, int] = {}
+    for number, (c, auto) in enumerate(zip(criteria, automatic, strict=True), start=1):
+        if auto:
+            continue
+        if c.name in typed:
+            raise AuditInputError(f"Rows {typed[c.name]} and {number} are both named '{c.name}'. Give each "
+                                  "criterion its own name, or leave a name empty to have it named from its settings.")
+        typed[c.name] = number
+    taken = set(typed)
+    out = []
+    for c, auto in zip(criteria, automatic, strict=True):
+        if auto:
+            name, count = c.name, 1
+            while name in taken:
+                count += 1
+                name = f"{c.name} ({count})"
+            c = replace(c, name=name)
+            taken.add(name)
+        out.append(c)
+    return tuple(out)
+
+
+def rows_from_fields(values: Sequence[Any], field_ids: Sequence[Mapping[str, Any]],
+                     order: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The editor's rows from its controls' values (pattern-matched ``{"row", "field"}`` ids), in the
+    order of ``order`` (the rows as last laid out); rows without controls keep their stored values."""
+    found: dict[str, dict[str, Any]] = {}
+    for value, where in zip(values, field_ids, strict=True):
+        found.setdefault(str(where["row"]), {})[where["field"]] = value
+    return [dict(row, **found.get(str(row["row_id"]), {})) for row in order]
+
+
+def same_policy(draft: Policy | None, checked: Policy | None) -> bool:
+    """Whether the editor's policy is the checked one (same name and criteria; descriptions aside)."""
+    return draft is not None and checked is not None and draft.name == checked.name \
+        and draft.criteria == checked.criteria
 
 
 def policy_from_upload(contents: str | None, filename: str | None) -> Policy:
@@ -207,41 +249,57 @@ def verdict_mark(verdict: str) -> str:
 def criterion_rows(evaluation: PolicyEvaluation) -> list[dict[str, Any]]:
     """Per criterion: its worst verdict, role, bound in words and how many groups got each verdict."""
     rows = []
+    by_name = {c.name: c for c in evaluation.policy.criteria}
     for name, row in evaluation.summary().iterrows():
         rows.append({"criterion": str(name), "verdict": str(row["verdict"]),
                      "mark": verdict_mark(row["verdict"]), "role": "required" if row["required"] else "monitored",
-                     "bound": str(row["bound"]),
+                     "bound": bound_in_units(by_name[name]),
                      "counts": f"{int(row['pass'])} pass · {int(row['fail'])} fail · "
                                f"{int(row['inconclusive'])} inconclusive · {int(row['not_evaluable'])} not "
                                "evaluable"})
     return rows
 
 
+def bound_in_units(criterion: Criterion) -> str:
+    """The bounds in the unit the board shows its numbers in: "at least 0.8", "at most 10 pp", "at least 80%"."""
+    unit = " pp" if criterion.measure == "difference" else ""
+    low, high = criterion.at_least, criterion.at_most
+
+    def show(x):
+        return exact(x, criterion.measure) + unit
+
+    if low is not None and high is not None:
+        return f"between {show(low)} and {show(high)}"
+    return f"at least {show(low)}" if low is not None else f"at most {show(high)}"
+
+
 def board_rows(evaluation: PolicyEvaluation) -> list[dict[str, Any]]:
     """One row of text per verdict (criterion × group), for the board's table.
 
     Values are formatted in the criterion's unit: rates as percentages, differences in signed
-    percentage points, ratios with two decimals; an interval reads "a to b" ("" without bootstrap).
+    percentage points, ratios with two decimals, each with more digits where fewer would put it on
+    the wrong side of a bound (``auditapp.verdict_format``); an interval reads "a to b" ("" without one).
     """
     level = f"{evaluation.confidence * 100:g}%"
     rows = []
     for v in evaluation.verdicts:
-        fmt = _MEASURE_FORMAT[v.criterion.measure]
+        c = v.criterion
+        fmt = formatter(c.measure, (c.at_least, c.at_most))
+        unit = " pp" if c.measure == "difference" else ""
         has_ci = not (math.isnan(v.low) or math.isnan(v.high))
         group = v.group or ""
-        if v.criterion.scope == "spread" and v.group is not None:
+        if c.scope == "spread" and v.group is not None:
             group = f"lowest {v.group}, highest {v.compared_with}"
         rows.append({
-            "criterion": v.criterion.name, "role": "required" if v.criterion.required else "monitored",
+            "criterion": c.name, "role": "required" if c.required else "monitored",
             "grouping": v.grouping, "group": group,
-            "compared_with": "" if v.criterion.scope == "spread" else (v.compared_with or ""),
+            "compared_with": "" if c.scope == "spread" else (v.compared_with or ""),
             "verdict": v.verdict, "mark": verdict_mark(v.verdict),
-            "value": "" if math.isnan(v.value) else fmt(v.value),
-            "ci": f"{fmt(v.low)} to {fmt(v.high)}" if has_ci else "",
-            "count": int(v.count), "bound": v.criterion.bound_text, "reason": v.reason, "level": level,
+            "value": "" if math.isnan(v.value) else fmt(v.value) + unit,
+            "ci": f"{fmt(v.low)} to {fmt(v.high)}{unit}" if has_ci else "",
+            "count": int(v.count), "bound": bound_in_units(c), "reason": v.reason, "level": level,
         })
     return rows
-
 
 
 # verdict -> inline style (the report's colours: Okabe–Ito borders, dark text on a light tint).

@@ -86,17 +86,21 @@ def audit_record(audit: Audit, *, dataset: dict[str, Any], model: dict[str, Any]
             criteria.append({"features": list(grouping.features), "criterion": name,
                              **_estimate(row["value"], row["low"], row["high"]),
                              "p_value": clean(row["p_value"]), "method": row["method"] or None})
+    settings = {"prediction_source": audit.data.source, "threshold": clean(audit.data.threshold),
+                "decision_rule": audit.data.decision_rule,
+                "confidence": result.confidence, "n_boot": result.n_boot, "seed": result.seed,
+                "min_group_size": result.min_group_size, "rows": result.n_rows,
+                "min_denominator": MIN_DENOMINATOR, "interval_methods": dict(INTERVAL_METHODS)}
+    if audit.engine is not None:  # an audit from an engine's counts (records of in-memory audits keep their shape)
+        settings["engine"] = audit.engine
+        settings["score_histograms"] = audit.score_grid.describe() if audit.score_grid is not None else None
     return {
         "schema": SCHEMA,
         "timestamp": timestamp or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "dataset": dataset,
         "model": model,
         "spec": audit.spec.to_dict(),
-        "settings": {"prediction_source": audit.data.source, "threshold": clean(audit.data.threshold),
-                     "decision_rule": audit.data.decision_rule,
-                     "confidence": result.confidence, "n_boot": result.n_boot, "seed": result.seed,
-                     "min_group_size": result.min_group_size, "rows": result.n_rows,
-                     "min_denominator": MIN_DENOMINATOR, "interval_methods": dict(INTERVAL_METHODS)},
+        "settings": settings,
         "groups": groups,
         "disparities": disparities,
         "criteria": criteria,

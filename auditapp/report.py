@@ -9,9 +9,11 @@ with ``<``, ``>`` and ``&`` escaped, so a column called ``<script>`` stays text.
 
 from __future__ import annotations
 
+import html
 import json
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -19,9 +21,12 @@ import plotly.graph_objects as go
 from auditapp.audit import Audit
 from auditapp.findings import Finding
 from auditapp.report_html import CSS as ACCESSIBLE_CSS
-from auditapp.report_html import escape as _e
-from auditapp.report_html import figure_html, safe_json, table_html
+from auditapp.report_html import LAZY_JS, Templates, figure_html, safe_json
+from auditapp.report_html import e as _e
+from auditapp.report_html import table as _table
 from auditapp.verdicts import PolicyEvaluation
+
+Draw = Callable[[go.Figure, str], str]
 
 TABLE_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy")
 CHART_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate")
@@ -52,7 +57,10 @@ li.finding-inconclusive{border-left:4px solid #E69F00}li.finding-not_evaluable{b
 li.finding-overall{font-weight:600}li.finding-fail::marker{content:"✘ "}
 li.finding-inconclusive::marker{content:"? "}li.finding-not_evaluable::marker{content:"– "}
 li.finding-overall::marker{content:"■ "}
-nav a{margin-right:1rem}
+nav.toc{background:#f7f7f7;border:1px solid #ddd;padding:.6rem 1rem;margin:1rem 0}
+nav.toc ol{margin:.2rem 0;padding-left:1.4rem}nav.toc li{margin:.15rem 0}.toc .not-run{color:#666}
+.recommended{border:2px solid #0072B2;background:#eef6fb;padding:.6rem .9rem;margin:.8rem 0}
+.note{color:#555;font-size:.9rem}.small-flag{color:#8a3300;font-weight:600}
 @page{size:A4;margin:14mm}
 @media print{nav,.no-print{display:none}body{max-width:none;padding:0;font-size:10pt}
  h2{break-after:avoid}table,tr{break-inside:avoid}pre{white-space:pre-wrap;word-break:break-all;font-size:7pt}
@@ -61,6 +69,7 @@ nav a{margin-right:1rem}
 _PRINT_JS = """
 window.addEventListener('beforeprint',function(){
  document.querySelectorAll('details').forEach(function(d){d.open=true;});
+ window.auditappDrawAll();
  document.querySelectorAll('.js-plotly-plot').forEach(function(g){Plotly.Plots.resize(g);});});
 """
 
@@ -68,12 +77,6 @@ window.addEventListener('beforeprint',function(){
 def _badge(verdict: str, extra: str = "") -> str:
     icon, word, css = BOARD[verdict]
     return f'<span class="verdict {css} {extra}">{icon} {word}</span>'
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = (), *,
-           label: str) -> str:
-    """An HTML table in its own scrolling box; cells are given already escaped (or as trusted markup)."""
-    return table_html(header, rows, numeric, label=label)
 
 
 def _board(evaluation: PolicyEvaluation | None) -> str:
@@ -100,7 +103,7 @@ def _findings(findings: Sequence[Finding]) -> str:
     return f'<section id="findings"><h2>Findings</h2><ul class="findings">{items}</ul></section>'
 
 
-def _verdict_details(evaluation: PolicyEvaluation | None) -> str:
+def _verdict_details(evaluation: PolicyEvaluation | None, figure_html: Draw) -> str:
     if evaluation is None:
         return ""
     from auditapp.figures.report import verdict_figure
@@ -122,7 +125,7 @@ def _verdict_details(evaluation: PolicyEvaluation | None) -> str:
     return '<section id="verdict-details"><h2>Verdicts by group</h2>' + "".join(parts) + "</section>"
 
 
-def _groupings(audit: Audit) -> str:
+def _groupings(audit: Audit, figure_html: Draw) -> str:
     from auditapp.figures.metrics import (
         disparity_figure,
         group_metric_figure,
@@ -147,8 +150,8 @@ def _groupings(audit: Audit) -> str:
     return '<section id="groups"><h2>Groups</h2>' + "".join(parts) + "</section>"
 
 
-def _scores(audit: Audit) -> str:
-    if audit.data.y_score is None:
+def _scores(audit: Audit, figure_html: Draw) -> str:
+    if not audit.has_scores:
         return ""
     from auditapp.figures.thresholds import calibration_figure, roc_figure
     from auditapp.scores import roc_curves
@@ -165,7 +168,7 @@ def _scores(audit: Audit) -> str:
     return '<section id="scores"><h2>Scores: ROC and calibration</h2>' + "".join(parts) + "</section>"
 
 
-def _extra(extra_figures: Mapping[str, Sequence[go.Figure]] | None) -> str:
+def _extra(extra_figures: Mapping[str, Sequence[go.Figure]] | None, figure_html: Draw) -> str:
     parts = []
     for i, (title, figures) in enumerate((extra_figures or {}).items()):
         charts = "".join(figure_html(f, f"extra-{i}-figure-{j}") for j, f in enumerate(figures))
@@ -201,9 +204,19 @@ def _settings(audit: Audit, record: Mapping, evaluation: PolicyEvaluation | None
     return f'<section id="settings"><h2>Settings</h2>{text}</section>'
 
 
+def _toc(entries: Sequence[tuple[str, str, bool]]) -> str:
+    """The table of contents: every section, the ones not run in this session marked so."""
+    items = "".join(
+        f'<li><a href="#{_e(anchor)}">{_e(title)}</a></li>' if ran
+        else f'<li class="not-run"><a href="#{_e(anchor)}">{_e(title)}</a> (not run in this session)</li>'
+        for anchor, title, ran in entries)
+    return f'<nav class="toc" aria-label="Contents"><strong>Contents</strong><ol>{items}</ol></nav>'
+
+
 def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation | None = None,
                  findings: Sequence[Finding] = (), title: str = "Fairness audit report",
-                 extra_figures: Mapping[str, Sequence[go.Figure]] | None = None) -> str:
+                 extra_figures: Mapping[str, Sequence[go.Figure]] | None = None,
+                 sections: Sequence = (), extra_html: Sequence[str] = ()) -> str:
     """The report as one self-contained HTML document.
 
     Parameters
@@ -220,7 +233,13 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
     title : str
         The document title.
     extra_figures : mapping of str to figures, optional
-        More sections (e.g. "Explanations", "Mitigations") with figures the app already built.
+        More sections of figures only.
+    sections : sequence of ReportSection, optional
+        The other pages' sections (:mod:`auditapp.report_sections`): findings in words, tables, figures.
+    extra_html : sequence of str
+        More sections as HTML whose every user string is already escaped (e.g. the EU AI Act evidence
+        of :mod:`auditapp.compliance.eu_ai_act`), each ``<section id=…><h2>…</h2>``, placed before the
+        settings and listed in the contents.
 
     Returns
     -------
@@ -231,16 +250,32 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
 
     from auditapp.figures.describe import chart_script
 
+    templates = Templates()
+
+    def draw(fig: go.Figure, div_id: str) -> str:
+        return figure_html(fig, div_id, templates)
+
     record_json = json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False)
     dataset = (record.get("dataset") or {}).get("name", "")
     header = (f"<h1>{_e(title)}</h1><p class=\"meta\">Dataset {_e(dataset)} · {audit.result.n_rows:,} rows · "
               f"{audit.result.confidence:.0%} confidence intervals from counts (methods in the record's "
               f"settings.interval_methods) · {_e(record.get('timestamp', ''))}</p>")
-    nav = ('<nav aria-label="Sections"><a href="#verdict">Verdict</a><a href="#findings">Findings</a><a href="#groups">Groups</a>'
-           '<a href="#settings">Settings</a><a href="#record">Audit record</a></nav>')
+    parts = [("verdict", "Verdict", _board(evaluation)), ("findings", "Findings", _findings(findings)),
+             ("verdict-details", "Verdicts by group", _verdict_details(evaluation, draw)),
+             ("groups", "Groups", _groupings(audit, draw)), ("scores", "Scores: ROC and calibration",
+                                                            _scores(audit, draw))]
+    parts += [(f"extra-{i}", name, "") for i, name in enumerate(extra_figures or {})]
+    extra = _extra(extra_figures, draw)
+    rendered = [(s.anchor, s.title, s.ran, s.render(draw)) for s in sections]
+    settings = _settings(audit, record, evaluation)
+    entries = [(anchor, name, True) for anchor, name, text in parts if text or anchor.startswith("extra-")]
+    entries += [(anchor, name, ran) for anchor, name, ran, _text in rendered]
+    entries += [(m.group(1), html.unescape(m.group(2)), True) for m in
+                (re.search(r'<section id="([^"]+)"><h2>(.*?)</h2>', text) for text in extra_html) if m]
+    entries += [("settings", "Settings", True), ("record", "Audit record", True)]
     body = "".join([
-        header, nav, _board(evaluation), _findings(findings), _verdict_details(evaluation),
-        _groupings(audit), _scores(audit), _extra(extra_figures), _settings(audit, record, evaluation),
+        header, _toc(entries), *(text for _a, _n, text in parts), extra,
+        *(text for *_rest, text in rendered), *extra_html, settings,
         f'<section id="record"><h2>Audit record</h2><p>The machine-readable record; '
         f"<code>auditapp verify</code> recomputes it from the data.</p><details><summary>Show the JSON"
         f"</summary><pre>{_e(record_json)}</pre></details>"
@@ -250,8 +285,8 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{_e(title)}</title><style>{_CSS}{ACCESSIBLE_CSS}</style>"
-            f"<script>{get_plotlyjs()}</script></head><body><main>{body}</main><script>{_PRINT_JS}</script>"
-            f"<script>{chart_script()}</script></body></html>")
+            f"<script>{get_plotlyjs()}</script><script>{LAZY_JS}</script></head><body><main>{body}</main>"
+            f"{templates.script()}<script>{_PRINT_JS}</script><script>{chart_script()}</script></body></html>")
 
 
 def write_report(path: str | os.PathLike, text: str) -> None:
@@ -267,7 +302,8 @@ def write_report(path: str | os.PathLike, text: str) -> None:
 
 def report_for(audit: Audit, policy=None, *, dataset_info: Mapping, model_info: Mapping | None,
                timestamp: str | None = None,
-               extra_figures: Mapping[str, Sequence[go.Figure]] | None = None) -> str:
+               extra_figures: Mapping[str, Sequence[go.Figure]] | None = None, sections: Sequence = (),
+               extra_html: Sequence[str] = ()) -> str:
     """The report of an audit checked against ``policy``, with the same record the CLI writes.
 
     Parameters
@@ -281,7 +317,7 @@ def report_for(audit: Audit, policy=None, *, dataset_info: Mapping, model_info: 
         ``model_info`` return them; ``model_info`` is None for predictions or scores from columns.
     timestamp : str, optional
         ISO timestamp for the record (now when omitted).
-    extra_figures : mapping of str to figures, optional
+    extra_figures, sections : optional
         More sections, as for ``build_report``.
 
     Returns
@@ -294,4 +330,5 @@ def report_for(audit: Audit, policy=None, *, dataset_info: Mapping, model_info: 
     outcome = assess(audit, policy, dataset_info=dict(dataset_info),
                      model_info=None if model_info is None else dict(model_info), timestamp=timestamp)
     return build_report(audit, record=outcome.record, evaluation=outcome.evaluation,
-                        findings=outcome.findings, extra_figures=extra_figures)
+                        findings=outcome.findings, extra_figures=extra_figures, sections=sections,
+                        extra_html=extra_html)

@@ -13,31 +13,45 @@ from auditapp.store import ArtifactStore
 SCENARIOS = {"hiring": "Hiring with a proxy feature (the résumé story)"}
 
 
+def scenario_folder(store: ArtifactStore, name: str) -> Path:
+    """Where a scenario's generated files live (one folder per version of the generator)."""
+    from datasets import hiring
+
+    return store.root / "scenarios" / name / f"v{hiring.DEMO_VERSION}"
+
+
 def install_scenario(store: ArtifactStore, name: str) -> dict[str, str]:
-    """Generate the scenario's files once (seeded) and register them; return their artifact ids."""
+    """Generate the scenario's files once (seeded) and register them; return their artifact ids.
+
+    ``dataset`` is the audit data (rows the model never saw), ``model`` the model trained on the
+    separate training part, ``train`` that training part.
+    """
     if name not in SCENARIOS:
         from auditapp.errors import AuditInputError
 
         raise AuditInputError(f"Unknown scenario '{name}'. Available: {', '.join(SCENARIOS)}.")
     from datasets import hiring
 
-    folder = store.root / "scenarios" / name
-    data, model = folder / hiring.DATA_FILE, folder / hiring.MODEL_FILE
-    if not (data.exists() and model.exists()):
+    folder = scenario_folder(store, name)
+    files = {"data": folder / hiring.DATA_FILE, "train": folder / hiring.TRAIN_FILE,
+             "model": folder / hiring.MODEL_FILE}
+    if not all(path.exists() for path in files.values()):
         # Several worker processes may start at once: each writes into its own temporary folder and
         # links the files into place only if no other process got there first.
         folder.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{name}-"))
         try:
             paths = hiring.write_demo(tmp)
-            for source, dest in ((paths["data"], data), (paths["model"], model)):
+            for key, dest in files.items():
                 with contextlib.suppress(FileExistsError):
-                    os.link(source, dest)
+                    os.link(paths[key], dest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    data, train, model = files["data"], files["train"], files["model"]
     return {
         "dataset": store.register_builtin(name, data, kind="dataset", name=data.name),
         "model": store.register_builtin(f"{name}-model", model, kind="model", name=model.name),
+        "train": store.register_builtin(f"{name}-train", train, kind="dataset", name=train.name),
     }
 
 
@@ -55,3 +69,26 @@ def scenario_state(store: ArtifactStore, name: str) -> dict:
 
     return {"dataset": ids["dataset"], "model": ids["model"], "spec": spec.to_dict(), "scenario": name,
             "policy": preset("four-fifths").to_dict()}
+
+
+def scenario_loop(store: ArtifactStore, token: str, dataset_id: str | None):
+    """The model-in-the-loop setting of a built-in scenario's data (None for any other dataset).
+
+    For the hiring scenario: people selected reveal ``performed_well`` (merit only), and both worlds keep
+    the past decisions the model was trained on (the training part, its ``hired`` column as their label).
+    """
+    name = str(dataset_id or "").removeprefix("builtin:")
+    if not str(dataset_id or "").startswith("builtin:") or name not in SCENARIOS:
+        return None
+    from auditapp.feedback.presets import ScenarioLoop
+    from auditapp.workspace import load_dataset
+    from datasets import hiring
+
+    ids = install_scenario(store, name)
+    train = load_dataset(store, token, ids["train"]).frame
+    outcome = hiring.SCENARIO.loop_outcome
+    history = train.assign(**{outcome: train[hiring.SCENARIO.target]})
+    note = (f"Both worlds start from the {len(train):,} past decisions the model was trained on ('hired', biased "
+            f"against women) and then learn '{outcome}': in the loop only for the people the model selects, "
+            "with full information for everyone.")
+    return ScenarioLoop(outcome=outcome, history=history, note=note)

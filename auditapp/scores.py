@@ -57,6 +57,10 @@ class ThresholdIndex:
             }))
         return pd.concat(frames, ignore_index=True)
 
+    def with_both_outcomes(self) -> int:
+        """How many groups have both true labels (and so a ROC curve)."""
+        return sum(1 for pos, neg in zip(self.positives, self.negatives, strict=True) if pos.size and neg.size)
+
 
 def group_labels(sensitive_features: pd.DataFrame) -> np.ndarray:
     """The intersection label of each row (values joined as in ``metrics``)."""
@@ -94,8 +98,11 @@ def build_threshold_index(y_true, y_score, groups, *, order: np.ndarray | None =
 def roc_auc(index: ThresholdIndex, *, confidence: float = 0.95) -> pd.DataFrame:
     """ROC AUC per group (ties count one half) with a Hanley–McNeil normal interval.
 
-    NaN when a group lacks positives or negatives.
+    NaN when a group lacks positives or negatives. An index built from score histograms
+    (``engines.histograms.HistogramIndex``) computes it from its bins.
     """
+    if hasattr(index, "histograms"):
+        return index.roc_auc(confidence=confidence)
     z = float(normal_quantile(0.5 + confidence / 2))
     rows = []
     for label, pos, neg in zip(index.labels, index.positives, index.negatives, strict=True):
@@ -115,6 +122,8 @@ def roc_auc(index: ThresholdIndex, *, confidence: float = 0.95) -> pd.DataFrame:
 
 def roc_curves(index: ThresholdIndex, *, max_points: int = 200) -> pd.DataFrame:
     """Tidy ROC points (fpr, tpr, threshold) per group, at most ``max_points`` per group."""
+    if hasattr(index, "histograms"):
+        return index.roc_curves(max_points=max_points)
     frames = []
     for label, pos, neg in zip(index.labels, index.positives, index.negatives, strict=True):
         if pos.size == 0 or neg.size == 0:

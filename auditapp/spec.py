@@ -17,6 +17,7 @@ import pandas as pd
 
 from auditapp.errors import AuditInputError
 from auditapp.limits import max_groups
+from auditapp.source_checks import source_notices
 
 MISSING_GROUP = "(missing)"
 DEFAULT_THRESHOLD = 0.5  # a score or probability at or above it is favourable (ties included)
@@ -67,6 +68,8 @@ class AuditSpec:
     Exactly one prediction source is used: ``prediction`` (a column of predicted labels), ``score``
     (a column of scores, favourable when ``score >= threshold``) or a model passed to ``prepare``.
     ``reference`` maps a sensitive feature to ``"largest"``, ``"best:<metric>"`` or a group value.
+    ``n_boot`` is deprecated and changes no number (every interval is computed from counts); it is still
+    checked and recorded, so older scripts and records keep working.
     """
 
     target: str
@@ -92,6 +95,13 @@ class AuditSpec:
             raise AuditInputError(f"A sensitive feature is listed twice: {list(sensitive)}.")
         if self.target in sensitive:
             raise AuditInputError(f"'{self.target}' is the target; it cannot also be a sensitive feature.")
+        for role, column in (("prediction", self.prediction), ("score", self.score)):
+            if column is not None and column == self.target:
+                raise AuditInputError(
+                    f"'{column}' is chosen as both the outcome (target) and the {role} column. The outcome "
+                    f"is what really happened, the {role} what the model said: choose the column with the "
+                    "true outcome as the target."
+                )
         if self.prediction is not None and self.score is not None:
             raise AuditInputError("Give either a prediction column or a score column, not both.")
         if self.threshold is not None and not 0.0 <= float(self.threshold) <= 1.0 and self.score is None:
@@ -370,6 +380,7 @@ def prepare(frame: pd.DataFrame, spec: AuditSpec, model: Any = None) -> AuditDat
     else:
         y_pred, y_score, threshold = _model_predictions(frame, spec, model)
         source = "model"
+    notices.extend(source_notices(frame, spec, y_true, y_pred))
     if y_pred.all() or not y_pred.any():
         notices.append(
             f"Every row is predicted {'favourable' if y_pred.all() else 'unfavourable'}; rates that "

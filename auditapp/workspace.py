@@ -8,11 +8,8 @@ it into loaded objects through the artifact store, caching everything expensive 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
-
-import pandas as pd
 
 from auditapp.audit import Audit, run_audit
 from auditapp.errors import AuditInputError
@@ -21,14 +18,6 @@ from auditapp.scores import ThresholdIndex
 from auditapp.spec import AuditSpec
 from auditapp.store import ArtifactStore
 from auditapp.workload import WorkLimits
-
-_TARGET_NAMES = ("hired", "label", "target", "outcome", "y", "y_true", "two_year_recid", "income", "class",
-                 "approved", "default", "repaid")
-_SCORE_NAMES = ("score", "y_score", "probability", "prob", "proba", "risk_score", "predicted_probability")
-_PREDICTION_NAMES = ("prediction", "pred", "y_pred", "predicted", "decision")
-_SENSITIVE_NAMES = ("sex", "gender", "race", "ethnicity", "age_cat", "age_group", "nationality", "religion",
-                    "disability", "marital_status", "age")
-_FAVORABLE_WORDS = ("1", "yes", "true", ">50k", "hired", "approved", "repaid", "good", "positive")
 
 
 def load_dataset(store: ArtifactStore, token: str, dataset_id: str, *, missing_values=()) -> Dataset:
@@ -83,7 +72,7 @@ def session_scope(store: ArtifactStore, token: str) -> str:
 def spec_from_state(state: dict[str, Any]) -> AuditSpec:
     """The ``AuditSpec`` stored in the browser state."""
     if not state or not state.get("spec"):
-        raise AuditInputError("Choose a dataset and the audit settings on the Data & model page first.")
+        raise AuditInputError("No audit yet: choose what to audit on the Data & model page and press Run audit.")
     try:
         return AuditSpec.from_dict(state["spec"])
     except TypeError as exc:
@@ -96,16 +85,19 @@ def state_key(store: ArtifactStore, token: str, state: dict[str, Any]) -> tuple:
     model = store.info(token, state["model"]).sha256 if state.get("model") else None
     spec = json.dumps(state.get("spec"), sort_keys=True, default=str)
     words = tuple(str(w) for w in state.get("missing_values") or ())
-    return (dataset, model, spec, *((words,) if words else ()))
+    source = (("source", str(state["source"])),) if state.get("source") else ()
+    return (dataset, model, spec, *((words,) if words else ()), *source)
 
 
 def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_pickle: bool = False,
-              compute_elsewhere: Callable[[str, dict[str, Any]], bool] | None = None) -> Audit:
+              compute_elsewhere: Callable[[str, dict[str, Any]], bool] | None = None,
+              progress: Callable[[float, str], None] | None = None) -> Audit:
     """Run (or fetch from the cache) the audit that ``state`` describes.
 
     ``compute_elsewhere(token, state)``, when given, is asked first to compute and cache an audit that
     is not cached yet (e.g. in a low-priority helper process); if it returns False the audit is
-    computed here.
+    computed here. A state opened from a server-side source (``state["source"]``) is audited on the
+    whole source through an engine (``auditapp.source_jobs``); ``progress(fraction, text)`` hears from it.
     """
     if not state or not state.get("dataset"):
         raise AuditInputError("No dataset yet: upload one on the Data & model page or pick a scenario.")
@@ -115,8 +107,17 @@ def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_
         compute_elsewhere(token, state)
 
     def compute() -> Audit:
-        dataset = dataset_for(store, token, state)
         model = load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
+        if state.get("source"):
+            from auditapp.source_jobs import audit_whole_source
+
+            if state.get("missing_values"):
+                raise AuditInputError(
+                    "Words read as missing apply to uploaded files; a server-side source is read as it is stored "
+                    "(empty cells and nulls are missing). Clear “Read as missing” and audit again.")
+
+            return audit_whole_source(state["source"], spec, model, progress=progress)
+        dataset = dataset_for(store, token, state)
         return run_audit(dataset.frame, spec, model, limits=WorkLimits.from_env())
 
     return store.cached(key, compute, token=token)
@@ -126,7 +127,7 @@ def threshold_index_for(store: ArtifactStore, token: str, state: dict[str, Any],
                         *, trust_pickle: bool = False) -> ThresholdIndex:
     """Per-group sorted scores for the threshold explorer (sorted once, with the audit)."""
     audit = audit_for(store, token, state, trust_pickle=trust_pickle)
-    if audit.data.y_score is None:
+    if not audit.has_scores:
         raise AuditInputError(
             "The threshold explorer needs scores: choose a score column or a model that gives probabilities "
             "on the Data & model page.")
@@ -136,53 +137,57 @@ def threshold_index_for(store: ArtifactStore, token: str, state: dict[str, Any],
         raise AuditInputError(f"The audit has no grouping {' × '.join(features)}. Run the audit again.") from exc
 
 
-def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
-    lowered = {c.lower().strip(): c for c in columns}
-    for name in names:
-        if name in lowered:
-            return lowered[name]
-    for name in names:
-        for low, original in lowered.items():
-            if len(name) > 2 and re.search(rf"(^|_){re.escape(name)}($|_)", low):
-                return original
-    return None
+def state_for_dataset(store: ArtifactStore, token: str, state: dict[str, Any] | None, dataset_id: str, *,
+                      trust_pickle: bool = False) -> tuple[dict[str, Any], str | None]:
+    """The state after the user loads a new dataset, and a sentence about the model loaded before it.
+
+    The new dataset starts with no settings (the user chooses them: nothing is guessed). A model loaded
+    before is kept when the dataset has every column it needs and removed otherwise; either way the
+    sentence says so, naming the missing columns. The checked policy stays.
+    """
+    from auditapp.forms import loaded_model
+
+    dataset = load_dataset(store, token, dataset_id)
+    new: dict[str, Any] = {"dataset": dataset_id, "model": None, "model_file": None, "spec": None,
+                           "policy": (state or {}).get("policy")}
+    model_id = loaded_model(state)
+    if not model_id:
+        return new, None
+    try:
+        name = store.info(token, model_id).name
+        lacking, needed = model_columns_missing(store, token, model_id, dataset, trust_pickle=trust_pickle)
+    except AuditInputError as exc:
+        return new, f"The model loaded before was removed: {exc}"
+    if lacking:
+        return new, (f"Removed the model {name}: {dataset.name} lacks {len(lacking)} of the {needed} columns it "
+                     f"needs ({listed(lacking)}). Upload a model trained on these columns, or audit a prediction "
+                     "or score column of the dataset.")
+    new["model_file"] = model_id
+    return new, (f"Kept the model {name}: {dataset.name} has all {needed} columns it needs. "
+                 "Choose “The model” as the prediction source to audit it.")
 
 
-def guess_favorable(values: list[Any]) -> Any:
-    """The value of a binary target that most likely means the favourable outcome."""
-    for word in _FAVORABLE_WORDS:
-        for value in values:
-            if str(value).strip().lower() == word:
-                return value
-    return values[-1] if values else 1
+def listed(names: list[str], *, most: int = 8) -> str:
+    """``"a, b, c"``, or ``"a, …, h and 4 more"`` past ``most`` names."""
+    shown = ", ".join(map(str, names[:most]))
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
-def suggest_state(dataset: Dataset, dataset_id: str, *, model=None, model_id: str | None = None) -> dict[str, Any]:
-    """Sensible defaults: a column named like a label, like a score or prediction, like a protected attribute."""
-    frame = dataset.frame
-    columns = list(frame.columns)
-    target = _find(columns, _TARGET_NAMES)
-    if target is None:
-        binary = [c for c in columns if frame[c].nunique(dropna=True) == 2]
-        target = binary[-1] if binary else columns[-1]
-    values = sorted(pd.unique(frame[target].dropna()).tolist(), key=str)
-    spec: dict[str, Any] = {"target": target, "favorable": guess_favorable(values)}
-    if model is None:
-        score = _find([c for c in columns if c != target and pd.api.types.is_numeric_dtype(frame[c])], _SCORE_NAMES)
-        prediction = _find([c for c in columns if c != target], _PREDICTION_NAMES)
-        if score is not None:
-            spec["score"] = score
-            low, high = float(frame[score].min()), float(frame[score].max())
-            spec["threshold"] = 0.5 if 0 <= low and high <= 1 else float(frame[score].median())
-        elif prediction is not None:
-            spec["prediction"] = prediction
-    used = {target, spec.get("score"), spec.get("prediction")}
-    sensitive = [c for c in (_find([c], _SENSITIVE_NAMES) for c in columns) if c and c not in used]
-    spec["sensitive"] = [c for c in sensitive if c != "age"][:2] or sensitive[:1]
-    return {"dataset": dataset_id, "model": model_id, "spec": _complete(spec)}
+def model_columns_missing(store: ArtifactStore, token: str, model_id: str, dataset: Dataset, *,
+                          trust_pickle: bool = False) -> tuple[list[str], int]:
+    """The columns the model needs that ``dataset`` lacks, and how many it needs (no model process starts)."""
+    model = load_model(store, token, model_id, trust_pickle=trust_pickle)
+    present = set(dataset.columns)
+    return [c for c in model.feature_names if c not in present], len(model.feature_names)
 
 
-def _complete(spec: dict[str, Any]) -> dict[str, Any]:
-    defaults = AuditSpec(target="_", sensitive=("_s",)).to_dict()
-    defaults.update({k: v for k, v in spec.items() if v is not None})
-    return defaults
+def suggestions_for(store: ArtifactStore, token: str, state: dict[str, Any]):
+    """What the dataset's column names and values suggest (:mod:`auditapp.suggestions`), cached per content."""
+    from auditapp.forms import loaded_model
+    from auditapp.suggestions import suggest
+
+    dataset = dataset_for(store, token, state)
+    has_model = bool(loaded_model(state))
+    words = tuple(state.get("missing_values") or ())
+    return store.cached(("suggestions", dataset.sha256, has_model, *((words,) if words else ())),
+                        lambda: suggest(dataset.frame, has_model=has_model), disk=False)

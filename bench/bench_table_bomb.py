@@ -68,7 +68,7 @@ def main() -> int:
               f"{route['answer'].get('error') or route['answer']}")
         start = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-m", "auditapp.cli", "audit", "--data", str(bomb), "--target",
-                                  "c0", "--prediction", "c1", "--sensitive", "c2", "--bootstrap", "0"], cwd=root,
+                                  "c0", "--prediction", "c1", "--sensitive", "c2"], cwd=root,
                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         with child.stderr:
             err = child.stderr.read()

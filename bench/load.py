@@ -111,13 +111,18 @@ class DashClient:
 
 def audit_form(token: str, dataset_id: str, *, sensitive: list[str], n_boot: int, target: str = "hired",
                score: str = "score") -> dict:
-    """The Data & model page's values when the user presses Run audit (scores thresholded at 0.5)."""
+    """The Data & model page's values when the user presses Run audit (scores thresholded at 0.5).
+
+    The page has no bootstrap any more (intervals come from counts); ``n_boot`` only makes the settings
+    new, through the minimum group size (1000 gives the default 30), so that each pass is a new audit.
+    """
     return {"app-session-store.data": token, "data-run-button.n_clicks": 1,
             "app-state-store.data": {"dataset": dataset_id, "model": None, "spec": None},
             "data-target-dropdown.value": target, "data-favorable-dropdown.value": 1,
             "data-source-radio.value": "score", "data-score-dropdown.value": score,
             "data-threshold-input.value": 0.5, "data-sensitive-dropdown.value": sensitive,
-            "data-bins-input.value": "", "data-min-group-input.value": 30, "data-bootstrap-input.value": n_boot}
+            "data-bins-input.value": "", "data-min-group-input.value": 30 + n_boot % 1000,
+            "data-confidence-radio.value": 0.95}
 
 
 def make_dataset(n_rows: int, seed: int = 0) -> bytes:

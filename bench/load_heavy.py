@@ -2,11 +2,15 @@
 
     python bench/load_heavy.py                    # gunicorn (4 workers) on a free loopback port
     python bench/load_heavy.py --users 10 --duration 90 --jobs 7
+    python bench/load_heavy.py --alone            # the heavy audit alone, in this process, on one core
 
-The heavy user uploads ``--heavy-rows`` rows (default 1,000,000) with three sensitive features of
-10 × 10 × 10 values: 1,000 intersections, the most ``AUDITAPP_MAX_INTERSECTIONS`` allows, and asks for
-as many bootstrap replicates as ``AUDITAPP_MAX_BOOTSTRAP_WORK`` allows for them. It runs that audit
-again and again (a new replicate count each time, so nothing comes from the cache) for the whole run.
+The heavy user uploads the heaviest audit the work caps allow (``auditapp.workload``; intervals come
+from counts, so there are no replicates to ask for): six sensitive features that split the rows the same
+40 ways, so each of the 63 groupings has 40 groups and the spread criteria compare 63 × 780 = 49,140
+pairs of groups (the most the 6-feature cap and the 40-group switch allow), on as many scored rows as
+``AUDITAPP_MAX_ROW_GROUPINGS`` allows for 63 groupings (158,730 by default; ``--heavy-rows`` to change).
+It runs that audit again and again for the whole run (a new ``n_boot`` each time: it changes no number
+but is part of the cache key, so nothing comes from the cache).
 Once it is computing, ``--users`` others each upload their own 100,000-row file and, until the end,
 run a small audit (a new one each time), open Group metrics (3 requests) and move the threshold.
 ``--jobs`` more sessions start an explanation job each at the same time (finding 5: background jobs).
@@ -34,24 +38,59 @@ from bench.load import DashClient, audit_form, gunicorn, make_dataset  # noqa: E
 
 HIRING = {"dataset": "builtin:hiring", "model": "builtin:hiring-model", "scenario": "hiring",
           "spec": {"target": "hired", "favorable": 1, "sensitive": ["sex", "ethnicity"], "n_boot": 100}}
+HEAVY_FEATURES = ["s0", "s1", "s2", "s3", "s4", "s5"]
 
 
-def heavy_dataset(n_rows: int, seed: int = 7):
-    """Scores with three sensitive features of 10 values each (CSV bytes), and the heaviest allowed replicates."""
+def heavy_frame(n_rows: int | None = None, seed: int = 7):
+    """The heaviest allowed audit's data (a DataFrame) and its work; ``n_rows`` defaults to the row cap's."""
     import numpy as np
     import pandas as pd
 
     from auditapp.workload import WorkLimits, measure_work
 
+    limits = WorkLimits.from_env()
+    n_rows = n_rows or limits.max_row_groupings // (2 ** len(HEAVY_FEATURES) - 1)
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({f"s{j}": rng.integers(0, 10, n_rows).astype(str) for j in range(3)})
+    unit = rng.integers(0, 40, n_rows).astype(str)
+    frame = pd.DataFrame({name: np.char.add(f"{name}-", unit) for name in HEAVY_FEATURES})
     frame["score"] = rng.random(n_rows).round(4)
     frame["hired"] = (rng.random(n_rows) < frame["score"]).astype(int)
-    limits = WorkLimits.from_env()
-    work = measure_work(frame[["s0", "s1", "s2"]], 0)
-    n_boot = min(100_000, limits.max_bootstrap_work // work.groups)
-    measure_work(frame[["s0", "s1", "s2"]], n_boot, limits=limits)  # allowed, by construction
-    return frame.to_csv(index=False).encode(), work, n_boot
+    work = measure_work(frame[HEAVY_FEATURES], scored=True, limits=limits)  # allowed, or refused here
+    return frame, work
+
+
+def heavy_dataset(n_rows: int | None = None, seed: int = 7):
+    """``heavy_frame`` as CSV bytes, with its work."""
+    frame, work = heavy_frame(n_rows, seed)
+    return frame.to_csv(index=False).encode(), work
+
+
+def alone(n_rows: int | None, runs: int) -> None:
+    """Time the heavy audit alone in this process (one thread), as a helper computes it."""
+    import pickle
+
+    from auditapp.audit import run_audit
+    from auditapp.runtime import limit_threads
+    from auditapp.spec import AuditSpec
+    from auditapp.workload import WorkLimits
+
+    limit_threads()
+    frame, work = heavy_frame(n_rows)
+    spec = AuditSpec(target="hired", sensitive=tuple(HEAVY_FEATURES), score="score", threshold=0.5)
+    print(describe(work))
+    for _ in range(runs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        audit = run_audit(frame, spec, limits=WorkLimits.from_env())
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        size = len(pickle.dumps(audit, protocol=pickle.HIGHEST_PROTOCOL))
+        print(f"alone: {wall:.1f} s wall, {cpu:.1f} s CPU; result {size / 1e6:.0f} MB pickled (the shared cache "
+              "takes up to 256 MB)")
+
+
+def describe(work) -> str:
+    return (f"heavy audit: {work.rows:,} scored rows, {len(work.features)} sensitive features, {work.groupings} "
+            f"groupings ({work.row_groupings:,} rows × groupings), {work.intersections:,} intersections, "
+            f"{work.groups:,} groups, {work.pairs:,} pairs compared")
 
 
 class Recorder:
@@ -73,19 +112,19 @@ class Recorder:
         return result
 
 
-def heavy_user(base, data, n_boot, record: Recorder, stop: threading.Event, running: threading.Event):
+def heavy_user(base, data, record: Recorder, stop: threading.Event, running: threading.Event):
     client = DashClient(base, timeout=600)
     upload = record.timed("heavy upload", lambda: client.upload("dataset", "population.csv", data))
-    replicates = n_boot
+    replicates = 1000
     while not stop.is_set():
-        form = audit_form(client.token, upload["id"], sensitive=["s0", "s1", "s2"], n_boot=replicates)
+        form = audit_form(client.token, upload["id"], sensitive=HEAVY_FEATURES, n_boot=replicates)
         running.set()
         answer = record.timed("heavy audit", lambda form=form: client.call("data-run-alert.children", form))
         if "Audit ready" not in str(answer.get("response", {}).get("data-run-alert", "")):
             with record.lock:
                 record.errors.append(f"heavy audit: {str(answer)[:300]}")
             return
-        replicates -= 1  # a new audit each time: nothing from the cache
+        replicates -= 1  # a new cache key each time (n_boot changes no number): nothing from the cache
 
 
 def other_user(base, data, moves, record: Recorder, stop: threading.Event, seed: int):
@@ -133,8 +172,8 @@ def job_user(base, record: Recorder, seed: int):
 
 def run(base, *, users, moves, duration, rows, heavy, jobs) -> tuple[Recorder, float]:
     record, stop, running = Recorder(), threading.Event(), threading.Event()
-    data, _, n_boot = heavy
-    threads = [threading.Thread(target=heavy_user, args=(base, data, n_boot, record, stop, running), daemon=True)]
+    data, _ = heavy
+    threads = [threading.Thread(target=heavy_user, args=(base, data, record, stop, running), daemon=True)]
     threads[0].start()
     running.wait(600)
     time.sleep(2.0)  # its audit is computing (bench pacing, not a test)
@@ -179,18 +218,22 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=10, help="other users (at most 40)")
     parser.add_argument("--moves", type=int, default=15, help="threshold moves per pass")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of each other user's file")
-    parser.add_argument("--heavy-rows", type=int, default=1_000_000)
+    parser.add_argument("--heavy-rows", type=int, help="rows of the heavy audit (default: as many as the caps allow)")
+    parser.add_argument("--alone", type=int, nargs="?", const=3, metavar="RUNS",
+                        help="only time the heavy audit alone in this process (default 3 runs)")
     parser.add_argument("--jobs", type=int, default=0, help="sessions starting an explanation job (at most 20)")
     parser.add_argument("--duration", type=float, default=60, help="seconds the others work (at most 600)")
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
+    if args.alone:
+        alone(args.heavy_rows, args.alone)
+        return 0
     heavy = heavy_dataset(args.heavy_rows)
-    data, work, n_boot = heavy
+    _, work = heavy
     with gunicorn(args.workers, demo="hiring" if args.jobs else "") as base:
         record, wall = run(base, users=min(args.users, 40), moves=args.moves, duration=min(args.duration, 600),
                            rows=args.rows, heavy=heavy, jobs=min(args.jobs, 20))
-    print(f"heavy user: {work.rows:,} rows, {work.intersections:,} intersections, {work.groups:,} groups, "
-          f"{n_boot:,} replicates ({n_boot * work.groups:,} replicate group rates), run again and again")
+    print(f"{describe(work)}; run again and again")
     print(f"{args.users} other users ({args.rows:,} rows each), {args.jobs} explanation jobs, {wall:.0f} s, "
           f"against {base}")
     print(summary(record))

@@ -195,7 +195,7 @@ def show_gap(group, other, grouping, ready, state, token):
         gap = explanation_pair_gap(explanation, grouping=grouping, group=group, other=other)
     except AuditInputError as exc:
         return empty_figure(str(exc), title="What drives the gap"), str(exc)
-    return gap_waterfall_figure(gap), explain_jobs.gap_sentence(gap)
+    return gap_waterfall_figure(gap), explain_jobs.gap_sentence(gap, explanation.proxies)
 
 
 @callback(
@@ -239,4 +239,4 @@ def show_local(ready, row, click, state, token):
             local = explanation.local
     except AuditInputError as exc:
         return no_update, no_update, no_update, error_alert(str(exc))
-    return local_waterfall_figure(local), explain_jobs.local_sentence(local), local.row, None
+    return local_waterfall_figure(local), explain_jobs.local_sentence(local, explanation), local.row, None

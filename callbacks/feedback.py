@@ -36,6 +36,8 @@ from layouts import ids
 from layouts.components import error_alert
 
 HIDDEN = {"display": "none"}
+# A hidden settings panel keeps its width, so its sliders lay out their number boxes as when shown.
+PANEL_HIDDEN = {"visibility": "hidden", "height": 0, "overflow": "hidden"}
 TITLE_WIDTH = 60
 CONTROL_VALUES = State({"type": ids.FEEDBACK_CONTROL, "name": ALL}, "value")
 CONTROL_IDS = State({"type": ids.FEEDBACK_CONTROL, "name": ALL}, "id")
@@ -49,17 +51,22 @@ CONTROL_IDS = State({"type": ids.FEEDBACK_CONTROL, "name": ALL}, "id")
 )
 def show_scenario(scenario, panel_ids):
     """Show the chosen scenario's settings and lesson."""
-    styles = [None if p["scenario"] == scenario else HIDDEN for p in panel_ids]
-    return styles, styles
+    panels = [None if p["scenario"] == scenario else PANEL_HIDDEN for p in panel_ids]
+    return panels, [None if p["scenario"] == scenario else HIDDEN for p in panel_ids]
 
 
 def _loop_inputs(state, token):
     """Dataset, spec, model and loop setup of the current audit (all cached by content)."""
+    from auditapp.scenarios import scenario_loop
+
     spec = workspace.spec_from_state(state)
     dataset = workspace.dataset_for(get_store(), token, state)
     model = workspace.load_model(get_store(), token, state.get("model"), trust_pickle=settings().trust_pickle)
-    exclude = (spec.target, *spec.sensitive, *(c for c in (spec.prediction, spec.score) if c))
-    return dataset, spec, model, loop_setup(dataset.frame, exclude=exclude, model=model)
+    scenario = scenario_loop(get_store(), token, state.get("dataset"))
+    exclude = (spec.target, *spec.sensitive, *(c for c in (spec.prediction, spec.score) if c),
+               *([scenario.outcome] if scenario else []))
+    return dataset, spec, model, loop_setup(dataset.frame, exclude=exclude, model=model, scenario=scenario,
+                                            target=spec.target)
 
 
 @callback(
@@ -67,6 +74,8 @@ def _loop_inputs(state, token):
     Output({"type": ids.FEEDBACK_CONTROL, "name": "model-loop:sensitive"}, "options"),
     Output({"type": ids.FEEDBACK_CONTROL, "name": "model-loop:sensitive"}, "value"),
     Output({"type": ids.FEEDBACK_CONTROL, "name": "model-loop:raise_feature"}, "options"),
+    Output({"type": ids.FEEDBACK_CONTROL, "name": "model-loop:outcome"}, "options"),
+    Output({"type": ids.FEEDBACK_CONTROL, "name": "model-loop:outcome"}, "value"),
     Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
 )
 def show_loop_context(state, token):
@@ -76,11 +85,12 @@ def show_loop_context(state, token):
             raise AuditInputError("No dataset yet: pick a scenario or upload data on the Data & model page.")
         dataset, spec, _model, setup = _loop_inputs(state, token)
     except AuditInputError as exc:
-        return html.Span(str(exc), className="text-danger"), [], None, []
+        return html.Span(str(exc), className="text-danger"), [], None, [], [], None
     context = [html.Strong("Uses the current audit: "),
                f"{dataset.name} ({len(dataset.frame):,} rows), target {spec.target!r} "
                f"(favourable: {spec.favorable}). ", setup.note]
-    return context, list(spec.sensitive), spec.sensitive[0], list(setup.numeric_features)
+    outcomes = list(setup.outcomes) or [spec.target]
+    return context, list(spec.sensitive), spec.sensitive[0], list(setup.numeric_features), outcomes, outcomes[0]
 
 
 def _plan(scenario, values, state, token):

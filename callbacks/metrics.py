@@ -22,6 +22,14 @@ from layouts.components import error_alert
 SEP = "|"
 
 
+def _grouping(audit, grouping_key):
+    """The chosen grouping, or the first one while the dropdown is still empty: the first charts then need one
+    round trip to the server, not two (overview first, then the charts)."""
+    if not grouping_key:
+        return audit.result.groupings[0]
+    return audit.result.grouping(*grouping_key.split(SEP))
+
+
 @callback(
     Output(ids.METRICS_CONTEXT, "children"), Output(ids.METRICS_SUMMARY, "children"),
     Output(ids.METRICS_GROUPING_DROPDOWN, "options"), Output(ids.METRICS_GROUPING_DROPDOWN, "value"),
@@ -46,17 +54,15 @@ def show_audit_overview(state, token):
     Output(ids.METRICS_BAR_GRAPH, "figure"), Output(ids.METRICS_TABLE, "rowData"),
     Output(ids.METRICS_TABLE, "columnDefs"),
     Input(ids.METRICS_GROUPING_DROPDOWN, "value"), Input(ids.METRICS_METRIC_CHECKLIST, "value"),
-    State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
 )
 def show_group_rates(grouping_key, metrics, state, token):
-    """Bars and table for the chosen grouping and metrics."""
-    if not grouping_key:
-        return no_update, no_update, no_update
+    """Bars and table for the chosen grouping (the first one while the page opens) and metrics."""
     if not metrics:
         return empty_figure("Choose at least one metric to chart."), [], []
     try:
         audit = audit_for(token, state)
-        grouping = audit.result.grouping(*grouping_key.split(SEP))
+        grouping = _grouping(audit, grouping_key)
     except (AuditInputError, KeyError):
         return no_update, no_update, no_update
     return (group_metric_figure(grouping, metrics, confidence=audit.result.confidence),
@@ -66,15 +72,15 @@ def show_group_rates(grouping_key, metrics, state, token):
 @callback(
     Output(ids.METRICS_DISPARITY_GRAPH, "figure"),
     Input(ids.METRICS_GROUPING_DROPDOWN, "value"), Input(ids.METRICS_DISPARITY_METRIC, "value"),
-    Input(ids.METRICS_DISPARITY_KIND, "value"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    Input(ids.METRICS_DISPARITY_KIND, "value"), Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
 )
 def show_disparity(grouping_key, metric, kind, state, token):
-    """Each group against the reference group for one metric."""
-    if not grouping_key or not metric:
+    """Each group against the reference group for one metric (the first grouping while the page opens)."""
+    if not metric:
         return no_update
     try:
         audit = audit_for(token, state)
-        grouping = audit.result.grouping(*grouping_key.split(SEP))
+        grouping = _grouping(audit, grouping_key)
     except (AuditInputError, KeyError):
         return no_update
     return disparity_figure(grouping, metric, kind=kind, confidence=audit.result.confidence)
@@ -94,3 +100,19 @@ def show_heatmap(metric, state, token):
     if not pairs:
         return empty_figure("Choose two sensitive features to see their intersections.")
     return intersection_heatmap(pairs[0], metric)
+
+
+_DISPARITY_HELP = {
+    "ratio": "A ratio is the group's rate divided by the reference group's: 1 means equal. Ratios between 0.8 "
+             "and 1.25 (the shaded band) pass the four-fifths rule. ★ marks gaps unlikely to be chance "
+             "(Benjamini–Hochberg q < 0.05).",
+    "difference": "A difference is the group's rate minus the reference group's, in percentage points: 0 means "
+                  "equal, and a whisker that crosses 0 means the data cannot tell the groups apart. ★ marks gaps "
+                  "unlikely to be chance (Benjamini–Hochberg q < 0.05).",
+}
+
+
+@callback(Output(ids.METRICS_DISPARITY_HELP, "children"), Input(ids.METRICS_DISPARITY_KIND, "value"))
+def show_disparity_help(kind):
+    """Explain the chart in the units the user chose (ratios or differences)."""
+    return _DISPARITY_HELP.get(kind, _DISPARITY_HELP["ratio"])

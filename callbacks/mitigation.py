@@ -21,15 +21,25 @@ from layouts.components import error_alert, info_alert
 N_JOBS = min(2, os.cpu_count() or 1)
 STATUS_COLOURS = {"queued": "secondary", "running": "primary", "done": "success", "failed": "danger",
                   "cancelled": "warning"}
+WRAP = {"wrapText": True, "autoHeight": True, "cellStyle": {"lineHeight": "1.35", "paddingTop": "6px",
+                                                             "paddingBottom": "6px"}}
 TABLE_COLUMNS = [
-    {"headerName": "Candidate", "field": "candidate", "pinned": "left", "minWidth": 200},
+    {"headerName": "Candidate", "field": "candidate", "pinned": "left", "width": 250, **WRAP},
+    {"headerName": "Recommended", "field": "recommended", "minWidth": 140},
     {"headerName": "Family", "field": "family", "minWidth": 130},
     {"headerName": "Accuracy [95% CI]", "field": "accuracy", "minWidth": 190,
      "valueFormatter": {"function": "params.data.accuracy_text"}},
+    {"headerName": "Accuracy vs refitted baseline [95% CI]", "field": "accuracy_change", "minWidth": 230,
+     "wrapHeaderText": True, "autoHeaderHeight": True,
+     "valueFormatter": {"function": "params.data.accuracy_change_text"}},
     {"headerName": "Balanced accuracy [95% CI]", "field": "balanced_accuracy", "minWidth": 190,
      "valueFormatter": {"function": "params.data.balanced_accuracy_text"}},
     {"headerName": "Disparity [95% CI]", "field": "disparity", "minWidth": 190,
      "valueFormatter": {"function": "params.data.disparity_text"}},
+    {"headerName": "Disparity vs refitted baseline", "field": "disparity_vs_baseline", "minWidth": 200,
+     "wrapHeaderText": True, "autoHeaderHeight": True, **WRAP},
+    {"headerName": "Widest gap between (test rows; small groups flagged)", "field": "widest", "minWidth": 300,
+     "wrapHeaderText": True, "autoHeaderHeight": True, **WRAP},
     {"headerName": "Disparity of single random draws (5th–95th pct)", "field": "draws", "minWidth": 170,
      "wrapHeaderText": True, "autoHeaderHeight": True},
     {"headerName": "Fit time (s)", "field": "fit_seconds", "minWidth": 110},
@@ -39,19 +49,42 @@ TABLE_COLUMNS = [
     {"headerName": "Library warnings", "field": "warnings", "minWidth": 260, "tooltipField": "warnings"},
     {"headerName": "Notes", "field": "notes", "minWidth": 420, "tooltipField": "notes"},
 ]
+GROUP_COLUMNS = [
+    {"headerName": "Group", "field": "group", "minWidth": 200, "flex": 1},
+    {"headerName": "Training rows", "field": "train_rows", "minWidth": 130},
+    {"headerName": "Test rows", "field": "test_rows", "minWidth": 110},
+    {"headerName": "Test rows with the favourable outcome", "field": "test_favourable", "minWidth": 200,
+     "wrapHeaderText": True, "autoHeaderHeight": True},
+    {"headerName": "Small group", "field": "small", "minWidth": 260, "flex": 1},
+]
+SEP = "|"
 
 
-def _choices(choice) -> tuple[str, list[str]] | None:
+def _choices(choice) -> tuple[str, list[str], list[str]] | None:
     if not choice or not choice.get("constraint") or not choice.get("candidates"):
         return None
-    return choice["constraint"], list(choice["candidates"])
+    return choice["constraint"], list(choice["candidates"]), list(choice.get("grouping") or [])
 
 
 def _comparison(choice, state, token):
     chosen = _choices(choice)
     if chosen is None:
         return None
-    return jobs.cached_comparison(get_store(), token, state, constraint=chosen[0], candidates=chosen[1])
+    return jobs.cached_comparison(get_store(), token, state, constraint=chosen[0], candidates=chosen[1],
+                                  grouping=chosen[2] or None)
+
+
+def grouping_options(sensitive) -> list[dict]:
+    """Each sensitive feature alone, then their intersections (marked: many smaller groups)."""
+    from itertools import combinations
+
+    features = [str(s) for s in sensitive]
+    options = [{"label": f, "value": f} for f in features]
+    for size in range(2, len(features) + 1):
+        for combo in combinations(features, size):
+            options.append({"label": f"{' × '.join(combo)} (intersection: more, smaller groups)",
+                            "value": SEP.join(combo)})
+    return options
 
 
 def status_list(statuses) -> html.Ul:
@@ -75,13 +108,30 @@ def show_saved_constraint(_id, choice):
 
 
 @callback(
+    Output(ids.MITIGATION_GROUPING_DROPDOWN, "options"), Output(ids.MITIGATION_GROUPING_DROPDOWN, "value"),
+    Input(ids.STATE_STORE, "data"), State(ids.MITIGATION_CHOICE_STORE, "data"),
+)
+def show_grouping_choices(state, choice):
+    """Offer each sensitive feature and their intersections; start with the first feature alone."""
+    sensitive = ((state or {}).get("spec") or {}).get("sensitive") or []
+    options = grouping_options(sensitive)
+    if not options:
+        return [], None
+    chosen = _choices(choice)
+    saved = SEP.join(chosen[2]) if chosen and chosen[2] else None
+    values = [o["value"] for o in options]
+    return options, saved if saved in values else values[0]
+
+
+@callback(
     Output(ids.MITIGATION_CONTEXT, "children"), Output(ids.MITIGATION_CONSTRAINT_HELP, "children"),
     Output(ids.MITIGATION_CANDIDATES_CHECKLIST, "options"), Output(ids.MITIGATION_CANDIDATES_CHECKLIST, "value"),
     Output(ids.MITIGATION_ALERT, "children"),
     Input(ids.STATE_STORE, "data"), Input(ids.MITIGATION_CONSTRAINT_DROPDOWN, "value"),
+    Input(ids.MITIGATION_GROUPING_DROPDOWN, "value"),
     State(ids.MITIGATION_CHOICE_STORE, "data"), State(ids.SESSION_STORE, "data"),
 )
-def show_mitigation_setup(state, constraint, choice, token):
+def show_mitigation_setup(state, constraint, grouping, choice, token):
     """Offer the candidates that apply to this model and constraint."""
     if not constraint:
         return (no_update,) * 5
@@ -90,6 +140,7 @@ def show_mitigation_setup(state, constraint, choice, token):
         spec = workspace.spec_from_state(state)
         dataset = workspace.dataset_for(store, token, state)
         model = workspace.load_model(store, token, state.get("model"), trust_pickle=settings().trust_pickle)
+        groups = jobs.chosen_grouping(state, grouping.split(SEP) if grouping else None)
     except (AuditInputError, KeyError, TypeError) as exc:
         message = str(exc) if isinstance(exc, AuditInputError) else "Choose a dataset on the Data & model page."
         return "", jobs.CONSTRAINT_TEXT[constraint], [], [], error_alert(message)
@@ -103,14 +154,15 @@ def show_mitigation_setup(state, constraint, choice, token):
     value = list(defaults)
     if chosen and chosen[0] == constraint and set(chosen[1]) <= allowed:
         value = chosen[1]
-    return jobs.context_line(dataset, model, spec), jobs.CONSTRAINT_TEXT[constraint], labels, value, None
+    return (jobs.context_line(dataset, model, spec, grouping=groups), jobs.CONSTRAINT_TEXT[constraint], labels, value,
+            None)
 
 
 @callback(
     Output(ids.MITIGATION_CHOICE_STORE, "data"), Output(ids.MITIGATION_RUN_ALERT, "children"),
     Input(ids.MITIGATION_RUN_BUTTON, "n_clicks"),
     State(ids.MITIGATION_CONSTRAINT_DROPDOWN, "value"), State(ids.MITIGATION_CANDIDATES_CHECKLIST, "value"),
-    State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    State(ids.MITIGATION_GROUPING_DROPDOWN, "value"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
     background=True, prevent_initial_call=True, interval=500,
     progress=[Output(ids.MITIGATION_PROGRESS, "value"), Output(ids.MITIGATION_PROGRESS, "label"),
               Output(ids.MITIGATION_STATUS_LIST, "children")],
@@ -119,20 +171,21 @@ def show_mitigation_setup(state, constraint, choice, token):
              (Output(ids.MITIGATION_PROGRESS_AREA, "style"), {"display": "block"}, {"display": "none"})],
     cancel=[Input(ids.MITIGATION_CANCEL_BUTTON, "n_clicks")],
 )
-def on_run_comparison(set_progress, n_clicks, constraint, candidates, state, token):
+def on_run_comparison(set_progress, n_clicks, constraint, candidates, grouping, state, token):
     """Run the chosen candidates in the background, reporting each one's status as it changes."""
     if not n_clicks:
         return no_update, no_update
     try:
         names = jobs.chosen_candidates(candidates)
+        groups = jobs.chosen_grouping(state, grouping.split(SEP) if grouping else None)
         board = jobs.ProgressBoard(names, publish=lambda b: set_progress(
             (b.percent, f"{b.finished} of {len(b.statuses)} finished", status_list(b.statuses))))
         board.publish_now()
-        jobs.run_comparison(get_store(), token, state, constraint=constraint, candidates=names, n_jobs=N_JOBS,
-                            on_progress=board, trust_pickle=settings().trust_pickle)
+        jobs.run_comparison(get_store(), token, state, constraint=constraint, candidates=names, grouping=groups,
+                            n_jobs=N_JOBS, on_progress=board, trust_pickle=settings().trust_pickle)
     except AuditInputError as exc:
         return no_update, error_alert(str(exc))
-    return {"constraint": constraint, "candidates": list(names), "run": n_clicks}, None
+    return {"constraint": constraint, "candidates": list(names), "grouping": list(groups), "run": n_clicks}, None
 
 
 @callback(
@@ -151,14 +204,15 @@ def on_cancel(n_clicks):
     Output(ids.MITIGATION_TRADEOFF_TEXT, "children"), Output(ids.MITIGATION_TABLE, "rowData"),
     Output(ids.MITIGATION_TABLE, "columnDefs"), Output(ids.MITIGATION_RUN_SUMMARY, "children"),
     Output(ids.MITIGATION_LEARNER_NOTES, "children"), Output(ids.MITIGATION_CANDIDATE_DROPDOWN, "options"),
-    Output(ids.MITIGATION_CANDIDATE_DROPDOWN, "value"),
+    Output(ids.MITIGATION_CANDIDATE_DROPDOWN, "value"), Output(ids.MITIGATION_GROUP_SIZES_TEXT, "children"),
+    Output(ids.MITIGATION_GROUP_SIZES_GRID, "rowData"), Output(ids.MITIGATION_GROUP_SIZES_GRID, "columnDefs"),
     Input(ids.MITIGATION_CHOICE_STORE, "data"), Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
 )
 def show_mitigation_results(choice, state, token):
     """Show the finished comparison for the last choices (from the cache)."""
     comparison = _comparison(choice, state, token)
     if comparison is None:
-        return {"display": "none"}, *([no_update] * 8)
+        return {"display": "none"}, *([no_update] * 11)
     notes = jobs.learner_notes(comparison)
     learner = info_alert([html.Strong("A default learner replaced the uploaded model for some candidates:"),
                           html.Ul([html.Li(n) for n in notes], className="mb-0")], dismissable=False) if notes else None
@@ -169,7 +223,8 @@ def show_mitigation_results(choice, state, token):
             jobs.comparison_rows(comparison), TABLE_COLUMNS,
             html.Div([html.Div("How the run went:", className="fw-semibold small mt-2"),
                       status_list(jobs.final_statuses(comparison))]),
-            learner, options, jobs.recommended_candidate(comparison) or comparison.candidates[0].name)
+            learner, options, jobs.recommended_candidate(comparison) or comparison.candidates[0].name,
+            jobs.grouping_sentence(comparison), jobs.group_rows(comparison), GROUP_COLUMNS)
 
 
 @callback(

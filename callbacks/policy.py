@@ -7,7 +7,7 @@ navbar's Download report action on any page includes its verdicts.
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from auditapp.errors import AuditInputError
 from auditapp.figures import empty_figure
@@ -24,6 +24,8 @@ from auditapp.policy_forms import (
     policy_file,
     policy_from_rows,
     policy_from_upload,
+    rows_from_fields,
+    same_policy,
     stored_policy,
     verdict_mark,
 )
@@ -32,6 +34,10 @@ from auditapp.verdicts import evaluate_policy
 from callbacks.context import audit_for
 from layouts import ids
 from layouts.components import error_alert, info_alert
+from layouts.policy_editor import board_columns, criteria_forms
+
+# Hidden, but still laid out: the verdict board's grid keeps its width and renders its rows when shown again.
+HIDDEN = {"visibility": "hidden", "height": 0, "overflow": "hidden"}
 
 _NO_POLICY = "No policy checked yet: choose a preset above, or build one in the editor and press “Check this policy”."
 
@@ -59,9 +65,16 @@ def _finding_item(finding):
                    className=f"policy-finding-{finding.kind} mb-2")
 
 
+_FIELDS = {"type": ids.POLICY_FIELD_TYPE, "row": ALL, "field": ALL}
+
+
+def _editor_rows(values, field_ids, order):
+    return rows_from_fields(values or [], field_ids or [], order or [])
+
+
 @callback(
-    Output(ids.POLICY_EDITOR_GRID, "rowData"), Output(ids.POLICY_NAME_INPUT, "value"),
-    Input(ids.POLICY_EDITOR_GRID, "id"), State(ids.STATE_STORE, "data"),
+    Output(ids.POLICY_ROWS_STORE, "data"), Output(ids.POLICY_NAME_INPUT, "value"),
+    Input(ids.POLICY_ROWS_STORE, "id"), State(ids.STATE_STORE, "data"),
 )
 def show_policy_editor(_id, state):
     """Fill the editor with the checked policy when the page opens."""
@@ -72,24 +85,74 @@ def show_policy_editor(_id, state):
     return ([], "") if policy is None else (editor_rows(policy), policy.name)
 
 
+@callback(Output(ids.POLICY_CRITERIA_LIST, "children"), Input(ids.POLICY_ROWS_STORE, "data"))
+def show_criteria(rows):
+    """Lay out one form per criterion (when criteria are added, removed or replaced)."""
+    return criteria_forms(rows or [])
+
+
+@callback(
+    Output(ids.POLICY_EDITOR_STATUS, "children"), Output(ids.POLICY_STALE_NOTICE, "children"),
+    Output(ids.POLICY_VERDICT_AREA, "style"),
+    Input(_FIELDS, "value"), Input(ids.POLICY_NAME_INPUT, "value"), Input(ids.POLICY_ROWS_STORE, "data"),
+    Input(ids.STATE_STORE, "data"), State(_FIELDS, "id"),
+)
+def show_editor_status(values, name, order, state, field_ids):
+    """Show a verdict only while it is the verdict of the policy in the editor; otherwise clear it, visibly."""
+    try:
+        checked = stored_policy((state or {}).get("policy"))
+    except AuditInputError:
+        checked = None
+    rows = _editor_rows(values, field_ids, order)
+    try:
+        draft = policy_from_rows(rows, name=name) if rows else None
+        problem = None
+    except AuditInputError as exc:
+        draft, problem = None, str(exc)
+    if same_policy(draft, checked):
+        return html.Span("✔ Checked: the verdict below is this policy's.", className="text-success"), None, None
+    if checked is None and not rows:
+        return None, None, None  # nothing to check, nothing checked: the verdict area says what to do
+    if problem:
+        status = html.Span(f"Not valid yet: {problem}", className="text-danger")
+    elif not rows:
+        status = html.Span("No criteria: add one to check the policy.", className="text-muted")
+    elif checked is None:
+        status = html.Span("Not checked yet: press “Check this policy”.", className="text-warning-emphasis")
+    else:
+        status = html.Span("Changed since it was checked: press “Check this policy”.", className="text-warning-emphasis")
+    why = ("No policy has been checked yet." if checked is None else
+           f"The criteria above are not the policy that was checked (“{checked.name}”), so its verdict is cleared.")
+    todo = "Fix the criteria, then press “Check this policy”." if problem or not rows else \
+        "Press “Check this policy” to see theirs."
+    notice = info_alert([html.Strong("No verdict shown. "), f"{why} {todo}"], color="secondary", dismissable=False)
+    return status, notice, HIDDEN
+
+
 @callback(
     Output(ids.POLICY_OVERALL, "children"), Output(ids.POLICY_SUMMARY, "children"),
     Output(ids.POLICY_FINDINGS, "children"), Output(ids.POLICY_CRITERION_DROPDOWN, "options"),
     Output(ids.POLICY_CRITERION_DROPDOWN, "value"), Output(ids.POLICY_BOARD_GRID, "rowData"),
     Output(ids.POLICY_DESCRIPTION, "children"), Output(ids.POLICY_PRESET_DROPDOWN, "value"),
-    Output(ids.POLICY_ALERT, "children"),
+    Output(ids.POLICY_ALERT, "children"), Output(ids.POLICY_BOARD_GRID, "columnDefs"),
     Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
 )
 def show_verdicts(state, token):
     """Check the chosen policy on the current audit: overall verdict, per criterion, findings, board."""
-    empty = (info_alert(_NO_POLICY, dismissable=False), None, [], [], None, [], "", None)
+    empty = (info_alert(_NO_POLICY, dismissable=False), None, [], [], None, [], "", no_update)
+    policy = None
     try:
         policy = stored_policy((state or {}).get("policy"))
         if policy is None:
-            return (*empty, None)
+            return (*empty, None, no_update)
         audit = audit_for(token, state)
     except AuditInputError as exc:
-        return (*empty, error_alert(str(exc)))
+        if policy is not None:  # checked, but nothing to check it on yet: say which policy waits
+            empty = (info_alert(f"The policy “{policy.name}” is checked as soon as an audit has run.",
+                                dismissable=False), *empty[1:6], [html.Strong(f"Checking: {policy.name}. "),
+                                                                   policy.description],
+                     policy.name if policy.name in PRESETS else no_update)
+        return (*empty, error_alert(str(exc)), no_update)
     evaluation = evaluate_policy(audit.result, policy)
     findings = build_findings(evaluation, audit.result, outcome=outcome_sentence(audit))
     overall = html.Div([html.Div(_badge(evaluation.overall, size="1.75rem"), className="mb-2"),
@@ -98,7 +161,8 @@ def show_verdicts(state, token):
     names = [c.name for c in policy.criteria]
     described = [html.Strong(f"Checking: {policy.name}. "), policy.description]
     return (overall, _summary_table(evaluation), items, names, names[0], board_rows(evaluation), described,
-            policy.name if policy.name in PRESETS else None, no_update)
+            policy.name if policy.name in PRESETS else None, no_update,
+            board_columns(f"{evaluation.confidence * 100:g}%"))
 
 
 @callback(
@@ -118,73 +182,71 @@ def show_verdict_figure(criterion, state, token):
 
 
 @callback(
-    Output(ids.POLICY_EDITOR_GRID, "rowData", allow_duplicate=True),
+    Output(ids.POLICY_ROWS_STORE, "data", allow_duplicate=True),
     Output(ids.POLICY_NAME_INPUT, "value", allow_duplicate=True),
     Output(ids.STATE_STORE, "data", allow_duplicate=True),
     Input(ids.POLICY_PRESET_DROPDOWN, "value"), State(ids.STATE_STORE, "data"),
     prevent_initial_call=True,
 )
 def on_choose_preset(name, state):
-    """Check a preset at once and copy its criteria into the editor ("custom": start empty)."""
+    """Check a preset at once and copy its criteria into the editor ("custom": start empty, nothing checked)."""
     if not name:
         return no_update, no_update, no_update
     if name == "custom":
-        return [blank_row([])], "custom policy", no_update
+        cleared = no_update if not (state or {}).get("policy") else _with_policy(state, None)
+        return [], "", cleared
     policy = preset(name)
     unchanged = (state or {}).get("policy") == policy.to_dict()
     return editor_rows(policy), policy.name, no_update if unchanged else _with_policy(state, policy)
 
 
 @callback(
-    Output(ids.POLICY_EDITOR_GRID, "rowData", allow_duplicate=True),
-    Input(ids.POLICY_ADD_BUTTON, "n_clicks"), State(ids.POLICY_EDITOR_GRID, "rowData"),
-    prevent_initial_call=True,
+    Output(ids.POLICY_ROWS_STORE, "data", allow_duplicate=True),
+    Input(ids.POLICY_ADD_BUTTON, "n_clicks"), State(_FIELDS, "value"), State(_FIELDS, "id"),
+    State(ids.POLICY_ROWS_STORE, "data"), prevent_initial_call=True,
 )
-def on_add_criterion(n_clicks, rows):
-    """Append a new criterion row (the four-fifths check, ready to edit)."""
+def on_add_criterion(n_clicks, values, field_ids, order):
+    """Append a new criterion (the four-fifths check, named from its settings, uniquely)."""
     if not n_clicks:
         return no_update
-    return [*(rows or []), blank_row(rows or [])]
+    rows = _editor_rows(values, field_ids, order)
+    return [*rows, blank_row(rows)]
 
 
 @callback(
-    Output(ids.POLICY_EDITOR_GRID, "rowData", allow_duplicate=True),
-    Output(ids.POLICY_ALERT, "children", allow_duplicate=True),
-    Input(ids.POLICY_REMOVE_BUTTON, "n_clicks"), State(ids.POLICY_EDITOR_GRID, "rowData"),
-    State(ids.POLICY_EDITOR_GRID, "selectedRows"),
-    prevent_initial_call=True,
+    Output(ids.POLICY_ROWS_STORE, "data", allow_duplicate=True),
+    Input({"type": ids.POLICY_REMOVE_TYPE, "row": ALL}, "n_clicks"), State(_FIELDS, "value"),
+    State(_FIELDS, "id"), State(ids.POLICY_ROWS_STORE, "data"), prevent_initial_call=True,
 )
-def on_remove_criteria(n_clicks, rows, selected):
-    """Remove the ticked criterion rows."""
-    if not n_clicks:
-        return no_update, no_update
-    chosen = {r.get("row_id") for r in selected or []}
-    if not chosen:
-        return no_update, error_alert("Tick the box at the start of the rows to remove first.")
-    return [r for r in rows or [] if r.get("row_id") not in chosen], None
+def on_remove_criterion(_clicks, values, field_ids, order):
+    """Remove the criterion whose Remove button was pressed."""
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0].get("value"):
+        return no_update
+    return [r for r in _editor_rows(values, field_ids, order) if str(r["row_id"]) != str(trigger["row"])]
 
 
 @callback(
     Output(ids.STATE_STORE, "data", allow_duplicate=True),
     Output(ids.POLICY_NAME_INPUT, "value", allow_duplicate=True),
     Output(ids.POLICY_ALERT, "children", allow_duplicate=True),
-    Input(ids.POLICY_CHECK_BUTTON, "n_clicks"), State(ids.POLICY_EDITOR_GRID, "rowData"),
-    State(ids.POLICY_NAME_INPUT, "value"), State(ids.STATE_STORE, "data"),
+    Input(ids.POLICY_CHECK_BUTTON, "n_clicks"), State(_FIELDS, "value"), State(_FIELDS, "id"),
+    State(ids.POLICY_ROWS_STORE, "data"), State(ids.POLICY_NAME_INPUT, "value"), State(ids.STATE_STORE, "data"),
     prevent_initial_call=True,
 )
-def on_check_policy(n_clicks, rows, name, state):
+def on_check_policy(n_clicks, values, field_ids, order, name, state):
     """Validate the editor's criteria and check them on the audit."""
     if not n_clicks:
         return no_update, no_update, no_update
     try:
-        policy = policy_from_rows(rows or [], name=name)
+        policy = policy_from_rows(_editor_rows(values, field_ids, order), name=name)
     except AuditInputError as exc:
         return no_update, no_update, error_alert(str(exc), title="The policy is not valid yet")
     return _with_policy(state, policy), policy.name, None
 
 
 @callback(
-    Output(ids.POLICY_EDITOR_GRID, "rowData", allow_duplicate=True),
+    Output(ids.POLICY_ROWS_STORE, "data", allow_duplicate=True),
     Output(ids.POLICY_NAME_INPUT, "value", allow_duplicate=True),
     Output(ids.STATE_STORE, "data", allow_duplicate=True),
     Output(ids.POLICY_ALERT, "children", allow_duplicate=True),
@@ -206,15 +268,15 @@ def on_upload_policy(contents, filename, state):
 @callback(
     Output(ids.POLICY_DOWNLOAD, "data"), Output(ids.POLICY_ALERT, "children", allow_duplicate=True),
     Input(ids.POLICY_SAVE_YAML_BUTTON, "n_clicks"), Input(ids.POLICY_SAVE_JSON_BUTTON, "n_clicks"),
-    State(ids.POLICY_EDITOR_GRID, "rowData"), State(ids.POLICY_NAME_INPUT, "value"),
-    prevent_initial_call=True,
+    State(_FIELDS, "value"), State(_FIELDS, "id"), State(ids.POLICY_ROWS_STORE, "data"),
+    State(ids.POLICY_NAME_INPUT, "value"), prevent_initial_call=True,
 )
-def on_save_policy(yaml_clicks, json_clicks, rows, name):
+def on_save_policy(yaml_clicks, json_clicks, values, field_ids, order, name):
     """Download the editor's policy as a YAML or JSON file."""
     if not (yaml_clicks or json_clicks):
         return no_update, no_update
     try:
-        policy = policy_from_rows(rows or [], name=name)
+        policy = policy_from_rows(_editor_rows(values, field_ids, order), name=name)
     except AuditInputError as exc:
         return no_update, error_alert(str(exc), title="The policy is not valid yet")
     fmt = "json" if ctx.triggered_id == ids.POLICY_SAVE_JSON_BUTTON else "yaml"

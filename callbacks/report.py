@@ -5,11 +5,12 @@ from __future__ import annotations
 from dash import Input, Output, Patch, State, callback, dcc, no_update
 
 from auditapp import workspace
-from auditapp.commands.audit import dataset_info, model_info
+from auditapp.commands.audit import model_info
 from auditapp.errors import AuditInputError
 from auditapp.policy_forms import stored_policy
 from auditapp.report import report_for
-from auditapp.report_pages import page_figures
+from auditapp.report_pages import page_sections
+from auditapp.source_jobs import dataset_info_for
 from callbacks.context import audit_for, get_store, settings
 from layouts import ids
 from layouts.components import error_alert
@@ -32,10 +33,16 @@ def on_download_report(n_clicks, state, token, results=None):
         audit = audit_for(token, state)
         policy = stored_policy(state.get("policy"))
         store = get_store()
-        dataset = workspace.dataset_for(store, token, state)
         model = workspace.load_model(store, token, state.get("model"), trust_pickle=settings().trust_pickle)
-        text = report_for(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model),
-                          extra_figures=page_figures(store, token, state, results))
+        evidence = None
+        if (results or {}).get("compliance_eu"):
+            from auditapp.compliance.eu_ai_act import evidence_section
+            from callbacks.compliance import eu_evidence
+
+            evidence = evidence_section(eu_evidence(state, token, results))
+        text = report_for(audit, policy, dataset_info=dataset_info_for(store, token, state),
+                          model_info=model_info(model),
+                          sections=page_sections(store, token, state, results, evidence_html=evidence))
     except AuditInputError as exc:
         return no_update, error_alert(str(exc), title="Could not build the report")
     return dcc.send_string(text, REPORT_FILENAME), None
@@ -61,6 +68,13 @@ def on_explanation_ready(ready):
 def on_comparison_ready(choice):
     """Remember which mitigation comparison the report should include."""
     return _remember("mitigation", choice)
+
+
+@callback(Output(ids.RESULTS_STORE, "data", allow_duplicate=True), Input(ids.COMPLIANCE_LL144_FORM_STORE, "data"),
+          prevent_initial_call=True)
+def on_bias_audit_ready(form):
+    """Remember the LL144 form the report should recompute."""
+    return _remember("compliance_ll144", form)
 
 
 @callback(Output(ids.RESULTS_STORE, "data", allow_duplicate=True), Input(ids.FEEDBACK_RUN_STORE, "data"),

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from flask import Response, jsonify, request
 
 from auditapp.errors import AuditInputError, LimitExceededError
+from callbacks.browser_session import COOKIE, UPLOAD_HEADER
 from layouts.shell import CHARTS_SCRIPT
 
 log = logging.getLogger("auditapp.upload")
@@ -91,8 +92,9 @@ def handle_upload(store, settings, kind: str, token: str | None, filename: str) 
 
 
 def register_routes(server, store, settings) -> None:
-    """Add ``POST /api/upload/<kind>`` (raw body; headers X-Auditapp-Session and X-Filename), and
-    ``GET /_auditapp/charts.js``, the charts' accessibility script shared with the HTML report."""
+    """Add ``POST /api/upload/<kind>`` (raw body; header X-Filename, and X-Auditapp-Session or, from the
+    page's script, X-Auditapp-Upload with the workspace cookie), and ``GET /_auditapp/charts.js``, the
+    charts' accessibility script shared with the HTML report."""
 
     @server.get(CHARTS_SCRIPT)
     def charts_script():
@@ -103,8 +105,15 @@ def register_routes(server, store, settings) -> None:
 
     @server.post("/api/upload/<kind>")
     def upload(kind: str):
-        token = request.headers.get("X-Auditapp-Session")
         filename = clean_filename(request.headers.get("X-Filename", ""))
+        token = request.headers.get("X-Auditapp-Session")
+        if not token and request.headers.get(UPLOAD_HEADER):
+            # The page's own script: the browser's workspace cookie (another site cannot set this header).
+            token = request.cookies.get(COOKIE)
+            if not token:
+                return jsonify({"kind": kind, "name": filename, "error": (
+                    "This browser did not send auditapp's workspace cookie, so the file cannot be kept for "
+                    "you. Allow cookies for this site, then reload the page.")}), 200
         payload, status = handle_upload(store, settings, kind, token, filename)
         return jsonify(payload), status
 

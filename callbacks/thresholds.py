@@ -18,7 +18,7 @@ from auditapp.scores import roc_auc, roc_curves
 from callbacks.context import audit_for, get_store, settings
 from callbacks.queue import AUDIT_RUNNING
 from layouts import ids
-from layouts.components import error_alert
+from layouts.components import error_alert, info_alert
 
 SEP = "|"
 GRID = np.round(np.linspace(0, 1, 101), 2)
@@ -37,45 +37,47 @@ def _index(token, state, key):
 
 @callback(
     Output(ids.THRESHOLD_GROUPING_DROPDOWN, "options"), Output(ids.THRESHOLD_GROUPING_DROPDOWN, "value"),
-    Output(ids.THRESHOLD_SLIDER, "value"), Output(ids.THRESHOLD_CALIBRATION_GRAPH, "figure"),
-    Output(ids.THRESHOLD_ALERT, "children"),
+    Output(ids.THRESHOLD_SLIDER, "value"), Output(ids.THRESHOLD_ALERT, "children"),
     Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"), running=AUDIT_RUNNING,
 )
 def show_threshold_page(state, token):
     """Set up the explorer for the current audit."""
     try:
         audit = audit_for(token, state)
-        if audit.data.y_score is None:
+        if not audit.has_scores:
             raise AuditInputError(
                 "The threshold explorer needs scores. On Data & model, choose a score column or a model "
                 "that gives probabilities.")
     except AuditInputError as exc:
-        return [], None, no_update, empty_figure("No scores to explore."), error_alert(str(exc))
+        return [], None, no_update, error_alert(str(exc))
     options = [{"label": g.name, "value": SEP.join(g.features)} for g in audit.result.groupings]
-    first = audit.spec.sensitive[0]
     start = audit.data.threshold if audit.data.threshold is not None else 0.5
-    return options, options[0]["value"], start, calibration_figure(audit.calibration[first]), None
+    resolution = info_alert(audit.score_grid.sentence(), dismissable=False) if audit.score_grid else None
+    return options, options[0]["value"], start, resolution
 
 
 @callback(
     Output(ids.THRESHOLD_ROC_GRAPH, "figure"), Output(ids.THRESHOLD_CURVES_GRAPH, "figure"),
     Output(ids.THRESHOLD_TABLE, "rowData"), Output(ids.THRESHOLD_TABLE, "columnDefs"),
     Output(ids.THRESHOLD_VALUE_TEXT, "children"), Output(ids.THRESHOLD_READY_STORE, "data"),
-    Input(ids.THRESHOLD_GROUPING_DROPDOWN, "value"), State(ids.THRESHOLD_SLIDER, "value"),
-    State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    Output(ids.THRESHOLD_CALIBRATION_GRAPH, "figure"),
+    Input(ids.THRESHOLD_GROUPING_DROPDOWN, "value"), Input(ids.STATE_STORE, "data"),
+    State(ids.THRESHOLD_SLIDER, "value"), State(ids.SESSION_STORE, "data"),
 )
-def show_threshold_curves(grouping_key, threshold, state, token):
-    """Draw the ROC curves, rate curves and table for the chosen grouping."""
-    if not grouping_key:
-        return (no_update,) * 6
+def show_threshold_curves(grouping_key, state, threshold, token):
+    """Draw the ROC curves, rate curves, calibration and table for the chosen grouping (the first one while
+    the page opens, so the first charts need one round trip)."""
     try:
+        if not grouping_key:
+            grouping_key = SEP.join(audit_for(token, state).result.groupings[0].features)
         index = _index(token, state, grouping_key)
-    except AuditInputError:
-        return (no_update,) * 6
+        calibration = audit_for(token, state).calibration_for(tuple(grouping_key.split(SEP)))
+    except (AuditInputError, KeyError):
+        return (*(no_update,) * 6, empty_figure("No scores to explore."))
     t = float(threshold if threshold is not None else 0.5)
     rates = index.rates_at(t)
     return (roc_figure(roc_curves(index), roc_auc(index), rates), threshold_curves_figure(index.curves(GRID), t),
-            threshold_table_rows(rates), TABLE_COLUMNS, f"≥ {t:.2f}", grouping_key)
+            threshold_table_rows(rates), TABLE_COLUMNS, f"≥ {t:.2f}", grouping_key, calibration_figure(calibration))
 
 
 @callback(
@@ -102,7 +104,7 @@ def on_threshold(threshold, ready_key, grouping_key, state, token):
     for i in range(3):
         curves["layout"]["shapes"][i]["x0"] = t
         curves["layout"]["shapes"][i]["x1"] = t
-    n_curves = sum(1 for p, n in zip(index.positives, index.negatives, strict=True) if p.size and n.size)
+    n_curves = index.with_both_outcomes()
     points = rates.sort_index()
     roc["data"][n_curves + 1]["x"] = points["false_positive_rate"].tolist()
     roc["data"][n_curves + 1]["y"] = points["true_positive_rate"].tolist()

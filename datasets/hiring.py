@@ -4,7 +4,13 @@ The story follows the résumé-screening model Amazon scrapped in 2018: trained 
 decisions, it learned to penalise résumés that mention "women's" (as in "women's chess club
 captain"). Here the past decisions (the target ``hired``) carry a penalty that recruiters applied
 to women. The model never sees ``sex``, but ``womens_club`` is common among women and rare among
-men, so the model learns to penalise it and reproduces the bias.
+men, so the model learns to penalise it and reproduces the bias. ``performed_well`` is how each
+applicant would have done in the job: it depends on merit only (in this simulated world it is known
+for everyone; in a real one only for the people hired), which is what the "model in the loop"
+simulation reveals, round by round, for the people the model selects.
+
+The demo is honest about data: the model is trained on one part of the applicants (the training
+part, ``hiring_train.csv``) and audited on applicants it never saw (``hiring.csv``).
 
 Everything is seeded: the same ``seed`` gives the same rows and the same fitted model.
 """
@@ -28,8 +34,12 @@ LEGITIMATE_FEATURES = ("years_experience", "education", "skills_test", "referral
 PROXY_FEATURE = "womens_club"
 NOISE_FEATURES = ("commute_km", "typing_speed")
 DATA_FILE = "hiring.csv"
+TRAIN_FILE = "hiring_train.csv"
 MODEL_FILE = "hiring_model.skops"
+PERFORMANCE = "performed_well"
 MIN_ROWS = 100
+# Bumped whenever the generated files change, so a server never mixes files of two versions.
+DEMO_VERSION = 2
 
 # Generator settings. The legitimate features are drawn the same way for women and men, so any
 # gap the model shows between them comes from the biased labels, through the proxy.
@@ -56,6 +66,8 @@ class Scenario:
     features: tuple[str, ...] = ()
     data_file: str = DATA_FILE
     model_file: str = MODEL_FILE
+    train_file: str = TRAIN_FILE
+    loop_outcome: str | None = None
 
 
 SCENARIO = Scenario(
@@ -65,7 +77,9 @@ SCENARIO = Scenario(
         "A company trained a model on ten years of its own hiring decisions, and those decisions "
         "were unfair to women. The model is never told an applicant's sex, but it sees whether the "
         "résumé mentions a women's club or college, which mostly women do. "
-        "So the model learns to mark those résumés down and repeats the old unfairness."
+        "So the model learns to mark those résumés down and repeats the old unfairness. "
+        "The model was trained on one group of past applicants; the audit looks at other applicants it "
+        "never saw."
     ),
     what_to_try=(
         "Compare the selection rate of women and men: the model picks women far less often, "
@@ -76,13 +90,17 @@ SCENARIO = Scenario(
         "and show no link to sex.",
         "Look at ethnicity: no unfairness was planted there, so gaps are chance; see how wide the "
         "interval is for the smallest group.",
-        "Try a mitigation and see how much of the gap closes and what it costs in accuracy.",
+        "Try a mitigation and see how much of the gap closes and what it costs in accuracy against "
+        "the same learner refitted on the same rows.",
+        "Put the model in the loop (Feedback loops): it learns how people performed only when it "
+        "selected them, so it never learns that it misjudges women.",
     ),
     target="hired",
     favorable=1,
     sensitive=("sex", "ethnicity"),
     reference={"sex": "male"},
     features=HIRING_FEATURES,
+    loop_outcome=PERFORMANCE,
 )
 
 
@@ -102,7 +120,8 @@ def generate_hiring(n_rows: int = 5000, *, seed: int = 0) -> pd.DataFrame:
         One row per applicant with ``applicant_id``, the sensitive columns ``sex`` and
         ``ethnicity``, ``age``, the legitimate features (``years_experience``, ``education``,
         ``skills_test``, ``referrals``), the proxy ``womens_club``, the noise features
-        ``commute_km`` and ``typing_speed``, and the target ``hired`` (1 = hired).
+        ``commute_km`` and ``typing_speed``, the target ``hired`` (1 = hired by the past,
+        biased recruiters) and ``performed_well`` (1 = would do well in the job; merit only).
 
     Raises
     ------
@@ -135,6 +154,8 @@ def generate_hiring(n_rows: int = 5000, *, seed: int = 0) -> pd.DataFrame:
     )
     log_odds = merit - _HISTORICAL_PENALTY * female
     hired = (rng.random(n_rows) < 1.0 / (1.0 + np.exp(-log_odds))).astype(np.int64)
+    # Drawn last, so the other columns are the same as before this column existed.
+    performed_well = (rng.random(n_rows) < 1.0 / (1.0 + np.exp(-merit))).astype(np.int64)
 
     return pd.DataFrame(
         {
@@ -150,8 +171,26 @@ def generate_hiring(n_rows: int = 5000, *, seed: int = 0) -> pd.DataFrame:
             "commute_km": commute_km,
             "typing_speed": typing_speed,
             "hired": hired,
+            PERFORMANCE: performed_well,
         }
     )
+
+
+def demo_parts(n_rows: int = 5000, *, train_rows: int = 5000,
+               seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The applicants the demo model is trained on, and the held-out applicants it is audited on.
+
+    Both parts come from one seeded draw of ``train_rows + n_rows`` applicants: the first
+    ``train_rows`` (``applicant_id`` 1 to ``train_rows``) train the model, the others are audited.
+
+    Raises
+    ------
+    AuditInputError
+        If either part has fewer than 100 rows.
+    """
+    n_rows, train_rows = _checked_rows(n_rows), _checked_rows(train_rows, what="training part")
+    frame = generate_hiring(n_rows + train_rows, seed=seed)
+    return frame.iloc[:train_rows].reset_index(drop=True), frame.iloc[train_rows:].reset_index(drop=True)
 
 
 def train_hiring_model(frame: pd.DataFrame, *, seed: int = 0):
@@ -233,8 +272,12 @@ def train_hiring_model(frame: pd.DataFrame, *, seed: int = 0):
     return model
 
 
-def write_demo(out_dir: str | Path, *, seed: int = 0, n_rows: int = 5000) -> dict[str, Path]:
-    """Write the scenario's data (``hiring.csv``) and fitted model (``hiring_model.skops``).
+def write_demo(out_dir: str | Path, *, seed: int = 0, n_rows: int = 5000,
+               train_rows: int = 5000) -> dict[str, Path]:
+    """Write the scenario's audit data, training part and fitted model.
+
+    The model is trained on the training part only (``hiring_train.csv``) and the audit data
+    (``hiring.csv``) are other applicants, so the audit measures the model on rows it never saw.
 
     Parameters
     ----------
@@ -243,17 +286,19 @@ def write_demo(out_dir: str | Path, *, seed: int = 0, n_rows: int = 5000) -> dic
     seed : int, default 0
         Seed for both the data and the model.
     n_rows : int, default 5000
-        Number of applicants.
+        Number of applicants to audit (``hiring.csv``).
+    train_rows : int, default 5000
+        Number of applicants the model is trained on (``hiring_train.csv``).
 
     Returns
     -------
     dict of str to Path
-        ``{"data": <csv path>, "model": <skops path>}``.
+        ``{"data": <csv path>, "train": <csv path>, "model": <skops path>}``.
 
     Raises
     ------
     AuditInputError
-        If ``n_rows`` is below 100 or ``out_dir`` exists and is not a folder.
+        If ``n_rows`` or ``train_rows`` is below 100 or ``out_dir`` exists and is not a folder.
     """
     import skops.io
 
@@ -262,20 +307,21 @@ def write_demo(out_dir: str | Path, *, seed: int = 0, n_rows: int = 5000) -> dic
         raise AuditInputError(
             f"The output path {out} is a file, not a folder. Pass a folder to write the demo into."
         )
-    frame = generate_hiring(n_rows, seed=seed)
-    model = train_hiring_model(frame, seed=seed)
+    train, audit = demo_parts(n_rows, train_rows=train_rows, seed=seed)
+    model = train_hiring_model(train, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
-    data_path = out / DATA_FILE
-    model_path = out / MODEL_FILE
-    frame.to_csv(data_path, index=False)
-    skops.io.dump(model, model_path)
-    return {"data": data_path, "model": model_path}
+    paths = {"data": out / DATA_FILE, "train": out / TRAIN_FILE, "model": out / MODEL_FILE}
+    audit.to_csv(paths["data"], index=False)
+    train.to_csv(paths["train"], index=False)
+    skops.io.dump(model, paths["model"])
+    return paths
 
 
-def _checked_rows(n_rows: object) -> int:
+def _checked_rows(n_rows: object, *, what: str = "scenario") -> int:
     if isinstance(n_rows, bool) or not isinstance(n_rows, int | np.integer) or n_rows < MIN_ROWS:
+        name = "n_rows" if what == "scenario" else "train_rows"
         raise AuditInputError(
-            f"The hiring scenario needs at least {MIN_ROWS} rows, but n_rows is {n_rows!s}. "
+            f"The hiring {what} needs at least {MIN_ROWS} rows, but {name} is {n_rows!s}. "
             f"Pass a whole number of {MIN_ROWS} or more."
         )
     return int(n_rows)

@@ -134,13 +134,17 @@ def grid(grid_id: str, *, label: str, height: int = 320, columns: list | None = 
     ), label)
 
 
-def graph(graph_id: str, *, height: int = 420, min_height: int | None = None) -> html.Div:
+def graph(graph_id: str, *, height: int | None = 420, min_height: int | None = None) -> html.Div:
     """A chart with a loading indicator, a lean toolbar, and its numbers as a table one click away.
 
-    ``min_height`` lets the figure's own height grow the chart (e.g. one bar per feature); otherwise
-    the chart is ``height`` pixels tall.
+    ``min_height`` lets the figure's own height grow the chart (e.g. one bar per feature);
+    ``height=None`` lets the figure's own layout height decide (figures that grow with their rows);
+    otherwise the chart is ``height`` pixels tall.
     """
-    style = {"minHeight": f"{min_height}px"} if min_height else {"height": f"{height}px"}
+    if min_height:
+        style = {"minHeight": f"{min_height}px"}
+    else:
+        style = {"height": f"{height}px"} if height is not None else {}
     return html.Div([
         dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style=style), type="default", delay_show=300),
         html.Details([

@@ -1,7 +1,7 @@
 """The frame around every page: skip link, navigation, main landmark, stores, global alerts, announcer.
 
 Accessibility contract every page relies on (WCAG 2.1 AA, issue 20): the document has ``lang``
-(``INDEX_STRING``); a skip link jumps to ``<main>``; the navigation collapses behind a toggle below
+(``callbacks.assets.index_string``); a skip link jumps to ``<main>``; the navigation collapses behind a toggle below
 992 px (so it does not fill the screen at 200% zoom); each page layout starts with its one ``<h1>``;
 after a route change ``assets/a11y-shell.js`` moves focus to that ``<h1>``, says the new page's name in
 ``ROUTE_ANNOUNCER`` and marks the active link with ``aria-current="page"``.
@@ -15,22 +15,6 @@ from dash import dcc, html
 
 from layouts import ids
 
-# Dash's default index page without ``lang`` and with the scripts in a <footer> (a landmark).
-INDEX_STRING = """<!DOCTYPE html>
-<html lang="en">
-    <head>
-        {%metas%}
-        <title>{%title%}</title>
-        {%favicon%}
-        {%css%}
-    </head>
-    <body>
-        {%app_entry%}
-        {%config%}
-        {%scripts%}
-        {%renderer%}
-    </body>
-</html>"""
 MAIN_ID = "main-content"
 CHARTS_SCRIPT = "/_auditapp/charts.js"  # auditapp/figures/charts.js, served by callbacks.routes
 
@@ -56,14 +40,19 @@ def navbar() -> dbc.Navbar:
 
 
 def shell(*, session_token: str, initial_state: dict | None) -> html.Div:
-    """The app layout for one page load. Stores keep their browser-session values across reloads."""
+    """The app layout for one page load.
+
+    ``session_token`` is the browser's workspace token (from its cookie, every load). The workspace's
+    state and finished results live in ``localStorage``: every tab of the browser shares them and sees
+    another tab's changes at once (``assets/workspace.js`` clears them when the workspace changes).
+    """
     return html.Div([
         html.A("Skip to the main content", href=f"#{MAIN_ID}", className="auditapp-skip-link"),
         dcc.Location(id=ids.LOCATION, refresh="callback-nav"),
-        dcc.Store(id=ids.SESSION_STORE, storage_type="session", data=session_token),
-        dcc.Store(id=ids.STATE_STORE, storage_type="session", data=initial_state),
+        dcc.Store(id=ids.SESSION_STORE, storage_type="memory", data=session_token),
+        dcc.Store(id=ids.STATE_STORE, storage_type="local", data=initial_state),
         dcc.Store(id=ids.UPLOAD_RESULT_STORE, storage_type="memory"),
-        dcc.Store(id=ids.RESULTS_STORE, storage_type="session", data={}),
+        dcc.Store(id=ids.RESULTS_STORE, storage_type="local", data={}),
         html.Header(navbar()),
         html.Main([html.Div(id=ids.GLOBAL_ALERT), queue_notices(), dash.page_container],
                   id=MAIN_ID, tabIndex="-1", className="container-fluid pb-5"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from auditapp.errors import AuditInputError
@@ -25,16 +26,23 @@ def register(subparsers) -> None:
                         help="check a policy (four-fifths, ratio-band, equalized-odds, strict, or a "
                              ".yaml/.json file); exit 0 pass, 1 fail, 3 inconclusive")
     parser.add_argument("--report", metavar="OUT.html", help="write the self-contained HTML report")
+    parser.add_argument("--sign", metavar="KEY", help="sign the JSON record with this Ed25519 key (auditapp keygen)")
+    parser.add_argument("--eu-ai-act", action="store_true",
+                        help="add the EU AI Act evidence section (Art. 10, 15, Annex IV 2(g)) to the report")
     parser.add_argument("--no-work-limit", action="store_true",
                         help="run an audit larger than a shared server allows (AUDITAPP_MAX_INTERSECTIONS, "
-                             "AUDITAPP_MAX_BOOTSTRAP_WORK): it runs on this machine")
+                             "AUDITAPP_MAX_ROW_GROUPINGS, at most 6 sensitive features): it runs on this "
+                             "machine")
     parser.set_defaults(func=run)
 
 
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that describe an audit (shared by ``audit`` and other sub-commands)."""
-    parser.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet dataset")
+    parser.add_argument("--data", required=True, metavar="SOURCE",
+                        help="CSV or Parquet file, a glob of them ('logs/*.parquet', quoted) or "
+                             "duckdb:FILE.duckdb?table=NAME")
     add_missing_argument(parser)
+    add_engine_arguments(parser)
     parser.add_argument("--target", required=True, metavar="COL", help="column with the true outcome")
     parser.add_argument("--sensitive", required=True, metavar="COL[,COL...]",
                         help="sensitive feature(s); several give intersections too")
@@ -45,12 +53,35 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, help="score threshold (default 0.5 for scores)")
     add_group_arguments(parser)
     parser.add_argument("--min-group-size", type=int, default=30, metavar="N")
-    parser.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="kept for older scripts: intervals are now computed from counts, not "
-                                                                    "by a bootstrap, so N changes nothing")
+    parser.add_argument("--bootstrap", type=int, metavar="N",
+                        help="deprecated, changes nothing: intervals are computed from counts, not by a "
+                             "bootstrap (still accepted, and recorded, so older scripts keep working)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow pickle/joblib models (they run code when loaded: only your own files)")
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--engine``, ``--spark-master`` and ``--score-bins``: where the rows are counted."""
+    from auditapp.engines.histograms import DEFAULT_BINS
+
+    parser.add_argument("--engine", default="auto", choices=("auto", "pandas", "duckdb", "spark"),
+                        help="where the rows are counted: pandas (in memory), duckdb (out of core), spark (a "
+                             "cluster); auto: pandas for one file that fits in memory, else duckdb")
+    parser.add_argument("--spark-master", metavar="URL",
+                        help="Spark master (local[*], spark://host:7077, yarn, k8s://...) or Spark Connect URL "
+                             "(sc://host:15002); default: AUDITAPP_SPARK_MASTER, else local[*]")
+    parser.add_argument("--score-bins", type=int, default=DEFAULT_BINS, metavar="N",
+                        help=f"score histogram bins per group and outcome with duckdb/spark (default {DEFAULT_BINS:,}): "
+                             "thresholds, ROC and calibration are exact at the bin edges")
+
+
+def add_sample_argument(parser: argparse.ArgumentParser) -> None:
+    """``--sample``: rows the engine draws for work that needs rows (explanations, mitigations)."""
+    parser.add_argument("--sample", type=int, default=50_000, metavar="N",
+                        help="with duckdb/spark (a source too large for memory): work on about N rows drawn by the "
+                             "engine, stratified by group x outcome (default 50,000)")
 
 
 def add_missing_argument(parser: argparse.ArgumentParser) -> None:
@@ -81,8 +112,16 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
     return out
 
 
+def note_deprecated_bootstrap(args) -> None:
+    """Say on stderr that ``--bootstrap`` no longer changes anything (when it was given)."""
+    if getattr(args, "bootstrap", None) is not None:
+        print(f"auditapp {args.command}: --bootstrap is deprecated and changes nothing: every interval is "
+              "computed from counts (Wilson, Miettinen-Nurminen), without bootstrap replicates. Drop the "
+              "option; it is still accepted so older scripts keep working.", file=sys.stderr)
+
+
 def spec_from_args(args):
-    """Build an ``AuditSpec`` from parsed options."""
+    """Build an ``AuditSpec`` from parsed options (``--bootstrap`` only recorded, as ``n_boot``)."""
     from auditapp.spec import AuditSpec, Binning
 
     return AuditSpec(
@@ -92,22 +131,70 @@ def spec_from_args(args):
         threshold=args.threshold, model_favorable=args.model_favorable,
         bins={k: Binning.parse(v) for k, v in _pairs(args.bins, "--bins").items()},
         reference=_pairs(args.reference, "--reference"), min_group_size=args.min_group_size,
-        n_boot=args.bootstrap, confidence=args.confidence, seed=args.seed,
+        n_boot=AuditSpec.n_boot if args.bootstrap is None else args.bootstrap, confidence=args.confidence,
+        seed=args.seed,
     )
 
 
+def resolve_engine(args):
+    """The parsed ``--data`` source and the engine that will count its rows ("pandas": the file is read into
+    memory as before)."""
+    from auditapp.engines.run import choose_engine
+    from auditapp.engines.sources import parse_source
+
+    requested = getattr(args, "engine", "auto") or "auto"
+    source = parse_source(args.data, allow_remote=requested == "spark")
+    engine = choose_engine(source, requested)
+    if engine != "pandas" and getattr(args, "missing_values", None):
+        raise AuditInputError(
+            f"--missing-values is applied when a file is read into memory (the pandas engine); the {engine} engine "
+            "reads missing values as the file stores them. Write them as empty cells/nulls, or use --engine pandas.")
+    return source, engine
+
+
+def _log_progress(fraction: float, text: str) -> None:
+    import logging
+
+    logging.getLogger("auditapp.engines").info("%3.0f%% %s", 100 * fraction, text)
+
+
+def load_model_arg(args):
+    """The model named by ``--model`` (None without one)."""
+    if not getattr(args, "model", None):
+        return None
+    from auditapp.models import load_model
+
+    trust = True if args.trust_pickle else None
+    return load_model(args.model, trust_pickle=trust)
+
+
 def load_inputs(args):
-    """Read the dataset and (optionally) the model named on the command line."""
+    """Read the dataset and (optionally) the model named on the command line.
+
+    A source that does not fit in memory (or ``--engine duckdb|spark``) gives a stratified sample drawn by
+    that engine (``--sample`` rows, stratified by group × outcome), with a notice saying what it means.
+    """
     from auditapp.intake import read_table
 
-    dataset = read_table(args.data, missing_values=getattr(args, "missing_values", None))
-    model = None
-    if getattr(args, "model", None):
-        from auditapp.models import load_model
+    source, engine = resolve_engine(args) if hasattr(args, "engine") else (None, "pandas")
+    if engine == "pandas":
+        dataset = read_table(args.data, missing_values=getattr(args, "missing_values", None))
+    else:
+        dataset = sampled_dataset(args, source, engine)
+    return dataset, load_model_arg(args)
 
-        trust = True if args.trust_pickle else None
-        model = load_model(args.model, trust_pickle=trust)
-    return dataset, model
+
+def sampled_dataset(args, source, engine):
+    """A ``Dataset`` holding the engine's stratified sample of ``source``."""
+    from auditapp.engines.run import sample_source
+    from auditapp.intake import Dataset
+
+    spec = spec_from_args(args)
+    sample = sample_source(source, spec, size=getattr(args, "sample", 50_000), seed=args.seed, engine=engine,
+                           master=getattr(args, "spark_master", None))
+    sha = None if source.remote else source.sha256()
+    return Dataset(frame=sample.frame, name=source.name, sha256=sha, format=f"{engine} sample",
+                   notices=(sample.statement(),))
 
 
 def dataset_info(dataset) -> dict:
@@ -128,19 +215,47 @@ def run(args) -> int:
     from auditapp.audit import run_audit
     from auditapp.gate import assess, write_outputs
     from auditapp.policy import load_policy
-
-    spec = spec_from_args(args)
-    policy = load_policy(args.policy) if args.policy else None
-    dataset, model = load_inputs(args)
     from auditapp.workload import CLI_REMEDY, WorkLimits
 
+    note_deprecated_bootstrap(args)
+    spec = spec_from_args(args)
+    policy = load_policy(args.policy) if args.policy else None
+    key = None
+    if getattr(args, "sign", None):
+        from auditapp.compliance.signing import load_private_key
+
+        key = load_private_key(args.sign)
+    dataset = None
     limits = None if args.no_work_limit else WorkLimits.from_env()
-    audit = run_audit(dataset.frame, spec, model, limits=limits, remedy=CLI_REMEDY)
-    print(format_summary(audit, dataset.notices))
-    outcome = assess(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model))
+    source, engine = resolve_engine(args)
+    if engine == "pandas":
+        dataset, model = load_inputs(args)
+        audit = run_audit(dataset.frame, spec, model, limits=limits, remedy=CLI_REMEDY)
+        info, notices = dataset_info(dataset), dataset.notices
+    else:
+        from auditapp.engines.run import audit_source
+
+        model = load_model_arg(args)
+        done = audit_source(source, spec, model, engine=engine, master=args.spark_master, bins=args.score_bins,
+                            limits=limits, remedy=CLI_REMEDY, progress=_log_progress)
+        audit, info, notices = done.audit, done.dataset_info, ()
+    print(format_summary(audit, notices))
+    outcome = assess(audit, policy, dataset_info=info, model_info=model_info(model))
     if outcome.text:
         print("\n" + outcome.text)
-    code = write_outputs(outcome, audit, report_path=args.report, json_path=args.json)
+    extra = ()
+    if key is not None:
+        import dataclasses
+
+        from auditapp.compliance.signing import sign_record
+
+        outcome = dataclasses.replace(outcome, record=sign_record(outcome.record, key))
+    if getattr(args, "eu_ai_act", False):
+        from auditapp.compliance.eu_ai_act import eu_ai_act_evidence, evidence_section
+
+        extra = (evidence_section(eu_ai_act_evidence(outcome.record,
+                                                      frame=None if dataset is None else dataset.frame)),)
+    code = write_outputs(outcome, audit, report_path=args.report, json_path=args.json, extra_html=extra)
     for path in (args.json, args.report):
         if path:
             print(f"\nWrote {path}")
@@ -167,6 +282,10 @@ def format_summary(audit, notices=()) -> str:
     result = audit.result
     lines = [f"Audit of {result.n_rows:,} rows; {int(result.confidence * 100)}% CIs from counts (Wilson per "
              f"group, Miettinen-Nurminen for gaps); predictions from {audit.data.source}."]
+    if audit.engine is not None:
+        lines.append(f"Rows counted by the {audit.engine} engine; only the counts per group and outcome were kept.")
+    if audit.score_grid is not None:
+        lines.append(audit.score_grid.sentence())
     lines += [f"Note: {n}" for n in (*notices, *audit.notices)]
     for grouping in result.groupings:
         lines.append("")

@@ -12,14 +12,17 @@ def register(subparsers) -> None:
     """Add the ``demo`` sub-command."""
     parser = subparsers.add_parser(
         "demo", help="write a built-in scenario (data + model) to try the audit on",
-        description="Write a built-in scenario's dataset (CSV) and trained model (skops) into a "
-                    "folder, and print the 'auditapp audit' command that audits them.",
+        description="Write a built-in scenario's audit data (CSV), the training part its model was "
+                    "trained on (CSV) and the trained model (skops) into a folder, and print the "
+                    "'auditapp audit' command that audits the model on the rows it never saw.",
     )
     parser.add_argument("scenario", choices=SCENARIOS, help="which scenario to write")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     parser.add_argument("--seed", type=int, default=0, help="seed for data and model (default 0)")
     parser.add_argument("--rows", type=int, default=5000, metavar="N",
-                        help="number of rows (default 5000)")
+                        help="number of rows to audit (default 5000)")
+    parser.add_argument("--train-rows", type=int, default=5000, metavar="N",
+                        help="number of other rows the model is trained on (default 5000)")
     parser.set_defaults(func=run)
 
 
@@ -29,10 +32,11 @@ def run(args) -> int:
     from datasets.download import sha256_file
     from datasets.hiring import SCENARIO, write_demo
 
-    paths = write_demo(args.out, seed=args.seed, n_rows=args.rows)
+    paths = write_demo(args.out, seed=args.seed, n_rows=args.rows, train_rows=args.train_rows)
     print(f"{SCENARIO.title}\n")
     print(SCENARIO.summary + "\n")
-    print(f"Wrote {paths['data']} ({args.rows:,} rows, seed {args.seed})")
+    print(f"Wrote {paths['data']} ({args.rows:,} rows to audit, seed {args.seed})")
+    print(f"Wrote {paths['train']} ({args.train_rows:,} other rows: the model was trained on these only)")
     print(f"Wrote {paths['model']} (sha256 {sha256_file(paths['model'])})\n")
     print("Audit it with:")
     print("  " + audit_command(paths["data"], paths["model"]) + "\n")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 
 from auditapp.commands.audit import (
+    add_engine_arguments,
     add_group_arguments,
     add_missing_argument,
+    add_sample_argument,
     dataset_info,
     load_inputs,
     model_info,
@@ -25,8 +27,12 @@ def register(subparsers) -> None:
                     "reference, and which features act as proxies for a sensitive attribute. "
                     "Exit status 2 on bad input.",
     )
-    parser.add_argument("--data", required=True, metavar="FILE", help="CSV or Parquet dataset")
+    parser.add_argument("--data", required=True, metavar="SOURCE",
+                        help="CSV or Parquet file, a glob of them ('logs/*.parquet', quoted) or "
+                             "duckdb:FILE.duckdb?table=NAME (large sources are sampled, see --sample)")
     add_missing_argument(parser)
+    add_engine_arguments(parser)
+    add_sample_argument(parser)
     parser.add_argument("--model", required=True, metavar="FILE",
                         help="model file (.skops, .onnx; pickle only if trusted)")
     parser.add_argument("--target", required=True, metavar="COL", help="column with the true outcome")

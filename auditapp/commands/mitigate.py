@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from auditapp.commands.audit import add_audit_arguments, load_inputs, spec_from_args, write_json
+from auditapp.commands.audit import (
+    add_audit_arguments,
+    add_sample_argument,
+    load_inputs,
+    note_deprecated_bootstrap,
+    spec_from_args,
+    write_json,
+)
 from auditapp.errors import AuditInputError
 
 log = logging.getLogger(__name__)
@@ -18,12 +25,16 @@ def register(subparsers) -> None:
                     "the training part and audit each on the same test part, with confidence intervals.",
     )
     add_audit_arguments(parser)
+    add_sample_argument(parser)
     parser.add_argument("--constraint", default="demographic_parity",
                         choices=("demographic_parity", "equalized_odds", "true_positive_rate_parity",
                                  "error_rate_parity"))
     parser.add_argument("--candidates", metavar="LIST",
                         help="comma-separated: baseline, baseline_refit, reweighing, correlation_remover, "
                              "exponentiated_gradient, grid_search, threshold_optimizer (default: all that apply)")
+    parser.add_argument("--grouping", metavar="LIST",
+                        help="comma-separated sensitive features whose groups are made fair (default: the first "
+                             "--sensitive feature alone; several give their intersection, with smaller groups)")
     parser.add_argument("--test-size", type=float, default=0.3, help="held-out share (default 0.3)")
     parser.add_argument("--test-data", metavar="FILE", help="your own test file instead of a split")
     parser.add_argument("--objective", default="accuracy_score",
@@ -46,6 +57,7 @@ def run(args) -> int:
     from auditapp.mitigation.compare import compare_mitigations
     from auditapp.mitigation.export import export_candidate, mitigation_record
 
+    note_deprecated_bootstrap(args)
     spec = spec_from_args(args)
     dataset, model = load_inputs(args)
     test_frame = read_table(args.test_data, missing_values=args.missing_values).frame if args.test_data else None
@@ -56,6 +68,7 @@ def run(args) -> int:
         dataset.frame, spec, model, constraint=args.constraint, candidates=candidates,
         test_size=args.test_size, test_frame=test_frame, objective=args.objective, n_jobs=args.jobs,
         row_key=args.row_key, grid_size=args.grid_size,
+        grouping=[g.strip() for g in args.grouping.split(",") if g.strip()] if args.grouping else None,
         on_progress=lambda name, status, _result: log.info("%s: %s", name, status),
     )
     print(format_table(comparison))
@@ -86,8 +99,10 @@ def _ci(estimate, pct: bool) -> str:
 def format_table(comparison) -> str:
     """One line per candidate: accuracy and the chosen disparity with CIs, fit time, flags."""
     split = comparison.split
+    from auditapp.mitigation.describe import grouping_sentence
+
     lines = [f"{split.train_rows:,} training rows, {split.test_rows:,} test rows ({split.source}, seed "
-             f"{split.seed}); disparity: {comparison.disparity_metric}.",
+             f"{split.seed}); disparity: {comparison.disparity_metric}.", grouping_sentence(comparison),
              f"{'candidate':<24}{'family':<9}{'accuracy':<26}{'disparity':<26}{'fit s':>7}  notes"]
     for r in comparison.candidates:
         marks = (["pareto"] if r.name in comparison.pareto else []) + \

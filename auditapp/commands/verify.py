@@ -23,7 +23,7 @@ from auditapp.errors import AuditInputError
 
 TOLERANCE = 1e-9
 MAX_SHOWN = 50
-_SKIPPED = ("timestamp", "versions")
+_SKIPPED = ("timestamp", "versions", "signature")  # a signature is checked on its own (verify_compliance)
 _INFORMATIONAL = ("name",)  # file names may change without the content changing
 # Fields added to the record since its first version: left out of the comparison when an older record lacks them.
 ADDED_FIELDS = (("settings", "decision_rule"),)
@@ -38,12 +38,17 @@ def register(subparsers) -> None:
                     "when identical, 1 when different, 2 on bad input.",
     )
     parser.add_argument("record", metavar="RECORD", help="audit record JSON")
-    parser.add_argument("--data", required=True, metavar="FILE", help="the dataset the record was made from")
+    parser.add_argument("--data", required=True, metavar="SOURCE",
+                        help="the dataset the record was made from (a file, a glob or duckdb:FILE?table=NAME)")
     parser.add_argument("--model", metavar="FILE", help="the model file, if the record used one")
+    parser.add_argument("--spark-master", metavar="URL",
+                        help="for a record of a Spark audit: the Spark master (default AUDITAPP_SPARK_MASTER, local[*])")
     parser.add_argument("--missing-values", metavar="WORDS",
                         help="words read as missing (default: those the record names, else only empty cells)")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow pickle/joblib models (they run code when loaded: only your own files)")
+    parser.add_argument("--public-key", metavar="FILE",
+                        help="the signer's public key (auditapp keygen's KEY.pub): the record must be signed by it")
     parser.set_defaults(func=run)
 
 
@@ -88,9 +93,17 @@ def reproduce(record: dict[str, Any], dataset, model) -> dict[str, Any]:
     from auditapp.spec import AuditSpec
 
     spec = AuditSpec.from_dict(record["spec"])
-    audit = run_audit(dataset.frame, spec, model)
+    if isinstance(dataset, SourceInputs):  # a record of an engine's audit: the same engine counts again
+        from auditapp.engines.histograms import DEFAULT_BINS
+        from auditapp.engines.run import audit_source
+
+        bins = (record["settings"].get("score_histograms") or {}).get("bins") or DEFAULT_BINS
+        done = audit_source(dataset.source, spec, model, engine=dataset.engine, master=dataset.master, bins=bins)
+        audit, info = done.audit, done.dataset_info
+    else:
+        audit, info = run_audit(dataset.frame, spec, model), dataset_info(dataset)
     policy = policy_from_dict(record["policy"]) if record.get("policy") else None
-    outcome = assess(audit, policy, dataset_info=dataset_info(dataset), model_info=model_info(model),
+    outcome = assess(audit, policy, dataset_info=info, model_info=model_info(model),
                      timestamp=record.get("timestamp"))
     fresh = outcome.record
     for section, key in ADDED_FIELDS:
@@ -100,6 +113,17 @@ def reproduce(record: dict[str, Any], dataset, model) -> dict[str, Any]:
         for key in ("policy", "verdicts", "findings"):
             fresh.pop(key, None)
     return fresh
+
+
+class SourceInputs:
+    """A source to recount with the engine a record names (its ``sha256`` hashes the files)."""
+
+    def __init__(self, text: str, engine: str, master: str | None):
+        from auditapp.engines.sources import parse_source
+
+        self.source = parse_source(text, allow_remote=engine == "spark")
+        self.engine, self.master = engine, master
+        self.sha256 = None if self.source.remote else self.source.sha256()
 
 
 def _recorded_missing_values(record: dict[str, Any]) -> list[str] | None:
@@ -160,7 +184,7 @@ def _label(item: Any, index: int) -> str:
     if not isinstance(item, dict):
         return str(index)
     parts = []
-    for key in ("attributes", "features", "criterion", "metric", "group"):
+    for key in ("attributes", "features", "criterion", "metric", "group", "class", "category"):
         value = item.get(key)
         if isinstance(value, dict):
             parts.append(" & ".join(f"{k}={v}" for k, v in value.items()))
@@ -216,8 +240,16 @@ def _same(a: Any, b: Any, tolerance: float) -> bool:
 def run(args) -> int:
     """Recompute the record, print the differences, return 0 (same), 1 (different)."""
     from auditapp.commands.audit import load_inputs
+    from auditapp.commands.verify_compliance import (
+        check_record_signature,
+        is_compliance_record,
+        verify_compliance_record,
+    )
 
+    if is_compliance_record(args.record):
+        return verify_compliance_record(args)
     record = read_record(args.record)
+    signature_ok = check_record_signature(record, getattr(args, "public_key", None))
     if record.get("model") and not args.model:
         raise AuditInputError(
             f"The record was made with a model ({record['model'].get('name') or 'unnamed'}, sha256 "
@@ -228,7 +260,13 @@ def run(args) -> int:
                               "columns); remove --model.")
     if args.missing_values is None:
         args.missing_values = _recorded_missing_values(record)
-    dataset, model = load_inputs(args)
+    engine = (record.get("settings") or {}).get("engine")
+    if engine:
+        from auditapp.commands.audit import load_model_arg
+
+        dataset, model = SourceInputs(args.data, engine, args.spark_master), load_model_arg(args)
+    else:
+        dataset, model = load_inputs(args)
     differences = []
     for what, info in (("dataset", record.get("dataset")), ("model", record.get("model"))):
         current = dataset.sha256 if what == "dataset" else getattr(model, "sha256", None)
@@ -255,6 +293,9 @@ def run(args) -> int:
               f"point values. Not compared: {_old_method_fields(record)} intervals, p-values, q-values and "
               "test names" + (", and the policy verdicts and findings" if record.get("verdicts") else "")
               + ". Re-run `auditapp audit --json` for a record with today's intervals.")
+    if not differences and not signature_ok:
+        print("The numbers match the data, but the signature check failed.")
+        return 1
     if not differences:
         print(f"Verified: the dataset, {'the model, ' if model is not None else ''}the settings and "
               "every number match the record.")

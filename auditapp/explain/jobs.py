@@ -256,8 +256,12 @@ def group_importance_sentence(explanation: Explanation, grouping: str) -> str:
             "A feature that matters for one group and hardly for another deserves a closer look.")
 
 
-def gap_sentence(gap: GapAttribution) -> str:
-    """The gap between two groups, and the feature that accounts for most of it."""
+def gap_sentence(gap: GapAttribution, proxies=None) -> str:
+    """The gap between two groups, and the feature that accounts for most of it.
+
+    The feature is called a possible stand-in for the grouping's attributes only when ``proxies`` (the
+    explanation's :class:`~auditapp.explain.proxies.ProxyReport`) flagged it for one of them.
+    """
     log_odds = gap.output_space.startswith(LOG_ODDS)
     chances = (f" ({probability(gap.mean_group):.0%} against {probability(gap.mean_reference):.0%} "
                "chance)") if log_odds else ""
@@ -270,8 +274,8 @@ def gap_sentence(gap: GapAttribution) -> str:
     text += (f" The biggest step is {feature} ({top['value']:+.2f}{_bracket(top['low'], top['high'])}), "
              f"which {effect} the gap")
     if effect == "widens" and gap.total != 0:
-        text += (f": {top['value'] / gap.total:.0%} of it on its own. If that feature should play no part "
-                 f"in the decision, the model may be using it as a stand-in for {' × '.join(gap.grouping)}")
+        text += f": {top['value'] / gap.total:.0%} of it on its own"
+        text += _proxy_clause(feature, gap.grouping, proxies)
     text += "."
     if np.isfinite(gap.total_low) and gap.total_low <= 0 <= gap.total_high:
         text += (" The interval includes 0: with this sample, the two groups' average outputs cannot be told "
@@ -279,8 +283,32 @@ def gap_sentence(gap: GapAttribution) -> str:
     return text
 
 
-def local_sentence(local: LocalExplanation) -> str:
-    """One row's explanation in words: from the average output to its own, and the biggest pushes."""
+def _proxy_clause(feature: str, grouping, proxies) -> str:
+    """Whether the proxy check found ``feature`` standing in for an attribute of ``grouping``."""
+    attributes = [str(a) for a in grouping]
+    if proxies is None:
+        return (". If that feature should play no part in the decision, check on the proxy table whether it "
+                f"stands in for {' × '.join(attributes)}")
+    table = proxies.features
+    rows = table[(table["feature"] == feature) & table["sensitive"].isin(attributes)]
+    flagged = rows[rows["flagged"]]
+    if not flagged.empty:
+        row = flagged.iloc[0]
+        return (f". It is flagged as a proxy for {row['sensitive']} (AUC {row['score']:.2f}): if it should play "
+                f"no part in the decision, the model may be using it as a stand-in for {row['sensitive']}")
+    if rows.empty:
+        return ""
+    best = rows.iloc[0]
+    return (f". It is not flagged as a proxy for {best['sensitive']} (AUC {best['score']:.2f}), so the step comes "
+            "from how the groups' values of it differ, not from it standing in for the attribute")
+
+
+def local_sentence(local: LocalExplanation, explanation: Explanation | None = None) -> str:
+    """One row's explanation in words: from the average output to its own, and the biggest pushes.
+
+    With ``explanation``, says why the waterfall's starting point (the explainer's base value, an average
+    over its background rows) differs from the average output quoted at the top of the page (all rows).
+    """
     log_odds = local.output_space.startswith(LOG_ODDS)
     chance = f" (a {probability(local.output):.0%} chance)" if log_odds else ""
     text = (f"Row {local.row} starts from the average output {local.base_value:+.2f} and ends at "
@@ -289,6 +317,16 @@ def local_sentence(local: LocalExplanation) -> str:
               for name, row in local.contributions.iloc[:2].iterrows()]
     if pushes:
         text += f" The biggest pushes: {' and '.join(pushes)}."
+    if explanation is not None:
+        mean = explanation.attributions.mean_output
+        if f"{mean:+.2f}" != f"{local.base_value:+.2f}":
+            background = getattr(explanation.explainer, "background", None)
+            start = (f"the model's average over its {len(background):,} background rows" if background is not None
+                     else "the model's average over the rows it was trained on (its trees remember how many "
+                          "training rows took each branch)")
+            text += (f" Why {local.base_value:+.2f} and not the average output of {mean:+.2f} above: SHAP starts "
+                     f"every row from {start}, while the average above is over the audited rows; both are "
+                     "averages of the same model, over different rows.")
     return text
 
 

@@ -79,10 +79,14 @@ CONTROLS: dict[str, tuple[Control, ...]] = {
     "model-loop": (
         Control("sensitive", "Compare groups of", "The sensitive attribute whose groups are "
                 "tracked (from the audit settings).", "choice", None),
+        Control("outcome", "Outcome revealed after selection", "What the model finds out about the "
+                "people it selects, and learns from. The hiring scenario offers how people performed "
+                "in the job, which its past decisions got wrong for women. Empty: the audit's outcome.",
+                "choice", None, optional=True),
         Control("rounds", "Rounds", "Each round the model scores a new pool of applicants drawn "
                 "from the dataset, then is retrained.", "slider", 20, 1, 100, 1),
         Control("pool_size", "Applicants per round", "How many rows of the dataset are drawn into "
-                "each round's pool.", "number", 200, 10, 5000, 10),
+                "each round's pool (more applicants, smoother lines).", "number", 1000, 10, 5000, 10),
         Control("selection_rate", "Share of each pool selected", "The model selects the best-scored "
                 "share; only they reveal whether they would have done well.", "slider", 0.3, 0.05, 1, 0.05),
         Control("exploration", "Exploration rate", "Share of the rejected applicants given a chance "
@@ -213,15 +217,34 @@ def split_progress(report: Progress, index: int, count: int) -> Progress:
 
 @dataclass(frozen=True, eq=False)
 class LoopSetup:
-    """What the model loop runs on: feature columns, the learner (None: default), and the note."""
+    """What the model loop runs on: feature columns, the learner (None: default), and the note.
+
+    ``outcomes`` are the outcomes the page offers (the audit's target first, or the scenario's revealed
+    outcome first); ``history`` is, per outcome, the labelled past rows both worlds keep learning from.
+    """
 
     features: tuple[str, ...]
     estimator: Any
     note: str
     numeric_features: tuple[str, ...]
+    outcomes: tuple[str, ...] = ()
+    history: Mapping[str, Any] | None = None
+    favorables: Mapping[str, Any] | None = None
 
 
-def loop_setup(frame: pd.DataFrame, *, exclude: Sequence[str], model: Any = None) -> LoopSetup:
+@dataclass(frozen=True, eq=False)
+class ScenarioLoop:
+    """A built-in scenario's loop: the outcome people reveal once selected, and the past decisions the model
+    was trained on (``history``, with that outcome's column holding the past decision), with a sentence."""
+
+    outcome: str
+    history: pd.DataFrame
+    note: str
+    favorable: Any = 1
+
+
+def loop_setup(frame: pd.DataFrame, *, exclude: Sequence[str], model: Any = None,
+               scenario: ScenarioLoop | None = None, target: str | None = None) -> LoopSetup:
     """Pick the model-loop features and learner for a dataset and an optional ``AuditModel``.
 
     A model that can be refitted is used as is in round 1 and retrained; otherwise (ONNX, or no
@@ -245,7 +268,13 @@ def loop_setup(frame: pd.DataFrame, *, exclude: Sequence[str], model: Any = None
                 else f"The model {model.name} ({model.format}) is used as is in round 1, then retrained each round.")
     numeric = tuple(c for c in features if pd.api.types.is_numeric_dtype(frame[c])
                     and not pd.api.types.is_bool_dtype(frame[c]))
-    return LoopSetup(features=features, estimator=estimator, note=note, numeric_features=numeric)
+    outcomes = tuple(dict.fromkeys([*([scenario.outcome] if scenario else []), *([target] if target else [])]))
+    history = {scenario.outcome: scenario.history} if scenario else None
+    if scenario is not None:
+        note = f"{note} {scenario.note}"
+    return LoopSetup(features=features, estimator=estimator, note=note, numeric_features=numeric,
+                     outcomes=outcomes, history=history,
+                     favorables={scenario.outcome: scenario.favorable} if scenario else None)
 
 
 def model_loop_params(values: Mapping[str, Any], setup: LoopSetup, frame: pd.DataFrame, *, target: str,
@@ -254,9 +283,15 @@ def model_loop_params(values: Mapping[str, Any], setup: LoopSetup, frame: pd.Dat
     if values["sensitive"] not in frame.columns:
         raise AuditInputError(f"The sensitive attribute {values['sensitive']!r} is not in the dataset. "
                               "Choose one of the audit's sensitive features.")
+    outcome = values.get("outcome") or target
+    if outcome != target and outcome not in setup.outcomes:
+        raise AuditInputError(f"The outcome {outcome!r} is not one this page offers ({', '.join(setup.outcomes)}). "
+                              "Choose one of them.")
+    history = (setup.history or {}).get(outcome)
+    favorable = (setup.favorables or {}).get(outcome, favorable)
     return ModelLoopParams(
-        frame=frame, feature_columns=setup.features, target=target, sensitive=values["sensitive"],
-        favorable=favorable, estimator=setup.estimator, rounds=values["rounds"],
+        frame=frame, feature_columns=setup.features, target=outcome, sensitive=values["sensitive"],
+        favorable=favorable, estimator=setup.estimator, rounds=values["rounds"], history=history,
         pool_size=min(values["pool_size"], len(frame)), selection_rate=values["selection_rate"],
         exploration=values["exploration"], dynamics_feature=values["raise_feature"],
         dynamics_amount=values["raise_amount"],

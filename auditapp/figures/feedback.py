@@ -50,22 +50,29 @@ def _over_time(table, *, step_name: str, percent: bool):
     return [step_name.capitalize(), *map(str, table.columns)], rows, note
 
 
-def policing_share_figure(result: SimulationResult) -> go.Figure:
-    """Patrol share per region over time (mean over runs, 10th–90th percentile band) vs true share."""
+def policing_share_figure(result: SimulationResult, *, max_points: int = MAX_POINTS) -> go.Figure:
+    """Patrol share per region over time (mean over runs, 10th–90th percentile band) vs true share.
+
+    At most about ``max_points`` days are drawn (every n-th day, the last one kept).
+    """
     _expect(result, "policing")
     mean, low, high = (result.series_wide(n) for n in ("mean_share", "low_share", "high_share"))
-    stride = max(1, len(mean) // MAX_POINTS)
+    stride = max(1, len(mean) // max_points)
     mean, low, high = mean.iloc[::stride], low.iloc[::stride], high.iloc[::stride]
     fig = go.Figure()
-    for i, (region, true) in enumerate(zip(result.summary["regions"], result.summary["true_share"],
-                                           strict=True)):
+    regions = result.summary["regions"]
+    for i, (region, true) in enumerate(zip(regions, result.summary["true_share"], strict=True)):
         line, name = colour(i), escape(region)
         days = mean.index.to_numpy()
-        fig.add_trace(go.Scatter(
-            x=list(days) + list(days[::-1]), y=list(high[region]) + list(low[region][::-1]),
-            fill="toself", fillcolor=_fill(line, 0.15), line={"width": 0}, hoverinfo="skip",
-            name=f"{name}: 10th–90th percentile of runs", legendgroup=name, showlegend=False,
-        ))
+        # With two regions the second share is one minus the first, so its band would mirror the first and
+        # together they would shade the whole plot: only the first region gets a band.
+        if i == 0 or len(regions) > 2:
+            mirror = f" (region {escape(regions[1])} mirrors it)" if len(regions) == 2 else ""
+            fig.add_trace(go.Scatter(
+                x=list(days) + list(days[::-1]), y=list(high[region]) + list(low[region][::-1]),
+                fill="toself", fillcolor=_fill(line, 0.18 if len(regions) == 2 else 0.1), line={"width": 0},
+                hoverinfo="skip", name=f"region {name}: 10th–90th percentile of runs{mirror}", legendgroup=name,
+            ))
         fig.add_trace(go.Scatter(
             x=days, y=mean[region], mode="lines+markers", line={"color": line, "width": 2}, marker=_marked(i),
             name=f"region {name}: patrol share (mean of runs)", legendgroup=name,
@@ -84,9 +91,10 @@ def policing_share_figure(result: SimulationResult) -> go.Figure:
     summary = result.summary
     parts = [f"region {r}: {final:.1%} of patrols (true share of incidents {true:.1%})" for r, final, true in
              zip(summary["regions"], summary["final_mean_share"], summary["true_share"], strict=True)]
-    columns, rows, note = _over_time(result.series_wide("mean_share"), step_name="day", percent=True)
+    full = result.series_wide("mean_share")
+    columns, rows, note = _over_time(full, step_name="day", percent=True)
     return describe(fig, f"Line chart of the share of patrols sent to each region over "
-                         f"{int(mean.index.max())} days, {fixed}, mean of {result.params.get('runs', 1)} runs "
+                         f"{int(full.index.max())} days, {fixed}, mean of {result.params.get('runs', 1)} runs "
                          f"with a 10th–90th percentile band. At the end: {listing(parts)}.",
                     columns, rows, note=note)
 
@@ -124,8 +132,8 @@ def lending_outcome_figure(result: SimulationResult) -> go.Figure:
         title=(f"Outcome curves: what lending does to each group's mean score "
                f"(marked: the three policies; large: {POLICY_LABELS[chosen]})"),
         xaxis_title="selection rate (share of the group given a loan, best scores first)",
-        yaxis_title="expected change of the group's mean score (points)",
-        xaxis={"tickformat": ".0%", "range": [0, 1]}, template="plotly_white",
+        yaxis_title="mean score change (points)", yaxis={"automargin": True, "title": {"standoff": 8}},
+        xaxis={"tickformat": ".0%", "range": [0, 1]}, template="plotly_white", margin={"l": 80},
     )
     rows = [[str(r["group"]), POLICY_LABELS[r["policy"]], f"{r['selection_rate']:.1%}", f"{r['threshold']:.0f}",
              f"{r['mean_score_change']:+.1f}"] for _, r in policies.iterrows() if r["policy"] in POLICY_LABELS]
@@ -222,10 +230,10 @@ def model_loop_gap_figure(result: SimulationResult) -> go.Figure:
                          f"Last round: {listing(last)}.", columns, rows, note=note)
 
 
-def feedback_figure(result: SimulationResult) -> go.Figure:
-    """The main figure of any feedback-loop result."""
-    builders = {"policing": policing_share_figure, "lending": lending_outcome_figure,
-                "model-loop": model_loop_rates_figure}
+def feedback_figure(result: SimulationResult, *, max_points: int = MAX_POINTS) -> go.Figure:
+    """The main figure of any feedback-loop result (long runs thinned to about ``max_points`` steps)."""
+    builders = {"policing": lambda r: policing_share_figure(r, max_points=max_points),
+                "lending": lending_outcome_figure, "model-loop": model_loop_rates_figure}
     if result.scenario not in builders:
         raise ValueError(f"No figure for scenario {result.scenario!r}.")
     return builders[result.scenario](result)

@@ -205,11 +205,11 @@ def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "rati
     significant = [i for i, qv in enumerate(q) if not is_missing(qv) and float(qv) < alpha]
     if significant:
         ends = [high[i] if not is_missing(high[i]) else x[i] for i in significant]
+        # A star marker (not a text trace), so the legend shows a star rather than plotly's "Aa" text glyph.
         fig.add_trace(go.Scatter(
-            x=[plain(e) for e in ends], y=[ticks[i] for i in significant], mode="text",
-            text=[SIGNIFICANCE_MARK] * len(significant), textposition="middle right",
-            textfont={"size": 16, "color": "#D55E00"}, hoverinfo="skip",
-            name=f"{SIGNIFICANCE_MARK} significant (q < {alpha:g})",
+            x=[plain(e) for e in ends], y=[ticks[i] for i in significant], mode="markers",
+            marker={"symbol": "star", "size": 14, "color": "#D55E00"}, hoverinfo="skip",
+            text=[SIGNIFICANCE_MARK] * len(significant), name=f"{SIGNIFICANCE_MARK} significant (q < {alpha:g})",
         ))
     if kind == "ratio":
         fig.add_vrect(x0=FOUR_FIFTHS[0], x1=FOUR_FIFTHS[1], fillcolor=with_alpha(color_for(2), 0.15),
@@ -263,7 +263,8 @@ def intersection_heatmap(grouping: GroupingResult, metric: str) -> go.Figure:
     Returns
     -------
     go.Figure
-        Two ``go.Heatmap`` traces. The second (cividis, 0–100%) has ``z`` = the metric for groups of
+        Two ``go.Heatmap`` traces. The second (viridis, 0–100%: no grey anywhere on its scale, so no
+        colour is mistaken for the grey of small groups) has ``z`` = the metric for groups of
         adequate size and None for small groups and combinations with no rows; the first draws
         exactly those cells grey. Cell text: value and n, "(small)" or "no rows".
         ``customdata`` per cell: ``[n, value, CI, flags]``.
@@ -319,7 +320,7 @@ def intersection_heatmap(grouping: GroupingResult, metric: str) -> go.Figure:
                    colorscale=[[0, MISSING_GREY], [1, MISSING_GREY]], showscale=False, xgap=2, ygap=2,
                    hoverongaps=False, hovertemplate=hover, name="small or empty"),
         go.Heatmap(z=z, x=cols, y=rows, text=text, texttemplate="%{text}", customdata=customdata,
-                   colorscale="Cividis", zmin=0, zmax=1, hoverongaps=False, xgap=2, ygap=2,
+                   colorscale="Viridis", zmin=0, zmax=1, hoverongaps=False, xgap=2, ygap=2,
                    colorbar={"title": {"text": LABELS[metric]}, "tickformat": ".0%"},
                    hovertemplate=hover, name=LABELS[metric]),
     ])

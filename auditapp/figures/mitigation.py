@@ -39,25 +39,22 @@ def tradeoff_figure(comparison) -> go.Figure:
     if not ok:
         return empty_figure("No candidate finished; see the table for their errors.", title=title)
     fig = go.Figure()
+    # One legend entry per candidate instead of text beside each point: labels of nearby points never overlap.
     for index, family in enumerate(FAMILY_ORDER):
-        members = [c for c in ok if c.family == family]
-        if not members:
-            continue
-        fig.add_trace(go.Scatter(
-            x=[c.disparity.value for c in members], y=[c.accuracy.value for c in members],
-            mode="markers+text", text=[escape(c.title) for c in members], textposition="top center",
-            name=FAMILY_NAMES[family], meta={"a11y": "labels-optional"},
-            marker={"size": 12, "color": color_for(index), "symbol": FAMILY_SYMBOLS[family],
-                    "line": {"width": [2 if c.name in comparison.pareto else 0 for c in members],
-                             "color": "#000000"}},
-            error_x=_errors([c.disparity for c in members]), error_y=_errors([c.accuracy for c in members]),
-            customdata=[[c.name, c.fit_seconds, "yes" if c.needs_sensitive_at_predict else "no",
-                          f"<br>expectation; single draws' disparity {draws_range(c)}" if c.randomized else ""]
-                         for c in members],
-            hovertemplate=("%{text}<br>disparity %{x:.3f}<br>accuracy %{y:.1%}%{customdata[3]}<br>fit "
-                           "%{customdata[1]:.1f} s<br>needs sensitive attribute at prediction: %{customdata[2]}"
-                           "<extra></extra>"),
-        ))
+        for c in (c for c in ok if c.family == family):
+            fig.add_trace(go.Scatter(
+                x=[c.disparity.value], y=[c.accuracy.value], mode="markers",
+                name=f"{escape(c.title)} ({FAMILY_NAMES[family].lower()})", legendgroup=family,
+                marker={"size": 12, "color": color_for(index), "symbol": FAMILY_SYMBOLS[family],
+                        "line": {"width": 2 if c.name in comparison.pareto else 0, "color": "#000000"}},
+                error_x=_errors([c.disparity]), error_y=_errors([c.accuracy]),
+                customdata=[[c.name, c.fit_seconds, "yes" if c.needs_sensitive_at_predict else "no",
+                             f"<br>expectation; single draws' disparity {draws_range(c)}" if c.randomized else "",
+                             escape(c.title)]],
+                hovertemplate=("%{customdata[4]}<br>disparity %{x:.3f}<br>accuracy %{y:.1%}%{customdata[3]}<br>fit "
+                               "%{customdata[1]:.1f} s<br>needs sensitive attribute at prediction: %{customdata[2]}"
+                               "<extra></extra>"),
+            ))
     front = sorted((c for c in ok if c.name in comparison.pareto), key=lambda c: c.disparity.value)
     if front:
         fig.add_trace(go.Scatter(
@@ -67,6 +64,9 @@ def tradeoff_figure(comparison) -> go.Figure:
     base_layout(fig, title=title, xaxis_title=f"{CRITERION_NAMES.get(metric, metric)} (lower is fairer)",
                 yaxis_title="Accuracy on the test rows")
     fig.update_yaxes(tickformat=".0%")
+    fig.update_layout(legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1.0, "yanchor": "top",
+                              "title": {"text": "Candidate (outlined: Pareto front)"}},
+                      margin={"r": 330})
     failed = [escape(c.title) for c in comparison.candidates if c not in ok]
     caption = (f"Whiskers: {int(round(_confidence(ok) * 100))}% confidence intervals (Wilson; simultaneous for gaps). Outlined points and the "
                "dashed line: the Pareto front (no other candidate is both more accurate and fairer).")

@@ -76,7 +76,7 @@ def verdict_figure(evaluation: PolicyEvaluation, criterion: str) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=values, y=[_row_label(v) for v in part], mode="markers+text", name=word,
             meta={"a11y": "labels-optional"},  # narrow screens drop the words; shapes and legend remain
-            text=[word] * len(part), textposition="middle right",
+            text=[word] * len(part), textposition="middle right", cliponaxis=False,
             marker={"color": colour, "symbol": symbol, "size": 12, "line": {"color": colour, "width": 2}},
             error_x={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus,
                      "color": "#333333", "thickness": 1.3, "width": 4},
@@ -92,7 +92,8 @@ def verdict_figure(evaluation: PolicyEvaluation, criterion: str) -> go.Figure:
     fig.update_yaxes(type="category", autorange="reversed")
     if c.measure == "rate":
         fig.update_xaxes(tickformat=".0%")
-    fig.update_layout(height=max(260, 90 + 34 * len(rows)))
+    # As tall as its rows; room on the right for a verdict word next to the highest value.
+    fig.update_layout(height=max(260, 90 + 34 * len(rows)), margin={"r": 110})
     return describe(fig, *_verdict_text(c, rows, level))
 
 

@@ -3,6 +3,8 @@
 ``compare_mitigations`` splits the data once (seeded, stratified by group × label, or the user's own
 test table), trains every candidate on the same training rows and audits each on the same test rows
 with :func:`auditapp.metrics.compute_audit`, so accuracy and disparities carry confidence intervals.
+The groups it equalises are one grouping (default: the first sensitive feature alone; an intersection on
+request), with each group's test rows counted and small groups flagged (:mod:`.grouping`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 from auditapp.errors import AuditInputError
 from auditapp.metrics import GROUP_SEPARATOR
 from auditapp.mitigation.candidates import CANDIDATES, DISPARITY, CandidateResult, MitigationContext
+from auditapp.mitigation.grouping import GroupSizes, group_sizes, resolve_grouping
 from auditapp.mitigation.runner import ProgressCallback, run_candidates
 from auditapp.mitigation.split import SplitInfo, rows_fingerprint, stratified_split
 from auditapp.spec import AuditSpec, prepare
@@ -30,7 +33,9 @@ class Comparison:
 
     ``candidates`` are in the order asked for (cancelled ones are missing; see ``cancelled``).
     ``pareto`` names the candidates no other beats on both accuracy and the chosen disparity.
-    ``test_rows`` holds the test rows' index, sensitive features and true labels (for export).
+    ``test_rows`` holds the test rows' index, the grouping's features and the true labels (column
+    ``target``), for export. ``grouping`` names the features whose groups were equalised and
+    ``group_sizes`` their training and test rows.
     """
 
     constraint: str
@@ -41,6 +46,9 @@ class Comparison:
     cancelled: tuple[str, ...]
     notes: tuple[str, ...]
     test_rows: pd.DataFrame
+    grouping: tuple[str, ...] = ()
+    group_sizes: GroupSizes | None = None
+    target: str = ""
 
     def candidate(self, name: str) -> CandidateResult:
         """The result of one candidate by name."""
@@ -102,7 +110,7 @@ def compare_mitigations(
     candidates: Sequence[str] | None = None, test_size: float = 0.3, test_frame: pd.DataFrame | None = None,
     objective: str = "accuracy_score", features: Sequence[str] | None = None, grid_size: int = 20,
     row_key: str | None = None, n_jobs: int = 1, on_progress: ProgressCallback | None = None,
-    should_stop: Callable[[], bool] | None = None,
+    should_stop: Callable[[], bool] | None = None, grouping: Sequence[str] | str | None = None,
 ) -> Comparison:
     """Train and evaluate mitigation candidates on one shared split.
 
@@ -141,6 +149,9 @@ def compare_mitigations(
         ``on_progress(name, status, result_or_None)``; see :mod:`auditapp.mitigation.runner`.
     should_stop : callable, optional
         Returns True to cancel the remaining candidates.
+    grouping : sequence of str, optional
+        The sensitive features whose groups the candidates equalise and the disparity compares. Default:
+        the first sensitive feature alone; several features mean their intersection (many smaller groups).
 
     Returns
     -------
@@ -149,11 +160,15 @@ def compare_mitigations(
     Raises
     ------
     AuditInputError
-        For an unknown constraint or candidate, a bad test share, no usable feature columns, or
-        any problem ``prepare`` finds in the spec.
+        For an unknown constraint or candidate, a bad test share, no usable feature columns, a grouping
+        that is not made of the spec's sensitive features, or any problem ``prepare`` finds in the spec.
     """
     from auditapp.mitigation.learners import infer_features
 
+    sensitive = tuple(spec.sensitive)
+    chosen = resolve_grouping(sensitive, grouping)
+    spec = replace(spec, sensitive=chosen, reference={k: v for k, v in spec.reference.items() if k in chosen},
+                   bins={k: v for k, v in spec.bins.items() if k in chosen})
     can_refit = model is not None and model.refittable
     names = tuple(candidates) if candidates is not None else default_candidates(can_refit=can_refit,
                                                                                  constraint=constraint)
@@ -181,7 +196,7 @@ def compare_mitigations(
     y_test = test_of.y_true[test_pos] if test_data is None else test_data.y_true
     sensitive_test = test_of.sensitive_features.iloc[test_pos if test_data is None else slice(None)]
     model_features = tuple(model.feature_names) if model is not None else ()
-    excluded = [spec.target, *spec.sensitive, *(c for c in (spec.prediction, spec.score) if c)]
+    excluded = [spec.target, *sensitive, *(c for c in (spec.prediction, spec.score) if c)]
     if features is not None:
         missing = [c for c in features if c not in frame.columns or c in excluded]
         if missing:
@@ -235,9 +250,11 @@ def compare_mitigations(
     test_rows = sensitive_test.reset_index(drop=True).copy()
     test_rows.insert(0, "row", list(test.index))
     test_rows[spec.target] = y_test
+    sizes = group_sizes(groups[train_pos], test_groups, y_test, grouping=chosen, min_group_size=spec.min_group_size)
     return Comparison(constraint=constraint, disparity_metric=DISPARITY[constraint], split=split,
                       candidates=results, pareto=pareto_front(results), cancelled=cancelled,
-                      notes=tuple(notes), test_rows=test_rows)
+                      notes=tuple(notes), test_rows=test_rows, grouping=chosen, group_sizes=sizes,
+                      target=spec.target)
 
 
 def _check_row_key(row_key, frame: pd.DataFrame, test_frame: pd.DataFrame | None) -> None:

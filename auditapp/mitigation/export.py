@@ -206,4 +206,9 @@ def mitigation_record(comparison) -> dict:
                   "test_rows_sha256": split.test_rows_sha256},
         "candidates": candidates, "pareto": list(comparison.pareto), "cancelled": list(comparison.cancelled),
         "notes": list(comparison.notes), "decision_rule": DECISION_RULE,
+        "grouping": list(comparison.grouping),
+        "groups": [] if comparison.group_sizes is None else [
+            {"group": str(g), "train_rows": int(r["train_rows"]), "test_rows": int(r["test_rows"]),
+             "test_favourable": int(r["test_favourable"]), "small": bool(r["small"])}
+            for g, r in comparison.group_sizes.table.iterrows()],
     }

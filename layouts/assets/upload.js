@@ -3,7 +3,6 @@
 (function () {
   "use strict";
   var RESULT_STORE = "app-upload-result-store";
-  var SESSION_STORE = "app-session-store";
 
   function setProps(id, props) {
     if (window.dash_clientside && window.dash_clientside.set_props) {
@@ -11,17 +10,14 @@
     }
   }
 
-  function sessionToken() {
-    try { return JSON.parse(window.sessionStorage.getItem(SESSION_STORE)); } catch (e) { return null; }
-  }
-
   function upload(file, kind, progressId) {
     var progress = document.getElementById(progressId);
     if (progress) { progress.classList.remove("d-none"); }
-    setProps(progressId, {value: 0, label: "0%"});
+    setProps(progressId, {value: 0, label: "0%", color: "primary", animated: true});
     var xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/upload/" + kind);
-    xhr.setRequestHeader("X-Auditapp-Session", sessionToken() || "");
+    // The browser's workspace cookie says whose file it is; this header shows it comes from the page.
+    xhr.setRequestHeader("X-Auditapp-Upload", "1");
     xhr.setRequestHeader("X-Filename", encodeURIComponent(file.name));
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     xhr.upload.onprogress = function (e) {
@@ -38,11 +34,12 @@
       }
       payload.kind = payload.kind || kind;
       payload.nonce = Date.now();
-      setProps(progressId, {value: 100, label: payload.error ? "failed" : "done"});
+      setProps(progressId, payload.error ? {value: 100, label: "failed", color: "danger", animated: false}
+                                         : {value: 100, label: "done", color: "success", animated: false});
       setProps(RESULT_STORE, {data: payload});
     };
     xhr.onerror = function () {
-      setProps(progressId, {value: 0, label: "failed"});
+      setProps(progressId, {value: 100, label: "failed", color: "danger", animated: false});
       setProps(RESULT_STORE, {data: {kind: kind, name: file.name, nonce: Date.now(),
         error: "The upload of '" + file.name + "' was interrupted. Check the connection and try again."}});
     };

@@ -57,8 +57,13 @@ _TEACHING = {
         story=("Round after round, the model scores a pool of applicants drawn from the current "
                "dataset and selects the best-scored share. Only the selected reveal whether they "
                "would have done well (selective labels), and the model is retrained on what it has "
-               "seen. A counterfactual copy sees every applicant's outcome."),
+               "seen. A counterfactual copy sees every applicant's outcome. On the hiring scenario both "
+               "start from the biased past decisions: with full information the model learns that women "
+               "perform as well and the gap closes; in the loop it rarely selects them, so it never finds out "
+               "and the gap stays."),
         what_to_try=(
+            "Run with the defaults: the solid lines (the loop) stay apart while the dashed ones (full "
+            "information) come together.",
             "Run with exploration 0, then with 0.3 and 1: at 1 the two worlds see the same labels "
             "and coincide.",
             "Lower the share selected: the model learns less about the people it rarely picks.",
@@ -106,7 +111,8 @@ def _panel(scenario: str) -> html.Div:
     extra = [html.P(id=ids.FEEDBACK_LOOP_CONTEXT, className="small")] if scenario == "model-loop" else []
     return html.Div(extra + [_control(scenario, c) for c in CONTROLS[scenario]],
                     id={"type": ids.FEEDBACK_PANEL, "scenario": scenario},
-                    style=None if scenario == "policing" else {"display": "none"})
+                    style=None if scenario == "policing" else {"visibility": "hidden", "height": 0,
+                                                               "overflow": "hidden"})
 
 
 def _settings_card() -> dbc.Card:

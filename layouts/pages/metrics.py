@@ -27,7 +27,8 @@ def layout(**_query):
             dbc.Col(labelled("Metrics to chart", dcc.Dropdown(
                 id=ids.METRICS_METRIC_CHECKLIST, multi=True, options=_METRIC_OPTIONS,
                 value=["selection_rate", "true_positive_rate", "false_positive_rate"]),
-                "Bars show each group's value; whiskers its 95% confidence interval."), md=8),
+                "Bars show each group's value; whiskers its confidence interval (level set on Data & model)."),
+                md=8),
         ]),
         card("Rates by group", graph(ids.METRICS_BAR_GRAPH),
              help_text="Hatched bars are small groups (too few rows to trust); “(reference)” marks the group the others are compared with."),
@@ -39,13 +40,13 @@ def layout(**_query):
                 options=[{"label": "Ratio (four-fifths rule)", "value": "ratio"},
                          {"label": "Difference", "value": "difference"}])), md=6),
         ]), graph(ids.METRICS_DISPARITY_GRAPH),
-            help_text="Ratios between 0.8 and 1.25 (the shaded band) pass the four-fifths rule. "
-                      "★ marks gaps unlikely to be chance (Benjamini–Hochberg q < 0.05)."),
+            html.P(id=ids.METRICS_DISPARITY_HELP, className="text-muted small mb-0"),
+            help_text="Each group's value against its reference group's, with its confidence interval."),
         html.Div(card("Intersections", labelled(
             "Metric", dcc.Dropdown(id=ids.METRICS_HEATMAP_METRIC, options=_METRIC_OPTIONS,
                                    value="selection_rate", clearable=False)), graph(ids.METRICS_HEATMAP_GRAPH),
             help_text="Each cell is one combination of two attributes; grey cells have too few rows."),
             id=ids.METRICS_HEATMAP_CARD),
         card("Table", grid(ids.METRICS_TABLE, label="Every metric per group", height=360),
-             help_text="Every metric per group with its 95% confidence interval; sort or filter any column."),
+             help_text="Every metric per group with its confidence interval; sort or filter any column."),
     ])

@@ -23,7 +23,8 @@ def _families() -> html.Div:
         html.P("Four families of fixes, each applied at a different point:", className="mb-1"),
         html.Ul([
             html.Li([html.Strong("Baseline: "), "the uploaded model as it is, and the same learner refitted on "
-                     "the training rows (the fair point of comparison for the retrained candidates)."]),
+                     "the training rows. Every cost is measured against the refitted one: it learns from the "
+                     "same rows as the candidates that retrain. A baseline is never recommended as a fix."]),
             html.Li([html.Strong("Pre-processing "), "changes the training data. Reweighing gives each "
                      "group × label combination a weight so that the label no longer depends on the group; "
                      "CorrelationRemover removes the linear link between the features and the sensitive "
@@ -54,6 +55,10 @@ def _settings() -> html.Div:
         "1. Choose what “fair” means and which fixes to try",
         labelled("Fairness constraint", constraint),
         html.P(CONSTRAINT_TEXT["demographic_parity"], id=ids.MITIGATION_CONSTRAINT_HELP, className="small text-muted"),
+        labelled("Make fair between the groups of",
+                 dcc.Dropdown(id=ids.MITIGATION_GROUPING_DROPDOWN, clearable=False, searchable=False),
+                 "Starts with the first sensitive feature alone. An intersection (e.g. sex × ethnicity) splits the "
+                 "test rows into many smaller groups: their rates, and the gaps between them, are less certain."),
         labelled("Candidates", dbc.Checklist(id=ids.MITIGATION_CANDIDATES_CHECKLIST, options=[], value=[]),
                  "Every candidate is trained on the same training rows and scored on the same test rows. "
                  "Greyed-out candidates do not apply here."),
@@ -79,16 +84,22 @@ def _results() -> html.Div:
              help_text="Each point is one candidate: further up is more accurate, further left is fairer. "
                        "Whiskers are 95% confidence intervals; if two points' whiskers overlap, this test "
                        "set cannot tell them apart with confidence."),
-        card("3. All candidates side by side", grid(ids.MITIGATION_TABLE, label="All candidates side by side", height=390),
+        card("3. The groups, and how many test rows each has",
+             html.P(id=ids.MITIGATION_GROUP_SIZES_TEXT, className="mb-2"),
+             grid(ids.MITIGATION_GROUP_SIZES_GRID, label="The groups, and how many test rows each has", height=220),
+             help_text="A group with fewer test rows than the audit's minimum group size is flagged small: any "
+                       "gap involving it is too uncertain to act on."),
+        card("4. All candidates side by side", grid(ids.MITIGATION_TABLE, label="All candidates side by side", height=430),
              html.Div(id=ids.MITIGATION_RUN_SUMMARY),
              help_text="Numbers are on the held-out test rows, with 95% confidence intervals in brackets. "
                        "ExponentiatedGradient and ThresholdOptimizer decide at random: their numbers are "
                        "expectations over those random decisions, and a single draw's disparity lands in the "
-                       "'single random draws' range. Library warnings raised while fitting are listed. Sort by "
-                       "any column; the Notes column says how each candidate was trained."),
-        card("4. One candidate in detail",
+                       "'single random draws' range. Accuracy changes are against the refitted baseline on the same "
+                       "test rows, with a paired 95% interval. Sort by any column; the Notes column says how each "
+                       "candidate was trained."),
+        card("5. One candidate in detail",
              labelled("Candidate", dcc.Dropdown(id=ids.MITIGATION_CANDIDATE_DROPDOWN, clearable=False),
-                      "Starts at the fairest candidate on the Pareto front."),
+                      "Starts at the recommended candidate: the fairest mitigation on the Pareto front."),
              html.Ul(id=ids.MITIGATION_CANDIDATE_TEXT, className="small"),
              graph(ids.MITIGATION_GROUPS_GRAPH, height=420),
              html.Div([

@@ -22,6 +22,7 @@ from datasets.hiring import (
     HIRING_FEATURES,
     NOISE_FEATURES,
     SCENARIO,
+    demo_parts,
     generate_hiring,
     train_hiring_model,
     write_demo,
@@ -68,6 +69,7 @@ def test_hiring_columns_and_ranges(hiring):
     assert list(frame.columns) == [
         "applicant_id", "sex", "ethnicity", "age", "years_experience", "education",
         "skills_test", "referrals", "womens_club", "commute_km", "typing_speed", "hired",
+        "performed_well",
     ]
     assert frame["applicant_id"].is_unique
     assert set(frame["sex"]) == {"female", "male"}
@@ -80,6 +82,28 @@ def test_hiring_columns_and_ranges(hiring):
     assert (frame["years_experience"] <= frame["age"] - 21).all()
     assert set(frame["education"]) == {"high school", "bachelor", "master", "phd"}
     assert set(frame["hired"]) == {0, 1} and set(frame["womens_club"]) == {0, 1}
+    assert set(frame["performed_well"]) == {0, 1}
+
+
+def test_performance_depends_on_merit_only_while_past_decisions_penalised_women(hiring):
+    frame, _ = hiring
+    performance = frame.groupby("sex")["performed_well"].mean()
+    hired = frame.groupby("sex")["hired"].mean()
+    assert abs(performance["male"] - performance["female"]) < 0.03
+    assert hired["male"] - hired["female"] > 0.2
+    # Same merit, same chance: performance follows the legitimate features, as hiring did for men.
+    men = frame[frame["sex"] == "male"]
+    assert np.corrcoef(men["hired"], men["performed_well"])[0, 1] > 0.1
+
+
+def test_demo_parts_train_and_audit_different_applicants():
+    train, audit = demo_parts(300, train_rows=200, seed=3)
+    whole = generate_hiring(500, seed=3)
+    assert len(train) == 200 and len(audit) == 300
+    assert not set(train["applicant_id"]) & set(audit["applicant_id"])
+    pd.testing.assert_frame_equal(pd.concat([train, audit], ignore_index=True), whole)
+    with pytest.raises(AuditInputError, match="training part needs at least 100 rows, but train_rows is 50"):
+        demo_parts(300, train_rows=50)
 
 
 def test_historical_labels_are_biased_although_merit_is_not(hiring):
@@ -167,16 +191,18 @@ def test_training_on_one_class_is_rejected():
 
 
 def test_write_demo_writes_csv_and_a_loadable_skops_model(tmp_path):
-    paths = write_demo(tmp_path / "demo", seed=3, n_rows=300)
-    assert paths == {"data": tmp_path / "demo" / "hiring.csv",
+    paths = write_demo(tmp_path / "demo", seed=3, n_rows=300, train_rows=200)
+    assert paths == {"data": tmp_path / "demo" / "hiring.csv", "train": tmp_path / "demo" / "hiring_train.csv",
                      "model": tmp_path / "demo" / "hiring_model.skops"}
     written = pd.read_csv(paths["data"])
-    expected = generate_hiring(300, seed=3)
+    train, expected = demo_parts(300, train_rows=200, seed=3)
     pd.testing.assert_frame_equal(written, expected, check_dtype=False)
+    pd.testing.assert_frame_equal(pd.read_csv(paths["train"]), train, check_dtype=False)
     assert "score" not in written.columns
     untrusted = skops.io.get_untrusted_types(file=paths["model"])
     loaded = skops.io.load(paths["model"], trusted=untrusted)
-    original = train_hiring_model(expected, seed=3)
+    # The model was trained on the training part only, never on the audited rows.
+    original = train_hiring_model(train, seed=3)
     features = written[list(HIRING_FEATURES)]
     np.testing.assert_array_equal(loaded.predict_proba(features), original.predict_proba(features))
 
@@ -194,6 +220,7 @@ def test_scenario_settings_match_the_data(hiring):
     assert SCENARIO.sensitive == ("sex", "ethnicity")
     assert SCENARIO.reference == {"sex": "male"}
     assert set(SCENARIO.sensitive) | {SCENARIO.target} | set(SCENARIO.features) <= set(frame)
+    assert SCENARIO.loop_outcome in frame
     assert SCENARIO.summary.count(". ") >= 1 and len(SCENARIO.what_to_try) >= 3
 
 

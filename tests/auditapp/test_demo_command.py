@@ -9,7 +9,7 @@ import pytest
 import skops.io
 
 from auditapp.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from datasets.hiring import HIRING_FEATURES, generate_hiring
+from datasets.hiring import HIRING_FEATURES, demo_parts
 
 
 def test_demo_hiring_writes_data_and_model_and_prints_the_audit_command(tmp_path, capsys):
@@ -18,7 +18,9 @@ def test_demo_hiring_writes_data_and_model_and_prints_the_audit_command(tmp_path
     printed = capsys.readouterr().out
     assert status == EXIT_OK
     data, model = out / "hiring.csv", out / "hiring_model.skops"
-    pd.testing.assert_frame_equal(pd.read_csv(data), generate_hiring(300, seed=5), check_dtype=False)
+    train, audited = demo_parts(300, seed=5)
+    pd.testing.assert_frame_equal(pd.read_csv(data), audited, check_dtype=False)
+    pd.testing.assert_frame_equal(pd.read_csv(out / "hiring_train.csv"), train, check_dtype=False)
     loaded = skops.io.load(model, trusted=skops.io.get_untrusted_types(file=model))
     assert tuple(loaded.feature_names_in_) == HIRING_FEATURES
     assert f"Wrote {data}" in printed and f"Wrote {model}" in printed
@@ -32,8 +34,9 @@ def test_demo_hiring_writes_data_and_model_and_prints_the_audit_command(tmp_path
 
 def test_demo_defaults_to_5000_rows_and_seed_0(tmp_path, capsys):
     assert main(["demo", "hiring", "--out", str(tmp_path)]) == EXIT_OK
-    assert "5,000 rows, seed 0" in capsys.readouterr().out
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "hiring.csv"), generate_hiring(5000, seed=0),
+    printed = capsys.readouterr().out
+    assert "5,000 rows to audit, seed 0" in printed and "5,000 other rows" in printed
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "hiring.csv"), demo_parts(5000, seed=0)[1],
                                   check_dtype=False)
 
 

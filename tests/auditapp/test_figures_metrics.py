@@ -158,7 +158,7 @@ def test_significant_gaps_get_a_star_and_the_caption_explains_it(result):
     significant = rows.loc[rows["q_value"] < 0.05, "group"].tolist()
     assert significant == ["F & a", "F & b"]  # 20% vs 50% at n≈100; M & b is equal, F & c tiny
     stars = fig.data[1]
-    assert stars.mode == "text" and set(stars.text) == {"★"}
+    assert stars.mode == "markers" and stars.marker.symbol == "star" and set(stars.text) == {"★"}
     assert list(stars.y) == significant
     assert "★" in stars.name
     assert "Benjamini–Hochberg q < 0.05" in fig.layout.title.subtitle.text

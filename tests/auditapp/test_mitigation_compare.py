@@ -212,8 +212,8 @@ def test_plain_sklearn_export_loads_through_the_intake(comparison, tmp_path):
 
 def test_baseline_of_a_model_without_estimator_cannot_be_exported(hiring, tmp_path):
     frame, _ = hiring
-    spec = AuditSpec(target="hired", sensitive=("sex",), prediction="hired", n_boot=0)
-    result = compare_mitigations(frame.iloc[:300], spec, candidates=["baseline"])
+    spec = AuditSpec(target="hired", sensitive=("sex",), prediction="decision", n_boot=0)
+    result = compare_mitigations(frame.iloc[:300].assign(decision=frame["hired"]), spec, candidates=["baseline"])
     with pytest.raises(AuditInputError, match="has no scikit-learn model to save"):
         export_candidate(result, "baseline", tmp_path)
 

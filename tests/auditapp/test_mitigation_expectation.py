@@ -196,7 +196,7 @@ def test_tradeoff_hover_says_which_points_are_expectations(randomized_comparison
     from auditapp.mitigation.wording import draws_range
 
     hover = {row[0]: row[3] for trace in tradeoff_figure(randomized_comparison).data
-             if trace.mode == "markers+text" for row in trace.customdata}
+             if trace.mode == "markers" for row in trace.customdata}
     eg = randomized_comparison.candidate("exponentiated_gradient")
     assert hover["exponentiated_gradient"] == f"<br>expectation; single draws' disparity {draws_range(eg)}"
     assert hover["baseline"] == ""

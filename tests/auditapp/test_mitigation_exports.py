@@ -58,7 +58,7 @@ def test_exported_threshold_optimizer_with_binned_age_reproduces_in_shuffled_ord
     folder, frame, model = hiring_files
     spec = AuditSpec(target="hired", sensitive=("sex", "age"), bins={"age": Binning.parse("18,30,45,70")},
                      n_boot=200, seed=5)
-    comparison = compare_mitigations(frame, spec, from_estimator(model), constraint="equalized_odds",
+    comparison = compare_mitigations(frame, spec, from_estimator(model), constraint="equalized_odds", grouping=("sex", "age"),
                                      candidates=["threshold_optimizer"])
     result = comparison.candidate("threshold_optimizer")
     assert result.error is None

@@ -64,7 +64,7 @@ def test_tradeoff_figure_draws_error_bars_and_the_pareto_front(small_comparison)
     fig = tradeoff_figure(small_comparison)
     points = {}
     for trace in fig.data:
-        if trace.mode == "markers+text":
+        if trace.mode == "markers":
             for i, (name, *_rest) in enumerate(trace.customdata):
                 points[name] = (trace.x[i], trace.y[i], trace.error_x.array[i], trace.error_y.arrayminus[i])
     assert set(points) == {c.name for c in small_comparison.candidates}

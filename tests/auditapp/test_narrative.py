@@ -94,8 +94,9 @@ def test_gap_that_is_not_significant_says_so():
     y_true, y_pred, frame = make_rows({("F", "a"): (60, 35, 30), ("M", "a"): (60, 40, 30)})
     result = compute_audit(y_true, y_pred, frame[["sex"]], n_boot=100, seed=0)
     q = result.grouping("sex").disparities.query("metric == 'selection_rate'")["q_value"].iloc[0]
-    text = summarize_gaps(result, metrics=("selection_rate",))[0]
+    lead, text = summarize_gaps(result, metrics=("selection_rate",))
     assert q >= 0.05
+    assert lead.startswith("No gap is both statistically significant (q < 0.05) and at least 5.0 percentage")
     assert f"not statistically significant (q = {q:.2f}), so it may be chance" in text
     assert "within the four-fifths band (0.8–1.25)" in text
 
@@ -103,7 +104,8 @@ def test_gap_that_is_not_significant_says_so():
 def test_small_group_is_mentioned_with_its_size():
     y_true, y_pred, frame = make_rows({("F", "a"): (12, 2, 6), ("M", "a"): (100, 50, 50)})
     result = compute_audit(y_true, y_pred, frame[["sex"]], n_boot=50, seed=0, min_group_size=30)
-    text = summarize_gaps(result, metrics=("selection_rate",))[0]
+    lead, text = summarize_gaps(result, metrics=("selection_rate",))
+    assert "groups too small to tell" in lead  # a small group's gap never leads as one that matters
     assert "Group “F” has only 12 rows (fewer than 30)" in text
 
 
@@ -192,3 +194,25 @@ def test_a_four_fifths_breach_leads_even_when_another_gap_is_larger():
     sentences = summarize_gaps(result)
     assert "was selected 20.0% of the time" in sentences[0]
     assert "true positive rate" in sentences[1]
+
+
+def test_a_significant_gap_of_a_large_group_leads_over_a_larger_gap_of_a_one_row_group():
+    # An age-like feature: one row aged 19 (never selected), and two large groups 20 points apart.
+    y_true, y_pred, frame = make_rows({
+        ("19", "a"): (1, 0, 1), ("30", "a"): (400, 240, 200), ("40", "a"): (400, 160, 200)})
+    result = compute_audit(y_true, y_pred, frame[["sex"]].rename(columns={"sex": "age"}), min_group_size=30,
+                           reference={"age": "30"})
+    rows = result.grouping("age").disparities.query("metric == 'selection_rate'").set_index("group")
+    assert abs(rows.loc["19", "difference"]) > abs(rows.loc["40", "difference"])  # the one row is further off
+    first = summarize_gaps(result, metrics=("selection_rate",))[0]
+    assert first.startswith("By age, group “40” was selected 40.0% of the time")
+    assert "statistically significant (q < 0.001)" in first
+
+
+def test_when_no_gap_matters_the_summary_says_so_first():
+    y_true, y_pred, frame = make_rows({("F", "a"): (12, 2, 6), ("M", "a"): (100, 50, 50)})
+    result = compute_audit(y_true, y_pred, frame[["sex"]], min_group_size=30)
+    sentences = summarize_gaps(result, metrics=("selection_rate",))
+    assert len(sentences) == 2 and sentences[0].startswith("No gap is both statistically significant")
+    significant = gap_result()  # 20% against 50% of 200+ rows each: significant, large, adequate groups
+    assert not summarize_gaps(significant, metrics=("selection_rate",))[0].startswith("No gap")

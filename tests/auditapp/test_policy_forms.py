@@ -2,6 +2,7 @@
 
 import base64
 import json
+import math
 import re
 
 import numpy as np
@@ -10,15 +11,19 @@ import pytest
 
 from auditapp.audit import run_audit
 from auditapp.errors import AuditInputError
+from auditapp.findings import build_findings
 from auditapp.policy import PRESETS, Criterion, Policy, dump_policy, preset
 from auditapp.policy_forms import (
     blank_row,
     board_rows,
+    bound_in_units,
     criterion_rows,
     editor_rows,
     policy_file,
     policy_from_rows,
     policy_from_upload,
+    rows_from_fields,
+    same_policy,
     stored_policy,
     verdict_mark,
 )
@@ -90,7 +95,7 @@ def test_blank_row_is_the_four_fifths_check_with_a_new_id():
     ([_row(role="maybe")], r"'role' is 'maybe'; choose one of required, monitored"),
     ([_row(name="x", measure="rate")], r"Row 1 \('x'\): .*measure 'rate' with scope 'vs_best'"),
     ([_row(), _row(at_least=None)], r"Row 2: .*has no bound"),
-    ([_row(name="same"), _row(name="same", at_least=0.9)], r"several criteria named 'same'"),
+    ([_row(name="same"), _row(name="same", at_least=0.9)], r"Rows 1 and 2 are both named 'same'"),
 ])
 def test_invalid_rows_name_the_row_and_field(rows, message):
     with pytest.raises(AuditInputError, match=message):
@@ -182,3 +187,54 @@ def test_report_for_holds_the_verdicts_and_the_same_record_as_the_cli(audit):
     assert f"{100 * selection:.1f}%" in text
     plain = report_for(audit, None, dataset_info=dataset, model_info=None)
     assert "No policy was checked" in plain
+
+
+def test_interval_ends_get_the_digits_that_explain_the_verdict(audit):
+    base = Criterion(metric="selection_rate", measure="ratio", scope="reference", at_least=0.8, min_group_size=100)
+    low = next(v.low for v in evaluate_policy(audit.result, Policy(name="p", criteria=(base,))).verdicts
+               if v.group == "b")
+    bound = math.ceil(low * 1000) / 1000  # just above the lower end: two decimals would round onto it
+    policy = Policy(name="p", criteria=(Criterion(metric="selection_rate", measure="ratio", scope="reference",
+                                                  at_least=bound, min_group_size=100, name="floor"),))
+    evaluation = evaluate_policy(audit.result, policy)
+    (row,) = [r for r in board_rows(evaluation) if r["group"] == "b"]
+    shown_low = float(row["ci"].split(" to ")[0])
+    assert row["verdict"] == "inconclusive" and shown_low < bound and row["bound"] == f"at least {bound:g}"
+    assert f"{shown_low}" in " ".join(f.text for f in build_findings(evaluation, audit.result))
+
+
+def test_bounds_are_shown_in_the_boards_units():
+    assert bound_in_units(Criterion(metric="selection_rate", measure="difference", scope="spread",
+                                    at_most=0.1)) == "at most 10 pp"
+    assert bound_in_units(Criterion(metric="accuracy", measure="rate", scope="group", at_least=0.805)) == \
+        "at least 80.5%"
+    assert bound_in_units(Criterion(metric="selection_rate", measure="ratio", scope="reference", at_least=0.8,
+                                    at_most=1.25)) == "between 0.8 and 1.25"
+
+
+def test_names_made_from_settings_are_unique_and_typed_duplicates_name_both_rows():
+    rows = [_row(row_id="1"), _row(row_id="2"), _row(row_id="3", name="selection_rate ratio vs highest group")]
+    names = [c.name for c in policy_from_rows(rows).criteria]
+    assert names == ["selection_rate ratio vs highest group (2)", "selection_rate ratio vs highest group (3)",
+                     "selection_rate ratio vs highest group"]  # the typed name keeps its name
+    with pytest.raises(AuditInputError, match="Rows 1 and 3 are both named 'mine'"):
+        policy_from_rows([_row(name="mine"), _row(row_id="2"), _row(row_id="3", name="mine")])
+
+
+def test_rows_come_from_the_controls_in_the_laid_out_order():
+    order = [_row(row_id="1"), _row(row_id="2")]
+    values = [0.5, "f", "monitored"]
+    where = [{"row": "2", "field": "at_least"}, {"row": "2", "field": "name"}, {"row": "1", "field": "role"}]
+    rows = rows_from_fields(values, where, order)
+    assert [(r["row_id"], r["at_least"], r["name"], r["role"]) for r in rows] == \
+        [("1", 0.8, "", "monitored"), ("2", 0.5, "f", "required")]
+    assert rows_from_fields(values, where, order[:1])[0]["role"] == "monitored"  # a removed row's controls: ignored
+
+
+def test_same_policy_compares_names_and_criteria_not_descriptions():
+    edited = policy_from_rows([_row(at_least=0.7)], name="four-fifths")
+    assert edited.name == "four-fifths (edited)"
+    again = policy_from_rows([_row(at_least=0.7)], name="four-fifths (edited)")
+    assert again.description != edited.description and same_policy(again, edited)
+    assert not same_policy(policy_from_rows([_row(at_least=0.75)], name="four-fifths (edited)"), edited)
+    assert not same_policy(None, edited) and not same_policy(edited, None)

@@ -30,11 +30,23 @@ def app_data_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_url(app_data_dir, tmp_path_factory):
+def data_sources_dir(tmp_path_factory) -> Path:
+    """The operator's server-side sources: a folder of three Parquet files (generated, never committed)."""
+    from tests.engines.data import audit_frame, write_parts
+
+    root = tmp_path_factory.mktemp("sources")
+    (root / "logs").mkdir()
+    write_parts(audit_frame(30_000, seed=11), root / "logs", parts=3)
+    return root
+
+
+@pytest.fixture(scope="session")
+def app_url(app_data_dir, data_sources_dir, tmp_path_factory):
     """Start ``auditapp serve`` (the hiring demo preloaded) and yield its URL."""
     port = _free_port()
     log = (tmp_path_factory.mktemp("logs") / "server.log").open("w")
-    env = dict(os.environ, AUDITAPP_DATA_DIR=str(app_data_dir), AUDITAPP_TRUST_PICKLE="0")
+    env = dict(os.environ, AUDITAPP_DATA_DIR=str(app_data_dir), AUDITAPP_TRUST_PICKLE="0",
+               AUDITAPP_DATA_SOURCES=str(data_sources_dir))
     proc = subprocess.Popen([sys.executable, "-m", "auditapp.cli", "serve", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -31,3 +31,26 @@ def percent(value: float) -> str:
 
 def number_in(text: str) -> list[str]:
     return re.findall(r"\d+\.\d%", text)
+
+
+def use_suggestion(page, hint_id: str) -> None:
+    """Press "Use it" on the suggestion shown under a field of the Data & model page."""
+    page.click(f"#{hint_id} button")
+    page.wait_for_selector(f"#{hint_id} button", state="detached")
+
+
+def run_enabled(page) -> bool:
+    """Whether the Data & model page's Run audit button can be pressed."""
+    return page.evaluate("() => !document.querySelector('#data-run-button').disabled")
+
+
+def wait_until_ready(page) -> None:
+    """Wait until every choice is made and Run audit is enabled."""
+    page.wait_for_function("() => !document.querySelector('#data-run-button').disabled")
+
+
+def choose(page, dropdown_id: str, label: str) -> None:
+    """Open a dropdown and pick the option labelled ``label`` (exactly), as a user would."""
+    page.click(f"#{dropdown_id}")
+    page.get_by_role("option", name=label, exact=True).click()
+    page.keyboard.press("Escape")

@@ -11,7 +11,15 @@ import pytest
 from auditapp.audit import run_audit
 from auditapp.models import load_model
 from auditapp.spec import AuditSpec
-from tests.browser.helpers import grid_text, percent, upload, wait_for_text
+from tests.browser.helpers import (
+    grid_text,
+    percent,
+    run_enabled,
+    upload,
+    use_suggestion,
+    wait_for_text,
+    wait_until_ready,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +50,7 @@ def small_upload(tmp_path_factory):
 def test_demo_audit_shows_the_engines_numbers(page, app_data_dir):
     page.goto("/")
     wait_for_text(page, "#metrics-table-grid .ag-body", "female")
-    folder = app_data_dir / "scenarios" / "hiring"
+    folder = app_data_dir / "scenarios" / "hiring" / "v2"
     frame = pd.read_csv(folder / "hiring.csv")
     audit = run_audit(frame, AuditSpec(target="hired", favorable=1, sensitive=("sex", "ethnicity"),
                                        reference={"sex": "male"}), load_model(folder / "hiring_model.skops"))
@@ -63,6 +71,13 @@ def test_upload_csv_and_skops_model_produces_an_audit(page, small_upload):
     upload(page, "data-model-drop", small_upload / "screening.skops")
     wait_for_text(page, "#data-upload-alert", "Loaded the model screening.skops")
     wait_for_text(page, "#data-model-status", "screening.skops")
+    assert not run_enabled(page)  # nothing was guessed: the user chooses
+    for hint in ("data-target-hint", "data-favorable-hint", "data-source-hint", "data-sensitive-hint"):
+        use_suggestion(page, hint)
+    wait_for_text(page, "#data-ready-div", "choose bins for 'age'")
+    page.click("#data-bin-offers button >> text=Quartiles")
+    wait_until_ready(page)
+    assert page.input_value("#data-bins-input") == "age=q4"
     page.click("#data-run-button")
     wait_for_text(page, "#data-run-alert", "Audit ready. 800 rows")
     page.click("text=See the group metrics")
@@ -78,6 +93,8 @@ def test_broken_file_and_pickle_get_messages_and_the_app_keeps_working(page, tmp
     upload(page, "data-dataset-drop", tmp_path / "broken.csv")
     message = wait_for_text(page, "#data-upload-alert", "broken.csv")
     assert "not" in message.lower()
+    bar = page.locator("#data-dataset-progress .progress-bar")
+    assert "bg-danger" in bar.get_attribute("class") and bar.inner_text() == "failed"  # red, not blue
     upload(page, "data-model-drop", tmp_path / "model.pkl")
     message = wait_for_text(page, "#data-upload-alert", "[Pp]ickle")
     assert "AUDITAPP_TRUST_PICKLE" in message
@@ -100,18 +117,18 @@ def test_threshold_slider_changes_the_numbers(page):
     assert grid_text(page, "threshold-table-grid") != before
 
 
-def test_two_sessions_do_not_see_each_others_uploads(browser, app_url, small_upload):
+def test_two_browsers_do_not_see_each_others_uploads(browser, app_url, small_upload):
     first = browser.new_context(base_url=app_url).new_page()
     first.goto("/data")
     upload(first, "data-dataset-drop", small_upload / "applicants.csv")
     wait_for_text(first, "#data-upload-alert", "Loaded applicants.csv")
-    state = first.evaluate("() => sessionStorage.getItem('app-state-store')")
+    state = first.evaluate("() => localStorage.getItem('app-state-store')")
     assert json.loads(state)["dataset"] not in (None, "builtin:hiring")
     second = browser.new_context(base_url=app_url).new_page()
     second.goto("/data")
     wait_for_text(second, "#data-dataset-status", "hiring.csv")
-    second.evaluate("(s) => sessionStorage.setItem('app-state-store', s)", state)
-    second.goto("/")
-    wait_for_text(second, "#metrics-alert", "not available in this session")
+    second.evaluate("(s) => localStorage.setItem('app-state-store', s)", state)  # its state, in another browser
+    second.goto("/data")
+    wait_for_text(second, "#data-dataset-status", "not available in this session")
     first.context.close()
     second.context.close()

@@ -40,7 +40,8 @@ def busy_server(data_dir, sessions):
 def test_a_waiting_audit_shows_its_place_and_can_be_cancelled(page, app_data_dir):
     page.goto("/data")
     wait_for_text(page, "#data-dataset-status", "hiring.csv")
-    page.fill("#data-bootstrap-input", "321")  # settings nobody has audited yet
+    page.fill("#data-min-group-input", "321")  # settings nobody has audited yet
+    page.wait_for_function("() => !document.querySelector('#data-run-button').disabled")
     with busy_server(app_data_dir, ["someone", "someone-else"]):
         page.click("#data-run-button")
         wait_for_text(page, "#app-queue-audit-notice", "Your audit is waiting for a free slot: 2 audits ahead of "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -32,8 +33,8 @@ def _values(scenario: str, **changes) -> dict:
 
 
 def _chart_text(page, graph_id: str) -> str:
-    """Text drawn in a visible chart (title, axes, legend)."""
-    assert page.locator(f"#{graph_id} .main-svg").first.is_visible()
+    """Text drawn in a visible chart (title, axes, legend), once Plotly has drawn it."""
+    page.locator(f"#{graph_id} .main-svg").first.wait_for(state="visible")  # drawn after the summary shows
     return page.locator(f"#{graph_id}").text_content()
 
 
@@ -79,14 +80,19 @@ def test_model_loop_runs_the_demo_model_against_full_information(page):
     page.goto("/feedback")
     _choose(page, "Your model in the loop")
     wait_for_text(page, "#feedback-loop-context-text", "hiring.csv")
-    _set_slider(page, "model-loop:rounds", 2)
-    page.fill(_control("model-loop:pool_size"), "100")
+    # The defaults: performance revealed once selected, past decisions kept, 1,000 applicants a round.
+    assert page.inner_text(f"{_control('model-loop:outcome')}").strip().startswith("performed_well")
+    assert page.input_value(_control("model-loop:pool_size")) == "1000"
+    _set_slider(page, "model-loop:rounds", 3)
     page.click("#feedback-run-button")
-    summary = wait_for_text(page, "#feedback-summary-list", "averaged over 2 rounds")
-    assert "retrained each round" in summary
+    summary = wait_for_text(page, "#feedback-summary-list", "averaged over 3 rounds", timeout=90_000)
+    assert "retrained each round" in summary and "5,000 past decisions" in summary
+    loop, full = (float(v) for v in re.search(r"averaged over 3 rounds: ([0-9.]+)% in the loop vs ([0-9.]+)% "
+                                              "with every label seen", summary).groups())
+    assert loop > full  # selective labels keep the gap that full information starts to close
     assert "Selection rate per group" in _chart_text(page, "feedback-left-graph")
     assert "Largest gap" in _chart_text(page, "feedback-left-extra-graph")
-    wait_for_text(page, "#feedback-step-text", "Round 2 of 2")
+    wait_for_text(page, "#feedback-step-text", "Round 3 of 3")
 
 
 def test_a_long_run_can_be_cancelled(page):

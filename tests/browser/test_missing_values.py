@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.browser.helpers import upload, wait_for_text
+from tests.browser.helpers import upload, use_suggestion, wait_for_text, wait_until_ready
 
 pytestmark = pytest.mark.browser
 
@@ -22,8 +22,12 @@ def test_none_and_na_are_groups_until_read_as_missing(page, tmp_path):
     upload(page, "data-dataset-drop", tmp_path / "people.csv")
     notice = wait_for_text(page, "#data-upload-alert", "Kept as values")
     assert "'nationality' " in notice and "'None' ×" in notice and "'NA' ×" in notice
-    wait_for_text(page, "#data-sensitive-dropdown", "nationality")  # suggested from the column's name
+    wait_for_text(page, "#data-sensitive-hint", "nationality")  # suggested from the column's name
+    for hint in ("data-target-hint", "data-favorable-hint", "data-source-hint", "data-column-hint",
+                 "data-sensitive-hint"):
+        use_suggestion(page, hint)
     wait_for_text(page, "#data-reference-container", "Reference group for nationality")
+    wait_until_ready(page)
     page.click("#data-run-button")
     wait_for_text(page, "#data-run-alert", "Audit ready")
     page.goto("/")

@@ -46,7 +46,7 @@ def test_small_comparison_shows_progress_results_and_a_loadable_model(page, app_
     assert cached_comparison(store, outsider, state, constraint="demographic_parity", candidates=SMALL) is None
     assert [c.name for c in expected.candidates] == list(SMALL)
     assert all(c.error is None for c in expected.candidates)
-    frame = pd.read_csv(app_data_dir / "scenarios" / "hiring" / "hiring.csv")
+    frame = pd.read_csv(app_data_dir / "scenarios" / "hiring" / "v2" / "hiring.csv")
     spec = AuditSpec.from_dict(state["spec"])
     text = wait_for_text(page, "#mitigation-table-grid .ag-body", "ThresholdOptimizer")
     for result in expected.candidates:
@@ -69,7 +69,8 @@ def test_small_comparison_shows_progress_results_and_a_loadable_model(page, app_
     download.value.save_as(path)
     assert path.name == "threshold_optimizer.skops"
     model = load_model(path)
-    assert set(spec.sensitive) <= set(model.feature_names)
+    # Fair between the groups of the first sensitive feature (the default), so it needs sex to decide.
+    assert expected.grouping == (spec.sensitive[0],) and set(expected.grouping) <= set(model.feature_names)
     predicted = model.predict(frame[list(model.feature_names)].head(50))
     assert set(pd.unique(predicted)) <= {0, 1}
 
@@ -79,6 +80,9 @@ def test_grid_search_warning_is_shown_next_to_the_candidate(page):
     wait_for_text(page, "#mitigation-context-text", "hiring.csv: 5,000 rows")
     page.wait_for_selector("#mitigation-candidates-checklist input[value=grid_search]:checked")
     _choose_only(page, ("baseline", "grid_search"))
+    page.locator("#mitigation-grouping-dropdown").click()
+    page.get_by_text("sex × ethnicity (intersection", exact=False).click()
+    wait_for_text(page, "#mitigation-context-text", "groups: sex × ethnicity")
     page.click("#mitigation-run-button")
     page.wait_for_selector("#mitigation-run-summary [data-name=grid_search][data-status=done]", timeout=60_000)
     page.locator("#mitigation-candidate-dropdown").click()

@@ -27,7 +27,7 @@ OVERALL = "#policy-overall-verdict"
 @pytest.fixture(scope="module")
 def demo_audit(app_data_dir):
     """The audit the app shows for the preloaded hiring demo, computed by the engine here."""
-    folder = app_data_dir / "scenarios" / "hiring"
+    folder = app_data_dir / "scenarios" / "hiring" / "v2"
     frame = pd.read_csv(folder / "hiring.csv")
     spec = AuditSpec(target="hired", favorable=1, sensitive=("sex", "ethnicity"), reference={"sex": "male"})
     return run_audit(frame, spec, load_model(folder / "hiring_model.skops"))
@@ -57,44 +57,82 @@ def test_choosing_a_preset_shows_the_engines_verdict(page, demo_audit):
     mark, sentence = _overall_text(demo_audit, preset("equalized-odds"))
     text = wait_for_text(page, OVERALL, re.escape(sentence))
     assert mark in text
-    assert "true positive rate gap" in page.inner_text("#policy-editor-grid .ag-body")
+    page.wait_for_function("""() => [...document.querySelectorAll('#policy-criteria-div input')]
+                                    .some(i => i.value === 'true positive rate gap')""")
     page.locator("#policy-board-grid").scroll_into_view_if_needed()  # the grid draws rows once seen
     wait_for_text(page, "#policy-board-grid .ag-body", "true positive rate gap")
     assert page.locator("#policy-verdict-graph .main-svg").count() > 0
 
 
-def test_custom_criterion_changes_the_verdict(page, demo_audit):
+def _field(row: str, field: str) -> str:
+    """The CSS selector of one control of the policy editor (Dash writes dict ids as sorted JSON)."""
+    return f"""[id='{{"field":"{field}","row":"{row}","type":"policy-criterion-field"}}']"""
+
+
+def _type(page, row: str, field: str, text: str) -> None:
+    page.fill(_field(row, field), text)
+    page.press(_field(row, field), "Enter")
+
+
+def _custom(*bounds):
+    return Policy(name="custom policy", description="Built in the app.", criteria=tuple(
+        Criterion(metric="selection_rate", measure="ratio", scope="vs_best", at_least=bound,
+                  name="selection_rate ratio vs highest group" + (f" ({i})" if i > 1 else ""))
+        for i, bound in enumerate(bounds, start=1)))
+
+
+def test_the_custom_policy_never_shows_another_policys_verdict(page, demo_audit):
     page.goto("/policy")
     _wait_for_demo_policy(page, demo_audit)
     _choose(page, "custom (start")
-    page.wait_for_selector("#policy-editor-grid .ag-row[row-index='0'] [col-id='at_least']")
-    page.click("#policy-check-button")
+    wait_for_text(page, OVERALL, "No policy checked yet")  # the four-fifths verdict is gone, visibly
+    assert "FAIL" not in page.inner_text(OVERALL) and "INCONCLUSIVE" not in page.inner_text(OVERALL)
+    assert "No criteria yet" in page.inner_text("#policy-criteria-div")  # custom starts empty
+    page.click("#policy-add-button")
+    page.click("#policy-add-button")
+    page.wait_for_selector(_field("2", "at_least"))
+    assert page.input_value(_field("1", "name")) == ""
+    wait_for_text(page, "#policy-editor-status", "Not checked yet")
+    assert "No policy has been checked yet" in page.inner_text("#policy-stale-notice")
+    page.wait_for_selector("#policy-verdict-area", state="hidden")
+    page.click("#policy-check-button")  # two identical rows: named apart, never a duplicate-name error
+    mark, sentence = _overall_text(demo_audit, _custom(0.8, 0.8))
+    assert mark in wait_for_text(page, OVERALL, re.escape(sentence))
+    page.wait_for_selector("#policy-verdict-area", state="visible")
+    assert "selection_rate ratio vs highest group (2)" in page.inner_text("#policy-summary-table")
+    wait_for_text(page, "#policy-editor-status", "Checked: the verdict below is this policy's")
 
-    def custom(bound):
-        return Policy(name="custom policy", description="Built in the app.", criteria=(
-            Criterion(metric="selection_rate", measure="ratio", scope="vs_best", at_least=bound),))
-
-    strict_mark, strict_sentence = _overall_text(demo_audit, custom(0.8))
-    assert strict_mark in wait_for_text(page, OVERALL, re.escape(strict_sentence))
-    page.click("#policy-editor-grid .ag-row[row-index='0'] [col-id='at_least']")
-    cell = page.locator("#policy-editor-grid .ag-row[row-index='0'] [col-id='at_least'] input")
-    cell.fill("0.3")
-    cell.press("Enter")
+    page.click(_field("2", "role"))  # a dropdown cell: one click opens it
+    page.get_by_role("option", name="monitored: reported only").click()
+    wait_for_text(page, "#policy-editor-status", "Changed since it was checked")
+    page.wait_for_selector("#policy-verdict-area", state="hidden")
+    assert "(“custom policy”), so its verdict is cleared" in page.inner_text("#policy-stale-notice")
+    page.click("""[id='{"row":"2","type":"policy-remove-button"}']""")
+    wait_for_text(page, "#policy-editor-status", "Changed since it was checked")
+    _type(page, "1", "at_least", "0.3")
     page.click("#policy-check-button")
-    loose_mark, loose_sentence = _overall_text(demo_audit, custom(0.3))
-    assert loose_mark != strict_mark
+    loose_mark, loose_sentence = _overall_text(demo_audit, _custom(0.3))
     assert loose_mark in wait_for_text(page, OVERALL, re.escape(loose_sentence))
+    page.wait_for_selector("#policy-verdict-area", state="visible")
 
 
-def test_invalid_custom_policy_explains_the_mistake(page):
+def test_invalid_custom_policy_clears_the_verdict_and_explains_the_mistake(page, demo_audit):
     page.goto("/policy")
-    _choose(page, "custom (start")
-    page.click("#policy-editor-grid .ag-row[row-index='0'] [col-id='at_least']")
-    cell = page.locator("#policy-editor-grid .ag-row[row-index='0'] [col-id='at_least'] input")
-    cell.fill("")
-    cell.press("Enter")
+    _wait_for_demo_policy(page, demo_audit)
+    page.wait_for_selector(_field("1", "at_least"))
+    _type(page, "1", "at_least", "")  # a bound can be cleared...
+    status = wait_for_text(page, "#policy-editor-status", "Not valid yet")
+    assert "Row 1 ('four-fifths rule'): Criterion 'four-fifths rule' has no bound" in status
+    page.wait_for_selector("#policy-verdict-area", state="hidden")
     page.click("#policy-check-button")
-    wait_for_text(page, "#policy-alert", "Row 1: A criterion has no bound")
+    wait_for_text(page, "#policy-alert", "Row 1 \\('four-fifths rule'\\): Criterion 'four-fifths rule' has no bound")
+    _type(page, "1", "at_most", "1.25")  # ...and the other one given instead
+    wait_for_text(page, "#policy-editor-status", "Changed since it was checked")
+    page.click("#policy-check-button")
+    edited = Policy(name="four-fifths (edited)", criteria=(Criterion(
+        metric="selection_rate", measure="ratio", scope="vs_best", at_most=1.25, name="four-fifths rule"),))
+    mark, sentence = _overall_text(demo_audit, edited)
+    assert mark in wait_for_text(page, OVERALL, re.escape(sentence))
 
 
 def test_download_report_from_group_metrics_holds_the_audits_numbers(page, demo_audit):
@@ -126,4 +164,5 @@ def test_loading_a_policy_file_checks_it(page, demo_audit, tmp_path):
     mark, sentence = _overall_text(demo_audit, preset("strict"))
     assert mark in wait_for_text(page, OVERALL, re.escape(sentence))
     wait_for_text(page, "#policy-alert", "Loaded the policy “strict” from release-gate.yaml")
-    assert "precision gap" in page.inner_text("#policy-editor-grid .ag-body")
+    page.wait_for_function("""() => [...document.querySelectorAll('#policy-criteria-div input')]
+                                    .some(i => i.value === 'precision gap')""")

@@ -261,6 +261,26 @@ def test_sentences_quote_the_explanations_numbers(explained):
     assert f"±{half.max():.3f}" in jobs.sample_sentence(explanation, 800)
     local = explanation.local
     assert f"ends at {local.output:+.2f}" in jobs.local_sentence(local)
+    worded = jobs.local_sentence(local, explanation)
+    if f"{mean:+.2f}" != f"{local.base_value:+.2f}":
+        assert f"Why {local.base_value:+.2f} and not the average output of {mean:+.2f} above" in worded
+    else:
+        assert "Why" not in worded
+
+
+def test_only_a_flagged_proxy_is_called_a_stand_in(explained):
+    explanation = explained[0]
+    gap = explanation.gap("female", grouping=("sex",))
+    flagged = jobs.gap_sentence(gap, explanation.proxies)
+    assert "It is flagged as a proxy for sex" in flagged and "stand-in for sex" in flagged
+    # The same gap led by a feature the proxy check did not flag: no stand-in claim, the AUC says why.
+    table = explanation.proxies.features
+    other = str(table.loc[(table["sensitive"] == "sex") & ~table["flagged"], "feature"].iloc[0])
+    renamed = gap.contributions.rename(index={gap.contributions.index[0]: other})
+    from dataclasses import replace
+
+    text = jobs.gap_sentence(replace(gap, contributions=renamed), explanation.proxies)
+    assert "stand-in" not in text and "It is not flagged as a proxy for sex" in text
 
 
 def test_probability_inverts_log_odds():

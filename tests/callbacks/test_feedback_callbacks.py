@@ -231,7 +231,10 @@ def test_lending_comparison_and_readout_quote_the_results():
 def test_scenario_choice_shows_its_panel_only():
     panels = [{"type": ids.FEEDBACK_PANEL, "scenario": s} for s in presets.CONTROLS]
     panel_styles, lesson_styles = feedback.show_scenario("lending", panels)
-    assert panel_styles == lesson_styles == [feedback.HIDDEN, None, feedback.HIDDEN]
+    assert lesson_styles == [feedback.HIDDEN, None, feedback.HIDDEN]
+    # Hidden panels keep their width (sliders lay out their number boxes), but take no room and no focus.
+    assert panel_styles == [feedback.PANEL_HIDDEN, None, feedback.PANEL_HIDDEN]
+    assert feedback.PANEL_HIDDEN["visibility"] == "hidden" and feedback.PANEL_HIDDEN["height"] == 0
 
 
 def test_run_policing_caches_both_sides_and_shows_them(store, token, monkeypatch):
@@ -270,8 +273,9 @@ def test_run_ignores_the_first_render():
 
 def test_model_loop_runs_on_the_current_dataset_with_the_default_learner(store, hiring_state):
     token, state, _frame = hiring_state
-    context, options, value, raise_options = feedback.show_loop_context(state, token)
+    context, options, value, raise_options, outcomes, outcome = feedback.show_loop_context(state, token)
     assert options == ["sex", "ethnicity"] and value == "sex" and "years_experience" in raise_options
+    assert outcomes == ["hired"] and outcome == "hired"  # an uploaded table: the audit's own outcome
     assert DEFAULT_LEARNER in context[-1]
     values, names = _page("model-loop", sensitive="sex", rounds=2, pool_size=80)
     run, alert = feedback.on_run(lambda _p: None, 1, "model-loop", values, names, state, token)

@@ -71,7 +71,8 @@ def ran(workspace_files):
     original = mitigation.get_store, mitigation.N_JOBS
     mitigation.get_store, mitigation.N_JOBS = (lambda: store), 1
     try:
-        choice, alert = mitigation.on_run_comparison(published.append, 1, "demographic_parity", CHOSEN, state, token)
+        choice, alert = mitigation.on_run_comparison(published.append, 1, "demographic_parity", CHOSEN, None, state,
+                                                     token)
     finally:
         mitigation.get_store, mitigation.N_JOBS = original
     comparison = jobs.cached_comparison(store, token, state, constraint="demographic_parity", candidates=CHOSEN)
@@ -86,7 +87,8 @@ def test_run_reports_progress_from_queued_to_done_and_stores_only_choices(ran):
     choice, alert, published, comparison = ran
     assert alert is None
     assert choice == {"constraint": "demographic_parity", "candidates": ["baseline", "reweighing",
-                                                                         "threshold_optimizer"], "run": 1}
+                                                                         "threshold_optimizer"],
+                      "grouping": ["sex"], "run": 1}
     assert published[0][0] == 0 and _statuses(published[0]) == ["queued"] * 3
     assert "running" in _statuses(published[1])
     assert published[-1][0] == 100 and published[-1][1] == "3 of 3 finished"
@@ -97,8 +99,8 @@ def test_run_reports_progress_from_queued_to_done_and_stores_only_choices(ran):
 def test_results_table_and_text_show_the_engines_numbers(page, ran, workspace_files):
     _store, token, state, _frame = workspace_files
     choice, _alert, _published, comparison = ran
-    style, figure, text, rows, columns, _summary, _notes, options, value = page.show_mitigation_results(
-        choice, state, token)
+    (style, figure, text, rows, columns, _summary, _notes, options, value, groups_text, group_rows,
+     _group_columns) = page.show_mitigation_results(choice, state, token)
     assert style == {"display": "block"}
     assert [r["name"] for r in rows] == ["baseline", "reweighing", "threshold_optimizer"]
     for row in rows:
@@ -109,7 +111,12 @@ def test_results_table_and_text_show_the_engines_numbers(page, ran, workspace_fi
     assert rows[2]["needs_sensitive"] == "yes" and rows[1]["needs_sensitive"] == "no"
     assert {c["field"] for c in columns} >= {"accuracy", "disparity", "fit_seconds", "needs_sensitive", "notes"}
     assert value == jobs.recommended_candidate(comparison) and value in comparison.pareto
+    assert comparison.candidate(value).family != "baseline"
     assert [o["value"] for o in options] == choice["candidates"]
+    sizes = comparison.group_sizes.table
+    assert [r["test_rows"] for r in group_rows] == sizes["test_rows"].tolist()
+    assert sum(r["test_rows"] for r in group_rows) == comparison.split.test_rows
+    assert "Groups of sex:" in groups_text
     baseline = comparison.candidate("baseline")
     assert f"{baseline.disparity.value:.3f}" in " ".join(li.children for li in text)
     assert len(figure.data) >= 2
@@ -119,6 +126,7 @@ def test_results_stay_hidden_for_another_state_or_no_run(page, ran, workspace_fi
     _store, token, state, _frame = workspace_files
     choice = ran[0]
     other = dict(state, spec=dict(state["spec"], seed=99))
+    assert page.show_grouping_choices(state, choice) == ([{"label": "sex", "value": "sex"}], "sex")
     assert page.show_mitigation_results(choice, other, token)[0] == {"display": "none"}
     assert page.show_mitigation_results(None, state, token)[0] == {"display": "none"}
 
@@ -155,24 +163,25 @@ def test_candidate_detail_names_the_sensitive_attribute_need(page, ran, workspac
 
 def test_setup_offers_defaults_and_disables_what_does_not_apply(page, workspace_files):
     _store, token, state, _frame = workspace_files
-    context, help_text, options, value, alert = page.show_mitigation_setup(state, "error_rate_parity", None, token)
+    context, help_text, options, value, alert = page.show_mitigation_setup(state, "error_rate_parity", "sex", None, token)
     disabled = {o["value"] for o in options if o["disabled"]}
     assert disabled == {"threshold_optimizer"} and "threshold_optimizer" not in value
     assert "baseline_refit" in value and "900 rows" in context and alert is None
     assert help_text == jobs.CONSTRAINT_TEXT["error_rate_parity"]
     saved = {"constraint": "equalized_odds", "candidates": ["baseline", "grid_search"]}
-    assert page.show_mitigation_setup(state, "equalized_odds", saved, token)[3] == ["baseline", "grid_search"]
+    assert page.show_mitigation_setup(state, "equalized_odds", "sex", saved, token)[3] == ["baseline", "grid_search"]
+    assert "groups: sex" in context
 
 
 def test_setup_without_a_dataset_says_what_to_do(page, workspace_files):
     token = workspace_files[1]
-    *_rest, alert = page.show_mitigation_setup(None, "demographic_parity", None, token)
+    *_rest, alert = page.show_mitigation_setup(None, "demographic_parity", None, None, token)
     assert "Data & model" in str(alert.to_plotly_json())
 
 
 def test_run_without_candidates_shows_an_error(page, workspace_files):
     _store, token, state, _frame = workspace_files
-    choice, alert = page.on_run_comparison(lambda _v: None, 1, "demographic_parity", [], state, token)
+    choice, alert = page.on_run_comparison(lambda _v: None, 1, "demographic_parity", [], None, state, token)
     assert choice is no_update and "No candidate is ticked" in str(alert.to_plotly_json())
 
 
@@ -226,9 +235,11 @@ def test_tradeoff_summary_compares_baseline_with_fairest_pareto_candidate(ran):
     lines = jobs.tradeoff_summary(comparison)
     base = comparison.candidate("baseline")
     best = comparison.candidate(jobs.recommended_candidate(comparison))
-    assert lines[0].startswith(f"{base.title}: accuracy {100 * base.accuracy.value:.1f}%")
-    assert any(f"{100 * best.accuracy.value:.1f}%" in line for line in lines)
-    assert all(best.disparity.value <= comparison.candidate(n).disparity.value for n in comparison.pareto)
+    assert lines[0].startswith("Groups of sex:")
+    assert lines[1].startswith(f"{base.title}: accuracy {100 * base.accuracy.value:.1f}%")
+    assert any(f"Recommended: {best.title}" in line and f"{best.disparity.value:.3f}" in line for line in lines)
+    mitigations = [n for n in comparison.pareto if comparison.candidate(n).family != "baseline"]
+    assert all(best.disparity.value <= comparison.candidate(n).disparity.value for n in mitigations)
 
 
 def test_learner_notes_say_when_a_default_learner_replaced_the_model(workspace_files):

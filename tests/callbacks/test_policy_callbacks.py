@@ -56,18 +56,31 @@ def _audit(store, token, state):
     return workspace.audit_for(store, token, state)
 
 
+def _fields(rows):
+    """The editor's controls for ``rows``, as Dash hands them to a callback: values and ids."""
+    values, field_ids = [], []
+    for row in rows:
+        for field in ("name", "metric", "measure", "scope", "at_least", "at_most", "min_group_size", "role",
+                      "groupings"):
+            values.append(row[field])
+            field_ids.append({"type": ids.POLICY_FIELD_TYPE, "row": row["row_id"], "field": field})
+    return values, field_ids
+
+
 def test_editor_opens_with_the_checked_policy():
     policy = preset("equalized-odds")
-    assert page.show_policy_editor(ids.POLICY_EDITOR_GRID, {"policy": policy.to_dict()}) == \
+    assert page.show_policy_editor(ids.POLICY_ROWS_STORE, {"policy": policy.to_dict()}) == \
         (editor_rows(policy), "equalized-odds")
-    assert page.show_policy_editor(ids.POLICY_EDITOR_GRID, {"dataset": "x"}) == ([], "")
+    assert page.show_policy_editor(ids.POLICY_ROWS_STORE, {"dataset": "x"}) == ([], "")
+    assert "Criterion 2" in _text(page.show_criteria(editor_rows(policy)))
+    assert "No criteria yet" in _text(page.show_criteria([]))
 
 
 def test_verdicts_show_the_engines_overall_verdict_and_findings(session):
     store, token, state = session
     policy = preset("four-fifths")
-    overall, summary, findings, options, chosen, board, described, preset_value, alert = page.show_verdicts(
-        dict(state, policy=policy.to_dict()), token)
+    overall, summary, findings, options, chosen, board, described, preset_value, alert, columns = \
+        page.show_verdicts(dict(state, policy=policy.to_dict()), token)
     evaluation = evaluate_policy(_audit(store, token, state).result, policy)
     expected = build_findings(evaluation, _audit(store, token, state).result, outcome="y = 1")
     assert evaluation.overall == "fail"
@@ -77,44 +90,75 @@ def test_verdicts_show_the_engines_overall_verdict_and_findings(session):
     assert [r["verdict"] for r in board] == [v.verdict for v in evaluation.verdicts]
     assert "four-fifths rule" in _text(summary) and preset_value == "four-fifths"
     assert "Checking: four-fifths" in _text(described) and alert is no_update
+    assert "95% CI" in [c["headerName"] for c in columns]
 
 
 def test_verdicts_without_a_policy_or_a_dataset_say_what_to_do(session):
     _store, token, state = session
-    overall, *_rest, alert = page.show_verdicts(state, token)
+    overall, *_rest, alert, _columns = page.show_verdicts(state, token)
     assert "No policy checked yet" in _text(overall) and alert is None
-    overall, *_rest, alert = page.show_verdicts({"policy": preset("strict").to_dict()}, token)
+    overall, *_rest, alert, _columns = page.show_verdicts({"policy": preset("strict").to_dict()}, token)
     assert "No dataset yet" in _text(alert)
 
 
-def test_choosing_a_preset_checks_it_and_fills_the_editor():
+def test_choosing_a_preset_checks_it_and_custom_starts_empty_with_nothing_checked():
     rows, name, state = page.on_choose_preset("strict", {"dataset": "d"})
     assert rows == editor_rows(preset("strict")) and name == "strict"
     assert state == {"dataset": "d", "policy": preset("strict").to_dict()}
     assert page.on_choose_preset("strict", state)[2] is no_update
-    rows, name, state = page.on_choose_preset("custom", state)
-    assert len(rows) == 1 and name == "custom policy" and state is no_update
+    rows, name, cleared = page.on_choose_preset("custom", state)
+    assert rows == [] and name == "" and cleared == {"dataset": "d", "policy": None}
     assert page.on_choose_preset(None, {}) == (no_update, no_update, no_update)
 
 
-def test_add_and_remove_criteria():
-    rows = page.on_add_criterion(1, [{"row_id": "4", "metric": "accuracy"}])
-    assert [r["row_id"] for r in rows] == ["4", "5"]
-    assert page.on_add_criterion(None, rows) is no_update
-    kept, alert = page.on_remove_criteria(1, rows, [{"row_id": "4"}])
-    assert [r["row_id"] for r in kept] == ["5"] and alert is None
-    kept, alert = page.on_remove_criteria(1, rows, [])
-    assert kept is no_update and "Tick the box" in _text(alert)
+def test_the_verdict_is_shown_only_while_it_is_the_editors_policy():
+    policy = preset("four-fifths")
+    rows = editor_rows(policy)
+    state = {"dataset": "d", "policy": policy.to_dict()}
+    status, notice, style = page.show_editor_status(*_fields(rows)[:1], "four-fifths", rows, state,
+                                                    _fields(rows)[1])
+    assert "Checked" in _text(status) and notice is None and style is None
+    edited = [dict(rows[0], at_least=0.7)]
+    status, notice, style = page.show_editor_status(_fields(edited)[0], "four-fifths", rows, state, _fields(rows)[1])
+    assert "Changed since it was checked" in _text(status) and style == page.HIDDEN
+    assert "not the policy that was checked (“four-fifths”)" in _text(notice)
+    status, notice, style = page.show_editor_status([], "", [], {"dataset": "d", "policy": None}, [])
+    assert (status, notice, style) == (None, None, None)  # nothing built, nothing checked
+    invalid = [dict(rows[0], at_least=None)]
+    status, notice, style = page.show_editor_status(_fields(invalid)[0], "x", rows, state, _fields(rows)[1])
+    assert "Not valid yet: Row 1" in _text(status) and style == page.HIDDEN
+    status, _notice, style = page.show_editor_status(*_fields(rows)[:1], "mine", rows, {"policy": None},
+                                                     _fields(rows)[1])
+    assert "Not checked yet" in _text(status) and style == page.HIDDEN
+
+
+def test_add_and_remove_criteria_keep_the_edits_and_names_stay_unique():
+    rows = editor_rows(preset("four-fifths"))
+    values, field_ids = _fields([dict(rows[0], at_least=0.75)])
+    added = page.on_add_criterion(1, values, field_ids, rows)
+    assert [r["row_id"] for r in added] == ["1", "2"] and added[0]["at_least"] == 0.75
+    added = page.on_add_criterion(1, *_fields(added), added)
+    assert page.on_add_criterion(None, values, field_ids, rows) is no_update
+    state, name, alert = page.on_check_policy(1, *_fields(added), added, "", {"dataset": "d"})
+    names = [c["name"] for c in state["policy"]["criteria"]]
+    assert names == ["four-fifths rule", "selection_rate ratio vs highest group",
+                     "selection_rate ratio vs highest group (2)"] and alert is None
+    kept = _run_with_trigger({"type": ids.POLICY_REMOVE_TYPE, "row": "2"}, page.on_remove_criterion, [None, 1, None],
+                             *_fields(added), added)
+    assert [r["row_id"] for r in kept] == ["1", "3"]
 
 
 def test_check_policy_stores_a_valid_policy_and_explains_an_invalid_one():
     rows = editor_rows(preset("four-fifths"))
     rows[0]["at_least"] = 0.3
-    state, name, alert = page.on_check_policy(1, rows, "four-fifths", {"dataset": "d"})
+    state, name, alert = page.on_check_policy(1, *_fields(rows), rows, "four-fifths", {"dataset": "d"})
     assert name == "four-fifths (edited)" and state["policy"]["criteria"][0]["at_least"] == 0.3
     rows[0]["at_least"] = "lots"
-    state, name, alert = page.on_check_policy(1, rows, "x", {"dataset": "d"})
+    state, name, alert = page.on_check_policy(1, *_fields(rows), rows, "x", {"dataset": "d"})
     assert state is no_update and "Row 1 ('four-fifths rule'): 'at_least' must be a number, got 'lots'" in _text(alert)
+    cleared = [dict(rows[0], at_least=None, at_most=1.2)]  # a bound emptied, another given
+    state, _name, alert = page.on_check_policy(1, *_fields(cleared), cleared, "x", {"dataset": "d"})
+    assert state["policy"]["criteria"][0]["at_least"] is None and state["policy"]["criteria"][0]["at_most"] == 1.2
 
 
 def test_upload_policy_loads_valid_files_and_reports_invalid_ones():
@@ -128,8 +172,11 @@ def test_upload_policy_loads_valid_files_and_reports_invalid_ones():
 
 
 def _run_with_trigger(trigger_id, func, *args):
+    key = json.dumps(trigger_id, sort_keys=True, separators=(",", ":")) if isinstance(trigger_id, dict) \
+        else trigger_id
+
     def run():
-        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{trigger_id}.n_clicks", "value": 1}]))
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{key}.n_clicks", "value": 1}]))
         return func(*args)
 
     return copy_context().run(run)
@@ -137,12 +184,14 @@ def _run_with_trigger(trigger_id, func, *args):
 
 def test_save_policy_downloads_yaml_or_json_of_the_editor():
     rows = editor_rows(preset("equalized-odds"))
-    sent, alert = _run_with_trigger(ids.POLICY_SAVE_JSON_BUTTON, page.on_save_policy, None, 1, rows, "gate")
+    sent, alert = _run_with_trigger(ids.POLICY_SAVE_JSON_BUTTON, page.on_save_policy, None, 1, *_fields(rows), rows,
+                                    "gate")
     assert sent["filename"] == "gate.json" and alert is None
     assert json.loads(sent["content"])["criteria"][1]["metric"] == "false_positive_rate"
-    sent, _alert = _run_with_trigger(ids.POLICY_SAVE_YAML_BUTTON, page.on_save_policy, 1, None, rows, "")
+    sent, _alert = _run_with_trigger(ids.POLICY_SAVE_YAML_BUTTON, page.on_save_policy, 1, None, *_fields(rows), rows,
+                                     "")
     assert sent["filename"] == "custom-policy.yaml" and "name: custom policy" in sent["content"]
-    sent, alert = _run_with_trigger(ids.POLICY_SAVE_YAML_BUTTON, page.on_save_policy, 1, None, [], "")
+    sent, alert = _run_with_trigger(ids.POLICY_SAVE_YAML_BUTTON, page.on_save_policy, 1, None, [], [], [], "")
     assert sent is no_update and "has no criteria" in _text(alert)
 
 

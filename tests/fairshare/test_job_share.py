@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
-import pandas as pd
 import psutil
 import pytest
 
@@ -18,6 +16,7 @@ from auditapp.spec import AuditSpec
 from auditapp.store import ArtifactStore
 from callbacks import managers
 from layouts import ids
+from tests.heavy_audit import HEAVY_FEATURES, heavy_frame
 
 
 def audit_job(token, state):
@@ -29,21 +28,17 @@ def audit_job(token, state):
 def setup(tmp_path, monkeypatch):
     monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AUDITAPP_REDIS_URL", "")
-    monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "1000000000")  # jobs that run for a while
     jobs._store.cache_clear()
     store = ArtifactStore(tmp_path / "data", redis_url="")
     manager = managers.background_manager(Settings(data_dir=str(tmp_path / "data")))
     queue = FairQueue.for_server(JOBS, tmp_path / "data")
-    rng = np.random.default_rng(0)
-    n = 5_000
-    frame = pd.DataFrame({"a": rng.integers(0, 4, n), "b": rng.integers(0, 4, n), "c": rng.integers(0, 4, n),
-                          "d": rng.integers(0, 4, n), "score": rng.random(n).round(3), "y": rng.integers(0, 2, n)})
-    data = frame.to_csv(index=False).encode()
+    data = heavy_frame().to_csv(index=False).encode()
     started = []
 
-    def start(token, *, n_boot=100_000):  # 100,000 replicates of 624 groups: minutes, unless stopped
+    def start(token, *, heavy=True):  # the heavy audit (half a minute of one core, unless stopped) or a quick one
         info = store.put(token, data, kind="dataset", name="d.csv")
-        spec = AuditSpec(target="y", sensitive=("a", "b", "c", "d"), score="score", threshold=0.5, n_boot=n_boot)
+        spec = AuditSpec(target="y", sensitive=HEAVY_FEATURES if heavy else HEAVY_FEATURES[:1], score="score",
+                         threshold=0.5)
         key = f"job-{len(started)}"
         job_fn = manager.make_job_fn(audit_job, False, key)
         job = manager.call_job_fn(key, job_fn, [token, {"dataset": info.id, "model": None, "spec": spec.to_dict()}],
@@ -108,8 +103,8 @@ def test_one_session_runs_one_job_at_a_time(setup):
     token = store.new_session()
     first_key, first = start(token)
     _wait_for(lambda: queue.counts()["running"] == 1, what="the first job starting")
-    second_key, second = start(token, n_boot=10)
-    other_key, other = start(store.new_session(), n_boot=10)
+    second_key, second = start(token, heavy=False)
+    other_key, other = start(store.new_session(), heavy=False)
     _wait_for(lambda: "waits for your other background job" in _notice(manager, second_key),
               what="the second job's notice")
     assert _notice(manager, second_key) == (

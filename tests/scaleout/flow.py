@@ -7,6 +7,7 @@ import pandas as pd
 
 from auditapp.audit import run_audit
 from auditapp.spec import AuditSpec
+from tests.heavy_audit import HEAVY_FEATURES, add_heavy_features
 
 
 def dataset(n: int = 4000, seed: int = 0) -> pd.DataFrame:
@@ -29,19 +30,16 @@ def expected_selection_rates(frame: pd.DataFrame) -> dict[str, float]:
 
 
 def slow_dataset(n: int = 4000, seed: int = 0) -> pd.DataFrame:
-    """``dataset`` with two more group columns, so auditing every intersection takes seconds.
+    """``dataset`` with the six sensitive features of the heavy audit (``tests.heavy_audit``).
 
     The kill and cancel tests need a job that is still running when they act. The bootstrap used to
     make any audit slow (``n_boot=100_000``); intervals now come from counts, so the work is in the
-    number of groups instead (199 x 11 levels, thousands of intersections).
+    pairs of groups the spread criteria compare: 49,140 here, within the default caps.
     """
-    frame = dataset(n, seed)
-    frame["batch"] = (np.arange(n) % 199).astype(str)
-    frame["lot"] = (np.arange(n) % 11).astype(str)
-    return frame
+    return add_heavy_features(dataset(n, seed), seed)
 
 
 def slow_state(dataset_id: str) -> dict:
-    """The browser state of an audit of ``slow_dataset`` over all four group columns."""
-    spec = AuditSpec(target="y", sensitive=("sex", "eth", "batch", "lot"), score="score", threshold=0.5)
+    """The browser state of the heavy audit of ``slow_dataset`` (its six sensitive features)."""
+    spec = AuditSpec(target="y", sensitive=HEAVY_FEATURES, score="score", threshold=0.5)
     return {"dataset": dataset_id, "model": None, "spec": spec.to_dict()}

@@ -6,6 +6,7 @@ import os
 import signal
 import time
 
+import psutil
 import pytest
 
 from auditapp import jobs
@@ -25,6 +26,8 @@ def audit_job(token, state):
 def setup(tmp_path, monkeypatch):
     monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AUDITAPP_REDIS_URL", "")
+    monkeypatch.setenv("AUDITAPP_MAX_INTERSECTIONS", "100000")  # flow.slow_dataset: thousands of intersections
+    monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "1000000000")
     jobs._store.cache_clear()
     store = ArtifactStore(tmp_path / "data", redis_url="")
     token = store.new_session()
@@ -51,6 +54,15 @@ def _wait(manager, key, job, timeout=60):
     raise AssertionError("the job never finished")
 
 
+def _computing(job, seconds: float = 1.0, timeout: float = 60) -> None:
+    """Wait until the job's process has computed for ``seconds`` of CPU time (it is well into its audit)."""
+    process = psutil.Process(int(job))
+    deadline = time.monotonic() + timeout
+    while sum(process.cpu_times()[:2]) < seconds:
+        assert time.monotonic() < deadline, "the job never started computing"
+        time.sleep(0.05)
+
+
 def test_a_job_computes_the_real_audit(setup):
     store, token, frame, info, manager = setup
     job = _run(manager, "k1", token, flow.state(info.id))
@@ -63,7 +75,7 @@ def test_a_killed_job_is_reported_failed_and_can_run_again(setup):
     store, token, frame, info, manager = setup
     big = store.put(token, flow.slow_dataset().to_csv(index=False).encode(), kind="dataset", name="slow.csv")
     job = _run(manager, "k2", token, flow.slow_state(big.id))
-    time.sleep(1.0)
+    _computing(job)
     assert manager.get_result("k2", job) is manager.UNDEFINED  # still running
     os.kill(int(job), signal.SIGKILL)
     result = _wait(manager, "k2", job)
@@ -79,7 +91,7 @@ def test_a_cancelled_job_is_not_reported_as_failed(setup):
     store, token, frame, info, manager = setup
     big = store.put(token, flow.slow_dataset().to_csv(index=False).encode(), kind="dataset", name="slow.csv")
     job = _run(manager, "k3", token, flow.slow_state(big.id))
-    time.sleep(0.5)
+    _computing(job)
     manager.terminate_job(job)
     assert manager.get_result("k3", job) is manager.UNDEFINED
 

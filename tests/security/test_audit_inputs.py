@@ -11,13 +11,13 @@ from sklearn.linear_model import LogisticRegression
 from auditapp import workspace
 from auditapp.cli import EXIT_BAD_INPUT, main
 from auditapp.errors import AuditInputError
+from auditapp.spec import AuditSpec
 
 
 def _audit_in_app(upload, store, token, frame, spec, model_bytes=None):
     """Upload as the browser does, then run the audit exactly as the Data & model page does."""
     _, body = upload("dataset", "data.csv", frame.to_csv(index=False).encode())
-    state = {"dataset": body["id"], "model": None, "spec": workspace.suggest_state(
-        workspace.load_dataset(store, token, body["id"]), body["id"])["spec"] | spec}
+    state = {"dataset": body["id"], "model": None, "spec": AuditSpec.from_dict(spec).to_dict()}
     if model_bytes is not None:
         _, model = upload("model", "model.skops", model_bytes)
         state["model"] = model["id"]

@@ -7,6 +7,7 @@ import pytest
 import callbacks.data as data_page
 from auditapp import workspace
 from auditapp.errors import AuditInputError
+from auditapp.spec import AuditSpec
 
 SECRET_NAME = "acme_confidential_layoffs_2026.csv"
 
@@ -28,7 +29,7 @@ def test_the_same_bytes_uploaded_under_another_name_show_that_name(upload, store
     assert mine["id"] == theirs["id"]  # stored and parsed once, by content
     assert workspace.load_dataset(store, second, theirs["id"]).name == "q3_sample.csv"
     assert workspace.load_dataset(store, first, mine["id"]).name == SECRET_NAME
-    state = workspace.suggest_state(workspace.load_dataset(store, second, theirs["id"]), theirs["id"])
+    state, _ = workspace.state_for_dataset(store, second, None, theirs["id"])
     status = _texts(data_page.show_dataset(state, second)[0])
     assert "q3_sample.csv" in status and SECRET_NAME not in status
 
@@ -50,7 +51,7 @@ def test_another_session_cannot_replay_an_audit_from_its_printed_hashes(upload, 
     state = {"dataset": body["id"], "model": None,
              "spec": {"target": "y", "favorable": 1, "prediction": "pred", "sensitive": ["sex"],
                       "n_boot": 0, "min_group_size": 5}}
-    state["spec"] = workspace._complete(state["spec"])
+    state["spec"] = AuditSpec.from_dict(state["spec"]).to_dict()
     assert workspace.audit_for(store, owner, state).result.n_rows == len(frame)
     with pytest.raises(AuditInputError, match="not available in this session"):
         workspace.audit_for(store, other, state)  # the dataset id is the sha256 printed in the report
