@@ -15,6 +15,8 @@ AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.mi
 WCAG_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
 BLOCKING = ("critical", "serious")
 PAGES = ("/data", "/", "/thresholds", "/explain", "/mitigation", "/feedback", "/policy")
+NARROW = (320, 640)  # WCAG 1.4.10: content reflows at 320 CSS px without scrolling sideways
+ZOOMED = (640, 450)  # a 1280 x 900 window at 200% zoom
 
 
 def axe_script() -> str:
@@ -119,6 +121,26 @@ def main_action(page, path: str) -> None:
         page.locator(".dash-dropdown-content [role=option]", has_text="equalized-odds").first.click()
         wait_for_text(page, "#policy-editor-grid .ag-body", "true positive rate gap")
     settle(page)
+
+
+def scrolls_sideways(page, size: tuple[int, int]) -> int:
+    """At viewport ``size``, how many CSS px the page is wider than the screen (0: it reflows).
+
+    The viewport goes back to what it was afterwards.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    before = page.viewport_size
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    try:
+        # Charts and grids fit themselves to their new width on the next frames: wait for that, bounded.
+        try:
+            page.wait_for_function(f"document.documentElement.scrollWidth <= {size[0]}", timeout=10_000)
+        except PlaywrightTimeout:  # still too wide: the overflow is measured and reported below
+            pass
+        return max(0, page.evaluate("document.documentElement.scrollWidth") - size[0])
+    finally:
+        page.set_viewport_size(before)
 
 
 def download_report(page, folder: Path) -> Path:
