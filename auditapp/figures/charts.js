@@ -167,7 +167,9 @@
     var grow = extraTop;
     var modes = base.modes.slice();
     var xs = sideBySide(base.axes);
-    var plotWidth = w - 90;
+    // Axis titles wrap to the plot area's width (long tick labels on the left make it narrower than the chart).
+    var size = gd._fullLayout._size;
+    var plotWidth = Math.max(120, Math.min(w - 90, size && size.w ? size.w + 20 : w - 90));
     Object.keys(base.axes).forEach(function (key) {
       var axis = base.axes[key];
       want[key + ".domain"] = axis.domain === undefined ? null : axis.domain;

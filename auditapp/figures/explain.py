@@ -70,7 +70,8 @@ def importance_figure(explanation, *, grouping: str | None = None, top: int = 15
             fig.add_trace(_bars(table, escape(group), color_for(index), pattern_for(index)))
         title = f"What drives the model, by {escape(grouping)}: mean |SHAP| per feature"
     base_layout(fig, title=title, xaxis_title=f"mean |SHAP| ({escape(explanation.shap.output_label)})")
-    fig.update_layout(barmode="group", height=max(320, 40 + 28 * len(features) * len(fig.data)))
+    # Room for the title, caption, legend and axis title (~260 px) plus 28 px a bar: the bars never squeeze.
+    fig.update_layout(barmode="group", height=max(320, 260 + 28 * len(features) * len(fig.data)))
     level = int(round(attributions.confidence * 100))
     add_caption(fig, f"Whiskers: {level}% bootstrap intervals over the {sample.n_rows:,} sampled "
                      f"rows (at most {sample.rows_per_group:,} per group, seed {sample.seed}).")
