@@ -221,6 +221,10 @@ def tab_walk(page, *, limit: int = 400, backwards: bool = False) -> list[dict]:
     for press in range(limit):
         page.keyboard.press("Shift+Tab" if backwards else "Tab")
         stop = page.evaluate(FOCUSED)
+        if stop is None:
+            # A grid moves focus to its cell a frame later (the body holds it meanwhile): look again then.
+            page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+            stop = page.evaluate(FOCUSED)
         if stop is None and backwards and press == 0:
             # Entering from the end, a grid's bottom focus guard (AG Grid) can hand focus back to the
             # body once before the grid takes it: one such first press is not the end of the walk.
