@@ -4,6 +4,8 @@
    - the active navigation link carries aria-current="page";
    - a focused button that turns disabled while work runs (Compute, Run) hands focus to an enabled
      sibling (its Cancel button), and gets it back when the work ends, instead of dropping it to <body>;
+   - a focused control that disappears (the queue banner's Cancel once the audit is cancelled) hands
+     focus back to the last control focused before it that is still there, instead of to <body>;
    - scroll containers that overflow become a named, focusable region, so a keyboard can scroll them. */
 (function () {
   "use strict";
@@ -12,6 +14,7 @@
   var SCROLLERS = ".auditapp-scroll, .table-responsive";
   var route = {path: location.pathname, heading: null, since: 0};
   var lastFocused = null;
+  var focusHistory = [];  // the last few focused controls, newest last
   var returnTo = null;
 
   document.addEventListener("click", function (event) {
@@ -86,7 +89,35 @@
     return after[0] || others[others.length - 1] || null;
   }
 
-  document.addEventListener("focusin", function (event) { lastFocused = event.target; });
+  document.addEventListener("focusin", function (event) {
+    lastFocused = event.target;
+    focusHistory = focusHistory.filter(function (el) { return el !== event.target; }).slice(-7);
+    focusHistory.push(event.target);
+  });
+
+  function usable(el) {
+    return el && el.isConnected && !el.disabled && visible(el) && el.getAttribute("aria-hidden") !== "true";
+  }
+
+  // Focus fell to <body> because the focused control was hidden or removed. Two frames later (time for
+  // a component's own focus handling), if it is still there: the control re-rendered under the same id,
+  // else the newest earlier control that can still take it (never an option of a closing list).
+  var recovering = false;
+  function recoverLostFocus() {
+    if (recovering || (document.activeElement && document.activeElement !== document.body)) { return; }
+    if (!lastFocused || usable(lastFocused) || route.since) { return; }
+    recovering = true;
+    requestAnimationFrame(function () { requestAnimationFrame(function () {
+      recovering = false;
+      if ((document.activeElement && document.activeElement !== document.body) || usable(lastFocused)) { return; }
+      var same = lastFocused.id ? document.getElementById(lastFocused.id) : null;
+      if (usable(same)) { same.focus(); return; }
+      for (var i = focusHistory.length - 1; i >= 0; i--) {
+        var el = focusHistory[i];
+        if (el !== lastFocused && usable(el) && !el.closest(".dash-dropdown-content")) { el.focus(); return; }
+      }
+    }); });
+  }
 
   function keepFocus(button) {
     if (button.disabled) {
@@ -153,8 +184,13 @@
           keepFocus(record.target);
         }
       });
-      schedule();
-    }).observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ["disabled"]});
+      recoverLostFocus();
+      // Style changes (charts redraw often) only matter for lost focus; the rest waits for real changes.
+      if (records.some(function (r) { return r.type === "childList" || r.attributeName !== "style"; })) {
+        schedule();
+      }
+    }).observe(document.body, {subtree: true, childList: true, attributes: true,
+                               attributeFilter: ["disabled", "style", "hidden"]});
     window.addEventListener("resize", schedule);
     schedule();
   }

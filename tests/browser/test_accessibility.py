@@ -135,6 +135,7 @@ def test_page_is_accessible_before_and_after_its_main_action(page, path):
     _reflows(page)
     if path == "/data":
         page.focus("#data-dataset-drop")  # the upload zone opens the file chooser from the keyboard
+        page.wait_for_function("document.activeElement.id === 'data-dataset-drop'")
         with page.expect_file_chooser():
             page.keyboard.press("Enter")
     if path == "/explain":
