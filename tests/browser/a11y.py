@@ -14,7 +14,7 @@ from pathlib import Path
 AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
 BLOCKING = ("critical", "serious")
-PAGES = ("/data", "/", "/thresholds", "/explain", "/mitigation", "/feedback", "/policy")
+PAGES = ("/data", "/", "/thresholds", "/explain", "/mitigation", "/feedback", "/policy", "/compliance")
 NARROW = (320, 640)  # WCAG 1.4.10: content reflows at 320 CSS px without scrolling sideways
 ZOOMED = (640, 450)  # a 1280 x 900 window at 200% zoom
 
@@ -77,6 +77,7 @@ def open_page(page, path: str) -> None:
         "/mitigation": ("#mitigation-context-text", "5,000 rows"),
         "/feedback": ("#feedback-run-button", "Run"),
         "/policy": ("#policy-overall-verdict", "."),
+        "/compliance": ("#compliance-ll144-race-grid .ag-body", "black"),
     }[path]
     wait_for_text(page, *ready)
     settle(page)
@@ -119,8 +120,27 @@ def main_action(page, path: str) -> None:
     elif path == "/policy":
         page.click("#policy-preset-dropdown")
         page.locator(".dash-dropdown-content [role=option]", has_text="equalized-odds").first.click()
-        wait_for_text(page, "#policy-editor-grid .ag-body", "true positive rate gap")
+        page.wait_for_function("""() => [...document.querySelectorAll('#policy-criteria-div input')]
+                                        .some(i => i.value === 'true positive rate gap')""")
+    elif path == "/compliance":  # the LL144 bias audit of the demo
+        page.check("#compliance-ll144-unmapped-checklist input")
+        page.fill("#compliance-ll144-source-input", "historical data: the hiring demo")
+        page.click("#compliance-ll144-run-button")
+        wait_for_text(page, "#compliance-ll144-tables", "Impact ratio")
     settle(page)
+
+
+def login_pages() -> list[str]:
+    """The login page as served: empty, and after a refused password (with its message)."""
+    from flask import Flask
+
+    from auditapp import auth
+
+    server = Flask("login-a11y")
+    auth.install(server, {"ana": "pw"}, secret=b"k" * 32)
+    client = server.test_client()
+    return [client.get("/login").get_data(as_text=True),
+            client.post("/login", data={"user": "ana", "password": "no"}).get_data(as_text=True)]
 
 
 def scrolls_sideways(page, size: tuple[int, int]) -> int:
@@ -173,6 +193,13 @@ def main(argv: list[str]) -> int:
             after = axe_violations(page)
             print(f"{path:12} before {count(before):3d}  after {count(after):3d}   "
                   f"[{_summary(before)}] -> [{_summary(after)}]")
+        for number, html in enumerate(login_pages()):
+            page.set_content(html)
+            violations = axe_violations(page)
+            print(f"{'login' + ('' if number == 0 else ' (refused)'):12} {count(violations):3d}   "
+                  f"[{_summary(violations)}]")
+        page.goto("/")
+        wait_for_text(page, "#metrics-summary-list", "female")
         report = download_report(page, Path(folder))
         page.goto(report.as_uri())
         violations = axe_violations(page)
