@@ -7,12 +7,12 @@ AXE := tests/browser/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
-.PHONY: run test test-quick lint bench clean java
+.PHONY: run test test-quick lint bench clean system-run system-test
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-spark.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-spark.txt pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements-dev.txt
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # axe-core (WCAG checks in the browser tests), pinned in tests/browser/package-lock.json.
@@ -20,16 +20,22 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	touch $(AXE)
 
-run: $(STAMP)
+run: system-run $(STAMP)
 	$(BIN)/auditapp serve --host $(HOST) --port $(PORT) --demo hiring
 
-# The Spark engine's tests need Java: Debian's headless JRE is installed where none is found (as root).
-JAVA_PACKAGE ?= openjdk-17-jre-headless
-java:
-	@command -v java >/dev/null 2>&1 || { echo "Installing $(JAVA_PACKAGE) for the Spark tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(JAVA_PACKAGE) >/dev/null; }
+# System programs: installed with apt-get when missing and this user can (root); otherwise make stops at
+# once with the one line to run. The app needs bubblewrap (the model sandbox); the tests also need Chromium
+# (browser tests), redis-server (the scaled store and jobs), Java (the Spark engine's tests) and npm (it
+# fetches the pinned axe-core the accessibility tests run).
+RUN_PROGRAMS := bwrap=bubblewrap
+TEST_PROGRAMS := $(RUN_PROGRAMS) chromium=chromium redis-server=redis-server java=openjdk-17-jre-headless npm=npm
+system-run:
+	@tools/system-packages.sh $(RUN_PROGRAMS)
 
-test: $(STAMP) $(AXE) java
+system-test:
+	@tools/system-packages.sh $(TEST_PROGRAMS)
+
+test: system-test $(STAMP) $(AXE)
 	$(BIN)/python -m pytest
 
 test-quick: $(STAMP)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from auditapp.callable_module import make_callable
 from auditapp.metrics import AuditResult, compute_audit
 from auditapp.scores import (
     ThresholdIndex,
@@ -118,3 +119,6 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, limits: WorkL
             calibration[name] = calibration_table(
                 data.y_true, data.y_score, data.sensitive_features[name], confidence=spec.confidence)
     return Audit(spec=spec, data=data, result=result, auc=auc, calibration=calibration, indexes=indexes)
+
+
+make_callable(__name__)  # ``from auditapp import audit`` is this module: calling it is ``auditapp.api.audit``

@@ -11,6 +11,7 @@ from auditapp.errors import AuditInputError
 from auditapp.intake import Dataset
 from auditapp.rates import LABELS
 from auditapp.spec import AuditSpec, Binning, sensitive_frame
+from auditapp.validation import parse_number
 
 PREVIEW_ROWS = 20
 
@@ -135,20 +136,10 @@ def reference_options(dataset: Dataset, sensitive: list[str], bins: str | None,
     return out
 
 
-def _number(value: Any, name: str, *, integer: bool = False):
-    if value in (None, ""):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise AuditInputError(f"{name} must be a number, got '{value}'.") from exc
-    return int(number) if integer else number
-
-
 def _confidence(value: Any) -> float:
     if value in (None, ""):
         return 0.95
-    level = _number(value, "The confidence level")
+    level = parse_number(value, "The confidence level")
     if level not in CONFIDENCE_LEVELS:
         raise AuditInputError(f"The confidence level must be one of "
                               f"{', '.join(f'{c:.0%}' for c in CONFIDENCE_LEVELS)}, got {value!r}.")
@@ -184,12 +175,13 @@ def state_from_form(state: dict[str, Any] | None, form: dict[str, Any]) -> dict[
         sensitive=tuple(form.get("sensitive") or ()),
         prediction=form.get("prediction") if source == "prediction" else None,
         score=form.get("score") if source == "score" else None,
-        threshold=_number(form.get("threshold"), "The threshold") if source != "prediction" else None,
+        threshold=parse_number(form.get("threshold"), "The threshold") if source != "prediction" else None,
         model_favorable=(form.get("model_favorable") or None) if source == "model" else None,
         bins=parse_bins(form.get("bins")),
         reference={k: v for k, v in (form.get("reference") or {}).items()
                    if k in (form.get("sensitive") or ()) and v},
-        min_group_size=_number(form.get("min_group_size"), "The minimum group size", integer=True) or 30,
+        min_group_size=parse_number(form.get("min_group_size"), "The minimum group size", integer=True,
+                                    default=30),
         confidence=_confidence(form.get("confidence")),
     )
     out = {"dataset": state["dataset"], "model": model if source == "model" else None, "model_file": model,

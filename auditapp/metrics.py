@@ -19,6 +19,7 @@ import pandas as pd
 from auditapp.errors import AuditInputError
 from auditapp.gaps import CRITERIA, adjust_q_values, disparities, group_intervals, spreads
 from auditapp.rates import METRICS, rates_from_counts
+from auditapp.validation import plain
 
 GROUP_SEPARATOR = " & "
 _CELLS = ("tn", "fp", "fn", "tp")
@@ -130,7 +131,7 @@ def _check_inputs(y_true, y_pred, sensitive_features) -> tuple[np.ndarray, np.nd
         bad = ~np.isin(values, (0, 1))
         if bad.any():
             raise AuditInputError(
-                f"The {name} must be 0 or 1, but contain {np.asarray(values)[bad][0].item()!r}. "
+                f"The {name} must be 0 or 1, but contain {plain(np.asarray(values)[bad][0])!r}. "
                 "Map the favourable outcome to 1."
             )
     return y_true.astype(np.int64), y_pred.astype(np.int64), frame.reset_index(drop=True)

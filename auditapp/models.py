@@ -167,7 +167,7 @@ def model_format(data: bytes, name: str) -> str:
 
 def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None,
                trust_pickle: bool | None = None, limits: Limits | None = None, sandbox: bool = True,
-               scope: str = "", description: dict | None = None) -> AuditModel:
+               scope: str = "", description: dict | None = None, processes: int = 1) -> AuditModel:
     """Load a classifier from a skops, ONNX or (trusted) pickle/joblib file.
 
     The format is chosen by extension (``.skops``, ``.onnx``, ``.pkl``/``.pickle``/``.joblib``),
@@ -192,6 +192,8 @@ def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None
     description : dict, optional
         What a model process said about this file before (``SandboxedModel.description``, kept with an
         upload): then no process starts until the model is asked for predictions.
+    processes : int, default 1
+        Model processes to start at once for work side by side (e.g. a mitigation comparison's two slots).
 
     Returns
     -------
@@ -228,6 +230,10 @@ def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None
     path = None if isinstance(source, (bytes, bytearray)) else str(Path(source).resolve())
     ref = ModelRef(sha256=sha, name=name, format=fmt, trust_pickle=trusted and fmt == "pickle", path=path,
                    data=None if path else bytes(data), scope=scope)
+    if processes > 1:
+        from auditapp.sandbox import default_pool
+
+        default_pool().warm_up(ref, processes)  # started together; describe takes the first one ready
     runner = SandboxedModel.describe(ref) if description is None else SandboxedModel.from_description(ref,
                                                                                                        description)
     return AuditModel(format=fmt, sha256=sha, name=name, feature_names=runner.feature_names,

@@ -30,6 +30,7 @@ from auditapp.policy import (
 )
 from auditapp.rates import METRICS
 from auditapp.report import BOARD
+from auditapp.validation import parse_number
 from auditapp.verdict_format import exact, formatter
 from auditapp.verdicts import PolicyEvaluation
 
@@ -72,21 +73,8 @@ def blank_row(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "groupings": "all"}
 
 
-def _number(value: Any, where: str, field: str, *, integer: bool = False) -> float | int | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        number = math.nan
-    else:
-        try:
-            number = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-    if not math.isfinite(number) or (integer and number != int(number)):
-        kind = "a whole number" if integer else "a number"
-        raise AuditInputError(f"{where}: '{field}' must be {kind}, got {str(value)!r}. Type e.g. "
-                              f"{'30' if integer else '0.8'}, or leave it empty.")
-    return int(number) if integer else number
+def _number(value: Any, where: str, field: str, *, integer: bool = False) -> Any:
+    return parse_number(value, f"{where}: '{field}'", integer=integer)
 
 
 def _choice(value: Any, where: str, field: str, allowed: Sequence[str]) -> str:

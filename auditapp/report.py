@@ -14,13 +14,14 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import plotly.graph_objects as go
 
 from auditapp.audit import Audit
 from auditapp.findings import Finding
 from auditapp.report_html import CSS as ACCESSIBLE_CSS
+from auditapp.outcome import assess
+from auditapp.outputs import write_text_atomic
 from auditapp.report_html import LAZY_JS, Templates, figure_html, safe_json
 from auditapp.report_html import e as _e
 from auditapp.report_html import table as _table
@@ -291,13 +292,7 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
 
 def write_report(path: str | os.PathLike, text: str) -> None:
     """Write the report atomically: a half-written file never replaces a good one."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomic(path, text)
 
 
 def report_for(audit: Audit, policy=None, *, dataset_info: Mapping, model_info: Mapping | None,
@@ -325,8 +320,6 @@ def report_for(audit: Audit, policy=None, *, dataset_info: Mapping, model_info: 
     str
         The HTML text of ``build_report``.
     """
-    from auditapp.gate import assess
-
     outcome = assess(audit, policy, dataset_info=dict(dataset_info),
                      model_info=None if model_info is None else dict(model_info), timestamp=timestamp)
     return build_report(audit, record=outcome.record, evaluation=outcome.evaluation,

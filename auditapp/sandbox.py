@@ -167,6 +167,7 @@ class SandboxPool:
         self.limits = limits or SandboxLimits.from_env()
         self._children: list = []
         self._starting = 0
+        self._warming: dict[str, int] = {}  # processes being started ahead (warm_up), by model
         self._cond = threading.Condition()
         # Processes are started from one long-lived thread: a sandbox dies with the thread that started it
         # (PR_SET_PDEATHSIG), and request threads of a development server end after each request.
@@ -209,6 +210,42 @@ class SandboxPool:
             finally:
                 self._release(child, healthy)
 
+    def warm_up(self, ref: ModelRef, processes: int) -> None:
+        """Start model processes for ``ref`` in the background until it has ``processes`` (best effort).
+
+        For work that is about to run side by side on one model (a mitigation comparison's two slots):
+        the start-up (bubblewrap, imports, loading the model) then overlaps the caller's own work. Never
+        exceeds ``max_children``; a process that fails to start is logged and left to the next call.
+        """
+        with self._cond:
+            self._drop_stale()
+            have = sum(1 for c in self._children if c.key == ref.key) + self._warming.get(ref.key, 0)
+            wanted = min(int(processes) - have, self.limits.max_children - len(self._children) - self._starting)
+            if wanted <= 0:
+                return
+            self._starting += wanted
+            self._warming[ref.key] = self._warming.get(ref.key, 0) + wanted
+        for _ in range(wanted):
+            threading.Thread(target=self._start_idle, args=(ref,), daemon=True,
+                             name="auditapp-sandbox-warm-up").start()
+
+    def _start_idle(self, ref: ModelRef) -> None:
+        try:
+            child = self._start(ref)
+        except BaseException as exc:  # noqa: BLE001 - a warm-up only; the next call reports the problem
+            log.info("model process for %s not started ahead: %s", ref.name, exc)
+            with self._cond:
+                self._starting -= 1
+                self._warming[ref.key] -= 1
+                self._cond.notify_all()
+            return
+        with self._cond:
+            self._starting -= 1
+            self._warming[ref.key] -= 1
+            child.last_used = time.monotonic()
+            self._children.append(child)
+            self._cond.notify_all()
+
     def _acquire(self, ref: ModelRef, deadline: float):
         with self._cond:
             while True:
@@ -218,6 +255,10 @@ class SandboxPool:
                     child = max(ready, key=lambda c: c.last_used)
                     child.busy = True
                     return child
+                if self._warming.get(ref.key) and time.monotonic() < deadline:
+                    # a process for this model is being started ahead (warm_up): wait for it
+                    self._cond.wait(timeout=max(0.0, deadline - time.monotonic()))
+                    continue
                 if len(self._children) + self._starting < self.limits.max_children:
                     self._starting += 1
                     break

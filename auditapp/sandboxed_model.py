@@ -190,6 +190,11 @@ class SandboxedModel:
                 "base_value": float(base), "output_space": answer["output_space"], "method": answer["method"]}
 
     # -- mitigation ------------------------------------------------------------------------------
+    def warm_up(self, processes: int) -> None:
+        """Have ``processes`` model processes for this model started in the background (see
+        :meth:`auditapp.sandbox.SandboxPool.warm_up`)."""
+        default_pool().warm_up(self.ref, processes)
+
     def fit_candidate(self, ctx, name: str) -> dict:
         """Train mitigation candidate ``name`` on ``ctx``'s split in the model process; checked answer."""
         wanted = list(dict.fromkeys([*ctx.model_features, *ctx.learner_features, *ctx.sensitive]))

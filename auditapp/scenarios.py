@@ -9,13 +9,14 @@ import tempfile
 from pathlib import Path
 
 from auditapp.store import ArtifactStore
+from auditapp.webroot import scenario_module
 
 SCENARIOS = {"hiring": "Hiring with a proxy feature (the résumé story)"}
 
 
 def scenario_folder(store: ArtifactStore, name: str) -> Path:
     """Where a scenario's generated files live (one folder per version of the generator)."""
-    from datasets import hiring
+    hiring = scenario_module("hiring")
 
     return store.root / "scenarios" / name / f"v{hiring.DEMO_VERSION}"
 
@@ -30,7 +31,7 @@ def install_scenario(store: ArtifactStore, name: str) -> dict[str, str]:
         from auditapp.errors import AuditInputError
 
         raise AuditInputError(f"Unknown scenario '{name}'. Available: {', '.join(SCENARIOS)}.")
-    from datasets import hiring
+    hiring = scenario_module("hiring")
 
     folder = scenario_folder(store, name)
     files = {"data": folder / hiring.DATA_FILE, "train": folder / hiring.TRAIN_FILE,
@@ -57,7 +58,7 @@ def install_scenario(store: ArtifactStore, name: str) -> dict[str, str]:
 
 def scenario_state(store: ArtifactStore, name: str) -> dict:
     """The initial browser state for a scenario: its data, model and recommended settings."""
-    from datasets import hiring
+    hiring = scenario_module("hiring")
 
     ids = install_scenario(store, name)
     scenario = hiring.SCENARIO
@@ -82,7 +83,7 @@ def scenario_loop(store: ArtifactStore, token: str, dataset_id: str | None):
         return None
     from auditapp.feedback.presets import ScenarioLoop
     from auditapp.workspace import load_dataset
-    from datasets import hiring
+    hiring = scenario_module("hiring")
 
     ids = install_scenario(store, name)
     train = load_dataset(store, token, ids["train"]).frame

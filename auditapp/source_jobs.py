@@ -21,28 +21,21 @@ import pandas as pd
 
 from auditapp.audit import Audit
 from auditapp.engines.catalog import open_entry
-from auditapp.engines.run import audit_source, choose_engine, open_engine, sample_source
+from auditapp.engines.run import open_engine, sample_source
 from auditapp.engines.sources import Source
 from auditapp.errors import AuditInputError
 from auditapp.limits import positive_int
-from auditapp.spec import AuditSpec
+from auditapp.source_audit import audit_whole_source, source_engine
 from auditapp.store import ArtifactStore
-from auditapp.workload import WorkLimits
 
 PREVIEW_ROWS = 20_000
+__all__ = ["PREVIEW_ROWS", "audit_source_state", "audit_whole_source", "dataset_info_for", "open_source",
+           "sample_rows", "source_dataset_info", "source_engine"]
 Progress = Callable[[float, str], None]
 
 
 def _quiet(_fraction: float, _text: str) -> None:
     return None
-
-
-def source_engine(source: Source) -> str:
-    """The engine the app audits ``source`` with (``AUDITAPP_SOURCE_ENGINE``: auto, duckdb or spark)."""
-    wanted = os.environ.get("AUDITAPP_SOURCE_ENGINE", "").strip().lower() or "auto"
-    if wanted not in ("auto", "duckdb", "spark"):
-        raise AuditInputError(f"AUDITAPP_SOURCE_ENGINE must be auto, duckdb or spark, not {wanted!r}.")
-    return choose_engine(source, wanted)
 
 
 def sample_rows() -> int:
@@ -87,13 +80,6 @@ def open_source(store: ArtifactStore, token: str, key: str, *, progress: Progres
     progress(1.0, "Opened")
     return new_state, (f"Opened {key}: {rows:,} rows, {len(frame.columns)} columns, read by {name}. Choose what "
                    "to audit below, then press “Audit the whole source”.")
-
-
-def audit_whole_source(key: str, spec: AuditSpec, model=None, *, progress: Progress | None = None) -> Audit:
-    """The audit of every row of an offered source (what ``workspace.audit_for`` computes for such a state)."""
-    source = open_entry(key)
-    return audit_source(source, spec, model, engine=source_engine(source), limits=WorkLimits.from_env(),
-                        progress=progress, hash_source=False).audit
 
 
 def audit_source_state(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_pickle: bool = False,
@@ -141,6 +127,6 @@ def dataset_info_for(store: ArtifactStore, token: str, state: dict[str, Any]) ->
     if state.get("source"):
         return source_dataset_info(store, token, state)
     from auditapp import workspace
-    from auditapp.commands.audit import dataset_info
+    from auditapp.outputs import dataset_info
 
     return dataset_info(workspace.dataset_for(store, token, state))

@@ -18,6 +18,7 @@ import pandas as pd
 from auditapp.errors import AuditInputError
 from auditapp.limits import max_groups
 from auditapp.source_checks import source_notices
+from auditapp.validation import check_model
 
 MISSING_GROUP = "(missing)"
 DEFAULT_THRESHOLD = 0.5  # a score or probability at or above it is favourable (ties included)
@@ -351,12 +352,15 @@ def sensitive_frame(frame: pd.DataFrame, spec: AuditSpec) -> pd.DataFrame:
 def prepare(frame: pd.DataFrame, spec: AuditSpec, model: Any = None) -> AuditData:
     """Check ``spec`` against ``frame`` (and ``model``) and return arrays for the metrics engine.
 
+    ``model`` is an ``AuditModel`` or a fitted scikit-learn classifier or pipeline.
+
     Raises
     ------
     AuditInputError
         If a column is unknown, the target is not binary, the favourable value never occurs, the
         prediction source is missing or unusable, or a model's classes cannot be matched.
     """
+    model = check_model(model)
     sources = [spec.prediction is not None, spec.score is not None, model is not None]
     if sum(sources) == 0:
         raise AuditInputError(

@@ -97,7 +97,7 @@ def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_
     ``compute_elsewhere(token, state)``, when given, is asked first to compute and cache an audit that
     is not cached yet (e.g. in a low-priority helper process); if it returns False the audit is
     computed here. A state opened from a server-side source (``state["source"]``) is audited on the
-    whole source through an engine (``auditapp.source_jobs``); ``progress(fraction, text)`` hears from it.
+    whole source through an engine (``auditapp.source_audit``); ``progress(fraction, text)`` hears from it.
     """
     if not state or not state.get("dataset"):
         raise AuditInputError("No dataset yet: upload one on the Data & model page or pick a scenario.")
@@ -109,7 +109,7 @@ def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_
     def compute() -> Audit:
         model = load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
         if state.get("source"):
-            from auditapp.source_jobs import audit_whole_source
+            from auditapp.source_audit import audit_whole_source
 
             if state.get("missing_values"):
                 raise AuditInputError(

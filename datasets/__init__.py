@@ -14,19 +14,19 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "HIRING_FEATURES": "datasets.hiring",
-    "SCENARIO": "datasets.hiring",
-    "Scenario": "datasets.hiring",
-    "generate_hiring": "datasets.hiring",
-    "train_hiring_model": "datasets.hiring",
-    "write_demo": "datasets.hiring",
-    "FicoTables": "datasets.public",
-    "load_adult": "datasets.public",
-    "load_compas": "datasets.public",
-    "load_fico": "datasets.public",
-    "parse_adult": "datasets.public",
-    "parse_compas": "datasets.public",
-    "parse_fico": "datasets.public",
+    "HIRING_FEATURES": "hiring",
+    "SCENARIO": "hiring",
+    "Scenario": "hiring",
+    "generate_hiring": "hiring",
+    "train_hiring_model": "hiring",
+    "write_demo": "hiring",
+    "FicoTables": "public",
+    "load_adult": "public",
+    "load_compas": "public",
+    "load_fico": "public",
+    "parse_adult": "public",
+    "parse_compas": "public",
+    "parse_fico": "public",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -34,5 +34,5 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> object:
     if name not in _EXPORTS:
-        raise AttributeError(f"module 'datasets' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from auditapp.errors import AuditInputError
-from datasets.download import Fetch, RemoteFile, env_path, obtain, obtain_all
+
+from .download import Fetch, RemoteFile, env_path, obtain, obtain_all
 
 COMPAS_PATH_ENV = "AUDITAPP_COMPAS_PATH"
 ADULT_DIR_ENV = "AUDITAPP_ADULT_DIR"

@@ -48,9 +48,9 @@ def format_rows(result) -> str:
 
 
 def run(args) -> int:
-    from auditapp.commands.audit import dataset_info, write_json
     from auditapp.compliance.uniform_guidelines import adverse_impact
     from auditapp.intake import read_table
+    from auditapp.outputs import dataset_info, write_json
     from auditapp.record import clean
 
     dataset = read_table(args.data, missing_values=args.missing_values)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-from pathlib import Path
 
 from auditapp.errors import AuditInputError
+from auditapp.outputs import dataset_info, model_info, write_json
+
+__all__ = ["dataset_info", "model_info", "register", "run", "write_json"]
 
 SUMMARY_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision", "accuracy")
 
@@ -18,9 +18,13 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "audit", help="audit predictions or a model for group disparities",
         description="Compute per-group metrics, disparities against a reference group, tests and "
-                    "confidence intervals. Exit status 2 on bad input.",
+                    "confidence intervals, for binary, multiclass and regression models (--task). Exit "
+                    "status 2 on bad input.",
     )
     add_audit_arguments(parser)
+    from auditapp.commands.audit_task import add_task_arguments
+
+    add_task_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     parser.add_argument("--policy", metavar="PRESET_OR_FILE",
                         help="check a policy (four-fifths, ratio-band, equalized-odds, strict, or a "
@@ -158,30 +162,38 @@ def _log_progress(fraction: float, text: str) -> None:
     logging.getLogger("auditapp.engines").info("%3.0f%% %s", 100 * fraction, text)
 
 
-def load_model_arg(args):
-    """The model named by ``--model`` (None without one)."""
+def load_model_arg(args, *, processes: int = 1):
+    """The model named by ``--model`` (None without one), with ``processes`` model processes started."""
     if not getattr(args, "model", None):
         return None
     from auditapp.models import load_model
 
     trust = True if args.trust_pickle else None
-    return load_model(args.model, trust_pickle=trust)
+    return load_model(args.model, trust_pickle=trust, processes=processes)
 
 
-def load_inputs(args):
+def load_inputs(args, *, model_processes: int = 1):
     """Read the dataset and (optionally) the model named on the command line.
 
     A source that does not fit in memory (or ``--engine duckdb|spark``) gives a stratified sample drawn by
     that engine (``--sample`` rows, stratified by group × outcome), with a notice saying what it means.
+    The model file is opened (its sandboxed process started) while the dataset is read; with
+    ``model_processes`` above 1 that many model processes are started for work side by side. A problem
+    with the dataset is reported before one with the model.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from auditapp.intake import read_table
 
-    source, engine = resolve_engine(args) if hasattr(args, "engine") else (None, "pandas")
-    if engine == "pandas":
-        dataset = read_table(args.data, missing_values=getattr(args, "missing_values", None))
-    else:
-        dataset = sampled_dataset(args, source, engine)
-    return dataset, load_model_arg(args)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditapp-model-load") as pool:
+        pending = pool.submit(load_model_arg, args, processes=model_processes) if getattr(args, "model", None) \
+            else None
+        source, engine = resolve_engine(args) if hasattr(args, "engine") else (None, "pandas")
+        if engine == "pandas":
+            dataset = read_table(args.data, missing_values=getattr(args, "missing_values", None))
+        else:
+            dataset = sampled_dataset(args, source, engine)
+        return dataset, pending.result() if pending is not None else None
 
 
 def sampled_dataset(args, source, engine):
@@ -197,19 +209,6 @@ def sampled_dataset(args, source, engine):
                    notices=(sample.statement(),))
 
 
-def dataset_info(dataset) -> dict:
-    info = {"name": dataset.name, "sha256": dataset.sha256, "rows": dataset.rows, "columns": list(dataset.columns)}
-    if dataset.missing_values:  # only when asked for, so records without it keep their shape
-        info["missing_values"] = list(dataset.missing_values)
-    return info
-
-
-def model_info(model) -> dict | None:
-    if model is None:
-        return None
-    return {"name": model.name, "sha256": model.sha256, "format": model.format}
-
-
 def run(args) -> int:
     """Run the audit, print the summary (and the policy verdicts), write the record and report."""
     from auditapp.audit import run_audit
@@ -217,6 +216,13 @@ def run(args) -> int:
     from auditapp.policy import load_policy
     from auditapp.workload import CLI_REMEDY, WorkLimits
 
+    dataset, model = None, None
+    if getattr(args, "task", "binary") != "binary":
+        from auditapp.commands.audit_task import prepare_task, run_task
+
+        choice, dataset, model = prepare_task(args)
+        if choice.task != "binary":
+            return run_task(args, choice, dataset, model)
     note_deprecated_bootstrap(args)
     spec = spec_from_args(args)
     policy = load_policy(args.policy) if args.policy else None
@@ -225,11 +231,11 @@ def run(args) -> int:
         from auditapp.compliance.signing import load_private_key
 
         key = load_private_key(args.sign)
-    dataset = None
     limits = None if args.no_work_limit else WorkLimits.from_env()
     source, engine = resolve_engine(args)
     if engine == "pandas":
-        dataset, model = load_inputs(args)
+        if dataset is None:  # not read yet to decide the task
+            dataset, model = load_inputs(args)
         audit = run_audit(dataset.frame, spec, model, limits=limits, remedy=CLI_REMEDY)
         info, notices = dataset_info(dataset), dataset.notices
     else:
@@ -260,17 +266,6 @@ def run(args) -> int:
         if path:
             print(f"\nWrote {path}")
     return code
-
-
-def write_json(path: str, payload: dict) -> None:
-    """Write JSON atomically: a half-written file never replaces a good one."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(payload, indent=2, allow_nan=False), encoding="utf-8")
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _pct(value) -> str:

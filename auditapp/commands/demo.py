@@ -29,8 +29,11 @@ def register(subparsers) -> None:
 def run(args) -> int:
     """Write the scenario's files and print what was written and what to run next."""
     # Imported here: scikit-learn costs about a second, and every other command would pay it.
-    from datasets.download import sha256_file
-    from datasets.hiring import SCENARIO, write_demo
+    from auditapp.intake import sha256_file
+    from auditapp.webroot import scenario_module
+
+    hiring = scenario_module("hiring")
+    SCENARIO, write_demo = hiring.SCENARIO, hiring.write_demo
 
     paths = write_demo(args.out, seed=args.seed, n_rows=args.rows, train_rows=args.train_rows)
     print(f"{SCENARIO.title}\n")
@@ -48,8 +51,9 @@ def run(args) -> int:
 
 def audit_command(data: Path, model: Path) -> str:
     """Return the ``auditapp audit`` command line for the hiring scenario's files."""
-    from datasets.hiring import SCENARIO
+    from auditapp.webroot import scenario_module
 
+    SCENARIO = scenario_module("hiring").SCENARIO
     words = ["auditapp", "audit", "--data", str(data), "--model", str(model),
              "--target", SCENARIO.target, "--sensitive", ",".join(SCENARIO.sensitive)]
     for column, group in SCENARIO.reference.items():

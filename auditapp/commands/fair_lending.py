@@ -33,10 +33,10 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from auditapp.commands.adverse_impact import selected_flags
-    from auditapp.commands.audit import dataset_info, write_json
     from auditapp.compliance.fair_lending import fair_lending
     from auditapp.compliance.forms import membership_from
     from auditapp.intake import read_table
+    from auditapp.outputs import dataset_info, write_json
 
     dataset = read_table(args.data, missing_values=args.missing_values)
     frame = dataset.frame

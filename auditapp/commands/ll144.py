@@ -54,7 +54,6 @@ def _date(value: str | None, option: str) -> str | None:
 
 def run(args) -> int:
     """Compute the tables, print the summary, write the record (signed if asked), CSV and HTML."""
-    from auditapp.commands.audit import dataset_info, write_json
     from auditapp.compliance.categories import read_mapping
     from auditapp.compliance.ll144 import ll144_audit
     from auditapp.compliance.ll144_outputs import (
@@ -64,6 +63,7 @@ def run(args) -> int:
         summary_text,
     )
     from auditapp.intake import read_table
+    from auditapp.outputs import dataset_info, write_json
     from auditapp.report import write_report
 
     key = None

@@ -59,7 +59,7 @@ def run(args) -> int:
 
     note_deprecated_bootstrap(args)
     spec = spec_from_args(args)
-    dataset, model = load_inputs(args)
+    dataset, model = load_inputs(args, model_processes=min(max(int(args.jobs), 1), 2))
     test_frame = read_table(args.test_data, missing_values=args.missing_values).frame if args.test_data else None
     candidates = None
     if args.candidates:

@@ -28,12 +28,9 @@ def run(args) -> int:
     settings = replace(settings, demo=args.demo or None, trust_pickle=args.trust_pickle or settings.trust_pickle,
                        data_dir=args.data_dir or settings.data_dir)
     os.environ.setdefault("AUDITAPP_DATA_DIR", settings.data_dir)
-    import sys
-    from pathlib import Path
+    from auditapp.webroot import use_web_root
 
-    root = Path(__file__).resolve().parents[2]
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+    use_web_root()  # app.py and its page modules: the checkout's root, or auditapp/_web when installed
     from app import create_app
     from auditapp.sandbox import announce
 

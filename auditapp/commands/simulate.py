@@ -100,9 +100,9 @@ def _lending_params(args):
         groups = None if not args.groups else tuple(g.strip() for g in args.groups.split(",") if g.strip())
         directory = args.fico
         if directory == "download":
-            from datasets.public import fico_directory
+            from auditapp.webroot import scenario_module
 
-            directory = fico_directory()
+            directory = scenario_module("public").fico_directory()
         model = read_fico_tables(directory, groups=groups)
     elif args.groups:
         raise AuditInputError("--groups picks FICO groups, so it needs --fico DIR as well.")

@@ -15,16 +15,12 @@ policy verdicts and findings) are listed as not compared, with the reason.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from auditapp.errors import AuditInputError
+from auditapp.record_compare import MAX_SHOWN, compare_records
 
-TOLERANCE = 1e-9
-MAX_SHOWN = 50
-_SKIPPED = ("timestamp", "versions", "signature")  # a signature is checked on its own (verify_compliance)
-_INFORMATIONAL = ("name",)  # file names may change without the content changing
 # Fields added to the record since its first version: left out of the comparison when an older record lacks them.
 ADDED_FIELDS = (("settings", "decision_rule"),)
 
@@ -87,8 +83,8 @@ def read_record(path: str | Path) -> dict[str, Any]:
 def reproduce(record: dict[str, Any], dataset, model) -> dict[str, Any]:
     """The record recomputed from ``dataset`` (an intake ``Dataset``) and ``model`` (or None)."""
     from auditapp.audit import run_audit
-    from auditapp.commands.audit import dataset_info, model_info
     from auditapp.gate import assess
+    from auditapp.outputs import dataset_info, model_info
     from auditapp.policy import policy_from_dict
     from auditapp.spec import AuditSpec
 
@@ -178,63 +174,6 @@ def _strip_old_methods(record: Any, path: str = "") -> Any:
     if isinstance(record, list):
         return [_strip_old_methods(v, path) for v in record]
     return record
-
-
-def _label(item: Any, index: int) -> str:
-    if not isinstance(item, dict):
-        return str(index)
-    parts = []
-    for key in ("attributes", "features", "criterion", "metric", "group", "class", "category"):
-        value = item.get(key)
-        if isinstance(value, dict):
-            parts.append(" & ".join(f"{k}={v}" for k, v in value.items()))
-        elif isinstance(value, list):
-            parts.append(" × ".join(map(str, value)))
-        elif value is not None:
-            parts.append(str(value))
-    return ", ".join(parts) or str(index)
-
-
-def compare_records(expected: Any, actual: Any, path: str = "", *,
-                    tolerance: float = TOLERANCE) -> list[str]:
-    """Every difference between two records, as ``"path: record X, recomputed Y"`` lines.
-
-    Integers (counts) must match exactly; other numbers to within ``tolerance``.
-    """
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        out = []
-        for key in dict.fromkeys([*expected, *actual]):
-            if not path and key in _SKIPPED:
-                continue
-            if key in _INFORMATIONAL and path in ("dataset", "model"):
-                continue
-            where = f"{path}.{key}" if path else str(key)
-            if key not in actual:
-                out.append(f"{where}: in the record but not recomputed")
-            elif key not in expected:
-                out.append(f"{where}: recomputed but not in the record")
-            else:
-                out.extend(compare_records(expected[key], actual[key], where, tolerance=tolerance))
-        return out
-    if isinstance(expected, list) and isinstance(actual, list):
-        if len(expected) != len(actual):
-            return [f"{path}: the record has {len(expected)} entries, the recomputation {len(actual)}"]
-        out = []
-        for i, (a, b) in enumerate(zip(expected, actual, strict=True)):
-            out.extend(compare_records(a, b, f"{path}[{_label(a, i)}]", tolerance=tolerance))
-        return out
-    if _same(expected, actual, tolerance):
-        return []
-    return [f"{path}: record {expected!r}, recomputed {actual!r}"]
-
-
-def _same(a: Any, b: Any, tolerance: float) -> bool:
-    numbers = (int, float)
-    if isinstance(a, bool) or isinstance(b, bool) or not (isinstance(a, numbers) and isinstance(b, numbers)):
-        return a == b and type(a) is type(b)
-    if isinstance(a, int) and isinstance(b, int):
-        return a == b
-    return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=tolerance)
 
 
 def run(args) -> int:

@@ -47,10 +47,10 @@ def check_record_signature(record: dict[str, Any], public_key_path: str | None) 
 
 def verify_compliance_record(args) -> int:
     """Check the signature, recompute the LL144 record from the data, print differences; 0 same, 1 not."""
-    from auditapp.commands.audit import dataset_info
-    from auditapp.commands.verify import MAX_SHOWN, compare_records
     from auditapp.compliance.ll144_outputs import reproduce_ll144
     from auditapp.intake import read_table
+    from auditapp.outputs import dataset_info
+    from auditapp.record_compare import MAX_SHOWN, compare_records
 
     record = read_json(args.record)
     signature_ok = check_record_signature(record, getattr(args, "public_key", None))

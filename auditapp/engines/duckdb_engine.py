@@ -24,6 +24,7 @@ import pandas as pd
 
 from auditapp.engines.base import Aggregates, Progress, StratifiedSample, allocate
 from auditapp.engines.batches import RAW_KEYS, alias, combine, model_batch, sensitive_aliases
+from auditapp.engines.duckdb_sql import PREFIX_ROWS, lit, num, q
 from auditapp.engines.finish import finish, labels_of
 from auditapp.engines.histograms import DEFAULT_BINS
 from auditapp.engines.plan import (
@@ -41,24 +42,8 @@ from auditapp.spec import AuditSpec, _labels, resolved_edges
 FLOATS = ("FLOAT", "DOUBLE", "REAL")
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
            "FLOAT", "DOUBLE", "REAL", "DECIMAL")
-PREFIX_ROWS = 1_000_000
 # CSV cells are read as pandas reads them: whole numbers, other numbers, or text ("yes" stays text).
 CSV_TYPES = "auto_type_candidates=['BIGINT', 'DOUBLE', 'VARCHAR']"
-
-
-def q(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def lit(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def num(value: float) -> str:
-    """An exact DOUBLE literal (parsed from its shortest round-trip text)."""
-    return f"CAST({lit(repr(float(value)))} AS DOUBLE)"
 
 
 class DuckDBEngine:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from auditapp.engines.batches import alias, sensitive_aliases
+from auditapp.engines.duckdb_sql import PREFIX_ROWS, lit, num, q
 from auditapp.engines.plan import Plan
 
 _FLOATS = ("FLOAT", "DOUBLE", "REAL")
@@ -59,8 +60,6 @@ def _code_sql(column: str, values: list, *, floating: bool, lit, num) -> tuple[s
 
 def values_of(engine, plan: Plan, *, everything: bool = False) -> dict[str, list]:
     """The values of the target and the sensitive features that are not binned (first rows, or all rows)."""
-    from auditapp.engines.duckdb_engine import PREFIX_ROWS, q
-
     spec = plan.spec
     columns = list(dict.fromkeys(c for c in (*spec.sensitive, spec.target) if c not in plan.edges))
     source = engine.relation if everything else \
@@ -71,8 +70,6 @@ def values_of(engine, plan: Plan, *, everything: bool = False) -> dict[str, list
 
 def score_query(engine, plan: Plan, values: dict[str, list]):
     """The integer-key query and how to decode its keys, or None when a value type needs the plain pass."""
-    from auditapp.engines.duckdb_engine import lit, num, q
-
     spec, grid = plan.spec, plan.grid
     parts, radices, decoders = [], [], []
     for column in (*spec.sensitive, spec.target):

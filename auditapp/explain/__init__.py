@@ -6,6 +6,7 @@ usable on their own (``stratified_sample``, ``build_explainer``, ``attribute``,
 explainer is built.
 """
 
+from auditapp.callable_module import make_callable
 from auditapp.explain.attribution import (
     Attributions,
     GapAttribution,
@@ -16,11 +17,12 @@ from auditapp.explain.attribution import (
     local_explanation,
 )
 from auditapp.explain.core import Explanation, explain_model
+from auditapp.explain.explainers import build_explainer
 from auditapp.explain.permutation import permutation_shapley
 from auditapp.explain.proxies import ProxyReport, detect_proxies
 from auditapp.explain.record import SCHEMA, explanation_record
 from auditapp.explain.sampling import StratifiedSample, stratified_sample
-from auditapp.explain.shap_values import ModelExplainer, ShapValues, build_explainer
+from auditapp.explain.shap_values import ModelExplainer, ShapValues
 
 __all__ = [
     "SCHEMA", "Attributions", "Explanation", "GapAttribution", "Grouping", "LocalExplanation",
@@ -28,3 +30,5 @@ __all__ = [
     "build_explainer", "dependence_data", "detect_proxies", "explain_model", "explanation_record",
     "local_explanation", "permutation_shapley", "stratified_sample",
 ]
+
+make_callable(__name__)  # ``from auditapp import explain`` is this package: calling it is ``auditapp.api.explain``

@@ -17,9 +17,10 @@ from auditapp.explain.attribution import (
     attribute,
     local_explanation,
 )
+from auditapp.explain.explainers import build_explainer
 from auditapp.explain.proxies import ProxyReport, detect_proxies
 from auditapp.explain.sampling import StratifiedSample, stratified_sample
-from auditapp.explain.shap_values import ModelExplainer, ShapValues, build_explainer
+from auditapp.explain.shap_values import ModelExplainer, ShapValues
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]

@@ -18,6 +18,7 @@ from auditapp.errors import AuditInputError
 from auditapp.explain.attribution import GapAttribution, LocalExplanation
 from auditapp.explain.core import Explanation, explain_model
 from auditapp.explain.shap_values import LOG_ODDS
+from auditapp.validation import parse_number
 
 APP_ROWS_PER_GROUP = 300
 MAX_ROWS_PER_GROUP = 20_000
@@ -364,10 +365,7 @@ def _bracket(low, high, *, signed: bool = True) -> str:
 
 
 def _whole(value, what: str) -> int:
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number) or number != int(number):
-        raise AuditInputError(f"The {what} must be a whole number, got {str(value)!r}. Type one such as 300.")
-    return int(number)
+    number = parse_number(value, f"The {what}", integer=True)
+    if number is None:
+        raise AuditInputError(f"The {what} is empty. Type a whole number such as 300.")
+    return number

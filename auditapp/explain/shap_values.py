@@ -150,43 +150,6 @@ class ModelExplainer:
         return values, base_value, space, candidates[space]
 
 
-def build_explainer(model, frame: pd.DataFrame, positive_class, *, background_size: int = 100,
-                    n_permutations: int = 10, seed: int = 0):
-    """Choose and fit a SHAP explainer for ``model`` (an ``AuditModel``).
-
-    Parameters
-    ----------
-    model : auditapp.models.AuditModel
-        The model; ``model.estimator`` is the scikit-learn object, or None (ONNX, or a model file in
-        its sandbox, which is then explained inside the sandbox by the same code).
-    frame : DataFrame
-        The dataset; a seeded sample of ``background_size`` rows is the background where one is
-        needed (linear and model-agnostic explainers).
-    positive_class : object
-        The model class whose output is explained (see ``models.match_favorable_class``).
-    background_size : int, default 100
-        Background rows (model-agnostic explanations use at most 50, for speed).
-    n_permutations : int, default 10
-        Permutations per row for model-agnostic explanations (half of them reversed).
-    seed : int, default 0
-        Seed for the background sample and the permutations.
-
-    Returns
-    -------
-    ModelExplainer or auditapp.explain.sandboxed.SandboxExplainer
-        Both have ``method``, ``features``, ``background`` and ``explain(rows)``.
-    """
-    raw = frame.loc[:, list(model.feature_names)]
-    linear, permutation = background_rows(raw, background_size=background_size, seed=seed)
-    if model.sandboxed:
-        from auditapp.explain.sandboxed import SandboxExplainer
-
-        return SandboxExplainer.build(model, positive_class, linear, permutation, background_size=background_size,
-                                      n_permutations=n_permutations, seed=seed)
-    return explainer_from_backgrounds(model, linear, permutation, positive_class, background_size=background_size,
-                                      n_permutations=n_permutations, seed=seed)
-
-
 def background_rows(raw: pd.DataFrame, *, background_size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The seeded background rows of the linear (``background_size``) and the model-agnostic (at most 50)
     explainers: each the first draw of ``np.random.default_rng(seed)``."""

@@ -23,14 +23,7 @@ import numpy as np
 import pandas as pd
 
 from auditapp.errors import AuditInputError
-from auditapp.feedback.lending_policy import (
-    POLICIES,
-    PolicyChoice,
-    apply_policy,
-    choose_policy,
-    outcome_curve,
-)
-from auditapp.feedback.runner import (
+from auditapp.feedback.base import (
     MAX_ROUNDS,
     Progress,
     SimulationResult,
@@ -40,6 +33,13 @@ from auditapp.feedback.runner import (
     params_dict,
     report_progress,
     tidy_series,
+)
+from auditapp.feedback.lending_policy import (
+    POLICIES,
+    PolicyChoice,
+    apply_policy,
+    choose_policy,
+    outcome_curve,
 )
 from auditapp.feedback.scores import ScoreModel, synthetic_score_model
 

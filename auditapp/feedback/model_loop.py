@@ -21,13 +21,7 @@ import numpy as np
 import pandas as pd
 
 from auditapp.errors import AuditInputError
-from auditapp.feedback.learners import (
-    DEFAULT_LEARNER,
-    default_estimator,
-    is_fitted,
-    positive_scores,
-)
-from auditapp.feedback.runner import (
+from auditapp.feedback.base import (
     MAX_ROUNDS,
     Progress,
     SimulationResult,
@@ -38,6 +32,12 @@ from auditapp.feedback.runner import (
     report_progress,
     tidy_series,
     to_plain,
+)
+from auditapp.feedback.learners import (
+    DEFAULT_LEARNER,
+    default_estimator,
+    is_fitted,
+    positive_scores,
 )
 
 MAX_POOL = 1_000_000

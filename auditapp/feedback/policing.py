@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from auditapp.errors import AuditInputError
-from auditapp.feedback.runner import (
+from auditapp.feedback.base import (
     MAX_DRAWS,
     MAX_RUNS,
     MAX_TOTAL_DRAWS,

@@ -17,11 +17,12 @@ from typing import Any
 import pandas as pd
 
 from auditapp.errors import AuditInputError
+from auditapp.feedback.base import Progress, SimulationResult, to_plain
 from auditapp.feedback.learners import DEFAULT_LEARNER
 from auditapp.feedback.lending import POLICY_LABELS, LendingParams
 from auditapp.feedback.model_loop import ModelLoopParams
 from auditapp.feedback.policing import PolicingParams
-from auditapp.feedback.runner import Progress, SimulationResult, to_plain
+from auditapp.validation import parse_number
 
 SCENARIO_LABELS = {"policing": "Predictive policing", "lending": "Lending with delayed impact",
                    "model-loop": "Your model in the loop"}
@@ -139,20 +140,9 @@ def read_controls(scenario: str, raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _number(control: Control, value: Any) -> float | int:
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise AuditInputError(f"'{control.label}' must be a number, but got {value!r}.") from exc
-    if not math.isfinite(number) or number < control.minimum or number > control.maximum:
-        raise AuditInputError(
-            f"'{control.label}' must be between {control.minimum:g} and {control.maximum:g}, but got "
-            f"{number:g}."
-        )
-    if control.step is not None and float(control.step).is_integer():
-        if not number.is_integer():
-            raise AuditInputError(f"'{control.label}' must be a whole number, but got {number:g}.")
-        return int(number)
-    return number
+    whole = control.step is not None and float(control.step).is_integer()
+    return parse_number(value, f"'{control.label}'", integer=whole, minimum=control.minimum,
+                        maximum=control.maximum)
 
 
 def page_values(scenario: str, names: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:

@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 
 from auditapp.errors import AuditInputError
-from auditapp.metrics import GROUP_SEPARATOR
 from auditapp.mitigation.candidates import CANDIDATES, DISPARITY, CandidateResult, MitigationContext
-from auditapp.mitigation.grouping import GroupSizes, group_sizes, resolve_grouping
+from auditapp.mitigation.grouping import GroupSizes, group_sizes, joined_labels, resolve_grouping
 from auditapp.mitigation.runner import ProgressCallback, run_candidates
 from auditapp.mitigation.split import SplitInfo, rows_fingerprint, stratified_split
 from auditapp.spec import AuditSpec, prepare
@@ -78,7 +77,7 @@ def _check_options(constraint, candidates, n_jobs, grid_size=20) -> None:
 
 
 def _labels(sensitive_features: pd.DataFrame) -> np.ndarray:
-    return sensitive_features.astype(str).agg(GROUP_SEPARATOR.join, axis=1).to_numpy(dtype=str)
+    return joined_labels(sensitive_features)
 
 
 def _source(spec: AuditSpec, model) -> str:
@@ -176,6 +175,7 @@ def compare_mitigations(
     if test_frame is None and not 0.05 <= float(test_size) <= 0.9:
         stratified_split([], test_size=test_size)
     _check_row_key(row_key, frame, test_frame)
+    _warm_up(model, names, n_jobs)
     spec = _with_resolved_bins(frame, spec)
     data = prepare(frame, spec, model)
     notes = list(data.notices)
@@ -255,6 +255,17 @@ def compare_mitigations(
                       candidates=results, pareto=pareto_front(results), cancelled=cancelled,
                       notes=tuple(notes), test_rows=test_rows, grouping=chosen, group_sizes=sizes,
                       target=spec.target)
+
+
+def _warm_up(model, names, n_jobs: int) -> None:
+    """A model file's second model process starts now, while the rows are prepared, so that both slots of
+    a side-by-side run (:mod:`.schedule`) have one when the candidates start."""
+    from auditapp.mitigation.runner import MAX_WORKERS
+    from auditapp.sandboxed_model import SandboxedModel
+
+    learner = getattr(model, "learner", None)
+    if isinstance(learner, SandboxedModel) and min(int(n_jobs), MAX_WORKERS) > 1 and len(names) > 1:
+        learner.warm_up(min(int(n_jobs), MAX_WORKERS))
 
 
 def _check_row_key(row_key, frame: pd.DataFrame, test_frame: pd.DataFrame | None) -> None:

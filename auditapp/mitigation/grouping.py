@@ -18,6 +18,20 @@ import pandas as pd
 from auditapp.errors import AuditInputError
 
 
+def joined_labels(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's group label: its values as text joined by the metrics engine's separator
+    (``"female & [18, 30)"``), built column by column rather than row by row."""
+    from auditapp.metrics import GROUP_SEPARATOR
+
+    if frame.shape[1] == 0:
+        return np.full(len(frame), "", dtype=str)
+    columns = [frame[c].astype(str).to_numpy(dtype=str) for c in frame.columns]
+    labels = columns[0]
+    for column in columns[1:]:
+        labels = np.char.add(np.char.add(labels, GROUP_SEPARATOR), column)
+    return labels
+
+
 def resolve_grouping(sensitive: Sequence[str], grouping: Sequence[str] | str | None) -> tuple[str, ...]:
     """The features whose groups the comparison equalises (default: the first sensitive feature alone).
 

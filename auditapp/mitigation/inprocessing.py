@@ -16,6 +16,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from auditapp.errors import AuditInputError
+from auditapp.mitigation.design import encode_once
+from auditapp.mitigation.warm import unwrap, warm
 
 REDUCTION_CONSTRAINTS = {
     "demographic_parity": "DemographicParity",
@@ -56,7 +58,8 @@ def _weight_name(learner) -> str:
 
 
 def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constraint: str,
-                               eps: float = 0.01, max_iter: int = 50, seed: int = 0, row_key: str | None = None):
+                               eps: float = 0.01, max_iter: int = 50, seed: int = 0, row_key: str | None = None,
+                               warm_start: bool = False):
     """Fit ExponentiatedGradient and return it as a :class:`RandomizedEnsembleClassifier`.
 
     Parameters
@@ -71,18 +74,28 @@ def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constrain
         Seed of the returned classifier's hashed decisions.
     row_key : str, optional
         The column that keys each row's decision (default: the row's content).
+    warm_start : bool
+        Start each refit of a logistic regression from the previous one (:mod:`.warm`): about 25% fewer
+        solver steps, but the answer then agrees with fairlearn's only within the solver's tolerance (on
+        Adult the expected disparity moved from 0.0069 to 0.0064), so it is off by default. The encoding
+        is fitted once either way (:mod:`.design`). fairlearn stops at its convergence criterion (duality
+        gap below ``nu``) or at ``max_iter``.
     """
     from fairlearn.reductions import ExponentiatedGradient
 
     from auditapp.mitigation.learners import quiet_fairlearn
 
-    reduction = ExponentiatedGradient(learner, make_constraint(constraint), eps=eps, max_iter=max_iter,
-                                      sample_weight_name=_weight_name(learner))
+    _weight_name(learner)
+    encoded = encode_once(learner, X)
+    inner = warm(encoded.learner) if warm_start else encoded.learner
+    reduction = ExponentiatedGradient(inner, make_constraint(constraint), eps=eps, max_iter=max_iter,
+                                      sample_weight_name=_weight_name(inner))
     with quiet_fairlearn():
-        reduction.fit(X, np.asarray(y, dtype=np.int64), sensitive_features=pd.Series(np.asarray(groups).astype(str)))
+        reduction.fit(encoded.matrix, np.asarray(y, dtype=np.int64),
+                      sensitive_features=pd.Series(np.asarray(groups).astype(str)))
     keep = [t for t in range(len(reduction.predictors_)) if reduction.weights_.iloc[t] > 0]
     return RandomizedEnsembleClassifier(
-        predictors=[reduction.predictors_[t] for t in keep],
+        predictors=[encoded.whole(unwrap(reduction.predictors_[t])) for t in keep],
         weights=[float(reduction.weights_.iloc[t]) for t in keep], random_state=seed, row_key=row_key,
     ).fit()
 
@@ -130,17 +143,28 @@ def plan_grid(constraint: str, X: pd.DataFrame, y, groups, *, requested: int = 2
     return GridPlan(dimensions, recommended, points, None, note)
 
 
-def fit_grid_search(learner, X: pd.DataFrame, y, groups, *, constraint: str, grid_size: int = 20):
-    """Fit GridSearch over Lagrange multipliers and return its best model (a plain estimator)."""
+def fit_grid_search(learner, X: pd.DataFrame, y, groups, *, constraint: str, grid_size: int = 20,
+                    warm_start: bool = False):
+    """Fit GridSearch over Lagrange multipliers and return its best model (a plain estimator).
+
+    The encoding is fitted once (:mod:`.design`). With ``warm_start`` (off by default) each grid point's
+    logistic regression starts from its neighbour's coefficients (:mod:`.warm`): about 45% fewer solver
+    steps, but near-ties between grid points can then resolve differently from fairlearn's (on Adult the
+    chosen model's disparity was 0.0027 instead of 0.0035).
+    """
     from fairlearn.reductions import GridSearch
 
     from auditapp.mitigation.learners import quiet_fairlearn
 
-    search = GridSearch(learner, make_constraint(constraint), grid_size=grid_size,
-                        sample_weight_name=_weight_name(learner))
+    _weight_name(learner)
+    encoded = encode_once(learner, X)
+    inner = warm(encoded.learner) if warm_start else encoded.learner
+    search = GridSearch(inner, make_constraint(constraint), grid_size=grid_size,
+                        sample_weight_name=_weight_name(inner))
     with quiet_fairlearn():
-        search.fit(X, np.asarray(y, dtype=np.int64), sensitive_features=pd.Series(np.asarray(groups).astype(str)))
-    return search.predictors_[search.best_idx_]
+        search.fit(encoded.matrix, np.asarray(y, dtype=np.int64),
+                   sensitive_features=pd.Series(np.asarray(groups).astype(str)))
+    return encoded.whole(unwrap(search.predictors_[search.best_idx_]))
 
 
 class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):

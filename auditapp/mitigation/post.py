@@ -130,13 +130,12 @@ def group_labels(frame: pd.DataFrame, sensitive, bins=None) -> np.ndarray:
 
     ``bins`` maps a sensitive column to its resolved bin edges (raw values in, the audit's bins out).
     """
-    from auditapp.metrics import GROUP_SEPARATOR
+    from auditapp.mitigation.grouping import joined_labels
     from auditapp.spec import Binning, sensitive_frame
 
     binning = {name: Binning(edges=tuple(edges)) for name, edges in (bins or {}).items()}
     text = sensitive_frame(frame, SimpleNamespace(sensitive=tuple(sensitive), bins=binning))
-    return text.astype(str).agg(GROUP_SEPARATOR.join, axis=1).to_numpy(dtype=str) if len(text) \
-        else np.array([], dtype=str)
+    return joined_labels(text) if len(text) else np.array([], dtype=str)
 
 
 class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):

@@ -1,4 +1,8 @@
-"""Run mitigation candidates one after another, or side by side in at most two worker processes.
+"""Run mitigation candidates one after another, or side by side in at most two slots (see :mod:`.schedule`).
+
+Side by side, the candidates of a sandboxed model file are sent to model processes from two threads;
+any other candidates run in worker processes (one native thread each), while the uploaded model as it
+is, which trains nothing, is evaluated here as soon as the workers have started.
 
 Progress is reported through ``on_progress(name, status, result)`` with status ``"running"``,
 ``"done"``, ``"failed"`` (the result carries the error) or ``"cancelled"`` (result None).
@@ -18,14 +22,12 @@ from auditapp.mitigation.candidates import (
     MitigationContext,
     run_candidate,
 )
+from auditapp.mitigation.schedule import FIRST, planned_order, run_threaded
 
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 2
 POLL_SECONDS = 0.2
-# Rough relative cost, so the slow candidates start first when running side by side.
-COST = {"exponentiated_gradient": 10, "grid_search": 9, "correlation_remover": 3, "reweighing": 2,
-        "baseline_refit": 2, "threshold_optimizer": 2, "baseline": 1}
 PRELOAD = ("auditapp.mitigation.candidates", "auditapp.mitigation.inprocessing", "auditapp.mitigation.post",
            "auditapp.mitigation.pre", "fairlearn.reductions", "fairlearn.postprocessing",
            "fairlearn.preprocessing")
@@ -42,14 +44,19 @@ def run_candidates(ctx: MitigationContext, names: Sequence[str], *, n_jobs: int 
                    should_stop: Callable[[], bool] | None = None) -> tuple[dict[str, CandidateResult], tuple[str, ...]]:
     """Run ``names`` on ``ctx``; return the finished results by name and the names cancelled.
 
-    ``n_jobs`` above 1 runs candidates in separate processes (at most ``MAX_WORKERS``), each capped
-    at one native thread.
+    ``n_jobs`` above 1 runs candidates side by side in at most ``MAX_WORKERS`` slots, each capped at one
+    native thread, in the order of :func:`~auditapp.mitigation.schedule.planned_order`.
     """
     report = on_progress or (lambda name, status, result: None)
     stop = should_stop or (lambda: False)
-    if min(int(n_jobs), MAX_WORKERS) <= 1 or len(names) <= 1:
+    workers = min(int(n_jobs), MAX_WORKERS)
+    if workers <= 1 or len(names) <= 1:
         return _sequential(ctx, names, report, stop)
-    return _parallel(ctx, names, min(int(n_jobs), MAX_WORKERS), report, stop)
+    from auditapp.sandboxed_model import SandboxedModel
+
+    if isinstance(ctx.estimator, SandboxedModel):
+        return run_threaded(ctx, names, workers, report, stop, run_candidate, POLL_SECONDS)
+    return _parallel(ctx, names, workers, report, stop)
 
 
 def _sequential(ctx, names, report, stop):
@@ -94,11 +101,12 @@ def _parallel(ctx, names, workers, report, stop):
 
     context = mp.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
-    pending = sorted(names, key=lambda n: -COST.get(n, 1))
+    pending = [n for n in planned_order(names) if n != FIRST]
+    here = FIRST in names  # trains nothing: evaluated in this process once the workers have started
     running: dict = {}
     results, cancelled = {}, []
     try:
-        while pending or running:
+        while pending or running or here:
             if stop():
                 for conn, (name, process) in running.items():
                     process.terminate()
@@ -107,10 +115,10 @@ def _parallel(ctx, names, workers, report, stop):
                     cancelled.append(name)
                     report(name, "cancelled", None)
                 running.clear()
-                for name in pending:
+                for name in [*pending, *([FIRST] if here else [])]:
                     cancelled.append(name)
                     report(name, "cancelled", None)
-                pending = []
+                pending, here = [], False
                 break
             while pending and len(running) < workers:
                 name = pending.pop(0)
@@ -120,6 +128,12 @@ def _parallel(ctx, names, workers, report, stop):
                 sender.close()
                 running[receiver] = (name, process)
                 report(name, "running", None)
+            if here:
+                here = False
+                report(FIRST, "running", None)
+                results[FIRST] = run_candidate(ctx, FIRST)
+                report(FIRST, _status(results[FIRST]), results[FIRST])
+                continue
             for conn in wait(list(running), timeout=POLL_SECONDS):
                 name, process = running.pop(conn)
                 try:

@@ -72,7 +72,7 @@ def test_edited_preset_is_renamed_so_reports_never_show_it_under_the_preset_name
 
 
 def test_rows_accept_typed_text_and_empty_cells():
-    rows = [_row(name="gap", measure="difference", scope="spread", at_least="", at_most="0,1",
+    rows = [_row(name="gap", measure="difference", scope="spread", at_least="", at_most=" 0.1 ",
                  min_group_size="50", role="monitored", groupings="single")]
     policy = policy_from_rows(rows, name="  ")
     c = policy.criteria[0]
@@ -90,6 +90,8 @@ def test_blank_row_is_the_four_fifths_check_with_a_new_id():
 @pytest.mark.parametrize(("rows", "message"), [
     ([], "has no criteria. Press “Add criterion”"),
     ([_row(at_least="abc")], r"Row 1: 'at_least' must be a number, got 'abc'"),
+    ([_row(at_most="0,8")], r"Row 1: 'at_most' must be a number written with a dot, got '0,8'. Type 0.8"),
+    ([_row(at_most="nan")], r"Row 1: 'at_most' must be a number, got 'nan'"),
     ([_row(min_group_size=2.5)], r"'min_group_size' must be a whole number, got '2.5'"),
     ([_row(metric="selection")], r"Row 1: 'metric' is 'selection'; choose one of selection_rate"),
     ([_row(role="maybe")], r"'role' is 'maybe'; choose one of required, monitored"),

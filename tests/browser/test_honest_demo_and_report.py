@@ -12,7 +12,7 @@ from auditapp.mitigation.describe import points
 from auditapp.mitigation.jobs import comparison_key
 from auditapp.scenarios import scenario_state
 from auditapp.store import ArtifactStore
-from tests.browser.helpers import wait_for_text
+from tests.browser.helpers import wait_for_text, wait_until_ready
 
 pytestmark = pytest.mark.browser
 
@@ -62,6 +62,7 @@ def test_mitigation_groups_by_one_feature_and_costs_against_the_refitted_baselin
 def test_an_intersection_flags_its_small_groups_and_claims_nothing_about_them(page):
     page.goto("/data")
     wait_for_text(page, "#data-dataset-status", "hiring.csv")
+    wait_until_ready(page)  # the form is filled from the workspace first (it would overwrite the 50)
     page.fill("#data-min-group-input", "50")
     page.click("#data-run-button")
     wait_for_text(page, "#data-run-alert", "Audit ready")

@@ -84,7 +84,7 @@ def test_grid_search_warning_is_shown_next_to_the_candidate(page):
     page.get_by_text("sex × ethnicity (intersection", exact=False).click()
     wait_for_text(page, "#mitigation-context-text", "groups: sex × ethnicity")
     page.click("#mitigation-run-button")
-    page.wait_for_selector("#mitigation-run-summary [data-name=grid_search][data-status=done]", timeout=60_000)
+    page.wait_for_selector("#mitigation-run-summary [data-name=grid_search][data-status=done]", timeout=180_000)
     page.locator("#mitigation-candidate-dropdown").click()
     page.get_by_role("option", name="GridSearch", exact=True).click()
     # sex × ethnicity: 8 groups, 7 constraint dimensions, so 2^7 = 128 grid points and fairlearn's warning.

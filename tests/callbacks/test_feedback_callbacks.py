@@ -85,17 +85,17 @@ def test_empty_sensitive_choice_is_refused():
 
 
 def test_text_that_is_not_a_number_is_refused():
-    with pytest.raises(AuditInputError, match="'Independent runs' must be a number, but got 'many'"):
+    with pytest.raises(AuditInputError, match="'Independent runs' must be a whole number, got 'many'"):
         presets.read_controls("policing", _defaults("policing", runs="many"))
 
 
 def test_out_of_range_value_is_refused_with_the_range():
-    with pytest.raises(AuditInputError, match=r"'Exploration rate' must be between 0 and 1, but got 1\.5"):
+    with pytest.raises(AuditInputError, match=r"'Exploration rate' must be between 0 and 1, got 1\.5"):
         presets.read_controls("model-loop", _defaults("model-loop", sensitive="sex", exploration=1.5))
 
 
 def test_fractional_count_is_refused():
-    with pytest.raises(AuditInputError, match="'Rounds of lending' must be a whole number, but got 2.5"):
+    with pytest.raises(AuditInputError, match="'Rounds of lending' must be a whole number, got '2.5'"):
         presets.read_controls("lending", _defaults("lending", steps=2.5))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 import pytest
 
@@ -59,8 +60,12 @@ def test_three_jobs_on_a_three_process_worker_run_one_at_a_time(tmp_path):
             watcher.start()
             for thread in threads:
                 thread.join(180)
+            deadline = time.monotonic() + 30  # a job's slot is freed just after its answer is delivered
+            while queue.counts() != {"running": 0, "waiting": 0} and time.monotonic() < deadline:
+                done.wait(0.05)
             done.set()
             watcher.join()
+            seen.append(queue.counts())
         finally:
             for proc in reversed(procs):
                 stop(proc)

@@ -35,7 +35,7 @@ def _cli(tmp_path, capsys, frame, *args):
 CASES = {
     "one row": (lambda f: f.head(1), {}, "never occurs in .y."),
     "all-missing target": (lambda f: f.assign(y=np.nan), {}, "y"),
-    "three classes": (lambda f: f.assign(y=np.arange(len(f)) % 3), {}, "3 values|three|0 or 1|two values|binary"),
+    "three classes": (lambda f: f.assign(y=np.arange(len(f)) % 3), {}, "3 values|three|0 or 1|two values|binary|3 distinct whole numbers.*--task"),
     "50,000 groups": (lambda f: pd.DataFrame({"sex": [f"id{i}" for i in range(50_400)],
                                               "y": np.tile(f["y"], 210), "pred": np.tile(f["pred"], 210)}),
                       {}, "50,400 distinct values.*Bin it"),

@@ -1,0 +1,96 @@
+"""The design matrix encoded once for the reductions, and their models put back into whole pipelines.
+
+ExponentiatedGradient and GridSearch refit their learner tens of times and predict with every refit on
+the training rows. When the learner is a pipeline, each of those fits and predictions re-encodes the same
+rows (imputing, scaling, one-hot encoding) although the encoding never changes: its steps do not look at
+the labels or weights the reductions vary. :func:`encode_once` fits the encoding steps once and gives the
+reductions the encoded matrix and the pipeline's last step; :meth:`Encoded.whole` puts each fitted model
+back behind the fitted encoding, so it takes the same columns as the user's pipeline.
+
+The answer is the same as refitting the whole pipeline: a ``Pipeline.fit`` fits each encoding step on
+the same rows (labels and weights go only to the last step, and the steps allowed here ignore labels), so
+the last step sees the same matrix. Encoding steps outside ``UNSUPERVISED`` (e.g. a target encoder, which
+reads the relabelled targets) are never split off: the reductions then refit the whole pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Transformers whose fit reads only the feature values (never y or sample weights), with ColumnTransformer
+# and Pipeline made of them.
+UNSUPERVISED = frozenset({
+    "SimpleImputer", "StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "OneHotEncoder",
+    "OrdinalEncoder", "Normalizer", "Binarizer", "KBinsDiscretizer", "PolynomialFeatures", "SplineTransformer",
+    "MissingIndicator", "VarianceThreshold",
+})
+_CONTAINERS = frozenset({"ColumnTransformer", "Pipeline"})
+
+
+def _unsupervised(step) -> bool:
+    if isinstance(step, str):
+        return step in ("drop", "passthrough")
+    if step is None:
+        return True
+    kind = type(step).__name__
+    if kind == "Pipeline":
+        return getattr(step, "memory", None) is None and all(_unsupervised(s) for _n, s in step.steps)
+    if kind == "ColumnTransformer":
+        remainder = getattr(step, "remainder", "drop")
+        return all(_unsupervised(t) for _n, t, _c in step.transformers) and _unsupervised(remainder)
+    return kind in UNSUPERVISED and type(step).__module__.startswith("sklearn.")
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """The fitted encoding steps, the encoded training rows and the unfitted last step."""
+
+    steps: tuple  # (name, fitted transformer) pairs, or () when nothing is encoded ahead
+    matrix: object  # what the last step is fitted on
+    learner: object  # the unfitted last step (or the whole learner when nothing is split off)
+    name: str | None  # the last step's name, None when nothing is split off
+
+    @property
+    def split(self) -> bool:
+        return self.name is not None
+
+    @property
+    def weight_name(self) -> str | None:
+        from auditapp.mitigation.learners import sample_weight_name
+
+        return sample_weight_name(self.learner)
+
+    def whole(self, fitted):
+        """A fitted last step behind the fitted encoding: a pipeline taking the learner's own columns."""
+        if not self.split:
+            return fitted
+        from sklearn.pipeline import Pipeline
+
+        return Pipeline([*self.steps, (self.name, fitted)])
+
+
+def encode_once(learner, X) -> Encoded:
+    """Fit ``learner``'s encoding steps once on ``X`` when they ignore labels and weights (see the module).
+
+    Parameters
+    ----------
+    learner : unfitted estimator or Pipeline
+    X : DataFrame of the training rows
+
+    Returns
+    -------
+    Encoded
+        ``split`` False (and ``matrix`` the untouched ``X``) when the learner is not a pipeline or has a
+        step that may read the labels.
+    """
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+
+    steps = getattr(learner, "steps", None)
+    if type(learner).__name__ != "Pipeline" or not steps or len(steps) < 2 \
+            or getattr(learner, "memory", None) is not None or not all(_unsupervised(s) for _n, s in steps[:-1]):
+        return Encoded((), X, learner, None)
+    prefix = Pipeline([(name, clone(step)) for name, step in steps[:-1]])
+    matrix = prefix.fit_transform(X)  # exactly what the pipeline's last step would be fitted on
+    name, last = steps[-1]
+    return Encoded(tuple(prefix.steps), matrix, clone(last), name)

@@ -1,0 +1,75 @@
+"""The comparison planned as one job: which candidate starts when, and where it runs.
+
+Two slots run side by side (one native thread each). The cheapest candidate, the uploaded model as it
+is, starts first so that a result shows at once; the two long reductions (ExponentiatedGradient,
+GridSearch) start next, one per slot, and the short candidates fill the gaps as slots free up (longest
+first), so the comparison ends about when the longer reduction does.
+
+A model file runs in its sandbox (:mod:`auditapp.sandbox`): its candidates are trained by model
+processes, so here they are sent from two threads of this process, each call taking a model process
+of its own from the pool (the one that already holds the model, and a second one started at once). No
+worker process of ours is started and the model is never loaded into this process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+# Rough relative cost (ExponentiatedGradient and GridSearch refit their learner 20 times or more).
+COST = {"exponentiated_gradient": 10, "grid_search": 9, "correlation_remover": 3, "reweighing": 2,
+        "baseline_refit": 2, "threshold_optimizer": 2, "baseline": 1}
+FIRST = "baseline"
+
+
+def planned_order(names: Sequence[str]) -> list[str]:
+    """The order candidates start in: the baseline first, then the most expensive first."""
+    rest = sorted((n for n in names if n != FIRST), key=lambda n: -COST.get(n, 1))
+    return ([FIRST] if FIRST in names else []) + rest
+
+
+def run_threaded(ctx, names: Sequence[str], workers: int, report: Callable, stop: Callable[[], bool],
+                 run: Callable, poll_seconds: float = 0.2):
+    """Run candidates of a sandboxed model from ``workers`` threads; return (results, cancelled names).
+
+    ``run(ctx, name)`` trains and evaluates one candidate (the training happens in a model process). On
+    a stop the candidates not started are cancelled and the running ones are abandoned: they are reported
+    cancelled at once, and their model processes finish the call within the sandbox's time limit.
+    """
+    pending = planned_order(names)
+    lock = threading.Condition()
+    finished: list = []
+    running: set[str] = set()
+    results, cancelled = {}, []
+
+    def body(name):
+        try:
+            result = run(ctx, name)
+        except BaseException as exc:  # noqa: BLE001 - run() turns failures into results; this is a last guard
+            result = exc
+        with lock:
+            finished.append((name, result))
+            lock.notify_all()
+
+    while pending or running:
+        if stop():
+            for name in [*sorted(running, key=names.index), *pending]:
+                cancelled.append(name)
+                report(name, "cancelled", None)
+            break
+        while pending and len(running) < workers:
+            name = pending.pop(0)
+            running.add(name)
+            report(name, "running", None)
+            threading.Thread(target=body, args=(name,), daemon=True, name=f"mitigation-{name}").start()
+        with lock:
+            if not finished:
+                lock.wait(timeout=poll_seconds)
+            done, finished[:] = list(finished), []
+        for name, result in done:
+            running.discard(name)
+            if isinstance(result, BaseException):
+                raise result
+            results[name] = result
+            report(name, "failed" if result.error else "done", result)
+    return results, tuple(n for n in names if n in cancelled)

@@ -1,0 +1,214 @@
+"""Amounts & classes page: regression and multiclass audits of the session's dataset."""
+
+from __future__ import annotations
+
+from dash import Input, Output, State, callback, no_update
+
+from auditapp import task_workspace, workspace
+from auditapp.errors import AuditInputError
+from auditapp.figures import empty_figure
+from auditapp.figures.tasks import (
+    class_rate_figure,
+    confusion_figure,
+    cutoff_figure,
+    distribution_figure,
+    regression_metric_figure,
+)
+from auditapp.task_table import mitigation_columns, mitigation_rows, table_columns, table_rows
+from callbacks.context import get_store, settings
+from datasets.listing_prices import CHOICES, VERSION, compare_mitigations, install_listing_prices
+from layouts import ids
+from layouts.components import error_alert, info_alert
+
+SEP = "|"
+HIDDEN, SHOWN = {"display": "none"}, None
+
+
+def _audit(token, state, choices):
+    return task_workspace.task_audit_for(get_store(), token, state, choices, trust_pickle=settings().trust_pickle)
+
+
+def _grouping(audit, key):
+    return audit.result.grouping(*key.split(SEP)) if key else audit.result.groupings[0]
+
+
+@callback(
+    Output(ids.TASK_TARGET_DROPDOWN, "options"), Output(ids.TASK_PREDICTION_DROPDOWN, "options"),
+    Output(ids.TASK_SENSITIVE_DROPDOWN, "options"),
+    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+)
+def show_task_columns(state, token):
+    """Offer the dataset's columns when the page opens or the dataset changes."""
+    if not state or not state.get("dataset"):
+        return [], [], []
+    try:
+        columns = workspace.dataset_for(get_store(), token, state).columns
+    except AuditInputError:
+        return [], [], []
+    return columns, columns, columns
+
+
+@callback(
+    Output(ids.STATE_STORE, "data", allow_duplicate=True), Output(ids.TASK_KIND_RADIO, "value"),
+    Output(ids.TASK_TARGET_DROPDOWN, "value"), Output(ids.TASK_PREDICTION_DROPDOWN, "value"),
+    Output(ids.TASK_SENSITIVE_DROPDOWN, "value"), Output(ids.TASK_ALERT, "children", allow_duplicate=True),
+    Output(ids.TASK_TARGET_DROPDOWN, "options", allow_duplicate=True),
+    Output(ids.TASK_PREDICTION_DROPDOWN, "options", allow_duplicate=True),
+    Output(ids.TASK_SENSITIVE_DROPDOWN, "options", allow_duplicate=True),
+    Input(ids.TASK_SCENARIO_BUTTON, "n_clicks"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    prevent_initial_call=True,
+)
+def on_load_listing_scenario(n_clicks, current, token):
+    """Load the listing-price scenario and fill in its settings (one click, offline)."""
+    if not n_clicks:
+        return (no_update,) * 9
+    state = {"dataset": install_listing_prices(get_store())}
+    if (current or {}).get("policy"):
+        state["policy"] = current["policy"]
+    columns = workspace.dataset_for(get_store(), token, state).columns
+    return (state, CHOICES["task"], CHOICES["target"], CHOICES["prediction"], CHOICES["sensitive"],
+            info_alert("Loaded the listing-price scenario: a price model trained on last year's prices, when group "
+                       "B's listings were discounted. Press Run.", color="success"), columns, columns, columns)
+
+
+@callback(
+    Output(ids.TASK_CHOICES_STORE, "data"), Output(ids.TASK_ALERT, "children"), Output(ids.TASK_CONTEXT, "children"),
+    Output(ids.TASK_GROUPING_DROPDOWN, "options"), Output(ids.TASK_GROUPING_DROPDOWN, "value"),
+    Output(ids.TASK_REGRESSION_AREA, "style"), Output(ids.TASK_MULTICLASS_AREA, "style"),
+    Output(ids.TASK_CUTOFF_SLIDER, "min"), Output(ids.TASK_CUTOFF_SLIDER, "max"),
+    Output(ids.TASK_CUTOFF_SLIDER, "value"),
+    Input(ids.TASK_RUN_BUTTON, "n_clicks"), State(ids.TASK_KIND_RADIO, "value"),
+    State(ids.TASK_TARGET_DROPDOWN, "value"), State(ids.TASK_PREDICTION_DROPDOWN, "value"),
+    State(ids.TASK_SENSITIVE_DROPDOWN, "value"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    prevent_initial_call=True,
+)
+def on_run_task_audit(n_clicks, kind, target, prediction, sensitive, state, token):
+    """Run the regression or multiclass audit with the chosen settings."""
+    if not n_clicks:
+        return (no_update,) * 10
+    confidence = ((state or {}).get("spec") or {}).get("confidence") or 0.95
+    choices = {"task": kind or "auto", "target": target, "prediction": prediction, "sensitive": sensitive or [],
+               "confidence": confidence}
+    try:
+        audit = _audit(token, state, choices)
+    except AuditInputError as exc:
+        return (None, error_alert(str(exc), title="The audit could not run"), "", [], None, HIDDEN, HIDDEN,
+                no_update, no_update, no_update)
+    options = [{"label": g.name, "value": SEP.join(g.features)} for g in audit.result.groupings]
+    regression = audit.task == "regression"
+    low, high = (float(audit.y_pred.min()), float(audit.y_pred.max())) if regression else (0.0, 1.0)
+    context = (f"{audit.task.capitalize()} audit of {audit.result.n_rows:,} rows ({audit.choice.reason}); "
+               f"predictions from the {audit.source}.")
+    notes = [n for n in audit.notices[1:]]
+    alert = info_alert(" ".join(notes), color="warning") if notes else None
+    return (choices, alert, context, options, options[0]["value"], SHOWN if regression else HIDDEN,
+            HIDDEN if regression else SHOWN, low, high, round((low + high) / 2, 2))
+
+
+def _current(choices, state, token, key):
+    if not choices:
+        raise AuditInputError("Press Run first.")
+    audit = _audit(token, state, choices)
+    return audit, _grouping(audit, key)
+
+
+@callback(
+    Output(ids.TASK_METRIC_GRAPH, "figure"), Output(ids.TASK_RESIDUAL_GRAPH, "figure"),
+    Output(ids.TASK_PREDICTION_GRAPH, "figure"),
+    Input(ids.TASK_GROUPING_DROPDOWN, "value"), Input(ids.TASK_METRIC_DROPDOWN, "value"),
+    Input(ids.TASK_CHOICES_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+)
+def show_regression_charts(key, metric, choices, state, token):
+    """Metric bars and the residual/prediction box plots for the chosen grouping."""
+    try:
+        audit, grouping = _current(choices, state, token, key)
+        if audit.task != "regression":
+            return (no_update,) * 3
+        dist = task_workspace.distributions_for(get_store(), token, state, choices, grouping.name)
+    except (AuditInputError, KeyError):
+        return (empty_figure("Run a regression audit first."),) * 3
+    return (regression_metric_figure(grouping, metric),
+            distribution_figure(dist.residuals, what="prediction − outcome", title=f"Residuals by {grouping.name}"),
+            distribution_figure(dist.predictions, what="prediction", title=f"Predictions by {grouping.name}"))
+
+
+@callback(
+    Output(ids.TASK_CUTOFF_GRAPH, "figure"),
+    Input(ids.TASK_CUTOFF_SLIDER, "value"), Input(ids.TASK_GROUPING_DROPDOWN, "value"),
+    State(ids.TASK_CHOICES_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+)
+def show_cutoff_rates(cutoff, key, choices, state, token):
+    """Each group's share predicted above the cutoff."""
+    try:
+        audit, grouping = _current(choices, state, token, key)
+        if audit.task != "regression" or cutoff is None:
+            return no_update
+        index = task_workspace.cutoff_for(get_store(), token, state, choices, grouping.name)
+    except (AuditInputError, KeyError):
+        return empty_figure("Run a regression audit first.")
+    return cutoff_figure(index.rates(float(cutoff), confidence=audit.result.confidence), cutoff=float(cutoff),
+                         features=grouping.features)
+
+
+@callback(
+    Output(ids.TASK_CLASS_GRAPH, "figure"), Output(ids.TASK_CONFUSION_GROUP_DROPDOWN, "options"),
+    Output(ids.TASK_CONFUSION_GROUP_DROPDOWN, "value"),
+    Input(ids.TASK_GROUPING_DROPDOWN, "value"), Input(ids.TASK_CLASS_METRIC_RADIO, "value"),
+    Input(ids.TASK_CHOICES_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+)
+def show_class_rates(key, prefix, choices, state, token):
+    """Per-class rates by group, and the groups whose confusion matrix can be shown."""
+    try:
+        audit, grouping = _current(choices, state, token, key)
+        if audit.task != "multiclass":
+            return no_update, no_update, no_update
+    except (AuditInputError, KeyError):
+        return empty_figure("Run a multiclass audit first."), [], None
+    labels = list(grouping.groups.index)
+    return class_rate_figure(grouping, prefix), labels, labels[0]
+
+
+@callback(
+    Output(ids.TASK_CONFUSION_GRAPH, "figure"),
+    Input(ids.TASK_CONFUSION_GROUP_DROPDOWN, "value"), State(ids.TASK_GROUPING_DROPDOWN, "value"),
+    State(ids.TASK_CHOICES_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+)
+def show_confusion(label, key, choices, state, token):
+    """The chosen group's confusion matrix as a heatmap."""
+    try:
+        audit, grouping = _current(choices, state, token, key)
+        if audit.task != "multiclass" or label not in grouping.confusion:
+            return no_update
+    except (AuditInputError, KeyError):
+        return no_update
+    return confusion_figure(grouping, label)
+
+
+@callback(
+    Output(ids.TASK_TABLE, "rowData"), Output(ids.TASK_TABLE, "columnDefs"),
+    Input(ids.TASK_GROUPING_DROPDOWN, "value"), Input(ids.TASK_CHOICES_STORE, "data"),
+    State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+)
+def show_task_table(key, choices, state, token):
+    """Every metric of the chosen grouping with its interval."""
+    try:
+        audit, grouping = _current(choices, state, token, key)
+    except (AuditInputError, KeyError):
+        return [], []
+    return table_rows(audit, grouping), table_columns(audit, grouping)
+
+
+_MITIGATION_NAMES = {"unmitigated": "Unmitigated", "reweighing": "Reweighing (by outcome quartile)",
+                     "correlation_remover": "CorrelationRemover", "bounded_group_loss": "Bounded group loss"}
+
+
+@callback(
+    Output(ids.TASK_MITIGATION_TABLE, "rowData"), Output(ids.TASK_MITIGATION_TABLE, "columnDefs"),
+    Input(ids.TASK_MITIGATION_BUTTON, "n_clicks"), prevent_initial_call=True,
+)
+def on_compare_mitigations(n_clicks):
+    """Compare the mitigations on the listing-price scenario."""
+    if not n_clicks:
+        return no_update, no_update
+    result = get_store().cached(("listing-mitigations", VERSION), compare_mitigations)
+    return mitigation_rows(result.table, _MITIGATION_NAMES), mitigation_columns()

@@ -1,0 +1,110 @@
+"""``auditapp audit --task``: regression and multiclass through the command line (record keys, policies,
+report, exit codes), and the binary audit unchanged by task detection."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from auditapp.cli import main
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tasks")
+    rng = np.random.default_rng(0)
+    n = 1500
+    g = rng.choice(["a", "b"], n, p=[0.7, 0.3])
+    y = rng.gamma(2.0, 50.0, n)
+    pd.DataFrame({"g": g, "price": y, "pred": y + rng.normal(0, 10, n) - 12 * (g == "b")}).to_csv(
+        root / "reg.csv", index=False)
+    band = rng.choice(["lo", "mid", "hi"], n)
+    pred = np.where((g == "b") & (rng.random(n) < 0.5), "lo", band)
+    pd.DataFrame({"g": g, "band": band, "pred": pred}).to_csv(root / "mc.csv", index=False)
+    pd.DataFrame({"g": g, "y": rng.integers(1, 6, n), "p": rng.integers(1, 6, n)}).to_csv(root / "amb.csv", index=False)
+    pd.DataFrame({"g": g, "hired": rng.integers(0, 2, n), "p": rng.integers(0, 2, n)}).to_csv(root / "bin.csv",
+                                                                                               index=False)
+    return root
+
+
+def test_regression_record_has_the_task_and_the_documented_keys(files, capsys):
+    out = files / "reg.json"
+    code = main(["audit", "--data", str(files / "reg.csv"), "--target", "price", "--prediction", "pred",
+                 "--sensitive", "g", "--json", str(out), "--replicates", "200"])
+    assert code == 0
+    record = json.loads(out.read_text())
+    assert record["task"] == "regression" and record["schema"] == "auditapp.audit/2"
+    group = next(g for g in record["groups"] if g["attributes"] == {"g": "b"})
+    for key in ("mean_outcome", "mean_prediction", "mean_error", "mean_absolute_error", "root_mean_squared_error",
+                "r2"):
+        assert set(group["metrics"][key]) == {"value", "ci"} and len(group["metrics"][key]["ci"]) == 2
+    assert group["metrics"]["mean_error"]["ci"][1] < 0  # b is under-estimated by 12
+    smd = [d for d in record["disparities"] if d["metric"] == "standardized_mean_difference"]
+    assert smd and smd[0]["attributes"] == {"g": "b"} and smd[0]["value"]["ci"][0] < smd[0]["value"]["value"]
+    assert any(d["metric"] == "ks_distance" for d in record["disparities"])
+    assert "Regression audit of 1,500 rows" in capsys.readouterr().out
+
+
+def test_multiclass_record_keys_and_confusion(files):
+    out = files / "mc.json"
+    assert main(["audit", "--data", str(files / "mc.csv"), "--target", "band", "--prediction", "pred",
+                 "--sensitive", "g", "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["task"] == "multiclass" and record["settings"]["classes"] == ["hi", "lo", "mid"]
+    group = next(g for g in record["groups"] if g["attributes"] == {"g": "b"})
+    for key in ("accuracy", "class_rate:lo", "tpr:lo", "fpr:lo", "precision:lo", "impact_ratio:hi"):
+        assert key in group["metrics"]
+    frame = pd.read_csv(files / "mc.csv")
+    b = frame[frame["g"] == "b"]
+    assert group["metrics"]["class_rate:lo"]["value"] == pytest.approx((b["pred"] == "lo").mean(), abs=1e-12)
+    assert np.sum(group["confusion"]["counts"]) == len(b)
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("regression-smd-0.3", 0), ("regression-mae-ratio", None)])
+def test_regression_policy_exit_codes(files, policy, expected, tmp_path):
+    report = tmp_path / "r.html"
+    code = main(["audit", "--data", str(files / "reg.csv"), "--target", "price", "--prediction", "pred",
+                 "--sensitive", "g", "--policy", policy, "--report", str(report), "--replicates", "200"])
+    if expected is not None:
+        assert code == expected
+    else:
+        assert code in (1, 3)
+    text = report.read_text()
+    assert "Task: <b>regression</b>" in text and "standardized" in text.lower() and policy in text
+
+
+def test_multiclass_four_fifths_per_class_fails_when_one_group_is_pushed_into_a_class(files, tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("task: multiclass\ncriteria:\n  - {criterion: min_impact_ratio, at_least: 0.8}\n")
+    assert main(["audit", "--data", str(files / "mc.csv"), "--target", "band", "--prediction", "pred",
+                 "--sensitive", "g", "--policy", str(policy)]) == 1
+
+
+def test_ambiguous_target_asks_for_the_task(files, capsys):
+    assert main(["audit", "--data", str(files / "amb.csv"), "--target", "y", "--prediction", "p",
+                 "--sensitive", "g"]) == 2
+    assert "--task multiclass" in capsys.readouterr().err
+    assert main(["audit", "--data", str(files / "amb.csv"), "--target", "y", "--prediction", "p",
+                 "--sensitive", "g", "--task", "multiclass"]) == 0
+
+
+def test_bad_task_inputs_are_named(files, capsys):
+    assert main(["audit", "--data", str(files / "mc.csv"), "--target", "band", "--prediction", "pred",
+                 "--sensitive", "g", "--task", "regression"]) == 2
+    assert "numbers in the target 'band'" in capsys.readouterr().err
+    assert main(["audit", "--data", str(files / "reg.csv"), "--target", "price", "--prediction", "pred",
+                 "--sensitive", "g", "--policy", "four-fifths"]) == 2
+    assert "Binary presets" in capsys.readouterr().err
+
+
+def test_binary_audit_is_the_same_with_auto_and_binary(files, tmp_path):
+    outs = []
+    for task in ("auto", "binary"):
+        out = tmp_path / f"{task}.json"
+        assert main(["audit", "--data", str(files / "bin.csv"), "--target", "hired", "--prediction", "p",
+                     "--sensitive", "g", "--json", str(out), "--task", task]) == 0
+        record = json.loads(out.read_text())
+        record.pop("timestamp")
+        outs.append(record)
+    assert outs[0] == outs[1] and "task" not in outs[0]

@@ -1,0 +1,112 @@
+"""The comparison planned as one job: side by side it gives the same results as one after another, the
+uploaded model as it is finishes first, and a model file's candidates use two model processes at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from auditapp.mitigation.compare import compare_mitigations
+from auditapp.mitigation.schedule import planned_order
+from auditapp.spec import AuditSpec
+
+SPEC = AuditSpec(target="hired", sensitive=("sex",), reference={"sex": "m"}, n_boot=50, seed=1)
+FEATURES = ["income", "proxy", "region"]
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.default_rng(5)
+    n = 800
+    sex = rng.choice(["f", "m"], n)
+    income = rng.normal(50, 12, n)
+    proxy = (sex == "f") * 1.0 + rng.normal(size=n)
+    region = rng.choice(["north", "south", "east"], n)
+    logit = 0.06 * (income - 50) - 0.8 * proxy + 0.4 * (region == "north")
+    hired = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    score = np.clip(1 / (1 + np.exp(-logit)) + rng.normal(0, 0.05, n), 0, 1).round(4)
+    return pd.DataFrame({"income": income.round(2), "proxy": proxy.round(3), "region": region, "sex": sex,
+                         "score": score, "hired": hired})
+
+
+def test_the_plan_starts_the_baseline_then_the_long_reductions():
+    names = ["threshold_optimizer", "reweighing", "grid_search", "baseline", "exponentiated_gradient"]
+    assert planned_order(names) == ["baseline", "exponentiated_gradient", "grid_search", "threshold_optimizer",
+                                    "reweighing"]  # equal costs keep the order asked for
+    assert planned_order(["grid_search", "reweighing"]) == ["grid_search", "reweighing"]
+
+
+class _Events:
+    def __init__(self):
+        self.events = []
+
+    def __call__(self, name, status, result):
+        self.events.append((name, status))
+
+    def most_running(self) -> int:
+        running, most = set(), 0
+        for name, status in self.events:
+            (running.add if status == "running" else running.discard)(name)
+            most = max(most, len(running))
+        return most
+
+    def first_done(self) -> str:
+        return next(name for name, status in self.events if status == "done")
+
+
+def _same(one, two):
+    assert [c.name for c in one.candidates] == [c.name for c in two.candidates]
+    for mine, theirs in zip(one.candidates, two.candidates, strict=True):
+        assert mine.error is None and theirs.error is None, (mine.error, theirs.error)
+        np.testing.assert_array_equal(mine.y_pred, theirs.y_pred)
+        assert mine.accuracy == theirs.accuracy and mine.disparity == theirs.disparity
+
+
+def test_side_by_side_in_worker_processes_is_the_same_as_one_after_another(frame):
+    options = {"constraint": "demographic_parity", "grid_size": 8, "features": FEATURES,
+               "candidates": ["baseline", "reweighing", "exponentiated_gradient", "grid_search",
+                              "threshold_optimizer"]}
+    spec = AuditSpec(target="hired", sensitive=("sex",), score="score", n_boot=50, seed=1)
+    events = _Events()
+    parallel = compare_mitigations(frame, spec, n_jobs=2, on_progress=events, **options)
+    _same(parallel, compare_mitigations(frame, spec, n_jobs=1, **options))
+    assert events.first_done() == "baseline"
+    assert events.most_running() == 3  # two workers, and the baseline evaluated here meanwhile
+
+
+def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimator_here(frame):
+    import skops.io as sio
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from auditapp.models import from_estimator, load_model
+    from auditapp.sandbox import current_mode, default_pool
+
+    if not current_mode().strong:
+        pytest.skip("needs bubblewrap (see README)")
+    encode = make_column_transformer((StandardScaler(), ["income", "proxy"]),
+                                     (OneHotEncoder(handle_unknown="ignore"), ["region"]))
+    pipeline = make_pipeline(encode, LogisticRegression()).fit(frame[FEATURES], frame["hired"])
+    sandboxed = load_model(sio.dumps(pipeline), filename="pipeline.skops", scope="schedule-test")
+    before = set(default_pool().processes())
+    options = {"constraint": "demographic_parity", "grid_size": 5}
+    events = _Events()
+    one = compare_mitigations(frame, SPEC, sandboxed, n_jobs=2, on_progress=events, **options)
+    _same(one, compare_mitigations(frame, SPEC, from_estimator(pipeline), n_jobs=1, **options))
+    assert events.events[0] == ("baseline", "running") and events.most_running() == 2
+    started = set(default_pool().processes()) - before
+    assert len(started) == 1  # the second model process; the first was started by load_model
+
+
+def test_the_command_reports_a_bad_dataset_before_a_bad_model_file(tmp_path, capsys):
+    from auditapp.cli import main
+
+    (tmp_path / "model.skops").write_bytes(b"not a model")
+    code = main(["mitigate", "--data", str(tmp_path / "missing.csv"), "--model", str(tmp_path / "model.skops"),
+                 "--target", "hired", "--sensitive", "sex", "--jobs", "2", "--json", str(tmp_path / "out.json")])
+    err = capsys.readouterr().err
+    assert code != 0 and "missing.csv" in err and "model.skops" not in err and "Traceback" not in err
+    assert not (tmp_path / "out.json").exists()

@@ -1,0 +1,40 @@
+"""Amounts & classes page callbacks, called directly on the listing-price scenario."""
+
+import pytest
+
+from callbacks import tasks
+from datasets.listing_prices import generate
+
+
+def test_scenario_then_run_gives_a_regression_audit_and_charts(store, token):
+    state, kind, target, prediction, sensitive, alert, *options = tasks.on_load_listing_scenario(1, None, token)
+    assert (kind, target, prediction, sensitive) == ("regression", "price", "predicted_price", ["host_group"])
+    out = tasks.on_run_task_audit(1, kind, target, prediction, sensitive, state, token)
+    choices, alert, context, options, key, reg_style, mc_style, low, high, value = out
+    assert context.startswith("Regression audit of 4,000 rows") and reg_style is None and mc_style == {"display": "none"}
+    frame = generate()
+    assert (low, high) == (frame["predicted_price"].min(), frame["predicted_price"].max())
+    metric, residuals, predictions = tasks.show_regression_charts(key, "mean_error", choices, state, token)
+    assert metric.layout.title.text.startswith("Mean error")
+    cutoff = tasks.show_cutoff_rates(150.0, key, choices, state, token)
+    above = (frame.loc[frame["host_group"] == "B", "predicted_price"] > 150.0).mean()
+    bar = cutoff.data[0]
+    assert bar.y[list(bar.x).index("B")] == pytest.approx(above, abs=1e-12)
+    rows, columns = tasks.show_task_table(key, choices, state, token)
+    assert {r["group"] for r in rows} == {"A (reference)", "B"}
+
+
+def test_an_ambiguous_target_makes_the_page_ask(store, token):
+    state, *_ = tasks.on_load_listing_scenario(1, None, token)
+    out = tasks.on_run_task_audit(1, "auto", "bedrooms", "predicted_price", ["host_group"], state, token)
+    assert out[0] is None and "could be classes or amounts" in str(out[1])
+
+
+def test_mitigation_comparison_of_the_scenario(store, token):
+    rows, columns = tasks.on_compare_mitigations(1)
+    by_name = {r["candidate"]: r for r in rows}
+    assert set(by_name) == {"Unmitigated", "Reweighing (by outcome quartile)", "CorrelationRemover",
+                            "Bounded group loss"}
+    smd = {name: float(r["max_abs_smd"].split()[0]) for name, r in by_name.items()}
+    assert smd["CorrelationRemover"] < smd["Unmitigated"]  # the proxy's route to the discount is cut
+    assert [c["field"] for c in columns] == ["candidate", "mae", "rmse", "mae_gap", "max_abs_smd"]
