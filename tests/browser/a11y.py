@@ -14,7 +14,7 @@ from pathlib import Path
 AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
 BLOCKING = ("critical", "serious")
-PAGES = ("/data", "/", "/thresholds", "/explain", "/mitigation", "/feedback", "/policy", "/compliance")
+PAGES = ("/data", "/", "/thresholds", "/explain", "/mitigation", "/feedback", "/policy", "/compliance", "/tasks")
 NARROW = (320, 640)  # WCAG 1.4.10: content reflows at 320 CSS px without scrolling sideways
 ZOOMED = (640, 450)  # a 1280 x 900 window at 200% zoom
 
@@ -78,6 +78,7 @@ def open_page(page, path: str) -> None:
         "/feedback": ("#feedback-run-button", "Run"),
         "/policy": ("#policy-overall-verdict", "."),
         "/compliance": ("#compliance-ll144-race-grid .ag-body", "black"),
+        "/tasks": ("#task-scenario-button", "."),
     }[path]
     wait_for_text(page, *ready)
     settle(page)
@@ -127,6 +128,12 @@ def main_action(page, path: str) -> None:
         page.fill("#compliance-ll144-source-input", "historical data: the hiring demo")
         page.click("#compliance-ll144-run-button")
         wait_for_text(page, "#compliance-ll144-tables", "Impact ratio")
+    elif path == "/tasks":  # the listing-price scenario, audited as a regression
+        page.click("#task-scenario-button")
+        wait_for_text(page, "#task-alert", "Loaded the listing-price scenario")
+        page.click("#task-run-button")
+        wait_for_text(page, "#task-context", "Regression audit of 4,000 rows")
+        wait_for_text(page, "#task-table .ag-body", "B")
     settle(page)
 
 

@@ -1,5 +1,5 @@
-"""WCAG 2.1 AA (issue 20): the shell, the login page, Data & model, Group metrics, Threshold explorer and
-Explanations: axe-core, keyboard only, names, charts, reflow. (Mitigation, Feedback, Policy, Compliance and
+"""WCAG 2.1 AA (issue 20): the shell, the login page, Data & model, Group metrics, Threshold explorer,
+Explanations and Amounts & classes: axe-core, keyboard only, names, charts, reflow. (Mitigation, Feedback, Policy, Compliance and
 the downloaded report: ``test_accessibility_results.py``.)
 
 axe-core runs its wcag2a/wcag2aa/wcag21a/wcag21aa rules on each page before and after the page's main
@@ -109,7 +109,7 @@ def _reflows(page) -> None:
     page.set_viewport_size({"width": 1400, "height": 1000})
 
 
-MY_PAGES = ("/data", "/", "/thresholds", "/explain")
+MY_PAGES = ("/data", "/", "/thresholds", "/explain", "/tasks")
 
 
 def _compute_explanations_by_keyboard(page) -> None:
