@@ -60,8 +60,8 @@ def distribution_figure(summary, *, what: str, title: str) -> go.Figure:
     """Box plot per group from precomputed quantiles (whiskers at the 5th and 95th percentiles)."""
     fig = go.Figure()
     for i, (label, row) in enumerate(summary.iterrows()):
-        fig.add_trace(go.Box(
-            name=escape(label), q1=[row["q25"]], median=[row["q50"]], q3=[row["q75"]],
+        fig.add_trace(go.Box(  # x: each group's box at its own place, named on the axis
+            name=escape(label), x=[escape(label)], q1=[row["q25"]], median=[row["q50"]], q3=[row["q75"]],
             lowerfence=[row["q05"]], upperfence=[row["q95"]], mean=[row["mean"]],
             marker_color=OKABE_ITO[i % len(OKABE_ITO)], showlegend=False))
     base_layout(fig, title=title, xaxis_title="group", yaxis_title=what)
