@@ -22,8 +22,14 @@ import pytest
 from auditapp.compliance.report_section import NOT_RUN_TEXT
 from auditapp.report_sections import NOT_RUN
 from tests.browser import a11y
-from tests.browser.test_accessibility import _charts_have_text, _names, _problems, _reflows, _walk
-from tests.browser.test_accessibility import sized_page  # noqa: F401  (a fixture)
+from tests.browser.test_accessibility import (
+    _charts_have_text,
+    _names,
+    _problems,
+    _reflows,
+    _walk,
+    sized_page,  # noqa: F401, F811  (a fixture)
+)
 
 pytestmark = pytest.mark.browser
 
@@ -105,7 +111,7 @@ def _draw_every_chart(page) -> None:
         document.querySelectorAll('.js-plotly-plot .main-svg[role=img]').length""")
 
 
-def test_result_pages_and_the_report_they_feed_are_accessible(page, sized_page, tmp_path):
+def test_result_pages_and_the_report_they_feed_are_accessible(page, sized_page, tmp_path):  # noqa: F811
     _compliance(page)
     _action_page(page, "/mitigation")
     _action_page(page, "/feedback")
