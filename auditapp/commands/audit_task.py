@@ -34,7 +34,7 @@ def _target(args, dataset):
 def prepare_task(args):
     """``(choice, dataset, model)``: the task of this audit (a ``TaskChoice``), with the inputs read to decide it (None, None when
     they were not read: a source for the duckdb/spark engines, whose audits are binary)."""
-    from auditapp.commands.audit import load_inputs, resolve_engine
+    from auditapp.commands.audit_inputs import load_inputs, resolve_engine
     from auditapp.tasks import TaskChoice, detect_task
 
     _source, engine = resolve_engine(args)
@@ -52,14 +52,9 @@ def prepare_task(args):
 
 def run_task(args, choice, dataset, model) -> int:
     """Run a regression or multiclass audit from parsed options; print, write the record and report."""
-    from auditapp.commands.audit import (
-        dataset_info,
-        model_info,
-        note_deprecated_bootstrap,
-        spec_from_args,
-        write_json,
-    )
+    from auditapp.commands.audit_inputs import note_deprecated_bootstrap, spec_from_args
     from auditapp.gate import EXIT_CODES
+    from auditapp.outputs import dataset_info, model_info, write_json
     from auditapp.report import write_report
     from auditapp.task_audit import run_task_audit, task_record
     from auditapp.task_policy import evaluate_task_policy, format_verdicts, load_task_policy

@@ -59,7 +59,7 @@ def test_choosing_a_preset_shows_the_engines_verdict(page, demo_audit):
     assert mark in text
     page.wait_for_function("""() => [...document.querySelectorAll('#policy-criteria-div input')]
                                     .some(i => i.value === 'true positive rate gap')""")
-    page.locator("#policy-board-grid").scroll_into_view_if_needed()  # the grid draws rows once seen
+    page.locator("#policy-board-grid").scroll_into_view_if_needed()  # a grid draws its rows once on screen
     wait_for_text(page, "#policy-board-grid .ag-body", "true positive rate gap")
     assert page.locator("#policy-verdict-graph .main-svg").count() > 0
 

@@ -86,5 +86,4 @@ def test_regression_report_draws_its_charts_without_console_errors(page, tmp_pat
     wait_for_text(page, "#verdict", "regression-fair")
     page.evaluate("() => window.auditappDrawAll()")
     page.wait_for_function("() => document.querySelectorAll('.figure .main-svg').length >= 12")
-    # Drawn (plotly.js gives each chart three .main-svg layers: plot, top and hover).
     assert page.locator("#t0-residuals .main-svg").count() > 0 and page.locator("#t2-mae .main-svg").count() > 0
