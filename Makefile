@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AXE := tests/browser/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8050
 
@@ -14,21 +15,27 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-spark.txt pyproject
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# axe-core (WCAG checks in the browser tests), pinned in tests/browser/package-lock.json.
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
 run: system-run $(STAMP)
 	$(BIN)/auditapp serve --host $(HOST) --port $(PORT) --demo hiring
 
 # System programs: installed with apt-get when missing and this user can (root); otherwise make stops at
 # once with the one line to run. The app needs bubblewrap (the model sandbox); the tests also need Chromium
-# (browser tests), redis-server (the scaled store and jobs) and Java (the Spark engine's tests).
+# (browser tests), redis-server (the scaled store and jobs), Java (the Spark engine's tests) and npm (it
+# fetches the pinned axe-core the accessibility tests run).
 RUN_PROGRAMS := bwrap=bubblewrap
-TEST_PROGRAMS := $(RUN_PROGRAMS) chromium=chromium redis-server=redis-server java=openjdk-17-jre-headless
+TEST_PROGRAMS := $(RUN_PROGRAMS) chromium=chromium redis-server=redis-server java=openjdk-17-jre-headless npm=npm
 system-run:
 	@tools/system-packages.sh $(RUN_PROGRAMS)
 
 system-test:
 	@tools/system-packages.sh $(TEST_PROGRAMS)
 
-test: system-test $(STAMP)
+test: system-test $(STAMP) $(AXE)
 	$(BIN)/python -m pytest
 
 test-quick: $(STAMP)
@@ -41,4 +48,4 @@ bench: $(STAMP)
 	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache tests/browser/node_modules

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from auditapp.store import ArtifactStore
     from callbacks import assets
     from callbacks.managers import background_manager
+    from layouts.shell import CHARTS_SCRIPT
 
     store = ArtifactStore(settings.data_dir)
     assets.load_grids_on_demand()
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         assets_folder=str(HERE / "layouts" / "assets"),
         suppress_callback_exceptions=True, title="auditapp", on_error=_on_error,
         background_callback_manager=background_manager(settings),
-        serve_locally=True, index_string=assets.index_string(),
+        serve_locally=True, index_string=assets.index_string(), external_scripts=[CHARTS_SCRIPT],
     )
     assets.install(app.server)  # compression, long-lived caching of fingerprinted files
     app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024**2

@@ -28,12 +28,13 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Log
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font-family:system-ui,sans-serif;max-width:22rem;margin:12vh auto;padding:0 1rem;color:#222}}
 label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.45rem;font-size:1rem;box-sizing:border-box}}
-button{{margin-top:1.2rem;padding:.5rem 1.2rem;font-size:1rem}}.note{{color:#b00020}}</style></head>
-<body><h1>auditapp</h1><p class="note" role="alert">{message}</p>
-<form method="post" action="{action}"><input type="hidden" name="next" value="{next}">
+button{{margin-top:1.2rem;padding:.5rem 1.2rem;font-size:1rem}}.note{{color:#b00020}}
+:focus-visible{{outline:3px solid #0b5cad;outline-offset:2px}}</style></head>
+<body><main><h1>auditapp</h1><p class="note" role="alert">{message}</p>
+<form method="post" action="{action}" aria-label="Log in"><input type="hidden" name="next" value="{next}">
 <label for="user">User name</label><input id="user" name="user" autocomplete="username" required autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password"
-autocomplete="current-password" required><button type="submit">Log in</button></form></body></html>"""
+autocomplete="current-password" required><button type="submit">Log in</button></form></main></body></html>"""
 
 
 def load_users(*, basic_auth: str | None = None, users_file: str | None = None) -> dict[str, str]:

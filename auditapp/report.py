@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 
 from auditapp.audit import Audit
 from auditapp.findings import Finding
+from auditapp.report_html import CSS as ACCESSIBLE_CSS
 from auditapp.outcome import assess
 from auditapp.outputs import write_text_atomic
 from auditapp.report_html import LAZY_JS, Templates, figure_html, safe_json
@@ -90,7 +91,7 @@ def _board(evaluation: PolicyEvaluation | None) -> str:
                      _e(row["bound"]), str(row["pass"]), str(row["fail"]), str(row["inconclusive"]),
                      str(row["not_evaluable"])])
     table = _table(["Verdict", "Criterion", "Role", "Bound", "Pass", "Fail", "Inconclusive",
-                    "Not evaluable"], rows, numeric=(4, 5, 6, 7))
+                    "Not evaluable"], rows, numeric=(4, 5, 6, 7), label="Verdict per criterion")
     return (f'<section id="verdict"><h2>Verdict</h2>'
             f'<p>Policy <strong>{_e(policy.name)}</strong>: {_e(policy.description)}</p>'
             f'<div id="overall-verdict">{_badge(evaluation.overall, "overall-badge")}</div>{table}</section>')
@@ -121,7 +122,7 @@ def _verdict_details(evaluation: PolicyEvaluation | None, figure_html: Draw) -> 
                      + figure_html(verdict_figure(evaluation, c.name), f"verdict-figure-{i}")
                      + _table(["Verdict", "Grouping", "Group", "Compared with", "Value",
                                f"{evaluation.confidence:.0%} CI", "n", "Reason"], rows,
-                              numeric=(4, 5, 6)))
+                              numeric=(4, 5, 6), label=f"Verdicts by group: {c.name}"))
     return '<section id="verdict-details"><h2>Verdicts by group</h2>' + "".join(parts) + "</section>"
 
 
@@ -140,7 +141,7 @@ def _groupings(audit: Audit, figure_html: Draw) -> str:
         rows = [[_e(r["group"]), str(r["n"]), "yes" if r["reference"] else "", _e(r["flags"]),
                  *(_e(r[m]) for m in TABLE_METRICS)] for r in group_table_rows(grouping, TABLE_METRICS)]
         table = _table(["Group", "n", "Reference", "Flags", *(LABELS[m] for m in TABLE_METRICS)], rows,
-                       numeric=(1,))
+                       numeric=(1,), label=f"Rates by group of {grouping.name}")
         figures = [group_metric_figure(grouping, CHART_METRICS, confidence=confidence),
                    disparity_figure(grouping, "selection_rate", confidence=confidence)]
         if len(grouping.features) == 2:
@@ -178,7 +179,7 @@ def _extra(extra_figures: Mapping[str, Sequence[go.Figure]] | None, figure_html:
 
 def _settings(audit: Audit, record: Mapping, evaluation: PolicyEvaluation | None) -> str:
     def kv(items):
-        return _table(["Setting", "Value"], [[_e(k), _e(v)] for k, v in items])
+        return _table(["Setting", "Value"], [[_e(k), _e(v)] for k, v in items], label="Audit settings")
 
     dataset = record.get("dataset") or {}
     model = record.get("model") or {}
@@ -197,7 +198,7 @@ def _settings(audit: Audit, record: Mapping, evaluation: PolicyEvaluation | None
                 for c in evaluation.policy.criteria]
         text += f"<h3>Policy {_e(evaluation.policy.name)}</h3>" + _table(
             ["Criterion", "Metric", "Measure", "Scope", "Bound", "Min group size", "Role", "Groupings"],
-            rows)
+            rows, label=f"Criteria of the policy {evaluation.policy.name}")
     notices = "".join(f"<li>{_e(n)}</li>" for n in audit.notices)
     if notices:
         text += f"<h3>Notices</h3><ul>{notices}</ul>"
@@ -248,6 +249,8 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
     """
     from plotly.offline import get_plotlyjs
 
+    from auditapp.figures.describe import chart_script
+
     templates = Templates()
 
     def draw(fig: go.Figure, div_id: str) -> str:
@@ -282,9 +285,9 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{_CSS}</style>"
-            f"<script>{get_plotlyjs()}</script><script>{LAZY_JS}</script></head><body>{body}"
-            f"{templates.script()}<script>{_PRINT_JS}</script></body></html>")
+            f"<title>{_e(title)}</title><style>{_CSS}{ACCESSIBLE_CSS}</style>"
+            f"<script>{get_plotlyjs()}</script><script>{LAZY_JS}</script></head><body><main>{body}</main>"
+            f"{templates.script()}<script>{_PRINT_JS}</script><script>{chart_script()}</script></body></html>")
 
 
 def write_report(path: str | os.PathLike, text: str) -> None:

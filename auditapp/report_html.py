@@ -4,6 +4,11 @@ A figure is written as a ``<div>`` and a one-line script that hands its JSON to 
 page draws a figure when it comes near the screen (and every figure before printing), so opening a long
 report costs the parse of plotly.js and the few charts on the first screen, not every chart at once.
 Layout templates are written once (``TEMPLATES``) and shared by reference, which keeps each figure lean.
+
+WCAG 2.1 AA (issue 20): a table wider than the screen scrolls inside a named, focusable region (the
+page never scrolls sideways at 320 px); every chart is a ``<figure>`` whose picture is named by the
+figure's summary (``auditapp/figures/charts.js``, inlined once in the report) and whose numbers are a
+real table in a ``<details>`` right under it, written here, so they read without any script.
 """
 
 from __future__ import annotations
@@ -11,12 +16,24 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from auditapp.figures.describe import figure_text
+
+# A lean toolbar: one button (download as PNG), not ten more Tab stops per chart.
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
-               "modeBarButtonsToRemove": ["sendDataToCloud"]}
+               "modeBarButtons": [["toImage"]]}
+CSS = """
+.table-scroll{overflow-x:auto;max-width:100%;margin:.6rem 0}.table-scroll>table{margin:0}
+.table-scroll:focus-visible,summary:focus-visible,a:focus-visible{outline:3px solid #0b5cad;outline-offset:2px}
+figure.chart{margin:0 0 1rem}figure.chart details{margin:.2rem 0 .8rem}
+figure.chart summary{cursor:pointer;color:#0b4f8a}figure.chart caption{caption-side:top;text-align:left;color:#444}
+@media (max-width:600px){body{padding:.6rem}nav a{display:inline-block;margin:.2rem .8rem .2rem 0}}
+@media print{figure.chart details{display:none}.table-scroll{overflow:visible}}
+"""
 # Draw figures near the screen; draw all before printing. ``auditappTemplates`` holds shared templates.
 LAZY_JS = """
 (function(){
@@ -38,8 +55,11 @@ LAZY_JS = """
 
 
 def e(value) -> str:
-    """Text as HTML (quotes included)."""
+    """Text as HTML (quotes included): every user-provided string goes through here."""
     return html.escape(str(value), quote=True)
+
+
+escape = e
 
 
 def safe_json(payload: str) -> str:
@@ -68,7 +88,8 @@ class Templates:
 
 
 def figure_html(fig: go.Figure, div_id: str, templates: Templates | None = None) -> str:
-    """A ``<div>`` and the inline script that registers ``fig`` to be drawn with the embedded plotly.js."""
+    """A chart as a ``<figure>``: a ``<div>`` with the inline script that registers ``fig`` to be drawn with
+    the embedded plotly.js, then the chart's numbers as a table (from :func:`describe`'s text)."""
     import plotly.io as pio
 
     payload = json.loads(pio.to_json(fig, validate=False))  # numeric arrays as compact base64
@@ -77,20 +98,38 @@ def figure_html(fig: go.Figure, div_id: str, templates: Templates | None = None)
         layout = templates.reference(layout)
     data = safe_json(json.dumps({"data": payload.get("data", []), "layout": layout}, separators=(",", ":"),
                                 ensure_ascii=False))
-    return f'<div class="figure" id="{e(div_id)}"></div><script>auditappFigure("{e(div_id)}",{data});</script>'
+    text = figure_text(fig)
+    numbers = ""
+    if text is not None and text.columns and text.rows:
+        caption = f"<caption>{e(text.note)}</caption>" if text.note else ""
+        rows = [[e(c) for c in row] for row in text.rows]
+        numbers = ("<details><summary>Table of the chart's numbers</summary>"
+                   + table([e(c) for c in text.columns], rows,
+                           label=f"Numbers of the chart: {text.summary.split('. ')[0]}")
+                   .replace("<table>", f"<table>{caption}", 1) + "</details>")
+    return (f'<figure class="chart"><div class="figure" id="{e(div_id)}"></div>'
+            f'<script>auditappFigure("{e(div_id)}",{data});</script>{numbers}</figure>')
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = (), *,
-          css: str = "") -> str:
-    """An HTML table; cells are given already escaped (or as trusted markup)."""
-    head = "".join(f"<th>{h}</th>" for h in header)
+          css: str = "", label: str = "") -> str:
+    """An HTML table in a box that scrolls sideways on its own (never the page), named for screen readers.
+
+    Header and cells are given already escaped (or as trusted markup); ``label`` is plain text (by
+    default the table's first column headers).
+    """
+    head = "".join(f'<th scope="col">{h}</th>' for h in header)
     body = "".join(
         "<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
                          for i, c in enumerate(row)) + "</tr>" for row in rows)
     cls = f' class="{css}"' if css else ""
-    return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    name = label or "Table: " + ", ".join(_plain(h) for h in list(header)[:4]) + (", …" if len(header) > 4 else "")
+    return (f'<div class="table-scroll" role="region" tabindex="0" aria-label="{e(name)}">'
+            f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
+def _plain(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]*>", "", str(markup)))
 def bullets(lines: Sequence[str], css: str = "") -> str:
     """A list of plain-text sentences (escaped)."""
     cls = f' class="{css}"' if css else ""

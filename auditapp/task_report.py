@@ -99,7 +99,9 @@ def build_task_report(audit, *, record: dict, verdicts: dict | None, title: str 
     """The report as one self-contained HTML document."""
     from plotly.offline import get_plotlyjs
 
+    from auditapp.figures.describe import chart_script
     from auditapp.report import _CSP, _CSS
+    from auditapp.report_html import CSS as ACCESSIBLE_CSS
 
     templates = Templates()
 
@@ -127,6 +129,6 @@ def build_task_report(audit, *, record: dict, verdicts: dict | None, title: str 
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{e(title)}</title><style>{_CSS}</style>"
-            f"<script>{get_plotlyjs()}</script><script>{LAZY_JS}</script></head><body>{body}"
-            f"{templates.script()}</body></html>")
+            f"<title>{e(title)}</title><style>{_CSS}{ACCESSIBLE_CSS}</style>"
+            f"<script>{get_plotlyjs()}</script><script>{LAZY_JS}</script></head><body><main>{body}</main>"
+            f"{templates.script()}<script>{chart_script()}</script></body></html>")

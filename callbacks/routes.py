@@ -10,10 +10,11 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 
 from auditapp.errors import AuditInputError, LimitExceededError
 from callbacks.browser_session import COOKIE, UPLOAD_HEADER
+from layouts.shell import CHARTS_SCRIPT
 
 log = logging.getLogger("auditapp.upload")
 CHUNK = 1 << 20
@@ -92,7 +93,15 @@ def handle_upload(store, settings, kind: str, token: str | None, filename: str) 
 
 def register_routes(server, store, settings) -> None:
     """Add ``POST /api/upload/<kind>`` (raw body; header X-Filename, and X-Auditapp-Session or, from the
-    page's script, X-Auditapp-Upload with the workspace cookie)."""
+    page's script, X-Auditapp-Upload with the workspace cookie), and ``GET /_auditapp/charts.js``, the
+    charts' accessibility script shared with the HTML report."""
+
+    @server.get(CHARTS_SCRIPT)
+    def charts_script():
+        from auditapp.figures.describe import chart_script
+
+        return Response(chart_script(), mimetype="text/javascript",
+                        headers={"Cache-Control": "no-cache"})
 
     @server.post("/api/upload/<kind>")
     def upload(kind: str):

@@ -194,7 +194,7 @@ def show_task_table(key, choices, state, token):
     try:
         audit, grouping = _current(choices, state, token, key)
     except (AuditInputError, KeyError):
-        return [], []
+        return [], no_update  # keep the empty table's header (a grid without columns is not a valid table)
     return table_rows(audit, grouping), table_columns(audit, grouping)
 
 

@@ -7,27 +7,31 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids
-from layouts.components import card, labelled
+from layouts.components import card, grid_options, labelled, named_grid
 
 
-def fixed_grid(grid_id: str, columns: list[dict], *, height: int, **options) -> dag.AgGrid:
-    """An AG Grid whose columns are known when the page is built."""
-    return dag.AgGrid(
+def fixed_grid(grid_id: str, columns: list[dict], *, label: str, height: int, **options) -> html.Div:
+    """An AG Grid whose columns are known when the page is built, named ``label`` (one Tab stop, arrow keys
+    inside, filters from the header: ``components.grid_options``)."""
+    return named_grid(dag.AgGrid(
         id=grid_id, rowData=[], columnDefs=columns,
         defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 80},
-        dashGridOptions={"domLayout": "normal", "tooltipShowDelay": 300, **options.pop("grid_options", {})},
-        style={"height": f"{height}px"}, className="ag-theme-alpine mb-2", **options)
+        dashGridOptions=grid_options(**options.pop("grid_options", {})),
+        style={"height": f"{height}px"}, className="ag-theme-alpine mb-2", **options), label)
 
 
-def mapping_grid(grid_id: str, choices: list[str]) -> dag.AgGrid:
-    """Value → category: the value and its row count, the category chosen from the rule's list."""
+def mapping_grid(grid_id: str, choices: list[str], *, label: str) -> html.Div:
+    """Value → category: the value and its row count, the category chosen from the rule's list.
+
+    By keyboard: Tab into the grid, arrow keys to a category cell, Enter opens the list of categories.
+    """
     columns = [
         {"field": "value", "headerName": "Value in your data", "minWidth": 160, "flex": 1},
         {"field": "rows", "headerName": "Rows", "width": 90, "type": "rightAligned"},
         {"field": "category", "headerName": "Category (click to choose)", "minWidth": 230, "flex": 1,
          "editable": True, "cellEditor": "agSelectCellEditor", "cellEditorParams": {"values": ["", *choices]}},
     ]
-    return fixed_grid(grid_id, columns, height=230, getRowId="params.data.value",
+    return fixed_grid(grid_id, columns, label=label, height=230, getRowId="params.data.value",
                       grid_options={"singleClickEdit": True, "stopEditingWhenCellsLoseFocus": True})
 
 
@@ -39,9 +43,11 @@ def ll144_table(title: str, rows: list[dict], count_header: str, rate_header: st
                                 html.Td(r["count"], className="text-end"), html.Td(r["rate"], className="text-end"),
                                 html.Td(r["impact_ratio"], className="text-end"),
                                 html.Td(r["reason"], className="small text-muted")]) for r in rows])
-    return html.Div([html.H6(title, className="mt-3"),
-                     dbc.Table([head, body], bordered=True, size="sm", striped=True, id=table_id,
-                               className="mb-2")])
+    # A named region that scrolls sideways on its own (the page never does, at 320 px).
+    return html.Div([html.H3(title, className="h6 mt-3"),
+                     html.Div(dbc.Table([head, body], bordered=True, size="sm", striped=True, id=table_id,
+                                        className="mb-2"),
+                              className="auditapp-scroll", role="region", tabIndex="0", **{"aria-label": title})])
 
 
 def bisg_card() -> dbc.Card:

@@ -14,6 +14,9 @@ QUEUE_AUDIT_TEXT = "app-queue-audit-text"
 QUEUE_AUDIT_CANCEL = "app-queue-audit-cancel-button"
 QUEUE_INTERVAL = "app-queue-interval"  # polls the audit's place while an audit request runs
 QUEUE_JOB_NOTICE = "app-queue-job-notice"  # a background job's place, set from the job itself
+NAV_TOGGLER = "app-nav-toggler"  # shows the collapsed navigation below 992 px (and at 200% zoom)
+NAV_COLLAPSE = "app-nav-collapse"
+ROUTE_ANNOUNCER = "app-route-announcer"  # live region: "Threshold explorer page" after a route change
 
 # Data & model page
 DATA_SCENARIO_DROPDOWN = "data-scenario-dropdown"

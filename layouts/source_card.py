@@ -4,7 +4,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids
-from layouts.components import card, labelled
+from layouts.components import card, labelled, progress
 
 
 def source_card():
@@ -22,8 +22,8 @@ def source_card():
                                disabled=True, className="w-100"), md=3),
         ], className="g-2"),
         html.Div([
-            dbc.Progress(id=ids.DATA_SOURCE_PROGRESS, value=0, label="", striped=True, animated=True,
-                         className="mt-2"),
+            progress(ids.DATA_SOURCE_PROGRESS, "Audit of the whole source: progress", value=0, label="",
+                     striped=True, animated=True, className="mt-2"),
             html.Div(id=ids.DATA_SOURCE_PROGRESS_TEXT, className="small text-muted mt-1", **{"aria-live": "polite"}),
         ], id=ids.DATA_SOURCE_PROGRESS_AREA, style={"display": "none"}),
         html.Div(id=ids.DATA_SOURCE_STATUS, className="mt-2"),

@@ -147,19 +147,21 @@ def evidence_section(evidence: Evidence) -> str:
     def e(v) -> str:
         return html.escape(str(v), quote=True)
 
-    rows = "".join(f"<tr><td>{e(i.article)}</td><td>{e(i.requirement)}</td><td>{e(i.status.upper())}</td>"
-                   f"<td>{e(i.evidence)}</td></tr>" for i in evidence.items)
-    table = ("<table><thead><tr><th>Article</th><th>Requirement</th><th>Status</th><th>Evidence in this audit</th>"
-             f"</tr></thead><tbody>{rows}</tbody></table>")
+    from auditapp.report_html import table as scrolling_table
+
+    # Tables scroll sideways in their own named regions: the page never does (320 px reflow).
+    table = scrolling_table(["Article", "Requirement", "Status", "Evidence in this audit"],
+                            [[e(i.article), e(i.requirement), e(i.status.upper()), e(i.evidence)]
+                             for i in evidence.items], label="EU AI Act evidence")
     missing = ""
     if not evidence.missingness.empty:
         m = evidence.missingness
         cols = [c for c in m.columns if m[c].max() > 0][:12]
         if cols:
-            body = "".join(f"<tr><td>{e(a)}</td><td>{e(g)}</td>" + "".join(
-                f'<td class="num">{100 * m.loc[(a, g), c]:.1f}%</td>' for c in cols) + "</tr>" for a, g in m.index)
-            missing = ("<h3>Missing values by group</h3><table><thead><tr><th>Attribute</th><th>Group</th>"
-                       + "".join(f"<th>{e(c)}</th>" for c in cols) + f"</tr></thead><tbody>{body}</tbody></table>")
+            body = [[e(a), e(g), *(f"{100 * m.loc[(a, g), c]:.1f}%" for c in cols)] for a, g in m.index]
+            missing = "<h3>Missing values by group</h3>" + scrolling_table(
+                ["Attribute", "Group", *(e(c) for c in cols)], body, numeric=range(2, 2 + len(cols)),
+                label="Missing values by group")
     return ('<section id="eu-ai-act"><h2>EU AI Act evidence (Art. 10, Art. 15, Annex IV 2(g))</h2>'
             "<p>What this audit holds, mapped to the documentation the Act asks for. A map of evidence, not "
             f"legal advice or a conformity assessment. Dated {e(evidence.dated)}.</p>{table}{missing}</section>")
@@ -169,7 +171,10 @@ def evidence_page(evidence: Evidence) -> str:
     """The section as a small self-contained HTML page (no scripts)."""
     css = ("body{font-family:system-ui,Segoe UI,Roboto,Helvetica,Arial,sans-serif;max-width:1100px;margin:0 auto;"
            "padding:1.5rem;color:#222}table{border-collapse:collapse;width:100%}th,td{border:1px solid #bbb;"
-           "padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f0f0f0}td.num{text-align:right}")
+           "padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f0f0f0}td.num{text-align:right}"
+           ".table-scroll{overflow-x:auto;max-width:100%}.table-scroll:focus-visible{outline:3px solid #0b5cad}"
+           "@media (max-width:600px){body{padding:.6rem}}")
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
-            "content=\"default-src 'none'; style-src 'unsafe-inline'\"><title>EU AI Act evidence</title>"
-            f"<style>{css}</style></head><body>{evidence_section(evidence)}</body></html>")
+            "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><title>EU AI Act evidence</title>'
+            f"<style>{css}</style></head><body><main>{evidence_section(evidence)}</main></body></html>")

@@ -161,7 +161,9 @@ def summary_text(result: LL144Result) -> str:
 _CSS = ("body{font-family:system-ui,Segoe UI,Roboto,Helvetica,Arial,sans-serif;color:#222;max-width:1000px;"
         "margin:0 auto;padding:1.5rem;line-height:1.45}table{border-collapse:collapse;width:100%;margin:.5rem 0 "
         "1.5rem}th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left}th{background:#f0f0f0}"
-        "td.num{text-align:right;font-variant-numeric:tabular-nums}.meta{color:#555}")
+        "td.num{text-align:right;font-variant-numeric:tabular-nums}.meta{color:#555}"
+        ".table-scroll{overflow-x:auto;max-width:100%}.table-scroll:focus-visible{outline:3px solid #0b5cad}"
+        "@media (max-width:600px){body{padding:.6rem}}")
 
 
 def summary_html(result: LL144Result, *, dataset: Mapping[str, Any] | None = None) -> str:
@@ -175,8 +177,9 @@ def summary_html(result: LL144Result, *, dataset: Mapping[str, Any] | None = Non
              tables_html(result, heading="h2")]
     csp = "default-src 'none'; style-src 'unsafe-inline'"
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
-            f'content="{csp}"><title>Bias audit summary</title><style>{_CSS}</style></head><body>'
-            + "".join(parts) + "</body></html>")
+            f'content="{csp}"><meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>Bias audit summary</title><style>{_CSS}</style></head><body><main>'
+            + "".join(parts) + "</main></body></html>")
 
 
 def tables_html(result: LL144Result, *, heading: str = "h2") -> str:
@@ -184,18 +187,18 @@ def tables_html(result: LL144Result, *, heading: str = "h2") -> str:
     def e(value) -> str:
         return html.escape(str(value), quote=True)
 
+    from auditapp.report_html import table
+
     count, rate = rate_label(result)
+    header = ["Category", "n", e(count), e(rate), "Impact ratio", "Note"]
     parts = []
     for cls in result.classes:
-        for table in TABLES:
-            head = FAMILY_LABELS[table] + (f" — class '{cls}'" if cls is not None else "")
-            body = "".join(
-                f"<tr><td>{e(r['category'])}</td><td class=\"num\">{e(r['n'])}</td><td class=\"num\">"
-                f"{e(r['count'])}</td><td class=\"num\">{e(r['rate'])}</td><td class=\"num\">"
-                f"{e(r['impact_ratio'])}</td><td>{e(r['reason'])}</td></tr>" for r in display_rows(result, table, cls))
-            parts.append(f"<{heading}>{e(head)}</{heading}><table><thead><tr><th>Category</th><th>n</th>"
-                         f"<th>{e(count)}</th><th>{e(rate)}</th><th>Impact ratio</th><th>Note</th></tr></thead>"
-                         f"<tbody>{body}</tbody></table>")
+        for family in TABLES:
+            head = FAMILY_LABELS[family] + (f" — class '{cls}'" if cls is not None else "")
+            rows = [[e(r["category"]), e(r["n"]), e(r["count"]), e(r["rate"]), e(r["impact_ratio"]), e(r["reason"])]
+                    for r in display_rows(result, family, cls)]
+            # Each table scrolls sideways in its own named region; the page never does (320 px reflow).
+            parts.append(f"<{heading}>{e(head)}</{heading}>" + table(header, rows, numeric=(1, 2, 3, 4), label=head))
     return "".join(parts)
 
 

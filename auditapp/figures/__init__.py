@@ -1,8 +1,10 @@
 """Plotly figure builders shared by the Dash app and the HTML report, and their common look.
 
 Every builder in this package takes a result object and returns a ``go.Figure``; none computes a
-number, they only reshape what the engine returned. This module holds what the builders share: the
-Okabe–Ito palette (distinguishable under the common colour-vision deficiencies), the base layout,
+number, they only reshape what the engine returned. Each figure carries its text alternative (a
+summary and a table of its numbers, ``auditapp.figures.describe``) and tells groups apart by more
+than colour (line dashes, marker symbols, bar patterns). This module holds what the builders share:
+the Okabe–Ito palette (distinguishable under the common colour-vision deficiencies), the base layout,
 an empty placeholder figure, and number formatting for hover text and tables.
 """
 
@@ -12,6 +14,8 @@ import math
 import re
 
 import plotly.graph_objects as go
+
+from auditapp.figures.describe import describe
 
 OKABE_ITO: tuple[str, ...] = (
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
@@ -62,6 +66,29 @@ def color_for(index: int) -> str:
         A hex colour such as ``"#0072B2"``.
     """
     return OKABE_ITO[int(index) % len(OKABE_ITO)]
+
+
+# Groups are told apart by more than colour (WCAG 1.4.1): line dash, marker shape or bar pattern too.
+LINE_DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+MARKER_SYMBOLS: tuple[str, ...] = (
+    "circle", "square", "diamond", "triangle-up", "x", "cross", "triangle-down", "star",
+)
+BAR_PATTERNS: tuple[str, ...] = ("", "/", ".", "x", "\\", "+", "-", "|")
+
+
+def dash_for(index: int) -> str:
+    """The ``index``-th line dash (cycling), so that lines differ in more than colour."""
+    return LINE_DASHES[int(index) % len(LINE_DASHES)]
+
+
+def symbol_for(index: int) -> str:
+    """The ``index``-th marker symbol (cycling), so that points differ in more than colour."""
+    return MARKER_SYMBOLS[int(index) % len(MARKER_SYMBOLS)]
+
+
+def pattern_for(index: int) -> str:
+    """The ``index``-th bar fill pattern (cycling; the first is solid)."""
+    return BAR_PATTERNS[int(index) % len(BAR_PATTERNS)]
 
 
 def with_alpha(hex_colour: str, alpha: float) -> str:
@@ -195,4 +222,4 @@ def empty_figure(message: str, *, title: str = "") -> go.Figure:
         text=escape(message), x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
         font={"size": 15, "color": "#555555"},
     )
-    return fig
+    return describe(fig, f"{title}: {message}" if title else message)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from auditapp.figures import add_caption, base_layout, color_for, empty_figure, escape
+from auditapp.figures.describe import describe, listing
 
 CONTEXT = 0.8
 
@@ -24,6 +25,7 @@ def impact_ratio_figure(result, table: str, cls: str | None = None) -> go.Figure
     from auditapp.compliance.categories import FAMILY_LABELS
 
     rows = [r for r in result.table(table, cls) if r.n > 0]
+    plain = f"Impact ratios: {FAMILY_LABELS[table].lower()}" + (f", class {cls}" if cls is not None else "")
     title = f"Impact ratios: {FAMILY_LABELS[table].lower()}" + (f", class {escape(cls)}" if cls is not None else "")
     if not rows:
         return empty_figure("No one in these categories.", title=title)
@@ -43,7 +45,23 @@ def impact_ratio_figure(result, table: str, cls: str | None = None) -> go.Figure
     fig.update_xaxes(range=[0, 1.08])
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=max(260, 60 + 34 * len(rows)), showlegend=bool(excluded), margin={"l": 260})
-    return add_caption(fig, "Each bar: the category's rate divided by the highest rate of this table.")
+    add_caption(fig, "Each bar: the category's rate divided by the highest rate of this table.")
+    return describe(fig, *_impact_ratio_text(plain, rated, excluded))
+
+
+def _impact_ratio_text(title: str, rated, excluded):
+    """The chart's words: lowest and highest ratio, what is under the 0.8 context line, what has no ratio."""
+    parts = [f"Bar chart, {title}: the rate of each category divided by the highest rate of the table; "
+             "0.8 is marked as context only, not a threshold."]
+    if rated:
+        lowest = min(r.impact_ratio for r in rated)
+        parts.append(f"Lowest: {listing([r.category for r in rated if r.impact_ratio == lowest])}, {lowest:.2f}.")
+        under = [r.category for r in rated if r.impact_ratio < CONTEXT]
+        parts.append(f"Under 0.8: {listing(under)}." if under else "No category is under 0.8.")
+    if excluded:
+        parts.append(f"No impact ratio (excluded or no one selected): {listing([r.category for r in excluded])}.")
+    rows = [(r.category, r.n, r.rate, r.impact_ratio) for r in [*rated, *excluded]]
+    return " ".join(parts), ["Category", "n", "Rate", "Impact ratio"], rows
 
 
 def air_figure(result) -> go.Figure:
@@ -65,4 +83,11 @@ def air_figure(result) -> go.Figure:
     base_layout(fig, title=title, xaxis_title="approval rate ÷ control group's approval rate")
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=max(260, 80 + 40 * len(table)), margin={"l": 240})
-    return add_caption(fig, f"Whiskers: {result.confidence:.0%} intervals ({escape(result.interval_method)}).")
+    add_caption(fig, f"Whiskers: {result.confidence:.0%} intervals ({escape(result.interval_method)}).")
+    low = table.loc[table["air"].idxmin()] if table["air"].notna().any() else None
+    summary = (f"Dot chart of the adverse impact ratio of approvals of each group against {result.control}, with "
+               f"{result.confidence:.0%} intervals ({result.interval_method}); 0.8 is marked as context only."
+               + (f" Lowest: {low['group']}, {low['air']:.3f}." if low is not None else ""))
+    rows = [(g, n, rate, air, lo, hi) for g, n, rate, air, lo, hi in table[
+        ["group", "n", "approval_rate", "air", "air_low", "air_high"]].itertuples(index=False)]
+    return describe(fig, summary, ["Group", "n", "Approval rate", "AIR", "AIR low", "AIR high"], rows)

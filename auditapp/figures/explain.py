@@ -13,7 +13,17 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from auditapp.errors import AuditInputError
-from auditapp.figures import add_caption, base_layout, color_for, empty_figure, escape, plain
+from auditapp.figures import (
+    add_caption,
+    base_layout,
+    color_for,
+    empty_figure,
+    escape,
+    pattern_for,
+    plain,
+    symbol_for,
+)
+from auditapp.figures.describe import describe, listing
 
 WIDENS = "#D55E00"
 NARROWS = "#0072B2"
@@ -45,6 +55,7 @@ def importance_figure(explanation, *, grouping: str | None = None, top: int = 15
         table = attributions.importance.loc[features]
         fig.add_trace(_bars(table, "all rows", color_for(0)))
         title = "What drives the model: mean |SHAP| per feature"
+        shown = [("all rows", table)]
     else:
         by_group = attributions.importance_by_group
         names = list(dict.fromkeys(by_group["grouping"]))
@@ -53,22 +64,41 @@ def importance_figure(explanation, *, grouping: str | None = None, top: int = 15
                 f"'{grouping}' is not a grouping of this explanation; choose one of: {', '.join(names)}."
             )
         rows = by_group[by_group["grouping"] == grouping]
-        for index, (group, part) in enumerate(rows.groupby("group", sort=True)):
-            fig.add_trace(_bars(part.set_index("feature").loc[features], escape(group), color_for(index)))
+        shown = [(str(group), part.set_index("feature").loc[features])
+                 for group, part in rows.groupby("group", sort=True)]
+        for index, (group, table) in enumerate(shown):
+            fig.add_trace(_bars(table, escape(group), color_for(index), pattern_for(index)))
         title = f"What drives the model, by {escape(grouping)}: mean |SHAP| per feature"
     base_layout(fig, title=title, xaxis_title=f"mean |SHAP| ({escape(explanation.shap.output_label)})")
-    fig.update_layout(barmode="group", height=max(320, 40 + 28 * len(features) * len(fig.data)))
+    # Room for the title, caption, legend and axis title (~260 px) plus 28 px a bar: the bars never squeeze.
+    fig.update_layout(barmode="group", height=max(320, 260 + 28 * len(features) * len(fig.data)))
     level = int(round(attributions.confidence * 100))
-    return add_caption(fig, f"Whiskers: {level}% bootstrap intervals over the {sample.n_rows:,} sampled "
-                            f"rows (at most {sample.rows_per_group:,} per group, seed {sample.seed}).")
+    add_caption(fig, f"Whiskers: {level}% bootstrap intervals over the {sample.n_rows:,} sampled "
+                     f"rows (at most {sample.rows_per_group:,} per group, seed {sample.seed}).")
+    return describe(fig, *_importance_text(shown, grouping, explanation.shap.output_label, level))
 
 
-def _bars(table: pd.DataFrame, name: str, colour: str) -> go.Bar:
+def _importance_text(shown, grouping: str | None, output: str, level: int):
+    top = []
+    for name, table in shown:
+        ranked = table["mean_abs_shap"].sort_values(ascending=False).head(3)
+        top.append(f"{name}: " + ", ".join(f"{f} {v:.4f}" for f, v in ranked.items()))
+    scope = "over all sampled rows" if grouping is None else f"within each group of {grouping}"
+    summary = (f"Horizontal bars of mean |SHAP| ({output}) per feature {scope}, {len(shown[0][1])} features, "
+               f"with {level}% intervals. Largest: {listing(top, limit=12)}.")
+    rows = [[name, str(feature), f"{r['mean_abs_shap']:.4f}", f"{r['low']:.4f}–{r['high']:.4f}"]
+            for name, table in shown for feature, r in table.iloc[::-1].iterrows()]
+    return summary, ["Rows" if grouping is None else "Group", "Feature", "Mean |SHAP|", f"{level}% interval"], rows
+
+
+def _bars(table: pd.DataFrame, name: str, colour: str, pattern: str = "") -> go.Bar:
     """One bar per feature (the table's index); ``name`` is already escaped."""
     value = table["mean_abs_shap"].to_numpy(dtype=float)
     low, high = table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float)
     return go.Bar(
-        x=value, y=[escape(f) for f in table.index], orientation="h", name=name, marker_color=colour,
+        x=value, y=[escape(f) for f in table.index], orientation="h", name=name,
+        marker={"color": colour, "line": {"color": colour, "width": 1},
+                "pattern": {"shape": pattern, "fgcolor": "#ffffff", "fgopacity": 0.9}},
         error_x={"type": "data", "symmetric": False, "array": np.nan_to_num(high - value),
                  "arrayminus": np.nan_to_num(value - low), "color": "#444444"},
         customdata=np.column_stack([low, high]),
@@ -123,8 +153,26 @@ def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
     base_layout(fig, title=f"Why {group} and {reference} differ ({grouping}): gap "
                            f"{gap.total:+.3f}{interval}",
                 yaxis_title=f"mean {escape(gap.output_space)}")
-    return add_caption(fig, f"Each step is one feature's mean SHAP over {group} minus over "
-                            f"{reference}; the steps add up exactly to the gap.")
+    add_caption(fig, f"Each step is one feature's mean SHAP over {group} minus over "
+                     f"{reference}; the steps add up exactly to the gap.")
+    return describe(fig, *_gap_text(gap, shown, rest, sign))
+
+
+def _gap_text(gap, shown, rest, sign: float):
+    def effect(value: float) -> str:
+        return "widens the gap" if value * sign > 0 else "narrows the gap"
+
+    steps = [f"{f} {v:+.4f} ({effect(v)})" for f, v in shown["value"].head(3).items()]
+    summary = (f"Waterfall from the mean output of {gap.reference}, {gap.mean_reference:.4f}, to that of "
+               f"{gap.group}, {gap.mean_group:.4f} ({gap.output_space}): gap {gap.total:+.4f}. "
+               f"Biggest steps: {listing(steps)}.")
+    rows = [[str(f), f"{r['value']:+.4f}", effect(r["value"]),
+             "n/a" if plain(r["low"]) is None else f"{r['low']:+.4f} to {r['high']:+.4f}"]
+            for f, r in shown.iterrows()]
+    if len(rest):
+        value = float(rest["value"].sum())
+        rows.append([f"{len(rest)} other features", f"{value:+.4f}", effect(value), "n/a"])
+    return summary, ["Feature", "Step", "Effect", "Interval"], rows
 
 
 def local_waterfall_figure(local, *, top: int = 10) -> go.Figure:
@@ -154,7 +202,13 @@ def local_waterfall_figure(local, *, top: int = 10) -> go.Figure:
                 xaxis_title=escape(local.output_space))
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=max(320, 60 + 30 * (len(values) + 2)))
-    return fig
+    pushes = [f"{f} = {v} {s:+.4f}" for f, v, s in zip(shown.index, shown["value"], shown["shap"], strict=True)]
+    rows = [[f"{f} = {v}", f"{s:+.4f}"] for f, v, s in zip(shown.index, shown["value"], shown["shap"], strict=True)]
+    if len(rest):
+        rows.append([f"{len(rest)} other features", f"{float(rest['shap'].sum()):+.4f}"])
+    summary = (f"Waterfall for row {local.row}: from the average output {local.base_value:.4f} to its output "
+               f"{local.output:.4f} ({local.output_space}). Biggest pushes: {listing(pushes[:3])}.")
+    return describe(fig, summary, ["Feature = value", "SHAP"], rows)
 
 
 def dependence_figure(data: pd.DataFrame, *, feature: str, output_space: str) -> go.Figure:
@@ -171,17 +225,26 @@ def dependence_figure(data: pd.DataFrame, *, feature: str, output_space: str) ->
     for index, (group, part) in enumerate(data.groupby("group", sort=True)):
         rows = part["row"].tolist()
         values = part["value"].tolist()
+        symbol = symbol_for(index)
         fig.add_trace(go.Scattergl(
             x=[escape(v) if isinstance(v, str) else v for v in values], y=part["shap"].to_numpy(dtype=float),
             mode="markers", name=escape(group),
             customdata=np.asarray([[r, escape(r)] for r in rows], dtype=object).reshape(len(rows), 2),
-            marker={"color": color_for(index), "size": 5, "opacity": 0.6},
+            marker={"color": color_for(index), "size": 6, "opacity": 0.7, "symbol": symbol},
             hovertemplate=f"{escape(group)}<br>row %{{customdata[1]}}<br>{label} = %{{x}}<br>"
                           "SHAP %{y:+.4f}<extra></extra>",
         ))
     base_layout(fig, title=f"How {label} moves the model's output, by group", xaxis_title=label,
                 yaxis_title=f"SHAP value ({escape(output_space)})")
-    return add_caption(fig, "Each point is a sampled row; click one to explain it on its own.")
+    add_caption(fig, "Each point is a sampled row; click one to explain it on its own.")
+    parts = [f"{group}: {len(part)} rows, SHAP from {part['shap'].min():+.4f} to {part['shap'].max():+.4f}"
+             for group, part in data.groupby("group", sort=True)]
+    summary = (f"Scatter of the SHAP value of {feature} ({output_space}) against its value, one point per "
+               f"sampled row, by group: {listing(parts, limit=12)}.")
+    ordered = data.sort_values(["group", "row"])
+    rows = [[str(r["row"]), str(r["group"]), str(r["value"]), f"{float(r['shap']):+.4f}"]
+            for _, r in ordered.iterrows()]
+    return describe(fig, summary, ["Row", "Group", str(feature), "SHAP"], rows)
 
 
 def proxy_rows(report) -> list[dict]:

@@ -23,19 +23,21 @@ from auditapp.figures import (
     plain,
     with_alpha,
 )
+from auditapp.figures.describe import describe
+from auditapp.figures.metrics_text import (
+    FLAG_WORDS,  # noqa: F401  (re-exported: the words for flags)
+    ci_text,
+    disparity_text,
+    flag_words,
+    group_metric_text,
+    heatmap_text,
+)
 from auditapp.gaps import AVERAGE_ODDS
 from auditapp.metrics import GroupingResult
 from auditapp.narrative import FOUR_FIFTHS, format_ci, format_pct, format_q, format_ratio
 from auditapp.rates import LABELS, METRICS
 
 SIGNIFICANCE_MARK = "★"
-FLAG_WORDS = {
-    "small_group": "small group",
-    "no_positives": "no favourable labels",
-    "no_negatives": "no unfavourable labels",
-    "no_predicted_positives": "never selected",
-    "no_predicted_negatives": "always selected",
-}
 
 
 def _check_metrics(metrics: Sequence[str] | str) -> tuple[str, ...]:
@@ -57,18 +59,6 @@ def tick_label(label: str, flags, *, is_reference: bool) -> str:
     """A group's axis label (escaped for Plotly), marked "(reference)" and/or "(small)"."""
     marks = (["reference"] if is_reference else []) + (["small"] if _is_small(flags) else [])
     return f"{escape(label)} ({', '.join(marks)})" if marks else escape(label)
-
-
-def flag_words(flags) -> str:
-    """Flags as words for people: ``("small_group",)`` → ``"small group"``."""
-    return ", ".join(FLAG_WORDS.get(f, str(f).replace("_", " ")) for f in flags)
-
-
-def ci_text(value, low, high) -> str:
-    """The interval as text; "too few to estimate" for a defined rate without an interval."""
-    if not is_missing(value) and (is_missing(low) or is_missing(high)):
-        return "too few to estimate"
-    return format_ci(low, high)
 
 
 def _error_arrays(values, lows, highs) -> dict | None:
@@ -140,7 +130,7 @@ def group_metric_figure(grouping: GroupingResult, metrics: Sequence[str] | str, 
     fig.update_yaxes(range=[0, 1])
     add_caption(fig, f"Error bars: {level} (Wilson score). No bar: too few to estimate. Hatched, lighter bars: "
                      "small groups.")
-    return fig
+    return describe(fig, *group_metric_text(grouping, metrics, level))
 
 
 def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "ratio",
@@ -245,7 +235,9 @@ def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "rati
                      f"Whiskers: {level} (Miettinen–Nurminen score). Open markers: small groups.<br>"
                      f"{SIGNIFICANCE_MARK} = statistically significant difference from {ref} "
                      f"(Benjamini–Hochberg q < {alpha:g}).")
-    return fig
+    ci_fmt = (lambda lo, hi: format_ci(lo, hi, percent=False)) if kind == "ratio" else _pp_ci
+    return describe(fig, *disparity_text(grouping, rows, metric, kind, alpha=alpha, level=level, fmt=fmt,
+                                         ci_fmt=ci_fmt))
 
 
 def _pp(value) -> str:
@@ -337,7 +329,7 @@ def intersection_heatmap(grouping: GroupingResult, metric: str) -> go.Figure:
     fig.update_xaxes(type="category", showgrid=False)
     fig.update_yaxes(type="category", showgrid=False, autorange="reversed")
     add_caption(fig, "Grey cells: small groups (rates uncertain) or combinations with no rows.")
-    return fig
+    return describe(fig, *heatmap_text(grouping, metric))
 
 
 def group_table_rows(grouping: GroupingResult, metrics: Sequence[str] | str) -> list[dict]:

@@ -12,7 +12,9 @@ import plotly.graph_objects as go
 
 from auditapp.errors import AuditInputError
 from auditapp.figures import add_caption, base_layout, color_for, empty_figure, escape, is_missing
+from auditapp.figures.describe import describe, listing
 from auditapp.mitigation.wording import draws_range
+from auditapp.narrative import format_ci, format_pct
 from auditapp.rates import LABELS, METRICS
 
 FAMILY_ORDER = ("baseline", "pre", "in", "post")
@@ -70,7 +72,30 @@ def tradeoff_figure(comparison) -> go.Figure:
                "dashed line: the Pareto front (no other candidate is both more accurate and fairer).")
     if failed:
         caption += f" Not shown (failed): {', '.join(failed)}."
-    return add_caption(fig, caption)
+    add_caption(fig, caption)
+    return describe(fig, *_tradeoff_text(comparison, ok, metric))
+
+
+def _interval(estimate, percent: bool) -> str:
+    if is_missing(estimate.low) or is_missing(estimate.high):
+        return "n/a"
+    return f"{estimate.low:.1%}–{estimate.high:.1%}" if percent else f"{estimate.low:.3f}–{estimate.high:.3f}"
+
+
+def _tradeoff_text(comparison, ok, metric: str):
+    name = CRITERION_NAMES.get(metric, metric)
+    front = [c.title for c in sorted(ok, key=lambda c: c.disparity.value) if c.name in comparison.pareto]
+    parts = [f"{c.title}: disparity {c.disparity.value:.3f}, accuracy {c.accuracy.value:.1%}" for c in ok]
+    failed = [c.title for c in comparison.candidates if c not in ok]
+    summary = (f"Scatter of accuracy against {name.lower()} (lower is fairer) for {len(ok)} candidates. "
+               f"{listing(parts, limit=12)}. Pareto front: {listing(front)}."
+               + (f" Failed, not shown: {listing(failed)}." if failed else ""))
+    rows = [[c.title, FAMILY_NAMES[c.family], f"{c.disparity.value:.3f}", _interval(c.disparity, False),
+             f"{c.accuracy.value:.1%}", _interval(c.accuracy, True), c.name in comparison.pareto,
+             bool(c.needs_sensitive_at_predict)] for c in ok]
+    columns = ["Candidate", "Family", "Disparity", "Disparity interval", "Accuracy", "Accuracy interval",
+               "On the Pareto front", "Needs the sensitive attribute at prediction"]
+    return summary, columns, rows
 
 
 def _confidence(results) -> float:
@@ -119,4 +144,19 @@ def candidate_groups_figure(comparison, name: str, *, metrics: Sequence[str] = (
                 percent_y=True)
     fig.update_layout(barmode="group")
     fig.update_yaxes(range=[0, 1])
-    return add_caption(fig, "Whiskers: confidence intervals on the same test rows as every candidate.")
+    add_caption(fig, "Whiskers: confidence intervals on the same test rows as every candidate.")
+    return describe(fig, *_groups_text(result, groups, metrics))
+
+
+def _groups_text(result, groups, metrics):
+    parts = []
+    for metric in metrics:
+        values = groups[metric].dropna()
+        if len(values):
+            parts.append(f"{LABELS[metric]}: highest {values.idxmax()} {values.max():.1%}, "
+                         f"lowest {values.idxmin()} {values.min():.1%}.")
+    summary = (f"Bar chart of {listing([LABELS[m].lower() for m in metrics])} per group for {result.title} "
+               f"on the test rows, {len(groups)} groups, with confidence whiskers. " + " ".join(parts))
+    rows = [[str(g), int(r["count"]), *(f"{format_pct(r[m])} ({format_ci(r[f'{m}_low'], r[f'{m}_high'])})"
+                                        for m in metrics)] for g, r in groups.iterrows()]
+    return summary, ["Group", "n", *(LABELS[m] for m in metrics)], rows

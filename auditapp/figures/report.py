@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from auditapp.errors import AuditInputError
 from auditapp.figures import base_layout, empty_figure, escape, plain
+from auditapp.figures.describe import describe, listing
 from auditapp.verdicts import PolicyEvaluation
 
 # verdict -> (Okabe–Ito colour, marker symbol, word shown next to the marker)
@@ -22,13 +23,13 @@ VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
 _AXIS = {"rate": "Rate", "difference": "Difference (group − comparison)", "ratio": "Ratio (group ÷ comparison)"}
 
 
-def _row_label(verdict) -> str:
-    grouping, group = escape(verdict.grouping), escape(verdict.group)
+def _row_label(verdict, quote=escape) -> str:
+    grouping, group = quote(verdict.grouping), quote(verdict.group)
     if verdict.criterion.scope == "spread":
-        return f"{grouping}: {group} … {escape(verdict.compared_with)}"
+        return f"{grouping}: {group} … {quote(verdict.compared_with)}"
     if verdict.compared_with is None:
         return f"{grouping}: {group}"
-    return f"{grouping}: {group} vs {escape(verdict.compared_with)}"
+    return f"{grouping}: {group} vs {quote(verdict.compared_with)}"
 
 
 def verdict_figure(evaluation: PolicyEvaluation, criterion: str) -> go.Figure:
@@ -74,6 +75,7 @@ def verdict_figure(evaluation: PolicyEvaluation, criterion: str) -> go.Figure:
         minus = [None if plain(v.low) is None else v.value - v.low for v in part]
         fig.add_trace(go.Scatter(
             x=values, y=[_row_label(v) for v in part], mode="markers+text", name=word,
+            meta={"a11y": "labels-optional"},  # narrow screens drop the words; shapes and legend remain
             text=[word] * len(part), textposition="middle right", cliponaxis=False,
             marker={"color": colour, "symbol": symbol, "size": 12, "line": {"color": colour, "width": 2}},
             error_x={"type": "data", "symmetric": False, "array": plus, "arrayminus": minus,
@@ -92,4 +94,15 @@ def verdict_figure(evaluation: PolicyEvaluation, criterion: str) -> go.Figure:
         fig.update_xaxes(tickformat=".0%")
     # As tall as its rows; room on the right for a verdict word next to the highest value.
     fig.update_layout(height=max(260, 90 + 34 * len(rows)), margin={"r": 110})
-    return fig
+    return describe(fig, *_verdict_text(c, rows, level))
+
+
+def _verdict_text(criterion, rows, level: str):
+    counts = {kind: sum(v.verdict == kind for v in rows) for kind in VERDICT_STYLE}
+    failing = [_row_label(v, str) for v in rows if v.verdict == "fail"]
+    summary = (f"Checked numbers of {criterion.name} ({criterion.bound_text}) with {level} whiskers, bounds as "
+               f"dashed lines: {counts['pass']} pass, {counts['fail']} fail, {counts['inconclusive']} "
+               "inconclusive." + (f" Failing: {listing(failing)}." if failing else ""))
+    table = [[_row_label(v, str), VERDICT_STYLE[v.verdict][2], f"{v.value:.3f}",
+              "n/a" if plain(v.low) is None else f"{v.low:.3f}–{v.high:.3f}", int(v.count)] for v in rows]
+    return summary, ["Group", "Verdict", "Value", level, "n"], table

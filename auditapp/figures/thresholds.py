@@ -14,7 +14,17 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from auditapp.errors import AuditInputError
-from auditapp.figures import add_caption, base_layout, color_for, empty_figure, escape, plain
+from auditapp.figures import (
+    add_caption,
+    base_layout,
+    color_for,
+    dash_for,
+    empty_figure,
+    escape,
+    plain,
+    symbol_for,
+)
+from auditapp.figures.describe import describe, every_nth, listing
 from auditapp.narrative import format_ci, format_pct, format_ratio
 from auditapp.rates import LABELS, METRICS
 
@@ -29,6 +39,12 @@ DIAGONAL = {"color": "#888888", "dash": "dot", "width": 1.5}
 def group_colours(labels) -> dict[str, str]:
     """One palette colour per group label, in sorted order, so every figure agrees."""
     return {label: color_for(i) for i, label in enumerate(sorted(map(str, set(labels))))}
+
+
+def group_styles(labels) -> dict[str, tuple[str, str, str]]:
+    """Per group label (sorted): colour, line dash and marker symbol, so groups differ in more than colour."""
+    return {label: (color_for(i), dash_for(i), symbol_for(i))
+            for i, label in enumerate(sorted(map(str, set(labels))))}
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -76,13 +92,14 @@ def threshold_curves_figure(curves_df: pd.DataFrame, threshold: float,
         return empty_figure(NO_SCORES, title="Rates by threshold")
     fig = make_subplots(rows=1, cols=len(metrics), shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[LABELS[m] for m in metrics])
-    colours = group_colours(curves_df["group"])
+    styles = group_styles(curves_df["group"])
     for col, name in enumerate(metrics, start=1):
         for label, part in curves_df.groupby("group", sort=True):
+            colour, dash, _ = styles[str(label)]
             fig.add_trace(go.Scatter(
                 x=part["threshold"].tolist(), y=[plain(v) for v in part[name]], mode="lines",
                 name=escape(label), legendgroup=escape(label), showlegend=col == 1,
-                line={"color": colours[str(label)], "width": 2},
+                line={"color": colour, "width": 2, "dash": dash},
                 hovertemplate=(f"<b>{escape(label)}</b><br>threshold %{{x:.3f}}: {LABELS[name].lower()} "
                                "%{y:.1%}<extra></extra>"),
             ), row=1, col=col)
@@ -100,7 +117,22 @@ def threshold_curves_figure(curves_df: pd.DataFrame, threshold: float,
     fig.update_layout(margin={"t": 150}, legend={"y": 1.1, "title": {"text": "Group "}})
     add_caption(fig, "A row is selected when its score is at or above the threshold. "
                      "Dashed line: the current threshold.")
-    return fig
+    summary, columns, rows, note = _curves_text(curves_df, metrics)
+    return describe(fig, summary, columns, rows, note=note)
+
+
+def _curves_text(curves_df: pd.DataFrame, metrics: Sequence[str]):
+    groups = sorted(map(str, curves_df["group"].unique()))
+    thresholds, step = every_nth(sorted(curves_df["threshold"].unique()), 21)
+    picked = curves_df[curves_df["threshold"].isin(thresholds)].sort_values(["group", "threshold"])
+    low, high = float(curves_df["threshold"].min()), float(curves_df["threshold"].max())
+    summary = (f"Line chart of {listing([LABELS[m].lower() for m in metrics])} against the score threshold, "
+               f"from {low:g} to {high:g}, one line per group: {listing(groups)}. A dashed line marks the "
+               "current threshold; the table at this threshold is above the chart.")
+    rows = [[str(r["group"]), f"{float(r['threshold']):.2f}", *(format_pct(r[m]) for m in metrics)]
+            for _, r in picked.iterrows()]
+    note = f"Every {step}th threshold of the curve." if step > 1 else ""
+    return summary, ["Group", "Threshold", *(LABELS[m] for m in metrics)], rows, note
 
 
 def roc_figure(roc_df: pd.DataFrame, auc_table: pd.DataFrame,
@@ -138,7 +170,8 @@ def roc_figure(roc_df: pd.DataFrame, auc_table: pd.DataFrame,
     fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=DIAGONAL, name="chance",
                                hoverinfo="skip"))
     labels = sorted(set(map(str, roc_df["group"])) | set(map(str, auc_table.index)))
-    colours = group_colours(labels)
+    styles = group_styles(labels)
+    colours = {label: style[0] for label, style in styles.items()}
     level = f"{confidence:.0%} CI"
     for label, part in roc_df.groupby("group", sort=True):
         label = str(label)
@@ -149,7 +182,7 @@ def roc_figure(roc_df: pd.DataFrame, auc_table: pd.DataFrame,
                         f"{format_ci(row['roc_auc_low'], row['roc_auc_high'], percent=False)})")
         fig.add_trace(go.Scatter(
             x=part["fpr"].tolist(), y=part["tpr"].tolist(), mode="lines", name=f"{escape(label)}{auc_text}",
-            legendgroup=escape(label), line={"color": colours[label], "width": 2},
+            legendgroup=escape(label), line={"color": colours[label], "width": 2, "dash": styles[label][1]},
             hovertemplate=f"<b>{escape(label)}</b><br>FPR %{{x:.1%}}, TPR %{{y:.1%}}<extra></extra>",
         ))
     if threshold_points is not None and not threshold_points.empty:
@@ -161,7 +194,8 @@ def roc_figure(roc_df: pd.DataFrame, auc_table: pd.DataFrame,
             y=[plain(v) for v in points["true_positive_rate"]],
             mode="markers", name="current threshold", text=[escape(n) for n in names],
             marker={"color": [colours.get(n, color_for(len(colours))) for n in names], "size": 13,
-                    "symbol": "circle", "line": {"color": "#000000", "width": 1.5}},
+                    "symbol": [styles[n][2] if n in styles else "circle" for n in names],
+                    "line": {"color": "#000000", "width": 1.5}},
             hovertemplate="<b>%{text}</b> at the current threshold<br>FPR %{x:.1%}, TPR %{y:.1%}"
                           "<extra></extra>",
         ))
@@ -172,7 +206,27 @@ def roc_figure(roc_df: pd.DataFrame, auc_table: pd.DataFrame,
     # Group names with their AUC are long: a legend under the plot keeps the title readable.
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0},
                       margin={"b": 110})
-    return fig
+    return describe(fig, *_roc_text(labels, auc_table, threshold_points, level))
+
+
+def _roc_text(labels, auc_table: pd.DataFrame, points: pd.DataFrame | None, level: str):
+    def auc(label):
+        if label not in auc_table.index:
+            return "n/a", "n/a"
+        row = auc_table.loc[label]
+        return format_ratio(row["roc_auc"]), format_ci(row["roc_auc_low"], row["roc_auc_high"], percent=False)
+
+    parts = [f"{label} AUC {auc(label)[0]} ({level} {auc(label)[1]})" for label in labels]
+    summary = (f"ROC curves, true positive rate against false positive rate, for {len(labels)} groups: "
+               f"{listing(parts, limit=12)}. The dotted diagonal is chance; markers show each group at the "
+               "current threshold.")
+    rows = []
+    for label in labels:
+        at = points.loc[label] if points is not None and label in map(str, points.index) else None
+        rows.append([label, *auc(label),
+                     format_pct(at["false_positive_rate"]) if at is not None else "n/a",
+                     format_pct(at["true_positive_rate"]) if at is not None else "n/a"])
+    return summary, ["Group", "AUC", level, "FPR at the threshold", "TPR at the threshold"], rows
 
 
 def calibration_figure(calibration_df: pd.DataFrame, *, confidence: float = 0.95) -> go.Figure:
@@ -204,10 +258,11 @@ def calibration_figure(calibration_df: pd.DataFrame, *, confidence: float = 0.95
         return empty_figure(NO_SCORES, title="Calibration per group")
     fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=DIAGONAL,
                                name="perfectly calibrated", hoverinfo="skip"))
-    colours = group_colours(calibration_df["group"])
+    styles = group_styles(calibration_df["group"])
     level = f"{confidence:.0%} CI"
     for label, part in calibration_df.groupby("group", sort=True):
         label = str(label)
+        colour, dash, symbol = styles[label]
         rate, low, high = (part[c].to_numpy(dtype=float) for c in ("observed_rate", "observed_low",
                                                                    "observed_high"))
         columns = zip(part["count"], part["bin_low"], part["bin_high"], rate, low, high, strict=True)
@@ -217,7 +272,7 @@ def calibration_figure(calibration_df: pd.DataFrame, *, confidence: float = 0.95
                        format_ci(lo, hi)] for n, lo_bin, hi_bin, r, lo, hi in columns]
         fig.add_trace(go.Scatter(
             x=part["mean_score"].tolist(), y=rate.tolist(), mode="lines+markers", name=escape(label),
-            line={"color": colours[label], "width": 2}, marker={"size": 8},
+            line={"color": colour, "width": 2, "dash": dash}, marker={"size": 8, "symbol": symbol},
             error_y={"type": "data", "symmetric": False, "array": (high - rate).tolist(),
                      "arrayminus": (rate - low).tolist(), "thickness": 1.2, "width": 3},
             customdata=customdata,
@@ -232,7 +287,19 @@ def calibration_figure(calibration_df: pd.DataFrame, *, confidence: float = 0.95
     fig.update_yaxes(range=[-0.04, 1.04])
     add_caption(fig, f"Error bars: {level} (Wilson). On the dotted diagonal, a score of 0.7 means a "
                      "70% favourable rate.")
-    return fig
+    return describe(fig, *_calibration_text(calibration_df, level))
+
+
+def _calibration_text(calibration_df: pd.DataFrame, level: str):
+    groups = sorted(map(str, calibration_df["group"].unique()))
+    bins = calibration_df[["bin_low", "bin_high"]].drop_duplicates()
+    summary = (f"Calibration chart: in each of {len(bins)} score bins, the share who really had the favourable "
+               f"outcome against the bin's mean score, for {listing(groups)}, with {level} error bars. Points on "
+               "the dotted diagonal are well calibrated.")
+    rows = [[str(r["group"]), f"{float(r['bin_low']):.2f}–{float(r['bin_high']):.2f}", f"{float(r['mean_score']):.3f}",
+             format_pct(r["observed_rate"]), format_ci(r["observed_low"], r["observed_high"]), int(r["count"])]
+            for _, r in calibration_df.sort_values(["group", "bin_low"]).iterrows()]
+    return summary, ["Group", "Score bin", "Mean score", "Observed favourable rate", level, "n"], rows
 
 
 def threshold_table_rows(rates_df: pd.DataFrame, *,

@@ -59,9 +59,12 @@ def _ll144_section() -> html.Div:
     )
     mapping = card(
         "Map your values to the rule's categories",
-        dbc.Row([dbc.Col([html.H6("Sex"), mapping_grid(ids.COMPLIANCE_LL144_SEX_GRID, category_choices("sex"))], md=5),
-                 dbc.Col([html.H6("Race/ethnicity (EEO-1)"),
-                          mapping_grid(ids.COMPLIANCE_LL144_RACE_GRID, category_choices("race_ethnicity"))], md=7)]),
+        dbc.Row([dbc.Col([html.H3("Sex", className="h6"),
+                          mapping_grid(ids.COMPLIANCE_LL144_SEX_GRID, category_choices("sex"),
+                                       label="Sex: your values and their categories")], md=5),
+                 dbc.Col([html.H3("Race/ethnicity (EEO-1)", className="h6"),
+                          mapping_grid(ids.COMPLIANCE_LL144_RACE_GRID, category_choices("race_ethnicity"),
+                                       label="Race/ethnicity: your values and their categories")], md=7)]),
         dbc.Checklist(id=ids.COMPLIANCE_LL144_UNMAPPED, className="mb-2",
                       options=[{"label": "Count values left blank as unknown (listed in the summary)", "value": "unknown"}]),
         dbc.Button("Compute the bias audit", id=ids.COMPLIANCE_LL144_RUN, color="primary"),
@@ -105,7 +108,7 @@ def _ug_section() -> html.Div:
                  dbc.Col(labelled("Group column", _dropdown(ids.COMPLIANCE_UG_GROUP)), md=4)]),
         dbc.Button("Compute", id=ids.COMPLIANCE_UG_RUN, color="primary", className="mb-2"),
         html.P(id=ids.COMPLIANCE_UG_NOTE, className="small text-muted"),
-        fixed_grid(ids.COMPLIANCE_UG_GRID, _UG_COLUMNS, height=300),
+        fixed_grid(ids.COMPLIANCE_UG_GRID, _UG_COLUMNS, label="Adverse impact by group", height=300),
         help_text="Each group against the highest-rate group: four-fifths ratio, two-tailed Fisher exact test, "
                   "two-standard-deviation test; flips: rejections that would have to become selections for the "
                   "test to stop being significant (or the ratio to reach 0.8); shortfall: selections lacking for "
@@ -135,11 +138,13 @@ def _fl_section() -> html.Div:
         fixed_grid(ids.COMPLIANCE_FL_AIR_GRID, _columns(
             ("segment", "Segment", False), ("group", "Group", False), ("n", "n", True), ("approval_rate", "Approval rate", True),
             ("air", "AIR", True), ("air_low", "AIR low", True), ("air_high", "AIR high", True),
-            ("denial_rate", "Denial rate", True), ("denial_air", "Denial AIR", True)), height=300),
+            ("denial_rate", "Denial rate", True), ("denial_air", "Denial AIR", True)),
+            label="Adverse impact ratios", height=300),
         fixed_grid(ids.COMPLIANCE_FL_SMD_GRID, _columns(
             ("segment", "Segment", False), ("group", "Group", False), ("n", "n", True), ("mean", "Mean", True),
             ("smd", "SMD", True), ("smd_low", "SMD low", True), ("smd_high", "SMD high", True),
-            ("practically_significant", "|SMD| ≥ 0.30", False)), height=240),
+            ("practically_significant", "|SMD| ≥ 0.30", False)),
+            label="Standardized mean differences", height=240),
         help_text="AIR: approval rate ÷ the control group's (denial AIR above 1 is adverse). SMD: difference of "
                   "means in pooled standard deviations; 0.30 is a practice convention, not a legal threshold."),
         id=ids.COMPLIANCE_FL_SECTION, style=HIDDEN)
@@ -156,7 +161,7 @@ def _eu_section() -> html.Div:
             {"field": "requirement", "headerName": "Requirement", "minWidth": 240, "wrapText": True, "autoHeight": True},
             {"field": "status", "headerName": "Status", "width": 110},
             {"field": "evidence", "headerName": "Evidence in this audit", "flex": 1, "minWidth": 360, "wrapText": True,
-             "autoHeight": True, "tooltipField": "evidence"}], height=520),
+             "autoHeight": True, "tooltipField": "evidence"}], label="EU AI Act evidence", height=520),
         help_text="What the audit on Group metrics holds, mapped to the documentation the Act asks for. A map "
                   "of evidence, not legal advice. Sign the record with `auditapp audit … --sign KEY`."),
         id=ids.COMPLIANCE_EU_SECTION, style=HIDDEN)
@@ -164,7 +169,7 @@ def _eu_section() -> html.Div:
 
 def layout(**_query):
     return html.Div([
-        html.H2("Compliance"),
+        html.H1("Compliance", className="h2"),
         html.P("The deliverable a rule defines, computed with the rule's own formulas from the dataset on the "
                "Data & model page.", className="lead"),
         html.Div(id=ids.COMPLIANCE_ALERT),

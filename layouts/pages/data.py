@@ -139,7 +139,7 @@ def _settings_card():
 
 def layout(**_query):
     return html.Div([
-        html.H2("Data & model"),
+        html.H1("Data & model", className="h2"),
         html.P("Bring a dataset and, optionally, the trained model; then say what to audit.",
                className="lead"),
         html.Div(id=ids.DATA_UPLOAD_ALERT),
@@ -147,7 +147,7 @@ def layout(**_query):
             dbc.Col([_dataset_card(), source_card(), _model_card(), bisg_card()], lg=5),
             dbc.Col([_settings_card()], lg=7),
         ]),
-        card("Preview", grid(ids.DATA_PREVIEW_GRID, height=280),
-             html.H6("Columns", className="mt-3"), grid(ids.DATA_COLUMNS_GRID, height=260),
+        card("Preview", grid(ids.DATA_PREVIEW_GRID, label="Preview: the first rows", height=280),
+             html.H3("Columns", className="h6 mt-3"), grid(ids.DATA_COLUMNS_GRID, label="Columns", height=260),
              help_text="The first rows, and per column its type, missing values and distinct values."),
     ])

@@ -6,15 +6,14 @@ from dash import dcc, html
 
 from auditapp.explain.jobs import APP_ROWS_PER_GROUP, MAX_ROWS_PER_GROUP
 from layouts import ids
-from layouts.components import card, grid, labelled
+from layouts.components import card, graph, grid, labelled, progress
 
 dash.register_page(__name__, path="/explain", name="Explanations", order=3, title="Explanations · auditapp")
 
 
-def _figure(graph_id: str, *, min_height: int = 360) -> dcc.Loading:
+def _figure(graph_id: str, *, min_height: int = 360) -> html.Div:
     """A graph whose height follows the figure (importance charts grow with the number of bars)."""
-    return dcc.Loading(dcc.Graph(id=graph_id, config={"displaylogo": False},
-                                 style={"minHeight": f"{min_height}px"}), type="default", delay_show=300)
+    return graph(graph_id, min_height=min_height)
 
 
 def _text(text_id: str) -> html.P:
@@ -38,8 +37,8 @@ def _controls() -> dbc.Card:
             ], className="mt-md-4 pt-md-2"), md=6),
         ]),
         html.Div([
-            dbc.Progress(id=ids.EXPLAIN_PROGRESS, value=0, label="", striped=True, animated=True,
-                         style={"height": "1.4rem"}),
+            progress(ids.EXPLAIN_PROGRESS, "Explanations: progress", value=0, label="", striped=True,
+                     animated=True, style={"height": "1.4rem"}),
             html.Div(id=ids.EXPLAIN_PROGRESS_TEXT, className="small text-muted mt-1", **{"aria-live": "polite"}),
         ], id=ids.EXPLAIN_PROGRESS_AREA, className="mb-2", style={"display": "none"}),
         html.Div(id=ids.EXPLAIN_STATUS, className="text-muted", **{"aria-live": "polite"}),
@@ -104,7 +103,7 @@ def _results() -> html.Div:
                           "feature: which of their values pushed the decision up, which pushed it down.",
             ), lg=6),
         ]),
-        card("Proxy features", _text(ids.EXPLAIN_PROXY_TEXT), grid(ids.EXPLAIN_PROXY_GRID, height=340),
+        card("Proxy features", _text(ids.EXPLAIN_PROXY_TEXT), grid(ids.EXPLAIN_PROXY_GRID, label="Proxy features", height=340),
              help_text="A proxy gives away a protected attribute the model never sees, as membership of a "
                        "women's club gives away sex. AUC: how well the feature alone tells the groups apart "
                        "(0.5 = not at all, 1 = perfectly). NMI: shared information, from 0 to 1."),
@@ -113,7 +112,7 @@ def _results() -> html.Div:
 
 def layout(**_query):
     return html.Div([
-        html.H2("Explanations"),
+        html.H1("Explanations", className="h2"),
         html.P("Which features drive the model's decisions, which of them make the difference between "
                "groups, and which features stand in for a protected attribute.", className="lead"),
         html.Div(id=ids.EXPLAIN_ALERT),

@@ -6,7 +6,7 @@ from dash import dcc, html
 
 from auditapp.feedback.presets import CONTROLS, SCENARIO_LABELS, SEED_CONTROL, Control
 from layouts import ids
-from layouts.components import card, graph
+from layouts.components import card, graph, labelled, progress
 
 dash.register_page(__name__, path="/feedback", name="Feedback loops", order=5,
                    title="Feedback loops · auditapp")
@@ -80,9 +80,10 @@ _TEACHING = {
 def _teaching(scenario: str) -> html.Div:
     lesson = _TEACHING[scenario]
     return html.Div([
-        html.H5(lesson["title"]), html.P(lesson["story"]),
-        html.H6("What to try"), html.Ul([html.Li(line) for line in lesson["what_to_try"]]),
-        html.H6("What to notice"), html.Ul([html.Li(line) for line in lesson["what_to_notice"]], className="mb-0"),
+        html.H3(lesson["title"], className="h5"), html.P(lesson["story"]),
+        html.H4("What to try", className="h6"), html.Ul([html.Li(line) for line in lesson["what_to_try"]]),
+        html.H4("What to notice", className="h6"),
+        html.Ul([html.Li(line) for line in lesson["what_to_notice"]], className="mb-0"),
     ], id={"type": ids.FEEDBACK_TEACHING, "scenario": scenario},
         style=None if scenario == "policing" else {"display": "none"})
 
@@ -103,8 +104,7 @@ def _control(scenario: str | None, control: Control) -> html.Div:
         options = [{"label": label, "value": value} for value, label in (control.options or ())]
         widget = dcc.Dropdown(id=cid, options=options, value=control.default, clearable=control.optional,
                               placeholder="none" if control.optional else None)
-    return html.Div([dbc.Label(control.label, className="fw-semibold mb-1"), widget,
-                     dbc.FormText(control.help)], className="mb-3")
+    return labelled(control.label, widget, control.help)
 
 
 def _panel(scenario: str) -> html.Div:
@@ -118,8 +118,9 @@ def _panel(scenario: str) -> html.Div:
 def _settings_card() -> dbc.Card:
     return card(
         "Scenario and settings",
-        dbc.RadioItems(id=ids.FEEDBACK_SCENARIO_RADIO, value="policing", className="mb-3",
-                       options=[{"label": label, "value": key} for key, label in SCENARIO_LABELS.items()]),
+        labelled("Scenario", dbc.RadioItems(
+            id=ids.FEEDBACK_SCENARIO_RADIO, value="policing",
+            options=[{"label": label, "value": key} for key, label in SCENARIO_LABELS.items()])),
         *[_panel(scenario) for scenario in CONTROLS],
         _control(None, SEED_CONTROL),
         html.Div([
@@ -127,8 +128,8 @@ def _settings_card() -> dbc.Card:
             dbc.Button("Cancel", id=ids.FEEDBACK_CANCEL_BUTTON, color="secondary", outline=True,
                        disabled=True),
         ]),
-        dbc.Progress(id=ids.FEEDBACK_PROGRESS, value=0, className="mt-3", striped=True,
-                     style={"height": "1.2rem"}),
+        progress(ids.FEEDBACK_PROGRESS, "Simulation: progress", value=0, className="mt-3", striped=True,
+                 style={"height": "1.2rem"}),
         help_text="Pick a scenario, change a setting, press Run. Both sides use the same settings "
                   "and seed, so any difference comes from the policy.",
     )
@@ -136,7 +137,7 @@ def _settings_card() -> dbc.Card:
 
 def _side(title_id: str, graph_id: str, extra_id: str, extra_graph_id: str, narrative_id: str) -> dbc.Col:
     return dbc.Col(dbc.Card([
-        dbc.CardHeader(html.H5(id=title_id, className="mb-0")),
+        dbc.CardHeader(html.H2(id=title_id, className="h5 mb-0")),
         dbc.CardBody([
             graph(graph_id, height=440),
             html.Div(graph(extra_graph_id, height=420), id=extra_id, style={"display": "none"}),
@@ -152,8 +153,8 @@ def _results() -> html.Div:
         dbc.Row([
             dbc.Col(dbc.Button("▶ Play", id=ids.FEEDBACK_PLAY_BUTTON, color="secondary", outline=True,
                                className="w-100"), md=1),
-            dbc.Col(dcc.Slider(id=ids.FEEDBACK_STEP_SLIDER, min=0, max=1, step=1, value=1,
-                               updatemode="drag", allow_direct_input=False), md=7),
+            dbc.Col(labelled("Show up to", dcc.Slider(id=ids.FEEDBACK_STEP_SLIDER, min=0, max=1, step=1, value=1,
+                                                      updatemode="drag", allow_direct_input=False)), md=7),
             dbc.Col(html.Div(id=ids.FEEDBACK_STEP_TEXT, className="small"), md=4),
         ], className="align-items-center mb-2"),
         html.P("Drag the slider, or press Play, to step through time: the charts show everything up "
@@ -170,7 +171,7 @@ def _results() -> html.Div:
 
 def layout(**_query):
     return html.Div([
-        html.H2("Feedback loops"),
+        html.H1("Feedback loops", className="h2"),
         html.P("A model's decisions change the data it will see next. These simulations make that "
                "visible: run one, then step through time and compare two policies side by side.",
                className="lead"),

@@ -16,7 +16,7 @@ _DISPARITY_OPTIONS = [*_METRIC_OPTIONS, {"label": LABELS["average_odds_differenc
 
 def layout(**_query):
     return html.Div([
-        html.H2("Group metrics"),
+        html.H1("Group metrics", className="h2"),
         html.P(id=ids.METRICS_CONTEXT, className="text-muted"),
         html.Div(id=ids.METRICS_ALERT),
         card("What stands out", dcc.Loading(html.Ul(id=ids.METRICS_SUMMARY, className="mb-0")),
@@ -47,6 +47,6 @@ def layout(**_query):
                                    value="selection_rate", clearable=False)), graph(ids.METRICS_HEATMAP_GRAPH),
             help_text="Each cell is one combination of two attributes; grey cells have too few rows."),
             id=ids.METRICS_HEATMAP_CARD),
-        card("Table", grid(ids.METRICS_TABLE, height=360),
+        card("Table", grid(ids.METRICS_TABLE, label="Every metric per group", height=360),
              help_text="Every metric per group with its confidence interval; sort or filter any column."),
     ])

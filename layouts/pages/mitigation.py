@@ -6,7 +6,7 @@ from dash import dcc, html
 
 from auditapp.mitigation.jobs import CONSTRAINT_TEXT
 from layouts import ids
-from layouts.components import card, graph, grid, labelled
+from layouts.components import card, graph, grid, labelled, progress
 
 dash.register_page(__name__, path="/mitigation", name="Mitigation", order=4, title="Mitigation · auditapp")
 
@@ -68,8 +68,8 @@ def _settings() -> html.Div:
         ], className="mb-3"),
         html.Div(id=ids.MITIGATION_RUN_ALERT),
         html.Div([
-            dbc.Progress(id=ids.MITIGATION_PROGRESS, value=0, label="", striped=True, animated=True,
-                         className="mb-2", style={"height": "1.4rem"}),
+            progress(ids.MITIGATION_PROGRESS, "Comparison: progress", value=0, label="", striped=True,
+                     animated=True, className="mb-2", style={"height": "1.4rem"}),
             html.Div(id=ids.MITIGATION_STATUS_LIST, **{"aria-live": "polite"}),
         ], id=ids.MITIGATION_PROGRESS_AREA, style={"display": "none"}),
         help_text="Candidates run two at a time; each shows its status as it finishes. A failing candidate "
@@ -86,10 +86,10 @@ def _results() -> html.Div:
                        "set cannot tell them apart with confidence."),
         card("3. The groups, and how many test rows each has",
              html.P(id=ids.MITIGATION_GROUP_SIZES_TEXT, className="mb-2"),
-             grid(ids.MITIGATION_GROUP_SIZES_GRID, height=220),
+             grid(ids.MITIGATION_GROUP_SIZES_GRID, label="The groups, and how many test rows each has", height=220),
              help_text="A group with fewer test rows than the audit's minimum group size is flagged small: any "
                        "gap involving it is too uncertain to act on."),
-        card("4. All candidates side by side", grid(ids.MITIGATION_TABLE, height=430),
+        card("4. All candidates side by side", grid(ids.MITIGATION_TABLE, label="All candidates side by side", height=430),
              html.Div(id=ids.MITIGATION_RUN_SUMMARY),
              help_text="Numbers are on the held-out test rows, with 95% confidence intervals in brackets. "
                        "ExponentiatedGradient and ThresholdOptimizer decide at random: their numbers are "
@@ -122,7 +122,7 @@ def _results() -> html.Div:
 
 def layout(**_query):
     return html.Div([
-        html.H2("Mitigation"),
+        html.H1("Mitigation", className="h2"),
         html.P("What would fixing this cost? Compare fixes applied before, during and after training, all "
                "scored on the same held-out rows with confidence intervals.", className="lead"),
         html.P(id=ids.MITIGATION_CONTEXT, className="text-muted"),

@@ -7,7 +7,7 @@ from dash import dcc, html
 
 from auditapp.policy import PRESETS
 from layouts import ids
-from layouts.components import card, graph, labelled
+from layouts.components import card, graph, grid_options, labelled, named_grid
 from layouts.policy_editor import board_columns
 
 dash.register_page(__name__, path="/policy", name="Policy & report", order=6, title="Policy & report · auditapp")
@@ -16,14 +16,14 @@ _PRESET_OPTIONS = [{"label": name, "value": name} for name in PRESETS] + [
     {"label": "custom (start from an empty policy)", "value": "custom"}]
 
 
-def _grid(grid_id: str, columns: list[dict], *, height: int, **options) -> dag.AgGrid:
-    """An AG Grid with fixed columns (``components.grid`` sets its columns in callbacks)."""
-    return dag.AgGrid(
+def _grid(grid_id: str, columns: list[dict], *, label: str, height: int, **options) -> html.Div:
+    """An AG Grid with fixed columns, named ``label`` (``components.grid`` sets its columns in callbacks)."""
+    return named_grid(dag.AgGrid(
         id=grid_id, rowData=[], columnDefs=columns,
         defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 90},
-        dashGridOptions={"domLayout": "normal", "tooltipShowDelay": 300, **options.pop("grid_options", {})},
+        dashGridOptions=grid_options(**options.pop("grid_options", {})),
         style={"height": f"{height}px"}, className="ag-theme-alpine mb-2", **options,
-    )
+    ), label)
 
 
 _HOW_TO_READ = [
@@ -41,7 +41,7 @@ _HOW_TO_READ = [
 
 def layout(**_query):
     return html.Div([
-        html.H2("Policy & report"),
+        html.H1("Policy & report", className="h2"),
         html.P("A policy states how much disparity your product can tolerate. Choose a preset or build your "
                "own, and see whether the current audit meets it. The “Download report” button at the top "
                "right includes these verdicts.", className="lead"),
@@ -59,6 +59,7 @@ def layout(**_query):
                     labelled("Or load a policy file", dcc.Upload(
                         html.Div(["⬆ Drop a .yaml or .json policy here, or ", html.U("choose one")]),
                         id=ids.POLICY_UPLOAD, accept=".yaml,.yml,.json", max_size=100_000, multiple=False,
+                        className="auditapp-upload",
                         style={"border": "2px dashed #6c757d", "borderRadius": ".5rem", "padding": ".6rem",
                                "textAlign": "center", "cursor": "pointer", "background": "#f8f9fa"},
                         style_active={"borderColor": "#0072B2", "background": "#eef6fb"}),
@@ -95,11 +96,12 @@ def layout(**_query):
         html.Div([
             card("3. Verdict",
                  dcc.Loading(html.Div(id=ids.POLICY_OVERALL)),
-                 html.Div(id=ids.POLICY_SUMMARY),
+                 html.Div(id=ids.POLICY_SUMMARY, className="auditapp-scroll"),
                  help_text="✔ pass: the value and its whole confidence interval meet the bound. ✘ fail: the "
                            "whole interval misses it. ? inconclusive: the interval crosses the bound, so the data "
                            "cannot tell. – not evaluable: too few rows, or the rate is undefined."),
             card("Findings", html.Div(html.Ul(id=ids.POLICY_FINDINGS, className="mb-0"), tabIndex="0",
+                                      role="region", **{"aria-label": "Findings"},
                                       style={"maxHeight": "440px", "overflowY": "auto"}),
                  help_text="One sentence for every check that fails or is inconclusive, with its numbers "
                            "(required checks first; scroll for more)."),
@@ -109,7 +111,7 @@ def layout(**_query):
                  html.P("Each point is the checked number for one group, with its confidence interval as "
                         "whiskers; dashed lines are the bounds. A point passes when its whole whisker is inside "
                         "the bounds.", className="text-muted small"),
-                 _grid(ids.POLICY_BOARD_GRID, board_columns(), height=380),
+                 _grid(ids.POLICY_BOARD_GRID, board_columns(), label="Every criterion for every group", height=380),
                  help_text="Every criterion for every group; sort or filter any column."),
         ], id=ids.POLICY_VERDICT_AREA),
     ])

@@ -13,7 +13,7 @@ dash.register_page(__name__, path="/thresholds", name="Threshold explorer", orde
 
 def layout(**_query):
     return html.Div([
-        html.H2("Threshold explorer"),
+        html.H1("Threshold explorer", className="h2"),
         html.P("A person is given the favourable outcome when their score is at or above the threshold. "
                "Move the slider to see what a different cut-off does to each group.", className="lead"),
         html.Div(id=ids.THRESHOLD_ALERT),
@@ -28,7 +28,7 @@ def layout(**_query):
                 "Drag to change the cut-off; the numbers below follow instantly."), md=6),
             dbc.Col(html.Div(id=ids.THRESHOLD_VALUE_TEXT, className="fs-4 fw-semibold mt-md-4"), md=2),
         ]),
-        card("Rates at this threshold", grid(ids.THRESHOLD_TABLE, height=260),
+        card("Rates at this threshold", grid(ids.THRESHOLD_TABLE, label="Rates at this threshold", height=260),
              help_text="Selection rate: share given the favourable outcome. TPR: share of those who "
                        "deserved it who got it. FPR: share of those who did not who got it anyway."),
         card("Rates across thresholds", graph(ids.THRESHOLD_CURVES_GRAPH, height=380),

@@ -30,7 +30,7 @@ def loop_result():
 def test_policing_figure_shows_mean_share_and_true_share_per_region():
     result = simulate_policing(PolicingParams(rates=(3.0, 1.0), steps=100, runs=5, corrected=True), seed=0)
     fig = policing_share_figure(result)
-    lines = [t for t in fig.data if t.mode == "lines"]
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
     assert [t.line.color for t in lines] == list(OKABE_ITO[:2])
     assert np.allclose(lines[0].y, result.series_wide("mean_share")["A"])
     assert sorted(shape.y0 for shape in fig.layout.shapes) == pytest.approx([0.25, 0.75])
@@ -39,7 +39,7 @@ def test_policing_figure_shows_mean_share_and_true_share_per_region():
 
 def test_long_policing_runs_are_thinned_for_display():
     result = simulate_policing(PolicingParams(steps=5_000, runs=2), seed=0)
-    lines = [t for t in policing_share_figure(result).data if t.mode == "lines"]
+    lines = [t for t in policing_share_figure(result).data if t.mode == "lines+markers"]
     assert len(lines[0].x) <= 2_500 and lines[0].x[-1] <= 5_000
 
 

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from auditapp.slots import AUDITS, FairQueue
+from tests.browser import a11y
 from tests.browser.helpers import wait_for_text
 
 pytestmark = pytest.mark.browser
@@ -46,9 +47,15 @@ def test_a_waiting_audit_shows_its_place_and_can_be_cancelled(page, app_data_dir
         page.click("#data-run-button")
         wait_for_text(page, "#app-queue-audit-notice", "Your audit is waiting for a free slot: 2 audits ahead of "
                                                        "yours \\(this server runs 2 at a time\\)")
-        page.click("#app-queue-audit-cancel-button")
+        # The banner is accessible: its place is a live region, axe finds nothing serious, Cancel works by
+        # keyboard, and focus then goes back to a control on the page (not lost to the body).
+        assert page.get_attribute("#app-queue-audit-text", "role") == "status"
+        assert [v for v in a11y.axe_violations(page) if v["impact"] in a11y.BLOCKING] == []
+        page.focus("#app-queue-audit-cancel-button")
+        page.keyboard.press("Enter")
         wait_for_text(page, "#data-run-alert", "Your audit was cancelled before it finished; nothing was kept")
         page.wait_for_selector("#app-queue-audit-notice", state="hidden")
+        page.wait_for_function("document.activeElement && document.activeElement !== document.body")
     page.click("#data-run-button")
     wait_for_text(page, "#data-run-alert", "Audit ready\\.")
     assert not page.is_visible("#app-queue-audit-notice")

@@ -45,7 +45,8 @@ def test_a_predictions_only_upload_reaches_no_verdict_until_the_user_chooses(pag
     assert "Removed the model hiring_model.skops" in alert  # said plainly, with the columns it lacks
     wait_for_text(page, "#data-ready-div", "To run the audit, choose the outcome column")
     assert not run_enabled(page)
-    assert page.input_value("#data-bins-input") == "" and "Suggestion:" in page.inner_text("#data-target-hint")
+    wait_for_text(page, "#data-target-hint", "Suggestion:")  # its own callback: it may land a moment later
+    assert page.input_value("#data-bins-input") == ""
     for where in ("/", "/policy"):  # no page shows an audit of guessed settings, nor a verdict
         page.goto(where)
         wait_for_text(page, "#metrics-alert" if where == "/" else "#policy-alert",

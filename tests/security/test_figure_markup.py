@@ -30,12 +30,14 @@ SHOWN = ("&lt;b&gt;bold&lt;/b&gt;", "&lt;a href=", "&amp;lt; &#37;{fullData.name
 
 
 def strings(node, path=""):
-    """Every (path, text) in a figure's JSON, except customdata (data for callbacks, never drawn as-is)."""
+    """Every (path, text) in a figure's JSON, except customdata (data for callbacks, never drawn as-is)
+    and meta (the figure's text alternative: plain text that Plotly never draws, written as text nodes by
+    charts.js and escaped by the report; see ``test_text_alternatives_are_plain_text``)."""
     if isinstance(node, str):
         yield path, node
     elif isinstance(node, dict):
         for key, value in node.items():
-            if key != "customdata":
+            if key not in ("customdata", "meta"):
                 yield from strings(value, f"{path}.{key}")
     elif isinstance(node, (list, tuple, np.ndarray)):
         for i, value in enumerate(node):
@@ -167,3 +169,18 @@ def test_model_loop_figures(audited):
 
 def test_empty_figures_show_messages_literally():
     assert_literal(empty_figure(f"Column {BOLD} is missing.", title=LINK), expect=SHOWN)
+
+
+def test_text_alternatives_are_plain_text(audited):
+    """A figure's summary and table hold the names as written; the report shows them escaped, never as markup."""
+    from auditapp.figures.describe import figure_text
+    from auditapp.figures.metrics import group_metric_figure
+    from auditapp.report_html import figure_html
+
+    *_, audit = audited
+    fig = group_metric_figure(audit.result.grouping("sex"), "selection_rate")
+    text = figure_text(fig)
+    assert BOLD in text.summary and any(BOLD in cell for row in text.rows for cell in row)
+    page = figure_html(fig, "chart")
+    tables = page.split("</script>", 1)[1]  # what follows the figure's data: its table of numbers
+    assert "&lt;b&gt;bold&lt;/b&gt;" in tables and "<b>" not in tables
