@@ -13,14 +13,20 @@ def upload(page, zone_id: str, path) -> None:
 
 
 def grid_text(page, grid_id: str) -> str:
-    """Visible text of an AG Grid's body."""
+    """Visible text of an AG Grid's body, scrolled into view as a reader would (AG Grid's wrapper has
+    ``content-visibility: auto``, so a grid below the fold has no rendered text until it is near the screen)."""
+    page.locator(f"#{grid_id}").scroll_into_view_if_needed()
     return page.inner_text(f"#{grid_id} .ag-body")
 
 
 def wait_for_text(page, selector: str, pattern: str, timeout: int = 30_000) -> str:
     """Wait until the element's text matches ``pattern`` (a regex) and return the text."""
+    # Scrolled into view as a reader would: content below the fold may have no rendered text
+    # (``content-visibility: auto``) until it nears the screen.
     page.wait_for_function(
-        "([sel, pat]) => { const el = document.querySelector(sel); return el && new RegExp(pat).test(el.innerText); }",
+        """([sel, pat]) => { const el = document.querySelector(sel); if (!el) return false;
+             if (new RegExp(pat).test(el.innerText)) return true;
+             el.scrollIntoView({block: "nearest"}); return false; }""",
         arg=[selector, pattern], timeout=timeout)
     return page.inner_text(selector)
 
