@@ -29,7 +29,7 @@ PLOT_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
 CSS = """
 .table-scroll{overflow-x:auto;max-width:100%;margin:.6rem 0}.table-scroll>table{margin:0}
 .table-scroll:focus-visible,summary:focus-visible,a:focus-visible{outline:3px solid #0b5cad;outline-offset:2px}
-figure.chart{margin:0 0 1rem}figure.chart details{margin:.2rem 0 .8rem}
+figure.chart{margin:0 0 1rem;max-width:100%}figure.chart .js-plotly-plot,figure.chart .plot-container{max-width:100%;overflow:hidden}figure.chart details{margin:.2rem 0 .8rem}
 figure.chart summary{cursor:pointer;color:#0b4f8a}figure.chart caption{caption-side:top;text-align:left;color:#444}
 @media (max-width:600px){body{padding:.6rem}nav a{display:inline-block;margin:.2rem .8rem .2rem 0}}
 @media print{figure.chart details{display:none}.table-scroll{overflow:visible}}
