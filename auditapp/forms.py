@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditapp.defaults import MIN_GROUP_SIZE
 from auditapp.errors import AuditInputError
 from auditapp.intake import Dataset
 from auditapp.rates import LABELS
@@ -108,7 +109,7 @@ def form_values(state: dict[str, Any]) -> dict[str, Any]:
         "target": spec.get("target"), "favorable": spec.get("favorable"), "source": source,
         "prediction": spec.get("prediction"), "score": spec.get("score"), "threshold": spec.get("threshold"),
         "model_favorable": spec.get("model_favorable"), "sensitive": list(spec.get("sensitive") or []),
-        "bins": bins_text(spec.get("bins") or {}), "min_group_size": spec.get("min_group_size", 30),
+        "bins": bins_text(spec.get("bins") or {}), "min_group_size": spec.get("min_group_size", MIN_GROUP_SIZE),
         "confidence": spec.get("confidence", 0.95),
     }
 

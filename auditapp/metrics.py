@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
+from auditapp.defaults import MIN_GROUP_SIZE, N_BOOT
 from auditapp.errors import AuditInputError
 from auditapp.gaps import CRITERIA, adjust_q_values, disparities, group_intervals, spreads
 from auditapp.rates import METRICS, rates_from_counts
@@ -155,7 +156,7 @@ def _check_inputs(y_true, y_pred, sensitive_features) -> tuple[np.ndarray, np.nd
 def compute_audit(
     y_true, y_pred, sensitive_features: pd.DataFrame, *,
     reference: Mapping[str, str] | None = None,
-    min_group_size: int = 30, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
+    min_group_size: int = MIN_GROUP_SIZE, n_boot: int = N_BOOT, confidence: float = 0.95, seed: int = 0,
     intersections: bool = True,
 ) -> AuditResult:
     """Per-group metrics, disparities, tests and confidence intervals for every grouping.
@@ -196,7 +197,7 @@ def compute_audit(
 def compute_audit_from_counts(
     cells: pd.DataFrame, features, *,
     reference: Mapping[str, str] | None = None,
-    min_group_size: int = 30, n_boot: int = 1000, confidence: float = 0.95, seed: int = 0,
+    min_group_size: int = MIN_GROUP_SIZE, n_boot: int = N_BOOT, confidence: float = 0.95, seed: int = 0,
     intersections: bool = True,
 ) -> AuditResult:
     """``compute_audit`` from the counts table alone: the seam every aggregation engine feeds.

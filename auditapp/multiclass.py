@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from auditapp.defaults import MIN_GROUP_SIZE
 from auditapp.errors import AuditInputError
 from auditapp.intervals import diff_interval, proportion_interval, ratio_interval, z_value
 from auditapp.metrics import find_grouping
@@ -80,7 +81,7 @@ class MulticlassResult:
 
 
 def compute_multiclass_audit(y_true, y_pred, sensitive_features: pd.DataFrame, *, classes=None, reference=None,
-                             min_group_size: int = 30, confidence: float = 0.95,
+                             min_group_size: int = MIN_GROUP_SIZE, confidence: float = 0.95,
                              intersections: bool = True) -> MulticlassResult:
     """Per-group, per-class rates with intervals, confusion matrices and per-class disparities.
 

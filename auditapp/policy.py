@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from auditapp.defaults import MIN_GROUP_SIZE
 from auditapp.errors import AuditInputError
 from auditapp.rates import METRICS
 
@@ -50,7 +51,7 @@ class Criterion:
     scope: str = "reference"
     at_least: float | None = None
     at_most: float | None = None
-    min_group_size: int = 30
+    min_group_size: int = MIN_GROUP_SIZE
     required: bool = True
     groupings: str = "all"
     name: str = ""

@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import special
 
 from auditapp.bootstrap_sums import MIN_ROWS, percentile_interval, replicate_sums
+from auditapp.defaults import MIN_GROUP_SIZE, N_BOOT
 from auditapp.errors import AuditInputError
 from auditapp.metrics import find_grouping
 from auditapp.task_groups import pick_reference, row_groupings
@@ -76,7 +77,7 @@ class RegressionResult:
 
 
 def compute_regression_audit(y_true, y_pred, sensitive_features: pd.DataFrame, *, reference=None,
-                             min_group_size: int = 30, n_boot: int = 1000, confidence: float = 0.95,
+                             min_group_size: int = MIN_GROUP_SIZE, n_boot: int = N_BOOT, confidence: float = 0.95,
                              seed: int = 0, intersections: bool = True) -> RegressionResult:
     """Per-group regression metrics with bootstrap intervals, disparities, SMD and KS distances.
 

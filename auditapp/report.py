@@ -19,9 +19,9 @@ import plotly.graph_objects as go
 
 from auditapp.audit import Audit
 from auditapp.findings import Finding
-from auditapp.report_html import CSS as ACCESSIBLE_CSS
 from auditapp.outcome import assess
 from auditapp.outputs import write_text_atomic
+from auditapp.report_html import CSS as ACCESSIBLE_CSS
 from auditapp.report_html import LAZY_JS, Templates, figure_html, safe_json
 from auditapp.report_html import e as _e
 from auditapp.report_html import table as _table

@@ -27,6 +27,7 @@ from auditapp.figures.describe import figure_text
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
                "modeBarButtons": [["toImage"]]}
 CSS = """
+body{overflow-wrap:break-word}
 .table-scroll{overflow-x:auto;max-width:100%;margin:.6rem 0}.table-scroll>table{margin:0}
 .table-scroll:focus-visible,summary:focus-visible,a:focus-visible{outline:3px solid #0b5cad;outline-offset:2px}
 figure.chart{margin:0 0 1rem;max-width:100%}figure.chart .js-plotly-plot,figure.chart .plot-container{max-width:100%;overflow:hidden}figure.chart details{margin:.2rem 0 .8rem}

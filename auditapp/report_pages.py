@@ -21,7 +21,6 @@ from auditapp.report_sections import (
 )
 from auditapp.store import ArtifactStore
 
-SECTIONS = ("Explanations", "Mitigations", "Feedback loops", "Compliance")
 COMPLIANCE_KEYS = {"ll144": "compliance_ll144", "ug": "compliance_ug", "fl": "compliance_fl"}
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditapp.defaults import MIN_GROUP_SIZE, N_BOOT
 from auditapp.errors import AuditInputError
 from auditapp.limits import max_groups
 from auditapp.source_checks import source_notices
@@ -22,7 +23,6 @@ from auditapp.validation import check_model
 
 MISSING_GROUP = "(missing)"
 DEFAULT_THRESHOLD = 0.5  # a score or probability at or above it is favourable (ties included)
-MAX_GROUPS_PER_FEATURE = 200
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,8 @@ class AuditSpec:
     model_favorable: Any = None
     bins: Mapping[str, Binning] = field(default_factory=dict)
     reference: Mapping[str, str] = field(default_factory=dict)
-    min_group_size: int = 30
-    n_boot: int = 1000
+    min_group_size: int = MIN_GROUP_SIZE
+    n_boot: int = N_BOOT
     confidence: float = 0.95
     seed: int = 0
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditapp.defaults import N_BOOT
 from auditapp.errors import AuditInputError
 from auditapp.multiclass import MulticlassResult, compute_multiclass_audit
 from auditapp.regression import (
@@ -55,7 +56,7 @@ class TaskAudit:
 
 
 def run_task_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, task: str = "auto",
-                   n_boot: int = 1000, choice: TaskChoice | None = None) -> TaskAudit:
+                   n_boot: int = N_BOOT, choice: TaskChoice | None = None) -> TaskAudit:
     """Run a regression or multiclass audit of ``frame``.
 
     ``choice``: the task already decided (by ``detect_task`` on the same frame and model), else ``task`` is

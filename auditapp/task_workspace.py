@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from auditapp.defaults import MIN_GROUP_SIZE
 from auditapp.errors import AuditInputError
 from auditapp.spec import AuditSpec
 
@@ -28,7 +29,7 @@ def _spec(choices: dict[str, Any]) -> AuditSpec:
     if not choices.get("sensitive"):
         raise AuditInputError("Choose at least one sensitive feature to compare groups by.")
     return AuditSpec(target=choices["target"], sensitive=tuple(choices["sensitive"]),
-                     prediction=choices.get("prediction") or None, min_group_size=30,
+                     prediction=choices.get("prediction") or None, min_group_size=MIN_GROUP_SIZE,
                      confidence=float(choices.get("confidence") or 0.95))
 
 

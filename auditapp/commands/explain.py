@@ -15,6 +15,7 @@ from auditapp.commands.audit import (
     spec_from_args,
     write_json,
 )
+from auditapp.defaults import MIN_GROUP_SIZE
 
 
 def register(subparsers) -> None:
@@ -50,7 +51,7 @@ def register(subparsers) -> None:
     parser.add_argument("--json", metavar="OUT", help="write the explanation as JSON")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow pickle/joblib models (they run code when loaded: only your own files)")
-    parser.set_defaults(func=run, prediction=None, score=None, threshold=None, min_group_size=30)
+    parser.set_defaults(func=run, prediction=None, score=None, threshold=None, min_group_size=MIN_GROUP_SIZE)
 
 
 def run(args: argparse.Namespace) -> int:

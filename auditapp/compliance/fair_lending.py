@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from auditapp.defaults import N_BOOT
 from auditapp.errors import AuditInputError
 
 SMD_LINE = 0.30
@@ -120,7 +121,7 @@ def _weighted(segment: str, membership: pd.DataFrame, approved, values, control,
 
 def fair_lending(approved, *, control: str, groups=None, membership: pd.DataFrame | None = None,
                  values=None, segments=None, confidence: float = 0.95, smd_line: float = SMD_LINE,
-                 n_boot: int = 1000, seed: int = 0) -> FairLendingResult:
+                 n_boot: int = N_BOOT, seed: int = 0) -> FairLendingResult:
     """Approval/denial adverse impact ratios and standardized mean differences, overall and by segment.
 
     Parameters

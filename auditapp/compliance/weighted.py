@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from auditapp.defaults import N_BOOT
 from auditapp.errors import AuditInputError
 
 BOOTSTRAP_CHUNK = 32
@@ -96,7 +97,7 @@ def _stats(sums: dict[str, np.ndarray], comparison: int) -> dict[str, np.ndarray
 
 
 def weighted_rates(membership: pd.DataFrame, y_pred, *, y_true=None, values=None, control: str | None = None,
-                   confidence: float = 0.95, n_boot: int = 1000, seed: int = 0) -> WeightedRates:
+                   confidence: float = 0.95, n_boot: int = N_BOOT, seed: int = 0) -> WeightedRates:
     """Weighted per-group rates with bootstrap intervals.
 
     Parameters

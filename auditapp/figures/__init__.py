@@ -21,7 +21,6 @@ OKABE_ITO: tuple[str, ...] = (
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
 )
 FONT_FAMILY = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
-GRID_GREY = "#e5e5e5"
 MISSING_GREY = "#d9d9d9"
 
 

@@ -275,6 +275,16 @@
     var todo = plan(gd, text.base, w);
     var misfit = Math.abs(gd._fullLayout.width - w) > 2;
     if (misfit) {
+      // A box whose width will not settle (the chart's own height brings a scroll bar that narrows it,
+      // and so on) must not be chased in a tight loop: at most four fits a second, then try again later.
+      var now = Date.now();
+      if (!gd.__a11yFits || now - gd.__a11yFits.at > 1000) { gd.__a11yFits = {at: now, count: 0}; }
+      if (++gd.__a11yFits.count > 4) {
+        if (!gd.__a11yRetry) {
+          gd.__a11yRetry = setTimeout(function () { gd.__a11yRetry = null; adapt(gd); }, 1000);
+        }
+        return;
+      }
       todo.layout.autosize = true;
       todo.layout.width = null;
     } else if (text.applied === todo.key) {
@@ -309,7 +319,9 @@
   function attach(gd) {
     if (gd.__a11yAttached || typeof gd.on !== "function") { return; }
     gd.__a11yAttached = true;
-    gd.on("plotly_afterplot", function () { adapt(gd); });
+    // On the next frame, not inside Plotly's promise chain: a redraw never re-enters itself without
+    // giving the page a turn.
+    gd.on("plotly_afterplot", function () { requestAnimationFrame(function () { adapt(gd); }); });
     if (resizer) { resizer.observe(gd); }
     adapt(gd);
   }

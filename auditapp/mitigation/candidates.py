@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from auditapp.defaults import MIN_GROUP_SIZE, N_BOOT
 from auditapp.errors import AuditInputError
 from auditapp.metrics import AuditResult, GroupingResult
 from auditapp.mitigation.evaluation import Estimate, evaluate
@@ -78,8 +79,8 @@ class MitigationContext:
     score_source: str
     positive_class: object = 1
     reference: Mapping[str, str] = field(default_factory=dict)
-    min_group_size: int = 30
-    n_boot: int = 1000
+    min_group_size: int = MIN_GROUP_SIZE
+    n_boot: int = N_BOOT
     confidence: float = 0.95
     seed: int = 0
     grid_size: int = 20

@@ -7,7 +7,15 @@ import pytest
 
 from auditapp.audit import run_audit
 from auditapp.spec import AuditSpec
-from tests.browser.helpers import choose, grid_text, percent, run_enabled, use_suggestion, wait_for_text, wait_until_ready
+from tests.browser.helpers import (
+    choose,
+    grid_text,
+    percent,
+    run_enabled,
+    use_suggestion,
+    wait_for_text,
+    wait_until_ready,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -7,10 +7,6 @@ visible, a grid one Tab stop, no trap); charts carry their text; nothing scrolls
 at 200% zoom.
 The page's main action is done by keyboard where a user would (radios, buttons, dropdowns).
 One browser context walks the pages in turn, so the report downloaded at the end holds every section.
-
-NOT COLLECTED by pytest (no ``test_`` prefix): under the shared machine's load the walk hung twice
-(past 10 minutes, cause not found in time), so it is kept out of ``make test`` until it is found.
-Run it by hand: ``.venv/bin/python -m pytest -q -p no:cacheprovider tests/browser/a11y_results.py``.
 """
 
 from __future__ import annotations
