@@ -102,14 +102,20 @@
   // Focus fell to <body> because the focused control was hidden or removed. Two frames later (time for
   // a component's own focus handling), if it is still there: the control re-rendered under the same id,
   // else the newest earlier control that can still take it (never an option of a closing list).
+  function holdsFocus(el) {
+    return !!el && el !== document.body && usable(el);
+  }
+
   var recovering = false;
   function recoverLostFocus() {
-    if (recovering || (document.activeElement && document.activeElement !== document.body)) { return; }
+    // The focused control may still be the active element for a moment after it was hidden (the browser
+    // moves focus to <body> at its next rendering step): count a hidden or removed one as lost too.
+    if (recovering || holdsFocus(document.activeElement)) { return; }
     if (!lastFocused || usable(lastFocused) || route.since) { return; }
     recovering = true;
     requestAnimationFrame(function () { requestAnimationFrame(function () {
       recovering = false;
-      if ((document.activeElement && document.activeElement !== document.body) || usable(lastFocused)) { return; }
+      if (holdsFocus(document.activeElement) || usable(lastFocused)) { return; }
       var same = lastFocused.id ? document.getElementById(lastFocused.id) : null;
       if (usable(same)) { same.focus(); return; }
       for (var i = focusHistory.length - 1; i >= 0; i--) {
