@@ -10,6 +10,8 @@ One browser context walks the pages in turn, so the report downloaded at the end
 
 NOT COLLECTED by pytest (no ``test_`` prefix): under the shared machine's load the walk hung twice
 (past 10 minutes, cause not found in time), so it is kept out of ``make test`` until it is found.
+2026-12-05: with the waits in a11y.py bounded it ran to the end once (92 s) and failed on the report at
+320 px (scrollWidth 334: the reflow assert now lists what sticks out); a second run was stopped at 300 s.
 Run it by hand: ``.venv/bin/python -m pytest -q -p no:cacheprovider tests/browser/a11y_results.py``.
 """
 
@@ -130,7 +132,10 @@ def test_result_pages_and_the_report_they_feed_are_accessible(page, sized_page, 
     narrow = sized_page(320, 640)
     narrow.goto(report.as_uri())
     _draw_every_chart(narrow)
-    assert narrow.evaluate("document.documentElement.scrollWidth") <= 320
+    wide = narrow.evaluate("""() => Array.from(document.querySelectorAll('body *')).filter(
+        e => e.getBoundingClientRect().right > 321 && !(e.parentElement && e.parentElement.closest('.table-scroll, .js-plotly-plot'))).slice(0, 8).map(e => e.tagName + '.' + e.className
+        + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right) + ' ' + (e.textContent || '').slice(0, 40))""")
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 320, wide
     regions = narrow.evaluate("""() => Array.from(document.querySelectorAll('table')).map(t => {
         const box = t.closest('[role=region]');
         return box ? [box.tabIndex, box.getAttribute('aria-label')] : [null, t.outerHTML.slice(0, 80)];
