@@ -31,8 +31,10 @@ def axe_violations(page) -> list[dict]:
         page.add_script_tag(content=axe_script())
     return page.evaluate(
         """async (tags) => {
-            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
-                                                     resultTypes: ['violations']});
+            // Bounded: page.evaluate has no timeout, so a stalled run fails in 120 s instead of hanging.
+            const result = await Promise.race([
+                axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']}),
+                new Promise((_, fail) => setTimeout(() => fail(new Error('axe.run took over 120 s')), 120000))]);
             return result.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(
                 n => n.target.join(' ') + ' :: ' + (n.failureSummary || '').replace(/\\s+/g, ' '))}));
         }""", list(WCAG_TAGS))
@@ -47,12 +49,24 @@ def count(violations: list[dict]) -> int:
     return sum(len(v["nodes"]) for v in blocking(violations))
 
 
+# Two animation frames, or half a second if the tab does not paint (a page that is not painted gets no
+# frames, and page.evaluate has no timeout of its own, so an unbounded wait here could hang a walk).
+TWO_FRAMES = """() => new Promise(done => {
+    setTimeout(done, 500);
+    requestAnimationFrame(() => requestAnimationFrame(done));
+})"""
+
+
+def two_frames(page) -> None:
+    page.evaluate(TWO_FRAMES)
+
+
 def settle(page) -> None:
     """Wait until Dash has no callback in flight and the loading spinners are gone."""
     page.wait_for_function(
         "() => !document.querySelector('[data-dash-is-loading=true], ._dash-loading, .dash-spinner')")
     # The accessibility scripts fix up new elements on the next animation frame: let two frames pass.
-    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    two_frames(page)
 
 
 def wait_for_text(page, selector: str, pattern: str, timeout: int = 60_000) -> None:
@@ -257,7 +271,7 @@ def tab_walk(page, *, limit: int = 400, backwards: bool = False) -> list[dict]:
         stop = page.evaluate(FOCUSED)
         if stop is None:
             # A grid moves focus to its cell a frame later (the body holds it meanwhile): look again then.
-            page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+            two_frames(page)
             stop = page.evaluate(FOCUSED)
         if stop is None and backwards and press == 0:
             # Entering from the end, a grid's bottom focus guard (AG Grid) can hand focus back to the

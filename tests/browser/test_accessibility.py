@@ -194,9 +194,14 @@ def test_dropdowns_radios_and_grid_filters_work_by_keyboard(page):
     page.keyboard.press("ArrowRight")
     a11y.wait_for_text(page, "#metrics-disparity-graph .gtitle", "difference from")
     # Grid: a header takes Ctrl+Enter to open its filter; the filter narrows the rows.
+    page.wait_for_selector("#metrics-table-grid .ag-header-cell", state="attached")
     page.focus("#metrics-heatmap-dropdown")
-    while not page.evaluate("!!document.activeElement.closest('#metrics-table-grid')"):
+    for _ in range(40):  # bounded: a missing grid fails here instead of tabbing forever
+        if page.evaluate("!!document.activeElement.closest('#metrics-table-grid')"):
+            break
         page.keyboard.press("Tab")
+    assert page.evaluate("!!document.activeElement.closest('#metrics-table-grid')"), \
+        "40 Tabs after the heat-map dropdown never reached the metrics grid"
     page.keyboard.press("Control+Enter")
     page.wait_for_function("document.activeElement.tagName === 'INPUT'")
     page.keyboard.type("female & asian")

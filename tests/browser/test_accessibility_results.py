@@ -126,7 +126,10 @@ def test_result_pages_and_the_report_they_feed_are_accessible(page, sized_page, 
     narrow = sized_page(320, 640)
     narrow.goto(report.as_uri())
     _draw_every_chart(narrow)
-    assert narrow.evaluate("document.documentElement.scrollWidth") <= 320
+    wide = narrow.evaluate("""() => Array.from(document.querySelectorAll('body *')).filter(
+        e => e.getBoundingClientRect().right > 321 && !(e.parentElement && e.parentElement.closest('.table-scroll, .js-plotly-plot'))).slice(0, 8).map(e => e.tagName + '.' + e.className
+        + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right) + ' ' + (e.textContent || '').slice(0, 40))""")
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 320, wide
     regions = narrow.evaluate("""() => Array.from(document.querySelectorAll('table')).map(t => {
         const box = t.closest('[role=region]');
         return box ? [box.tabIndex, box.getAttribute('aria-label')] : [null, t.outerHTML.slice(0, 80)];
