@@ -11,8 +11,8 @@ from pathlib import Path
 import dash
 from dash import set_props
 
-from auditapp.config import Settings
-from auditapp.runtime import limit_threads
+from auditapp.core.runtime import limit_threads
+from auditapp.service.config import Settings
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("auditapp.app")
@@ -20,7 +20,7 @@ log = logging.getLogger("auditapp.app")
 
 def _on_error(exc: Exception) -> None:
     """Safety net for bugs: log the traceback, show a calm message, keep the app working."""
-    from auditapp.jobs import failure_message
+    from auditapp.service.jobs import failure_message
     from layouts import ids
     from layouts.components import error_alert
 
@@ -42,11 +42,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     settings.export()
     import threading
 
-    from auditapp.sandbox import announce
+    from auditapp.inputs.sandbox import announce
 
     # Probing bubblewrap starts a process (~0.5 s): done beside start-up, its verdict logged.
     threading.Thread(target=announce, name="auditapp-sandbox-probe", daemon=True).start()
-    from auditapp.store import ArtifactStore
+    from auditapp.service.store import ArtifactStore
     from callbacks import assets
     from callbacks.managers import background_manager
     from layouts.shell import CHARTS_SCRIPT
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from callbacks.shell import make_layout
 
     register_routes(app.server, store, settings)
-    from auditapp import auth
+    from auditapp.service import auth
 
     auth.install(app.server, auth.load_users(basic_auth=settings.basic_auth, users_file=settings.users_file),
                  secret=store.signing_key("login"), failures=store.recent_failures)
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     browser_session.install(app.server, store, login_path=auth.LOGIN_PATH, logout_path=auth.LOGOUT_PATH)
     initial = None
     if settings.demo:
-        from auditapp.scenarios import scenario_state
+        from auditapp.service.scenarios import scenario_state
 
         initial = scenario_state(store, settings.demo)
     app.layout = make_layout(store, initial)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from auditapp.jobs import celery_app as _celery_app
+from auditapp.service.jobs import celery_app as _celery_app
 
 if not os.environ.get("AUDITAPP_REDIS_URL"):
     sys.exit("celery_app: set AUDITAPP_REDIS_URL (e.g. redis://127.0.0.1:6379/0) before starting a worker.")

@@ -3,7 +3,7 @@
 The wheel installs one import name, ``auditapp``. The web app (``app.py``, ``callbacks/``, ``layouts/``) and
 the built-in scenarios (``datasets/``) stay top level in the checkout and are installed inside the package
 as ``auditapp._web`` (``app.py`` and ``celery_app.py`` from the checkout's root, the folders beside them);
-``auditapp.webroot`` finds them in either place.
+``auditapp.service.webroot`` finds them in either place.
 """
 
 from setuptools import find_packages, setup

@@ -15,11 +15,10 @@ __all__ = ["Policy", "audit", "check", "compare_mitigations", "explain", "simula
 
 
 def __getattr__(name: str) -> Any:
-    # ``audit`` and ``explain`` are also a module and a package of this name; both are callable (see
-    # ``auditapp.callable_module``), and returning them keeps ``auditapp.audit`` one object whatever the
-    # import order.
-    if name in ("audit", "explain"):
-        return importlib.import_module(f"auditapp.{name}")
+    # ``explain`` is also a package of this name; it is callable (see ``auditapp.core.callable_module``), and
+    # returning it keeps ``auditapp.explain`` one object whatever the import order.
+    if name == "explain":
+        return importlib.import_module("auditapp.explain")
     if name in __all__:
         return getattr(importlib.import_module("auditapp.api"), name)
     raise AttributeError(f"module 'auditapp' has no attribute {name!r}")

@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 
-from auditapp.audit import Audit, run_audit
-from auditapp.errors import AuditInputError
-from auditapp.metrics import GroupingResult
-from auditapp.outcome import PolicyOutcome, assess
-from auditapp.outputs import model_info, write_text_atomic
-from auditapp.policy import Policy, load_policy
-from auditapp.spec import AuditSpec, Binning
-from auditapp.validation import check_model
+from auditapp.core.audit import Audit, run_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.metrics import GroupingResult
+from auditapp.core.outcome import PolicyOutcome, assess
+from auditapp.core.spec import AuditSpec, Binning
+from auditapp.core.validation import check_model
+from auditapp.policy.criteria import Policy, load_policy
+from auditapp.reporting.outputs import model_info, write_text_atomic
 
 if TYPE_CHECKING:
     from auditapp.explain.core import Explanation
@@ -59,7 +59,7 @@ class GroupAudit:
 
     Made by :func:`audit`. ``groupings`` lists each grouping's features (each sensitive feature alone,
     then their intersections); a method's ``grouping`` picks one (a feature name or a tuple of names),
-    by default the first sensitive feature. ``audit`` is the engine's full :class:`~auditapp.audit.Audit`.
+    by default the first sensitive feature. ``audit`` is the engine's full :class:`~auditapp.core.audit.Audit`.
     """
 
     def __init__(self, audit: Audit, *, dataset_info: Mapping[str, Any], model_info: Mapping[str, Any] | None,
@@ -133,7 +133,7 @@ class GroupAudit:
 
     def report(self, path: str | os.PathLike[str]) -> Path:
         """Write the self-contained HTML report to ``path`` (atomically) and return the path."""
-        from auditapp.report import build_report
+        from auditapp.reporting.report import build_report
 
         outcome = self.outcome
         write_text_atomic(path, build_report(self.audit, record=outcome.record, evaluation=outcome.evaluation,
@@ -171,8 +171,8 @@ def _table(data: Data, missing_values: Sequence[str]) -> tuple[pd.DataFrame, dic
         info = {"name": IN_MEMORY, "sha256": None, "rows": int(len(data)), "columns": [str(c) for c in data.columns]}
         return data, info
     if isinstance(data, (str, os.PathLike)):
-        from auditapp.intake import read_table
-        from auditapp.outputs import dataset_info
+        from auditapp.inputs.intake import read_table
+        from auditapp.reporting.outputs import dataset_info
 
         dataset = read_table(data, missing_values=tuple(missing_values))
         return dataset.frame, dataset_info(dataset)
@@ -182,7 +182,7 @@ def _table(data: Data, missing_values: Sequence[str]) -> tuple[pd.DataFrame, dic
 
 def _model(model: Any, trust_pickle: bool) -> Any:
     if isinstance(model, (str, os.PathLike, bytes)):
-        from auditapp.models import load_model
+        from auditapp.inputs.models import load_model
 
         return load_model(model, trust_pickle=True if trust_pickle else None)
     return check_model(model)

@@ -27,7 +27,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from auditapp.runtime import limit_threads  # noqa: E402
+from auditapp.core.runtime import limit_threads  # noqa: E402
 
 
 def free_port() -> int:
@@ -108,9 +108,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     limit_threads()
-    from auditapp import workspace
-    from auditapp.spec import AuditSpec
-    from auditapp.store import ArtifactStore
+    from auditapp.core.spec import AuditSpec
+    from auditapp.service import workspace
+    from auditapp.service.store import ArtifactStore
 
     with tempfile.TemporaryDirectory() as data_dir:
         proc, _ = start_gunicorn(data_dir, free_port())  # first start installs the demo scenario once

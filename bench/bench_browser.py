@@ -46,7 +46,7 @@ def start_server(data_dir: str, port: int, *, dev: bool) -> subprocess.Popen:
     """gunicorn (or ``auditapp serve``) with the demo, answering on ``port``."""
     env = dict(os.environ, AUDITAPP_DATA_DIR=data_dir, AUDITAPP_DEMO="hiring")
     if dev:
-        command = [sys.executable, "-m", "auditapp.cli", "serve", "--port", str(port)]
+        command = [sys.executable, "-m", "auditapp.cli.main", "serve", "--port", str(port)]
     else:
         command = [str(Path(sys.executable).with_name("gunicorn")), "--workers", "1", "--threads", "8",
                    "--bind", f"127.0.0.1:{port}", "app:server"]
@@ -119,15 +119,19 @@ def demo_report(folder: Path) -> Path:
     """The report of a demo session: audit, explanations, a mitigation comparison and a simulation."""
     # bench/ holds a coverage.py of its own, which would shadow the coverage package numba imports.
     sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-    from auditapp.audit import run_audit
+    from auditapp.core.audit import run_audit
+    from auditapp.core.spec import AuditSpec
     from auditapp.explain.core import explain_model
     from auditapp.feedback.runner import run_simulation
+    from auditapp.inputs.models import from_estimator
     from auditapp.mitigation.compare import compare_mitigations
-    from auditapp.models import from_estimator
-    from auditapp.policy import preset
-    from auditapp.report import report_for, write_report
-    from auditapp.report_sections import explanation_section, feedback_section, mitigation_section
-    from auditapp.spec import AuditSpec
+    from auditapp.policy.criteria import preset
+    from auditapp.reporting.report import report_for, write_report
+    from auditapp.service.report_sections import (
+        explanation_section,
+        feedback_section,
+        mitigation_section,
+    )
     from datasets import hiring
 
     train, frame = hiring.demo_parts(5000, seed=0)

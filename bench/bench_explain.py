@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from auditapp.runtime import limit_threads
+from auditapp.core.runtime import limit_threads
 
 TARGET_SECONDS = 15.0
 
@@ -64,8 +64,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     limit_threads()
-    from auditapp.models import from_estimator
-    from auditapp.spec import AuditSpec
+    from auditapp.core.spec import AuditSpec
+    from auditapp.inputs.models import from_estimator
 
     frame = make_data(args.rows, args.seed)
     started = time.perf_counter()

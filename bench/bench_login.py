@@ -62,7 +62,7 @@ def basic(user: str, password: str) -> dict:
 @contextlib.contextmanager
 def serve(root: Path, tmp: Path):
     sys.path.insert(0, str(ROOT))
-    from auditapp.login import hash_password
+    from auditapp.service.login import hash_password
 
     users = tmp / "users"
     users.write_text(f"ana:{hash_password(PASSWORD)}\nbo:{hash_password('another one')}\n")

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from auditapp.metrics import compute_audit
-from auditapp.runtime import limit_threads
+from auditapp.core.metrics import compute_audit
+from auditapp.core.runtime import limit_threads
 
 
 def make_data(n: int, seed: int = 0) -> pd.DataFrame:

@@ -161,10 +161,10 @@ def by_hand(frame, train, test) -> tuple[float, dict, dict]:
 def first_result(directory: Path, frame) -> tuple[float, float]:
     """As the Mitigation page runs it (the model file's description kept, no model process alive yet):
     seconds from the call to the first finished candidate, and to the last."""
+    from auditapp.core.spec import AuditSpec
+    from auditapp.inputs.models import load_model
+    from auditapp.inputs.sandbox import reset_default_pool
     from auditapp.mitigation.compare import compare_mitigations
-    from auditapp.models import load_model
-    from auditapp.sandbox import reset_default_pool
-    from auditapp.spec import AuditSpec
 
     description = load_model(directory / "adult_lr.skops").runner.description
     reset_default_pool()  # as in a fresh background job: no model process yet
@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each path (the spread is printed)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from auditapp.runtime import limit_threads
+    from auditapp.core.runtime import limit_threads
 
     limit_threads(1)
     with tempfile.TemporaryDirectory(prefix="bench_mitigation_") as tmp:

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from auditapp.runtime import limit_threads
+from auditapp.core.runtime import limit_threads
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 NAMES = ("exponentiated_gradient", "threshold_optimizer")
 
 
 def _hiring():
-    from auditapp.models import from_estimator
+    from auditapp.inputs.models import from_estimator
     from datasets.hiring import generate_hiring, train_hiring_model
 
     frame = generate_hiring(5000, seed=0)
@@ -35,7 +35,7 @@ def _hiring():
 def _adult(directory: Path):
     from bench_mitigation import FEATURES, load_adult, lr_pipeline
 
-    from auditapp.models import from_estimator
+    from auditapp.inputs.models import from_estimator
 
     frame = load_adult(directory)
     frame["income"] = (frame["income"] == ">50K").astype(int)
@@ -44,9 +44,9 @@ def _adult(directory: Path):
 
 
 def report(label, frame, model, target, sensitive, constraint) -> None:
+    from auditapp.core.spec import AuditSpec
     from auditapp.mitigation.compare import compare_mitigations
     from auditapp.mitigation.expectation import draw_spread, expectation
-    from auditapp.spec import AuditSpec
 
     spec = AuditSpec(target=target, sensitive=sensitive, n_boot=1000, seed=0)
     comparison = compare_mitigations(frame, spec, model, constraint=constraint, candidates=list(NAMES))

@@ -40,7 +40,7 @@ def main() -> int:
         data = Path(tmp) / ("prices.csv" if args.csv else "prices.parquet")
         frame.to_csv(data, index=False) if args.csv else frame.to_parquet(data)
         out = Path(tmp) / "record.json"
-        command = [sys.executable, "-m", "auditapp.cli", "audit", "--data", str(data), "--task", "regression",
+        command = [sys.executable, "-m", "auditapp.cli.main", "audit", "--data", str(data), "--task", "regression",
                    "--target", "price", "--prediction", "predicted", "--sensitive", "area,host",
                    "--json", str(out)]
         times = []
@@ -50,8 +50,8 @@ def main() -> int:
             times.append(time.perf_counter() - start)
         print(f"CLI, {n:,} rows ({data.suffix}), 1,000 replicates: best {min(times):.2f} s, runs "
               + ", ".join(f"{t:.2f}" for t in times) + " (target ≤ 4 s)")
-    from auditapp.regression import compute_regression_audit
-    from auditapp.runtime import limit_threads
+    from auditapp.core.regression import compute_regression_audit
+    from auditapp.core.runtime import limit_threads
 
     limit_threads()
     start = time.perf_counter()

@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from auditapp.runtime import limit_threads  # noqa: E402
+from auditapp.core.runtime import limit_threads  # noqa: E402
 
 
 def timed(function):
@@ -40,11 +40,11 @@ def main(argv=None) -> int:
     import skops.io as sio
     from bench_explain import fit_model, make_data
 
-    from auditapp.audit import run_audit
+    from auditapp.core.audit import run_audit
+    from auditapp.core.spec import AuditSpec
     from auditapp.explain import explain_model
-    from auditapp.models import from_estimator, load_model
-    from auditapp.sandbox import current_mode, default_pool
-    from auditapp.spec import AuditSpec
+    from auditapp.inputs.models import from_estimator, load_model
+    from auditapp.inputs.sandbox import current_mode, default_pool
 
     print(f"isolation: {current_mode().summary}")
     frame = make_data(args.rows)

@@ -60,10 +60,10 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
 def child(kind: str, path: str, extra: str) -> dict:
     """One measured audit (runs in a child process)."""
     started = time.perf_counter()
-    from auditapp.runtime import limit_threads
+    from auditapp.core.runtime import limit_threads
 
     limit_threads()
-    from auditapp.spec import AuditSpec
+    from auditapp.core.spec import AuditSpec
 
     spec = AuditSpec(**SPEC)
     if kind in ("duckdb", "spark"):
@@ -79,8 +79,8 @@ def child(kind: str, path: str, extra: str) -> dict:
                 "rows": audit.result.n_rows, "cells": cells.to_numpy().tolist(),
                 "hashed": done.dataset_info["sha256"] is not None, "children_peak_gb": _children_peak()}
     if kind == "pandas":
-        from auditapp.audit import run_audit
-        from auditapp.intake import read_table
+        from auditapp.core.audit import run_audit
+        from auditapp.inputs.intake import read_table
 
         work = time.perf_counter()
         dataset = read_table(path)

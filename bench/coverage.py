@@ -4,8 +4,8 @@ Each population has k groups of n rows; group i has a base rate of 0.3 and a sel
 true and false positive rates follow from L_i, so every rate has a known true value). At parity every
 L_i equals the level L; with a gap, the L_i spread evenly over ``gap`` (small 0.03, large 0.15).
 Each sample draws every group's confusion counts (a multinomial over TN, FP, FN, TP: the same
-distribution as drawing rows) and runs the audit engine's own functions (``auditapp.gaps``,
-``auditapp.spreads``) on them; a cell is the share of samples whose interval holds the true value,
+distribution as drawing rows) and runs the audit engine's own functions (``auditapp.core.gaps``,
+``auditapp.core.spreads``) on them; a cell is the share of samples whose interval holds the true value,
 with its Monte-Carlo standard error. Per-group and per-comparison cells pool every group of a sample;
 intervals the engine declines ("too few to estimate") are counted apart, in the ``few`` column.
 
@@ -31,10 +31,16 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditapp.gaps import AVERAGE_ODDS, group_intervals  # noqa: E402
-from auditapp.intervals import MIN_DENOMINATOR, diff_interval, mover_wilson, ratio_interval, z_value  # noqa: E402
-from auditapp.rates import FN, FP, TN, TP, numerator_denominator, rates_from_counts  # noqa: E402
-from auditapp.spreads import spreads_of_proportions, versus_highest  # noqa: E402
+from auditapp.core.gaps import AVERAGE_ODDS, group_intervals  # noqa: E402
+from auditapp.core.intervals import (  # noqa: E402
+    MIN_DENOMINATOR,
+    diff_interval,
+    mover_wilson,
+    ratio_interval,
+    z_value,
+)
+from auditapp.core.rates import FN, FP, TN, TP, numerator_denominator, rates_from_counts  # noqa: E402
+from auditapp.core.spreads import spreads_of_proportions, versus_highest  # noqa: E402
 
 BASE = 0.3
 CONFIDENCE = 0.95
@@ -165,7 +171,7 @@ def run_population(pop: dict, samples: int, seed: int) -> list[dict]:
 
 def run_candidate(k: int, n: int, samples: int, seed: int) -> list[dict]:
     """A post-processed candidate (group thresholds on a score) re-audited on fresh test rows."""
-    from auditapp.metrics import compute_audit
+    from auditapp.core.metrics import compute_audit
 
     rng = np.random.default_rng(seed)
     shift = np.linspace(0, 0.6, k)
@@ -230,7 +236,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--csv", help="also write every cell to this CSV file")
     args = parser.parse_args()
-    from auditapp.runtime import limit_threads
+    from auditapp.core.runtime import limit_threads
 
     limit_threads()
     start = time.perf_counter()

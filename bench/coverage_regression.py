@@ -5,7 +5,7 @@ e ~ 0.8·N(2, 10) + 0.2·Exp(20) (skewed too), so the true mean error, MAE, RMSE
 from a one-off sample of 2,000,000 rows. Each sample draws a group of n rows and a reference group of
 ``max(n, 200)`` rows and runs ``compute_regression_audit``; a cell is the share of samples whose interval
 holds the true value (Monte-Carlo standard error alongside). Groups of 10-2,000 rows use the exact row
-bootstrap, 5,000 rows the block bootstrap (``auditapp.bootstrap_sums``).
+bootstrap, 5,000 rows the block bootstrap (``auditapp.core.bootstrap_sums``).
 
 Run: .venv/bin/python bench/coverage_regression.py [--samples 400] [--boot 1000]
 """
@@ -22,8 +22,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditapp.regression import compute_regression_audit  # noqa: E402
-from auditapp.runtime import limit_threads  # noqa: E402
+from auditapp.core.regression import compute_regression_audit  # noqa: E402
+from auditapp.core.runtime import limit_threads  # noqa: E402
 
 SIZES = (10, 20, 50, 200, 5_000)
 METRICS = ("mean_error", "mean_absolute_error", "root_mean_squared_error")

@@ -4,7 +4,7 @@
     python bench/load_heavy.py --users 10 --duration 90 --jobs 7
     python bench/load_heavy.py --alone            # the heavy audit alone, in this process, on one core
 
-The heavy user uploads the heaviest audit the work caps allow (``auditapp.workload``; intervals come
+The heavy user uploads the heaviest audit the work caps allow (``auditapp.core.workload``; intervals come
 from counts, so there are no replicates to ask for): six sensitive features that split the rows the same
 40 ways, so each of the 63 groupings has 40 groups and the spread criteria compare 63 × 780 = 49,140
 pairs of groups (the most the 6-feature cap and the 40-group switch allow), on as many scored rows as
@@ -46,7 +46,7 @@ def heavy_frame(n_rows: int | None = None, seed: int = 7):
     import numpy as np
     import pandas as pd
 
-    from auditapp.workload import WorkLimits, measure_work
+    from auditapp.core.workload import WorkLimits, measure_work
 
     limits = WorkLimits.from_env()
     n_rows = n_rows or limits.max_row_groupings // (2 ** len(HEAVY_FEATURES) - 1)
@@ -69,10 +69,10 @@ def alone(n_rows: int | None, runs: int) -> None:
     """Time the heavy audit alone in this process (one thread), as a helper computes it."""
     import pickle
 
-    from auditapp.audit import run_audit
-    from auditapp.runtime import limit_threads
-    from auditapp.spec import AuditSpec
-    from auditapp.workload import WorkLimits
+    from auditapp.core.audit import run_audit
+    from auditapp.core.runtime import limit_threads
+    from auditapp.core.spec import AuditSpec
+    from auditapp.core.workload import WorkLimits
 
     limit_threads()
     frame, work = heavy_frame(n_rows)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from dash import Input, Output, State, callback, html, no_update
 
-from auditapp import workspace
 from auditapp.compliance import forms
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.service import workspace
 from callbacks.context import get_store
 from layouts import ids
 from layouts.components import error_alert, info_alert

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from auditapp.store_cache import SessionError
+from auditapp.service.store_cache import SessionError
 
 COOKIE = "auditapp_workspace"
 TAG_COOKIE = "auditapp_workspace_tag"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dash import Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 
-from auditapp import workspace
 from auditapp.compliance import forms
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.figures import empty_figure
+from auditapp.service import workspace
 from callbacks.context import get_store
 from layouts import ids
 from layouts.components import error_alert
@@ -32,10 +32,10 @@ def _dataset(state, token):
 
 def eu_evidence(state, token, results):
     """The EU AI Act evidence of the current audit (its record, the data, the feedback loops run)."""
-    from auditapp.commands.audit import dataset_info
+    from auditapp.cli.commands.audit import dataset_info
     from auditapp.compliance.eu_ai_act import eu_ai_act_evidence
-    from auditapp.gate import assess
-    from auditapp.policy_forms import stored_policy
+    from auditapp.reporting.gate import assess
+    from auditapp.service.policy_forms import stored_policy
     from callbacks.context import audit_for
 
     dataset = _dataset(state, token)
@@ -153,7 +153,7 @@ def on_ll144_download(html_clicks, csv_clicks, json_clicks, form, state, token):
         result = forms.ll144_from_form(dataset.frame, form)
     except AuditInputError as exc:
         return no_update, error_alert(str(exc))
-    from auditapp.commands.audit import dataset_info
+    from auditapp.cli.commands.audit import dataset_info
     from auditapp.compliance.ll144_outputs import ll144_file
 
     which = {ids.COMPLIANCE_LL144_HTML_BUTTON: "html", ids.COMPLIANCE_LL144_CSV_BUTTON: "csv"}.get(ctx.triggered_id, "json")

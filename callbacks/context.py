@@ -7,8 +7,8 @@ import socket
 from collections.abc import Callable
 from functools import lru_cache
 
-from auditapp.config import Settings
-from auditapp.store import ArtifactStore
+from auditapp.service.config import Settings
+from auditapp.service.store import ArtifactStore
 
 
 @lru_cache(maxsize=1)
@@ -51,8 +51,8 @@ def client_gone() -> Callable[[], bool]:
 
 def audit_for(token, state):
     """The cached audit for a browser state (computed, when new, in a fair share of the machine)."""
-    from auditapp import workspace
-    from auditapp.audit_queue import compute_fairly
+    from auditapp.service import workspace
+    from auditapp.service.audit_queue import compute_fairly
 
     current, store = settings(), get_store()
     abandoned = client_gone()

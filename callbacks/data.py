@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dash import Input, Output, State, callback, html, no_update
 
-from auditapp import workspace
-from auditapp.errors import AuditInputError
-from auditapp.forms import dataset_preview, loaded_model
-from auditapp.missing import parse_missing_values
-from auditapp.scenarios import SCENARIOS, scenario_state
+from auditapp.core.errors import AuditInputError
+from auditapp.core.missing import parse_missing_values
+from auditapp.service import workspace
+from auditapp.service.forms import dataset_preview, loaded_model
+from auditapp.service.scenarios import SCENARIOS, scenario_state
 from callbacks.context import get_store, settings
 from layouts import ids
 from layouts.components import error_alert, info_alert
@@ -26,7 +26,7 @@ def show_scenarios(_id):
 @callback(Output(ids.DATA_SANDBOX_NOTE, "children"), Input(ids.DATA_SANDBOX_NOTE, "id"))
 def show_sandbox_note(_id):
     """Open the page: say so when this server cannot sandbox model files."""
-    from auditapp.sandbox import startup_note
+    from auditapp.inputs.sandbox import startup_note
 
     note = startup_note()
     return info_alert(note, color="warning", dismissable=False) if note else None

@@ -2,7 +2,7 @@
 
 Nothing is guessed for a user's own dataset: the form starts blank (or with the settings the user ran,
 or a built-in scenario's stated settings), suggestions sit under the fields with a "Use it" button, and
-Run audit stays disabled until every choice is made and none is refused (see ``auditapp.form_check``).
+Run audit stays disabled until every choice is made and none is refused (see ``auditapp.service.form_check``).
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ import json
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from auditapp import workspace
-from auditapp.errors import AuditInputError
-from auditapp.form_check import check_form
-from auditapp.forms import (
+from auditapp.core.errors import AuditInputError
+from auditapp.core.suggestions import bin_offers, suggest_favorable
+from auditapp.service import workspace
+from auditapp.service.form_check import check_form
+from auditapp.service.forms import (
     column_options,
     form_values,
     loaded_model,
     reference_options,
     state_from_form,
 )
-from auditapp.suggestions import bin_offers, suggest_favorable
 from callbacks.context import audit_for, get_store
 from callbacks.queue import AUDIT_RUNNING
 from layouts import ids

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dash import Input, Output, State, callback, ctx, no_update
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.explain import dependence_data
-from auditapp.explain import jobs as explain_jobs
 from auditapp.explain.pairs import explanation_pair_gap
 from auditapp.figures import empty_figure
 from auditapp.figures.explain import (
@@ -16,6 +15,7 @@ from auditapp.figures.explain import (
     local_waterfall_figure,
     proxy_rows,
 )
+from auditapp.service import explain_jobs
 from callbacks.context import get_store, settings
 from callbacks.queue import JOB_RUNNING
 from layouts import ids

@@ -6,9 +6,17 @@ import textwrap
 
 from dash import ALL, Input, Output, Patch, State, callback, clientside_callback, html, no_update
 
-from auditapp import workspace
-from auditapp.errors import AuditInputError
-from auditapp.feedback.presets import (
+from auditapp.core.errors import AuditInputError
+from auditapp.feedback.runner import SimulationResult, run_simulation
+from auditapp.figures.feedback import (
+    lending_outcome_figure,
+    lending_trajectory_figure,
+    model_loop_gap_figure,
+    model_loop_rates_figure,
+    policing_share_figure,
+)
+from auditapp.service import workspace
+from auditapp.service.feedback_presets import (
     comparison,
     lending_params,
     loop_setup,
@@ -21,14 +29,6 @@ from auditapp.feedback.presets import (
     split_progress,
     step_readout,
     time_range,
-)
-from auditapp.feedback.runner import SimulationResult, run_simulation
-from auditapp.figures.feedback import (
-    lending_outcome_figure,
-    lending_trajectory_figure,
-    model_loop_gap_figure,
-    model_loop_rates_figure,
-    policing_share_figure,
 )
 from callbacks.context import get_store, settings
 from callbacks.queue import JOB_RUNNING
@@ -57,7 +57,7 @@ def show_scenario(scenario, panel_ids):
 
 def _loop_inputs(state, token):
     """Dataset, spec, model and loop setup of the current audit (all cached by content)."""
-    from auditapp.scenarios import scenario_loop
+    from auditapp.service.scenarios import scenario_loop
 
     spec = workspace.spec_from_state(state)
     dataset = workspace.dataset_for(get_store(), token, state)

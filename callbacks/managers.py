@@ -1,12 +1,12 @@
 """Dash's background-callback managers for this app: diskcache on one machine, Celery for a team.
 
-Both are supervised: every job first waits for one of the server's job slots (``auditapp.jobs.job_slot``;
-its place in line is shown in the shell's job notice), then runs under ``auditapp.jobs.job_guard`` (its
+Both are supervised: every job first waits for one of the server's job slots (``auditapp.service.jobs.job_slot``;
+its place in line is shown in the shell's job notice), then runs under ``auditapp.service.jobs.job_guard`` (its
 dataset and model are pinned against expiry, and it has a time limit); a job whose page stops asking
 for it (closed tab) is stopped; and a job whose process died, or that no worker took, is reported as
 failed with a message instead of spinning forever. Embedded jobs run at low priority (``nice`` 10).
 This module uses Dash; the engine's side of jobs (guards, limits, slots, Celery tasks) is in
-``auditapp.jobs``.
+``auditapp.service.jobs``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from collections.abc import Callable
 
 from dash import set_props
 
-from auditapp.audit_helper import NICENESS
-from auditapp.config import Settings
-from auditapp.jobs import (
+from auditapp.core.limits import job_abandon_after, job_queue_wait
+from auditapp.service.audit_helper import NICENESS
+from auditapp.service.config import Settings
+from auditapp.service.jobs import (
     _HEARTBEAT,
     JOB_LOST,
     JOB_NOT_STARTED,
@@ -31,8 +32,7 @@ from auditapp.jobs import (
     job_slot,
     watch_polls,
 )
-from auditapp.limits import job_abandon_after, job_queue_wait
-from auditapp.slots import JOBS, Caps, Place
+from auditapp.service.slots import JOBS, Caps, Place
 from layouts import ids
 from layouts.components import info_alert
 

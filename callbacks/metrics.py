@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dash import Input, Output, State, callback, html, no_update
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.narrative import summarize_gaps
 from auditapp.figures import empty_figure
 from auditapp.figures.metrics import (
     disparity_figure,
@@ -13,7 +14,6 @@ from auditapp.figures.metrics import (
     group_table_rows,
     intersection_heatmap,
 )
-from auditapp.narrative import summarize_gaps
 from callbacks.context import audit_for
 from callbacks.queue import AUDIT_RUNNING
 from layouts import ids

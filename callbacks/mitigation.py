@@ -7,11 +7,11 @@ import os
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from auditapp import workspace
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.figures import empty_figure
 from auditapp.figures.mitigation import candidate_groups_figure, tradeoff_figure
-from auditapp.mitigation import jobs
+from auditapp.service import mitigation_jobs as jobs
+from auditapp.service import workspace
 from callbacks.context import get_store, settings
 from callbacks.queue import JOB_RUNNING
 from layouts import ids

@@ -9,13 +9,15 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.figures import empty_figure
 from auditapp.figures.report import verdict_figure
-from auditapp.findings import build_findings
-from auditapp.gate import outcome_sentence
-from auditapp.policy import PRESETS, preset
-from auditapp.policy_forms import (
+from auditapp.policy.criteria import PRESETS, preset
+from auditapp.policy.findings import build_findings
+from auditapp.policy.verdicts import evaluate_policy
+from auditapp.reporting.gate import outcome_sentence
+from auditapp.reporting.report import BOARD
+from auditapp.service.policy_forms import (
     VERDICT_STYLE,
     blank_row,
     board_rows,
@@ -29,8 +31,6 @@ from auditapp.policy_forms import (
     stored_policy,
     verdict_mark,
 )
-from auditapp.report import BOARD
-from auditapp.verdicts import evaluate_policy
 from callbacks.context import audit_for
 from layouts import ids
 from layouts.components import error_alert, info_alert

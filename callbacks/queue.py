@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dash import Input, Output, State, callback, no_update
 
-from auditapp.audit_queue import audit_status, cancel_audits
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.service.audit_queue import audit_status, cancel_audits
 from callbacks.context import get_store, settings
 from layouts import ids
 from layouts.shell import HIDDEN

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dash import Input, Output, Patch, State, callback, dcc, no_update
 
-from auditapp import workspace
-from auditapp.commands.audit import model_info
-from auditapp.errors import AuditInputError
-from auditapp.policy_forms import stored_policy
-from auditapp.report import report_for
-from auditapp.report_pages import page_sections
-from auditapp.source_jobs import dataset_info_for
+from auditapp.cli.commands.audit import model_info
+from auditapp.core.errors import AuditInputError
+from auditapp.reporting.report import report_for
+from auditapp.service import workspace
+from auditapp.service.policy_forms import stored_policy
+from auditapp.service.report_pages import page_sections
+from auditapp.service.source_jobs import dataset_info_for
 from callbacks.context import audit_for, get_store, settings
 from layouts import ids
 from layouts.components import error_alert

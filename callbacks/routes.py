@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 from flask import Response, jsonify, request
 
-from auditapp.errors import AuditInputError, LimitExceededError
+from auditapp.core.errors import AuditInputError, LimitExceededError
 from callbacks.browser_session import COOKIE, UPLOAD_HEADER
 from layouts.shell import CHARTS_SCRIPT
 
@@ -62,15 +62,15 @@ def handle_upload(store, settings, kind: str, token: str | None, filename: str) 
         if size == 0:
             raise AuditInputError(f"'{filename}' is empty (0 bytes). Choose the file that holds your data.")
         if kind == "dataset":
-            from auditapp.intake import read_table
+            from auditapp.inputs.intake import read_table
 
             dataset = read_table(path, filename=filename)
             store.cached(("dataset", sha), lambda: dataset)
             meta = {"rows": dataset.rows, "columns": len(dataset.columns)}
             info = store.put_file(token, path, sha, kind=kind, name=filename, meta=meta)
             return {"kind": kind, "id": info.id, "name": filename, "notices": list(dataset.notices), **meta}, 200
-        from auditapp.models import load_model
-        from auditapp.workspace import session_scope
+        from auditapp.inputs.models import load_model
+        from auditapp.service.workspace import session_scope
 
         # Opened in a sandboxed process (never here): the answer is the model's columns and classes.
         model = load_model(path, filename=filename, trust_pickle=settings.trust_pickle,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
-from auditapp import source_jobs
+from auditapp.core.errors import AuditInputError
 from auditapp.engines.catalog import list_sources, sources_root
-from auditapp.errors import AuditInputError
-from auditapp.forms import state_from_form
+from auditapp.service import source_jobs
+from auditapp.service.forms import state_from_form
 from callbacks.context import get_store, settings
 from callbacks.queue import JOB_RUNNING
 from layouts import ids

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dash import Input, Output, State, callback, no_update
 
-from auditapp import task_workspace, workspace
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.task_table import mitigation_columns, mitigation_rows, table_columns, table_rows
 from auditapp.figures import empty_figure
 from auditapp.figures.tasks import (
     class_rate_figure,
@@ -14,7 +14,7 @@ from auditapp.figures.tasks import (
     distribution_figure,
     regression_metric_figure,
 )
-from auditapp.task_table import mitigation_columns, mitigation_rows, table_columns, table_rows
+from auditapp.service import task_workspace, workspace
 from callbacks.context import get_store, settings
 from datasets.listing_prices import CHOICES, VERSION, compare_mitigations, install_listing_prices
 from layouts import ids

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from dash import Input, Output, Patch, State, callback, no_update
 
-from auditapp import workspace
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.scores import roc_auc, roc_curves
 from auditapp.figures import empty_figure
 from auditapp.figures.thresholds import (
     calibration_figure,
@@ -14,7 +14,7 @@ from auditapp.figures.thresholds import (
     threshold_curves_figure,
     threshold_table_rows,
 )
-from auditapp.scores import roc_auc, roc_curves
+from auditapp.service import workspace
 from callbacks.context import audit_for, get_store, settings
 from callbacks.queue import AUDIT_RUNNING
 from layouts import ids

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditapp.errors import AuditInputError
-from auditapp.intake import sha256_file
+from auditapp.core.errors import AuditInputError
+from auditapp.inputs.intake import sha256_file
 
 Fetch = Callable[[str], bytes]
 

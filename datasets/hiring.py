@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 EDUCATION_LEVELS = ("high school", "bachelor", "master", "phd")
 ETHNICITIES = ("white", "black", "hispanic", "asian")

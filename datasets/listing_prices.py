@@ -75,7 +75,7 @@ def compare_mitigations(*, seed: int = 16, n_boot: int = 300):
     """What each mitigation does to the price model, on this year's listings (a ``RegressionMitigationComparison``)."""
     from sklearn.linear_model import LinearRegression
 
-    from auditapp.regression_mitigation import compare_regression_mitigations
+    from auditapp.mitigation.regression import compare_regression_mitigations
 
     past, now = histories(seed=seed)
     return compare_regression_mitigations(LinearRegression(), model_inputs(past), past["price"], past["host_group"],

@@ -14,9 +14,9 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from auditapp.policy import GROUPINGS, MEASURES, SCOPES
-from auditapp.policy_forms import ROLES, SCOPE_WORDS, VERDICT_STYLE
-from auditapp.rates import LABELS, METRICS
+from auditapp.core.rates import LABELS, METRICS
+from auditapp.policy.criteria import GROUPINGS, MEASURES, SCOPES
+from auditapp.service.policy_forms import ROLES, SCOPE_WORDS, VERDICT_STYLE
 from layouts import ids
 from layouts.components import labelled
 

@@ -1,4 +1,4 @@
-"""The Data & model page's card for server-side data sources (too large to upload; see auditapp.source_jobs)."""
+"""The Data & model page's card for server-side data sources (too large to upload; see auditapp.service.source_jobs)."""
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html

@@ -3,7 +3,7 @@
 Six sensitive features that split the rows the same 40 ways (as six recodings of one attribute would):
 only 40 intersections, far below ``AUDITAPP_MAX_INTERSECTIONS``, yet every one of the 63 groupings has
 40 groups, so the spread criteria compare every pair of groups in each (63 × 780 = 49,140 pairs, the
-most the 6-feature cap and the 40-group switch of ``auditapp.spreads`` allow). On 20,000 scored rows
+most the 6-feature cap and the 40-group switch of ``auditapp.core.spreads`` allow). On 20,000 scored rows
 that is about 27 s of one core on the development machine (``bench/load_heavy.py --alone``), and
 longer at the helpers' low priority: a test that acts within a few seconds finds it still computing.
 Nothing here sleeps: the work is the engine's own.

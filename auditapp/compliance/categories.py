@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 SEX = ("Male", "Female")
 RACE_ETHNICITY = (

@@ -147,7 +147,7 @@ def evidence_section(evidence: Evidence) -> str:
     def e(v) -> str:
         return html.escape(str(v), quote=True)
 
-    from auditapp.report_html import table as scrolling_table
+    from auditapp.reporting.report_html import table as scrolling_table
 
     # Tables scroll sideways in their own named regions: the page never does (320 px reflow).
     table = scrolling_table(["Article", "Requirement", "Status", "Evidence in this audit"],

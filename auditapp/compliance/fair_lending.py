@@ -3,7 +3,7 @@
 - Adverse impact ratio of approvals, each group against a chosen control group:
   ``AIR_g = (approved_g / n_g) / (approved_c / n_c)``; and of denials, ``denial_g / denial_c`` (above 1
   is adverse). Intervals: Miettinen–Nurminen score intervals for a ratio of two proportions; rates get
-  Wilson intervals (:mod:`auditapp.intervals`).
+  Wilson intervals (:mod:`auditapp.core.intervals`).
 - Standardized mean difference of a price or score: ``SMD_g = (mean_g − mean_c) / s_pooled`` with
   ``s_pooled = sqrt(((n_g − 1)s_g² + (n_c − 1)s_c²) / (n_g + n_c − 2))`` (Cohen's d); interval
   ``SMD ± z · sqrt((n_g + n_c)/(n_g n_c) + SMD²/(2(n_g + n_c)))``. An |SMD| of 0.30 or more is, by a
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditapp.defaults import N_BOOT
-from auditapp.errors import AuditInputError
+from auditapp.core.defaults import N_BOOT
+from auditapp.core.errors import AuditInputError
 
 SMD_LINE = 0.30
 ALL_SEGMENTS = "(all)"
@@ -47,7 +47,7 @@ class FairLendingResult:
 
 
 def _air_counts(segment: str, approved: np.ndarray, groups: pd.Series, control: str, z: float) -> pd.DataFrame:
-    from auditapp.intervals import proportion_interval, ratio_interval
+    from auditapp.core.intervals import proportion_interval, ratio_interval
 
     table = pd.DataFrame({"a": approved, "g": groups.to_numpy()}).groupby("g", sort=True)["a"].agg(["size", "sum"])
     n, x = table["size"].to_numpy(np.float64), table["sum"].to_numpy(np.float64)
@@ -148,7 +148,7 @@ def fair_lending(approved, *, control: str, groups=None, membership: pd.DataFram
     AuditInputError
         For approvals that are not 0/1, rows without a group, a missing control group, bad lengths.
     """
-    from auditapp.intervals import z_value
+    from auditapp.core.intervals import z_value
 
     if (groups is None) == (membership is None):
         raise AuditInputError("Give either each applicant's group or the group probabilities, not both.")

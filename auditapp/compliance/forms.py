@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from auditapp.compliance.categories import FAMILIES, UNKNOWN, value_suggestions
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 _GUESSES = {"sex": ("sex", "gender"), "race": ("race_ethnicity", "race", "ethnicity"),
             "score": ("score", "y_score", "probability", "risk_score"),

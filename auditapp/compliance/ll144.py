@@ -35,7 +35,7 @@ from auditapp.compliance.categories import (
     check_mapping,
     map_column,
 )
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 TIES = ("not_above", "above")
 MEDIAN_SAMPLES = ("all", "known")

@@ -37,7 +37,7 @@ def _row_dict(result: LL144Result, row: CategoryRow) -> dict[str, Any]:
 def ll144_record(result: LL144Result, *, dataset: Mapping[str, Any] | None = None,
                  timestamp: str | None = None) -> dict[str, Any]:
     """The JSON-ready record (schema ``auditapp.ll144/1``)."""
-    from auditapp.record import library_versions
+    from auditapp.reporting.record import library_versions
 
     return {
         "schema": SCHEMA,
@@ -187,7 +187,7 @@ def tables_html(result: LL144Result, *, heading: str = "h2") -> str:
     def e(value) -> str:
         return html.escape(str(value), quote=True)
 
-    from auditapp.report_html import table
+    from auditapp.reporting.report_html import table
 
     count, rate = rate_label(result)
     header = ["Category", "n", e(count), e(rate), "Impact ratio", "Note"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 ALGORITHM = "Ed25519"
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 FOUR_FIFTHS = 0.8
 FLIP_SCAN_LIMIT = 5000

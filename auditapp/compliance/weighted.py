@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditapp.defaults import N_BOOT
-from auditapp.errors import AuditInputError
+from auditapp.core.defaults import N_BOOT
+from auditapp.core.errors import AuditInputError
 
 BOOTSTRAP_CHUNK = 32
 ASSIGNMENT_BIAS = (

@@ -1,4 +1,4 @@
-"""An :class:`~auditapp.audit.Audit` from an engine's counts table and score histograms.
+"""An :class:`~auditapp.core.audit.Audit` from an engine's counts table and score histograms.
 
 The metrics come from ``metrics.compute_audit_from_counts`` (the same code ``run_audit`` runs after
 counting rows); ROC AUC, the threshold explorer and calibration from the histograms, exact at the bin
@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from auditapp.audit import Audit
+from auditapp.core.audit import Audit
+from auditapp.core.metrics import GROUP_SEPARATOR, compute_audit_from_counts
+from auditapp.core.spec import AuditData, AuditSpec
+from auditapp.core.workload import SERVER_REMEDY, WorkLimits, measure_work
 from auditapp.engines.base import Aggregates
 from auditapp.engines.histograms import HistogramIndex, calibration_from_histograms
-from auditapp.metrics import GROUP_SEPARATOR, compute_audit_from_counts
-from auditapp.spec import AuditData, AuditSpec
-from auditapp.workload import SERVER_REMEDY, WorkLimits, measure_work
 
 
 def audit_from_aggregates(aggregates: Aggregates, spec: AuditSpec, *, limits: WorkLimits | None = None,

@@ -21,8 +21,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from auditapp.core.spec import AuditSpec
 from auditapp.engines.histograms import ScoreHistograms
-from auditapp.spec import AuditSpec
 
 CELLS = ("tn", "fp", "fn", "tp")
 ENGINES = ("pandas", "duckdb", "spark")

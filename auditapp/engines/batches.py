@@ -37,7 +37,7 @@ def group_raw(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def model_batch(frame: pd.DataFrame, plan: Plan, model) -> pd.DataFrame:
     """One batch (the model's features and the aliased sensitive and target columns) reduced to grouped
     raw counts: ``s0 .. s{F-1}, t, d, b, n, ssum`` (``b`` is -1 when the model gives no scores)."""
-    from auditapp.spec import _model_predictions
+    from auditapp.core.spec import _model_predictions
 
     y_pred, scores, _ = _model_predictions(frame, plan.spec, model)
     names = [f"s{i}" for i in range(len(plan.spec.sensitive))]

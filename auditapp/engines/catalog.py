@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from auditapp.core.errors import AuditInputError
 from auditapp.engines.sources import (
     CSV_SUFFIXES,
     DUCKDB_PREFIX,
@@ -19,7 +20,6 @@ from auditapp.engines.sources import (
     Source,
     parse_source,
 )
-from auditapp.errors import AuditInputError
 
 MAX_ENTRIES = 500
 DUCKDB_SUFFIXES = (".duckdb", ".ddb")

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 
 import pandas as pd
 
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec, _labels, resolved_edges
 from auditapp.engines.base import Aggregates, Progress, StratifiedSample, allocate
 from auditapp.engines.batches import RAW_KEYS, alias, combine, model_batch, sensitive_aliases
 from auditapp.engines.duckdb_sql import PREFIX_ROWS, lit, num, q
@@ -36,8 +38,6 @@ from auditapp.engines.plan import (
     needed_stats,
 )
 from auditapp.engines.sources import Source, check_file_columns, parquet_columns
-from auditapp.errors import AuditInputError
-from auditapp.spec import AuditSpec, _labels, resolved_edges
 
 FLOATS = ("FLOAT", "DOUBLE", "REAL")
 NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",

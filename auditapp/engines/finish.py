@@ -20,11 +20,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from auditapp.engines.base import CELLS, Aggregates
-from auditapp.engines.histograms import BinGrid, ScoreHistograms
-from auditapp.engines.plan import Plan
-from auditapp.errors import AuditInputError
-from auditapp.spec import (
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import (
     MISSING_GROUP,
     _labels,
     _predictions_from_column,
@@ -32,6 +29,9 @@ from auditapp.spec import (
     decision_rule,
     sensitive_frame,
 )
+from auditapp.engines.base import CELLS, Aggregates
+from auditapp.engines.histograms import BinGrid, ScoreHistograms
+from auditapp.engines.plan import Plan
 
 MISSING_SCORE = -2  # the bin of a row whose score is NULL or NaN
 

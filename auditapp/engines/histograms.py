@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
-from auditapp.rates import normal_quantile, rates_from_counts
+from auditapp.core.errors import AuditInputError
+from auditapp.core.rates import normal_quantile, rates_from_counts
 
 DEFAULT_BINS = 10_000
 MAX_BINS = 1_000_000

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from auditapp.core.spec import AuditSpec, prepare
 from auditapp.engines.base import Aggregates, Progress, StratifiedSample, allocate
 from auditapp.engines.finish import tabulate
 from auditapp.engines.histograms import DEFAULT_BINS, BinGrid
-from auditapp.spec import AuditSpec, prepare
 
 
 class PandasEngine:
@@ -36,7 +36,7 @@ class PandasEngine:
         return aggregates_from_data(data, spec, bins=bins, engine=self.name)
 
     def sample(self, spec: AuditSpec, *, size: int, seed: int, columns: list[str] | None = None) -> StratifiedSample:
-        from auditapp.spec import _labels, sensitive_frame
+        from auditapp.core.spec import _labels, sensitive_frame
 
         labels = sensitive_frame(self.frame, spec)
         outcome = _labels(self.frame, spec)

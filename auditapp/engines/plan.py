@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from auditapp.core.errors import AuditInputError
+from auditapp.core.limits import max_groups
+from auditapp.core.spec import DEFAULT_THRESHOLD, AuditSpec
 from auditapp.engines.histograms import BinGrid
-from auditapp.errors import AuditInputError
-from auditapp.limits import max_groups
-from auditapp.spec import DEFAULT_THRESHOLD, AuditSpec
 
 # Guards against grouping by a column with millions of values (the exact checks come after grouping).
 MAX_TARGET_DISTINCT = 64

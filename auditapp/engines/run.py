@@ -6,13 +6,13 @@ import concurrent.futures
 import os
 from dataclasses import dataclass
 
-from auditapp.audit import Audit
+from auditapp.core.audit import Audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+from auditapp.core.workload import SERVER_REMEDY, WorkLimits
 from auditapp.engines.base import ENGINES, Progress, StratifiedSample
 from auditapp.engines.histograms import DEFAULT_BINS
 from auditapp.engines.sources import Source
-from auditapp.errors import AuditInputError
-from auditapp.spec import AuditSpec
-from auditapp.workload import SERVER_REMEDY, WorkLimits
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def choose_engine(source: Source, requested: str = "auto") -> str:
     AuditInputError
         If the requested engine cannot read this source.
     """
-    from auditapp.table_limits import Limits
+    from auditapp.inputs.table_limits import Limits
 
     if requested not in ("auto", *ENGINES):
         raise AuditInputError(f"Unknown engine {requested!r}: use auto, {', '.join(ENGINES)}.")
@@ -80,7 +80,7 @@ def open_engine(source: Source, name: str, *, master: str | None = None, session
                            session=session)
     if name == "pandas":
         from auditapp.engines.pandas_engine import PandasEngine
-        from auditapp.intake import read_table
+        from auditapp.inputs.intake import read_table
 
         dataset = read_table(source.paths[0])
         return PandasEngine(dataset.frame, label=dataset.name)

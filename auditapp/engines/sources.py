@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".tab")
@@ -66,7 +66,7 @@ class Source:
     def sha256(self) -> str:
         """The content hash of the source: the file's sha256 for one file (as an upload's); for several, the
         sha256 of the list of (relative name, sha256) pairs; for a DuckDB table, of the database file."""
-        from auditapp.intake import sha256_file
+        from auditapp.inputs.intake import sha256_file
 
         if self.remote:
             raise AuditInputError(f"{self.text}: files on a cluster's storage are not hashed by auditapp.")

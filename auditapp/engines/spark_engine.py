@@ -16,6 +16,8 @@ import sys
 
 import pandas as pd
 
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec, _labels, resolved_edges
 from auditapp.engines.base import Aggregates, Progress, StratifiedSample, allocate
 from auditapp.engines.batches import RAW_KEYS, alias, sensitive_aliases
 from auditapp.engines.finish import finish, labels_of
@@ -29,8 +31,6 @@ from auditapp.engines.plan import (
     needed_stats,
 )
 from auditapp.engines.sources import Source, check_file_columns, parquet_columns
-from auditapp.errors import AuditInputError
-from auditapp.spec import AuditSpec, _labels, resolved_edges
 
 _OUR_ERROR = re.compile(r"auditapp\.errors\.\w+: (.+)")
 

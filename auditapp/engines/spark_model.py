@@ -4,7 +4,7 @@ What is guaranteed on an executor:
 
 - the file is the one checked on the driver: it travels by ``SparkContext.addFile`` (Spark Connect:
   ``addArtifacts``) and its sha256 is compared before it is opened;
-- it is opened by ``auditapp.models.load_model`` on the executor, so the same rules apply there: pickle
+- it is opened by ``auditapp.inputs.models.load_model`` on the executor, so the same rules apply there: pickle
   and joblib are refused unless the audit was started with ``--trust-pickle``; a skops file is checked
   name by name against the same exact allow-list before any process starts; ONNX runs in onnxruntime;
 - it runs in the same bubblewrap sandbox (no network, read-only view of Python and auditapp, memory and
@@ -25,9 +25,9 @@ import os
 import shutil
 import tempfile
 
+from auditapp.core.errors import AuditInputError
 from auditapp.engines.batches import RAW_KEYS, alias, model_batch, sensitive_aliases
 from auditapp.engines.plan import Plan
-from auditapp.errors import AuditInputError
 
 _SUFFIX = {"skops": ".skops", "onnx": ".onnx", "pickle": ".pkl"}
 
@@ -47,8 +47,8 @@ def model_file(model) -> tuple[str, str, bool]:
             os.replace(partial, path)
         return path, ref.sha256, bool(ref.trust_pickle)
     if getattr(model, "estimator", None) is not None:
-        from auditapp.intake import sha256_file
-        from auditapp.models import save_skops
+        from auditapp.inputs.intake import sha256_file
+        from auditapp.inputs.models import save_skops
 
         partial = os.path.join(folder, f"auditapp-model-{os.getpid()}.skops")
         save_skops(model.estimator, partial)
@@ -77,7 +77,7 @@ def executor_model(file_name: str, sha256: str, trust_pickle: bool):
     """On an executor: the shipped model, checked and loaded (sandboxed) once per process."""
     from pyspark import SparkFiles
 
-    from auditapp.models import load_model
+    from auditapp.inputs.models import load_model
 
     model = load_model(SparkFiles.get(file_name), trust_pickle=trust_pickle)
     if model.sha256 != sha256:

@@ -6,7 +6,7 @@ usable on their own (``stratified_sample``, ``build_explainer``, ``attribute``,
 explainer is built.
 """
 
-from auditapp.callable_module import make_callable
+from auditapp.core.callable_module import make_callable
 from auditapp.explain.attribution import (
     Attributions,
     GapAttribution,

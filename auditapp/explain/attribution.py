@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.explain.sampling import StratifiedSample, cell_means, group_weights, interval
 from auditapp.explain.shap_values import ShapValues
 

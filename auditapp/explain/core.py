@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.explain.attribution import (
     Attributions,
     Grouping,
@@ -71,9 +71,9 @@ def explain_model(frame: pd.DataFrame, spec, model, *, rows_per_group: int = 100
     ----------
     frame : DataFrame
         The dataset, with the model's input columns and the spec's target and sensitive columns.
-    spec : auditapp.spec.AuditSpec
+    spec : auditapp.core.spec.AuditSpec
         Target, favourable value, sensitive features (with bins) and reference groups.
-    model : auditapp.models.AuditModel
+    model : auditapp.inputs.models.AuditModel
         The model to explain.
     rows_per_group : int, default 1000
         At most this many rows of each intersectional group are explained (seeded, stratified).
@@ -103,9 +103,9 @@ def explain_model(frame: pd.DataFrame, spec, model, *, rows_per_group: int = 100
     """
     from threadpoolctl import threadpool_limits
 
-    from auditapp.metrics import compute_audit
-    from auditapp.models import match_favorable_class
-    from auditapp.spec import prepare
+    from auditapp.core.metrics import compute_audit
+    from auditapp.core.spec import prepare
+    from auditapp.inputs.models import match_favorable_class
 
     report = progress or (lambda fraction, message: None)
     if model is None:

@@ -20,7 +20,7 @@ def build_explainer(model, frame: pd.DataFrame, positive_class, *, background_si
 
     Parameters
     ----------
-    model : auditapp.models.AuditModel
+    model : auditapp.inputs.models.AuditModel
         The model; ``model.estimator`` is the scikit-learn object, or None (ONNX, or a model file in
         its sandbox, which is then explained inside the sandbox by the same code).
     frame : DataFrame

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.explain.attribution import GapAttribution, _members
 from auditapp.explain.attribution import _attributes_of as _attributes
 from auditapp.explain.sampling import StratifiedSample, cell_means, group_weights, interval

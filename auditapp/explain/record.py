@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditapp.explain.core import Explanation
-from auditapp.record import clean
+from auditapp.reporting.record import clean
 
 SCHEMA = "auditapp.explain/1"
 

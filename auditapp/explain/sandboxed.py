@@ -3,7 +3,7 @@
 The explainer is built and run inside the model process, by the same code as for a model in this process
 (``shap_values.explainer_from_backgrounds``), on the same seeded background rows, which are chosen here
 and sent along. What comes back is numbers only: SHAP values, base value, outputs, their space and the
-method, checked by :class:`~auditapp.sandboxed_model.SandboxedModel` before they become a
+method, checked by :class:`~auditapp.inputs.sandboxed_model.SandboxedModel` before they become a
 :class:`~auditapp.explain.shap_values.ShapValues`.
 """
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.feedback.scores import ScoreModel
 
 POLICIES = ("max_profit", "demographic_parity", "equal_opportunity")

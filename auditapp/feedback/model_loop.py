@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.feedback.base import (
     MAX_ROUNDS,
     Progress,
@@ -193,7 +193,7 @@ def simulate_model_loop(params: ModelLoopParams, *, seed: int | None = None,
         ``loop_true_positive_rate``, ``loop_labels_seen`` and the same for ``counterfactual``; and per
         round (group ``(all)``) the largest gaps ``*_selection_gap`` and ``*_tpr_gap``.
     """
-    from auditapp.sandboxed_model import SandboxedModel
+    from auditapp.inputs.sandboxed_model import SandboxedModel
 
     learner = "the given model" if params.estimator is not None else DEFAULT_LEARNER
     if isinstance(params.estimator, SandboxedModel):
@@ -328,7 +328,7 @@ def _result(params: ModelLoopParams, seed: int | None, records: list[dict], name
 
 def _learner_kind(estimator: Any) -> str:
     """The estimator's class name (for a model in its sandbox, the class it reported)."""
-    from auditapp.sandboxed_model import SandboxedModel
+    from auditapp.inputs.sandboxed_model import SandboxedModel
 
     return estimator.type_name if isinstance(estimator, SandboxedModel) else type(estimator).__name__
 

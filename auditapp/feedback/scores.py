@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 FICO_CDF_FILE = "transrisk_cdf_by_race_ssa.csv"
 FICO_PERFORMANCE_FILE = "transrisk_performance_by_race_ssa.csv"

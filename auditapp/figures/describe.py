@@ -5,7 +5,7 @@ Every builder in ``auditapp.figures`` ends with :func:`describe`, so a chart is 
 
 * in the app, ``auditapp/figures/charts.js`` makes the summary the chart's ``aria-label`` and renders
   the table (as text nodes) under a "Table of the chart's numbers" disclosure;
-* in the HTML report, ``auditapp.report`` writes both into the page, HTML-escaped.
+* in the HTML report, ``auditapp.reporting.report`` writes both into the page, HTML-escaped.
 
 The strings are plain text, not Plotly markup: user-chosen names are stored as they are and escaped
 where they are shown. Builders only reshape the engine's numbers into words and cells here.

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.figures import (
     add_caption,
     base_layout,

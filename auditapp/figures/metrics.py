@@ -1,6 +1,6 @@
 """Figures and table rows for the Group metrics page: ``GroupingResult`` → ``go.Figure`` / rows.
 
-Pure reshaping of what ``auditapp.metrics.compute_audit`` returned: per-group bars with confidence
+Pure reshaping of what ``auditapp.core.metrics.compute_audit`` returned: per-group bars with confidence
 error bars, disparities against the reference group with the four-fifths band, an intersectional
 heatmap, and rows for an AG Grid table.
 """
@@ -11,7 +11,11 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.gaps import AVERAGE_ODDS
+from auditapp.core.metrics import GroupingResult
+from auditapp.core.narrative import FOUR_FIFTHS, format_ci, format_pct, format_q, format_ratio
+from auditapp.core.rates import LABELS, METRICS
 from auditapp.figures import (
     MISSING_GREY,
     add_caption,
@@ -32,10 +36,6 @@ from auditapp.figures.metrics_text import (
     group_metric_text,
     heatmap_text,
 )
-from auditapp.gaps import AVERAGE_ODDS
-from auditapp.metrics import GroupingResult
-from auditapp.narrative import FOUR_FIFTHS, format_ci, format_pct, format_q, format_ratio
-from auditapp.rates import LABELS, METRICS
 
 SIGNIFICANCE_MARK = "★"
 
@@ -82,7 +82,7 @@ def group_metric_figure(grouping: GroupingResult, metrics: Sequence[str] | str, 
     grouping : GroupingResult
         One grouping of an ``AuditResult``.
     metrics : str or sequence of str
-        Metric names from ``auditapp.rates.METRICS``; one bar trace each.
+        Metric names from ``auditapp.core.rates.METRICS``; one bar trace each.
     confidence : float
         The interval level, only for the hover text (``AuditResult.confidence``).
 
@@ -142,7 +142,7 @@ def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "rati
     grouping : GroupingResult
         One grouping of an ``AuditResult``.
     metric : str
-        A metric name from ``auditapp.rates.METRICS``.
+        A metric name from ``auditapp.core.rates.METRICS``.
     kind : {"ratio", "difference"}
         Ratio (group ÷ reference, with the four-fifths band 0.8–1.25 and a line at 1) or difference
         (group − reference, with a line at 0).
@@ -258,7 +258,7 @@ def intersection_heatmap(grouping: GroupingResult, metric: str) -> go.Figure:
         An intersection of exactly two features; rows are the first feature's values, columns the
         second's.
     metric : str
-        A metric name from ``auditapp.rates.METRICS``.
+        A metric name from ``auditapp.core.rates.METRICS``.
 
     Returns
     -------
@@ -340,7 +340,7 @@ def group_table_rows(grouping: GroupingResult, metrics: Sequence[str] | str) -> 
     grouping : GroupingResult
         One grouping of an ``AuditResult``.
     metrics : str or sequence of str
-        Metric names from ``auditapp.rates.METRICS``.
+        Metric names from ``auditapp.core.rates.METRICS``.
 
     Returns
     -------

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from auditapp.core.metrics import GroupingResult
+from auditapp.core.narrative import FOUR_FIFTHS, format_ci, format_pct, format_q
+from auditapp.core.rates import LABELS
 from auditapp.figures import is_missing
 from auditapp.figures.describe import listing
-from auditapp.metrics import GroupingResult
-from auditapp.narrative import FOUR_FIFTHS, format_ci, format_pct, format_q
-from auditapp.rates import LABELS
 
 FLAG_WORDS = {
     "small_group": "small group",

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.narrative import format_ci, format_pct
+from auditapp.core.rates import LABELS, METRICS
 from auditapp.figures import add_caption, base_layout, color_for, empty_figure, escape, is_missing
 from auditapp.figures.describe import describe, listing
 from auditapp.mitigation.wording import draws_range
-from auditapp.narrative import format_ci, format_pct
-from auditapp.rates import LABELS, METRICS
 
 FAMILY_ORDER = ("baseline", "pre", "in", "post")
 FAMILY_NAMES = {"baseline": "Baseline", "pre": "Pre-processing", "in": "In-processing", "post": "Post-processing"}

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.figures import base_layout, empty_figure, escape, plain
 from auditapp.figures.describe import describe, listing
-from auditapp.verdicts import PolicyEvaluation
+from auditapp.policy.verdicts import PolicyEvaluation
 
 # verdict -> (Okabe–Ito colour, marker symbol, word shown next to the marker)
 VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
@@ -38,7 +38,7 @@ def verdict_figure(evaluation: PolicyEvaluation, criterion: str) -> go.Figure:
     Parameters
     ----------
     evaluation : PolicyEvaluation
-        From ``auditapp.verdicts.evaluate_policy``.
+        From ``auditapp.policy.verdicts.evaluate_policy``.
     criterion : str
         The name of one of the policy's criteria.
 

@@ -1,4 +1,4 @@
-"""Figures and table rows for the Threshold explorer page, from the tables of ``auditapp.scores``.
+"""Figures and table rows for the Threshold explorer page, from the tables of ``auditapp.core.scores``.
 
 Inputs are the engine's tidy tables: ``ThresholdIndex.curves(grid)`` (per-group rates over
 thresholds), ``roc_curves`` and ``roc_auc``, ``calibration_table`` and ``ThresholdIndex.rates_at(t)``.
@@ -13,7 +13,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.narrative import format_ci, format_pct, format_ratio
+from auditapp.core.rates import LABELS, METRICS
 from auditapp.figures import (
     add_caption,
     base_layout,
@@ -25,8 +27,6 @@ from auditapp.figures import (
     symbol_for,
 )
 from auditapp.figures.describe import describe, every_nth, listing
-from auditapp.narrative import format_ci, format_pct, format_ratio
-from auditapp.rates import LABELS, METRICS
 
 CURVE_METRICS: tuple[str, ...] = ("selection_rate", "true_positive_rate", "false_positive_rate")
 TABLE_METRICS: tuple[str, ...] = (
@@ -52,7 +52,7 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     if missing:
         raise AuditInputError(
             f"The {what} table lacks the column(s) {', '.join(missing)}; it has "
-            f"{', '.join(map(str, frame.columns))}. Build it with auditapp.scores."
+            f"{', '.join(map(str, frame.columns))}. Build it with auditapp.core.scores."
         )
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from auditapp.defaults import MIN_GROUP_SIZE, N_BOOT
-from auditapp.errors import AuditInputError
-from auditapp.metrics import AuditResult, GroupingResult
+from auditapp.core.defaults import MIN_GROUP_SIZE, N_BOOT
+from auditapp.core.errors import AuditInputError
+from auditapp.core.metrics import AuditResult, GroupingResult
 from auditapp.mitigation.evaluation import Estimate, evaluate
 from auditapp.mitigation.expectation import DrawSpread
 from auditapp.mitigation.split import rows_fingerprint
@@ -104,7 +104,7 @@ class CandidateResult:
     A ``randomized`` candidate's numbers are expectations over its random decisions; ``draws`` holds
     their spread over seeded single draws, and ``y_score`` each test row's probability of the
     favourable decision. ``warnings`` are the library warnings raised while it was fitted.
-    A model trained in the sandbox is an :class:`~auditapp.sandboxed_model.ExportedModel` (skops bytes).
+    A model trained in the sandbox is an :class:`~auditapp.inputs.sandboxed_model.ExportedModel` (skops bytes).
     """
 
     name: str
@@ -175,8 +175,8 @@ def _kind(estimator) -> str:
 
 def _predict(model, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
     """Decisions by the audit's one tie rule (probability ≥ 0.5 is favourable), or ``predict`` without probabilities."""
+    from auditapp.core.spec import DEFAULT_THRESHOLD
     from auditapp.mitigation.learners import positive_scores
-    from auditapp.spec import DEFAULT_THRESHOLD
 
     scores = positive_scores(model, X)
     if scores is None:
@@ -337,7 +337,7 @@ FITTERS = {
 
 def _fit(ctx: MitigationContext, name: str, notes: list[str]) -> _Fitted:
     """Train candidate ``name``: here, or inside the sandbox when the uploaded model lives there."""
-    from auditapp.sandboxed_model import SandboxedModel
+    from auditapp.inputs.sandboxed_model import SandboxedModel
 
     if not isinstance(ctx.estimator, SandboxedModel):
         return FITTERS[name](ctx, notes)

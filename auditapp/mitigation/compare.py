@@ -2,7 +2,7 @@
 
 ``compare_mitigations`` splits the data once (seeded, stratified by group × label, or the user's own
 test table), trains every candidate on the same training rows and audits each on the same test rows
-with :func:`auditapp.metrics.compute_audit`, so accuracy and disparities carry confidence intervals.
+with :func:`auditapp.core.metrics.compute_audit`, so accuracy and disparities carry confidence intervals.
 The groups it equalises are one grouping (default: the first sensitive feature alone; an intersection on
 request), with each group's test rows counted and small groups flagged (:mod:`.grouping`).
 """
@@ -16,12 +16,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec, prepare
 from auditapp.mitigation.candidates import CANDIDATES, DISPARITY, CandidateResult, MitigationContext
 from auditapp.mitigation.grouping import GroupSizes, group_sizes, joined_labels, resolve_grouping
 from auditapp.mitigation.runner import ProgressCallback, run_candidates
 from auditapp.mitigation.split import SplitInfo, rows_fingerprint, stratified_split
-from auditapp.spec import AuditSpec, prepare
 
 CONSTRAINTS = tuple(DISPARITY)
 
@@ -89,7 +89,7 @@ def _source(spec: AuditSpec, model) -> str:
 def _positive_class(spec: AuditSpec, model):
     if model is None:
         return 1
-    from auditapp.models import match_favorable_class
+    from auditapp.inputs.models import match_favorable_class
 
     return match_favorable_class(model, spec.favorable, model_favorable=spec.model_favorable)
 
@@ -260,8 +260,8 @@ def compare_mitigations(
 def _warm_up(model, names, n_jobs: int) -> None:
     """A model file's second model process starts now, while the rows are prepared, so that both slots of
     a side-by-side run (:mod:`.schedule`) have one when the candidates start."""
+    from auditapp.inputs.sandboxed_model import SandboxedModel
     from auditapp.mitigation.runner import MAX_WORKERS
-    from auditapp.sandboxed_model import SandboxedModel
 
     learner = getattr(model, "learner", None)
     if isinstance(learner, SandboxedModel) and min(int(n_jobs), MAX_WORKERS) > 1 and len(names) > 1:
@@ -282,7 +282,7 @@ def _check_row_key(row_key, frame: pd.DataFrame, test_frame: pd.DataFrame | None
 def _with_resolved_bins(frame: pd.DataFrame, spec: AuditSpec) -> AuditSpec:
     """The spec with quantile bins turned into the edges they have on ``frame``, so that the training rows,
     the test rows and an exported model all cut the same bins."""
-    from auditapp.spec import Binning, bin_edges
+    from auditapp.core.spec import Binning, bin_edges
 
     if not spec.bins:
         return spec

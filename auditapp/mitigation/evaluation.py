@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
-from auditapp.metrics import AuditResult, compute_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.metrics import AuditResult, compute_audit
 from auditapp.mitigation.expectation import DrawSpread, draw_spread, expectation, rounded_decisions
 
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from auditapp.rates import FN, FP, TN, TP, rates_from_counts
+from auditapp.core.rates import FN, FP, TN, TP, rates_from_counts
 
 DRAWS = 200
-# The audit's spread criteria (``auditapp.metrics.CRITERIA``) whose expectation is computed here: the
+# The audit's spread criteria (``auditapp.core.metrics.CRITERIA``) whose expectation is computed here: the
 # largest gap across groups in these rates (the ratio: smallest ÷ largest selection rate). A criterion the
 # audit adds that is not listed keeps the audit's value of the rounded decisions.
 SPREADS: dict[str, tuple[str, ...]] = {

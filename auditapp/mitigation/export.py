@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 SCHEMA = "auditapp.mitigate/1"
 DECISION_RULE = (
@@ -133,7 +133,7 @@ def decision_text(model) -> str:
 
 
 def _spread(draws, name: str) -> dict | None:
-    from auditapp.record import clean
+    from auditapp.reporting.record import clean
 
     if draws is None:
         return None
@@ -142,7 +142,7 @@ def _spread(draws, name: str) -> dict | None:
 
 
 def _draws(result) -> dict | None:
-    from auditapp.record import clean
+    from auditapp.reporting.record import clean
 
     draws = result.draws
     if draws is None:
@@ -159,8 +159,8 @@ def _write_model(model, path: Path) -> tuple[str, list[str]]:
     A model trained in the sandbox arrives as skops bytes (``ExportedModel``): they are written as they
     are, never loaded in this process.
     """
-    from auditapp.models import save_skops
-    from auditapp.sandboxed_model import ExportedModel
+    from auditapp.inputs.models import save_skops
+    from auditapp.inputs.sandboxed_model import ExportedModel
 
     if isinstance(model, ExportedModel):
         tmp = path.with_name(f".{path.name}.tmp")
@@ -171,7 +171,7 @@ def _write_model(model, path: Path) -> tuple[str, list[str]]:
 
 
 def _estimate(estimate) -> dict | None:
-    from auditapp.record import clean
+    from auditapp.reporting.record import clean
 
     if estimate is None:
         return None
@@ -180,7 +180,7 @@ def _estimate(estimate) -> dict | None:
 
 def mitigation_record(comparison) -> dict:
     """The JSON-ready record of a comparison (what ``auditapp mitigate --json`` writes)."""
-    from auditapp.record import clean
+    from auditapp.reporting.record import clean
 
     candidates = []
     for r in comparison.candidates:

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 
 def joined_labels(frame: pd.DataFrame) -> np.ndarray:
     """Each row's group label: its values as text joined by the metrics engine's separator
     (``"female & [18, 30)"``), built column by column rather than row by row."""
-    from auditapp.metrics import GROUP_SEPARATOR
+    from auditapp.core.metrics import GROUP_SEPARATOR
 
     if frame.shape[1] == 0:
         return np.full(len(frame), "", dtype=str)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.mitigation.design import encode_once
 from auditapp.mitigation.warm import unwrap, warm
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 DEFAULT_LEARNER = (
     "default learner: median-imputed, standardised numbers and one-hot categories into a "

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 THRESHOLD_CONSTRAINTS = ("demographic_parity", "equalized_odds", "true_positive_rate_parity")
 OBJECTIVES = ("accuracy_score", "balanced_accuracy_score")
@@ -130,8 +130,8 @@ def group_labels(frame: pd.DataFrame, sensitive, bins=None) -> np.ndarray:
 
     ``bins`` maps a sensitive column to its resolved bin edges (raw values in, the audit's bins out).
     """
+    from auditapp.core.spec import Binning, sensitive_frame
     from auditapp.mitigation.grouping import joined_labels
-    from auditapp.spec import Binning, sensitive_frame
 
     binning = {name: Binning(edges=tuple(edges)) for name, edges in (bins or {}).items()}
     text = sensitive_frame(frame, SimpleNamespace(sensitive=tuple(sensitive), bins=binning))

@@ -52,7 +52,7 @@ def run_candidates(ctx: MitigationContext, names: Sequence[str], *, n_jobs: int 
     workers = min(int(n_jobs), MAX_WORKERS)
     if workers <= 1 or len(names) <= 1:
         return _sequential(ctx, names, report, stop)
-    from auditapp.sandboxed_model import SandboxedModel
+    from auditapp.inputs.sandboxed_model import SandboxedModel
 
     if isinstance(ctx.estimator, SandboxedModel):
         return run_threaded(ctx, names, workers, report, stop, run_candidate, POLL_SECONDS)
@@ -75,7 +75,7 @@ def _sequential(ctx, names, report, stop):
 
 def _work(sender, ctx: MitigationContext, name: str) -> None:
     """Worker process body: one candidate, result sent back through the pipe."""
-    from auditapp.runtime import limit_threads
+    from auditapp.core.runtime import limit_threads
 
     limit_threads(1)
     sender.send(run_candidate(ctx, name))

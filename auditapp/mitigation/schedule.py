@@ -5,7 +5,7 @@ is, starts first so that a result shows at once; the two long reductions (Expone
 GridSearch) start next, one per slot, and the short candidates fill the gaps as slots free up (longest
 first), so the comparison ends about when the longer reduction does.
 
-A model file runs in its sandbox (:mod:`auditapp.sandbox`): its candidates are trained by model
+A model file runs in its sandbox (:mod:`auditapp.inputs.sandbox`): its candidates are trained by model
 processes, so here they are sent from two threads of this process, each call taking a model process
 of its own from the pool (the one that already holds the model, and a second one started at once). No
 worker process of ours is started and the model is never loaded into this process.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 
 @dataclass(frozen=True)

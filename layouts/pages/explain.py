@@ -4,7 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from auditapp.explain.jobs import APP_ROWS_PER_GROUP, MAX_ROWS_PER_GROUP
+from auditapp.service.explain_jobs import APP_ROWS_PER_GROUP, MAX_ROWS_PER_GROUP
 from layouts import ids
 from layouts.components import card, graph, grid, labelled, progress
 

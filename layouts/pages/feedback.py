@@ -4,7 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from auditapp.feedback.presets import CONTROLS, SCENARIO_LABELS, SEED_CONTROL, Control
+from auditapp.service.feedback_presets import CONTROLS, SCENARIO_LABELS, SEED_CONTROL, Control
 from layouts import ids
 from layouts.components import card, graph, labelled, progress
 

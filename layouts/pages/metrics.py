@@ -4,7 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from auditapp.rates import LABELS, METRICS
+from auditapp.core.rates import LABELS, METRICS
 from layouts import ids
 from layouts.components import card, graph, grid, labelled
 

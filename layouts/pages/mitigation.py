@@ -4,7 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from auditapp.mitigation.jobs import CONSTRAINT_TEXT
+from auditapp.service.mitigation_jobs import CONSTRAINT_TEXT
 from layouts import ids
 from layouts.components import card, graph, grid, labelled, progress
 

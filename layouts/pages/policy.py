@@ -5,7 +5,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from auditapp.policy import PRESETS
+from auditapp.policy.criteria import PRESETS
 from layouts import ids
 from layouts.components import card, graph, grid_options, labelled, named_grid
 from layouts.policy_editor import board_columns

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.audit import run_audit
-from auditapp.spec import AuditSpec
+from auditapp.core.audit import run_audit
+from auditapp.core.spec import AuditSpec
 
 
 def test_calibration_of_an_intersection_has_one_line_per_intersection_group():

@@ -1,6 +1,6 @@
 """Exit codes of the policy gate: 0 pass, 1 fail, 3 inconclusive, 2 bad input.
 
-The gate is tested directly (``auditapp.gate.gate``) and through ``auditapp audit --policy ...
+The gate is tested directly (``auditapp.reporting.gate.gate``) and through ``auditapp audit --policy ...
 --report ... --json ...`` on the command line.
 """
 
@@ -9,12 +9,12 @@ import json
 import pandas as pd
 import pytest
 
-from auditapp.audit import run_audit
-from auditapp.cli import main
-from auditapp.errors import AuditInputError
-from auditapp.gate import gate
-from auditapp.policy import load_policy
-from auditapp.spec import AuditSpec
+from auditapp.cli.main import main
+from auditapp.core.audit import run_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+from auditapp.policy.criteria import load_policy
+from auditapp.reporting.gate import gate
 
 # per group: (tn, fp, fn, tp); four-fifths ratio of selection rates b / a
 CASES = {

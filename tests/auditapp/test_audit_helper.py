@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp import workspace
-from auditapp.audit_helper import audit_in_helper
-from auditapp.errors import AuditInputError
-from auditapp.spec import AuditSpec
-from auditapp.store import ArtifactStore
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+from auditapp.service import workspace
+from auditapp.service.audit_helper import audit_in_helper
+from auditapp.service.store import ArtifactStore
 
 
 def test_the_helper_computes_and_caches_and_passes_mistakes_back(tmp_path, monkeypatch):
@@ -41,7 +41,7 @@ def test_daemonic_workers_compute_themselves(monkeypatch):
 def test_the_helper_starts_ahead_of_the_first_audit_at_low_priority(monkeypatch):
     import os
 
-    from auditapp.audit_helper import NICENESS, start_helper
+    from auditapp.service.audit_helper import NICENESS, start_helper
 
     monkeypatch.setenv("AUDITAPP_AUDIT_HELPER", "1")
     pid = start_helper().result(timeout=120)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.cli import main
+from auditapp.cli.main import main
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.audit import run_audit
-from auditapp.cli import EXIT_BAD_INPUT, main
-from auditapp.errors import AuditInputError
-from auditapp.form_check import check_form
-from auditapp.source_checks import agreement_notice
-from auditapp.spec import AuditSpec, Binning
-from auditapp.suggestions import bin_offers, suggest, suggest_favorable
-from auditapp.verdict_format import decisive_decimals, exact, formatter
+from auditapp.cli.main import EXIT_BAD_INPUT, main
+from auditapp.core.audit import run_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec, Binning
+from auditapp.core.suggestions import bin_offers, suggest, suggest_favorable
+from auditapp.inputs.source_checks import agreement_notice
+from auditapp.policy.verdict_format import decisive_decimals, exact, formatter
+from auditapp.service.form_check import check_form
 
 
 @pytest.fixture

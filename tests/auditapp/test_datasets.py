@@ -15,7 +15,7 @@ import skops.io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from datasets import download, public
 from datasets.hiring import (
     ETHNICITIES,

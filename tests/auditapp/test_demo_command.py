@@ -1,4 +1,4 @@
-"""Tests for ``auditapp demo``, driven through ``auditapp.cli.main``."""
+"""Tests for ``auditapp demo``, driven through ``auditapp.cli.main.main``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import skops.io
 
-from auditapp.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from auditapp.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
 from datasets.hiring import HIRING_FEATURES, demo_parts
 
 
@@ -62,7 +62,7 @@ def test_demo_rejects_an_unknown_scenario(tmp_path, capsys):
 
 
 def test_demo_model_passes_the_skops_allow_list(tmp_path, capsys):
-    from auditapp.models import load_model
+    from auditapp.inputs.models import load_model
 
     assert main(["demo", "hiring", "--out", str(tmp_path), "--rows", "300"]) == EXIT_OK
     capsys.readouterr()

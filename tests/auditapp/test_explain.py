@@ -11,7 +11,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from auditapp.explain import build_explainer, permutation_shapley
 from auditapp.explain.columns import source_matrix
-from auditapp.models import from_estimator
+from auditapp.inputs.models import from_estimator
 
 FEATURES = ["age", "colour", "income", "city"]
 
@@ -151,7 +151,7 @@ def test_permutation_sampling_stays_additive_with_string_columns_and_is_seeded()
 def test_onnx_models_use_the_permutation_explainer_on_raw_columns(tmp_path):
     from skl2onnx import to_onnx
 
-    from auditapp.models import load_model
+    from auditapp.inputs.models import load_model
 
     frame = _frame(300)
     numeric = ["age", "income"]

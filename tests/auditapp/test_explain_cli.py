@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from auditapp.cli import main
-from auditapp.errors import AuditInputError
+from auditapp.cli.main import main
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
 from auditapp.explain import dependence_data, explain_model
 from auditapp.figures.explain import (
     dependence_figure,
@@ -15,8 +16,7 @@ from auditapp.figures.explain import (
     local_waterfall_figure,
     proxy_rows,
 )
-from auditapp.models import from_estimator
-from auditapp.spec import AuditSpec
+from auditapp.inputs.models import from_estimator
 from datasets.hiring import generate_hiring, train_hiring_model, write_demo
 
 

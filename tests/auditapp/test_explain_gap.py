@@ -4,15 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
 from auditapp.explain import (
     dependence_data,
     explain_model,
     local_explanation,
     stratified_sample,
 )
-from auditapp.models import from_estimator
-from auditapp.spec import AuditSpec
+from auditapp.inputs.models import from_estimator
 from datasets.hiring import NOISE_FEATURES, PROXY_FEATURE, generate_hiring, train_hiring_model
 
 

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
 from auditapp.explain import Grouping, ShapValues, attribute, explain_model, stratified_sample
 from auditapp.explain.pairs import explanation_pair_gap, group_labels, pair_gap
-from auditapp.models import from_estimator
-from auditapp.spec import AuditSpec
+from auditapp.inputs.models import from_estimator
 from datasets.hiring import PROXY_FEATURE, generate_hiring, train_hiring_model
 
 FEATURES = ("x1", "x2", "x3")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.cli import main
+from auditapp.cli.main import main
 from tests.auditapp.fico_tables import write_fico_tables
 
 
@@ -66,7 +66,7 @@ def test_model_loop_reads_a_csv_and_writes_rounds(tmp_path):
 def test_model_loop_retrains_a_skops_model(tmp_path):
     from sklearn.linear_model import LogisticRegression
 
-    from auditapp.models import save_skops
+    from auditapp.inputs.models import save_skops
 
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"x": rng.normal(size=300), "group": rng.choice(["A", "B"], 300)})
@@ -112,7 +112,7 @@ def test_lending_download_uses_the_verified_fico_loader(tmp_path, monkeypatch):
     from dataclasses import replace
 
     import datasets.public as public
-    from auditapp.intake import sha256_file
+    from auditapp.inputs.intake import sha256_file
 
     folder = tmp_path / "fico"
     folder.mkdir()

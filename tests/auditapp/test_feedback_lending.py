@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.feedback.lending import LendingParams, lending_json, simulate_lending
 from auditapp.feedback.lending_policy import (
     apply_policy,

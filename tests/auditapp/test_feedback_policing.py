@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.feedback.policing import PolicingParams, policing_json, simulate_policing
 
 OAKLAND = (3.69, 2.82)

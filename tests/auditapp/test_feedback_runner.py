@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.feedback.policing import PolicingParams, simulate_policing
 from auditapp.feedback.runner import (
     SimulationResult,

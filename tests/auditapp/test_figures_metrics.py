@@ -5,7 +5,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.metrics import compute_audit
+from auditapp.core.scores import build_threshold_index, calibration_table, roc_auc, roc_curves
 from auditapp.figures import OKABE_ITO, base_layout, color_for, empty_figure
 from auditapp.figures.metrics import (
     disparity_figure,
@@ -20,8 +22,6 @@ from auditapp.figures.thresholds import (
     threshold_curves_figure,
     threshold_table_rows,
 )
-from auditapp.metrics import compute_audit
-from auditapp.scores import build_threshold_index, calibration_table, roc_auc, roc_curves
 
 
 def make_rows(cells):

@@ -4,9 +4,16 @@ import re
 
 import pytest
 
-from auditapp.findings import build_findings, describe_verdict, format_findings, pct, points, times
-from auditapp.policy import Criterion, Policy, preset
-from auditapp.verdicts import evaluate_policy
+from auditapp.policy.criteria import Criterion, Policy, preset
+from auditapp.policy.findings import (
+    build_findings,
+    describe_verdict,
+    format_findings,
+    pct,
+    points,
+    times,
+)
+from auditapp.policy.verdicts import evaluate_policy
 from tests.auditapp.test_verdicts import hand_built
 
 OUTCOME = "hired = 1"

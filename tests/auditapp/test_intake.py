@@ -1,4 +1,4 @@
-"""Tests for auditapp.intake: reading CSV and Parquet uploads into a Dataset."""
+"""Tests for auditapp.inputs.intake: reading CSV and Parquet uploads into a Dataset."""
 
 import hashlib
 import io
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.errors import AuditInputError, LimitExceededError
-from auditapp.intake import Dataset, Limits, read_table, sha256_bytes, sha256_file
+from auditapp.core.errors import AuditInputError, LimitExceededError
+from auditapp.inputs.intake import Dataset, Limits, read_table, sha256_bytes, sha256_file
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:

@@ -13,7 +13,7 @@ from statsmodels.stats.proportion import (
 )
 from statsmodels.stats.proportion import test_proportions_2indep as sm_test_2indep
 
-from auditapp.intervals import (
+from auditapp.core.intervals import (
     MIN_DENOMINATOR,
     diff_interval,
     mover_p_value,
@@ -24,7 +24,7 @@ from auditapp.intervals import (
     wilson,
     z_value,
 )
-from auditapp.metrics import compute_audit
+from auditapp.core.metrics import compute_audit
 
 Z95 = float(z_value(0.95))
 

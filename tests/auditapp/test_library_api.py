@@ -16,9 +16,9 @@ from sklearn.preprocessing import StandardScaler
 
 import auditapp
 from auditapp import Policy, audit, check, compare_mitigations, explain, simulate
-from auditapp.cli import main
-from auditapp.errors import AuditInputError
-from auditapp.models import save_skops
+from auditapp.cli.main import main
+from auditapp.core.errors import AuditInputError
+from auditapp.inputs.models import save_skops
 
 FEATURES = ["experience", "test_score"]
 
@@ -150,9 +150,9 @@ def test_explain_compare_and_simulate_run_from_the_top_level():
 
 def test_docstring_examples_run():
     import auditapp.api
-    import auditapp.validation
+    import auditapp.core.validation
 
-    for module in (auditapp.api, auditapp.validation):
+    for module in (auditapp.api, auditapp.core.validation):
         failures, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert tried > 0 and failures == 0, module.__name__
 

@@ -20,8 +20,8 @@ from fairlearn.metrics import (
 )
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, precision_score
 
-from auditapp.errors import AuditInputError
-from auditapp.metrics import compute_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.metrics import compute_audit
 
 FAIRLEARN = {
     "selection_rate": selection_rate,

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 import skops.io as sio
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+from auditapp.inputs.models import from_estimator
 from auditapp.mitigation.compare import compare_mitigations, pareto_front
 from auditapp.mitigation.export import export_candidate, mitigation_record, neutralise_cell
 from auditapp.mitigation.post import fit_threshold_rules, threshold_probabilities
-from auditapp.models import from_estimator
-from auditapp.spec import AuditSpec
 from datasets.hiring import generate_hiring, train_hiring_model
 
 
@@ -201,7 +201,7 @@ def test_exported_models_reproduce_the_evaluated_predictions(hiring, comparison,
 
 
 def test_plain_sklearn_export_loads_through_the_intake(comparison, tmp_path):
-    from auditapp.models import load_model
+    from auditapp.inputs.models import load_model
 
     result, _ = comparison
     files = export_candidate(result, "reweighing", tmp_path)

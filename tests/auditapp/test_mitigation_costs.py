@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+from auditapp.inputs.models import from_estimator
 from auditapp.mitigation import describe
 from auditapp.mitigation.compare import compare_mitigations
 from auditapp.mitigation.costs import (
@@ -21,8 +23,6 @@ from auditapp.mitigation.costs import (
 from auditapp.mitigation.evaluation import Estimate
 from auditapp.mitigation.grouping import group_sizes, resolve_grouping
 from auditapp.mitigation.learners import default_learner
-from auditapp.models import from_estimator
-from auditapp.spec import AuditSpec
 
 FEATURES = ["years", "club", "score"]
 
@@ -150,7 +150,7 @@ def test_group_sizes_flag_groups_under_the_minimum():
 def test_the_command_line_takes_the_grouping_and_records_each_groups_rows(tmp_path):
     import json
 
-    from auditapp.cli import main
+    from auditapp.cli.main import main
 
     _applicants(600, seed=5).to_csv(tmp_path / "a.csv", index=False)
     out = tmp_path / "m.json"

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from auditapp.metrics import CRITERIA, compute_audit
+from auditapp.core.metrics import CRITERIA, compute_audit
+from auditapp.core.spec import AuditSpec
 from auditapp.mitigation.compare import compare_mitigations
 from auditapp.mitigation.expectation import (
     SPREADS,
@@ -20,7 +21,6 @@ from auditapp.mitigation.expectation import (
 from auditapp.mitigation.export import mitigation_record
 from auditapp.mitigation.learners import quiet_fairlearn
 from auditapp.mitigation.post import ScoreColumn, fit_threshold_rules, threshold_probabilities
-from auditapp.spec import AuditSpec
 
 
 def _scored(n=3000, seed=0):
@@ -144,7 +144,7 @@ def test_draw_spread_is_a_point_for_sure_decisions_and_widens_with_chance():
 
 @pytest.fixture(scope="module")
 def randomized_comparison():
-    from auditapp.models import from_estimator
+    from auditapp.inputs.models import from_estimator
     from datasets.hiring import generate_hiring, train_hiring_model
 
     frame = generate_hiring(1500, seed=21)

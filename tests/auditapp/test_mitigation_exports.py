@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 import skops.io as sio
 
-from auditapp.cli import main
-from auditapp.errors import AuditInputError
+from auditapp.cli.main import main
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec, Binning
+from auditapp.inputs.models import from_estimator, load_model
 from auditapp.mitigation.compare import compare_mitigations
 from auditapp.mitigation.draws import keyed_decisions, row_keys, uniform_draws
 from auditapp.mitigation.export import export_candidate
-from auditapp.models import from_estimator, load_model
-from auditapp.spec import AuditSpec, Binning
 from datasets.hiring import generate_hiring, train_hiring_model
 
 

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.mitigation import jobs
+from auditapp.core.spec import AuditSpec
 from auditapp.mitigation.compare import compare_mitigations
 from auditapp.mitigation.export import mitigation_record
 from auditapp.mitigation.inprocessing import plan_grid
 from auditapp.mitigation.library_warnings import captured_warnings
-from auditapp.spec import AuditSpec
+from auditapp.service import mitigation_jobs as jobs
 
 
 def _groups(n_groups: int, n: int = 1200, seed: int = 0) -> pd.DataFrame:

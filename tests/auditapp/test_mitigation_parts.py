@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from auditapp.cli import main
-from auditapp.errors import AuditInputError
+from auditapp.cli.main import main
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
 from auditapp.figures.mitigation import candidate_groups_figure, tradeoff_figure
 from auditapp.mitigation.compare import compare_mitigations
 from auditapp.mitigation.inprocessing import RandomizedEnsembleClassifier, make_constraint
-from auditapp.spec import AuditSpec
 
 
 def _biased(n=600, seed=0):

@@ -6,7 +6,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 from auditapp.mitigation.learners import infer_features, sample_weight_name
 from auditapp.mitigation.pre import (
     correlation_remover_pipeline,

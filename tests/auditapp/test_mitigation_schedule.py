@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from auditapp.core.spec import AuditSpec
 from auditapp.mitigation.compare import compare_mitigations
 from auditapp.mitigation.schedule import planned_order
-from auditapp.spec import AuditSpec
 
 SPEC = AuditSpec(target="hired", sensitive=("sex",), reference={"sex": "m"}, n_boot=50, seed=1)
 FEATURES = ["income", "proxy", "region"]
@@ -82,8 +82,8 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from auditapp.models import from_estimator, load_model
-    from auditapp.sandbox import current_mode, default_pool
+    from auditapp.inputs.models import from_estimator, load_model
+    from auditapp.inputs.sandbox import current_mode, default_pool
 
     if not current_mode().strong:
         pytest.skip("needs bubblewrap (see README)")
@@ -102,7 +102,7 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
 
 
 def test_the_command_reports_a_bad_dataset_before_a_bad_model_file(tmp_path, capsys):
-    from auditapp.cli import main
+    from auditapp.cli.main import main
 
     (tmp_path / "model.skops").write_bytes(b"not a model")
     code = main(["mitigate", "--data", str(tmp_path / "missing.csv"), "--model", str(tmp_path / "model.skops"),

@@ -86,7 +86,7 @@ def test_an_encoding_step_that_reads_the_labels_is_never_split_off(people):
 
 
 def test_group_labels_are_joined_column_by_column_as_the_row_by_row_join_did():
-    from auditapp.metrics import GROUP_SEPARATOR
+    from auditapp.core.metrics import GROUP_SEPARATOR
     from auditapp.mitigation.grouping import joined_labels
 
     frame = pd.DataFrame({"sex": ["female", "male", "(missing)", "male"], "age": pd.Categorical(

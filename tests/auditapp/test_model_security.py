@@ -13,9 +13,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from auditapp.allowlist import is_allowed_type, looks_like_pickle
-from auditapp.errors import AuditInputError, UntrustedModelError
-from auditapp.models import load_model
+from auditapp.core.errors import AuditInputError, UntrustedModelError
+from auditapp.inputs.allowlist import is_allowed_type, looks_like_pickle
+from auditapp.inputs.models import load_model
 
 
 class MakesDirectoryWhenUnpickled:

@@ -1,4 +1,4 @@
-"""Tests for auditapp.models: loading skops and ONNX models behind one AuditModel interface."""
+"""Tests for auditapp.inputs.models: loading skops and ONNX models behind one AuditModel interface."""
 
 import pickle
 
@@ -12,9 +12,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 
-from auditapp.errors import AuditInputError, LimitExceededError
-from auditapp.intake import Limits, sha256_file
-from auditapp.models import (
+from auditapp.core.errors import AuditInputError, LimitExceededError
+from auditapp.inputs.intake import Limits, sha256_file
+from auditapp.inputs.models import (
     AuditModel,
     from_estimator,
     load_model,

@@ -7,9 +7,9 @@ import pytest
 from fairlearn.metrics import MetricFrame
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_score, recall_score
 
-from auditapp.errors import AuditInputError
-from auditapp.intervals import diff_interval, proportion_interval, z_value
-from auditapp.multiclass import compute_multiclass_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.intervals import diff_interval, proportion_interval, z_value
+from auditapp.core.multiclass import compute_multiclass_audit
 
 CLASSES = ("hi", "lo", "mid")
 

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.errors import AuditInputError
-from auditapp.metrics import compute_audit
-from auditapp.narrative import format_ci, format_pct, format_q, format_ratio, summarize_gaps
+from auditapp.core.errors import AuditInputError
+from auditapp.core.metrics import compute_audit
+from auditapp.core.narrative import format_ci, format_pct, format_q, format_ratio, summarize_gaps
 
 
 def make_rows(cells):

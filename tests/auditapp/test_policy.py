@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from auditapp.errors import AuditInputError
-from auditapp.policy import (
+from auditapp.core.errors import AuditInputError
+from auditapp.policy.criteria import (
     PRESETS,
     Criterion,
     Policy,

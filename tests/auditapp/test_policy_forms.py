@@ -9,11 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.audit import run_audit
-from auditapp.errors import AuditInputError
-from auditapp.findings import build_findings
-from auditapp.policy import PRESETS, Criterion, Policy, dump_policy, preset
-from auditapp.policy_forms import (
+from auditapp.core.audit import run_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+from auditapp.policy.criteria import PRESETS, Criterion, Policy, dump_policy, preset
+from auditapp.policy.findings import build_findings
+from auditapp.policy.verdicts import evaluate_policy
+from auditapp.reporting.report import report_for
+from auditapp.service.policy_forms import (
     blank_row,
     board_rows,
     bound_in_units,
@@ -27,9 +30,6 @@ from auditapp.policy_forms import (
     stored_policy,
     verdict_mark,
 )
-from auditapp.report import report_for
-from auditapp.spec import AuditSpec
-from auditapp.verdicts import evaluate_policy
 
 
 def _upload(text: str) -> str:

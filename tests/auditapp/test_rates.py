@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from auditapp.rates import benjamini_hochberg
+from auditapp.core.rates import benjamini_hochberg
 
 
 def test_benjamini_hochberg_by_hand():

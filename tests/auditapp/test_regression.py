@@ -8,8 +8,8 @@ from fairlearn.metrics import MetricFrame
 from scipy import stats
 from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
 
-from auditapp.errors import AuditInputError
-from auditapp.regression import compute_regression_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.regression import compute_regression_audit
 
 
 def _data(n=1200, seed=3):
@@ -135,7 +135,7 @@ def test_bad_input_is_named():
 
 @pytest.mark.parametrize("n", [10, 37, 999, 123_457])
 def test_binomial_quantile_equals_scipy(n):
-    from auditapp.regression import binomial_quantile
+    from auditapp.core.regression import binomial_quantile
 
     for alpha in (0.005, 0.025, 0.975, 0.995):  # the tails the intervals use (at 0.5, q=0.5 ties are exact)
         for q in (0.1, 0.5, 0.9):

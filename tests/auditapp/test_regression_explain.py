@@ -7,8 +7,8 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neighbors import KNeighborsRegressor
 
-from auditapp.errors import AuditInputError
-from auditapp.regression_explain import gap_decomposition, importance_by_group, regression_shap
+from auditapp.core.errors import AuditInputError
+from auditapp.explain.regression import gap_decomposition, importance_by_group, regression_shap
 
 
 def _data(n=400, seed=1):

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression
 
-from auditapp.errors import AuditInputError
-from auditapp.regression_mitigation import (
+from auditapp.core.errors import AuditInputError
+from auditapp.mitigation.regression import (
     check_multiclass_mitigation,
     compare_regression_mitigations,
 )

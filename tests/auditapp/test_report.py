@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.audit import run_audit
-from auditapp.errors import AuditInputError
+from auditapp.core.audit import run_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
 from auditapp.figures.metrics import group_table_rows
 from auditapp.figures.report import verdict_figure
-from auditapp.gate import assess
-from auditapp.policy import preset
-from auditapp.report import TABLE_METRICS, build_report, write_report
-from auditapp.spec import AuditSpec
+from auditapp.policy.criteria import preset
+from auditapp.reporting.gate import assess
+from auditapp.reporting.report import TABLE_METRICS, build_report, write_report
 
 NASTY_COLUMN = "<script>window.pwned=1</script>"
 NASTY_VALUE = '<img src="x" onerror="window.pwned=2">'

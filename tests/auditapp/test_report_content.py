@@ -7,23 +7,23 @@ import re
 
 import pytest
 
-from auditapp.audit import run_audit
-from auditapp.explain import jobs as explain_jobs
+from auditapp.core.audit import run_audit
+from auditapp.core.spec import AuditSpec
 from auditapp.explain.core import explain_model
 from auditapp.feedback.runner import run_simulation
+from auditapp.inputs.models import from_estimator
 from auditapp.mitigation import describe
 from auditapp.mitigation.compare import compare_mitigations
 from auditapp.mitigation.costs import recommended_candidate
-from auditapp.models import from_estimator
-from auditapp.policy import preset
-from auditapp.report import report_for
-from auditapp.report_sections import (
+from auditapp.policy.criteria import preset
+from auditapp.reporting.report import report_for
+from auditapp.service import explain_jobs
+from auditapp.service.report_sections import (
     explanation_section,
     feedback_section,
     mitigation_section,
     not_run,
 )
-from auditapp.spec import AuditSpec
 from datasets import hiring
 
 

@@ -1,8 +1,8 @@
 """Other pages' cached results become report sections; nothing is computed for the report."""
 
 from auditapp.feedback.runner import run_simulation
-from auditapp.report_pages import page_sections
-from auditapp.store import ArtifactStore
+from auditapp.service.report_pages import page_sections
+from auditapp.service.store import ArtifactStore
 
 
 def _drawn(section) -> str:

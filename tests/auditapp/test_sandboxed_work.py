@@ -15,10 +15,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from auditapp.audit import run_audit
-from auditapp.models import from_estimator, load_model
-from auditapp.sandbox import current_mode
-from auditapp.spec import AuditSpec
+from auditapp.core.audit import run_audit
+from auditapp.core.spec import AuditSpec
+from auditapp.inputs.models import from_estimator, load_model
+from auditapp.inputs.sandbox import current_mode
 
 pytestmark = pytest.mark.skipif(not current_mode().strong, reason="needs bubblewrap (see README)")
 
@@ -58,7 +58,7 @@ SPEC = AuditSpec(target="hired", sensitive=("sex",), reference={"sex": "m"}, n_b
 
 
 def test_audit_predictions_are_the_estimators_own(frame, models, monkeypatch):
-    from auditapp import sandboxed_model
+    from auditapp.inputs import sandboxed_model
 
     sandboxed, local = models
     monkeypatch.setattr(sandboxed_model, "CHUNK_ROWS", 97)  # rows go to the sandbox in chunks
@@ -117,9 +117,9 @@ def test_tree_and_model_agnostic_shap_values_match(frame):
 
 
 def test_mitigation_candidates_train_in_the_sandbox_and_match(frame, models, tmp_path):
+    from auditapp.inputs.sandboxed_model import ExportedModel
     from auditapp.mitigation.compare import compare_mitigations
     from auditapp.mitigation.export import export_candidate
-    from auditapp.sandboxed_model import ExportedModel
 
     sandboxed, local = models
     options = {"constraint": "demographic_parity", "grid_size": 5}

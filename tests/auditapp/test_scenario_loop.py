@@ -3,17 +3,17 @@
 import pytest
 
 from auditapp.feedback.model_loop import simulate_model_loop
-from auditapp.feedback.presets import (
+from auditapp.inputs.models import load_model
+from auditapp.service.feedback_presets import (
     CONTROLS,
     SEED_CONTROL,
     loop_setup,
     model_loop_params,
     read_controls,
 )
-from auditapp.models import load_model
-from auditapp.scenarios import install_scenario, scenario_folder, scenario_loop
-from auditapp.store import ArtifactStore
-from auditapp.workspace import load_dataset
+from auditapp.service.scenarios import install_scenario, scenario_folder, scenario_loop
+from auditapp.service.store import ArtifactStore
+from auditapp.service.workspace import load_dataset
 from datasets import hiring
 
 

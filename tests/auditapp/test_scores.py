@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from auditapp.metrics import compute_audit
-from auditapp.scores import build_threshold_index, calibration_table, roc_auc, roc_curves
+from auditapp.core.metrics import compute_audit
+from auditapp.core.scores import build_threshold_index, calibration_table, roc_auc, roc_curves
 
 
 def _scored(n=3000, seed=0):

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.audit import run_audit
-from auditapp.errors import AuditInputError
-from auditapp.spec import MISSING_GROUP, AuditSpec, Binning, prepare
+from auditapp.core.audit import run_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import MISSING_GROUP, AuditSpec, Binning, prepare
 
 
 def _frame():
@@ -73,7 +73,7 @@ def test_bin_labels_say_which_bin_holds_each_edge():
 
 
 def test_bin_labels_never_read_the_same_for_two_edges():
-    from auditapp.spec import bin_labels
+    from auditapp.core.spec import bin_labels
 
     assert bin_labels([1_000_000, 1_000_000.5, 1_000_001.25]) == ["[1000000, 1000000.5)", "[1000000.5, 1000001.25]"]
     assert bin_labels([0.1, 1 / 3, 0.5]) == ["[0.1, 0.333333)", "[0.333333, 0.5]"]

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from fairlearn.metrics import false_positive_rate, true_positive_rate
 
-from auditapp.intervals import diff_interval, score_test, z_value
-from auditapp.metrics import compute_audit
-from auditapp.spreads import PAIRWISE_MAX_GROUPS, spread_of_proportions, versus_highest
+from auditapp.core.intervals import diff_interval, score_test, z_value
+from auditapp.core.metrics import compute_audit
+from auditapp.core.spreads import PAIRWISE_MAX_GROUPS, spread_of_proportions, versus_highest
 
 
 def _german_like(seed: int, n: int = 1000):

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from auditapp.errors import AuditInputError
-from auditapp.store import ArtifactStore, SessionError
+from auditapp.core.errors import AuditInputError
+from auditapp.service.store import ArtifactStore, SessionError
 from tests.scaleout.services import redis_server
 
 
@@ -222,7 +222,7 @@ def test_cache_limit_settings_are_read_from_the_environment(tmp_path, monkeypatc
 
 
 def test_failed_logins_are_counted_where_every_process_sees_them(make_store):
-    from auditapp.login import Login, hash_password
+    from auditapp.service.login import Login, hash_password
 
     first, second = make_store(machine="a"), make_store(machine="b")
     users = {"ana": hash_password("right", iterations=1_000)}

@@ -4,14 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.core.intervals import proportion_interval, z_value
+from auditapp.core.multiclass import compute_multiclass_audit
+from auditapp.core.regression import compute_regression_audit
+from auditapp.core.task_distributions import cutoff_index, group_distributions
+from auditapp.core.task_groups import row_groupings
 from auditapp.figures.tasks import confusion_figure, cutoff_figure, distribution_figure
-from auditapp.intervals import proportion_interval, z_value
-from auditapp.multiclass import compute_multiclass_audit
-from auditapp.regression import compute_regression_audit
-from auditapp.task_distributions import cutoff_index, group_distributions
-from auditapp.task_groups import row_groupings
-from auditapp.task_policy import TaskCriterion, TaskPolicy, evaluate_task_policy, load_task_policy
+from auditapp.policy.task_policy import (
+    TaskCriterion,
+    TaskPolicy,
+    evaluate_task_policy,
+    load_task_policy,
+)
 
 
 def _data(n=800, seed=4):

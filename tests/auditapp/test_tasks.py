@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from auditapp.errors import AuditInputError
-from auditapp.tasks import check_classes, detect_task, numeric_target
+from auditapp.core.errors import AuditInputError
+from auditapp.core.tasks import check_classes, detect_task, numeric_target
 
 
 def _fitted(kind, n_classes=3):
@@ -62,7 +62,7 @@ def test_class_labels_must_match_the_models_classes():
 
 
 def test_task_audits_bound_their_work():
-    from auditapp.regression import compute_regression_audit
+    from auditapp.core.regression import compute_regression_audit
 
     n = 3000
     many = pd.DataFrame({"a": [str(i % 60) for i in range(n)], "b": [str(i % 53) for i in range(n)]})

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from auditapp.audit import run_audit
-from auditapp.cli import main
-from auditapp.errors import AuditInputError
-from auditapp.intake import read_table
-from auditapp.missing import parse_missing_values
-from auditapp.models import from_estimator
-from auditapp.spec import MISSING_GROUP, AuditSpec, prepare
+from auditapp.cli.main import main
+from auditapp.core.audit import run_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.missing import parse_missing_values
+from auditapp.core.spec import MISSING_GROUP, AuditSpec, prepare
+from auditapp.inputs.intake import read_table
+from auditapp.inputs.models import from_estimator
 
 
 def _tied_model():

@@ -7,12 +7,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from auditapp.audit import run_audit
-from auditapp.errors import AuditInputError
-from auditapp.forms import state_from_form
-from auditapp.metrics import compute_audit
-from auditapp.spec import AuditSpec
-from auditapp.validation import check_model, parse_number
+from auditapp.core.audit import run_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.metrics import compute_audit
+from auditapp.core.spec import AuditSpec
+from auditapp.core.validation import check_model, parse_number
+from auditapp.service.forms import state_from_form
 
 
 @pytest.mark.parametrize(("text", "message"), [

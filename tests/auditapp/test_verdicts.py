@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.metrics import compute_audit
-from auditapp.policy import Criterion, Policy, preset
-from auditapp.power import rows_needed
-from auditapp.verdicts import classify, evaluate_policy
+from auditapp.core.metrics import compute_audit
+from auditapp.core.power import rows_needed
+from auditapp.policy.criteria import Criterion, Policy, preset
+from auditapp.policy.verdicts import classify, evaluate_policy
 
 
 def hand_built(groups, *, n_boot=0, min_group_size=1, second=None, seed=0, reference=None):

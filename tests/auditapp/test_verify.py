@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.cli import main
-from auditapp.commands.verify import compare_records
+from auditapp.cli.commands.verify import compare_records
+from auditapp.cli.main import main
 
 
 def _write_data(path, seed=0, n=600):
@@ -60,12 +60,12 @@ def test_a_changed_cell_outside_the_audit_is_still_detected_by_hash(recorded, ca
 
 
 def test_a_record_with_a_policy_verifies_its_verdicts_too(tmp_path, capsys):
-    from auditapp.audit import run_audit
-    from auditapp.commands.audit import dataset_info
-    from auditapp.gate import gate
-    from auditapp.intake import read_table
-    from auditapp.policy import preset
-    from auditapp.spec import AuditSpec
+    from auditapp.cli.commands.audit import dataset_info
+    from auditapp.core.audit import run_audit
+    from auditapp.core.spec import AuditSpec
+    from auditapp.inputs.intake import read_table
+    from auditapp.policy.criteria import preset
+    from auditapp.reporting.gate import gate
 
     data, record = tmp_path / "data.csv", tmp_path / "record.json"
     _write_data(data)
@@ -127,7 +127,7 @@ def test_compare_records_ignores_timestamp_versions_and_file_names():
 def test_a_record_made_with_a_model_verifies_and_a_different_model_is_detected(tmp_path, capsys):
     from sklearn.linear_model import LogisticRegression
 
-    from auditapp.models import save_skops
+    from auditapp.inputs.models import save_skops
 
     data, record = tmp_path / "data.csv", tmp_path / "record.json"
     _write_data(data)
@@ -145,7 +145,7 @@ def test_a_record_made_with_a_model_verifies_and_a_different_model_is_detected(t
 
 def _as_old_record(record_path, seed=0):
     """The record as auditapp wrote it before issue 13: schema 1, no new fields, other interval numbers."""
-    from auditapp.commands.verify import as_schema_1
+    from auditapp.cli.commands.verify import as_schema_1
 
     rng = np.random.default_rng(seed)
     old = as_schema_1(json.loads(record_path.read_text()))

@@ -155,7 +155,7 @@ def login_pages() -> list[str]:
     """The login page as served: empty, and after a refused password (with its message)."""
     from flask import Flask
 
-    from auditapp import auth
+    from auditapp.service import auth
 
     server = Flask("login-a11y")
     auth.install(server, {"ana": "pw"}, secret=b"k" * 32)

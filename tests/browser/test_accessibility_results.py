@@ -15,8 +15,8 @@ import html
 
 import pytest
 
-from auditapp.compliance.report_section import NOT_RUN_TEXT
-from auditapp.report_sections import NOT_RUN
+from auditapp.service.compliance_report import NOT_RUN_TEXT
+from auditapp.service.report_sections import NOT_RUN
 from tests.browser import a11y
 from tests.browser.test_accessibility import (
     _charts_have_text,

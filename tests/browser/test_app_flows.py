@@ -8,9 +8,9 @@ import pickle
 import pandas as pd
 import pytest
 
-from auditapp.audit import run_audit
-from auditapp.models import load_model
-from auditapp.spec import AuditSpec
+from auditapp.core.audit import run_audit
+from auditapp.core.spec import AuditSpec
+from auditapp.inputs.models import load_model
 from tests.browser.helpers import (
     grid_text,
     percent,
@@ -37,7 +37,7 @@ class _CreatesFile:
 @pytest.fixture(scope="module")
 def small_upload(tmp_path_factory):
     """A small hiring-like CSV and its skops model, written as a user would have them."""
-    from auditapp.models import save_skops
+    from auditapp.inputs.models import save_skops
     from datasets.hiring import generate_hiring, train_hiring_model
 
     folder = tmp_path_factory.mktemp("upload")

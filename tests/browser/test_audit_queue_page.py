@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from auditapp.slots import AUDITS, FairQueue
+from auditapp.service.slots import AUDITS, FairQueue
 from tests.browser import a11y
 from tests.browser.helpers import wait_for_text
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.audit import run_audit
-from auditapp.spec import AuditSpec, Binning
+from auditapp.core.audit import run_audit
+from auditapp.core.spec import AuditSpec, Binning
 from tests.browser.helpers import (
     choose,
     percent,
@@ -102,7 +102,7 @@ def test_the_fields_follow_the_prediction_source(page, credit):
 
 
 def test_a_new_dataset_keeps_the_model_that_fits_it_and_says_so(page, tmp_path):
-    from auditapp.models import save_skops
+    from auditapp.inputs.models import save_skops
     from datasets.hiring import generate_hiring, train_hiring_model
 
     frame = generate_hiring(600, seed=8)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from auditapp.audit import run_audit
-from auditapp.spec import AuditSpec
+from auditapp.core.audit import run_audit
+from auditapp.core.spec import AuditSpec
 from tests.browser.helpers import (
     choose,
     grid_text,

@@ -7,8 +7,13 @@ import re
 
 import pytest
 
-from auditapp.feedback.presets import CONTROLS, lending_params, policing_params, read_controls
 from auditapp.feedback.runner import run_simulation
+from auditapp.service.feedback_presets import (
+    CONTROLS,
+    lending_params,
+    policing_params,
+    read_controls,
+)
 from tests.browser.helpers import wait_for_text
 
 pytestmark = pytest.mark.browser

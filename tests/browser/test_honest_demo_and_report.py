@@ -9,9 +9,9 @@ import pytest
 
 from auditapp.mitigation.costs import accuracy_change, recommended_candidate
 from auditapp.mitigation.describe import points
-from auditapp.mitigation.jobs import comparison_key
-from auditapp.scenarios import scenario_state
-from auditapp.store import ArtifactStore
+from auditapp.service.mitigation_jobs import comparison_key
+from auditapp.service.scenarios import scenario_state
+from auditapp.service.store import ArtifactStore
 from tests.browser.helpers import wait_for_text, wait_until_ready
 
 pytestmark = pytest.mark.browser

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from auditapp.mitigation.jobs import cached_comparison, comparison_key
-from auditapp.models import load_model
-from auditapp.scenarios import scenario_state
-from auditapp.spec import AuditSpec
-from auditapp.store import ArtifactStore
+from auditapp.core.spec import AuditSpec
+from auditapp.inputs.models import load_model
+from auditapp.service.mitigation_jobs import cached_comparison, comparison_key
+from auditapp.service.scenarios import scenario_state
+from auditapp.service.store import ArtifactStore
 from tests.browser.helpers import percent, wait_for_text
 
 pytestmark = pytest.mark.browser

@@ -10,13 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from auditapp.audit import run_audit
-from auditapp.findings import build_findings
-from auditapp.models import load_model
-from auditapp.policy import Criterion, Policy, dump_policy, preset
-from auditapp.policy_forms import verdict_mark
-from auditapp.spec import AuditSpec
-from auditapp.verdicts import evaluate_policy
+from auditapp.core.audit import run_audit
+from auditapp.core.spec import AuditSpec
+from auditapp.inputs.models import load_model
+from auditapp.policy.criteria import Criterion, Policy, dump_policy, preset
+from auditapp.policy.findings import build_findings
+from auditapp.policy.verdicts import evaluate_policy
+from auditapp.service.policy_forms import verdict_mark
 from tests.browser.helpers import percent, wait_for_text
 
 pytestmark = pytest.mark.browser

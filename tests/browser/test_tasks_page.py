@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.regression import compute_regression_audit
+from auditapp.core.regression import compute_regression_audit
 from datasets.listing_prices import generate
 from tests.browser.helpers import choose, grid_text, upload, wait_for_text
 
@@ -73,7 +73,7 @@ def test_mitigations_of_the_scenario_are_compared(page):
 
 
 def test_regression_report_draws_its_charts_without_console_errors(page, tmp_path):
-    from auditapp.cli import main
+    from auditapp.cli.main import main
 
     frame = generate()
     data = tmp_path / "prices.csv"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import callbacks.context as context
-from auditapp.config import Settings
-from auditapp.store import ArtifactStore
+from auditapp.service.config import Settings
+from auditapp.service.store import ArtifactStore
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp import workspace
 from auditapp.compliance.bisg import infer_race
 from auditapp.compliance.fair_lending import fair_lending
 from auditapp.compliance.forms import BISG_CHOICE, membership_from
+from auditapp.service import workspace
 from callbacks.bisg import on_infer_race, show_bisg_choices
 from callbacks.compliance import on_adverse_impact, on_fair_lending, show_compliance_columns
 
@@ -71,7 +71,7 @@ def test_the_session_report_includes_the_packs_computed_on_the_page(store, token
     """What the Compliance page computed is in the report, with the page's numbers; a pack whose form no
     longer computes says so instead of showing stale numbers; nothing computed: the section says how."""
     from auditapp.compliance.forms import adverse_impact_from_form
-    from auditapp.report_pages import page_sections
+    from auditapp.service.report_pages import page_sections
 
     rows, *_ = on_adverse_impact(1, "approved", None, "sex", state, token)
     form = {"selected": "approved", "selected_value": None, "group": "sex"}

@@ -164,7 +164,7 @@ def test_a_numeric_feature_with_many_values_asks_for_bins(store, token):
 
 
 def test_a_dataset_keeps_a_model_that_fits_and_says_so_when_it_removes_one(store, token):
-    from auditapp.scenarios import scenario_state
+    from auditapp.service.scenarios import scenario_state
 
     demo = scenario_state(store, "hiring")
     state, alert = on_upload(_uploaded(store, token), demo, token)
@@ -191,7 +191,7 @@ def test_another_sessions_dataset_is_not_available(store, token):
 
 
 def test_words_read_as_missing_go_into_the_state_the_form_and_the_audit(store, token):
-    from auditapp import workspace
+    from auditapp.service import workspace
 
     data = b"sex,label,score\n" + b"None,1,0.9\nNA,0,0.2\n,1,0.7\nf,0,0.4\n" * 20
     info = store.put(token, data, kind="dataset", name="na.csv")

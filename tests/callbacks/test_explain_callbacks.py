@@ -1,4 +1,4 @@
-"""Explanations page: its callbacks called as plain functions, and the glue in auditapp.explain.jobs."""
+"""Explanations page: its callbacks called as plain functions, and the glue in auditapp.service.explain_jobs."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from dash._utils import AttributeDict
 
 import callbacks.context as context
 import callbacks.explain as page
-from auditapp.config import Settings
-from auditapp.errors import AuditInputError
-from auditapp.explain import jobs
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
 from auditapp.explain.pairs import explanation_pair_gap
-from auditapp.models import save_skops
-from auditapp.spec import AuditSpec
-from auditapp.store import ArtifactStore
+from auditapp.inputs.models import save_skops
+from auditapp.service import explain_jobs as jobs
+from auditapp.service.config import Settings
+from auditapp.service.store import ArtifactStore
 from datasets.hiring import PROXY_FEATURE, generate_hiring, train_hiring_model
 from layouts import ids
 
@@ -188,7 +188,7 @@ def test_by_group_importance_names_the_feature_that_differs_most(explained):
     assert f"differs most between groups of sex is {PROXY_FEATURE}" in text
 
 
-# -- auditapp.explain.jobs ------------------------------------------------------------------------
+# -- auditapp.service.explain_jobs ------------------------------------------------------------------------
 def test_options_check_the_inputs_and_default_the_seed_to_the_audits():
     state = {"dataset": "d", "model": "m", "spec": {"seed": 7}}
     assert jobs.explain_options(300, None, state) == (300, 7)

@@ -1,4 +1,4 @@
-"""Feedback loops page: control parsing and run planning (auditapp.feedback.presets) and the callbacks."""
+"""Feedback loops page: control parsing and run planning (auditapp.service.feedback_presets) and the callbacks."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from dash import Patch, no_update
 
-from auditapp.errors import AuditInputError
-from auditapp.feedback import presets
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
 from auditapp.feedback.learners import DEFAULT_LEARNER
 from auditapp.feedback.runner import run_simulation
-from auditapp.models import from_estimator
-from auditapp.spec import AuditSpec
-from auditapp.store import ArtifactStore
+from auditapp.inputs.models import from_estimator
+from auditapp.service import feedback_presets as presets
+from auditapp.service.store import ArtifactStore
 from callbacks import feedback
 from layouts import ids
 

@@ -1,4 +1,4 @@
-"""Mitigation page: the glue in auditapp.mitigation.jobs and the callbacks, called directly on a tiny store."""
+"""Mitigation page: the glue in auditapp.service.mitigation_jobs and the callbacks, called directly on a tiny store."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from dash import no_update
 
-from auditapp.errors import AuditInputError
-from auditapp.mitigation import jobs
-from auditapp.models import load_model, save_skops
-from auditapp.spec import AuditSpec
-from auditapp.store import ArtifactStore
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+from auditapp.inputs.models import load_model, save_skops
+from auditapp.service import mitigation_jobs as jobs
+from auditapp.service.store import ArtifactStore
 
 CHOSEN = ["threshold_optimizer", "baseline", "reweighing"]
 

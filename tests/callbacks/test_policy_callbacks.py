@@ -14,12 +14,12 @@ from dash._utils import AttributeDict
 
 import callbacks.policy as page
 import callbacks.report as report
-from auditapp import workspace
-from auditapp.findings import build_findings
-from auditapp.policy import dump_policy, preset
-from auditapp.policy_forms import editor_rows
-from auditapp.spec import AuditSpec
-from auditapp.verdicts import evaluate_policy
+from auditapp.core.spec import AuditSpec
+from auditapp.policy.criteria import dump_policy, preset
+from auditapp.policy.findings import build_findings
+from auditapp.policy.verdicts import evaluate_policy
+from auditapp.service import workspace
+from auditapp.service.policy_forms import editor_rows
 from layouts import ids
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from auditapp.compliance.bisg import GROUPS, clean_zip, infer_race, surgeo_key, table
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 SURGEO_ORDER = ["hispanic", "white", "black", "api", "native", "multiple"]
 LABELS = [GROUPS[k] for k in SURGEO_ORDER]

@@ -11,12 +11,12 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 
-from auditapp.audit import run_audit
 from auditapp.compliance.eu_ai_act import eu_ai_act_evidence, evidence_page
 from auditapp.compliance.ll144 import ll144_audit
 from auditapp.compliance.ll144_outputs import summary_html
-from auditapp.record import audit_record
-from auditapp.spec import AuditSpec
+from auditapp.core.audit import run_audit
+from auditapp.core.spec import AuditSpec
+from auditapp.reporting.record import audit_record
 
 
 class _Tables(HTMLParser):

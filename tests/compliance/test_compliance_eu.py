@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 
-from auditapp.audit import run_audit
 from auditapp.compliance.eu_ai_act import eu_ai_act_evidence, evidence_section, missing_by_group
-from auditapp.record import audit_record
-from auditapp.spec import AuditSpec
+from auditapp.core.audit import run_audit
+from auditapp.core.spec import AuditSpec
+from auditapp.reporting.record import audit_record
 
 
 def test_missing_by_group_by_hand():

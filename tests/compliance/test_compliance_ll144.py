@@ -15,7 +15,7 @@ from auditapp.compliance.ll144_outputs import (
     summary_html,
     summary_text,
 )
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 
 def _worked_example() -> pd.DataFrame:

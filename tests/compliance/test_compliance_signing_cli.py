@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.cli import main
+from auditapp.cli.main import main
 from auditapp.compliance.signing import (
     check_signature,
     generate_keys,
@@ -16,7 +16,7 @@ from auditapp.compliance.signing import (
     load_public_key,
     sign_record,
 )
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ from auditapp.compliance.uniform_guidelines import (
     flips_to_ratio,
     two_sd_test,
 )
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
 
 
 def _data(counts):

@@ -6,8 +6,8 @@ import pytest
 
 from auditapp.compliance.fair_lending import ALL_SEGMENTS, fair_lending
 from auditapp.compliance.weighted import assign_groups, weighted_rates
-from auditapp.errors import AuditInputError
-from auditapp.intervals import proportion_interval, ratio_interval, z_value
+from auditapp.core.errors import AuditInputError
+from auditapp.core.intervals import proportion_interval, ratio_interval, z_value
 
 MEMBERSHIP = pd.DataFrame({"A": [0.9, 0.2, 0.5, 0.0], "B": [0.1, 0.8, 0.5, 1.0]})
 Y_PRED = [1, 0, 1, 1]

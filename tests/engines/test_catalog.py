@@ -5,11 +5,11 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
 from auditapp.engines.catalog import list_sources, open_entry
-from auditapp.errors import AuditInputError
-from auditapp.source_jobs import audit_source_state, dataset_info_for, open_source
-from auditapp.spec import AuditSpec
-from auditapp.store import ArtifactStore
+from auditapp.service.source_jobs import audit_source_state, dataset_info_for, open_source
+from auditapp.service.store import ArtifactStore
 from tests.engines.data import audit_frame, write_parts
 
 

@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from auditapp.audit import run_audit
+from auditapp.core.audit import run_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.metrics import compute_audit, compute_audit_from_counts
+from auditapp.core.spec import AuditSpec, Binning
 from auditapp.engines.assemble import audit_from_aggregates
 from auditapp.engines.pandas_engine import PandasEngine
-from auditapp.errors import AuditInputError
-from auditapp.metrics import compute_audit, compute_audit_from_counts
-from auditapp.models import from_estimator
-from auditapp.record import audit_record
-from auditapp.spec import AuditSpec, Binning
+from auditapp.inputs.models import from_estimator
+from auditapp.reporting.record import audit_record
 from tests.engines.data import assert_same_audit, audit_frame, fitted_model
 
 

@@ -11,16 +11,16 @@ import pytest
 from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 from pandas.testing import assert_frame_equal
 
-from auditapp.cli import main
+from auditapp.cli.main import main
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec, Binning
 from auditapp.engines.assemble import audit_from_aggregates
 from auditapp.engines.duckdb_engine import DuckDBEngine
 from auditapp.engines.pandas_engine import PandasEngine
 from auditapp.engines.run import audit_source, choose_engine
 from auditapp.engines.sources import parse_source
-from auditapp.errors import AuditInputError
-from auditapp.models import load_model, save_skops
-from auditapp.sandbox import current_mode
-from auditapp.spec import AuditSpec, Binning
+from auditapp.inputs.models import load_model, save_skops
+from auditapp.inputs.sandbox import current_mode
 from tests.engines.data import assert_same_audit, audit_frame, fitted_model, write_parts
 
 SPECS = {
@@ -247,8 +247,8 @@ def test_missing_scores_and_targets_are_refused(frame, tmp_path):
 
 
 def test_explain_and_mitigate_read_a_large_source_as_a_stratified_sample(frame, parts):
-    from auditapp.cli import build_parser
-    from auditapp.commands.audit import load_inputs
+    from auditapp.cli.commands.audit import load_inputs
+    from auditapp.cli.main import build_parser
 
     args = build_parser().parse_args(["mitigate", "--data", str(parts / "part-*.parquet"), "--target", "y",
                                       "--favorable", "yes", "--sensitive", "sex", "--prediction", "pred",

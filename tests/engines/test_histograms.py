@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from auditapp.core.errors import AuditInputError
+from auditapp.core.scores import build_threshold_index, calibration_table, roc_curves
 from auditapp.engines.histograms import (
     BinGrid,
     HistogramIndex,
@@ -13,8 +15,6 @@ from auditapp.engines.histograms import (
     histograms_from_rows,
 )
 from auditapp.engines.plan import exact_quantiles
-from auditapp.errors import AuditInputError
-from auditapp.scores import build_threshold_index, calibration_table, roc_curves
 
 
 def _data(n=20_000, seed=0):

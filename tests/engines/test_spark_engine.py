@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from pandas.testing import assert_frame_equal
 
-from auditapp.cli import main
+from auditapp.cli.main import main
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec, Binning
 from auditapp.engines.assemble import audit_from_aggregates
 from auditapp.engines.pandas_engine import PandasEngine
 from auditapp.engines.sources import parse_source
 from auditapp.engines.spark_engine import SparkEngine, spark_session
-from auditapp.errors import AuditInputError
-from auditapp.models import load_model, save_skops
-from auditapp.sandbox import current_mode
-from auditapp.spec import AuditSpec, Binning
+from auditapp.inputs.models import load_model, save_skops
+from auditapp.inputs.sandbox import current_mode
 from tests.engines.data import assert_same_audit, audit_frame, fitted_model, write_parts
 
 pytestmark = pytest.mark.slow

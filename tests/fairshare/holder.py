@@ -13,8 +13,8 @@ import os
 import sys
 import time
 
-from auditapp.slot_backends import DiskQueueBackend, RedisQueueBackend
-from auditapp.slots import AUDITS, Caps, FairQueue
+from auditapp.service.slot_backends import DiskQueueBackend, RedisQueueBackend
+from auditapp.service.slots import AUDITS, Caps, FairQueue
 
 
 def main() -> int:

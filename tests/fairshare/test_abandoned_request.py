@@ -16,7 +16,7 @@ import urllib.parse
 import psutil
 import pytest
 
-from auditapp.slots import AUDITS, FairQueue
+from auditapp.service.slots import AUDITS, FairQueue
 from bench.load import DashClient, audit_form
 from tests.heavy_audit import HEAVY_FEATURES, heavy_frame
 from tests.scaleout.services import free_port, start, stop, wait_http

@@ -15,8 +15,11 @@ import pandas as pd
 import psutil
 import pytest
 
-from auditapp import audit_helper, workspace
-from auditapp.audit_queue import (
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+from auditapp.core.workload import WorkLimitError
+from auditapp.service import audit_helper, workspace
+from auditapp.service.audit_queue import (
     ABANDONED,
     CANCELLED,
     audit_queue,
@@ -24,12 +27,9 @@ from auditapp.audit_queue import (
     cancel_audits,
     compute_fairly,
 )
-from auditapp.config import Settings
-from auditapp.errors import AuditInputError
-from auditapp.slots import WorkCancelledError
-from auditapp.spec import AuditSpec
-from auditapp.store import ArtifactStore
-from auditapp.workload import WorkLimitError
+from auditapp.service.config import Settings
+from auditapp.service.slots import WorkCancelledError
+from auditapp.service.store import ArtifactStore
 from tests.heavy_audit import HEAVY_FEATURES, heavy_frame
 
 

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from auditapp.slot_backends import RedisQueueBackend
-from auditapp.slots import JOBS, Caps, FairQueue
+from auditapp.service.slot_backends import RedisQueueBackend
+from auditapp.service.slots import JOBS, Caps, FairQueue
 from bench.load import DashClient
 from tests.scaleout.services import celery_worker, free_port, redis_server, start, stop, wait_http
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from auditapp.slot_backends import DiskQueueBackend, RedisQueueBackend
-from auditapp.slots import (
+from auditapp.service.slot_backends import DiskQueueBackend, RedisQueueBackend
+from auditapp.service.slots import (
     AUDITS,
     Caps,
     FairQueue,

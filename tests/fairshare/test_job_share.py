@@ -9,11 +9,11 @@ import time
 import psutil
 import pytest
 
-from auditapp import jobs
-from auditapp.config import Settings
-from auditapp.slots import JOBS, FairQueue
-from auditapp.spec import AuditSpec
-from auditapp.store import ArtifactStore
+from auditapp.core.spec import AuditSpec
+from auditapp.service import jobs
+from auditapp.service.config import Settings
+from auditapp.service.slots import JOBS, FairQueue
+from auditapp.service.store import ArtifactStore
 from callbacks import managers
 from layouts import ids
 from tests.heavy_audit import HEAVY_FEATURES, heavy_frame

@@ -14,14 +14,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp import workload
-from auditapp.audit import run_audit
-from auditapp.cli import main
-from auditapp.errors import AuditInputError
-from auditapp.metrics import compute_audit
-from auditapp.spec import AuditSpec
-from auditapp.spreads import PAIRWISE_MAX_GROUPS
-from auditapp.workload import CLI_REMEDY, SERVER_REMEDY, WorkLimitError, WorkLimits, measure_work
+from auditapp.cli.main import main
+from auditapp.core import workload
+from auditapp.core.audit import run_audit
+from auditapp.core.errors import AuditInputError
+from auditapp.core.metrics import compute_audit
+from auditapp.core.spec import AuditSpec
+from auditapp.core.spreads import PAIRWISE_MAX_GROUPS
+from auditapp.core.workload import (
+    CLI_REMEDY,
+    SERVER_REMEDY,
+    WorkLimitError,
+    WorkLimits,
+    measure_work,
+)
 
 
 def _sensitive(n: int, levels: tuple[int, ...], seed: int = 0) -> pd.DataFrame:
@@ -121,10 +127,10 @@ def test_the_retired_bootstrap_cap_is_ignored_and_the_log_says_so(monkeypatch, c
     monkeypatch.delenv("AUDITAPP_MAX_ROW_GROUPINGS", raising=False)
     monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "1")
     workload._warn_retired.cache_clear()
-    with caplog.at_level(logging.WARNING, logger="auditapp.workload"):
+    with caplog.at_level(logging.WARNING, logger="auditapp.core.workload"):
         assert WorkLimits.from_env() == WorkLimits()
         WorkLimits.from_env()
-    said = [r.getMessage() for r in caplog.records if r.name == "auditapp.workload"]
+    said = [r.getMessage() for r in caplog.records if r.name == "auditapp.core.workload"]
     assert len(said) == 1 and said[0].startswith("AUDITAPP_MAX_BOOTSTRAP_WORK is set but no longer used")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from auditapp.audit import run_audit
-from auditapp.spec import AuditSpec
+from auditapp.core.audit import run_audit
+from auditapp.core.spec import AuditSpec
 from tests.heavy_audit import HEAVY_FEATURES, add_heavy_features
 
 

@@ -9,10 +9,10 @@ import time
 import psutil
 import pytest
 
-from auditapp import jobs
-from auditapp.config import Settings
-from auditapp.errors import AuditInputError
-from auditapp.store import ArtifactStore
+from auditapp.core.errors import AuditInputError
+from auditapp.service import jobs
+from auditapp.service.config import Settings
+from auditapp.service.store import ArtifactStore
 from callbacks import managers
 from tests.scaleout import flow
 

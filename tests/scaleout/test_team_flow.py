@@ -15,7 +15,7 @@ import time
 import psutil
 import pytest
 
-from auditapp.config import Settings
+from auditapp.service.config import Settings
 from bench.load import DashClient
 from tests.scaleout import flow
 from tests.scaleout.services import celery_worker, free_port, redis_server, start, stop, wait_http
@@ -36,7 +36,7 @@ def stack(request, tmp_path_factory):
     try:
         if request.param == "embedded":
             env.update(AUDITAPP_DATA_DIR=str(tmp / "data"), AUDITAPP_REDIS_URL="")
-            procs.append(start([sys.executable, "-m", "auditapp.cli", "serve", "--port", str(port)], env,
+            procs.append(start([sys.executable, "-m", "auditapp.cli.main", "serve", "--port", str(port)], env,
                                tmp / "web.log"))
             wait_http(f"http://127.0.0.1:{port}/", procs[-1], tmp / "web.log")
             yield {"kind": "embedded", "url": f"http://127.0.0.1:{port}", "tmp": tmp, "env": env}
@@ -89,8 +89,8 @@ def test_upload_metrics_thresholds_and_a_background_job(stack):
 def test_a_worker_killed_mid_job_is_reported_and_the_rerun_works(stack):
     if stack["kind"] != "team":
         pytest.skip("the embedded manager's killed jobs are covered in test_jobs.py")
-    from auditapp import jobs
-    from auditapp.store import ArtifactStore
+    from auditapp.service import jobs
+    from auditapp.service.store import ArtifactStore
     from callbacks import managers
 
     store = ArtifactStore(stack["tmp"] / "test-machine", redis_url=stack["redis"])
@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_job_is_reported_and_the_rerun_works(stack):
     frame = flow.slow_dataset(20_000)
     info = store.put(token, frame.to_csv(index=False).encode(), kind="dataset", name="big.csv")
     celery = jobs.celery_app(stack["redis"])
-    slow = celery.send_task("auditapp.audit", args=[token, flow.slow_state(info.id)])
+    slow = celery.send_task("auditapp.core.audit", args=[token, flow.slow_state(info.id)])
     deadline = time.monotonic() + 30
     while slow.state != "STARTED":
         assert time.monotonic() < deadline, "the job never started"
@@ -118,7 +118,7 @@ def test_a_worker_killed_mid_job_is_reported_and_the_rerun_works(stack):
 
     other_machine = ArtifactStore(stack["tmp"] / "another-machine", redis_url=stack["redis"])
     assert other_machine.path(token, info.id).read_bytes() == frame.to_csv(index=False).encode()
-    rerun = celery.send_task("auditapp.audit", args=[token, flow.state(info.id)]).get(timeout=60)
+    rerun = celery.send_task("auditapp.core.audit", args=[token, flow.state(info.id)]).get(timeout=60)
     assert rerun["rows"] == len(frame)
     assert rerun["selection_rate"] == pytest.approx(flow.expected_selection_rates(frame))
     celery.close()
@@ -128,7 +128,7 @@ def test_an_uploaded_model_runs_in_sandboxes_of_the_web_helper_and_job_processes
     import skops.io as sio
     from sklearn.linear_model import LogisticRegression
 
-    from auditapp.sandbox import current_mode
+    from auditapp.inputs.sandbox import current_mode
 
     if not current_mode().strong:
         pytest.skip("needs bubblewrap")

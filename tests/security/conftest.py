@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from flask import Flask
 
-from auditapp.config import Settings
-from auditapp.store import ArtifactStore
+from auditapp.service.config import Settings
+from auditapp.service.store import ArtifactStore
 from callbacks.routes import register_routes
 
 

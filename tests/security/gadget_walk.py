@@ -89,7 +89,7 @@ def walk() -> dict:
                     modules[info.name] = importlib.import_module(info.name)
             except BaseException:  # noqa: BLE001 - a module that does not import cannot be named
                 continue
-    from auditapp.allowlist_names import ALLOWED
+    from auditapp.inputs.allowlist_names import ALLOWED
 
     danger = dangerous_objects()
     reachable, dangerous, allowed_reachable = 0, {}, []

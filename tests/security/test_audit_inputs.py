@@ -8,10 +8,10 @@ import pytest
 import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 
-from auditapp import workspace
-from auditapp.cli import EXIT_BAD_INPUT, main
-from auditapp.errors import AuditInputError
-from auditapp.spec import AuditSpec
+from auditapp.cli.main import EXIT_BAD_INPUT, main
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+from auditapp.service import workspace
 
 
 def _audit_in_app(upload, store, token, frame, spec, model_bytes=None):

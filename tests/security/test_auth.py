@@ -7,8 +7,8 @@ import base64
 import pytest
 from flask import Flask
 
-from auditapp import auth
-from auditapp.errors import AuditInputError
+from auditapp.core.errors import AuditInputError
+from auditapp.service import auth
 
 
 def _basic(user: str, password: str) -> dict:
@@ -139,7 +139,7 @@ def test_basic_credentials_are_checked_once_per_credential(server, pbkdf2_calls)
 
 
 def test_forged_expired_or_outdated_cookies_are_refused(server, users_file):
-    from auditapp.login import COOKIE, Login
+    from auditapp.service.login import COOKIE, Login
 
     login = server.login
     client = server.test_client()
@@ -221,7 +221,7 @@ def test_failed_logins_are_throttled_per_client_then_per_user(quick_server, pbkd
 
 
 def test_the_throttle_forgets_after_its_window():
-    from auditapp.login import Throttle
+    from auditapp.service.login import Throttle
 
     now = [0.0]
     throttle = Throttle(2, 60, clock=lambda: now[0])

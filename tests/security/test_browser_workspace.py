@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 
-from auditapp import auth
+from auditapp.service import auth
 from callbacks import browser_session
 from callbacks.browser_session import COOKIE, TAG_COOKIE, current_token, workspace_tag
 from callbacks.routes import register_routes

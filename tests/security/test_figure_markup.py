@@ -15,10 +15,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from auditapp.audit import run_audit
+from auditapp.core.audit import run_audit
+from auditapp.core.spec import AuditSpec
 from auditapp.figures import empty_figure, escape
-from auditapp.models import from_estimator
-from auditapp.spec import AuditSpec
+from auditapp.inputs.models import from_estimator
 
 BOLD = "<b>bold</b>"
 LINK = '<a href="https://evil.example/">link</a> &lt; %{fullData.name}'
@@ -89,8 +89,8 @@ def test_group_metric_figures(audited):
 
 
 def test_threshold_figures(audited):
+    from auditapp.core.scores import roc_auc, roc_curves
     from auditapp.figures.thresholds import calibration_figure, roc_figure, threshold_curves_figure
-    from auditapp.scores import roc_auc, roc_curves
 
     _, _, _, audit = audited
     index = audit.threshold_index(("sex",))
@@ -101,8 +101,8 @@ def test_threshold_figures(audited):
 
 def test_verdict_figure_with_a_policy_named_in_markup(audited):
     from auditapp.figures.report import verdict_figure
-    from auditapp.policy import Criterion, Policy
-    from auditapp.verdicts import evaluate_policy
+    from auditapp.policy.criteria import Criterion, Policy
+    from auditapp.policy.verdicts import evaluate_policy
 
     _, _, _, audit = audited
     name = "<b>rule</b>"
@@ -151,9 +151,9 @@ def test_mitigation_figures(audited):
 
 
 def test_model_loop_figures(audited):
-    from auditapp.feedback import presets
     from auditapp.feedback.runner import run_simulation
     from auditapp.figures.feedback import model_loop_gap_figure, model_loop_rates_figure
+    from auditapp.service import feedback_presets as presets
 
     frame, _, _, _ = audited
     frame = frame.reset_index(drop=True)
@@ -175,7 +175,7 @@ def test_text_alternatives_are_plain_text(audited):
     """A figure's summary and table hold the names as written; the report shows them escaped, never as markup."""
     from auditapp.figures.describe import figure_text
     from auditapp.figures.metrics import group_metric_figure
-    from auditapp.report_html import figure_html
+    from auditapp.reporting.report_html import figure_html
 
     *_, audit = audited
     fig = group_metric_figure(audit.result.grouping("sex"), "selection_rate")

@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from auditapp import auth
+from auditapp.service import auth
 
 ATTACKERS = 8
 

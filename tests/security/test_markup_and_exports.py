@@ -7,8 +7,8 @@ import json
 
 import pandas as pd
 
-from auditapp import workspace
-from auditapp.forms import column_options, dataset_preview
+from auditapp.service import workspace
+from auditapp.service.forms import column_options, dataset_preview
 
 SCRIPT = "<script>document.title='pwned'</script>"
 IMG = '<img src=x onerror="alert(1)">'

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditapp.sandbox_codec import (
+from auditapp.inputs.sandbox_codec import (
     DeadlineExceeded,
     ProtocolError,
     decode,

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from sandbox_probes import model_reporting, pipeline_calling
 
-from auditapp import sandbox
-from auditapp.errors import AuditInputError, LimitExceededError
-from auditapp.models import load_model
-from auditapp.sandbox_platform import CHILD_ENV
+from auditapp.core.errors import AuditInputError, LimitExceededError
+from auditapp.inputs import sandbox
+from auditapp.inputs.models import load_model
+from auditapp.inputs.sandbox_platform import CHILD_ENV
 
 pytestmark = pytest.mark.skipif(not sandbox.current_mode().strong, reason="needs bubblewrap (see README)")
 
@@ -209,7 +209,7 @@ def onnx_allocating(gigabytes_per_row: int) -> bytes:
 def test_onnx_model_allocating_at_run_time_is_stopped_at_the_memory_limit(limits, tmp_path, capsys):
     import resource
 
-    from auditapp.cli import EXIT_BAD_INPUT, main
+    from auditapp.cli.main import EXIT_BAD_INPUT, main
 
     limits(memory_mb=1536)
     data = onnx_allocating(4)
@@ -254,7 +254,7 @@ def test_an_upload_is_described_once_and_its_process_starts_only_for_predictions
     import skops.io as sio
     from sklearn.linear_model import LogisticRegression
 
-    from auditapp import workspace
+    from auditapp.service import workspace
 
     limits()
     frame = pd.DataFrame({"x": np.linspace(-1, 1, 30)})

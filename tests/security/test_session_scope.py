@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import callbacks.data as data_page
-from auditapp import workspace
-from auditapp.errors import AuditInputError
-from auditapp.spec import AuditSpec
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+from auditapp.service import workspace
 
 SECRET_NAME = "acme_confidential_layoffs_2026.csv"
 

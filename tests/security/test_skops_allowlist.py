@@ -13,10 +13,15 @@ from pathlib import Path
 import pytest
 import skops_gadgets as gadgets
 
-from auditapp.allowlist import is_allowed_type
-from auditapp.allowlist_names import ALLOWED, DENIED_ESTIMATORS, FUNCTIONS, SKLEARN_ESTIMATORS
-from auditapp.errors import UntrustedModelError
-from auditapp.models import load_model
+from auditapp.core.errors import UntrustedModelError
+from auditapp.inputs.allowlist import is_allowed_type
+from auditapp.inputs.allowlist_names import (
+    ALLOWED,
+    DENIED_ESTIMATORS,
+    FUNCTIONS,
+    SKLEARN_ESTIMATORS,
+)
+from auditapp.inputs.models import load_model
 
 HERE = Path(__file__).resolve().parent
 

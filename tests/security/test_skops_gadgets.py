@@ -13,10 +13,10 @@ import pytest
 import skops.io as sio
 import skops_gadgets as gadgets
 
-from auditapp.allowlist import skops_type_names
-from auditapp.cli import EXIT_BAD_INPUT, main
-from auditapp.errors import UntrustedModelError
-from auditapp.models import load_model
+from auditapp.cli.main import EXIT_BAD_INPUT, main
+from auditapp.core.errors import UntrustedModelError
+from auditapp.inputs.allowlist import skops_type_names
+from auditapp.inputs.models import load_model
 
 
 @pytest.fixture
@@ -121,9 +121,9 @@ def test_the_sandbox_refuses_them_too_where_the_file_is_opened(victim, kind):
 
 
 def test_a_gadget_sent_straight_to_a_model_process_is_refused_there(victim):
-    from auditapp.intake import sha256_bytes
-    from auditapp.sandbox import ModelRef, current_mode
-    from auditapp.sandboxed_model import SandboxedModel
+    from auditapp.inputs.intake import sha256_bytes
+    from auditapp.inputs.sandbox import ModelRef, current_mode
+    from auditapp.inputs.sandboxed_model import SandboxedModel
 
     if not current_mode().strong:
         pytest.skip("needs bubblewrap")
@@ -137,7 +137,7 @@ def test_a_gadget_sent_straight_to_a_model_process_is_refused_there(victim):
 def test_the_early_check_reads_every_name_skops_would_resolve(victim):
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
-    from auditapp.allowlist import schema_names
+    from auditapp.inputs.allowlist import schema_names
 
     X = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 2)), columns=["x", "z"])
     real = [sio.dumps(RandomForestClassifier(3, random_state=0).fit(X, np.arange(60) % 2)),

@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from auditapp.errors import AuditInputError, LimitExceededError
-from auditapp.intake import Limits, read_table
+from auditapp.core.errors import AuditInputError, LimitExceededError
+from auditapp.inputs.intake import Limits, read_table
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024**2
@@ -48,8 +48,8 @@ UPLOAD = textwrap.dedent("""
     import json, resource, sys, tempfile
     from pathlib import Path
     from flask import Flask
-    from auditapp.config import Settings
-    from auditapp.store import ArtifactStore
+    from auditapp.service.config import Settings
+    from auditapp.service.store import ArtifactStore
     from callbacks.routes import register_routes
 
     data, name = Path(sys.argv[1]).read_bytes(), sys.argv[2]
@@ -96,7 +96,7 @@ def test_zero_bomb_is_refused_by_the_cli_before_memory_grows(tmp_path):
     bomb = zero_bomb(tmp_path / "bomb.parquet")
     small = tmp_path / "small.parquet"
     pd.DataFrame({"c0": [0, 1] * 50, "c1": [1, 0] * 50, "c2": ["a", "b"] * 50}).to_parquet(small)
-    command = [sys.executable, "-m", "auditapp.cli", "audit", "--target", "c0", "--prediction", "c1",
+    command = [sys.executable, "-m", "auditapp.cli.main", "audit", "--target", "c0", "--prediction", "c1",
                "--sensitive", "c2", "--bootstrap", "0", "--data"]
     status, err, peak = _child_peak_kb([*command, str(bomb)])
     _, _, baseline = _child_peak_kb([*command, str(small)])

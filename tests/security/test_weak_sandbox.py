@@ -13,8 +13,8 @@ import skops.io as sio
 from sandbox_probes import model_reporting
 from sklearn.linear_model import LogisticRegression
 
-from auditapp import sandbox
-from auditapp.models import load_model
+from auditapp.inputs import sandbox
+from auditapp.inputs.models import load_model
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_start_up_says_so_and_model_uploads_are_refused(no_bubblewrap, upload, a
                                                         caplog):
     from callbacks.data import show_sandbox_note
 
-    with caplog.at_level(logging.WARNING, logger="auditapp.sandbox"):
+    with caplog.at_level(logging.WARNING, logger="auditapp.inputs.sandbox"):
         note = sandbox.announce()
     assert "cannot sandbox model files" in note and "bubblewrap (/nonexistent/bwrap) is not installed" in note
     assert note in caplog.text

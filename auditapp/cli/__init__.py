@@ -1,0 +1,1 @@
+"""Interface: the ``auditapp`` command and its sub-commands."""

@@ -1,0 +1,7 @@
+"""``python -m auditapp.cli.main``."""
+
+import sys
+
+from auditapp.cli.main.main import main
+
+sys.exit(main())

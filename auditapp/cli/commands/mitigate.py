@@ -1,0 +1,125 @@
+"""``auditapp mitigate``: compare bias mitigations on the same held-out rows and write a JSON record."""
+
+from __future__ import annotations
+
+import logging
+
+from auditapp.cli.commands.audit import (
+    add_audit_arguments,
+    add_sample_argument,
+    load_inputs,
+    note_deprecated_bootstrap,
+    spec_from_args,
+    write_json,
+)
+from auditapp.core.errors import AuditInputError
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers) -> None:
+    """Add the ``mitigate`` sub-command."""
+    parser = subparsers.add_parser(
+        "mitigate", help="compare pre-, in- and post-processing mitigations",
+        description="Split the data once (seeded, stratified by group x label), train every candidate on "
+                    "the training part and audit each on the same test part, with confidence intervals.",
+    )
+    add_audit_arguments(parser)
+    add_sample_argument(parser)
+    parser.add_argument("--constraint", default="demographic_parity",
+                        choices=("demographic_parity", "equalized_odds", "true_positive_rate_parity",
+                                 "error_rate_parity"))
+    parser.add_argument("--candidates", metavar="LIST",
+                        help="comma-separated: baseline, baseline_refit, reweighing, correlation_remover, "
+                             "exponentiated_gradient, grid_search, threshold_optimizer (default: all that apply)")
+    parser.add_argument("--grouping", metavar="LIST",
+                        help="comma-separated sensitive features whose groups are made fair (default: the first "
+                             "--sensitive feature alone; several give their intersection, with smaller groups)")
+    parser.add_argument("--test-size", type=float, default=0.3, help="held-out share (default 0.3)")
+    parser.add_argument("--test-data", metavar="FILE", help="your own test file instead of a split")
+    parser.add_argument("--objective", default="accuracy_score",
+                        choices=("accuracy_score", "balanced_accuracy_score"), help="ThresholdOptimizer objective")
+    parser.add_argument("--row-key", metavar="COL",
+                        help="column identifying each person: randomised candidates decide each row by a seeded "
+                             "hash of it (default: of the row's content)")
+    parser.add_argument("--grid-size", type=int, default=20, metavar="N",
+                        help="GridSearch's smallest grid (it gets at least the 2^dimensions fairlearn recommends)")
+    parser.add_argument("--jobs", type=int, default=1, help="candidates run side by side (at most 2)")
+    parser.add_argument("--export", metavar="DIR",
+                        help="write every candidate's model (skops) and test predictions (CSV) here")
+    parser.add_argument("--json", required=True, metavar="OUT", help="write the comparison as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Run the comparison, print a table, write the JSON and (optionally) the exports."""
+    from auditapp.inputs.intake import read_table
+    from auditapp.mitigation.compare import compare_mitigations
+    from auditapp.mitigation.export import export_candidate, mitigation_record
+
+    note_deprecated_bootstrap(args)
+    spec = spec_from_args(args)
+    dataset, model = load_inputs(args, model_processes=min(max(int(args.jobs), 1), 2))
+    test_frame = read_table(args.test_data, missing_values=args.missing_values).frame if args.test_data else None
+    candidates = None
+    if args.candidates:
+        candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
+    comparison = compare_mitigations(
+        dataset.frame, spec, model, constraint=args.constraint, candidates=candidates,
+        test_size=args.test_size, test_frame=test_frame, objective=args.objective, n_jobs=args.jobs,
+        row_key=args.row_key, grid_size=args.grid_size,
+        grouping=[g.strip() for g in args.grouping.split(",") if g.strip()] if args.grouping else None,
+        on_progress=lambda name, status, _result: log.info("%s: %s", name, status),
+    )
+    print(format_table(comparison))
+    record = mitigation_record(comparison)
+    if args.export:
+        exported = {}
+        for result in comparison.candidates:
+            try:
+                files = export_candidate(comparison, result.name, args.export)
+            except AuditInputError as exc:
+                exported[result.name] = {"error": str(exc)}
+                continue
+            exported[result.name] = {"model": str(files.model_path), "predictions": str(files.predictions_path),
+                                     "manifest": str(files.manifest_path), "model_sha256": files.model_sha256}
+        record["exports"] = exported
+    write_json(args.json, record)
+    print(f"\nWrote {args.json}")
+    return 0
+
+
+def _ci(estimate, pct: bool) -> str:
+    if estimate is None:
+        return "n/a"
+    fmt = (lambda v: f"{100 * v:.1f}%") if pct else (lambda v: f"{v:.3f}")
+    return f"{fmt(estimate.value)} [{fmt(estimate.low)}, {fmt(estimate.high)}]"
+
+
+def format_table(comparison) -> str:
+    """One line per candidate: accuracy and the chosen disparity with CIs, fit time, flags."""
+    split = comparison.split
+    from auditapp.mitigation.describe import grouping_sentence
+
+    lines = [f"{split.train_rows:,} training rows, {split.test_rows:,} test rows ({split.source}, seed "
+             f"{split.seed}); disparity: {comparison.disparity_metric}.", grouping_sentence(comparison),
+             f"{'candidate':<24}{'family':<9}{'accuracy':<26}{'disparity':<26}{'fit s':>7}  notes"]
+    for r in comparison.candidates:
+        marks = (["pareto"] if r.name in comparison.pareto else []) + \
+                (["needs sensitive at predict"] if r.needs_sensitive_at_predict else [])
+        if r.error:
+            marks = [f"FAILED: {r.error}"]
+        lines.append(f"{r.name:<24}{r.family:<9}{_ci(r.accuracy, True):<26}{_ci(r.disparity, False):<26}"
+                     f"{r.fit_seconds:7.2f}  {'; '.join(marks)}")
+        if r.draws is not None and not r.error:
+            d = r.draws
+            low, high = (int(round(100 * q)) for q in d.quantiles)
+            accuracy, disparity = d.accuracy, d.criteria[r.disparity_metric]
+            lines.append(f"{'':<24}expectation over random decisions; single draws ({d.draws}, {low}th-{high}th "
+                         f"percentile): accuracy {100 * accuracy[0]:.1f}%-{100 * accuracy[1]:.1f}%, "
+                         f"disparity {disparity[0]:.3f}-{disparity[1]:.3f}")
+        lines += [f"{'':<24}warning: {w}" for w in r.warnings]
+    lines += [f"Note: {n}" for n in comparison.notes]
+    if comparison.cancelled:
+        lines.append(f"Cancelled: {', '.join(comparison.cancelled)}")
+    return "\n".join(lines)

@@ -1,0 +1,319 @@
+"""Confidence intervals and tests computed from counts: one proportion, and two independent proportions.
+
+Every function takes arrays of counts (numerator ``x`` and denominator ``n``) and works element-wise, so
+one call serves every group, metric and grouping of an audit. Nothing here draws random numbers: the
+intervals are closed-form or found by bisection, and the same counts always give the same numbers.
+
+- One proportion: the **Wilson score interval**, except that a bound next to 0 or 1 events
+  (``x <= EXACT_ENDS`` events, or as few non-events) is the exact Clopper–Pearson bound, where Wilson
+  is known to under-cover. It never has zero width from a zero count. A denominator below
+  ``MIN_DENOMINATOR`` gets no interval: the rate is "too few to estimate".
+- Two proportions, difference ``p1 - p2``: the **Miettinen–Nurminen score interval** (the score test
+  inverted, with the small-sample variance factor N/(N−1)); ratio ``p1 / p2``: the Miettinen–Nurminen
+  (Koopman-type) score interval for the risk ratio. The test of "no difference" is the same score
+  statistic at 0 (which is also the ratio's statistic at 1), so an interval excludes 0 (or 1) exactly
+  when the test's p-value is below 1 − confidence.
+- Sums of independent proportions (balanced accuracy, the average odds difference): MOVER (Newcombe's
+  method of variance estimates recovery) from Wilson limits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from auditapp.core.rates import normal_quantile
+
+MIN_DENOMINATOR = 10
+EXACT_ENDS = 5
+_BISECTIONS = 60
+_erfc = np.vectorize(math.erfc, otypes=[float])
+
+
+def z_value(confidence) -> np.ndarray:
+    """The two-sided normal critical value for a confidence level (array or scalar)."""
+    level = np.asarray(confidence, dtype=np.float64)
+    return normal_quantile(0.5 + level / 2.0)
+
+
+def normal_two_sided_p(statistic) -> np.ndarray:
+    """Two-sided p-value of a standard normal statistic (NaN stays NaN)."""
+    stat = np.abs(np.asarray(statistic, dtype=np.float64))
+    out = np.full(stat.shape, np.nan)
+    ok = ~np.isnan(stat)
+    out[ok] = _erfc(stat[ok] / math.sqrt(2.0))
+    return np.minimum(out, 1.0)
+
+
+def _arrays(*values):
+    return np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in values))
+
+
+def wilson(x, n, z) -> tuple[np.ndarray, np.ndarray]:
+    """The plain Wilson score interval (NaN where ``n`` is 0)."""
+    x, n, z = _arrays(x, n, z)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z2 = z * z
+        centre = (x + z2 / 2) / (n + z2)
+        half = z * np.sqrt(np.maximum(x * (n - x) / n, 0.0) + z2 / 4) / (n + z2)
+        low, high = centre - half, centre + half
+    low = np.where(x <= 0, 0.0, np.clip(low, 0.0, 1.0))
+    high = np.where(x >= n, 1.0, np.clip(high, 0.0, 1.0))
+    bad = n <= 0
+    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
+
+
+def _binomial_cdf(k: np.ndarray, n: np.ndarray, p: np.ndarray, kmax: int) -> np.ndarray:
+    """P(X <= k) for X ~ Binomial(n, p), for small ``k`` (at most ``kmax``)."""
+    total = np.zeros(np.broadcast(k, n, p).shape)
+    log_p, log_q = np.log(np.maximum(p, 1e-300)), np.log1p(-np.minimum(p, 1 - 1e-16))
+    log_choose = np.zeros(total.shape)
+    for j in range(kmax + 1):
+        if j:
+            log_choose = log_choose + np.log(np.maximum(n - (j - 1), 1.0)) - math.log(j)
+        term = np.exp(log_choose + j * log_p + (n - j) * log_q)
+        total += np.where((j <= k) & (j <= n), term, 0.0)
+    return np.minimum(total, 1.0)
+
+
+def _exact_lower(x: np.ndarray, n: np.ndarray, tail: np.ndarray) -> np.ndarray:
+    """Clopper–Pearson lower bound for small ``x`` >= 1: p with P(X >= x | p) = tail (bisection)."""
+    lo, hi = np.zeros(x.shape), np.ones(x.shape)
+    kmax = int(x.max()) if x.size else 0
+    for _ in range(_BISECTIONS):
+        mid = (lo + hi) / 2
+        upper_tail = 1.0 - _binomial_cdf(x - 1, n, mid, kmax)
+        too_high = upper_tail > tail
+        hi = np.where(too_high, mid, hi)
+        lo = np.where(too_high, lo, mid)
+    return lo
+
+
+def proportion_interval(x, n, z) -> tuple[np.ndarray, np.ndarray]:
+    """Interval for one proportion: Wilson, with exact (Clopper–Pearson) bounds next to 0 and 1 events.
+
+    NaN where ``n`` is below ``MIN_DENOMINATOR`` (too few to estimate).
+    """
+    x, n, z = _arrays(x, n, z)
+    low, high = wilson(x, n, z)
+    tail = 1.0 - normal_quantile_cdf(z)
+    few = (x >= 1) & (x <= EXACT_ENDS) & (n >= MIN_DENOMINATOR)
+    if few.any():
+        low[few] = np.minimum(low[few], _exact_lower(x[few], n[few], tail[few]))
+    few_not = (n - x >= 1) & (n - x <= EXACT_ENDS) & (n >= MIN_DENOMINATOR)
+    if few_not.any():
+        high[few_not] = np.maximum(high[few_not],
+                                   1.0 - _exact_lower(n[few_not] - x[few_not], n[few_not], tail[few_not]))
+    too_few = n < MIN_DENOMINATOR
+    return np.where(too_few, np.nan, low), np.where(too_few, np.nan, high)
+
+
+def normal_quantile_cdf(z) -> np.ndarray:
+    """Standard normal CDF of ``z`` (array)."""
+    z = np.asarray(z, dtype=np.float64)
+    return 1.0 - 0.5 * _erfc(z / math.sqrt(2.0))
+
+
+# --- two proportions: Miettinen–Nurminen score statistic ------------------------------------------
+
+def _diff_null(x1, n1, x2, n2, delta):
+    """Maximum-likelihood (p1, p2) under p1 - p2 = delta (Farrington–Manning closed form).
+
+    The cubic in p2 is ``N p^3 + t2 p^2 + t1 p + t0``; its ``delta^2`` term is ``n2 delta^2``
+    (statsmodels 0.15 writes ``x2 delta^2`` there, which picks an infeasible root when x2 < n2).
+    """
+    nobs, count = n1 + n2, x1 + x2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t3 = nobs
+        t2 = (n1 + 2 * n2) * delta - nobs - count
+        t1 = (n2 * delta - nobs - 2 * x2) * delta + count
+        t0 = x2 * delta * (1 - delta)
+        q = (t2 / (3 * t3)) ** 3 - t1 * t2 / (6 * t3 ** 2) + t0 / (2 * t3)
+        p = np.sign(q) * np.sqrt(np.maximum((t2 / (3 * t3)) ** 2 - t1 / (3 * t3), 0.0))
+        cosine = np.where(p != 0, np.clip(q / p ** 3, -1.0, 1.0), 0.0)
+        a = (np.pi + np.arccos(cosine)) / 3
+        p2 = 2 * p * np.cos(a) - t2 / (3 * t3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = count / nobs
+    p2 = np.where(delta == 0, pooled, p2)
+    p2 = np.minimum(np.maximum(p2, 0.0), 1.0)
+    p1 = np.minimum(np.maximum(p2 + delta, 0.0), 1.0)
+    return p1, p2
+
+
+def diff_score_statistic(x1, n1, x2, n2, delta=0.0) -> np.ndarray:
+    """Miettinen–Nurminen score statistic for H0: p1 - p2 = delta (NaN where undefined)."""
+    return _diff_statistic(*_arrays(x1, n1, x2, n2, delta))
+
+
+def _diff_statistic(x1, n1, x2, n2, delta):
+    p1, p2 = _diff_null(x1, n1, x2, n2, delta)
+    nobs = n1 + n2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2) * nobs / (nobs - 1)
+        return (x1 / n1 - x2 / n2 - delta) / np.sqrt(var)
+
+
+def ratio_score_statistic(x1, n1, x2, n2, ratio=1.0) -> np.ndarray:
+    """Miettinen–Nurminen score statistic for H0: p1 / p2 = ratio."""
+    return _ratio_statistic(*_arrays(x1, n1, x2, n2, ratio))
+
+
+def _ratio_statistic(x1, n1, x2, n2, ratio):
+    nobs, count = n1 + n2, x1 + x2
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        a = nobs * ratio
+        b = -(n1 * ratio + x1 + n2 + x2 * ratio)
+        p2 = (-b - np.sqrt(np.maximum(b * b - 4 * a * count, 0.0))) / (2 * a)
+        p2 = np.where(ratio == 1, count / nobs, np.clip(p2, 0.0, 1.0))
+        p1 = np.clip(p2 * ratio, 0.0, 1.0)
+        var = (p1 * (1 - p1) / n1 + ratio ** 2 * p2 * (1 - p2) / n2) * nobs / (nobs - 1)
+        return (x1 / n1 - ratio * x2 / n2) / np.sqrt(var)
+
+
+def score_test(x1, n1, x2, n2) -> np.ndarray:
+    """Two-sided p-value of the Miettinen–Nurminen score test of p1 == p2 (1 when both rates are 0 or 1)."""
+    stat = diff_score_statistic(x1, n1, x2, n2, 0.0)
+    x1, n1, x2, n2 = _arrays(x1, n1, x2, n2)
+    p = normal_two_sided_p(stat)
+    degenerate = np.isnan(stat) & (n1 > 0) & (n2 > 0)
+    return np.where(degenerate, 1.0, p)
+
+
+def _bisect(statistic, low, high, z, is_lower, iterations: int) -> np.ndarray:
+    """Both ends of score intervals at once, by bisection (the statistic decreases in the parameter).
+
+    An element with ``is_lower`` looks for the lower end, where the statistic equals ``z``; the others
+    for the upper end, where it equals ``-z``. ``statistic`` sees the midpoints of every element.
+    """
+    lo, hi = low.copy(), high.copy()
+    sign = np.where(is_lower, 1.0, -1.0)
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        outside = sign * statistic(mid) > z
+        move_low = outside == is_lower
+        lo = np.where(move_low, mid, lo)
+        hi = np.where(move_low, hi, mid)
+    return (lo + hi) / 2
+
+
+def _stacked(x1, n1, x2, n2, z):
+    """Each element twice (first for the lower end, then for the upper end)."""
+    both = [np.concatenate([v, v]) for v in (x1, n1, x2, n2, z)]
+    is_lower = np.concatenate([np.ones(x1.size, dtype=bool), np.zeros(x1.size, dtype=bool)])
+    return (*both, is_lower)
+
+
+def diff_interval(x1, n1, x2, n2, z) -> tuple[np.ndarray, np.ndarray]:
+    """Miettinen–Nurminen score interval for ``p1 - p2`` (NaN where a denominator is below the floor)."""
+    x1, n1, x2, n2, z = _arrays(x1, n1, x2, n2, z)
+    shape = x1.shape
+    x1, n1, x2, n2, z = (v.ravel() for v in (x1, n1, x2, n2, z))
+    ok = (n1 >= MIN_DENOMINATOR) & (n2 >= MIN_DENOMINATOR)
+    low, high = np.full(x1.shape, np.nan), np.full(x1.shape, np.nan)
+    if ok.any():
+        a, b, c, d, zz, is_lower = _stacked(*(v[ok] for v in (x1, n1, x2, n2, z)))
+        est = a / b - c / d
+        start = np.where(is_lower, -1.0, est)
+        stop = np.where(is_lower, est, 1.0)
+        ends = _bisect(lambda delta: _diff_statistic(a, b, c, d, delta), start, stop, zz, is_lower, 56)
+        ends = np.where(is_lower & (est <= -1), -1.0, np.where(~is_lower & (est >= 1), 1.0, ends))
+        half = ends.size // 2
+        low[ok], high[ok] = ends[:half], ends[half:]
+    return low.reshape(shape), high.reshape(shape)
+
+
+def ratio_interval(x1, n1, x2, n2, z) -> tuple[np.ndarray, np.ndarray]:
+    """Miettinen–Nurminen score interval for ``p1 / p2``, found on the log scale.
+
+    Zero counts: 0 events in group 1 give a lower bound of 0; 0 events in group 2 an upper bound of
+    infinity; 0 events in both leave the ratio undefined (NaN interval).
+    """
+    x1, n1, x2, n2, z = _arrays(x1, n1, x2, n2, z)
+    shape = x1.shape
+    x1, n1, x2, n2, z = (v.ravel() for v in (x1, n1, x2, n2, z))
+    ok = (n1 >= MIN_DENOMINATOR) & (n2 >= MIN_DENOMINATOR) & ((x1 > 0) | (x2 > 0))
+    low, high = np.full(x1.shape, np.nan), np.full(x1.shape, np.nan)
+    if ok.any():
+        a, b, c, d, zz, is_lower = _stacked(*(v[ok] for v in (x1, n1, x2, n2, z)))
+        with np.errstate(divide="ignore"):
+            log_est = np.log(a / b) - np.log(c / d)
+        span = 60.0
+        centre = np.where(np.isfinite(log_est), log_est, np.where(a > 0, span, -span))
+        start = np.where(is_lower, -span, centre)
+        stop = np.where(is_lower, centre, span)
+        ends = _bisect(lambda v: _ratio_statistic(a, b, c, d, np.exp(v)), start, stop, zz, is_lower, 62)
+        ends = np.exp(ends)
+        ends = np.where(is_lower & (a == 0), 0.0, np.where(~is_lower & (c == 0), np.inf, ends))
+        half = ends.size // 2
+        low[ok], high[ok] = ends[:half], ends[half:]
+    return low.reshape(shape), high.reshape(shape)
+
+
+# --- sums of independent proportions (MOVER) -----------------------------------------------------
+
+def mover(estimates, lows, highs, weights) -> tuple[np.ndarray, np.ndarray]:
+    """Interval for ``sum(w_i * p_i)`` of independent estimates from their own intervals (MOVER).
+
+    ``estimates``, ``lows``, ``highs`` are sequences of arrays; ``weights`` a sequence of numbers.
+    """
+    total = sum(w * e for w, e in zip(weights, estimates, strict=True))
+    below = sum((w * e - np.minimum(w * lo, w * hi)) ** 2
+                for w, e, lo, hi in zip(weights, estimates, lows, highs, strict=True))
+    above = sum((np.maximum(w * lo, w * hi) - w * e) ** 2
+                for w, e, lo, hi in zip(weights, estimates, lows, highs, strict=True))
+    return total - np.sqrt(below), total + np.sqrt(above)
+
+
+def mover_wilson(counts, weights, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimate and MOVER interval of ``sum(w_i * x_i / n_i)`` with Wilson limits at ``z``.
+
+    ``counts`` is a sequence of ``(x, n)`` array pairs. NaN where any denominator is below the floor.
+    """
+    estimates, lows, highs, few = [], [], [], None
+    for x, n in counts:
+        x, n = _arrays(x, n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            estimates.append(x / n)
+        lo, hi = wilson(x, n, z)
+        lows.append(lo)
+        highs.append(hi)
+        few = (n < MIN_DENOMINATOR) if few is None else few | (n < MIN_DENOMINATOR)
+    total = sum(w * e for w, e in zip(weights, estimates, strict=True))
+    low, high = mover(estimates, lows, highs, weights)
+    return total, np.where(few, np.nan, low), np.where(few, np.nan, high)
+
+
+def mover_p_value(counts, weights) -> np.ndarray:
+    """Two-sided p-value that inverts the MOVER–Wilson interval of a sum at 0.
+
+    The smallest level at which the interval excludes 0, found by bisection on the critical value, so
+    "p < 1 − confidence" exactly when the interval at that confidence excludes 0.
+    """
+    first = np.asarray(counts[0][0], dtype=np.float64)
+    lo_z, hi_z = np.zeros(first.shape), np.full(first.shape, 40.0)
+    total, low, high = mover_wilson(counts, weights, lo_z)
+    for _ in range(_BISECTIONS):
+        mid = (lo_z + hi_z) / 2
+        _, low, high = mover_wilson(counts, weights, mid)
+        excludes = (low > 0) | (high < 0)
+        lo_z, hi_z = np.where(excludes, mid, lo_z), np.where(excludes, hi_z, mid)
+    p = normal_two_sided_p((lo_z + hi_z) / 2)
+    p = np.where(np.isnan(total), np.nan, p)
+    return np.where(total == 0, 1.0, p)
+
+
+def mover_ratio(a, a_low, a_high, b, b_low, b_high) -> tuple[np.ndarray, np.ndarray]:
+    """MOVER-R (Donner & Zou) interval for ``a / b`` of two independent positive estimates."""
+    a, a_low, a_high, b, b_low, b_high = _arrays(a, a_low, a_high, b, b_low, b_high)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ab = a * b
+        low = (ab - np.sqrt(np.maximum(ab ** 2 - a_low * b_high * (2 * a - a_low) * (2 * b - b_high), 0.0))) \
+            / (b_high * (2 * b - b_high))
+        high_den = b_low * (2 * b - b_low)
+        high = (ab + np.sqrt(np.maximum(ab ** 2 - a_high * b_low * (2 * a - a_high) * (2 * b - b_low), 0.0))) \
+            / high_den
+    high = np.where(high_den <= 0, np.inf, high)
+    bad = np.isnan(a_low) | np.isnan(b_low) | (b <= 0)
+    return np.where(bad, np.nan, np.maximum(low, 0.0)), np.where(bad, np.nan, high)

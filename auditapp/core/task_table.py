@@ -1,0 +1,54 @@
+"""Rows and columns of the Amounts & classes page's table (plain values; the grid formats nothing)."""
+
+from __future__ import annotations
+
+import math
+
+from auditapp.core.regression import REGRESSION_METRICS
+
+
+def _names(audit, grouping) -> list[str]:
+    if audit.task == "regression":
+        return [*REGRESSION_METRICS, "standardized_mean_difference", "mae_ratio_to_best"]
+    return ["accuracy", *(f"{m}:{c}" for c in grouping.classes for m in ("class_rate", "tpr", "fpr", "precision"))]
+
+
+def _fmt(value) -> str:
+    return "" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.4g}"
+
+
+def table_rows(audit, grouping) -> list[dict]:
+    """One dict per group: ``group``, ``n`` and per metric ``value [low, high]`` as text."""
+    rows = []
+    for label, row in grouping.groups.iterrows():
+        out = {"group": str(label) + (" (reference)" if row["is_reference"] else ""), "n": int(row["count"])}
+        for name in _names(audit, grouping):
+            low, high = row.get(f"{name}_low"), row.get(f"{name}_high")
+            ci = f" [{_fmt(float(low))}, {_fmt(float(high))}]" if low is not None and math.isfinite(float(low)) else ""
+            out[name] = _fmt(float(row[name])) + ci
+        rows.append(out)
+    return rows
+
+
+def table_columns(audit, grouping) -> list[dict]:
+    columns = [{"headerName": "Group", "field": "group", "pinned": "left"}, {"headerName": "n", "field": "n"}]
+    return columns + [{"headerName": name.replace("_", " "), "field": name} for name in _names(audit, grouping)]
+
+
+_MITIGATION_MEASURES = {"mae": "MAE", "rmse": "RMSE", "mae_gap": "MAE gap (max − min)", "max_abs_smd": "largest |SMD|"}
+
+
+def mitigation_rows(table, names: dict) -> list[dict]:
+    """One dict per mitigation candidate: each measure as ``value [low, high]`` text."""
+    rows = []
+    for candidate, row in table.iterrows():
+        out = {"candidate": names.get(candidate, candidate)}
+        for key in _MITIGATION_MEASURES:
+            out[key] = f"{_fmt(float(row[key]))} [{_fmt(float(row[key + '_low']))}, {_fmt(float(row[key + '_high']))}]"
+        rows.append(out)
+    return rows
+
+
+def mitigation_columns() -> list[dict]:
+    return [{"headerName": "Candidate", "field": "candidate", "pinned": "left"}] + [
+        {"headerName": label, "field": key} for key, label in _MITIGATION_MEASURES.items()]

@@ -1,0 +1,348 @@
+"""Untrusted model files are loaded and run in sandboxed processes, never in auditapp's own.
+
+A :class:`ModelRef` names a model file (its bytes or path, its sha256, format and display name). The
+process-wide :class:`SandboxPool` (``default_pool()``) keeps one worker process per model while it is in
+use, so the slider and page views do not pay the start-up again: at most ``max_children`` processes,
+each ended after ``idle_seconds`` without work. A call sends a task and its arguments to a process bound
+to that model and waits for the answer, at most ``timeout`` seconds of wall-clock time: then the process
+is killed. Answers are parsed (JSON and NumPy arrays, :mod:`auditapp.inputs.sandbox_codec`), never unpickled.
+
+How the process is isolated (bubblewrap, or the weak fallback) is :mod:`auditapp.inputs.sandbox_platform`; its
+limits (memory, CPU seconds) are set by the process itself before it reads the model
+(:mod:`auditapp.inputs.sandbox_worker`). Every limit is an environment variable, read by
+:meth:`SandboxLimits.from_env`:
+
+| variable | default | bounds |
+| --- | --- | --- |
+| ``AUDITAPP_SANDBOX_MEMORY_MB`` | 4096 | address space of one model process (``RLIMIT_AS``) |
+| ``AUDITAPP_SANDBOX_CPU_SECONDS`` | 3600 | CPU time of one model process over its life (``RLIMIT_CPU``) |
+| ``AUDITAPP_SANDBOX_TIMEOUT`` | 600 | wall-clock seconds of one call (then the process is killed) |
+| ``AUDITAPP_SANDBOX_START_SECONDS`` | 120 | wall-clock seconds to start a model process and load its model |
+| ``AUDITAPP_SANDBOX_IDLE_SECONDS`` | 300 | how long an unused model process is kept |
+| ``AUDITAPP_SANDBOX_PROCESSES`` | 4 | model processes per auditapp process |
+| ``AUDITAPP_SANDBOX_REPLY_MB`` | 1024 | one answer from a model process |
+| ``AUDITAPP_ALLOW_WEAK_SANDBOX`` | off | accept model files when bubblewrap cannot run (weak isolation) |
+| ``AUDITAPP_SANDBOX_BWRAP`` | bwrap | the bubblewrap executable |
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditapp.core.errors import AuditInputError, UntrustedModelError
+from auditapp.core.limits import positive_int
+from auditapp.inputs.sandbox_platform import SandboxMode, sandbox_mode
+
+log = logging.getLogger("auditapp.inputs.sandbox")
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """The limits of model processes (see the module docstring for the variables)."""
+
+    memory_mb: int = 4096
+    cpu_seconds: int = 3600
+    timeout: int = 600
+    start_seconds: int = 120
+    idle_seconds: int = 300
+    max_children: int = 4
+    reply_mb: int = 1024
+    allow_weak: bool = False
+    bwrap: str = "bwrap"
+
+    @classmethod
+    def from_env(cls) -> SandboxLimits:
+        """Read the ``AUDITAPP_SANDBOX_*`` variables (defaults when unset).
+
+        Raises
+        ------
+        AuditInputError
+            If a variable is set to anything but a positive whole number.
+        """
+        numbers = {"memory_mb": "MEMORY_MB", "cpu_seconds": "CPU_SECONDS", "timeout": "TIMEOUT",
+                   "start_seconds": "START_SECONDS", "idle_seconds": "IDLE_SECONDS", "max_children": "PROCESSES",
+                   "reply_mb": "REPLY_MB"}
+        values = {name: positive_int(f"AUDITAPP_SANDBOX_{var}", getattr(cls, name)) for name, var in numbers.items()}
+        weak = os.environ.get("AUDITAPP_ALLOW_WEAK_SANDBOX", "").strip().lower() in ("1", "true", "yes", "on")
+        return cls(**values, allow_weak=weak, bwrap=os.environ.get("AUDITAPP_SANDBOX_BWRAP", "").strip() or "bwrap")
+
+
+def current_mode(limits: SandboxLimits | None = None) -> SandboxMode:
+    """How model processes are isolated here (probed once per process)."""
+    return sandbox_mode((limits or SandboxLimits.from_env()).bwrap)
+
+
+def startup_note(limits: SandboxLimits | None = None) -> str | None:
+    """What to tell the operator and users at start-up: None when the sandbox is strong."""
+    limits = limits or SandboxLimits.from_env()
+    mode = current_mode(limits)
+    if mode.strong:
+        return None
+    if limits.allow_weak:
+        return (f"Model files run with weak isolation on this server ({mode.summary}; {mode.reason}). The "
+                "operator accepted this with AUDITAPP_ALLOW_WEAK_SANDBOX=1: upload only models you trust.")
+    return (f"This server cannot sandbox model files ({mode.reason}), so it refuses model uploads: give "
+            "predictions or scores as dataset columns instead. The operator can install bubblewrap, or accept "
+            "weak isolation with AUDITAPP_ALLOW_WEAK_SANDBOX=1.")
+
+
+def announce() -> str:
+    """Log (and return) how model files are isolated on this server; a warning when weakly or not at all."""
+    note = startup_note()
+    if note:
+        log.warning("%s", note)
+        return note
+    summary = f"Model files run in a sandbox: {current_mode().summary}."
+    log.info("%s", summary)
+    return summary
+
+
+def require_sandbox(name: str, limits: SandboxLimits | None = None) -> None:
+    """Raise :class:`UntrustedModelError` when model files cannot be isolated and weak mode is not allowed."""
+    limits = limits or SandboxLimits.from_env()
+    mode = current_mode(limits)
+    if not mode.strong and not limits.allow_weak:
+        raise UntrustedModelError(
+            f"{name} was not opened: this server cannot isolate model files ({mode.reason}). Give the model's "
+            "predictions or scores as dataset columns instead, or ask the operator to install bubblewrap "
+            "(or to accept weaker isolation with AUDITAPP_ALLOW_WEAK_SANDBOX=1).")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model file to run in a sandbox: where its bytes are, what they hash to, how to open them.
+
+    ``scope`` keeps processes apart: a model process only ever serves callers with the same scope (the
+    app passes a digest of the browser session), so one session's data never reaches a process that
+    another session's requests can read from.
+    """
+
+    sha256: str
+    name: str
+    format: str
+    trust_pickle: bool = False
+    path: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+    scope: str = ""
+
+    @property
+    def key(self) -> tuple:
+        return (self.sha256, self.format, self.trust_pickle and self.format == "pickle", self.scope)
+
+    def read(self) -> bytes:
+        """The model's bytes, checked against its sha256.
+
+        Raises
+        ------
+        AuditInputError
+            If the file is gone or changed since it was checked.
+        """
+        if self.data is not None:
+            return self.data
+        try:
+            data = Path(self.path).read_bytes()
+        except (OSError, TypeError) as exc:
+            raise AuditInputError(f"The model file {self.name} is no longer available here. Upload it again.") \
+                from exc
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            raise AuditInputError(f"The model file {self.name} changed since it was checked. Upload it again.")
+        return data
+
+
+class SandboxPool:
+    """Model processes of this auditapp process, at most ``limits.max_children``, reused per model."""
+
+    def __init__(self, limits: SandboxLimits | None = None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.limits = limits or SandboxLimits.from_env()
+        self._children: list = []
+        self._starting = 0
+        self._warming: dict[str, int] = {}  # processes being started ahead (warm_up), by model
+        self._cond = threading.Condition()
+        # Processes are started from one long-lived thread: a sandbox dies with the thread that started it
+        # (PR_SET_PDEATHSIG), and request threads of a development server end after each request.
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditapp-sandbox-start")
+
+    def call(self, ref: ModelRef, task: str, args: dict | None = None, *, timeout: float | None = None,
+             progress: Progress | None = None):
+        """Run ``task`` on the model ``ref`` in a sandboxed process and return its decoded answer.
+
+        ``task`` ``"describe"`` returns what the process said when it loaded the model.
+
+        Raises
+        ------
+        UntrustedModelError, LimitExceededError, AuditInputError
+            As the process reports (allow-list, trust, a bad file or input), or when it runs out of time,
+            memory or CPU time, or stops without an answer.
+        """
+        from auditapp.inputs.sandbox_process import ModelProcessFailed
+
+        deadline = time.monotonic() + (timeout if timeout is not None else self.limits.timeout)
+        for attempt in (1, 2):
+            child = self._acquire(ref, deadline)
+            child.uses += 1
+            fresh = child.uses == 1
+            healthy = False
+            try:
+                if task == "describe":
+                    healthy = True
+                    return dict(child.info)
+                value = child.request(task, args or {}, deadline=deadline, progress=progress)
+                healthy = True
+                return value
+            except ModelProcessFailed as failed:
+                healthy = failed.process_survives
+                # A kept process that had ended while idle (killed, or its idle time ran out) never saw
+                # the request: start a fresh one, once.
+                if attempt == 1 and failed.unanswered and not fresh:
+                    continue
+                raise failed.error from None
+            finally:
+                self._release(child, healthy)
+
+    def warm_up(self, ref: ModelRef, processes: int) -> None:
+        """Start model processes for ``ref`` in the background until it has ``processes`` (best effort).
+
+        For work that is about to run side by side on one model (a mitigation comparison's two slots):
+        the start-up (bubblewrap, imports, loading the model) then overlaps the caller's own work. Never
+        exceeds ``max_children``; a process that fails to start is logged and left to the next call.
+        """
+        with self._cond:
+            self._drop_stale()
+            have = sum(1 for c in self._children if c.key == ref.key) + self._warming.get(ref.key, 0)
+            wanted = min(int(processes) - have, self.limits.max_children - len(self._children) - self._starting)
+            if wanted <= 0:
+                return
+            self._starting += wanted
+            self._warming[ref.key] = self._warming.get(ref.key, 0) + wanted
+        for _ in range(wanted):
+            threading.Thread(target=self._start_idle, args=(ref,), daemon=True,
+                             name="auditapp-sandbox-warm-up").start()
+
+    def _start_idle(self, ref: ModelRef) -> None:
+        try:
+            child = self._start(ref)
+        except BaseException as exc:  # noqa: BLE001 - a warm-up only; the next call reports the problem
+            log.info("model process for %s not started ahead: %s", ref.name, exc)
+            with self._cond:
+                self._starting -= 1
+                self._warming[ref.key] -= 1
+                self._cond.notify_all()
+            return
+        with self._cond:
+            self._starting -= 1
+            self._warming[ref.key] -= 1
+            child.last_used = time.monotonic()
+            self._children.append(child)
+            self._cond.notify_all()
+
+    def _acquire(self, ref: ModelRef, deadline: float):
+        with self._cond:
+            while True:
+                self._drop_stale()
+                ready = [c for c in self._children if c.key == ref.key and not c.busy]
+                if ready:
+                    child = max(ready, key=lambda c: c.last_used)
+                    child.busy = True
+                    return child
+                if self._warming.get(ref.key) and time.monotonic() < deadline:
+                    # a process for this model is being started ahead (warm_up): wait for it
+                    self._cond.wait(timeout=max(0.0, deadline - time.monotonic()))
+                    continue
+                if len(self._children) + self._starting < self.limits.max_children:
+                    self._starting += 1
+                    break
+                idle = [c for c in self._children if not c.busy]
+                if idle:
+                    self._remove(min(idle, key=lambda c: c.last_used))
+                    continue
+                if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    from auditapp.core.errors import LimitExceededError
+
+                    raise LimitExceededError(
+                        f"Every model process of this server is busy (at most {self.limits.max_children}); "
+                        f"{ref.name} could not start in time. Try again in a minute.")
+        try:
+            child = self._start(ref)
+        except BaseException:
+            with self._cond:
+                self._starting -= 1
+                self._cond.notify_all()
+            raise
+        with self._cond:
+            self._starting -= 1
+            child.busy = True
+            self._children.append(child)
+        return child
+
+    def _start(self, ref: ModelRef):
+        from auditapp.inputs.sandbox_process import ModelProcess, ModelProcessFailed
+
+        mode = current_mode(self.limits)
+        data = ref.read()
+        process = self._spawner.submit(ModelProcess.spawn, ref, mode, self.limits).result()
+        try:
+            process.load(data, deadline=time.monotonic() + self.limits.start_seconds)
+        except ModelProcessFailed as failed:
+            process.kill()
+            raise failed.error from None
+        except BaseException:
+            process.kill()
+            raise
+        return process
+
+    def _release(self, child, healthy: bool) -> None:
+        with self._cond:
+            child.busy = False
+            child.last_used = time.monotonic()
+            if not healthy and child in self._children:
+                self._remove(child)
+            self._cond.notify_all()
+
+    def _drop_stale(self) -> None:
+        now = time.monotonic()
+        for child in list(self._children):
+            if not child.busy and (not child.alive() or now - child.last_used > self.limits.idle_seconds):
+                self._remove(child)
+
+    def _remove(self, child) -> None:
+        self._children.remove(child)
+        child.kill()
+
+    def close(self) -> None:
+        """End every model process of this pool."""
+        with self._cond:
+            for child in list(self._children):
+                self._remove(child)
+
+    def processes(self) -> list[int]:
+        """Process ids of the pool's model processes (for tests and diagnostics)."""
+        with self._cond:
+            return [c.pid for c in self._children]
+
+
+@functools.lru_cache(maxsize=2)
+def _pool_of(pid: int) -> SandboxPool:
+    return SandboxPool()
+
+
+def default_pool() -> SandboxPool:
+    """This process's pool (a forked process gets its own: it never uses its parent's processes)."""
+    return _pool_of(os.getpid())
+
+
+def reset_default_pool() -> None:
+    """End this process's model processes; the next call starts a pool with the limits then in effect."""
+    if _pool_of.cache_info().currsize:
+        default_pool().close()
+    _pool_of.cache_clear()

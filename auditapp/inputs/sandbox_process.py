@@ -1,0 +1,207 @@
+"""One sandboxed model process: start it, load its model, send it tasks, and kill it.
+
+Every exchange has a wall-clock deadline (the process is killed when it passes), every answer is bounded
+in size and decoded without pickle, and the process's stderr is drained (its last lines are kept for the
+log). A process that stops without answering is described by its exit status: out of CPU time, killed
+(usually out of memory), or crashed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+
+from auditapp.core.errors import AuditInputError, LimitExceededError, UntrustedModelError
+from auditapp.inputs.sandbox_codec import (
+    DeadlineExceeded,
+    ProtocolError,
+    decode,
+    encode,
+    read_frame,
+    write_frame,
+)
+from auditapp.inputs.sandbox_platform import CHILD_ENV, python_command
+
+log = logging.getLogger("auditapp.inputs.sandbox")
+_IDLE_GRACE = 60
+_STDERR_LINES = 40
+_MAX_PROGRESS = 100_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+DOING = {"load": "being loaded", "predict": "predicting", "explainer": "preparing its explanation",
+         "explain": "computing SHAP values", "fit_candidate": "being trained for a mitigation",
+         "model_loop": "being retrained in the feedback loop"}
+
+
+class ModelProcessFailed(Exception):
+    """A task did not succeed; ``error`` is what the caller raises, ``process_survives`` whether the
+    process may serve another task (it answered calmly) or must be killed."""
+
+    def __init__(self, error: AuditInputError, *, process_survives: bool, unanswered: bool = False):
+        super().__init__(str(error))
+        self.error = error
+        self.process_survives = process_survives
+        self.unanswered = unanswered  # the process was gone before the request was sent (safe to retry)
+
+
+class ModelProcess:
+    """A running model process bound to one model (``key``); see :class:`auditapp.inputs.sandbox.SandboxPool`."""
+
+    def __init__(self, proc: subprocess.Popen, ref, mode, limits):
+        self.proc, self.ref, self.mode, self.limits = proc, ref, mode, limits
+        self.key = ref.key
+        self.pid = proc.pid
+        self.busy = False
+        self.uses = 0
+        self.last_used = time.monotonic()
+        self.info: dict = {}
+        self._to_child = proc.stdin.fileno()
+        self._from_child = proc.stdout.fileno()
+        os.set_blocking(self._to_child, False)
+        os.set_blocking(self._from_child, False)
+        self._stderr: deque[str] = deque(maxlen=_STDERR_LINES)
+        threading.Thread(target=self._drain, name=f"auditapp-sandbox-stderr-{proc.pid}", daemon=True).start()
+
+    @classmethod
+    def spawn(cls, ref, mode, limits) -> ModelProcess:
+        """Start the process (no model yet). Runs in the pool's long-lived starter thread."""
+        command = [*mode.prefix, *python_command(memory_mb=limits.memory_mb, cpu_seconds=limits.cpu_seconds,
+                                                 idle_seconds=limits.idle_seconds + _IDLE_GRACE)]
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=dict(CHILD_ENV), cwd="/", start_new_session=True, close_fds=True)
+        return cls(proc, ref, mode, limits)
+
+    def _drain(self) -> None:
+        """Keep the last lines the process wrote to stderr (bounded), so it never blocks on a full pipe."""
+        with self.proc.stderr:
+            for raw in iter(self.proc.stderr.readline, b""):
+                self._stderr.append(_CONTROL.sub("", raw[:500].decode("utf-8", "replace")).rstrip())
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def load(self, data: bytes, *, deadline: float) -> None:
+        """Send the model and wait for its description (``info``)."""
+        args = {"data": data, "name": self.ref.name, "trust_pickle": self.ref.trust_pickle}
+        self.info = self._exchange("load", args, deadline, None)
+        log.info("model process %s started for %s (%s)", self.pid, self.ref.name, self.mode.summary.split(":")[0])
+
+    def request(self, task: str, args: dict, *, deadline: float, progress=None):
+        """Run ``task`` and return its decoded answer (see :mod:`auditapp.inputs.sandbox_tasks`)."""
+        return self._exchange(task, args, deadline, progress)
+
+    def _exchange(self, task: str, args: dict, deadline: float, progress):
+        max_bytes = self.limits.reply_mb * 1024**2
+        sent, updates = False, 0
+        try:
+            write_frame(self._to_child, encode({"task": task, "args": args}), deadline=deadline)
+            sent = True
+            while True:
+                parts = read_frame(self._from_child, deadline=deadline, max_bytes=max_bytes)
+                if parts is None:
+                    raise ProtocolError("closed")
+                message = decode(parts, frames=False)
+                if not isinstance(message, dict) or len(message) != 1:
+                    raise ProtocolError("unexpected message")
+                (kind, body), = message.items()
+                if kind == "ok":
+                    return body
+                if kind == "error":
+                    raise self._reported(task, body)
+                if kind != "progress":
+                    raise ProtocolError(f"unexpected message kind {kind[:20]!r}")
+                updates += 1
+                if updates > _MAX_PROGRESS:
+                    raise ProtocolError("too many progress messages")
+                if progress is not None:
+                    progress(*_progress(body))
+        except DeadlineExceeded:
+            self.kill()
+            limit = (("to start and load a model: AUDITAPP_SANDBOX_START_SECONDS", self.limits.start_seconds)
+                     if task == "load" else ("of one call: AUDITAPP_SANDBOX_TIMEOUT", self.limits.timeout))
+            raise ModelProcessFailed(LimitExceededError(
+                f"The model {self.ref.name} took longer than the sandbox allows while {DOING.get(task, task)} "
+                f"and was stopped (time limit {limit[0]}, {limit[1]:,} s). "
+                "Use fewer rows, or ask the operator to raise the limit."), process_survives=False) from None
+        except (ProtocolError, BrokenPipeError, ConnectionResetError) as exc:
+            unanswered = not sent and isinstance(exc, BrokenPipeError)
+            raise ModelProcessFailed(self._stopped(task, exc), process_survives=False,
+                                     unanswered=unanswered) from None
+
+    def _reported(self, task: str, body) -> ModelProcessFailed:
+        if not isinstance(body, dict):
+            raise ProtocolError("malformed error")
+        kind = str(body.get("kind", ""))
+        message = _CONTROL.sub(" ", str(body.get("message", "")))[:2000]
+        doing = DOING.get(task, task)
+        if kind == "untrusted":
+            return ModelProcessFailed(UntrustedModelError(message), process_survives=True)
+        if kind == "limit":
+            return ModelProcessFailed(LimitExceededError(message), process_survives=True)
+        if kind == "input":
+            return ModelProcessFailed(AuditInputError(message), process_survives=True)
+        if kind == "memory":
+            return ModelProcessFailed(LimitExceededError(
+                f"The model {self.ref.name} needed more memory than the sandbox allows while {doing} (limit "
+                f"{self.limits.memory_mb:,} MB, AUDITAPP_SANDBOX_MEMORY_MB) and was stopped; auditapp itself is "
+                f"unaffected. Use fewer rows, or a model that needs less memory. ({message[:300]})"),
+                process_survives=False)
+        return ModelProcessFailed(AuditInputError(
+            f"The model {self.ref.name} failed while {doing}: {message}"), process_survives=True)
+
+    def _stopped(self, task: str, exc: BaseException) -> AuditInputError:
+        """The error for a process that stopped answering (or sent something malformed)."""
+        try:
+            self.proc.wait(timeout=1.0)
+            answering = False
+        except subprocess.TimeoutExpired:
+            answering = True
+        self.kill()
+        code = self.proc.returncode
+        signum = -code if code < 0 else code - 128 if code > 128 else None
+        tail = " | ".join(list(self._stderr)[-3:])
+        log.warning("model process %s for %s stopped while %s (exit status %s, %s): %s", self.pid,
+                    self.ref.name, task, code, type(exc).__name__, tail)
+        doing = DOING.get(task, task)
+        if signum == signal.SIGXCPU:
+            return LimitExceededError(
+                f"The model {self.ref.name} used up the sandbox's CPU-time limit "
+                f"({self.limits.cpu_seconds:,} s, AUDITAPP_SANDBOX_CPU_SECONDS) while {doing} and was stopped.")
+        if isinstance(exc, ProtocolError) and answering and str(exc) != "closed":
+            return AuditInputError(f"The model process for {self.ref.name} sent a malformed answer while {doing} "
+                                   "and was stopped. The model file may be hostile or corrupt.")
+        return LimitExceededError(
+            f"The model {self.ref.name} stopped without an answer while {doing} (exit status {code}). It may have "
+            f"run out of the sandbox's memory ({self.limits.memory_mb:,} MB) or crashed on a malformed file; "
+            "auditapp itself is unaffected. Use fewer rows or check the model file.")
+
+    def kill(self) -> None:
+        """End the process (and everything in its session) and reap it."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            log.warning("model process %s did not end after SIGKILL", self.pid)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _progress(body) -> tuple[float, str]:
+    if not isinstance(body, list) or len(body) != 2:
+        raise ProtocolError("malformed progress")
+    fraction, message = body
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
+        raise ProtocolError("progress out of range")
+    return float(fraction), _CONTROL.sub(" ", str(message))[:200]

@@ -1,0 +1,170 @@
+"""Bias mitigations for regression models, compared on the same held-out rows with intervals.
+
+Candidates (each refits a clone of the estimator on the training rows):
+
+- ``unmitigated``: the estimator as it is.
+- ``reweighing``: Kamiran–Calders weights ``P(A)·P(Y)/P(A, Y)`` with the outcome cut into quartiles (the
+  binary method applied to outcome bands, since weights need discrete outcomes); the estimator must take
+  ``sample_weight``.
+- ``correlation_remover``: fairlearn's ``CorrelationRemover`` removes the linear correlation of every feature
+  with the sensitive feature (one-hot), fitted on the training rows, applied to both.
+- ``bounded_group_loss``: fairlearn's ``ExponentiatedGradient`` with ``BoundedGroupLoss`` (square or absolute
+  loss, clipped to the training outcomes' range): each group's loss at most ``upper_bound`` (default: the
+  unmitigated model's overall training loss). Its predictions are randomized per row over the predictors it
+  found; they are drawn with ``seed``.
+
+Every candidate is audited with :func:`auditapp.core.regression.compute_regression_audit` on the same held-out rows:
+overall MAE and RMSE, the spread of group MAEs and the largest |SMD|, with intervals.
+
+Multiclass models: reweighing (by group × class) and CorrelationRemover apply unchanged; fairlearn's
+in-processing constraints and ThresholdOptimizer are for binary classification and regression only, so
+:func:`check_multiclass_mitigation` refuses them with a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from auditapp.core.errors import AuditInputError
+from auditapp.core.regression import compute_regression_audit
+
+__all__ = ["CANDIDATES", "MULTICLASS_SUPPORT", "RegressionMitigationComparison", "compare_regression_mitigations",
+           "check_multiclass_mitigation"]
+
+CANDIDATES = ("unmitigated", "reweighing", "correlation_remover", "bounded_group_loss")
+MULTICLASS_SUPPORT = {
+    "reweighing": "supported (weights by group × class)",
+    "correlation_remover": "supported (changes the features, not the labels)",
+    "exponentiated_gradient": "not supported: fairlearn's constraints (demographic parity, equalized odds) are "
+                              "defined for binary classification",
+    "threshold_optimizer": "not supported: fairlearn's ThresholdOptimizer post-processes binary classifiers only",
+}
+
+
+@dataclass(frozen=True)
+class RegressionMitigationComparison:
+    """``table``: one row per candidate with ``mae``/``rmse`` (+ ``_low``/``_high``), ``mae_gap`` (max−min of
+    group MAEs, + interval), ``max_abs_smd`` (+ interval) on the held-out rows; ``predictions``: per candidate."""
+
+    table: pd.DataFrame
+    predictions: dict
+    upper_bound: float
+    loss: str
+    warnings: dict  # candidate -> messages the libraries raised while it was fitted
+
+
+def check_multiclass_mitigation(name: str) -> None:
+    """Raise AuditInputError when ``name`` does not apply to multiclass models (see ``MULTICLASS_SUPPORT``)."""
+    text = MULTICLASS_SUPPORT.get(name)
+    if text is None or text.startswith("not supported"):
+        raise AuditInputError(f"Mitigation '{name}' for a multiclass model: {text or 'unknown mitigation'}. "
+                              "Use reweighing or correlation_remover.")
+
+
+def _weights(y, a) -> np.ndarray:
+    band = pd.qcut(pd.Series(y), 4, labels=False, duplicates="drop").to_numpy()
+    frame = pd.DataFrame({"a": np.asarray(a, dtype=str), "y": band})
+    p_a = frame["a"].map(frame["a"].value_counts(normalize=True))
+    p_y = frame["y"].map(frame["y"].value_counts(normalize=True))
+    p_ay = frame.groupby(["a", "y"])["a"].transform("size") / len(frame)
+    return (p_a * p_y / p_ay).to_numpy(dtype=float)
+
+
+def _one_hot(a) -> pd.DataFrame:
+    return pd.get_dummies(pd.Series(np.asarray(a, dtype=str), name="sensitive"), prefix="sensitive", dtype=float)
+
+
+def compare_regression_mitigations(estimator, X_train: pd.DataFrame, y_train, a_train, X_test: pd.DataFrame, y_test,
+                                   a_test, *, candidates=CANDIDATES, loss: str = "square",
+                                   upper_bound: float | None = None, seed: int = 0,
+                                   n_boot: int = 500) -> RegressionMitigationComparison:
+    """Fit each candidate on the training rows and audit it on the held-out rows.
+
+    Raises
+    ------
+    AuditInputError
+        For an unknown candidate or loss, or an estimator without ``sample_weight`` where one is needed.
+    """
+    from sklearn.base import clone
+
+    unknown = [c for c in candidates if c not in CANDIDATES]
+    if unknown or loss not in ("square", "absolute"):
+        raise AuditInputError(f"Unknown candidate(s) {unknown} or loss '{loss}'. Candidates: {', '.join(CANDIDATES)}; "
+                              "losses: square, absolute.")
+    y_train, y_test = np.asarray(y_train, dtype=float), np.asarray(y_test, dtype=float)
+    base = clone(estimator).fit(X_train, y_train)
+    residual = base.predict(X_train) - y_train
+    bound = float(upper_bound) if upper_bound is not None else float(
+        np.mean(residual ** 2) if loss == "square" else np.mean(np.abs(residual)))
+    from auditapp.mitigation.library_warnings import captured_warnings
+
+    predictions, messages = {}, {}
+    for name in candidates:
+        with captured_warnings() as caught:
+            predictions[name] = _fit_predict(name, estimator, base, X_train, y_train, a_train, X_test, a_test,
+                                             loss=loss, bound=bound, seed=seed)
+        messages[name] = tuple(caught.messages)
+    return _compare(predictions, messages, y_test, a_test, bound=bound, loss=loss, seed=seed, n_boot=n_boot)
+
+
+def _fit_predict(name, estimator, base, X_train, y_train, a_train, X_test, a_test, *, loss, bound, seed):
+    from sklearn.base import clone
+
+    if name == "unmitigated":
+        return base.predict(X_test)
+    if name == "reweighing":
+        try:
+            model = clone(estimator).fit(X_train, y_train, sample_weight=_weights(y_train, a_train))
+        except TypeError as exc:
+            raise AuditInputError(f"{type(estimator).__name__} does not take sample weights; reweighing needs "
+                                  "an estimator that does.") from exc
+        return model.predict(X_test)
+    if name == "correlation_remover":
+        from fairlearn.preprocessing import CorrelationRemover
+
+        sens_train, sens_test = _one_hot(a_train), _one_hot(a_test)
+        sens_test = sens_test.reindex(columns=sens_train.columns, fill_value=0.0)
+        cols = list(sens_train.columns)
+        remover = CorrelationRemover(sensitive_feature_ids=cols).fit(
+            pd.concat([X_train.reset_index(drop=True), sens_train], axis=1))
+        kept = list(X_train.columns)
+        train_x = pd.DataFrame(remover.transform(pd.concat([X_train.reset_index(drop=True), sens_train], axis=1)),
+                               columns=kept)
+        test_x = pd.DataFrame(remover.transform(pd.concat([X_test.reset_index(drop=True), sens_test], axis=1)),
+                              columns=kept)
+        return clone(estimator).fit(train_x, y_train).predict(test_x)
+    from fairlearn.reductions import (
+        AbsoluteLoss,
+        BoundedGroupLoss,
+        ExponentiatedGradient,
+        SquareLoss,
+    )
+
+    lo, hi = float(np.min(y_train)), float(np.max(y_train))
+    loss_fn = SquareLoss(lo, hi) if loss == "square" else AbsoluteLoss(lo, hi)
+    mitigator = ExponentiatedGradient(clone(estimator), BoundedGroupLoss(loss_fn, upper_bound=bound))
+    mitigator.fit(X_train, y_train, sensitive_features=np.asarray(a_train, dtype=str))
+    return np.asarray(mitigator.predict(X_test, random_state=seed), dtype=float)
+
+
+def _compare(predictions, messages, y_test, a_test, *, bound, loss, seed, n_boot):
+    rows = {}
+    sensitive = pd.DataFrame({"sensitive": np.asarray(a_test, dtype=str)})
+    for name, pred in predictions.items():
+        overall = compute_regression_audit(y_test, pred, pd.DataFrame({"all": ["all"] * len(pred)}),
+                                           n_boot=n_boot, seed=seed, min_group_size=1).groupings[0].groups.iloc[0]
+        grouping = compute_regression_audit(y_test, pred, sensitive, n_boot=n_boot, seed=seed,
+                                            min_group_size=1).groupings[0]
+        spread = grouping.summary.loc["mean_absolute_error"]
+        smd = grouping.criteria.loc["max_abs_standardized_mean_difference"]
+        rows[name] = {"mae": overall["mean_absolute_error"], "mae_low": overall["mean_absolute_error_low"],
+                      "mae_high": overall["mean_absolute_error_high"], "rmse": overall["root_mean_squared_error"],
+                      "rmse_low": overall["root_mean_squared_error_low"],
+                      "rmse_high": overall["root_mean_squared_error_high"], "mae_gap": spread["max_minus_min"],
+                      "mae_gap_low": spread["max_minus_min_low"], "mae_gap_high": spread["max_minus_min_high"],
+                      "max_abs_smd": smd["value"], "max_abs_smd_low": smd["low"], "max_abs_smd_high": smd["high"]}
+    return RegressionMitigationComparison(pd.DataFrame.from_dict(rows, orient="index").rename_axis("candidate"),
+                                          predictions, bound, loss, messages)

@@ -1,0 +1,1 @@
+"""Compute: risk-tolerance criteria, their verdicts on the audit's intervals, findings."""

@@ -1,0 +1,1 @@
+"""Compute: the JSON record, the HTML report, the release gate, atomic file writes."""

@@ -1,0 +1,82 @@
+"""The regression/multiclass audit of a browser session's dataset, cached by content (for the app's page).
+
+``choices`` are the page's small settings: ``task`` (auto|multiclass|regression), ``target``, ``prediction``
+(a column, or None to use the session's model), ``sensitive`` (list) and ``confidence``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from auditapp.core.defaults import MIN_GROUP_SIZE
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+
+__all__ = ["task_audit_for", "cutoff_for", "distributions_for"]
+
+
+def _key(store, token, state, choices) -> tuple:
+    from auditapp.service.workspace import state_key
+
+    base = state_key(store, token, {**state, "spec": None})
+    return (*base, json.dumps(choices, sort_keys=True, default=str))
+
+
+def _spec(choices: dict[str, Any]) -> AuditSpec:
+    if not choices.get("target"):
+        raise AuditInputError("Choose the outcome (target) column.")
+    if not choices.get("sensitive"):
+        raise AuditInputError("Choose at least one sensitive feature to compare groups by.")
+    return AuditSpec(target=choices["target"], sensitive=tuple(choices["sensitive"]),
+                     prediction=choices.get("prediction") or None, min_group_size=MIN_GROUP_SIZE,
+                     confidence=float(choices.get("confidence") or 0.95))
+
+
+def task_audit_for(store, token: str, state: dict | None, choices: dict[str, Any], *, trust_pickle: bool = False):
+    """The ``TaskAudit`` for the session's dataset (and model, when no prediction column is chosen)."""
+    from auditapp.core.task_audit import run_task_audit
+    from auditapp.service import workspace
+
+    if not state or not state.get("dataset"):
+        raise AuditInputError("No dataset yet: upload one on the Data & model page or pick a scenario.")
+    spec = _spec(choices)
+
+    def compute():
+        dataset = workspace.dataset_for(store, token, state)
+        model = None
+        if spec.prediction is None:
+            model = workspace.load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
+            if model is None:
+                raise AuditInputError("Choose the prediction column, or upload the model on Data & model.")
+        return run_task_audit(dataset.frame, spec, model, task=choices.get("task") or "auto")
+
+    return store.cached(("task-audit", *_key(store, token, state, choices)), compute, token=token)
+
+
+def _rows(audit, grouping_name: str):
+    from auditapp.core.task_groups import row_groupings
+
+    for rows in row_groupings(audit.sensitive_features):
+        if rows.name == grouping_name:
+            return rows
+    raise AuditInputError(f"No grouping '{grouping_name}' in this audit.")
+
+
+def cutoff_for(store, token, state, choices, grouping_name: str, *, trust_pickle: bool = False):
+    """The ``CutoffIndex`` (predictions sorted per group) of a regression audit's grouping."""
+    from auditapp.core.task_distributions import cutoff_index
+
+    audit = task_audit_for(store, token, state, choices, trust_pickle=trust_pickle)
+    return store.cached(("task-cutoff", *_key(store, token, state, choices), grouping_name),
+                        lambda: cutoff_index(audit.y_pred, _rows(audit, grouping_name)), disk=False, token=token)
+
+
+def distributions_for(store, token, state, choices, grouping_name: str, *, trust_pickle: bool = False):
+    """Per-group quantiles of predictions and residuals for a regression audit's grouping."""
+    from auditapp.core.task_distributions import group_distributions
+
+    audit = task_audit_for(store, token, state, choices, trust_pickle=trust_pickle)
+    return store.cached(("task-dist", *_key(store, token, state, choices), grouping_name),
+                        lambda: group_distributions(audit.y_true, audit.y_pred, _rows(audit, grouping_name)),
+                        token=token)
