@@ -46,7 +46,7 @@ def start_server(data_dir: str, port: int, *, dev: bool) -> subprocess.Popen:
     """gunicorn (or ``auditapp serve``) with the demo, answering on ``port``."""
     env = dict(os.environ, AUDITAPP_DATA_DIR=data_dir, AUDITAPP_DEMO="hiring")
     if dev:
-        command = [sys.executable, "-m", "auditapp.cli.main", "serve", "--port", str(port)]
+        command = [sys.executable, "-m", "auditapp.cli", "serve", "--port", str(port)]
     else:
         command = [str(Path(sys.executable).with_name("gunicorn")), "--workers", "1", "--threads", "8",
                    "--bind", f"127.0.0.1:{port}", "app:server"]

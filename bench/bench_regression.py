@@ -40,7 +40,7 @@ def main() -> int:
         data = Path(tmp) / ("prices.csv" if args.csv else "prices.parquet")
         frame.to_csv(data, index=False) if args.csv else frame.to_parquet(data)
         out = Path(tmp) / "record.json"
-        command = [sys.executable, "-m", "auditapp.cli.main", "audit", "--data", str(data), "--task", "regression",
+        command = [sys.executable, "-m", "auditapp.cli", "audit", "--data", str(data), "--task", "regression",
                    "--target", "price", "--prediction", "predicted", "--sensitive", "area,host",
                    "--json", str(out)]
         times = []

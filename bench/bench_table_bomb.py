@@ -67,7 +67,7 @@ def main() -> int:
               f"{route['cache_bytes'] / 1024**2:,.0f} MB written to the cache; answer: "
               f"{route['answer'].get('error') or route['answer']}")
         start = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-m", "auditapp.cli.main", "audit", "--data", str(bomb), "--target",
+        child = subprocess.Popen([sys.executable, "-m", "auditapp.cli", "audit", "--data", str(bomb), "--target",
                                   "c0", "--prediction", "c1", "--sensitive", "c2"], cwd=root,
                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         with child.stderr:

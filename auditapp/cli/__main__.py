@@ -1,7 +1,7 @@
-"""``python -m auditapp.cli.main``."""
+"""``python -m auditapp.cli``."""
 
 import sys
 
-from auditapp.cli.main.main import main
+from auditapp.cli.main import main
 
 sys.exit(main())

@@ -4,4 +4,3 @@ from __future__ import annotations
 
 MIN_GROUP_SIZE = 30  # groups with fewer rows are flagged as small (rates too uncertain to trust)
 N_BOOT = 1000  # bootstrap replicates, where an interval has no closed form
-CONFIDENCE = 0.95  # the level of every interval unless the user chooses another

@@ -1,4 +1,4 @@
-"""Tests for ``auditapp demo``, driven through ``auditapp.cli.main.main``."""
+"""Tests for ``auditapp demo``, driven through ``auditapp.cli.main``."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def app_url(app_data_dir, data_sources_dir, tmp_path_factory):
     log = (tmp_path_factory.mktemp("logs") / "server.log").open("w")
     env = dict(os.environ, AUDITAPP_DATA_DIR=str(app_data_dir), AUDITAPP_TRUST_PICKLE="0",
                AUDITAPP_DATA_SOURCES=str(data_sources_dir))
-    proc = subprocess.Popen([sys.executable, "-m", "auditapp.cli.main", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "auditapp.cli", "serve", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90

@@ -12,7 +12,7 @@ from auditapp.mitigation.describe import points
 from auditapp.service.mitigation_jobs import comparison_key
 from auditapp.service.scenarios import scenario_state
 from auditapp.service.store import ArtifactStore
-from tests.browser.helpers import wait_for_text, wait_until_ready
+from tests.browser.helpers import grid_text, wait_for_text, wait_until_ready
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ def test_mitigation_groups_by_one_feature_and_costs_against_the_refitted_baselin
     wait_for_text(page, "#mitigation-context-text", "groups: sex ·")
     assert page.inner_text("#mitigation-grouping-dropdown").strip().startswith("sex")
     _run_mitigation(page)
-    groups = page.inner_text("#mitigation-group-sizes-grid .ag-body")
+    groups = grid_text(page, "mitigation-group-sizes-grid")
     assert "female" in groups and "male" in groups and "small" not in groups
     text = page.inner_text("#mitigation-tradeoff-text")
     assert "costs below are measured against it" in text
@@ -54,7 +54,7 @@ def test_mitigation_groups_by_one_feature_and_costs_against_the_refitted_baselin
     assert best == "reweighing" and f"Recommended: {comparison.candidate(best).title}" in text
     cost = points(accuracy_change(comparison, "reweighing", "baseline_refit"))
     assert cost in text
-    grid = page.inner_text("#mitigation-table-grid .ag-body")
+    grid = grid_text(page, "mitigation-table-grid")
     assert cost in grid and "the point of comparison" in grid
     assert "Uploaded model refitted on the training part" in grid  # wrapped, not cut off
 
@@ -75,7 +75,7 @@ def test_an_intersection_flags_its_small_groups_and_claims_nothing_about_them(pa
     groups = wait_for_text(page, "#mitigation-group-sizes-grid .ag-body", "female & asian")
     assert "small: fewer than 50 test rows" in groups
     assert "too uncertain to act on" in page.inner_text("#mitigation-tradeoff-text")
-    assert re.search(r"female & asian \(\d+ test rows, small\)", page.inner_text("#mitigation-table-grid .ag-body"))
+    assert re.search(r"female & asian \(\d+ test rows, small\)", grid_text(page, "mitigation-table-grid"))
 
 
 def test_calibration_follows_compare_groups_by(page):

@@ -36,7 +36,7 @@ def stack(request, tmp_path_factory):
     try:
         if request.param == "embedded":
             env.update(AUDITAPP_DATA_DIR=str(tmp / "data"), AUDITAPP_REDIS_URL="")
-            procs.append(start([sys.executable, "-m", "auditapp.cli.main", "serve", "--port", str(port)], env,
+            procs.append(start([sys.executable, "-m", "auditapp.cli", "serve", "--port", str(port)], env,
                                tmp / "web.log"))
             wait_http(f"http://127.0.0.1:{port}/", procs[-1], tmp / "web.log")
             yield {"kind": "embedded", "url": f"http://127.0.0.1:{port}", "tmp": tmp, "env": env}

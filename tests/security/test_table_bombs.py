@@ -96,7 +96,7 @@ def test_zero_bomb_is_refused_by_the_cli_before_memory_grows(tmp_path):
     bomb = zero_bomb(tmp_path / "bomb.parquet")
     small = tmp_path / "small.parquet"
     pd.DataFrame({"c0": [0, 1] * 50, "c1": [1, 0] * 50, "c2": ["a", "b"] * 50}).to_parquet(small)
-    command = [sys.executable, "-m", "auditapp.cli.main", "audit", "--target", "c0", "--prediction", "c1",
+    command = [sys.executable, "-m", "auditapp.cli", "audit", "--target", "c0", "--prediction", "c1",
                "--sensitive", "c2", "--bootstrap", "0", "--data"]
     status, err, peak = _child_peak_kb([*command, str(bomb)])
     _, _, baseline = _child_peak_kb([*command, str(small)])
