@@ -22,10 +22,10 @@ from auditapp.core.limits import job_abandon_after, job_queue_wait
 from auditapp.service.audit_helper import NICENESS
 from auditapp.service.config import Settings
 from auditapp.service.jobs import (
-    _HEARTBEAT,
+    HEARTBEAT,
     JOB_LOST,
     JOB_NOT_STARTED,
-    _artifacts_in,
+    artifacts_in,
     celery_app,
     heartbeat,
     job_guard,
@@ -54,7 +54,7 @@ def _supervised(fn: Callable, beat_for: Callable[[], Callable[[], None] | None],
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        token, artifact_ids = _artifacts_in([*args, *kwargs.values()])  # inputs and states, in order
+        token, artifact_ids = artifacts_in([*args, *kwargs.values()])  # inputs and states, in order
         shown = []
 
         def on_wait(place: Place) -> None:
@@ -138,7 +138,7 @@ def _celery_manager(settings: Settings):
 
                 job = current_task.request.id if current_task else None
                 client = self.handle.backend.client
-                return (lambda: client.set(self._alive_key(job), "running", ex=4 * _HEARTBEAT)) if job else None
+                return (lambda: client.set(self._alive_key(job), "running", ex=4 * HEARTBEAT)) if job else None
 
             def polled_for():
                 from celery import current_task

@@ -15,12 +15,8 @@ import logging
 import sys
 
 from auditapp.core.errors import AuditError
+from auditapp.core.exit_codes import EXIT_BAD_INPUT
 from auditapp.core.runtime import limit_threads
-
-EXIT_OK = 0
-EXIT_POLICY_FAIL = 1
-EXIT_BAD_INPUT = 2
-EXIT_INCONCLUSIVE = 3
 
 COMMANDS = ("serve", "audit", "demo", "explain", "mitigate", "simulate", "verify",
             "ll144", "adverse-impact", "fair-lending", "infer-race", "keygen")

@@ -10,15 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditapp.core.audit import Audit
+from auditapp.core.exit_codes import EXIT_CODES, EXIT_PASS
 from auditapp.policy.criteria import Policy
 from auditapp.policy.findings import Finding, build_findings, format_findings
 from auditapp.policy.verdicts import PolicyEvaluation, evaluate_policy
 from auditapp.reporting.record import audit_record
-
-EXIT_PASS = 0
-EXIT_FAIL = 1
-EXIT_INCONCLUSIVE = 3
-EXIT_CODES = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "inconclusive": EXIT_INCONCLUSIVE}
 
 
 @dataclass(frozen=True, repr=False)

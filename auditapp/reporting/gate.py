@@ -9,15 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from auditapp.core.audit import Audit
-from auditapp.core.outcome import (
-    EXIT_CODES,
-    EXIT_FAIL,
-    EXIT_INCONCLUSIVE,
-    EXIT_PASS,
-    PolicyOutcome,
-    assess,
-    outcome_sentence,
-)
+from auditapp.core.exit_codes import EXIT_CODES, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS
+from auditapp.core.outcome import PolicyOutcome, assess, outcome_sentence
 from auditapp.policy.criteria import Policy
 from auditapp.reporting.outputs import write_json
 from auditapp.reporting.report import build_report, write_report

@@ -46,7 +46,7 @@ JOB_NOT_STARTED = ("The background job did not start: no worker was free to take
 _TIME_LIMIT = re.compile(r"The job ran longer than this server's limit of [\d,]+ seconds[^\n]*")
 _QUEUE = re.compile(r"(The server is busy: [^\n]*? Try again in a few minutes\.|Your background job (waited|lost|was "
                     r"cancelled)[^\n]*)")
-_HEARTBEAT = 5
+HEARTBEAT = 5
 
 
 class JobTimeLimitError(LimitExceededError):
@@ -94,7 +94,7 @@ def _store():
     return default_store()
 
 
-def _artifacts_in(values: list[Any]) -> tuple[str | None, list[str]]:
+def artifacts_in(values: list[Any]) -> tuple[str | None, list[str]]:
     """A session token and the dataset/model ids found among a callback's input and state values."""
     store, token, ids = _store(), None, []
     for value in values:
@@ -118,7 +118,7 @@ def heartbeat(beat: Callable[[], None] | None) -> Iterator[None]:
     def run() -> None:
         while True:
             beat()
-            if stop.wait(_HEARTBEAT):
+            if stop.wait(HEARTBEAT):
                 return
 
     thread = threading.Thread(target=run, daemon=True, name="auditapp-job-heartbeat")

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 import skops.io
 
-from auditapp.cli.main import EXIT_BAD_INPUT, EXIT_OK, main
+from auditapp.cli.main import main
+from auditapp.core.exit_codes import EXIT_BAD_INPUT
+from auditapp.core.exit_codes import EXIT_PASS as EXIT_OK
 from datasets.hiring import HIRING_FEATURES, demo_parts
 
 
