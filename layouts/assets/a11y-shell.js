@@ -103,7 +103,8 @@
   // a component's own focus handling), if it is still there: the control re-rendered under the same id,
   // else the newest earlier control that can still take it (never an option of a closing list).
   function holdsFocus(el) {
-    return !!el && el !== document.body && usable(el);
+    // An option of a closing dropdown list hands focus back itself (the dropdown's own handling).
+    return !!el && el !== document.body && (usable(el) || !!el.closest(".dash-dropdown-content"));
   }
 
   var recovering = false;
