@@ -131,7 +131,22 @@
       event.preventDefault();
       event.stopPropagation();
       var box = option.querySelector("input");
+      var owner = content.closest(".dash-dropdown-wrapper");
+      var ownerButton = owner && owner.querySelector("button.dash-dropdown");
+      var ownerId = ownerButton && ownerButton.id;
       if (box && box.type === "radio" && box.checked) { close(content); } else if (box) { box.click(); }
+      if (box && box.type === "radio") {
+        // A single choice closes the list: focus goes back to its dropdown. The popover hands it back
+        // itself, unless a callback re-rendered the dropdown meanwhile: then give it to the new one.
+        var tries = 0;
+        var giveBack = function () {
+          tries += 1;
+          if (document.contains(content) && tries < 30) { requestAnimationFrame(giveBack); return; }
+          var target = (ownerId && document.getElementById(ownerId)) || ownerButton;
+          if (target && target.isConnected && document.activeElement !== target) { target.focus(); }
+        };
+        requestAnimationFrame(giveBack);
+      }
     }
   }, true);
 
