@@ -103,8 +103,10 @@
   // a component's own focus handling), if it is still there: the control re-rendered under the same id,
   // else the newest earlier control that can still take it (never an option of a closing list).
   function holdsFocus(el) {
-    // An option of a closing dropdown list hands focus back itself (the dropdown's own handling).
-    return !!el && el !== document.body && (usable(el) || !!el.closest(".dash-dropdown-content"));
+    // Only a button that was just hidden (Cancel in a banner that closes) counts as having lost focus; an
+    // option of a closing list or a hidden input (an upload's file picker) is left to its own component.
+    return !!el && el !== document.body &&
+           (usable(el) || el.tagName !== "BUTTON" || !!el.closest(".dash-dropdown-content"));
   }
 
   var recovering = false;
