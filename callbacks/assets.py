@@ -7,6 +7,9 @@
   process on this machine starts with it. Dynamic answers are compressed on the fly at a fast level.
 - Fingerprinted files (Dash's ``.v1_2_3m…`` component files, ``/assets/…?m=…``, and plotly.js with
   ``?v=<version>``) may be cached by the browser for a year: their address changes when their content does.
+- plotly.js is plotly.js's cartesian partial bundle when installed (``auditapp.figures.bundle``: a third of
+  the full bundle's size and evaluation time; every chart of the app uses only its trace types), served
+  at ``/_auditapp/plotly-cartesian.min.js?v=<version>``; else the full bundle from plotly.py.
 - plotly.js is requested by the page itself from the start (preloaded in the head, run before Dash's own
   scripts), instead of after the layout arrives, so charts draw as soon as their data is there; every graph
   then finds ``window.Plotly`` ready.
@@ -32,8 +35,9 @@ log = logging.getLogger("auditapp.assets")
 
 MIN_BYTES = 1024
 YEAR = 31_536_000
-STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico")
 PLOTLY_PATH = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+PARTIAL_PATH = "/_auditapp/plotly-cartesian.min.js"
+STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico", PARTIAL_PATH)
 GRID_BUNDLE = "dash_ag_grid.min.js"
 _TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
 _FAST_BROTLI, _BEST_BROTLI = 5, 11
@@ -42,9 +46,10 @@ _CACHE_BYTES = 64 * 1024**2
 
 def plotly_url() -> str:
     """The fingerprinted address of plotly.js (its version in the query), cached for a year."""
-    from plotly.offline import get_plotlyjs_version
+    from auditapp.figures.bundle import partial_bundle, plotly_version
 
-    return f"{PLOTLY_PATH}?v={get_plotlyjs_version()}"
+    path = PARTIAL_PATH if partial_bundle() is not None else PLOTLY_PATH
+    return f"{path}?v={plotly_version()}"
 
 
 def load_grids_on_demand() -> None:
@@ -216,16 +221,25 @@ def _fingerprinted() -> bool:
     path = request.path
     if path.startswith("/assets/"):
         return "m" in request.args
-    if path == PLOTLY_PATH:
-        from plotly.offline import get_plotlyjs_version
+    if path in (PLOTLY_PATH, PARTIAL_PATH):
+        from auditapp.figures.bundle import plotly_version
 
-        return request.args.get("v") == get_plotlyjs_version()
+        return request.args.get("v") == plotly_version()
     return False
 
 
 def install(server, *, disk: Path | None = None) -> StaticCache:
     """Compress and cache-mark the responses of ``server`` (a Flask app); best-level copies kept in ``disk``."""
     cache = StaticCache(disk=disk if disk is not None else default_disk_folder())
+    from auditapp.figures.bundle import partial_bundle
+
+    bundle = partial_bundle()
+    if bundle is not None:
+        from flask import Response
+
+        body = bundle.read_bytes()  # 1.5 MB, kept once per process (its compressed copies are cached too)
+        server.add_url_rule(PARTIAL_PATH, "auditapp_plotly_partial",
+                            lambda: Response(body, mimetype="application/javascript"))
 
     @server.after_request
     def compress_and_cache(response):

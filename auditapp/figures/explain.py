@@ -30,6 +30,32 @@ NARROWS = "#0072B2"
 ENDPOINT = "#7f7f7f"
 
 
+def step_bars(labels: list[str], start: float, steps: list[float], end: float, *, colours: list[str],
+              horizontal: bool = False, **trace) -> go.Bar:
+    """A waterfall drawn as floating bars: ``start`` from zero, each step from the running total, ``end`` from zero.
+
+    Plotly's own Waterfall trace is not in the chart bundle the app loads (the cartesian partial bundle,
+    a third of the full plotly.js), so the steps are bars with a ``base``; values read off the trace as a
+    waterfall's would (``values[0] + sum(values[1:-1]) == values[-1]``).
+    """
+    running = start + np.concatenate([[0.0], np.cumsum(steps)])
+    values = [float(start), *map(float, steps), float(end)]
+    bases = [0.0, *running[:-1].tolist(), 0.0]
+    colour = [ENDPOINT, *colours, ENDPOINT]
+    axis = {"y": labels, "x": values, "orientation": "h"} if horizontal else {"x": labels, "y": values}
+    return go.Bar(showlegend=False, base=bases, marker={"color": colour, "line": {"width": 0}}, **axis, **trace)
+
+
+def add_connectors(fig: go.Figure, start: float, steps: list[float], *, horizontal: bool = False) -> None:
+    """Thin lines joining each bar's end to the next bar's start, as a waterfall's connectors."""
+    levels = (start + np.concatenate([[0.0], np.cumsum(steps)])).tolist()
+    for index, level in enumerate(levels):
+        ends = {"x0": index + 0.4, "x1": index + 0.6, "y0": level, "y1": level}
+        if horizontal:
+            ends = {"y0": index + 0.4, "y1": index + 0.6, "x0": level, "x1": level}
+        fig.add_shape(type="line", xref="x", yref="y", line={"color": "#999999", "width": 1}, **ends)
+
+
 def importance_figure(explanation, *, grouping: str | None = None, top: int = 15) -> go.Figure:
     """Mean |SHAP| per feature with bootstrap whiskers, overall or one bar per group.
 
@@ -131,19 +157,17 @@ def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
     group, reference = escape(gap.group), escape(gap.reference)
     start, end = f"{reference} (starting point)", group
     sign = 1.0 if gap.total >= 0 else -1.0
-    fig = go.Figure(go.Waterfall(
-        showlegend=False,
-        x=[start, *labels, end], measure=["absolute", *["relative"] * len(values), "total"],
-        y=[gap.mean_reference, *values, gap.mean_group],
-        base=0, connector={"line": {"color": "#999999", "width": 1}},
+    def colour(value: float) -> str:
+        return WIDENS if value * sign > 0 else NARROWS
+
+    fig = go.Figure(step_bars(
+        [start, *labels, end], gap.mean_reference, values, gap.mean_group,
+        colours=[colour(v) for v in values],
         customdata=[[None, None], *[[plain(lo), plain(hi)] for lo, hi in zip(lows, highs, strict=True)],
                     [plain(gap.total_low), plain(gap.total_high)]],
         hovertemplate="%{x}: %{y:+.4f}<extra></extra>",
     ))
-    # Colour each step by whether it widens or narrows the gap (Waterfall only knows up/down).
-    fig.data[0].update(increasing={"marker": {"color": WIDENS if sign > 0 else NARROWS}},
-                       decreasing={"marker": {"color": WIDENS if sign < 0 else NARROWS}},
-                       totals={"marker": {"color": ENDPOINT}})
+    add_connectors(fig, gap.mean_reference, values)
     for colour, name in ((WIDENS, "widens the gap"), (NARROWS, "narrows the gap")):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
                                  marker={"color": colour, "symbol": "square", "size": 12}))
@@ -190,14 +214,12 @@ def local_waterfall_figure(local, *, top: int = 10) -> go.Figure:
     if len(rest):
         labels.append(f"{len(rest)} other features")
         values.append(float(rest["shap"].sum()))
-    fig = go.Figure(go.Waterfall(
-        showlegend=False, orientation="h", y=["average (base value)", *labels, f"row {escape(local.row)}"],
-        x=[local.base_value, *values, local.output],
-        measure=["absolute", *["relative"] * len(values), "total"],
-        increasing={"marker": {"color": color_for(2)}}, decreasing={"marker": {"color": color_for(1)}},
-        totals={"marker": {"color": ENDPOINT}}, connector={"line": {"color": "#999999", "width": 1}},
+    fig = go.Figure(step_bars(
+        ["average (base value)", *labels, f"row {escape(local.row)}"], local.base_value, values, local.output,
+        colours=[color_for(2) if v >= 0 else color_for(1) for v in values], horizontal=True,
         hovertemplate="%{y}: %{x:+.4f}<extra></extra>",
     ))
+    add_connectors(fig, local.base_value, values, horizontal=True)
     base_layout(fig, title=f"Why row {escape(local.row)} gets {local.output:.3f}",
                 xaxis_title=escape(local.output_space))
     fig.update_yaxes(autorange="reversed")
@@ -226,7 +248,7 @@ def dependence_figure(data: pd.DataFrame, *, feature: str, output_space: str) ->
         rows = part["row"].tolist()
         values = part["value"].tolist()
         symbol = symbol_for(index)
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(go.Scatter(
             x=[escape(v) if isinstance(v, str) else v for v in values], y=part["shap"].to_numpy(dtype=float),
             mode="markers", name=escape(group),
             customdata=np.asarray([[r, escape(r)] for r in rows], dtype=object).reshape(len(rows), 2),

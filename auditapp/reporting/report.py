@@ -247,8 +247,7 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
     str
         The HTML text.
     """
-    from plotly.offline import get_plotlyjs
-
+    from auditapp.figures.bundle import plotly_js
     from auditapp.figures.describe import chart_script
 
     templates = Templates()
@@ -286,7 +285,7 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{_e(title)}</title><style>{_CSS}{ACCESSIBLE_CSS}</style>"
-            f"<script>{get_plotlyjs()}</script><script>{LAZY_JS}</script></head><body><main>{body}</main>"
+            f"<script>{plotly_js()}</script><script>{LAZY_JS}</script></head><body><main>{body}</main>"
             f"{templates.script()}<script>{_PRINT_JS}</script><script>{chart_script()}</script></body></html>")
 
 

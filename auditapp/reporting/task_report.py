@@ -105,8 +105,7 @@ def _multiclass_grouping(audit, grouping, rows, draw, index) -> str:
 
 def build_task_report(audit, *, record: dict, verdicts: dict | None, title: str = "Fairness audit report") -> str:
     """The report as one self-contained HTML document."""
-    from plotly.offline import get_plotlyjs
-
+    from auditapp.figures.bundle import plotly_js
     from auditapp.figures.describe import chart_script
     from auditapp.reporting.report import _CSP, _CSS
     from auditapp.reporting.report_html import CSS as ACCESSIBLE_CSS
@@ -138,5 +137,5 @@ def build_task_report(audit, *, record: dict, verdicts: dict | None, title: str 
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{e(title)}</title><style>{_CSS}{ACCESSIBLE_CSS}</style>"
-            f"<script>{get_plotlyjs()}</script><script>{LAZY_JS}</script></head><body><main>{body}</main>"
+            f"<script>{plotly_js()}</script><script>{LAZY_JS}</script></head><body><main>{body}</main>"
             f"{templates.script()}<script>{chart_script()}</script></body></html>")

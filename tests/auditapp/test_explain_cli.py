@@ -73,7 +73,12 @@ def test_gap_waterfall_runs_from_reference_to_group(explanation):
     assert len(trace.x) == 3 + 1 + 2  # three features, the rest together, both ends
     assert trace.y[0] + sum(trace.y[1:-1]) == pytest.approx(gap.mean_group, abs=1e-9)
     # The group is selected less often, so falling steps widen the gap.
-    assert gap.total < 0 and trace.decreasing.marker.color == "#D55E00"
+    assert gap.total < 0
+    steps = trace.y[1:-1]
+    colours = trace.marker.color[1:-1]
+    assert all(c == ("#D55E00" if v < 0 else "#0072B2") for v, c in zip(steps, colours, strict=True))
+    # Drawn as floating bars: each step starts where the previous one ended.
+    assert list(trace.base[1:-1]) == pytest.approx(list(np.cumsum([trace.y[0], *steps[:-1]])))
 
 
 def test_importance_figure_has_one_bar_series_per_group_with_whiskers(explanation):

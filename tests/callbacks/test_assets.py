@@ -85,3 +85,19 @@ def test_the_page_template_fetches_plotly_early_and_leaves_the_grid_bundle_out()
     assert main["dynamic"] is True
     # Dash accepts it as a page template (the check Dash runs on ``index_string``).
     _validate.validate_index("index string", (_re_index_entry, _re_index_config, _re_index_scripts), template)
+
+
+def test_the_cartesian_bundle_is_served_fingerprinted_and_compressed(tmp_path):
+    from auditapp.figures import bundle
+
+    path = bundle.partial_bundle()
+    if path is None:
+        pytest.skip("the cartesian bundle is not installed (tools/fetch_plotly_bundle.py)")
+    server = Flask(__name__)
+    assets.install(server, disk=tmp_path / "compressed")
+    url = assets.plotly_url()
+    assert url == f"{assets.PARTIAL_PATH}?v={bundle.plotly_version()}"
+    answer = server.test_client().get(url, headers={"Accept-Encoding": "br"})
+    assert answer.status_code == 200 and answer.mimetype == "application/javascript"
+    assert answer.cache_control.max_age == assets.YEAR and answer.cache_control.immutable
+    assert brotli.decompress(answer.data) == path.read_bytes()
