@@ -33,7 +33,7 @@ from auditapp.inputs.sandboxed_model import SandboxedModel
 
 @dataclass(frozen=True, eq=False)
 class AuditModel:
-    """A loaded classifier: what it needs, what it predicts, and how to call it.
+    """A loaded classifier or regressor (no ``classes``): what it needs, what it predicts, and how to call it.
 
     ``format`` is ``"skops"``, ``"onnx"``, ``"pickle"`` or ``"sklearn"`` (an in-memory object).
     ``classes`` are plain Python values, in the order of the ``predict_proba`` columns.
@@ -91,7 +91,7 @@ class AuditModel:
             )
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Return each row's predicted class label (values from ``classes``).
+        """Return each row's predicted class label (values from ``classes``), or amount for a regressor.
 
         Raises :class:`AuditInputError` if ``frame`` lacks a column the model needs.
         """
@@ -168,7 +168,7 @@ def model_format(data: bytes, name: str) -> str:
 def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None,
                trust_pickle: bool | None = None, limits: Limits | None = None, sandbox: bool = True,
                scope: str = "", description: dict | None = None, processes: int = 1) -> AuditModel:
-    """Load a classifier from a skops, ONNX or (trusted) pickle/joblib file.
+    """Load a classifier or regressor from a skops, ONNX or (trusted) pickle/joblib file.
 
     The format is chosen by extension (``.skops``, ``.onnx``, ``.pkl``/``.pickle``/``.joblib``),
     then by content (pickle protocol header, ZIP archive for skops, protobuf for ONNX). Pickle
@@ -255,10 +255,11 @@ def _load_here(data: bytes, *, fmt: str, sha: str, name: str, trusted: bool) -> 
 
 
 def from_estimator(estimator, *, name: str = "in-memory model") -> AuditModel:
-    """Wrap a fitted scikit-learn classifier (fitted on a DataFrame) as an :class:`AuditModel`.
+    """Wrap a fitted scikit-learn classifier or regressor (fitted on a DataFrame) as an :class:`AuditModel`.
 
-    Raises :class:`AuditInputError` if it is not a fitted classifier, or does not record its
-    training column names (``feature_names_in_``).
+    A regressor has no ``classes`` (empty tuple); its ``predict`` gives amounts. Raises
+    :class:`AuditInputError` if it is neither a fitted classifier nor a fitted regressor, or does not record
+    its training column names (``feature_names_in_``).
     """
     return _wrap(estimator, fmt="sklearn", sha=None, name=name)
 
@@ -277,8 +278,14 @@ def match_favorable_class(model: AuditModel, favorable, *, model_favorable=None)
 
     ``favorable`` is used when it is one of ``model.classes`` (compared as values, then as
     strings, so ``"1"`` matches ``1``); otherwise ``model_favorable`` names the model's class.
-    Raises :class:`AuditInputError` if neither matches a class of the model.
+    Raises :class:`AuditInputError` if neither matches a class of the model, or the model is a regressor.
     """
+    if not model.classes:
+        raise AuditInputError(
+            f"{model.name} is a regressor: it predicts amounts, not classes, so it has no favourable class. "
+            "Audit it as a regression (--task regression in the command line; the Amounts & classes page in the "
+            "app), or upload the classifier that makes the decision."
+        )
     index = _class_index(model.classes, favorable)
     if index is not None:
         return model.classes[index]
@@ -305,10 +312,12 @@ def _wrap(estimator, *, fmt: str, sha: str | None, name: str) -> AuditModel:
         )
     classes = getattr(estimator, "classes_", None)
     if classes is None:
-        raise AuditInputError(
-            f"{name} ({type(estimator).__name__}) is not a fitted classifier: it has no classes_. "
-            "Fit it before saving, and use a classifier rather than a regressor."
-        )
+        if not _fitted_regressor(estimator):
+            raise AuditInputError(
+                f"{name} ({type(estimator).__name__}) is not a fitted classifier or regressor: it has no classes_ "
+                "and is not a fitted regressor. Fit it before saving."
+            )
+        classes = ()  # a regressor: it predicts amounts (audited with task "regression")
     feature_names = getattr(estimator, "feature_names_in_", None)
     if feature_names is None:
         raise AuditInputError(
@@ -322,6 +331,21 @@ def _wrap(estimator, *, fmt: str, sha: str | None, name: str) -> AuditModel:
         can_refit=hasattr(estimator, "get_params"), estimator=estimator,
         decides_at_random=getattr(type(estimator), "decides_at_random", False) is True,
     )
+
+
+def _fitted_regressor(estimator) -> bool:
+    """Whether ``estimator`` (or a pipeline ending in one) is a fitted scikit-learn regressor."""
+    from sklearn.base import is_regressor
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        if not is_regressor(estimator):
+            return False
+        check_is_fitted(estimator)
+    except (NotFittedError, TypeError, AttributeError, ValueError):
+        return False
+    return True
 
 
 def _class_index(classes: tuple, value) -> int | None:

@@ -103,7 +103,7 @@ class SandboxedModel:
             raise _bad("a malformed description", ref)
         names, classes = info.get("feature_names"), info.get("classes")
         if not isinstance(names, list) or not 0 < len(names) <= 100_000 or not isinstance(classes, list) \
-                or not 0 < len(classes) <= 10_000:
+                or not 0 <= len(classes) <= 10_000:  # no classes: a regressor
             raise _bad("a malformed list of columns or classes", ref)
         flags = (info.get("can_refit"), info.get("has_proba"), info.get("decides_at_random", False))
         if not all(isinstance(f, bool) for f in flags):

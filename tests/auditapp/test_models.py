@@ -127,11 +127,15 @@ def test_model_without_column_names_is_refused(data):
         from_estimator(fitted)
 
 
-def test_regressor_is_refused(data):
+def test_a_regressor_has_no_classes_and_no_favourable_class(data):
     frame, y = data
     fitted = LinearRegression().fit(frame[["age"]], (y == "yes").astype(int))
-    with pytest.raises(AuditInputError, match="is not a fitted classifier"):
-        from_estimator(fitted)
+    model = from_estimator(fitted)
+    assert model.classes == ()
+    with pytest.raises(AuditInputError, match="is a regressor: it predicts amounts, not classes"):
+        match_favorable_class(model, 1)
+    with pytest.raises(AuditInputError, match="is not a fitted classifier or regressor"):
+        from_estimator(LinearRegression())
 
 
 def test_object_without_predict_is_refused():
