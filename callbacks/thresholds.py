@@ -12,6 +12,7 @@ from auditapp.figures.thresholds import (
     calibration_figure,
     roc_figure,
     threshold_curves_figure,
+    threshold_moves,
     threshold_table_rows,
 )
 from auditapp.service import workspace
@@ -100,12 +101,16 @@ def on_threshold(threshold, ready_key, grouping_key, state, token):
         return (no_update,) * 4
     t = float(threshold)
     rates = index.rates_at(t)
-    curves, roc = Patch(), Patch()
-    for i in range(3):
-        curves["layout"]["shapes"][i]["x0"] = t
-        curves["layout"]["shapes"][i]["x1"] = t
-    n_curves = index.with_both_outcomes()
-    points = rates.sort_index()
-    roc["data"][n_curves + 1]["x"] = points["false_positive_rate"].tolist()
-    roc["data"][n_curves + 1]["y"] = points["true_positive_rate"].tolist()
-    return threshold_table_rows(rates), f"≥ {t:.2f}", curves, roc
+    moves = threshold_moves(t, rates, roc_curves=index.with_both_outcomes())
+    return threshold_table_rows(rates), f"≥ {t:.2f}", _patch(moves["curves"]), _patch(moves["roc"])
+
+
+def _patch(moves) -> Patch:
+    """A Dash ``Patch`` setting each ``(path, value)`` of a figure module's moves."""
+    patch = Patch()
+    for path, value in moves:
+        target = patch
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return patch

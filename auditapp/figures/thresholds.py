@@ -209,6 +209,35 @@ def roc_figure(roc_df: pd.DataFrame, auc_table: pd.DataFrame,
     return describe(fig, *_roc_text(labels, auc_table, threshold_points, level))
 
 
+def threshold_moves(threshold: float, threshold_points: pd.DataFrame, *, roc_curves: int,
+                    panels: int = len(CURVE_METRICS)) -> dict[str, list[tuple[tuple, object]]]:
+    """What moving the threshold changes in the two figures above, as ``(path, new value)`` per figure.
+
+    The figures keep the threshold in known places (the dashed line of each curves panel is
+    ``layout.shapes[i]``; the ROC operating points are the trace after the diagonal and the
+    ``roc_curves`` group curves); this is the one place that knows them, so a caller can move the
+    threshold in place (e.g. with a Dash ``Patch``) without redrawing or counting traces itself.
+    ``tests/auditapp/test_figures_metrics.py`` checks that applying the moves to a figure drawn at one
+    threshold gives the figure drawn at the other.
+
+    Parameters
+    ----------
+    threshold : float
+    threshold_points : DataFrame
+        ``ThresholdIndex.rates_at(threshold)`` (as for :func:`roc_figure`).
+    roc_curves : int
+        How many group curves the ROC figure has (``ThresholdIndex.with_both_outcomes()``).
+    panels : int
+        How many panels the curves figure has (one per metric).
+    """
+    t = float(threshold)
+    points = threshold_points.sort_index()
+    curves = [(("layout", "shapes", i, end), t) for i in range(panels) for end in ("x0", "x1")]
+    roc = [(("data", roc_curves + 1, "x"), [plain(v) for v in points["false_positive_rate"]]),
+           (("data", roc_curves + 1, "y"), [plain(v) for v in points["true_positive_rate"]])]
+    return {"curves": curves, "roc": roc}
+
+
 def _roc_text(labels, auc_table: pd.DataFrame, points: pd.DataFrame | None, level: str):
     def auc(label):
         if label not in auc_table.index:

@@ -1,5 +1,7 @@
 """Figure builders of the Group metrics and Threshold explorer pages, and the shared figure helpers."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -20,6 +22,7 @@ from auditapp.figures.thresholds import (
     calibration_figure,
     roc_figure,
     threshold_curves_figure,
+    threshold_moves,
     threshold_table_rows,
 )
 
@@ -280,6 +283,29 @@ def test_threshold_curves_have_one_line_per_group_and_metric_and_the_threshold_l
     assert first.name == "F" and list(first.y) == pytest.approx(expected)
     assert [t.showlegend for t in fig.data].count(True) == 2
     assert fig.data[0].line.color == fig.data[2].line.color  # F keeps its colour across panels
+
+
+def test_moving_the_threshold_in_place_gives_the_figures_drawn_at_the_new_threshold(scored):
+    *_, index = scored
+    curves = index.curves(np.linspace(0, 1, 21))
+    roc = roc_curves(index)
+    auc = roc_auc(index)
+    before = {"curves": threshold_curves_figure(curves, 0.3).to_plotly_json(),
+              "roc": roc_figure(roc, auc, index.rates_at(0.3)).to_plotly_json()}
+    after = {"curves": threshold_curves_figure(curves, 0.7).to_plotly_json(),
+             "roc": roc_figure(roc, auc, index.rates_at(0.7)).to_plotly_json()}
+    moves = threshold_moves(0.7, index.rates_at(0.7), roc_curves=index.with_both_outcomes())
+    for name, changes in moves.items():
+        figure = before[name]
+        for path, value in changes:
+            target = figure
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+        moved = {"data": [dict(t) for t in figure["data"]], "shapes": figure["layout"].get("shapes")}
+        drawn = {"data": [dict(t) for t in after[name]["data"]], "shapes": after[name]["layout"].get("shapes")}
+        assert json.dumps(moved, sort_keys=True, default=str) == json.dumps(drawn, sort_keys=True, default=str)
+    assert before["roc"] != after["roc"] or moves["roc"]  # the points did move
 
 
 def test_threshold_curves_single_metric_and_bad_metric(scored):
