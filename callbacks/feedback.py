@@ -8,27 +8,15 @@ from dash import ALL, Input, Output, Patch, State, callback, clientside_callback
 
 from auditapp.core.errors import AuditInputError
 from auditapp.feedback.runner import SimulationResult, run_simulation
-from auditapp.figures.feedback import (
-    lending_outcome_figure,
-    lending_trajectory_figure,
-    model_loop_gap_figure,
-    model_loop_rates_figure,
-    policing_share_figure,
-)
 from auditapp.service import workspace
+from auditapp.service.feedback_pages import scenario_page
 from auditapp.service.feedback_presets import (
-    comparison,
-    lending_params,
     loop_setup,
     model_loop_params,
     page_values,
-    policing_params,
     read_controls,
     run_key,
-    side_titles,
     split_progress,
-    step_readout,
-    time_range,
 )
 from callbacks.context import get_store, settings
 from callbacks.queue import JOB_RUNNING
@@ -96,12 +84,9 @@ def show_loop_context(state, token):
 def _plan(scenario, values, state, token):
     """The runs to compare: [(cache key, params)], and a learner note for the model loop."""
     seed = values["seed"]
-    if scenario == "policing":
-        pairs = policing_params(values)
-        return [(run_key(scenario, p, seed), p) for p in pairs], None
-    if scenario == "lending":
-        pairs = lending_params(values)
-        return [(run_key(scenario, p, seed), p) for p in pairs], None
+    page = scenario_page(scenario)
+    if not page.uses_audit:
+        return [(run_key(scenario, p, seed), p) for p in page.plan(values)], None
     if not state or not state.get("dataset"):
         raise AuditInputError("The model loop needs data: pick a scenario or upload a dataset on Data & model.")
     dataset, spec, _model, setup = _loop_inputs(state, token)
@@ -151,7 +136,7 @@ def on_run(set_progress, n_clicks, scenario, values, control_ids, state, token):
     except AuditInputError as exc:
         return no_update, error_alert(str(exc), title="The simulation could not run")
     report(1)
-    return {"scenario": scenario, "keys": [key for key, _ in runs], "titles": side_titles(scenario, values),
+    return {"scenario": scenario, "keys": [key for key, _ in runs], "titles": scenario_page(scenario).titles(values),
             "note": note}, None
 
 
@@ -182,14 +167,7 @@ def _half_width(fig):
 
 def _figures(scenario, results):
     """(main, extra) figure per side; None where a side has no such chart."""
-    if scenario == "policing":
-        pairs = [(policing_share_figure(r), None) for r in results]
-    elif scenario == "lending":
-        pairs = [(lending_trajectory_figure(r), lending_outcome_figure(r)) for r in results]
-    else:
-        (result,) = results
-        pairs = [(model_loop_rates_figure(result), model_loop_gap_figure(result)),
-                 (model_loop_rates_figure(result, metric="true_positive_rate"), None)]
+    pairs = scenario_page(scenario).figures(results)
     return [tuple(None if f is None else _half_width(f) for f in pair) for pair in pairs]
 
 
@@ -217,8 +195,9 @@ def show_results(run, scenario, token):
     sides = [(main, HIDDEN if extra is None else None, no_update if extra is None else extra)
              for main, extra in figures]
     narratives = [[html.Li(line) for line in r.narrative] for r in results] + [[]]
-    summary = [html.Li(line) for line in ([run["note"]] if run.get("note") else []) + list(comparison(scenario, results))]
-    first, last = time_range(scenario, results[0].params)
+    page = scenario_page(scenario)
+    summary = [html.Li(line) for line in ([run["note"]] if run.get("note") else []) + list(page.comparison(results))]
+    first, last = page.time_range(results[0].params)
     marks = {first: str(first), last: f"{last:,}"}
     return (None, summary, *run["titles"], sides[0][0], sides[1][0], *sides[0][1:], *sides[1][1:],
             narratives[0], narratives[1], first, last, last, marks)
@@ -236,18 +215,17 @@ def on_step(step, run, token):
     """Step through time: every time chart shows days/rounds up to the slider's value."""
     if step is None or not run:
         return no_update, no_update, no_update, no_update
-    scenario = run["scenario"]
     try:
+        page = scenario_page(run["scenario"])
         results = load_results(run, token)
     except AuditInputError as exc:
         return no_update, no_update, no_update, str(exc)
-    first, last = time_range(scenario, results[0].params)
+    first, last = page.time_range(results[0].params)
     step = min(last, max(first, int(step)))
-    pad = 0 if scenario == "policing" else 0.5
     window = Patch()
-    window["layout"]["xaxis"]["range"] = [first - pad, max(step, first + 1) + pad]
-    extra = window if scenario == "model-loop" else no_update
-    return window, window, extra, step_readout(scenario, results, step)
+    window["layout"]["xaxis"]["range"] = [first - page.time_pad, max(step, first + 1) + page.time_pad]
+    extra = window if page.extra_steps else no_update
+    return window, window, extra, page.readout(results, step, last)
 
 
 clientside_callback(

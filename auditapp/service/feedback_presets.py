@@ -18,7 +18,7 @@ import pandas as pd
 
 from auditapp.core.errors import AuditInputError
 from auditapp.core.validation import parse_number
-from auditapp.feedback.base import Progress, SimulationResult, to_plain
+from auditapp.feedback.base import Progress, to_plain
 from auditapp.feedback.learners import DEFAULT_LEARNER
 from auditapp.feedback.lending import POLICY_LABELS, LendingParams
 from auditapp.feedback.model_loop import ModelLoopParams
@@ -172,14 +172,6 @@ def lending_params(values: Mapping[str, Any]) -> tuple[LendingParams, LendingPar
             LendingParams(policy=values["policy_right"], **common))
 
 
-def side_titles(scenario: str, values: Mapping[str, Any]) -> tuple[str, str]:
-    """Headings of the two result columns."""
-    if scenario == "lending":
-        return (f"Policy 1: {POLICY_LABELS[values['policy_left']]}",
-                f"Policy 2: {POLICY_LABELS[values['policy_right']]}")
-    return SIDE_TITLES[scenario]
-
-
 def run_key(scenario: str, params: Any, seed: int | None, *, data_key: Sequence[Any] = ()) -> list:
     """The cache key of one run: scenario, every plain parameter, the seed and the data's identity.
 
@@ -309,73 +301,6 @@ def loop_features(frame: pd.DataFrame, *, exclude: Sequence[str]) -> tuple[str, 
     return tuple(keep)
 
 
-def comparison(scenario: str, results: Sequence[SimulationResult]) -> tuple[str, ...]:
-    """Sentences that compare the two sides, computed from the results."""
-    if scenario == "policing":
-        left, right = results
-        regions = left.summary["regions"]
-        top = regions.index(left.summary["top_region"])
-        return (
-            f"After {left.params['steps']:,} days region {regions[top]}, which has "
-            f"{left.summary['true_share'][top]:.1%} of all incidents, gets "
-            f"{left.summary['final_mean_share'][top]:.1%} of patrols without the correction and "
-            f"{right.summary['final_mean_share'][top]:.1%} with it (mean over {left.params['runs']} runs).",
-            f"Largest distance from the true shares: {left.summary['max_error']:.1%} without the "
-            f"correction, {right.summary['max_error']:.1%} with it.",
-        )
-    if scenario == "lending":
-        left, right = results
-        names = (POLICY_LABELS[left.summary["policy"]], POLICY_LABELS[right.summary["policy"]])
-        lines = []
-        for one, two in zip(left.summary["groups"], right.summary["groups"], strict=True):
-            lines.append(
-                f"Group {one['group']}: {names[0]} lends to {one['selection_rate']:.1%} and moves the "
-                f"mean score by {one['mean_score_change']:+.1f} points in the first round; "
-                f"{names[1]} lends to {two['selection_rate']:.1%} and moves it by "
-                f"{two['mean_score_change']:+.1f}. After {left.params['steps']} rounds: "
-                f"{one['final_mean_score']:.0f} vs {two['final_mean_score']:.0f}."
-            )
-        return tuple(lines)
-    (result,) = results
-    summary = result.summary
-    return (
-        f"Largest selection-rate gap between groups, averaged over {result.params['rounds']} rounds: "
-        f"{summary['loop_mean_selection_gap']:.1%} in the loop vs "
-        f"{summary['counterfactual_mean_selection_gap']:.1%} with every label seen.",
-        f"Largest true-positive-rate gap: {summary['loop_mean_tpr_gap']:.1%} in the loop vs "
-        f"{summary['counterfactual_mean_tpr_gap']:.1%} with every label seen.",
-    )
-
-
-def time_range(scenario: str, params: Mapping[str, Any]) -> tuple[int, int]:
-    """First and last time step (day or round) of a result's charts."""
-    if scenario == "policing":
-        return 1, int(params["steps"])
-    return (0, int(params["steps"])) if scenario == "lending" else (1, int(params["rounds"]))
-
-
-def step_readout(scenario: str, results: Sequence[SimulationResult], step: int) -> str:
-    """What the charts show at ``step``: each side's value per group, computed from the series."""
-    first, last = time_range(scenario, results[0].params)
-    step = int(min(last, max(first, step)))
-    if scenario == "policing":
-        parts = [", ".join(f"{region} {share:.1%}" for region, share in
-                           r.series_wide("mean_share").loc[step].items()) for r in results]
-        return (f"Day {step:,} of {last:,}: share of patrols without the correction {parts[0]}; "
-                f"with it {parts[1]}.")
-    if scenario == "lending":
-        parts = [", ".join(f"{group} {score:.0f}" for group, score in
-                           r.series_wide("mean_score").loc[step].items()) for r in results]
-        names = [POLICY_LABELS[r.summary["policy"]] for r in results]
-        return (f"Round {step} of {last}: mean score under {names[0]}: {parts[0]}; "
-                f"under {names[1]}: {parts[1]}.")
-    (result,) = results
-    rates = {world: ", ".join(_rate(group, value) for group, value in
-                              result.series_wide(f"{world}_selection_rate").loc[step].items())
-             for world in ("loop", "counterfactual")}
-    return (f"Round {step} of {last}: selection rate in the loop {rates['loop']}; with every label "
-            f"seen {rates['counterfactual']}.")
-
-
-def _rate(group: str, value: float) -> str:
+def rate_text(group: str, value: float) -> str:
+    """``group 12.5%`` (``n/a`` for a rate that cannot be computed)."""
     return f"{group} {'n/a' if not math.isfinite(value) else f'{value:.1%}'}"

@@ -172,7 +172,8 @@ def _summary_rows(result) -> tuple[list[str], list[list[str]]]:
 def feedback_section(scenario: str, titles: Sequence[str], results: Sequence, note: str | None) -> ReportSection:
     """Each side's summary in words, its headline numbers and its main chart."""
     from auditapp.figures.feedback import feedback_figure
-    from auditapp.service.feedback_presets import SCENARIO_LABELS, comparison
+    from auditapp.service.feedback_pages import comparison
+    from auditapp.service.feedback_presets import SCENARIO_LABELS
 
     def body(draw) -> str:
         parts = [f"<p>Scenario: <strong>{e(SCENARIO_LABELS.get(scenario, scenario))}</strong>"

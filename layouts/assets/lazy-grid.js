@@ -1,8 +1,6 @@
 /* dash-ag-grid only where a grid is shown: its 1.3 MB bundle is fetched when the first grid mounts, not by
    every page before anything is drawn. Until then (a moment), a grid is an empty box with its id. The
-   bundle's address (fingerprinted, cached for a year) is set by the page template (window.auditappGridURL).
-   The charts come first: the bundle is fetched once the page's charts are drawn (or after 2 s), in an idle
-   moment, so parsing 1.3 MB of grid code never delays the first chart. */
+   bundle's address (fingerprinted, cached for a year) is set by the page template (window.auditappGridURL). */
 (function () {
   "use strict";
   var React = window.React;
@@ -10,38 +8,9 @@
   var loading = null;
   var stub = {};
 
-  // Drawn: every chart of the page has its data (a chart still waiting for its figure is an empty plot).
-  function chartsDrawn() {
-    var graphs = document.querySelectorAll(".dash-graph");
-    for (var i = 0; i < graphs.length; i++) {
-      var plot = graphs[i].classList.contains("js-plotly-plot") ? graphs[i] : graphs[i].querySelector(".js-plotly-plot");
-      var hidden = graphs[i].offsetParent === null;
-      if (!hidden && (!plot || !plot.data || !plot.data.length
-                      || graphs[i].classList.contains("dash-graph--pending"))) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  function afterCharts() {
-    var start = performance.now();
-    return new Promise(function (resolve) {
-      function check() {
-        if (chartsDrawn() || performance.now() - start > 2000) {
-          if (window.requestIdleCallback) { window.requestIdleCallback(resolve, {timeout: 200}); }
-          else { setTimeout(resolve, 0); }
-        } else {
-          setTimeout(check, 40);
-        }
-      }
-      requestAnimationFrame(check);
-    });
-  }
-
   function load() {
     if (!loading) {
-      loading = afterCharts().then(function () { return new Promise(function (resolve, reject) {
+      loading = new Promise(function (resolve, reject) {
         var script = document.createElement("script");
         script.src = window.auditappGridURL;
         script.async = true;
@@ -52,7 +21,7 @@
         };
         script.onerror = function () { loading = null; reject(new Error("The grid script did not load.")); };
         document.head.appendChild(script);
-      }); });
+      });
     }
     return loading;
   }

@@ -14,6 +14,7 @@ from auditapp.core.spec import AuditSpec
 from auditapp.feedback.learners import DEFAULT_LEARNER
 from auditapp.feedback.runner import run_simulation
 from auditapp.inputs.models import from_estimator
+from auditapp.service import feedback_pages as pages
 from auditapp.service import feedback_presets as presets
 from auditapp.service.store import ArtifactStore
 from callbacks import feedback
@@ -131,7 +132,7 @@ def test_lending_sides_share_everything_but_the_policy():
     left, right = presets.lending_params(values)
     assert (left.policy, right.policy) == ("max_profit", "demographic_parity")
     assert left.default_change == right.default_change == -250 and left.steps == right.steps == 4
-    assert presets.side_titles("lending", values) == ("Policy 1: maximum profit", "Policy 2: demographic parity")
+    assert pages.side_titles("lending", values) == ("Policy 1: maximum profit", "Policy 2: demographic parity")
 
 
 def test_run_key_separates_settings_and_seeds_and_is_json():
@@ -206,24 +207,24 @@ def test_sensitive_column_must_be_in_the_dataset(hiring_state):
 def test_policing_comparison_and_readout_quote_the_results():
     left, right = presets.policing_params(presets.read_controls("policing", _defaults("policing", steps=200, runs=5)))
     results = [run_simulation("policing", p, seed=2) for p in (left, right)]
-    lines = presets.comparison("policing", results)
+    lines = pages.comparison("policing", results)
     assert f"{results[0].summary['final_mean_share'][0]:.1%} of patrols without the correction" in lines[0]
     assert f"{results[1].summary['final_mean_share'][0]:.1%} with it" in lines[0]
     share = results[1].series_wide("mean_share").loc[50, "A"]
-    text = presets.step_readout("policing", results, 50)
+    text = pages.step_readout("policing", results, 50)
     assert text.startswith("Day 50 of 200") and f"with it A {share:.1%}" in text
-    assert presets.step_readout("policing", results, 10_000).startswith("Day 200 of 200")
+    assert pages.step_readout("policing", results, 10_000).startswith("Day 200 of 200")
 
 
 def test_lending_comparison_and_readout_quote_the_results():
     pair = presets.lending_params(presets.read_controls("lending", _defaults("lending", steps=3)))
     results = [run_simulation("lending", p) for p in pair]
-    lines = presets.comparison("lending", results)
+    lines = pages.comparison("lending", results)
     group_b = results[1].summary["groups"][1]
     assert lines[1].startswith("Group B") and f"demographic parity lends to {group_b['selection_rate']:.1%}" in lines[1]
     score = results[0].series_wide("mean_score").loc[2, "A"]
-    assert f"under maximum profit: A {score:.0f}" in presets.step_readout("lending", results, 2)
-    assert presets.time_range("lending", results[0].params) == (0, 3)
+    assert f"under maximum profit: A {score:.0f}" in pages.step_readout("lending", results, 2)
+    assert pages.time_range("lending", results[0].params) == (0, 3)
 
 
 # -- callbacks ----------------------------------------------------------------------------------------
@@ -329,3 +330,14 @@ def test_a_session_that_runs_the_same_simulation_gets_it_from_the_cache(store, m
     monkeypatch.setattr(feedback, "run_simulation", refuse)
     again, _ = feedback.on_run(lambda _p: None, 1, "policing", values, names, None, second)
     assert again["keys"] == run["keys"] and feedback.show_results(again, "policing", second)[0] is None
+
+
+def test_every_scenario_the_page_offers_is_one_registry_entry_and_the_callbacks_never_name_one():
+    from pathlib import Path
+
+    assert set(pages.SCENARIO_PAGES) == set(presets.CONTROLS) == set(presets.SCENARIO_LABELS)
+    with pytest.raises(AuditInputError, match="Unknown scenario 'x'"):
+        pages.scenario_page("x")
+    source = Path(feedback.__file__).read_text(encoding="utf-8")
+    for name in pages.SCENARIO_PAGES:
+        assert f'scenario == "{name}"' not in source and f'== "{name}"' not in source
