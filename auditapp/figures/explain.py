@@ -157,12 +157,12 @@ def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
     group, reference = escape(gap.group), escape(gap.reference)
     start, end = f"{reference} (starting point)", group
     sign = 1.0 if gap.total >= 0 else -1.0
-    def colour(value: float) -> str:
+    def effect_colour(value: float) -> str:
         return WIDENS if value * sign > 0 else NARROWS
 
     fig = go.Figure(step_bars(
         [start, *labels, end], gap.mean_reference, values, gap.mean_group,
-        colours=[colour(v) for v in values],
+        colours=[effect_colour(v) for v in values],
         customdata=[[None, None], *[[plain(lo), plain(hi)] for lo, hi in zip(lows, highs, strict=True)],
                     [plain(gap.total_low), plain(gap.total_high)]],
         hovertemplate="%{x}: %{y:+.4f}<extra></extra>",

@@ -232,8 +232,9 @@ def threshold_moves(threshold: float, threshold_points: pd.DataFrame, *, roc_cur
     """
     t = float(threshold)
     points = threshold_points.sort_index()
-    curves = [(("layout", "shapes", i, end), t) for i in range(panels) for end in ("x0", "x1")]
-    roc = [(("data", roc_curves + 1, "x"), [plain(v) for v in points["false_positive_rate"]]),
+    curves: list[tuple[tuple, object]] = [(("layout", "shapes", i, end), t) for i in range(panels)
+                                          for end in ("x0", "x1")]
+    roc: list[tuple[tuple, object]] = [(("data", roc_curves + 1, "x"), [plain(v) for v in points["false_positive_rate"]]),
            (("data", roc_curves + 1, "y"), [plain(v) for v in points["true_positive_rate"]])]
     return {"curves": curves, "roc": roc}
 
