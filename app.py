@@ -12,7 +12,7 @@ import dash
 from dash import set_props
 
 from auditapp.core.runtime import limit_threads
-from auditapp.service.config import Settings
+from auditapp.service.config import Settings, configure
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("auditapp.app")
@@ -38,8 +38,7 @@ def _on_error(exc: Exception) -> None:
 def create_app(settings: Settings | None = None) -> dash.Dash:
     """Build the app. One app per process: Dash attaches ``@callback``s to the first app created."""
     limit_threads()
-    settings = settings or Settings.from_env()
-    settings.export()
+    settings = configure(settings or Settings.from_env())
     import threading
 
     from auditapp.inputs.sandbox import announce

@@ -1,4 +1,9 @@
-"""What callbacks share: the artifact store and settings of this process, and new audits fairly queued."""
+"""What callbacks share: the artifact store and settings of this process, and new audits fairly queued.
+
+The one accessor for services: ``settings()`` is the process's configured settings
+(``auditapp.service.config.current``) and ``get_store()`` the store they name; a test configures the
+settings once and every callback sees the same store.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,25 @@ import socket
 from collections.abc import Callable
 from functools import lru_cache
 
+from auditapp.service import config
 from auditapp.service.config import Settings
 from auditapp.service.store import ArtifactStore
 
 
-@lru_cache(maxsize=1)
 def settings() -> Settings:
-    return Settings.from_env()
+    """This process's settings (configured when the app was created)."""
+    return config.current()
 
 
-@lru_cache(maxsize=1)
 def get_store() -> ArtifactStore:
-    return ArtifactStore(settings().data_dir, redis_url=settings().redis_url or "")
+    """The artifact store the settings name (one per folder and Redis address)."""
+    current = settings()
+    return _store(current.data_dir, current.redis_url or "")
+
+
+@lru_cache(maxsize=4)
+def _store(data_dir: str, redis_url: str) -> ArtifactStore:
+    return ArtifactStore(data_dir, redis_url=redis_url)
 
 
 def client_gone() -> Callable[[], bool]:

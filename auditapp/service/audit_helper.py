@@ -55,22 +55,15 @@ def _exit_with(parent: int) -> None:
             os._exit(0)
 
 
-def _settings_of_caller() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k.startswith("AUDITAPP_")}
-
-
-def _compute(token: str, state: dict[str, Any], trust_pickle: bool, environ: dict[str, str]) -> None:
+def _compute(token: str, state: dict[str, Any], settings: Any) -> None:
     from auditapp.service import workspace
-    from auditapp.service.config import Settings
+    from auditapp.service.config import configure
     from auditapp.service.store import ArtifactStore
 
-    # The web process's settings as they are now (a helper outlives changes to its parent's environment).
-    for name in [k for k in os.environ if k.startswith("AUDITAPP_") and k not in environ]:
-        del os.environ[name]
-    os.environ.update(environ)
-    settings = Settings.from_env()
+    # The caller's settings, handed over with each audit (a helper outlives its caller's settings).
+    configure(settings)
     store = ArtifactStore(settings.data_dir, redis_url=settings.redis_url or "")
-    workspace.audit_for(store, token, state, trust_pickle=trust_pickle)
+    workspace.audit_for(store, token, state, trust_pickle=settings.trust_pickle)
 
 
 def _ready() -> int:
@@ -147,7 +140,7 @@ def _pool() -> HelperPool:
     return HelperPool()
 
 
-def audit_in_helper(token: str, state: dict[str, Any], *, trust_pickle: bool, timeout: float,
+def audit_in_helper(token: str, state: dict[str, Any], *, settings: Any, timeout: float,
                     stop: Callable[[], str | None] | None = None) -> bool:
     """Compute (and cache) the audit for ``state`` in a helper; False if no helper can be used here.
 
@@ -168,7 +161,7 @@ def audit_in_helper(token: str, state: dict[str, Any], *, trust_pickle: bool, ti
     helper, usable = pool.take(), False
     deadline = time.monotonic() + timeout
     try:
-        future = helper.pool.submit(_compute, token, state, trust_pickle, _settings_of_caller())
+        future = helper.pool.submit(_compute, token, state, settings)
         while not concurrent.futures.wait([future], timeout=_CHECK_EVERY).done:
             reason = stop() if stop is not None else None
             if reason is not None:
@@ -209,8 +202,8 @@ def start_helper() -> Future | None:
     Returns the future of its start-up (its result is the helper's process id), or None when the
     operator turned the helper off (``AUDITAPP_AUDIT_HELPER=0``).
     """
-    from auditapp.service.config import Settings
+    from auditapp.service.config import current
 
-    if not Settings.from_env().audit_helper:
+    if not current().audit_helper:
         return None
     return _pool().warm().started

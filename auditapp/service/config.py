@@ -1,4 +1,10 @@
-"""Operator settings, read from the environment (so web and worker processes agree)."""
+"""Operator settings: built once when a process starts (from command-line flags and the environment), then
+passed down as parameters; :func:`current` is the one accessor for code that runs inside the server.
+
+Nothing writes settings back into ``os.environ``: a child process gets them explicitly (the audit helper is
+handed the caller's :class:`Settings`; a forked background job inherits :func:`configure`'s value), and a
+separately started worker (Celery) reads its own environment once, in :func:`current`.
+"""
 
 from __future__ import annotations
 
@@ -48,13 +54,20 @@ class Settings:
             audit_helper=os.environ.get("AUDITAPP_AUDIT_HELPER", "1").strip().lower() in ("1", "true", "yes", "on"),
         )
 
-    def export(self) -> None:
-        """Write these settings to the environment, for worker processes started later."""
-        os.environ["AUDITAPP_DATA_DIR"] = self.data_dir
-        os.environ["AUDITAPP_TRUST_PICKLE"] = "1" if self.trust_pickle else "0"
-        os.environ["AUDITAPP_DEMO"] = self.demo or ""
-        os.environ["AUDITAPP_MAX_UPLOAD_BYTES"] = str(self.max_upload_bytes)
-        os.environ["AUDITAPP_REDIS_URL"] = self.redis_url or ""
-        os.environ["AUDITAPP_JOB_TIME_LIMIT"] = str(self.job_time_limit)
-        os.environ["AUDITAPP_ARTIFACT_TTL"] = str(self.artifact_ttl)
-        os.environ["AUDITAPP_AUDIT_HELPER"] = "1" if self.audit_helper else "0"
+
+_current: Settings | None = None
+
+
+def configure(settings: Settings) -> Settings:
+    """Make ``settings`` this process's settings (the app's start-up, or a helper process given them)."""
+    global _current
+    _current = settings
+    return settings
+
+
+def current() -> Settings:
+    """This process's settings: those configured at start-up, else read from the environment once."""
+    global _current
+    if _current is None:
+        _current = Settings.from_env()
+    return _current

@@ -33,7 +33,7 @@ from typing import Any
 
 from auditapp.core.errors import AuditInputError, LimitExceededError
 from auditapp.core.limits import job_time_limit, positive_int
-from auditapp.service.config import Settings
+from auditapp.service.config import current
 from auditapp.service.slots import JOBS, FairQueue, Place
 
 log = logging.getLogger("auditapp.service.jobs")
@@ -184,7 +184,7 @@ def watch_polls(polled: Callable[[], bool] | None, *, seconds: int | None = None
 @contextlib.contextmanager
 def job_slot(token: str | None, *, on_wait: Callable[[Place], None] | None = None) -> Iterator[FairQueue]:
     """Hold one of the server's background-job slots while the ``with`` block runs (waiting for it first)."""
-    settings = Settings.from_env()
+    settings = current()
     queue = FairQueue.for_server(JOBS, settings.data_dir, settings.redis_url, poll=0.25)
     session = "anonymous"
     if token:
@@ -220,7 +220,7 @@ def audit_summary(token: str, state: dict) -> dict:
     """The audit for ``state`` (computed once and cached in the store) reduced to plain JSON numbers."""
     from auditapp.service import workspace
 
-    audit = workspace.audit_for(_store(), token, state, trust_pickle=Settings.from_env().trust_pickle)
+    audit = workspace.audit_for(_store(), token, state, trust_pickle=current().trust_pickle)
     rates = audit.result.groupings[0].groups["selection_rate"]
     return {"rows": int(audit.result.n_rows), "groupings": [g.name for g in audit.result.groupings],
             "selection_rate": {str(k): float(v) for k, v in rates.items()}}

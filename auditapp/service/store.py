@@ -268,8 +268,8 @@ class ArtifactStore(ResultCache):
 
 # -- backends ---------------------------------------------------------------------------------------
 def default_store() -> ArtifactStore:
-    """The store configured by ``AUDITAPP_DATA_DIR`` (default ``~/.cache/auditapp/app``) and
-    ``AUDITAPP_REDIS_URL`` / ``AUDITAPP_ARTIFACT_TTL``."""
-    root = os.environ.get("AUDITAPP_DATA_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "auditapp", "app")
-    return ArtifactStore(root)
+    """The store this process's settings name (``auditapp.service.config.current``: its data folder and Redis)."""
+    from auditapp.service.config import current
+
+    settings = current()
+    return ArtifactStore(settings.data_dir, redis_url=settings.redis_url or "")

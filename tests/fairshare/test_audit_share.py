@@ -46,11 +46,9 @@ def _state(store, token, frame, sensitive, n_boot):
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
+def server(tmp_path, use_settings):
     """A data directory as a server's web processes share it, with the default caps (2 audits, 1 per session)."""
-    monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("AUDITAPP_REDIS_URL", "")
-    settings = Settings(data_dir=str(tmp_path), audit_helper=True, job_time_limit=600)
+    settings = use_settings(data_dir=str(tmp_path), audit_helper=True, job_time_limit=600)
     return settings, ArtifactStore(tmp_path, redis_url="")
 
 

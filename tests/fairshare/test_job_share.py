@@ -25,9 +25,8 @@ def audit_job(token, state):
 
 
 @pytest.fixture
-def setup(tmp_path, monkeypatch):
-    monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("AUDITAPP_REDIS_URL", "")
+def setup(tmp_path, monkeypatch, use_settings):
+    use_settings(data_dir=str(tmp_path / "data"), redis_url=None)
     jobs._store.cache_clear()
     store = ArtifactStore(tmp_path / "data", redis_url="")
     manager = managers.background_manager(Settings(data_dir=str(tmp_path / "data")))

@@ -23,9 +23,8 @@ def audit_job(token, state):
 
 
 @pytest.fixture
-def setup(tmp_path, monkeypatch):
-    monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("AUDITAPP_REDIS_URL", "")
+def setup(tmp_path, monkeypatch, use_settings):
+    use_settings(data_dir=str(tmp_path / "data"), redis_url=None)
     monkeypatch.setenv("AUDITAPP_MAX_INTERSECTIONS", "100000")  # flow.slow_dataset: thousands of intersections
     monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "1000000000")
     jobs._store.cache_clear()

@@ -1,0 +1,21 @@
+"""Builders every test folder shares."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditapp.service import config
+from auditapp.service.config import Settings
+
+
+@pytest.fixture
+def use_settings(monkeypatch):
+    """``use_settings(data_dir=..., **fields)``: make these the process's settings for this test (what the app's
+    start-up does with ``config.configure``), so callbacks, background jobs and helpers all see them."""
+
+    def configure(**fields) -> Settings:
+        settings = Settings(**fields)
+        monkeypatch.setattr(config, "_current", settings)
+        return settings
+
+    return configure
