@@ -10,7 +10,6 @@ from __future__ import annotations
 import select
 import socket
 from collections.abc import Callable
-from functools import lru_cache
 
 from auditapp.service import config
 from auditapp.service.config import Settings
@@ -22,15 +21,17 @@ def settings() -> Settings:
     return config.current()
 
 
+_STORES: dict[tuple[str, str], ArtifactStore] = {}
+
+
 def get_store() -> ArtifactStore:
-    """The artifact store the settings name (one per folder and Redis address)."""
+    """The artifact store the settings name (one per folder and Redis address, made on first use)."""
     current = settings()
-    return _store(current.data_dir, current.redis_url or "")
-
-
-@lru_cache(maxsize=4)
-def _store(data_dir: str, redis_url: str) -> ArtifactStore:
-    return ArtifactStore(data_dir, redis_url=redis_url)
+    key = (str(current.data_dir), current.redis_url or "")
+    store = _STORES.get(key)
+    if store is None:
+        store = _STORES.setdefault(key, ArtifactStore(key[0], redis_url=key[1]))
+    return store
 
 
 def client_gone() -> Callable[[], bool]:

@@ -19,3 +19,17 @@ def use_settings(monkeypatch):
         return settings
 
     return configure
+
+
+@pytest.fixture
+def use_store(monkeypatch, use_settings):
+    """``use_store(store)``: make ``store`` the one every callback reaches (``callbacks.context.get_store``),
+    with settings naming its folder."""
+    import callbacks.context as context
+
+    def configure(store, **fields):
+        use_settings(data_dir=str(store.root), **fields)
+        monkeypatch.setitem(context._STORES, (str(store.root), ""), store)
+        return store
+
+    return configure

@@ -5,15 +5,13 @@ from __future__ import annotations
 import pytest
 
 import callbacks.context as context
-from auditapp.service import config
-from auditapp.service.config import Settings
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def store(tmp_path, use_settings):
     """A fresh artifact store that every callback module sees: the process's settings name its folder (the one
     place callbacks reach services through, ``callbacks.context``)."""
-    monkeypatch.setattr(config, "_current", Settings(data_dir=str(tmp_path / "store"), audit_helper=False))
+    use_settings(data_dir=str(tmp_path / "store"), audit_helper=False)
     return context.get_store()
 
 

@@ -41,10 +41,8 @@ def _page(scenario: str, **changes):
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    store = ArtifactStore(tmp_path / "store")
-    monkeypatch.setattr(feedback, "get_store", lambda: store)
-    return store
+def store(tmp_path, use_store):
+    return use_store(ArtifactStore(tmp_path / "store"))
 
 
 @pytest.fixture

@@ -51,12 +51,11 @@ def workspace_files(tmp_path_factory):
 
 
 @pytest.fixture
-def page(monkeypatch, workspace_files):
+def page(monkeypatch, workspace_files, use_store):
     """The callbacks module wired to the tiny store, one candidate at a time (no process pool in tests)."""
     from callbacks import mitigation
 
-    store = workspace_files[0]
-    monkeypatch.setattr(mitigation, "get_store", lambda: store)
+    use_store(workspace_files[0])
     monkeypatch.setattr(mitigation, "N_JOBS", 1)
     return mitigation
 

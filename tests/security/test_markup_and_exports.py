@@ -28,12 +28,12 @@ def test_html_in_column_names_and_values_reaches_the_grid_as_plain_text(upload, 
     assert column_options(dataset)["all"][0] == {"label": SCRIPT, "value": SCRIPT}
 
 
-def test_html_in_the_upload_message_is_a_plain_string_child(upload, store, token, monkeypatch):
+def test_html_in_the_upload_message_is_a_plain_string_child(upload, store, token, use_store):
     from dash import html
 
     import callbacks.data as data
 
-    monkeypatch.setattr(data, "get_store", lambda: store)
+    use_store(store)
     _, body = upload("dataset", f"{IMG}.csv", b"a,y\n1,1\n")
     _state, alert = data.on_upload(body, None, token)
     texts = []

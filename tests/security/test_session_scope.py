@@ -20,8 +20,8 @@ def _texts(node) -> str:
     return _texts(getattr(node, "children", None) or "")
 
 
-def test_the_same_bytes_uploaded_under_another_name_show_that_name(upload, store, frame, monkeypatch):
-    monkeypatch.setattr(data_page, "get_store", lambda: store)
+def test_the_same_bytes_uploaded_under_another_name_show_that_name(upload, store, frame, use_store):
+    use_store(store)
     content = frame.to_csv(index=False).encode()
     first, second = store.new_session(), store.new_session()
     _, mine = upload("dataset", SECRET_NAME, content, session=first)
