@@ -171,36 +171,53 @@ def _figures(scenario, results):
     return [tuple(None if f is None else _half_width(f) for f in pair) for pair in pairs]
 
 
+RESULT_OUTPUTS = dict(
+    results=Output(ids.FEEDBACK_RESULTS, "style"), summary=Output(ids.FEEDBACK_SUMMARY, "children"),
+    left_title=Output(ids.FEEDBACK_LEFT_TITLE, "children"), right_title=Output(ids.FEEDBACK_RIGHT_TITLE, "children"),
+    left=Output(ids.FEEDBACK_LEFT_GRAPH, "figure"), right=Output(ids.FEEDBACK_RIGHT_GRAPH, "figure"),
+    left_extra=Output(ids.FEEDBACK_LEFT_EXTRA, "style"), left_extra_figure=Output(ids.FEEDBACK_LEFT_EXTRA_GRAPH, "figure"),
+    right_extra=Output(ids.FEEDBACK_RIGHT_EXTRA, "style"),
+    right_extra_figure=Output(ids.FEEDBACK_RIGHT_EXTRA_GRAPH, "figure"),
+    left_story=Output(ids.FEEDBACK_LEFT_NARRATIVE, "children"),
+    right_story=Output(ids.FEEDBACK_RIGHT_NARRATIVE, "children"),
+    step_min=Output(ids.FEEDBACK_STEP_SLIDER, "min"), step_max=Output(ids.FEEDBACK_STEP_SLIDER, "max"),
+    step=Output(ids.FEEDBACK_STEP_SLIDER, "value"), step_marks=Output(ids.FEEDBACK_STEP_SLIDER, "marks"),
+)
+
+
+def _unchanged(**shown) -> dict:
+    """Every result output left as it is, except those named."""
+    return {name: shown.get(name, no_update) for name in RESULT_OUTPUTS}
+
+
 @callback(
-    Output(ids.FEEDBACK_RESULTS, "style"), Output(ids.FEEDBACK_SUMMARY, "children"),
-    Output(ids.FEEDBACK_LEFT_TITLE, "children"), Output(ids.FEEDBACK_RIGHT_TITLE, "children"),
-    Output(ids.FEEDBACK_LEFT_GRAPH, "figure"), Output(ids.FEEDBACK_RIGHT_GRAPH, "figure"),
-    Output(ids.FEEDBACK_LEFT_EXTRA, "style"), Output(ids.FEEDBACK_LEFT_EXTRA_GRAPH, "figure"),
-    Output(ids.FEEDBACK_RIGHT_EXTRA, "style"), Output(ids.FEEDBACK_RIGHT_EXTRA_GRAPH, "figure"),
-    Output(ids.FEEDBACK_LEFT_NARRATIVE, "children"), Output(ids.FEEDBACK_RIGHT_NARRATIVE, "children"),
-    Output(ids.FEEDBACK_STEP_SLIDER, "min"), Output(ids.FEEDBACK_STEP_SLIDER, "max"),
-    Output(ids.FEEDBACK_STEP_SLIDER, "value"), Output(ids.FEEDBACK_STEP_SLIDER, "marks"),
-    Input(ids.FEEDBACK_RUN_STORE, "data"), Input(ids.FEEDBACK_SCENARIO_RADIO, "value"),
-    State(ids.SESSION_STORE, "data"),
+    output=RESULT_OUTPUTS,
+    inputs=dict(run=Input(ids.FEEDBACK_RUN_STORE, "data"), scenario=Input(ids.FEEDBACK_SCENARIO_RADIO, "value"),
+                token=State(ids.SESSION_STORE, "data")),
 )
 def show_results(run, scenario, token):
     """Show the finished run's charts and sentences (hidden while another scenario is chosen)."""
     if not run or run.get("scenario") != scenario:
-        return (HIDDEN,) + (no_update,) * 15
+        return _unchanged(results=HIDDEN)
     try:
         results = load_results(run, token)
     except AuditInputError as exc:
-        return (HIDDEN, [html.Li(str(exc))]) + (no_update,) * 14
-    figures = _figures(scenario, results)
-    sides = [(main, HIDDEN if extra is None else None, no_update if extra is None else extra)
-             for main, extra in figures]
-    narratives = [[html.Li(line) for line in r.narrative] for r in results] + [[]]
+        return _unchanged(results=HIDDEN, summary=[html.Li(str(exc))])
+    (left, left_extra), (right, right_extra) = _figures(scenario, results)
+    stories = [[html.Li(line) for line in r.narrative] for r in results] + [[]]
     page = scenario_page(scenario)
     summary = [html.Li(line) for line in ([run["note"]] if run.get("note") else []) + list(page.comparison(results))]
     first, last = page.time_range(results[0].params)
-    marks = {first: str(first), last: f"{last:,}"}
-    return (None, summary, *run["titles"], sides[0][0], sides[1][0], *sides[0][1:], *sides[1][1:],
-            narratives[0], narratives[1], first, last, last, marks)
+    return dict(
+        results=None, summary=summary, left_title=run["titles"][0], right_title=run["titles"][1],
+        left=left, right=right,
+        left_extra=HIDDEN if left_extra is None else None,
+        left_extra_figure=no_update if left_extra is None else left_extra,
+        right_extra=HIDDEN if right_extra is None else None,
+        right_extra_figure=no_update if right_extra is None else right_extra,
+        left_story=stories[0], right_story=stories[1],
+        step_min=first, step_max=last, step=last, step_marks={first: str(first), last: f"{last:,}"},
+    )
 
 
 @callback(

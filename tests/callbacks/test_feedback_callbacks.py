@@ -251,10 +251,10 @@ def test_run_policing_caches_both_sides_and_shows_them(store, token, monkeypatch
     assert again == run
 
     out = feedback.show_results(run, "policing", token)
-    assert out[0] is None and out[4].layout.title.text.startswith("Where patrols go")
-    assert out[6] == feedback.HIDDEN and (out[12], out[13], out[14]) == (1, 120, 120)
-    assert any("without the correction" in li.children for li in out[1])
-    assert feedback.show_results(run, "lending", token)[0] == feedback.HIDDEN
+    assert out["results"] is None and out["left"].layout.title.text.startswith("Where patrols go")
+    assert out["left_extra"] == feedback.HIDDEN and (out["step_min"], out["step_max"], out["step"]) == (1, 120, 120)
+    assert any("without the correction" in li.children for li in out["summary"])
+    assert feedback.show_results(run, "lending", token)["results"] == feedback.HIDDEN
 
     left, right, extra, text = feedback.on_step(60, run, token)
     assert isinstance(left, Patch) and extra is no_update and text.startswith("Day 60 of 120")
@@ -280,8 +280,8 @@ def test_model_loop_runs_on_the_current_dataset_with_the_default_learner(store, 
     run, alert = feedback.on_run(lambda _p: None, 1, "model-loop", values, names, state, token)
     assert alert is None and len(run["keys"]) == 1 and DEFAULT_LEARNER in run["note"]
     out = feedback.show_results(run, "model-loop", token)
-    assert run["note"] == out[1][0].children
-    assert out[6] is None and out[8] == feedback.HIDDEN and out[11] == []
+    assert run["note"] == out["summary"][0].children
+    assert out["left_extra"] is None and out["right_extra"] == feedback.HIDDEN and out["right_story"] == []
     assert feedback.on_step(2, run, token)[2] is not no_update
 
 
@@ -305,12 +305,12 @@ def test_another_session_cannot_replay_a_model_loop_run_by_its_key(store, hiring
     token, state, _frame = hiring_state
     values, names = _page("model-loop", sensitive="sex", rounds=2, pool_size=80)
     run, _ = feedback.on_run(lambda _p: None, 1, "model-loop", values, names, state, token)
-    assert feedback.show_results(run, "model-loop", token)[0] is None
+    assert feedback.show_results(run, "model-loop", token)["results"] is None
     other = store.new_session()
     with pytest.raises(AuditInputError, match="another session"):
         feedback.load_results(run, other)
     shown = feedback.show_results(run, "model-loop", other)
-    assert shown[0] == feedback.HIDDEN and "another session" in shown[1][0].children
+    assert shown["results"] == feedback.HIDDEN and "another session" in shown["summary"][0].children
     assert feedback.on_step(2, run, other)[:3] == (no_update, no_update, no_update)
 
 
@@ -327,7 +327,7 @@ def test_a_session_that_runs_the_same_simulation_gets_it_from_the_cache(store, m
 
     monkeypatch.setattr(feedback, "run_simulation", refuse)
     again, _ = feedback.on_run(lambda _p: None, 1, "policing", values, names, None, second)
-    assert again["keys"] == run["keys"] and feedback.show_results(again, "policing", second)[0] is None
+    assert again["keys"] == run["keys"] and feedback.show_results(again, "policing", second)["results"] is None
 
 
 def test_every_scenario_the_page_offers_is_one_registry_entry_and_the_callbacks_never_name_one():
