@@ -119,32 +119,46 @@ def _ready_text(rows, seed) -> str:
     return f"Showing explanations computed with {rows:,} rows per group and seed {seed}."
 
 
+EXPLANATION_OUTPUTS = dict(
+        results=Output(ids.EXPLAIN_RESULTS, "style"), output=Output(ids.EXPLAIN_OUTPUT_TEXT, "children"),
+        sample=Output(ids.EXPLAIN_SAMPLE_TEXT, "children"),
+        importance=Output(ids.EXPLAIN_IMPORTANCE_GRAPH, "figure"),
+        importance_text=Output(ids.EXPLAIN_IMPORTANCE_TEXT, "children"),
+        groupings=Output(ids.EXPLAIN_GROUPING_DROPDOWN, "options"),
+        grouping=Output(ids.EXPLAIN_GROUPING_DROPDOWN, "value"),
+        pair_groupings=Output(ids.EXPLAIN_PAIR_GROUPING_DROPDOWN, "options"),
+        pair_grouping=Output(ids.EXPLAIN_PAIR_GROUPING_DROPDOWN, "value"),
+        features=Output(ids.EXPLAIN_FEATURE_DROPDOWN, "options"), feature=Output(ids.EXPLAIN_FEATURE_DROPDOWN, "value"),
+        colours=Output(ids.EXPLAIN_COLOR_DROPDOWN, "options"), colour=Output(ids.EXPLAIN_COLOR_DROPDOWN, "value"),
+        proxy_text=Output(ids.EXPLAIN_PROXY_TEXT, "children"), proxy_rows=Output(ids.EXPLAIN_PROXY_GRID, "rowData"),
+        proxy_columns=Output(ids.EXPLAIN_PROXY_GRID, "columnDefs"),
+)
+
+
 @callback(
-    Output(ids.EXPLAIN_RESULTS, "style"), Output(ids.EXPLAIN_OUTPUT_TEXT, "children"),
-    Output(ids.EXPLAIN_SAMPLE_TEXT, "children"), Output(ids.EXPLAIN_IMPORTANCE_GRAPH, "figure"),
-    Output(ids.EXPLAIN_IMPORTANCE_TEXT, "children"),
-    Output(ids.EXPLAIN_GROUPING_DROPDOWN, "options"), Output(ids.EXPLAIN_GROUPING_DROPDOWN, "value"),
-    Output(ids.EXPLAIN_PAIR_GROUPING_DROPDOWN, "options"), Output(ids.EXPLAIN_PAIR_GROUPING_DROPDOWN, "value"),
-    Output(ids.EXPLAIN_FEATURE_DROPDOWN, "options"), Output(ids.EXPLAIN_FEATURE_DROPDOWN, "value"),
-    Output(ids.EXPLAIN_COLOR_DROPDOWN, "options"), Output(ids.EXPLAIN_COLOR_DROPDOWN, "value"),
-    Output(ids.EXPLAIN_PROXY_TEXT, "children"), Output(ids.EXPLAIN_PROXY_GRID, "rowData"),
-    Output(ids.EXPLAIN_PROXY_GRID, "columnDefs"),
-    Input(ids.EXPLAIN_READY_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    output=EXPLANATION_OUTPUTS,
+    inputs=dict(ready=Input(ids.EXPLAIN_READY_STORE, "data"), state=State(ids.STATE_STORE, "data"),
+                token=State(ids.SESSION_STORE, "data")),
 )
 def show_explanation(ready, state, token):
     """Show a computed explanation: overall importance, the proxy table, and the choices for each view."""
     explanation = _explanation(ready, state, token)
     if explanation is None:
-        return (HIDDEN,) + (no_update,) * 15
+        return {name: HIDDEN if name == "results" else no_update for name in EXPLANATION_OUTPUTS}
     groupings = explain_jobs.grouping_names(explanation)
-    features = list(explanation.shap.features)
     attributes = [str(c) for c in explanation.sensitive.columns]
-    return (SHOWN, explain_jobs.output_sentence(explanation),
-            explain_jobs.sample_sentence(explanation, int(explanation.sample.cell_sizes.sum())),
-            importance_figure(explanation), explain_jobs.importance_sentence(explanation),
-            groupings, groupings[0], groupings, groupings[0],
-            features, explain_jobs.default_feature(explanation), attributes, attributes[0],
-            explain_jobs.proxy_sentence(explanation.proxies), proxy_rows(explanation.proxies), PROXY_COLUMNS)
+    return dict(
+        results=SHOWN, output=explain_jobs.output_sentence(explanation),
+        sample=explain_jobs.sample_sentence(explanation, int(explanation.sample.cell_sizes.sum())),
+        importance=importance_figure(explanation), importance_text=explain_jobs.importance_sentence(explanation),
+        groupings=groupings, grouping=groupings[0], pair_groupings=groupings, pair_grouping=groupings[0],
+        features=list(explanation.shap.features), feature=explain_jobs.default_feature(explanation),
+        colours=attributes, colour=attributes[0],
+        proxy_text=explain_jobs.proxy_sentence(explanation.proxies), proxy_rows=proxy_rows(explanation.proxies),
+        proxy_columns=PROXY_COLUMNS,
+    )
+
+
 
 
 @callback(

@@ -103,23 +103,24 @@ def test_compute_ignores_the_first_render_and_shows_input_errors(store, shared):
 def test_a_ready_explanation_fills_every_panel(explained):
     explanation, ready, state, token = explained
     out = page.show_explanation(ready, state, token)
-    assert out[0] == page.SHOWN
-    assert out[5] == ["sex", "ethnicity", "sex × ethnicity"] and out[6] == "sex"
-    assert out[10] == PROXY_FEATURE and out[12] == "sex"
-    assert f"{explanation.sample.n_rows:,} of 800 rows" in out[2]
-    proxies = {(r["feature"], r["sensitive"]): r for r in out[14]}
+    assert out["results"] == page.SHOWN and set(out) == set(page.EXPLANATION_OUTPUTS)
+    assert out["groupings"] == ["sex", "ethnicity", "sex × ethnicity"] and out["grouping"] == "sex"
+    assert out["feature"] == PROXY_FEATURE and out["colour"] == "sex"
+    assert f"{explanation.sample.n_rows:,} of 800 rows" in out["sample"]
+    proxies = {(r["feature"], r["sensitive"]): r for r in out["proxy_rows"]}
     assert proxies[(PROXY_FEATURE, "sex")]["flagged"] is True
-    assert PROXY_FEATURE in out[13]
-    assert [c["field"] for c in out[15]][:2] == ["feature", "sensitive"]
+    assert PROXY_FEATURE in out["proxy_text"]
+    assert [c["field"] for c in out["proxy_columns"]][:2] == ["feature", "sensitive"]
     top = explanation.importance.index[0]
-    assert out[4].startswith(f"{top} moves one person's output the most")
+    assert out["importance_text"].startswith(f"{top} moves one person's output the most")
 
 
 def test_no_explanation_keeps_the_panels_hidden(store, shared):
     _, token, state, _ = shared
     out = page.show_explanation({"rows_per_group": 999, "seed": 9}, state, token)
-    assert out[0] == page.HIDDEN and out[1:] == (dash.no_update,) * 15
-    assert page.show_explanation(None, state, token)[0] == page.HIDDEN
+    assert out["results"] == page.HIDDEN
+    assert all(value is dash.no_update for name, value in out.items() if name != "results")
+    assert page.show_explanation(None, state, token)["results"] == page.HIDDEN
 
 
 def test_the_pair_dropdowns_start_with_the_widest_gap(explained):
