@@ -45,16 +45,25 @@ def form_key(state) -> str:
     return json.dumps([state.get("dataset"), state.get("spec")], sort_keys=True, default=str)
 
 
+# The form's fields by the names ``form_values`` gives them, its column choices, and which settings it shows.
+SETTINGS_OUTPUTS = dict(
+    target_options=Output(ids.DATA_TARGET_DROPDOWN, "options"),
+    prediction_options=Output(ids.DATA_PREDICTION_DROPDOWN, "options"),
+    score_options=Output(ids.DATA_SCORE_DROPDOWN, "options"),
+    sensitive_options=Output(ids.DATA_SENSITIVE_DROPDOWN, "options"),
+    target=Output(ids.DATA_TARGET_DROPDOWN, "value"), source=Output(ids.DATA_SOURCE_RADIO, "value"),
+    prediction=Output(ids.DATA_PREDICTION_DROPDOWN, "value"), score=Output(ids.DATA_SCORE_DROPDOWN, "value"),
+    threshold=Output(ids.DATA_THRESHOLD_INPUT, "value"), model_favorable=Output(ids.DATA_MODEL_FAVORABLE_INPUT, "value"),
+    sensitive=Output(ids.DATA_SENSITIVE_DROPDOWN, "value"), bins=Output(ids.DATA_BINS_INPUT, "value"),
+    min_group_size=Output(ids.DATA_MIN_GROUP_INPUT, "value"), confidence=Output(ids.DATA_CONFIDENCE_RADIO, "value"),
+    key=Output(ids.DATA_FORM_KEY_STORE, "data"),
+)
+
+
 @callback(
-    Output(ids.DATA_TARGET_DROPDOWN, "options"), Output(ids.DATA_PREDICTION_DROPDOWN, "options"),
-    Output(ids.DATA_SCORE_DROPDOWN, "options"), Output(ids.DATA_SENSITIVE_DROPDOWN, "options"),
-    Output(ids.DATA_TARGET_DROPDOWN, "value"), Output(ids.DATA_SOURCE_RADIO, "value"),
-    Output(ids.DATA_PREDICTION_DROPDOWN, "value"), Output(ids.DATA_SCORE_DROPDOWN, "value"),
-    Output(ids.DATA_THRESHOLD_INPUT, "value"), Output(ids.DATA_MODEL_FAVORABLE_INPUT, "value"),
-    Output(ids.DATA_SENSITIVE_DROPDOWN, "value"), Output(ids.DATA_BINS_INPUT, "value"),
-    Output(ids.DATA_MIN_GROUP_INPUT, "value"), Output(ids.DATA_CONFIDENCE_RADIO, "value"),
-    Output(ids.DATA_FORM_KEY_STORE, "data"),
-    Input(ids.STATE_STORE, "data"), State(ids.DATA_FORM_KEY_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    output=SETTINGS_OUTPUTS,
+    inputs=dict(state=Input(ids.STATE_STORE, "data"), shown=State(ids.DATA_FORM_KEY_STORE, "data"),
+                token=State(ids.SESSION_STORE, "data")),
 )
 def show_settings(state, shown, token):
     """Offer the dataset's columns and fill the form with the stored settings when the dataset or the
@@ -62,17 +71,17 @@ def show_settings(state, shown, token):
     follows once its options are known (``show_favorable_values``)."""
     key = form_key(state)
     if key == shown:
-        return tuple([no_update] * 15)
+        return dict.fromkeys(SETTINGS_OUTPUTS, no_update)
     options = {"all": [], "numeric": []}
     if state and state.get("dataset"):
         try:
             options = column_options(workspace.dataset_for(get_store(), token, state))
         except AuditInputError:
             pass  # show_dataset says what is wrong
-    v = form_values(state or {})
-    return (options["all"], options["all"], options["numeric"], options["all"], v["target"], v["source"],
-            v["prediction"], v["score"], v["threshold"], v["model_favorable"], v["sensitive"], v["bins"],
-            v["min_group_size"], v["confidence"], key)
+    fields = form_values(state or {})
+    return dict(target_options=options["all"], prediction_options=options["all"], score_options=options["numeric"],
+                sensitive_options=options["all"], key=key,
+                **{name: fields[name] for name in SETTINGS_OUTPUTS if name in fields})
 
 
 @callback(

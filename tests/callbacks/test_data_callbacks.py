@@ -69,8 +69,9 @@ def test_an_uploaded_dataset_has_no_settings_until_the_user_chooses_them(store, 
     state, alert = on_upload(_uploaded(store, token), None, token)
     assert state["spec"] is None and "300 rows" in str(alert)
     values = show_settings(state, None, token)
-    assert [o["value"] for o in values[0]] == ["sex", "label", "score"]
-    assert values[4:8] == (None, None, None, None) and values[10] == []  # nothing guessed
+    assert [o["value"] for o in values["target_options"]] == ["sex", "label", "score"]
+    assert [values[f] for f in ("target", "source", "prediction", "score")] == [None] * 4  # nothing guessed
+    assert values["sensitive"] == []
     *_, alert = show_audit_overview(state, token)  # no audit of guessed settings on the other pages
     assert "No audit yet: choose what to audit on the Data & model page and press Run audit" in str(alert)
     disabled, ready, _offers = show_readiness(None, None, None, None, None, None, None, "", state, token)
@@ -99,10 +100,11 @@ def test_the_form_shows_the_settings_that_ran_and_keeps_a_draft_when_a_model_arr
     ran, _ = on_run_audit(1, "label", 1, "score", None, "score", 0.6, None, ["sex"], "", [], [], 30, 0.9, state,
                           token)
     values = show_settings(ran, None, token)
-    assert values[4:6] == ("label", "score") and values[8] == 0.6 and values[13] == 0.9
+    assert (values["target"], values["source"], values["threshold"], values["confidence"]) == ("label", "score", 0.6, 0.9)
     assert show_favorable_values("label", None, ran, token)[1] == 1  # the favourable value that ran
     assert show_favorable_values("sex", None, ran, token)[1] is None  # not carried to another outcome
-    assert show_settings(dict(ran, model_file="x"), values[-1], token) == tuple([dash.no_update] * 15)
+    unchanged = show_settings(dict(ran, model_file="x"), values["key"], token)
+    assert set(unchanged) == set(values) and all(v is dash.no_update for v in unchanged.values())
     status = show_dataset(ran, token)
     assert "people.csv" in _text(status[0])
 
