@@ -199,32 +199,45 @@ def on_cancel(n_clicks):
     return info_alert("Cancelled. Nothing from this run was kept; press Run to start again.", color="warning")
 
 
+RESULT_OUTPUTS = dict(
+    results=Output(ids.MITIGATION_RESULTS, "style"), tradeoff=Output(ids.MITIGATION_TRADEOFF_GRAPH, "figure"),
+    tradeoff_text=Output(ids.MITIGATION_TRADEOFF_TEXT, "children"), rows=Output(ids.MITIGATION_TABLE, "rowData"),
+    columns=Output(ids.MITIGATION_TABLE, "columnDefs"), run_summary=Output(ids.MITIGATION_RUN_SUMMARY, "children"),
+    learner_notes=Output(ids.MITIGATION_LEARNER_NOTES, "children"),
+    candidates=Output(ids.MITIGATION_CANDIDATE_DROPDOWN, "options"),
+    candidate=Output(ids.MITIGATION_CANDIDATE_DROPDOWN, "value"),
+    groups_text=Output(ids.MITIGATION_GROUP_SIZES_TEXT, "children"),
+    group_rows=Output(ids.MITIGATION_GROUP_SIZES_GRID, "rowData"),
+    group_columns=Output(ids.MITIGATION_GROUP_SIZES_GRID, "columnDefs"),
+)
+
+
 @callback(
-    Output(ids.MITIGATION_RESULTS, "style"), Output(ids.MITIGATION_TRADEOFF_GRAPH, "figure"),
-    Output(ids.MITIGATION_TRADEOFF_TEXT, "children"), Output(ids.MITIGATION_TABLE, "rowData"),
-    Output(ids.MITIGATION_TABLE, "columnDefs"), Output(ids.MITIGATION_RUN_SUMMARY, "children"),
-    Output(ids.MITIGATION_LEARNER_NOTES, "children"), Output(ids.MITIGATION_CANDIDATE_DROPDOWN, "options"),
-    Output(ids.MITIGATION_CANDIDATE_DROPDOWN, "value"), Output(ids.MITIGATION_GROUP_SIZES_TEXT, "children"),
-    Output(ids.MITIGATION_GROUP_SIZES_GRID, "rowData"), Output(ids.MITIGATION_GROUP_SIZES_GRID, "columnDefs"),
-    Input(ids.MITIGATION_CHOICE_STORE, "data"), Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    output=RESULT_OUTPUTS,
+    inputs=dict(choice=Input(ids.MITIGATION_CHOICE_STORE, "data"), state=Input(ids.STATE_STORE, "data"),
+                token=State(ids.SESSION_STORE, "data")),
 )
 def show_mitigation_results(choice, state, token):
     """Show the finished comparison for the last choices (from the cache)."""
     comparison = _comparison(choice, state, token)
     if comparison is None:
-        return {"display": "none"}, *([no_update] * 11)
+        return {name: {"display": "none"} if name == "results" else no_update for name in RESULT_OUTPUTS}
     notes = jobs.learner_notes(comparison)
     learner = info_alert([html.Strong("A default learner replaced the uploaded model for some candidates:"),
                           html.Ul([html.Li(n) for n in notes], className="mb-0")], dismissable=False) if notes else None
     options = [{"label": c.title + (" (failed)" if c.error else ""), "value": c.name}
                for c in comparison.candidates]
-    return ({"display": "block"}, tradeoff_figure(comparison),
-            [html.Li(line) for line in jobs.tradeoff_summary(comparison)],
-            jobs.comparison_rows(comparison), TABLE_COLUMNS,
-            html.Div([html.Div("How the run went:", className="fw-semibold small mt-2"),
-                      status_list(jobs.final_statuses(comparison))]),
-            learner, options, jobs.recommended_candidate(comparison) or comparison.candidates[0].name,
-            jobs.grouping_sentence(comparison), jobs.group_rows(comparison), GROUP_COLUMNS)
+    return dict(
+        results={"display": "block"}, tradeoff=tradeoff_figure(comparison),
+        tradeoff_text=[html.Li(line) for line in jobs.tradeoff_summary(comparison)],
+        rows=jobs.comparison_rows(comparison), columns=TABLE_COLUMNS,
+        run_summary=html.Div([html.Div("How the run went:", className="fw-semibold small mt-2"),
+                              status_list(jobs.final_statuses(comparison))]),
+        learner_notes=learner, candidates=options,
+        candidate=jobs.recommended_candidate(comparison) or comparison.candidates[0].name,
+        groups_text=jobs.grouping_sentence(comparison), group_rows=jobs.group_rows(comparison),
+        group_columns=GROUP_COLUMNS,
+    )
 
 
 @callback(

@@ -98,8 +98,9 @@ def test_run_reports_progress_from_queued_to_done_and_stores_only_choices(ran):
 def test_results_table_and_text_show_the_engines_numbers(page, ran, workspace_files):
     _store, token, state, _frame = workspace_files
     choice, _alert, _published, comparison = ran
-    (style, figure, text, rows, columns, _summary, _notes, options, value, groups_text, group_rows,
-     _group_columns) = page.show_mitigation_results(choice, state, token)
+    out = page.show_mitigation_results(choice, state, token)
+    style, figure, text, rows, columns = (out[k] for k in ("results", "tradeoff", "tradeoff_text", "rows", "columns"))
+    options, value, groups_text, group_rows = (out[k] for k in ("candidates", "candidate", "groups_text", "group_rows"))
     assert style == {"display": "block"}
     assert [r["name"] for r in rows] == ["baseline", "reweighing", "threshold_optimizer"]
     for row in rows:
@@ -126,8 +127,8 @@ def test_results_stay_hidden_for_another_state_or_no_run(page, ran, workspace_fi
     choice = ran[0]
     other = dict(state, spec=dict(state["spec"], seed=99))
     assert page.show_grouping_choices(state, choice) == ([{"label": "sex", "value": "sex"}], "sex")
-    assert page.show_mitigation_results(choice, other, token)[0] == {"display": "none"}
-    assert page.show_mitigation_results(None, state, token)[0] == {"display": "none"}
+    assert page.show_mitigation_results(choice, other, token)["results"] == {"display": "none"}
+    assert page.show_mitigation_results(None, state, token)["results"] == {"display": "none"}
 
 
 def test_downloaded_model_loads_through_intake_and_reproduces_the_predictions(page, ran, workspace_files):
