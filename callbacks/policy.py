@@ -129,40 +129,53 @@ def show_editor_status(values, name, order, state, field_ids):
     return status, notice, HIDDEN
 
 
+VERDICT_OUTPUTS = dict(
+    overall=Output(ids.POLICY_OVERALL, "children"), summary=Output(ids.POLICY_SUMMARY, "children"),
+    findings=Output(ids.POLICY_FINDINGS, "children"), criteria=Output(ids.POLICY_CRITERION_DROPDOWN, "options"),
+    criterion=Output(ids.POLICY_CRITERION_DROPDOWN, "value"), board=Output(ids.POLICY_BOARD_GRID, "rowData"),
+    described=Output(ids.POLICY_DESCRIPTION, "children"), preset=Output(ids.POLICY_PRESET_DROPDOWN, "value"),
+    alert=Output(ids.POLICY_ALERT, "children"), board_columns=Output(ids.POLICY_BOARD_GRID, "columnDefs"),
+)
+
+
+def _nothing_checked(overall, *, described="", preset=no_update, alert=None) -> dict:
+    """The page with no verdicts: ``overall`` says why (no policy, or nothing to check it on yet)."""
+    return dict(overall=overall, summary=None, findings=[], criteria=[], criterion=None, board=[],
+                described=described, preset=preset, alert=alert, board_columns=no_update)
+
+
 @callback(
-    Output(ids.POLICY_OVERALL, "children"), Output(ids.POLICY_SUMMARY, "children"),
-    Output(ids.POLICY_FINDINGS, "children"), Output(ids.POLICY_CRITERION_DROPDOWN, "options"),
-    Output(ids.POLICY_CRITERION_DROPDOWN, "value"), Output(ids.POLICY_BOARD_GRID, "rowData"),
-    Output(ids.POLICY_DESCRIPTION, "children"), Output(ids.POLICY_PRESET_DROPDOWN, "value"),
-    Output(ids.POLICY_ALERT, "children"), Output(ids.POLICY_BOARD_GRID, "columnDefs"),
-    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    output=VERDICT_OUTPUTS,
+    inputs=dict(state=Input(ids.STATE_STORE, "data"), token=State(ids.SESSION_STORE, "data")),
 )
 def show_verdicts(state, token):
     """Check the chosen policy on the current audit: overall verdict, per criterion, findings, board."""
-    empty = (info_alert(_NO_POLICY, dismissable=False), None, [], [], None, [], "", no_update)
     policy = None
     try:
         policy = stored_policy((state or {}).get("policy"))
         if policy is None:
-            return (*empty, None, no_update)
+            return _nothing_checked(info_alert(_NO_POLICY, dismissable=False))
         audit = audit_for(token, state)
     except AuditInputError as exc:
-        if policy is not None:  # checked, but nothing to check it on yet: say which policy waits
-            empty = (info_alert(f"The policy “{policy.name}” is checked as soon as an audit has run.",
-                                dismissable=False), *empty[1:6], [html.Strong(f"Checking: {policy.name}. "),
-                                                                   policy.description],
-                     policy.name if policy.name in PRESETS else no_update)
-        return (*empty, error_alert(str(exc)), no_update)
+        if policy is None:
+            return _nothing_checked(info_alert(_NO_POLICY, dismissable=False), alert=error_alert(str(exc)))
+        # Checked, but nothing to check it on yet: say which policy waits.
+        return _nothing_checked(
+            info_alert(f"The policy “{policy.name}” is checked as soon as an audit has run.", dismissable=False),
+            described=[html.Strong(f"Checking: {policy.name}. "), policy.description],
+            preset=policy.name if policy.name in PRESETS else no_update, alert=error_alert(str(exc)))
     evaluation = evaluate_policy(audit.result, policy)
     findings = build_findings(evaluation, audit.result, outcome=outcome_sentence(audit))
     overall = html.Div([html.Div(_badge(evaluation.overall, size="1.75rem"), className="mb-2"),
                         html.P(findings[0].text, className="fs-5 mb-0")])
     items = [_finding_item(f) for f in findings[1:]] or [html.Li("Nothing failed or was inconclusive.")]
     names = [c.name for c in policy.criteria]
-    described = [html.Strong(f"Checking: {policy.name}. "), policy.description]
-    return (overall, _summary_table(evaluation), items, names, names[0], board_rows(evaluation), described,
-            policy.name if policy.name in PRESETS else None, no_update,
-            board_columns(f"{evaluation.confidence * 100:g}%"))
+    return dict(
+        overall=overall, summary=_summary_table(evaluation), findings=items, criteria=names, criterion=names[0],
+        board=board_rows(evaluation), described=[html.Strong(f"Checking: {policy.name}. "), policy.description],
+        preset=policy.name if policy.name in PRESETS else None, alert=no_update,
+        board_columns=board_columns(f"{evaluation.confidence * 100:g}%"),
+    )
 
 
 @callback(

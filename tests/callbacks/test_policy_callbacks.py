@@ -79,8 +79,10 @@ def test_editor_opens_with_the_checked_policy():
 def test_verdicts_show_the_engines_overall_verdict_and_findings(session):
     store, token, state = session
     policy = preset("four-fifths")
-    overall, summary, findings, options, chosen, board, described, preset_value, alert, columns = \
-        page.show_verdicts(dict(state, policy=policy.to_dict()), token)
+    out = page.show_verdicts(dict(state, policy=policy.to_dict()), token)
+    overall, summary, findings, options, chosen, board, described, preset_value, alert, columns = (
+        out[name] for name in ("overall", "summary", "findings", "criteria", "criterion", "board", "described",
+                               "preset", "alert", "board_columns"))
     evaluation = evaluate_policy(_audit(store, token, state).result, policy)
     expected = build_findings(evaluation, _audit(store, token, state).result, outcome="y = 1")
     assert evaluation.overall == "fail"
@@ -95,10 +97,10 @@ def test_verdicts_show_the_engines_overall_verdict_and_findings(session):
 
 def test_verdicts_without_a_policy_or_a_dataset_say_what_to_do(session):
     _store, token, state = session
-    overall, *_rest, alert, _columns = page.show_verdicts(state, token)
-    assert "No policy checked yet" in _text(overall) and alert is None
-    overall, *_rest, alert, _columns = page.show_verdicts({"policy": preset("strict").to_dict()}, token)
-    assert "No dataset yet" in _text(alert)
+    out = page.show_verdicts(state, token)
+    assert "No policy checked yet" in _text(out["overall"]) and out["alert"] is None
+    out = page.show_verdicts({"policy": preset("strict").to_dict()}, token)
+    assert "No dataset yet" in _text(out["alert"]) and "strict" in _text(out["described"])
 
 
 def test_choosing_a_preset_checks_it_and_custom_starts_empty_with_nothing_checked():
