@@ -48,61 +48,78 @@ def show_task_columns(state, token):
     return columns, columns, columns
 
 
+SCENARIO_OUTPUTS = dict(
+    state=Output(ids.STATE_STORE, "data", allow_duplicate=True), kind=Output(ids.TASK_KIND_RADIO, "value"),
+    target=Output(ids.TASK_TARGET_DROPDOWN, "value"), prediction=Output(ids.TASK_PREDICTION_DROPDOWN, "value"),
+    sensitive=Output(ids.TASK_SENSITIVE_DROPDOWN, "value"),
+    alert=Output(ids.TASK_ALERT, "children", allow_duplicate=True),
+    targets=Output(ids.TASK_TARGET_DROPDOWN, "options", allow_duplicate=True),
+    predictions=Output(ids.TASK_PREDICTION_DROPDOWN, "options", allow_duplicate=True),
+    sensitives=Output(ids.TASK_SENSITIVE_DROPDOWN, "options", allow_duplicate=True),
+)
+
+
 @callback(
-    Output(ids.STATE_STORE, "data", allow_duplicate=True), Output(ids.TASK_KIND_RADIO, "value"),
-    Output(ids.TASK_TARGET_DROPDOWN, "value"), Output(ids.TASK_PREDICTION_DROPDOWN, "value"),
-    Output(ids.TASK_SENSITIVE_DROPDOWN, "value"), Output(ids.TASK_ALERT, "children", allow_duplicate=True),
-    Output(ids.TASK_TARGET_DROPDOWN, "options", allow_duplicate=True),
-    Output(ids.TASK_PREDICTION_DROPDOWN, "options", allow_duplicate=True),
-    Output(ids.TASK_SENSITIVE_DROPDOWN, "options", allow_duplicate=True),
-    Input(ids.TASK_SCENARIO_BUTTON, "n_clicks"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    output=SCENARIO_OUTPUTS,
+    inputs=dict(n_clicks=Input(ids.TASK_SCENARIO_BUTTON, "n_clicks"), current=State(ids.STATE_STORE, "data"),
+                token=State(ids.SESSION_STORE, "data")),
     prevent_initial_call=True,
 )
 def on_load_listing_scenario(n_clicks, current, token):
     """Load the listing-price scenario and fill in its settings (one click, offline)."""
     if not n_clicks:
-        return (no_update,) * 9
+        return dict.fromkeys(SCENARIO_OUTPUTS, no_update)
     state = {"dataset": install_listing_prices(get_store())}
     if (current or {}).get("policy"):
         state["policy"] = current["policy"]
     columns = workspace.dataset_for(get_store(), token, state).columns
-    return (state, CHOICES["task"], CHOICES["target"], CHOICES["prediction"], CHOICES["sensitive"],
-            info_alert("Loaded the listing-price scenario: a price model trained on last year's prices, when group "
-                       "B's listings were discounted. Press Run.", color="success"), columns, columns, columns)
+    return dict(state=state, kind=CHOICES["task"], target=CHOICES["target"], prediction=CHOICES["prediction"],
+                sensitive=CHOICES["sensitive"],
+                alert=info_alert("Loaded the listing-price scenario: a price model trained on last year's prices, "
+                                 "when group B's listings were discounted. Press Run.", color="success"),
+                targets=columns, predictions=columns, sensitives=columns)
+
+
+RUN_OUTPUTS = dict(
+    choices=Output(ids.TASK_CHOICES_STORE, "data"), alert=Output(ids.TASK_ALERT, "children"),
+    context=Output(ids.TASK_CONTEXT, "children"), groupings=Output(ids.TASK_GROUPING_DROPDOWN, "options"),
+    grouping=Output(ids.TASK_GROUPING_DROPDOWN, "value"), regression=Output(ids.TASK_REGRESSION_AREA, "style"),
+    multiclass=Output(ids.TASK_MULTICLASS_AREA, "style"), cutoff_min=Output(ids.TASK_CUTOFF_SLIDER, "min"),
+    cutoff_max=Output(ids.TASK_CUTOFF_SLIDER, "max"), cutoff=Output(ids.TASK_CUTOFF_SLIDER, "value"),
+)
 
 
 @callback(
-    Output(ids.TASK_CHOICES_STORE, "data"), Output(ids.TASK_ALERT, "children"), Output(ids.TASK_CONTEXT, "children"),
-    Output(ids.TASK_GROUPING_DROPDOWN, "options"), Output(ids.TASK_GROUPING_DROPDOWN, "value"),
-    Output(ids.TASK_REGRESSION_AREA, "style"), Output(ids.TASK_MULTICLASS_AREA, "style"),
-    Output(ids.TASK_CUTOFF_SLIDER, "min"), Output(ids.TASK_CUTOFF_SLIDER, "max"),
-    Output(ids.TASK_CUTOFF_SLIDER, "value"),
-    Input(ids.TASK_RUN_BUTTON, "n_clicks"), State(ids.TASK_KIND_RADIO, "value"),
-    State(ids.TASK_TARGET_DROPDOWN, "value"), State(ids.TASK_PREDICTION_DROPDOWN, "value"),
-    State(ids.TASK_SENSITIVE_DROPDOWN, "value"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    output=RUN_OUTPUTS,
+    inputs=dict(n_clicks=Input(ids.TASK_RUN_BUTTON, "n_clicks"), kind=State(ids.TASK_KIND_RADIO, "value"),
+                target=State(ids.TASK_TARGET_DROPDOWN, "value"), prediction=State(ids.TASK_PREDICTION_DROPDOWN, "value"),
+                sensitive=State(ids.TASK_SENSITIVE_DROPDOWN, "value"), state=State(ids.STATE_STORE, "data"),
+                token=State(ids.SESSION_STORE, "data")),
     prevent_initial_call=True,
 )
 def on_run_task_audit(n_clicks, kind, target, prediction, sensitive, state, token):
     """Run the regression or multiclass audit with the chosen settings."""
     if not n_clicks:
-        return (no_update,) * 10
+        return dict.fromkeys(RUN_OUTPUTS, no_update)
     confidence = ((state or {}).get("spec") or {}).get("confidence") or 0.95
     choices = {"task": kind or "auto", "target": target, "prediction": prediction, "sensitive": sensitive or [],
                "confidence": confidence}
     try:
         audit = _audit(token, state, choices)
     except AuditInputError as exc:
-        return (None, error_alert(str(exc), title="The audit could not run"), "", [], None, HIDDEN, HIDDEN,
-                no_update, no_update, no_update)
+        return dict(choices=None, alert=error_alert(str(exc), title="The audit could not run"), context="",
+                    groupings=[], grouping=None, regression=HIDDEN, multiclass=HIDDEN, cutoff_min=no_update,
+                    cutoff_max=no_update, cutoff=no_update)
     options = [{"label": g.name, "value": SEP.join(g.features)} for g in audit.result.groupings]
     regression = audit.task == "regression"
     low, high = (float(audit.y_pred.min()), float(audit.y_pred.max())) if regression else (0.0, 1.0)
     context = (f"{audit.task.capitalize()} audit of {audit.result.n_rows:,} rows ({audit.choice.reason}); "
                f"predictions from the {audit.source}.")
     notes = [n for n in audit.notices[1:]]
-    alert = info_alert(" ".join(notes), color="warning") if notes else None
-    return (choices, alert, context, options, options[0]["value"], SHOWN if regression else HIDDEN,
-            HIDDEN if regression else SHOWN, low, high, round((low + high) / 2, 2))
+    return dict(choices=choices, alert=info_alert(" ".join(notes), color="warning") if notes else None,
+                context=context, groupings=options, grouping=options[0]["value"],
+                regression=SHOWN if regression else HIDDEN, multiclass=HIDDEN if regression else SHOWN,
+                cutoff_min=low, cutoff_max=high, cutoff=round((low + high) / 2, 2))
 
 
 def _current(choices, state, token, key):

@@ -7,10 +7,13 @@ from datasets.listing_prices import generate
 
 
 def test_scenario_then_run_gives_a_regression_audit_and_charts(store, token):
-    state, kind, target, prediction, sensitive, alert, *options = tasks.on_load_listing_scenario(1, None, token)
+    loaded = tasks.on_load_listing_scenario(1, None, token)
+    state, kind, target, prediction, sensitive = (loaded[k] for k in ("state", "kind", "target", "prediction",
+                                                                      "sensitive"))
     assert (kind, target, prediction, sensitive) == ("regression", "price", "predicted_price", ["host_group"])
     out = tasks.on_run_task_audit(1, kind, target, prediction, sensitive, state, token)
-    choices, alert, context, options, key, reg_style, mc_style, low, high, value = out
+    choices, context, key, reg_style, mc_style, low, high = (out[k] for k in (
+        "choices", "context", "grouping", "regression", "multiclass", "cutoff_min", "cutoff_max"))
     assert context.startswith("Regression audit of 4,000 rows") and reg_style is None and mc_style == {"display": "none"}
     frame = generate()
     assert (low, high) == (frame["predicted_price"].min(), frame["predicted_price"].max())
@@ -25,9 +28,9 @@ def test_scenario_then_run_gives_a_regression_audit_and_charts(store, token):
 
 
 def test_an_ambiguous_target_makes_the_page_ask(store, token):
-    state, *_ = tasks.on_load_listing_scenario(1, None, token)
+    state = tasks.on_load_listing_scenario(1, None, token)["state"]
     out = tasks.on_run_task_audit(1, "auto", "bedrooms", "predicted_price", ["host_group"], state, token)
-    assert out[0] is None and "could be classes or amounts" in str(out[1])
+    assert out["choices"] is None and "could be classes or amounts" in str(out["alert"])
 
 
 def test_mitigation_comparison_of_the_scenario(store, token):
