@@ -154,13 +154,18 @@ def on_clear_model(n_clicks, state):
     return new_state, info_alert(message, color="secondary")
 
 
+DATASET_OUTPUTS = dict(
+    dataset=Output(ids.DATA_DATASET_STATUS, "children"), model=Output(ids.DATA_MODEL_STATUS, "children"),
+    preview_rows=Output(ids.DATA_PREVIEW_GRID, "rowData"), preview_columns=Output(ids.DATA_PREVIEW_GRID, "columnDefs"),
+    summary_rows=Output(ids.DATA_COLUMNS_GRID, "rowData"), summary_columns=Output(ids.DATA_COLUMNS_GRID, "columnDefs"),
+    sources=Output(ids.DATA_SOURCE_RADIO, "options"), missing=Output(ids.DATA_MISSING_INPUT, "value"),
+    clear_model=Output(ids.DATA_MODEL_CLEAR_BUTTON, "style"),
+)
+
+
 @callback(
-    Output(ids.DATA_DATASET_STATUS, "children"), Output(ids.DATA_MODEL_STATUS, "children"),
-    Output(ids.DATA_PREVIEW_GRID, "rowData"), Output(ids.DATA_PREVIEW_GRID, "columnDefs"),
-    Output(ids.DATA_COLUMNS_GRID, "rowData"), Output(ids.DATA_COLUMNS_GRID, "columnDefs"),
-    Output(ids.DATA_SOURCE_RADIO, "options"), Output(ids.DATA_MISSING_INPUT, "value"),
-    Output(ids.DATA_MODEL_CLEAR_BUTTON, "style"),
-    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    output=DATASET_OUTPUTS,
+    inputs=dict(state=Input(ids.STATE_STORE, "data"), token=State(ids.SESSION_STORE, "data")),
 )
 def show_dataset(state, token):
     """Show the current dataset and model whenever they change."""
@@ -171,19 +176,23 @@ def show_dataset(state, token):
         model_name = store.info(token, model_id).name if model_id else None
         dataset = workspace.dataset_for(store, token, state) if state.get("dataset") else None
     except AuditInputError as exc:
-        return (error_alert(str(exc)), *([no_update] * 8))
-    sources = [{"label": "The model", "value": "model", "disabled": not model_id},
-               {"label": "A prediction column", "value": "prediction"},
-               {"label": "A score column + threshold", "value": "score"}]
-    clear_style = None if model_id else {"display": "none"}
-    model_status = _model_status(state, model_name)
+        return dict(dict.fromkeys(DATASET_OUTPUTS, no_update), dataset=error_alert(str(exc)))
+    shown = dict(
+        model=_model_status(state, model_name),
+        sources=[{"label": "The model", "value": "model", "disabled": not model_id},
+                 {"label": "A prediction column", "value": "prediction"},
+                 {"label": "A score column + threshold", "value": "score"}],
+        clear_model=None if model_id else {"display": "none"},
+    )
     if dataset is None:
-        return ("No dataset yet.", model_status, [], [], [], [], sources, "", clear_style)
+        return dict(shown, dataset="No dataset yet.", preview_rows=[], preview_columns=[], summary_rows=[],
+                    summary_columns=[], missing="")
     preview = dataset_preview(dataset)
-    return (html.Span(["Dataset: ", html.Strong(dataset.name), f" · {dataset.rows:,} rows · "
-                       f"{len(dataset.columns)} columns · sha256 {dataset.sha256[:12]}…"]),
-            model_status, preview["rows"], preview["columns"], preview["summary_rows"],
-            preview["summary_columns"], sources, ", ".join(state.get("missing_values") or []), clear_style)
+    return dict(shown, dataset=html.Span(["Dataset: ", html.Strong(dataset.name), f" · {dataset.rows:,} rows · "
+                                          f"{len(dataset.columns)} columns · sha256 {dataset.sha256[:12]}…"]),
+                preview_rows=preview["rows"], preview_columns=preview["columns"],
+                summary_rows=preview["summary_rows"], summary_columns=preview["summary_columns"],
+                missing=", ".join(state.get("missing_values") or []))
 
 
 def _model_status(state, model_name):

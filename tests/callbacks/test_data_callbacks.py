@@ -106,7 +106,7 @@ def test_the_form_shows_the_settings_that_ran_and_keeps_a_draft_when_a_model_arr
     unchanged = show_settings(dict(ran, model_file="x"), values["key"], token)
     assert set(unchanged) == set(values) and all(v is dash.no_update for v in unchanged.values())
     status = show_dataset(ran, token)
-    assert "people.csv" in _text(status[0])
+    assert "people.csv" in _text(status["dataset"])
 
 
 def test_run_audit_validates_and_stores_the_settings(store, token):
@@ -205,7 +205,7 @@ def test_words_read_as_missing_go_into_the_state_the_form_and_the_audit(store, t
     new_state, alert = on_missing_values(1, "None", state, token)
     assert new_state["missing_values"] == ["None"]
     assert "Words read as missing: None." in str(alert) and "'None' ×20 (listed as missing)" in str(alert)
-    assert show_dataset(new_state, token)[-2] == "None"
+    assert show_dataset(new_state, token)["missing"] == "None"
     ran, _ = on_run_audit(1, "label", 1, "score", None, "score", 0.5, None, ["sex"], "", [], [], 1, 0.95,
                           new_state, token)
     assert ran["missing_values"] == ["None"]

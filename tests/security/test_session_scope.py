@@ -30,7 +30,7 @@ def test_the_same_bytes_uploaded_under_another_name_show_that_name(upload, store
     assert workspace.load_dataset(store, second, theirs["id"]).name == "q3_sample.csv"
     assert workspace.load_dataset(store, first, mine["id"]).name == SECRET_NAME
     state, _ = workspace.state_for_dataset(store, second, None, theirs["id"])
-    status = _texts(data_page.show_dataset(state, second)[0])
+    status = _texts(data_page.show_dataset(state, second)["dataset"])
     assert "q3_sample.csv" in status and SECRET_NAME not in status
 
 
