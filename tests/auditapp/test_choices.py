@@ -14,6 +14,7 @@ from auditapp.core.suggestions import bin_offers, suggest, suggest_favorable
 from auditapp.inputs.source_checks import agreement_notice
 from auditapp.policy.verdict_format import decisive_decimals, exact, formatter
 from auditapp.service.form_check import check_form
+from tests.facts import says
 
 
 @pytest.fixture
@@ -56,8 +57,8 @@ def test_the_form_is_not_ready_until_every_choice_is_made(credit):
     empty = check_form(credit, _form(target=None, favorable=None, source=None, prediction=None, sensitive=[]),
                        has_model=False)
     assert not empty.ready
-    assert empty.sentence() == ("To run the audit, choose the outcome column, where the predictions come from "
-                                "and at least one sensitive feature.")
+    says(empty.sentence(), "choose", "the outcome column", "where the predictions come from",
+         "at least one sensitive feature")
     assert check_form(credit, _form(favorable=None), has_model=False).missing == \
         ("the favourable value of 'credit_risk'",)
     assert check_form(credit, _form(prediction=None), has_model=False).missing == ("the prediction column",)
@@ -114,7 +115,7 @@ def test_the_library_and_cli_refuse_the_outcome_as_prediction_and_warn_about_cop
 def test_a_numeric_feature_with_many_values_needs_bins_and_gets_one_click_offers(credit):
     check = check_form(credit, _form(sensitive=["sex", "age"]), has_model=False)
     assert not check.ready and check.bins_needed == {"age": credit["age"].nunique()}
-    assert check.sentence() == "To run the audit, choose bins for 'age' (below the sensitive features)."
+    says(check.sentence(), "choose bins for 'age'", "below the sensitive features")
     offers = {o["rule"]: o["label"] for o in bin_offers(credit["age"])}
     assert offers["10,20,30,40,50,60,70,80"] == "Decades: 10–20, …, 70–80"
     assert "q4" in offers

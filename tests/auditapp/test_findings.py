@@ -15,6 +15,7 @@ from auditapp.policy.findings import (
 )
 from auditapp.policy.verdicts import evaluate_policy
 from tests.auditapp.test_verdicts import hand_built
+from tests.facts import says
 
 OUTCOME = "hired = 1"
 
@@ -55,16 +56,12 @@ def test_monitored_difference_to_the_reference_sentence():
     c = Criterion(metric="false_positive_rate", measure="difference", scope="reference", at_least=-0.1,
                   at_most=0.1, required=False, name="fpr gap")
     evaluation, findings = _sentences(result, Policy(name="p", criteria=(c,)))
-    assert findings[1].text == (
-        "Among people whose actual outcome was unfavourable, group g = b wrongly received the "
-        "favourable prediction (hired = 1) 30.0% of the time (95% CI 26.1% to 34.2%) against 50.0% for "
-        "g = a, the reference group (95% CI 47.2% to 52.8%): a difference of -20.0 percentage points "
-        "(95% CI -24.8 to -15.0). This fails “fpr gap” (monitored, not part of the verdict: the "
-        "difference must be between -10.0 and 10.0 percentage points).")
+    says(findings[1].text, "actual outcome was unfavourable", "g = b", "wrongly received", "(hired = 1)",
+         "30.0%", "26.1% to 34.2%", "50.0%", "g = a", "reference", "47.2% to 52.8%", "difference of -20.0",
+         "-24.8 to -15.0", "fails “fpr gap”", "monitored", "between -10.0 and 10.0 percentage points")
     # A policy with no required check that was evaluated never passes (issue 13, finding 7).
     assert evaluation.overall == "inconclusive"
-    assert findings[0].text == "The policy “p” is inconclusive: no required check could be evaluated, so it " \
-        "cannot pass."
+    says(findings[0].text, "“p”", "inconclusive", "no required check could be evaluated", "cannot pass")
 
 
 def test_rate_floor_sentence_and_balanced_accuracy_wording():
@@ -112,13 +109,11 @@ def test_not_evaluable_groups_are_listed_and_the_overall_verdict_says_so():
     result = hand_built({"a": (400, 400, 400, 400), "b": (450, 350, 450, 350), "tiny": (0, 3, 0, 2)})
     evaluation, findings = _sentences(result, preset("four-fifths"))
     assert evaluation.overall == "pass"
-    assert findings[0].text == (
-        "The policy “four-fifths” passes: all 1 required check(s) that could be evaluated pass. 1 "
-        "check(s) could not be evaluated (too few rows or an undefined rate); the verdict says "
-        "nothing about them.")
+    says(findings[0].text, "“four-fifths” passes", "all 1 required check(s)", "evaluated pass",
+         "1 check(s) could not be evaluated", "too few rows", "verdict says nothing about them")
     assert findings[-1].kind == "not_evaluable"
-    assert findings[-1].text == ("“four-fifths rule” could not be evaluated for 1 group(s) of g: tiny: 5 "
-                                 "rows, fewer than the criterion's minimum of 30.")
+    says(findings[-1].text, "“four-fifths rule”", "could not be evaluated", "1 group(s) of g", "tiny: 5 rows",
+         "minimum of 30")
 
 
 def test_overall_failure_counts_failing_and_inconclusive_checks():

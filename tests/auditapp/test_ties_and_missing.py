@@ -15,6 +15,7 @@ from auditapp.core.missing import parse_missing_values
 from auditapp.core.spec import MISSING_GROUP, AuditSpec, prepare
 from auditapp.inputs.intake import read_table
 from auditapp.inputs.models import from_estimator
+from tests.facts import says
 
 
 def _tied_model():
@@ -77,7 +78,7 @@ def test_none_and_na_stay_groups_and_the_notice_says_so():
     assert sorted(set(data.sensitive_features["nationality"])) == sorted({"None", "NA", "null", "UK", MISSING_GROUP})
     assert pd.api.types.is_float_dtype(dataset.frame["income"]) and dataset.frame["income"].isna().sum() == 1
     read, kept = dataset.notices
-    assert read == "Read as missing in people.csv: 'nationality' 1 empty; 'income' 'NA' ×1 (a column of numbers)."
+    says(read, "missing", "people.csv", "'nationality' 1 empty", "'income' 'NA' ×1", "a column of numbers")
     assert kept.startswith("Kept as values, not missing, in people.csv: 'nationality' 'None' ×2, 'NA' ×2, 'null' ×1.")
 
 

@@ -16,6 +16,7 @@ from auditapp.service.slots import JOBS, FairQueue
 from auditapp.service.store import ArtifactStore
 from callbacks import managers
 from layouts import ids
+from tests.facts import says
 from tests.heavy_audit import HEAVY_FEATURES, heavy_frame
 
 
@@ -80,8 +81,8 @@ def test_seven_jobs_run_two_at_a_time_and_the_rest_see_their_place(setup):
     waiting = [(key, job) for key, job in started if "waiting" in _notice(manager, key)]
     _wait_for(lambda: sum("waiting" in _notice(manager, k) for k, _ in started) == 5, what="five notices")
     notices = sorted(_notice(manager, key) for key, _ in started if _notice(manager, key))
-    assert notices[0] == ("Your background job is waiting for a free slot: 2 background jobs ahead of yours "
-                          "(this server runs 2 at a time). Its page's Stop button gives up its place.")
+    says(notices[0], "waiting for a free slot", "2 background jobs ahead of yours", "runs 2 at a time",
+         "Stop button gives up its place")
     assert notices[-1].startswith("Your background job is waiting for a free slot: 6 background jobs ahead")
     running = [job for key, job in started if not _notice(manager, key)]
     assert all(os.getpriority(os.PRIO_PROCESS, int(job)) >= 10 for job in running)  # below interactive requests
