@@ -20,6 +20,7 @@ from auditapp.service.slots import AUDITS, FairQueue
 from bench.load import DashClient, audit_form
 from tests.heavy_audit import HEAVY_FEATURES, heavy_frame
 from tests.scaleout.services import free_port, start, stop, wait_http
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -41,13 +42,6 @@ def _helpers(proc) -> set[int]:
             for child in worker.children() if child.is_running() and child.status() != psutil.STATUS_ZOMBIE}
 
 
-def _wait_for(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        time.sleep(0.05)
-
 
 def test_closing_the_connection_stops_the_audit_and_frees_its_slot(server):
     base, data_dir, proc = server
@@ -59,19 +53,19 @@ def test_closing_the_connection_stops_the_audit_and_frees_its_slot(server):
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
     connection.request("POST", client.update_path(), client.request_body("data-run-alert.children", form),
                        {"Content-Type": "application/json"})
-    _wait_for(lambda: queue.counts()["running"] == 1, 30, "the audit starting")
+    wait_for(lambda: queue.counts()["running"] == 1, 30, "the audit starting")
     computing = _helpers(proc)
 
     def cpu_seconds() -> float:
         return sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in computing if psutil.pid_exists(pid))
 
     at_start = cpu_seconds()
-    _wait_for(lambda: cpu_seconds() > at_start + 1.0, 30, "the helper computing for a second")
+    wait_for(lambda: cpu_seconds() > at_start + 1.0, 30, "the helper computing for a second")
     assert queue.counts()["running"] == 1  # still running: the audit alone takes half a minute
     connection.close()  # the browser goes away
     closed = time.monotonic()
-    _wait_for(lambda: queue.counts() == {"running": 0, "waiting": 0}, 10, "the slot being freed")
-    _wait_for(lambda: computing - _helpers(proc), 10, "the computing helper ending")
+    wait_for(lambda: queue.counts() == {"running": 0, "waiting": 0}, 10, "the slot being freed")
+    wait_for(lambda: computing - _helpers(proc), 10, "the computing helper ending")
     assert time.monotonic() - closed < 10
     assert proc.poll() is None  # the server itself carries on
     client = DashClient(base)

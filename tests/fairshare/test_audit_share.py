@@ -31,6 +31,7 @@ from auditapp.service.config import Settings
 from auditapp.service.slots import WorkCancelledError
 from auditapp.service.store import ArtifactStore
 from tests.heavy_audit import HEAVY_FEATURES, heavy_frame
+from tests.waiting import wait_for
 
 
 def small_frame(n: int = 1_000, seed: int = 1) -> pd.DataFrame:
@@ -52,13 +53,6 @@ def server(tmp_path, use_settings):
     return settings, ArtifactStore(tmp_path, redis_url="")
 
 
-def _wait_for(condition, timeout=30.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        time.sleep(0.05)
-
 
 def _gone(pid: int) -> bool:
     try:
@@ -79,7 +73,7 @@ def _start_heavy(settings, store, token, state, **options):
 
     thread = threading.Thread(target=run)
     thread.start()
-    _wait_for(lambda: audit_status(settings, store, token) == "Your audit is running." and audit_helper.busy_helpers(),
+    wait_for(lambda: audit_status(settings, store, token) == "Your audit is running." and audit_helper.busy_helpers(),
               what="the heavy audit starting")
     return thread, outcome
 
@@ -114,7 +108,7 @@ def test_a_heavy_audit_leaves_room_for_others_and_stops_when_abandoned(server):
     thread.join(10)
     assert not thread.is_alive()
     assert isinstance(outcome["error"], WorkCancelledError) and str(outcome["error"]) == ABANDONED
-    _wait_for(lambda: _gone(heavy_pid), timeout=10, what="the heavy audit's helper ending")
+    wait_for(lambda: _gone(heavy_pid), timeout=10, what="the heavy audit's helper ending")
     assert audit_queue(settings).counts() == {"running": 0, "waiting": 0}
     assert store.peek(("audit", *workspace.state_key(store, heavy_token, heavy))) is None
 
@@ -128,7 +122,7 @@ def test_a_session_cancels_its_running_audit_and_the_time_limit_stops_another(se
     assert cancel_audits(settings, store, token) == 1
     thread.join(10)
     assert str(outcome["error"]) == CANCELLED
-    _wait_for(lambda: _gone(pid), timeout=10, what="the cancelled audit's helper ending")
+    wait_for(lambda: _gone(pid), timeout=10, what="the cancelled audit's helper ending")
     assert audit_status(settings, store, token) is None
 
     quick = Settings(data_dir=settings.data_dir, audit_helper=True, job_time_limit=1)

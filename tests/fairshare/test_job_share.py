@@ -18,6 +18,7 @@ from callbacks import managers
 from layouts import ids
 from tests.facts import says
 from tests.heavy_audit import HEAVY_FEATURES, heavy_frame
+from tests.waiting import wait_for
 
 
 def audit_job(token, state):
@@ -52,13 +53,6 @@ def setup(tmp_path, monkeypatch, use_settings):
     jobs._store.cache_clear()
 
 
-def _wait_for(condition, timeout=30.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        time.sleep(0.05)
-
 
 def _notice(manager, key) -> str:
     """The job notice a waiting job last sent to its page (relayed by Dash with the next poll)."""
@@ -77,9 +71,9 @@ def _gone(pid) -> bool:
 def test_seven_jobs_run_two_at_a_time_and_the_rest_see_their_place(setup):
     store, manager, queue, start = setup
     started = [start(store.new_session()) for _ in range(7)]
-    _wait_for(lambda: queue.counts() == {"running": 2, "waiting": 5}, what="two jobs running, five waiting")
+    wait_for(lambda: queue.counts() == {"running": 2, "waiting": 5}, what="two jobs running, five waiting")
     waiting = [(key, job) for key, job in started if "waiting" in _notice(manager, key)]
-    _wait_for(lambda: sum("waiting" in _notice(manager, k) for k, _ in started) == 5, what="five notices")
+    wait_for(lambda: sum("waiting" in _notice(manager, k) for k, _ in started) == 5, what="five notices")
     notices = sorted(_notice(manager, key) for key, _ in started if _notice(manager, key))
     says(notices[0], "waiting for a free slot", "2 background jobs ahead of yours", "runs 2 at a time",
          "Stop button gives up its place")
@@ -90,42 +84,42 @@ def test_seven_jobs_run_two_at_a_time_and_the_rest_see_their_place(setup):
     # cancelling a running job (its page's Stop button) frees its slot for the next in line
     first_waiting = min(waiting, key=lambda item: int(item[0].split("-")[1]))
     manager.terminate_job(running[0])
-    _wait_for(lambda: _gone(running[0]), timeout=10, what="the cancelled job's process ending")
-    _wait_for(lambda: "waiting" not in _notice(manager, first_waiting[0]) and queue.counts()["running"] == 2,
+    wait_for(lambda: _gone(running[0]), timeout=10, what="the cancelled job's process ending")
+    wait_for(lambda: "waiting" not in _notice(manager, first_waiting[0]) and queue.counts()["running"] == 2,
               timeout=10, what="the next job starting")
     assert queue.counts() == {"running": 2, "waiting": 4}
     manager.terminate_job(waiting[-1][1])  # a waiting one gives up its place
-    _wait_for(lambda: queue.counts() == {"running": 2, "waiting": 3}, timeout=10, what="the queue shrinking")
+    wait_for(lambda: queue.counts() == {"running": 2, "waiting": 3}, timeout=10, what="the queue shrinking")
 
 
 def test_one_session_runs_one_job_at_a_time(setup):
     store, manager, queue, start = setup
     token = store.new_session()
     first_key, first = start(token)
-    _wait_for(lambda: queue.counts()["running"] == 1, what="the first job starting")
+    wait_for(lambda: queue.counts()["running"] == 1, what="the first job starting")
     second_key, second = start(token, heavy=False)
     other_key, other = start(store.new_session(), heavy=False)
-    _wait_for(lambda: "waits for your other background job" in _notice(manager, second_key),
+    wait_for(lambda: "waits for your other background job" in _notice(manager, second_key),
               what="the second job's notice")
     assert _notice(manager, second_key) == (
         "Your background job waits for your other background job to finish: this server runs 1 background job "
         "at a time per session. Its page's Stop button gives up its place.")
-    _wait_for(lambda: manager.get_result(other_key, other) is not manager.UNDEFINED, what="another session's job")
+    wait_for(lambda: manager.get_result(other_key, other) is not manager.UNDEFINED, what="another session's job")
     manager.terminate_job(first)
-    _wait_for(lambda: manager.get_result(second_key, second) is not manager.UNDEFINED, what="the second job")
+    wait_for(lambda: manager.get_result(second_key, second) is not manager.UNDEFINED, what="the second job")
 
 
 def test_a_job_whose_page_stops_asking_for_it_is_stopped(setup, monkeypatch):
     store, manager, queue, start = setup
     monkeypatch.setenv("AUDITAPP_JOB_ABANDON_AFTER", "2")
     key, job = start(store.new_session())
-    _wait_for(lambda: queue.counts()["running"] == 1, what="the job starting")
+    wait_for(lambda: queue.counts()["running"] == 1, what="the job starting")
     polling_until = time.monotonic() + 4
     while time.monotonic() < polling_until:  # the page polls, as a browser does: the job keeps running
         assert manager.get_result(key, job) is manager.UNDEFINED
         time.sleep(0.2)
     assert not _gone(job)
     stopped_polling = time.monotonic()  # the tab is closed
-    _wait_for(lambda: _gone(job), timeout=10, what="the abandoned job stopping")
+    wait_for(lambda: _gone(job), timeout=10, what="the abandoned job stopping")
     assert time.monotonic() - stopped_polling < 2 + 0.5 + 3
-    _wait_for(lambda: queue.counts() == {"running": 0, "waiting": 0}, timeout=5, what="its slot freed")
+    wait_for(lambda: queue.counts() == {"running": 0, "waiting": 0}, timeout=5, what="its slot freed")
