@@ -23,8 +23,7 @@ SEP = "|"
 
 
 def _grouping(audit, grouping_key):
-    """The chosen grouping, or the first one while the dropdown is still empty: the first charts then need one
-    round trip to the server, not two (overview first, then the charts)."""
+    """The chosen grouping, or the first one while the dropdown is still empty."""
     if not grouping_key:
         return audit.result.groupings[0]
     return audit.result.grouping(*grouping_key.split(SEP))

@@ -67,7 +67,7 @@ def show_threshold_page(state, token):
 )
 def show_threshold_curves(grouping_key, state, threshold, token):
     """Draw the ROC curves, rate curves, calibration and table for the chosen grouping (the first one while
-    the page opens, so the first charts need one round trip)."""
+    the dropdown is still empty)."""
     try:
         if not grouping_key:
             grouping_key = SEP.join(audit_for(token, state).result.groupings[0].features)
