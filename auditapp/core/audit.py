@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ class Audit:
     calibration: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     indexes: Mapping[tuple[str, ...], ThresholdIndex] = field(default_factory=dict)
     engine: str | None = None
-    score_grid: object | None = None
+    score_grid: Any = None
 
     @property
     def has_scores(self) -> bool:

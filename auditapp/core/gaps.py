@@ -235,7 +235,8 @@ def adjust_q_values(tables: list[pd.DataFrame]) -> None:
     """
     from auditapp.core.rates import benjamini_hochberg
 
-    keys, p_values = {}, []
+    keys: dict = {}
+    p_values: list[float] = []
     for t, table in enumerate(tables):
         canonical = table["metric"].map(lambda m: SAME_TEST.get(m, m))
         for group, metric, p in zip(table["group"], canonical, table["p_value"], strict=True):

@@ -20,6 +20,7 @@ intervals are closed-form or found by bisection, and the same counts always give
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -271,7 +272,10 @@ def mover_wilson(counts, weights, z) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
     ``counts`` is a sequence of ``(x, n)`` array pairs. NaN where any denominator is below the floor.
     """
-    estimates, lows, highs, few = [], [], [], None
+    estimates: list = []
+    lows: list = []
+    highs: list = []
+    few: Any = None
     for x, n in counts:
         x, n = _arrays(x, n)
         with np.errstate(invalid="ignore", divide="ignore"):

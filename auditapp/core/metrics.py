@@ -247,7 +247,8 @@ def _audit_from_cells(features, levels, observed, table, *, n_rows, reference, m
     if not intersections:
         subsets = [s for s in subsets if len(s) == 1]
     reference = dict(reference or {})
-    parts, notices = [], []
+    parts: list = []
+    notices: list[str] = []
     for subset in subsets:
         parts.append(_grouping(subset, features, levels, per_feature, table, reference,
                                min_group_size, confidence, notices))

@@ -47,6 +47,7 @@ def model_batch(frame: pd.DataFrame, plan: Plan, model) -> pd.DataFrame:
     if scores is None:
         raw["b"], raw["x"] = np.int64(-1), 0.0
     else:
+        assert plan.grid is not None, "a plan for scores has their grid"  # (a bug, never the user's input)
         raw["b"], raw["x"] = plan.grid.assign(scores), np.asarray(scores, dtype=np.float64)
     return group_raw(raw, [*names, *RAW_KEYS])
 

@@ -76,7 +76,7 @@ def _column_transformer_sources(ct, names: list[str]) -> list[int] | None:
             out[span.start + offset] = columns[local]
     if any(o is None for o in out):
         return None
-    return [int(o) for o in out]
+    return [int(o) for o in out if o is not None]
 
 
 def _transformer_sources(transformer, names: list[str], indices: list[int]) -> list[int] | None:

@@ -114,7 +114,7 @@ def regression_shap(estimator, X: pd.DataFrame, *, target_class=None, seed: int 
     base_value = float(np.ravel(base)[0])
     out = np.asarray(output(X), dtype=np.float64)
     return RegressionShap(tuple(map(str, X.columns)), values, base_value, out, method,
-                          "prediction" if column is None else f"probability of class {classes[column]}")
+                          "prediction" if column is None or classes is None else f"probability of class {classes[column]}")
 
 
 def importance_by_group(shap_values: RegressionShap, groups) -> pd.DataFrame:

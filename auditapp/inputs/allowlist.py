@@ -147,7 +147,8 @@ def schema_names(data: bytes, *, name: str, limit: int = 64 * 1024**2) -> set[st
             names.add(f"{node.get('__module__')}.{node.get('__class__')}")
         content = node.get("content")
         if node.get("__loader__") == "MethodNode" and isinstance(content, dict):
-            owner = content.get("obj") if isinstance(content.get("obj"), dict) else {}
+            obj = content.get("obj")
+            owner: dict = obj if isinstance(obj, dict) else {}
             names.add(f"{owner.get('__module__')}.{owner.get('__class__')}.{content.get('func')}")
         if node.get("__loader__") == "RandomGeneratorNode" and isinstance(content, dict):
             try:

@@ -156,7 +156,7 @@ def draw_spread(y_true, probabilities, codes, n_groups: int, *, draws: int = DRA
         low, high = np.quantile(values, quantiles)
         return (float(low), float(high))
 
-    return DrawSpread(int(draws), int(seed), tuple(quantiles), band(accuracy), band(balanced),
+    return DrawSpread(int(draws), int(seed), (float(quantiles[0]), float(quantiles[1])), band(accuracy), band(balanced),
                       {name: band(criterion_values(name, counts)) for name in SPREADS})
 
 

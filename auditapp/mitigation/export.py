@@ -132,7 +132,7 @@ def decision_text(model) -> str:
             f"decides by a seeded hash (seed {model.random_state}) of {key}, never by row order{binned}")
 
 
-def _spread(draws, name: str) -> dict | None:
+def _spread(draws, name: str) -> list | None:
     from auditapp.reporting.record import clean
 
     if draws is None:

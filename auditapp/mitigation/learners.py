@@ -71,7 +71,7 @@ def infer_features(frame: pd.DataFrame, *, exclude) -> tuple[tuple[str, ...], tu
             dropped.append(name)
             continue
         features.append(name)
-    notes = ()
+    notes: tuple[str, ...] = ()
     if dropped:
         notes = (f"Columns left out of the default learner (constant or row ids): {', '.join(dropped)}.",)
     return tuple(features), notes

@@ -126,7 +126,7 @@ def read_controls(scenario: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     AuditInputError
         If a required value is empty, not a number, or outside the control's range.
     """
-    values = {}
+    values: dict[str, Any] = {}
     for control in (*CONTROLS[check_scenario(scenario)], SEED_CONTROL):
         value = raw.get(control.name)
         if value is None or (isinstance(value, str) and not value.strip()):

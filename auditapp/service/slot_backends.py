@@ -143,7 +143,7 @@ class RedisQueueBackend:
         self._live = f"{prefix}{name}:live:"
 
     def read(self) -> dict[str, Any]:
-        raw = self.redis.get(self._state)
+        raw: Any = self.redis.get(self._state)
         return json.loads(raw) if raw else empty_state()
 
     @contextlib.contextmanager

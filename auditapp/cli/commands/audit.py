@@ -154,7 +154,7 @@ def run(args) -> int:
     outcome = assess(audit, policy, dataset_info=info, model_info=model_info(model))
     if outcome.text:
         print("\n" + outcome.text)
-    extra = ()
+    extra: tuple = ()
     if key is not None:
         import dataclasses
 
