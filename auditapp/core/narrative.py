@@ -174,7 +174,8 @@ def _ordered(candidates: list[_Gap], metrics: tuple[str, ...]) -> list[_Gap]:
     for tier in sorted({g.tier for g in candidates}):
         in_tier = [g for g in candidates if g.tier == tier]
         seen: set[str] = set()
-        firsts, rest = [], []
+        firsts: list = []
+        rest: list = []
         for gap in in_tier:
             (rest if gap.grouping.name in seen else firsts).append(gap)
             seen.add(gap.grouping.name)
@@ -210,7 +211,7 @@ def _gap(grouping: GroupingResult, metric: str, row: dict, tier: int, min_gap: f
         FOUR_FIFTHS[0] <= ratio <= FOUR_FIFTHS[1])
     small = _is_small(grouping, group) or _is_small(grouping, str(grouping.reference))
     q = row.get("q_value")
-    significant = not _missing(q) and float(q) < alpha
+    significant = q is not None and not _missing(q) and float(q) < alpha
     large = abs(float(row["difference"])) >= min_gap or outside_band
     return _Gap(grouping, metric, group, row, tier, _is_small(grouping, group), outside_band,
                 matters=significant and large and not small)

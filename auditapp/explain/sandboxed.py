@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pandas as pd
 
@@ -35,7 +36,7 @@ class SandboxExplainer:
     ``background`` holds the model-agnostic explainer's background rows (what its notice counts).
     """
 
-    model: object
+    model: Any
     positive_class: object
     method: str
     linear_background: pd.DataFrame

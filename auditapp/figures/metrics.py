@@ -288,7 +288,10 @@ def intersection_heatmap(grouping: GroupingResult, metric: str) -> go.Figure:
     by_cell = {(str(r[raw_first]), str(r[raw_second])): (label, r) for label, r in groups.iterrows()}
     z, grey, text, customdata = [], [], [], []
     for row_value in rows:
-        z_row, grey_row, text_row, data_row = [], [], [], []
+        z_row: list[float | None] = []
+        grey_row: list[int | None] = []
+        text_row: list[str] = []
+        data_row: list = []
         for col_value in cols:
             cell = by_cell.get((row_value, col_value))
             if cell is None:
@@ -372,7 +375,7 @@ def group_table_rows(grouping: GroupingResult, metrics: Sequence[str] | str) -> 
 def group_table_columns(metrics: Sequence[str] | str) -> list[dict]:
     """AG Grid ``columnDefs`` for ``group_table_rows``: formatted text shown, raw value sorted."""
     metrics = _check_metrics(metrics)
-    columns = [{"field": "group", "headerName": "Group", "pinned": "left"},
+    columns: list[dict] = [{"field": "group", "headerName": "Group", "pinned": "left"},
                {"field": "n", "headerName": "n", "type": "numericColumn"}]
     for metric in metrics:
         columns.append({

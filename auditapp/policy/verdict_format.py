@@ -27,10 +27,10 @@ def _side(a: float, b: float) -> int:
 def decisive_decimals(value: float, bounds: Iterable[float | None], *, scale: float = 1.0, decimals: int = 2) -> int:
     """The fewest decimals (at least ``decimals``) at which ``value * scale``, rounded, lies on the same
     side of each bound as ``value`` itself (equal only when it is equal)."""
-    bounds = [b for b in bounds if b is not None]
+    checked: list[float] = [b for b in bounds if b is not None]
     for digits in range(decimals, decimals + _EXTRA + 1):
         shown = round(value * scale, digits)
-        if all(_side(shown, b * scale) == _side(value, b) for b in bounds):
+        if all(_side(shown, b * scale) == _side(value, b) for b in checked):
             return digits
     return decimals + _EXTRA
 
