@@ -145,6 +145,17 @@ def _verdict(criterion: TaskCriterion, value, low, high) -> tuple[str, str]:
     return state, how
 
 
+def load_task_policy_dict(data: Any, task: str) -> TaskPolicy:
+    """The policy a task record carries (its ``policy``), checked as a policy file is (``auditapp verify``)."""
+    if not isinstance(data, dict) or not isinstance(data.get("criteria"), list) or not data["criteria"]:
+        raise AuditInputError("The record's policy has no list of criteria, so its verdicts cannot be checked again.")
+    if data.get("task", task) != task:
+        raise AuditInputError(f"The record's policy is for {data.get('task')} audits, but the record is a {task} audit.")
+    return TaskPolicy(str(data.get("name", "policy")), task, tuple(
+        _criterion(task, c, f"the record's policy, criterion {i + 1}") for i, c in enumerate(data["criteria"])),
+        str(data.get("description", "")))
+
+
 def evaluate_task_policy(result, policy: TaskPolicy) -> dict[str, Any]:
     """Verdicts of ``policy`` on a regression/multiclass result: ``{"policy", "overall", "checks"}``."""
     checks = []

@@ -61,9 +61,14 @@ def run_task(args, choice, dataset, model) -> int:
     from auditapp.reporting.report import write_report
 
     note_deprecated_bootstrap(args)
-    if getattr(args, "sign", None) or getattr(args, "eu_ai_act", False):
-        raise AuditInputError("--sign and --eu-ai-act are available for binary audits only so far; drop them for a "
+    if getattr(args, "eu_ai_act", False):
+        raise AuditInputError("--eu-ai-act is available for binary audits only so far; drop it for a "
                               f"{args.task if args.task != 'auto' else 'regression/multiclass'} audit.")
+    key = None
+    if getattr(args, "sign", None):  # read the key first: a bad key stops before any work
+        from auditapp.compliance.signing import load_private_key
+
+        key = load_private_key(args.sign)
     if not 100 <= args.replicates <= 100_000:
         raise AuditInputError(f"--replicates must be between 100 and 100,000, got {args.replicates}.")
     spec = spec_from_args(args)
@@ -76,6 +81,10 @@ def run_task(args, choice, dataset, model) -> int:
     record["verdicts"] = None if verdicts is None else {"overall": verdicts["overall"], "checks": verdicts["checks"]}
     if verdicts is not None:
         print("\n" + format_verdicts(verdicts))
+    if key is not None:
+        from auditapp.compliance.signing import sign_record
+
+        record = sign_record(record, key)
     if args.json:
         write_json(args.json, record)
     if args.report:

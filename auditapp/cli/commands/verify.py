@@ -80,8 +80,35 @@ def read_record(path: str | Path) -> dict[str, Any]:
     return record
 
 
+def reproduce_task(record: dict[str, Any], dataset, model) -> dict[str, Any]:
+    """A regression or multiclass record recomputed: the same task, settings, replicates and seed."""
+    from auditapp.core.spec import AuditSpec
+    from auditapp.core.task_audit import run_task_audit, task_record
+    from auditapp.core.tasks import TaskChoice
+    from auditapp.policy.task_policy import evaluate_task_policy, load_task_policy_dict
+    from auditapp.reporting.outputs import dataset_info, model_info
+
+    settings = record.get("settings") or {}
+    spec = AuditSpec.from_dict(record["spec"])
+    choice = TaskChoice(record["task"], str(settings.get("task_reason") or "the task of the record"))
+    audit = run_task_audit(dataset.frame, spec, model, task=record["task"], n_boot=int(settings.get("n_boot") or 1000),
+                           choice=choice)
+    fresh = task_record(audit, dataset=dataset_info(dataset), model=model_info(model),
+                        timestamp=record.get("timestamp"))
+    policy = load_task_policy_dict(record["policy"], audit.task) if record.get("policy") else None
+    verdicts = evaluate_task_policy(audit.result, policy) if policy is not None else None
+    fresh["policy"] = None if verdicts is None else verdicts["policy"]
+    fresh["verdicts"] = None if verdicts is None else {"overall": verdicts["overall"], "checks": verdicts["checks"]}
+    for key in ("policy", "verdicts"):
+        if key not in record:
+            fresh.pop(key, None)
+    return fresh
+
+
 def reproduce(record: dict[str, Any], dataset, model) -> dict[str, Any]:
     """The record recomputed from ``dataset`` (an intake ``Dataset``) and ``model`` (or None)."""
+    if record.get("task") in ("regression", "multiclass"):
+        return reproduce_task(record, dataset, model)
     from auditapp.core.audit import run_audit
     from auditapp.core.spec import AuditSpec
     from auditapp.policy.criteria import policy_from_dict
