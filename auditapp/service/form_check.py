@@ -77,6 +77,8 @@ def check_form(frame: pd.DataFrame, form: Mapping[str, Any], *, has_model: bool)
     missing, problems, warnings = [], [], []
     if not _given(target):
         missing.append("the outcome column")
+    elif target in frame.columns and (other := _other_task(frame[target])):
+        problems.append(other)
     elif not _given(form.get("favorable")):
         missing.append(f"the favourable value of '{target}'")
     if not source:
@@ -109,6 +111,24 @@ def check_form(frame: pd.DataFrame, form: Mapping[str, Any], *, has_model: bool)
     if not (missing or problems) and source in _SOURCE_WORDS:
         problems, warnings = _check_columns(frame, form, bins, problems)
     return FormCheck(tuple(missing), tuple(problems), tuple(warnings), needed)
+
+
+def _other_task(target: pd.Series) -> str | None:
+    """Why ``target`` is not a yes/no outcome (amounts, several classes, or unclear which), else None."""
+    from auditapp.core.tasks import detect_task
+
+    if target.dropna().nunique() <= 2:
+        return None
+    where = ("This page audits yes/no decisions: audit it on the Amounts & classes page, or choose an outcome "
+             "with two values.")
+    try:
+        choice = detect_task(target)
+    except AuditInputError as exc:  # e.g. a few whole numbers: classes or amounts? The user says which there.
+        text = str(exc).split(" Say which:")[0]
+        return (f"{text} This page audits yes/no decisions: audit it on the Amounts & classes page, where you say "
+                "whether they are classes or amounts, or choose an outcome with two values.")
+    kind = "amounts (a regression)" if choice.task == "regression" else "several classes (a multiclass model)"
+    return f"'{target.name}' looks like {kind}: {choice.reason}. {where}"
 
 
 def _check_columns(frame: pd.DataFrame, form: Mapping[str, Any], bins, problems: list[str]):

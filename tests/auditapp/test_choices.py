@@ -137,3 +137,22 @@ def test_numbers_get_the_digits_that_put_them_on_the_right_side_of_a_bound():
     assert formatter("difference", (-0.1, 0.1))(0.0999) == "+9.99" and formatter("ratio")(float("nan")) == "n/a"
     assert decisive_decimals(0.8046, [0.8045], decimals=2) == 3 and decisive_decimals(0.8049, [0.805]) == 2
     assert (exact(0.8, "rate"), exact(-0.1, "difference"), exact(1.25, "ratio")) == ("80%", "-10", "1.25")
+
+
+def test_an_outcome_of_amounts_or_classes_is_sent_to_the_amounts_and_classes_page():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"price": rng.gamma(2, 50, 300), "band": rng.choice(["a", "b", "c"], 300),
+                          "stars": rng.integers(1, 6, 300), "y": rng.integers(0, 2, 300),
+                          "g": rng.choice(["m", "f"], 300), "p": rng.integers(0, 2, 300)})
+
+    def check(target):
+        return check_form(frame, {"target": target, "favorable": None, "source": "prediction", "prediction": "p",
+                                  "sensitive": ["g"]}, has_model=False)
+
+    for target, kind in (("price", "amounts"), ("band", "several classes")):
+        result = check(target)
+        assert not result.ready
+        says(result.problems[0], f"'{target}'", kind, "yes/no decisions", "Amounts & classes page")
+    unclear = check("stars").problems[0]
+    says(unclear, "'stars'", "5 distinct whole numbers", "classes or amounts", "Amounts & classes page")
+    assert check("y").problems == ()  # two values: a yes/no outcome, this page's (its favourable value is asked)
