@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from auditapp.core.errors import AuditInputError
 from auditapp.mitigation.constraints import OBJECTIVES, THRESHOLD_CONSTRAINTS
+
 SENSITIVE_AT_PREDICT = (
     "ThresholdOptimizer applies a different threshold to each group, so it must know every new "
     "person's group to decide. Using a protected attribute at decision time can be unlawful "
