@@ -58,7 +58,7 @@ class Comparison:
 
 
 def _check_options(constraint, candidates, n_jobs, grid_size=20) -> None:
-    from auditapp.mitigation.inprocessing import MAX_GRID_POINTS
+    from auditapp.mitigation.constraints import MAX_GRID_POINTS
 
     if not 1 <= int(grid_size) <= MAX_GRID_POINTS:
         raise AuditInputError(f"GridSearch's grid size must be between 1 and {MAX_GRID_POINTS}, got {grid_size}.")
@@ -97,7 +97,7 @@ def _positive_class(spec: AuditSpec, model):
 def default_candidates(*, can_refit: bool, constraint: str) -> tuple[str, ...]:
     """Every candidate that applies: no refit clone for models that cannot be refitted, no
     ThresholdOptimizer for error-rate parity (it does not support it)."""
-    from auditapp.mitigation.post import THRESHOLD_CONSTRAINTS
+    from auditapp.mitigation.constraints import THRESHOLD_CONSTRAINTS
 
     return tuple(c for c in CANDIDATES
                  if (can_refit or c != "baseline_refit")

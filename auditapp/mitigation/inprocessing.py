@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from auditapp.core.errors import AuditInputError
+from auditapp.mitigation.constraints import MAX_GRID_POINTS
 from auditapp.mitigation.design import encode_once
 from auditapp.mitigation.warm import unwrap, warm
 
@@ -100,7 +101,6 @@ def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constrain
     ).fit()
 
 
-MAX_GRID_POINTS = 128  # 2**7: one model fit per point; larger grids take minutes on a shared machine
 
 
 @dataclass(frozen=True)

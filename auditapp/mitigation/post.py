@@ -17,9 +17,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from auditapp.core.errors import AuditInputError
+from auditapp.mitigation.constraints import OBJECTIVES, THRESHOLD_CONSTRAINTS
 
-THRESHOLD_CONSTRAINTS = ("demographic_parity", "equalized_odds", "true_positive_rate_parity")
-OBJECTIVES = ("accuracy_score", "balanced_accuracy_score")
 SENSITIVE_AT_PREDICT = (
     "ThresholdOptimizer applies a different threshold to each group, so it must know every new "
     "person's group to decide. Using a protected attribute at decision time can be unlawful "

@@ -171,7 +171,7 @@ def candidate_options(model, *, constraint: str) -> tuple[tuple[CandidateOption,
     """Every candidate with whether it applies to ``model`` (None for prediction/score columns) and
     ``constraint``, and the default selection (:func:`~auditapp.mitigation.compare.default_candidates`)."""
     from auditapp.mitigation.compare import default_candidates
-    from auditapp.mitigation.post import THRESHOLD_CONSTRAINTS
+    from auditapp.mitigation.constraints import THRESHOLD_CONSTRAINTS
 
     can_refit = model is not None and model.refittable
     options = []

@@ -110,3 +110,40 @@ def test_the_command_reports_a_bad_dataset_before_a_bad_model_file(tmp_path, cap
     err = capsys.readouterr().err
     assert code != 0 and "missing.csv" in err and "model.skops" not in err and "Traceback" not in err
     assert not (tmp_path / "out.json").exists()
+
+
+def test_the_command_with_a_model_file_leaves_scikit_learn_to_the_model_processes(frame, tmp_path):
+    """Every candidate of a model file trains in its sandbox, so auditapp's own process never pays for
+    importing scikit-learn, fairlearn or skops (seconds on the comparison's critical path, issue 19)."""
+    import json
+    import subprocess
+    import sys
+
+    import skops.io as sio
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from auditapp.inputs.sandbox import current_mode
+
+    if not current_mode().strong:
+        pytest.skip("needs bubblewrap (see README)")
+    encode = make_column_transformer((StandardScaler(), ["income", "proxy"]),
+                                     (OneHotEncoder(handle_unknown="ignore"), ["region"]))
+    pipeline = make_pipeline(encode, LogisticRegression()).fit(frame[FEATURES], frame["hired"])
+    (tmp_path / "model.skops").write_bytes(sio.dumps(pipeline))
+    frame.drop(columns=["score"]).to_csv(tmp_path / "data.csv", index=False)
+    code = ("import sys\nfrom auditapp.cli.main import main\n"
+            f"code = main(['mitigate', '--data', {str(tmp_path / 'data.csv')!r}, '--model', "
+            f"{str(tmp_path / 'model.skops')!r}, '--target', 'hired', '--sensitive', 'sex', '--grid-size', '5', "
+            f"'--jobs', '2', '--json', {str(tmp_path / 'out.json')!r}])\n"
+            "print(sorted(m for m in ('sklearn', 'fairlearn', 'skops', 'scipy.stats') if m in sys.modules))\n"
+            "sys.exit(code)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    record = json.loads((tmp_path / "out.json").read_text())
+    names = [c["name"] for c in record["candidates"]]
+    assert {"baseline", "exponentiated_gradient", "grid_search", "threshold_optimizer"} <= set(names)
+    assert all(c.get("error") is None for c in record["candidates"]), record["candidates"]
