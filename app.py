@@ -36,22 +36,24 @@ def _on_error(exc: Exception) -> None:
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
-    """Build the app. One app per process: Dash attaches ``@callback``s to the first app created."""
+    """Build the app with ``settings`` (default: read from the environment now, once).
+
+    One app per process: Dash attaches ``@callback``s to the first app created. The settings reach the
+    callbacks through ``callbacks.context`` only; ``os.environ`` is left as it is.
+    """
     limit_threads()
     settings = settings or Settings.from_env()
-    settings.export()
     import threading
 
     from auditapp.inputs.sandbox import announce
 
     # Probing bubblewrap starts a process (~0.5 s): done beside start-up, its verdict logged.
     threading.Thread(target=announce, name="auditapp-sandbox-probe", daemon=True).start()
-    from auditapp.service.store import ArtifactStore
-    from callbacks import assets
+    from callbacks import assets, context
     from callbacks.managers import background_manager
     from layouts.shell import CHARTS_SCRIPT
 
-    store = ArtifactStore(settings.data_dir)
+    store = context.configure(settings)
     assets.load_grids_on_demand()
     app = dash.Dash(
         __name__, use_pages=True, pages_folder=str(HERE / "layouts" / "pages"),

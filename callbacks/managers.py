@@ -45,7 +45,8 @@ def _show_place(place: Place, caps) -> None:
 
 
 def _supervised(fn: Callable, beat_for: Callable[[], Callable[[], None] | None],
-                polled_for: Callable[[], Callable[[], bool] | None], *, nice: bool = False) -> Callable:
+                polled_for: Callable[[], Callable[[], bool] | None], *, settings: Settings,
+                nice: bool = False) -> Callable:
     """Wrap a background callback: wait for a job slot, then run under :func:`job_guard`.
 
     ``polled_for()`` gives the check that the page still asks for this job (see ``watch_polls``);
@@ -54,7 +55,7 @@ def _supervised(fn: Callable, beat_for: Callable[[], Callable[[], None] | None],
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        token, artifact_ids = artifacts_in([*args, *kwargs.values()])  # inputs and states, in order
+        token, artifact_ids = artifacts_in([*args, *kwargs.values()], settings)  # inputs and states, in order
         shown = []
 
         def on_wait(place: Place) -> None:
@@ -62,12 +63,12 @@ def _supervised(fn: Callable, beat_for: Callable[[], Callable[[], None] | None],
             shown.append(True)
 
         queue_caps = Caps.from_env(JOBS)
-        with heartbeat(beat_for()), watch_polls(polled_for()), job_slot(token, on_wait=on_wait):
+        with heartbeat(beat_for()), watch_polls(polled_for()), job_slot(token, settings=settings, on_wait=on_wait):
             if shown:
                 set_props(ids.QUEUE_JOB_NOTICE, {"children": None})
             if nice:
                 os.nice(NICENESS)
-            with job_guard(token, artifact_ids):
+            with job_guard(token, artifact_ids, settings=settings):
                 return fn(*args, **kwargs)
 
     return run
@@ -93,7 +94,7 @@ def _diskcache_manager(settings: Settings):
                 job = os.getpid()  # this manager's job id is the pid of the process running it
                 return lambda: self.handle.get(_polled_key(job)) is not None
 
-            return super().make_job_fn(_supervised(fn, lambda: None, polled_for, nice=True), progress, key)
+            return super().make_job_fn(_supervised(fn, lambda: None, polled_for, settings=settings, nice=True), progress, key)
 
         def call_job_fn(self, key, job_fn, args, context):
             job = super().call_job_fn(key, job_fn, args, context)
@@ -124,7 +125,7 @@ def _diskcache_manager(settings: Settings):
 def _celery_manager(settings: Settings):
     from dash import CeleryManager
 
-    app = celery_app(settings.redis_url)
+    app = celery_app(settings)
 
     class SupervisedCeleryManager(CeleryManager):
         """Jobs on Celery workers; a job whose worker died, or that no worker took, is reported failed."""
@@ -147,7 +148,7 @@ def _celery_manager(settings: Settings):
                 client = self.handle.backend.client
                 return (lambda: bool(client.exists(_polled_key(job)))) if job else None
 
-            return super().make_job_fn(_supervised(fn, beat_for, polled_for), progress, key)
+            return super().make_job_fn(_supervised(fn, beat_for, polled_for, settings=settings), progress, key)
 
         def call_job_fn(self, key, job_fn, args, context):
             job = uuid.uuid4().hex

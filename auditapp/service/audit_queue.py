@@ -65,8 +65,7 @@ def compute_fairly(store: ArtifactStore, token: str, state: dict[str, Any], *, s
                     return ABANDONED
                 return CANCELLED if slot.cancelled() else None
 
-            if settings.audit_helper and audit_in_helper(token, state, trust_pickle=settings.trust_pickle,
-                                                         timeout=settings.job_time_limit, stop=stop):
+            if settings.audit_helper and audit_in_helper(token, state, settings=settings, stop=stop):
                 return True
             workspace.audit_for(store, token, state, trust_pickle=settings.trust_pickle)
             return True

@@ -8,12 +8,12 @@ from auditapp.core.errors import AuditInputError
 from auditapp.core.spec import AuditSpec
 from auditapp.service import workspace
 from auditapp.service.audit_helper import audit_in_helper
+from auditapp.service.config import Settings
 from auditapp.service.store import ArtifactStore
 
 
 def test_the_helper_computes_and_caches_and_passes_mistakes_back(tmp_path, monkeypatch):
-    monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("AUDITAPP_REDIS_URL", raising=False)
+    settings = Settings(data_dir=str(tmp_path), audit_helper=True)
     store = ArtifactStore(tmp_path)
     token = store.new_session()
     rng = np.random.default_rng(0)
@@ -23,29 +23,27 @@ def test_the_helper_computes_and_caches_and_passes_mistakes_back(tmp_path, monke
              "spec": AuditSpec(target="y", score="s", sensitive=("g",), n_boot=50).to_dict()}
     key = ("audit", *workspace.state_key(store, token, state))
     assert store.peek(key) is None
-    assert audit_in_helper(token, state, trust_pickle=False, timeout=120) is True
+    assert audit_in_helper(token, state, settings=settings, timeout=120) is True
     cached = ArtifactStore(tmp_path).peek(key)  # a fresh store: read from the shared disk cache
     assert cached is not None and cached.result.n_rows == 300
     bad = dict(state, spec=AuditSpec(target="y", score="s", sensitive=("missing",)).to_dict())
     with pytest.raises(AuditInputError, match="'missing'"):
-        audit_in_helper(token, bad, trust_pickle=False, timeout=120)
+        audit_in_helper(token, bad, settings=settings, timeout=120)
 
 
 def test_daemonic_workers_compute_themselves(monkeypatch):
     import multiprocessing
 
     monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
-    assert audit_in_helper("token", {}, trust_pickle=False, timeout=1) is False
+    assert audit_in_helper("token", {}, settings=Settings(data_dir="unused"), timeout=1) is False
 
 
-def test_the_helper_starts_ahead_of_the_first_audit_at_low_priority(monkeypatch):
+def test_the_helper_starts_ahead_of_the_first_audit_at_low_priority():
     import os
 
     from auditapp.service.audit_helper import NICENESS, start_helper
 
-    monkeypatch.setenv("AUDITAPP_AUDIT_HELPER", "1")
-    pid = start_helper().result(timeout=120)
+    pid = start_helper(Settings(data_dir="unused", audit_helper=True)).result(timeout=120)
     assert pid != os.getpid()
     assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
-    monkeypatch.setenv("AUDITAPP_AUDIT_HELPER", "0")
-    assert start_helper() is None
+    assert start_helper(Settings(data_dir="unused", audit_helper=False)) is None

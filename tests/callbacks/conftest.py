@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-import callbacks.context as context
-from auditapp.service.config import Settings
 from auditapp.service.store import ArtifactStore
+from tests.callbacks.wiring import use_store
 
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     """A fresh artifact store that every callback module sees."""
     fresh = ArtifactStore(tmp_path / "store")
-    monkeypatch.setattr(context, "get_store", lambda: fresh)
-    monkeypatch.setattr(context, "settings", lambda: Settings(data_dir=str(tmp_path / "store")))
-    import callbacks
-
-    for module in vars(callbacks).values():
-        if getattr(module, "__name__", "").startswith("callbacks.") and hasattr(module, "get_store"):
-            monkeypatch.setattr(module, "get_store", lambda: fresh)
+    use_store(monkeypatch, fresh)
     return fresh
 
 

@@ -12,17 +12,16 @@ import pytest
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-import callbacks.context as context
 import callbacks.explain as page
 from auditapp.core.errors import AuditInputError
 from auditapp.core.spec import AuditSpec
 from auditapp.explain.pairs import explanation_pair_gap
 from auditapp.inputs.models import save_skops
 from auditapp.service import explain_jobs as jobs
-from auditapp.service.config import Settings
 from auditapp.service.store import ArtifactStore
 from datasets.hiring import PROXY_FEATURE, generate_hiring, train_hiring_model
 from layouts import ids
+from tests.callbacks.wiring import use_store
 
 ROWS = 40
 
@@ -46,9 +45,7 @@ def shared(tmp_path_factory):
 def store(shared, monkeypatch):
     """Every callback module sees the module's store (overrides the conftest's fresh store)."""
     fresh = shared[0]
-    monkeypatch.setattr(context, "get_store", lambda: fresh)
-    monkeypatch.setattr(page, "get_store", lambda: fresh)
-    monkeypatch.setattr(page, "settings", lambda: Settings(data_dir=str(fresh.root)))
+    use_store(monkeypatch, fresh)
     return fresh
 
 

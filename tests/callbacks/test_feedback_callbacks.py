@@ -18,6 +18,7 @@ from auditapp.service import feedback_presets as presets
 from auditapp.service.store import ArtifactStore
 from callbacks import feedback
 from layouts import ids
+from tests.callbacks.wiring import use_store
 
 
 def _defaults(scenario: str, **changes) -> dict:
@@ -42,7 +43,7 @@ def _page(scenario: str, **changes):
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     store = ArtifactStore(tmp_path / "store")
-    monkeypatch.setattr(feedback, "get_store", lambda: store)
+    use_store(monkeypatch, store)
     return store
 
 

@@ -13,24 +13,23 @@ from auditapp.core.spec import AuditSpec
 from auditapp.service import jobs
 from auditapp.service.config import Settings
 from auditapp.service.slots import JOBS, FairQueue
-from auditapp.service.store import ArtifactStore
-from callbacks import managers
+from callbacks import context, managers
 from layouts import ids
 from tests.heavy_audit import HEAVY_FEATURES, heavy_frame
 
 
 def audit_job(token, state):
     """A background callback body: the real audit for a browser state, as plain numbers."""
-    return jobs.audit_summary(token, state)
+    return jobs.audit_summary(token, state, context.settings())  # the settings this process was started with
 
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
-    monkeypatch.setenv("AUDITAPP_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("AUDITAPP_REDIS_URL", "")
+    settings = Settings(data_dir=str(tmp_path / "data"))
+    previous = (context._settings, context._store)
     jobs._store.cache_clear()
-    store = ArtifactStore(tmp_path / "data", redis_url="")
-    manager = managers.background_manager(Settings(data_dir=str(tmp_path / "data")))
+    store = context.configure(settings)
+    manager = managers.background_manager(settings)
     queue = FairQueue.for_server(JOBS, tmp_path / "data")
     data = heavy_frame().to_csv(index=False).encode()
     started = []
@@ -50,6 +49,7 @@ def setup(tmp_path, monkeypatch):
     for job in started:
         manager.terminate_job(job)
     jobs._store.cache_clear()
+    context._settings, context._store = previous
 
 
 def _wait_for(condition, timeout=30.0, what="the condition"):

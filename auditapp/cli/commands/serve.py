@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 
 def register(subparsers) -> None:
     """Add the ``serve`` sub-command."""
@@ -24,10 +22,9 @@ def run(args) -> int:
 
     from auditapp.service.config import Settings
 
-    settings = Settings.from_env()
+    settings = Settings.from_env()  # the environment, read once; the flags override it
     settings = replace(settings, demo=args.demo or None, trust_pickle=args.trust_pickle or settings.trust_pickle,
                        data_dir=args.data_dir or settings.data_dir)
-    os.environ.setdefault("AUDITAPP_DATA_DIR", settings.data_dir)
     from auditapp.service.webroot import use_web_root
 
     use_web_root()  # app.py and its page modules: the checkout's root, or auditapp/_web when installed
