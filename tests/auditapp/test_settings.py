@@ -96,7 +96,7 @@ print(json.dumps(dict(seen, status=status)))
 def test_cli_serve_passes_its_flags_and_the_environment_read_once_and_writes_no_environment(tmp_path):
     data = tmp_path / "flag-data"
     env = _clean_env(AUDITAPP_DATA_DIR=str(tmp_path / "env-data"), AUDITAPP_ARTIFACT_TTL="999",
-                     AUDITAPP_AUDIT_HELPER="0")
+                     AUDITAPP_AUDIT_HELPER="0", PYTHONPATH=str(ROOT))  # this checkout, run from another folder
     out = subprocess.run([sys.executable, "-c", SERVE, str(data)], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
