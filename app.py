@@ -72,7 +72,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from auditapp.service import auth
 
     auth.install(app.server, auth.load_users(basic_auth=settings.basic_auth, users_file=settings.users_file),
-                 secret=store.signing_key("login"), failures=store.recent_failures)
+                 secret=store.signing_key("login"), failures=store.recent_failures,
+                 proxies=settings.trusted_proxies, session_seconds=settings.login_seconds)
     from callbacks import browser_session
 
     browser_session.install(app.server, store, login_path=auth.LOGIN_PATH, logout_path=auth.LOGOUT_PATH)

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from auditapp.core.errors import AuditInputError
 from auditapp.core.limits import DEFAULTS, positive_int
+from auditapp.service.login import SESSION_SECONDS
 from auditapp.service.store_cache import DISK_VALUE_BYTES, MEMORY_CACHE_BYTES
 
 if TYPE_CHECKING:
@@ -25,6 +27,15 @@ _TRUE = ("1", "true", "yes", "on")
 def default_data_dir() -> str:
     """Where uploads and cached results live when no data folder is given."""
     return os.path.join(os.path.expanduser("~"), ".cache", "auditapp", "app")
+
+
+def _proxy_hops(env: Mapping[str, str]) -> int:
+    """``AUDITAPP_TRUSTED_PROXIES``: how many reverse proxies forward requests to the app (default 0)."""
+    raw = env.get("AUDITAPP_TRUSTED_PROXIES", "").strip()
+    if raw and not raw.isdigit():
+        raise AuditInputError(f"AUDITAPP_TRUSTED_PROXIES must be the number of reverse proxies in front of the "
+                              f"app (0, 1, 2 …), but is {raw!r}. Set it to a number or unset it.")
+    return int(raw or 0)
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,8 @@ class Settings:
     secret: str | None = None
     memory_cache_bytes: int = MEMORY_CACHE_BYTES
     disk_cache_max_bytes: int = DISK_VALUE_BYTES
+    trusted_proxies: int = 0
+    login_seconds: int = SESSION_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -72,6 +85,8 @@ class Settings:
             secret=env.get("AUDITAPP_SECRET") or None,
             memory_cache_bytes=positive_int("AUDITAPP_MEMORY_CACHE_BYTES", MEMORY_CACHE_BYTES, environ=env),
             disk_cache_max_bytes=positive_int("AUDITAPP_DISK_CACHE_MAX_BYTES", DISK_VALUE_BYTES, environ=env),
+            trusted_proxies=_proxy_hops(env),
+            login_seconds=positive_int("AUDITAPP_LOGIN_SECONDS", SESSION_SECONDS, environ=env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -90,6 +105,8 @@ class Settings:
             "AUDITAPP_AUDIT_HELPER": "1" if self.audit_helper else "0",
             "AUDITAPP_MEMORY_CACHE_BYTES": str(self.memory_cache_bytes),
             "AUDITAPP_DISK_CACHE_MAX_BYTES": str(self.disk_cache_max_bytes),
+            "AUDITAPP_TRUSTED_PROXIES": str(self.trusted_proxies),
+            "AUDITAPP_LOGIN_SECONDS": str(self.login_seconds),
         }
         if self.secret:
             env["AUDITAPP_SECRET"] = self.secret

@@ -41,6 +41,9 @@ def test_settings_come_from_the_mapping_given_and_round_trip_through_a_child_env
     assert (store.root, store.ttl, store.kind) == (tmp_path, 3600, "disk")
     with pytest.raises(AuditInputError, match="AUDITAPP_JOB_TIME_LIMIT must be a positive whole number, but is 'soon'"):
         Settings.from_env({"AUDITAPP_JOB_TIME_LIMIT": "soon"})
+    with pytest.raises(AuditInputError, match="AUDITAPP_TRUSTED_PROXIES must be the number of reverse proxies"):
+        Settings.from_env({"AUDITAPP_TRUSTED_PROXIES": "all"})
+    assert Settings.from_env({"AUDITAPP_TRUSTED_PROXIES": "2", "AUDITAPP_LOGIN_SECONDS": "60"}).trusted_proxies == 2
 
 
 CREATE_APP = """
