@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from dash import set_props
 
-from auditapp.core.limits import job_abandon_after, job_queue_wait
 from auditapp.service.audit_helper import NICENESS
 from auditapp.service.config import Settings
 from auditapp.service.jobs import (
@@ -32,7 +31,7 @@ from auditapp.service.jobs import (
     job_slot,
     watch_polls,
 )
-from auditapp.service.slots import JOBS, Caps, Place
+from auditapp.service.slots import JOBS, Place
 from layouts import ids
 from layouts.components import info_alert
 
@@ -62,8 +61,9 @@ def _supervised(fn: Callable, beat_for: Callable[[], Callable[[], None] | None],
             _show_place(place, queue_caps)
             shown.append(True)
 
-        queue_caps = Caps.from_env(JOBS)
-        with heartbeat(beat_for()), watch_polls(polled_for()), job_slot(token, settings=settings, on_wait=on_wait):
+        queue_caps = settings.job_caps
+        with (heartbeat(beat_for()), watch_polls(polled_for(), seconds=settings.job_abandon_after),
+              job_slot(token, settings=settings, on_wait=on_wait)):
             if shown:
                 set_props(ids.QUEUE_JOB_NOTICE, {"children": None})
             if nice:
@@ -98,7 +98,7 @@ def _diskcache_manager(settings: Settings):
 
         def call_job_fn(self, key, job_fn, args, context):
             job = super().call_job_fn(key, job_fn, args, context)
-            self.handle.set(_polled_key(job), True, expire=job_abandon_after())
+            self.handle.set(_polled_key(job), True, expire=settings.job_abandon_after)
             return job
 
         def terminate_job(self, job):
@@ -108,7 +108,7 @@ def _diskcache_manager(settings: Settings):
 
         def get_result(self, key, job):
             if job:
-                self.handle.set(_polled_key(job), True, expire=job_abandon_after())
+                self.handle.set(_polled_key(job), True, expire=settings.job_abandon_after)
             result = super().get_result(key, job)
             if (result is self.UNDEFINED and job and not self.job_running(job)
                     and self.handle.get(f"auditapp-ended-{job}") is None):
@@ -152,14 +152,14 @@ def _celery_manager(settings: Settings):
 
         def call_job_fn(self, key, job_fn, args, context):
             job = uuid.uuid4().hex
-            self.handle.backend.client.set(self._alive_key(job), "queued", ex=job_queue_wait())
-            self.handle.backend.client.set(_polled_key(job), 1, ex=job_queue_wait() + job_abandon_after())
+            self.handle.backend.client.set(self._alive_key(job), "queued", ex=int(settings.job_caps.max_wait))
+            self.handle.backend.client.set(_polled_key(job), 1, ex=int(settings.job_caps.max_wait) + settings.job_abandon_after)
             job_fn.apply_async(args=(key, self._make_progress_key(key), args, context), task_id=job)
             return job
 
         def get_result(self, key, job):
             if job:
-                self.handle.backend.client.set(_polled_key(job), 1, ex=job_abandon_after())
+                self.handle.backend.client.set(_polled_key(job), 1, ex=settings.job_abandon_after)
             result = super().get_result(key, job)
             if result is self.UNDEFINED and job:
                 state = self.handle.AsyncResult(job).state

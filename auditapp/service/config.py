@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from auditapp.core.errors import AuditInputError
 from auditapp.core.limits import DEFAULTS, positive_int
 from auditapp.service.login import SESSION_SECONDS
+from auditapp.service.slots import AUDITS, JOBS, Caps
 from auditapp.service.store_cache import DISK_VALUE_BYTES, MEMORY_CACHE_BYTES
 
 if TYPE_CHECKING:
@@ -62,6 +63,9 @@ class Settings:
     disk_cache_max_bytes: int = DISK_VALUE_BYTES
     trusted_proxies: int = 0
     login_seconds: int = SESSION_SECONDS
+    audit_caps: Caps = field(default_factory=lambda: Caps.from_env(AUDITS, {}))
+    job_caps: Caps = field(default_factory=lambda: Caps.from_env(JOBS, {}))
+    job_abandon_after: int = DEFAULTS["AUDITAPP_JOB_ABANDON_AFTER"]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -87,6 +91,9 @@ class Settings:
             disk_cache_max_bytes=positive_int("AUDITAPP_DISK_CACHE_MAX_BYTES", DISK_VALUE_BYTES, environ=env),
             trusted_proxies=_proxy_hops(env),
             login_seconds=positive_int("AUDITAPP_LOGIN_SECONDS", SESSION_SECONDS, environ=env),
+            audit_caps=Caps.from_env(AUDITS, env),
+            job_caps=Caps.from_env(JOBS, env),
+            job_abandon_after=positive_int("AUDITAPP_JOB_ABANDON_AFTER", environ=env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -107,7 +114,12 @@ class Settings:
             "AUDITAPP_DISK_CACHE_MAX_BYTES": str(self.disk_cache_max_bytes),
             "AUDITAPP_TRUSTED_PROXIES": str(self.trusted_proxies),
             "AUDITAPP_LOGIN_SECONDS": str(self.login_seconds),
+            "AUDITAPP_JOB_ABANDON_AFTER": str(self.job_abandon_after),
+            "AUDITAPP_MAX_WAITING": str(self.job_caps.max_waiting),
+            "AUDITAPP_JOB_QUEUE_WAIT": str(int(self.job_caps.max_wait)),
         }
+        for kind, caps in ((AUDITS, self.audit_caps), (JOBS, self.job_caps)):
+            env[kind.variable], env[f"{kind.variable}_PER_SESSION"] = str(caps.total), str(caps.per_session)
         if self.secret:
             env["AUDITAPP_SECRET"] = self.secret
         if self.basic_auth:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from auditapp.core.errors import AuditInputError, LimitExceededError
-from auditapp.core.limits import positive_int
+from auditapp.core.limits import DEFAULTS
 from auditapp.service.config import Settings
 from auditapp.service.slots import JOBS, FairQueue, Place
 
@@ -151,7 +151,7 @@ def watch_polls(polled: Callable[[], bool] | None, *, seconds: int | None = None
     """Stop the job if its page stops asking for it (``polled()`` False) for ``seconds``.
 
     A page asks for its job's result every fraction of a second; a closed tab asks no more. After
-    ``seconds`` (default ``AUDITAPP_JOB_ABANDON_AFTER``, 120 s: a browser may slow the timers of a
+    ``seconds`` (the app passes ``Settings.job_abandon_after``; default 120 s: a browser may slow the timers of a
     hidden tab to one a minute), ``polled()`` is checked every ``seconds / 4``; once it says the page
     has not asked for ``seconds``, ``on_abandon()`` runs (by default the job's process is killed: a
     long NumPy call cannot be interrupted any other way, and its slot and leases end with it).
@@ -159,7 +159,7 @@ def watch_polls(polled: Callable[[], bool] | None, *, seconds: int | None = None
     if polled is None:
         yield
         return
-    limit = seconds if seconds is not None else positive_int("AUDITAPP_JOB_ABANDON_AFTER")
+    limit = seconds if seconds is not None else DEFAULTS["AUDITAPP_JOB_ABANDON_AFTER"]
     stop = threading.Event()
 
     def run() -> None:
@@ -183,7 +183,7 @@ def watch_polls(polled: Callable[[], bool] | None, *, seconds: int | None = None
 def job_slot(token: str | None, *, settings: Settings,
              on_wait: Callable[[Place], None] | None = None) -> Iterator[FairQueue]:
     """Hold one of the server's background-job slots while the ``with`` block runs (waiting for it first)."""
-    queue = FairQueue.for_server(JOBS, settings.data_dir, settings.redis_url, poll=0.25)
+    queue = FairQueue.for_server(JOBS, settings.data_dir, settings.redis_url, caps=settings.job_caps, poll=0.25)
     session = "anonymous"
     if token:
         with contextlib.suppress(AuditInputError):

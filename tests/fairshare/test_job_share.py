@@ -24,8 +24,14 @@ def audit_job(token, state):
 
 
 @pytest.fixture
-def setup(tmp_path, monkeypatch):
-    settings = Settings(data_dir=str(tmp_path / "data"))
+def abandon_after():
+    """Seconds after which a job whose page stopped asking for it is stopped (the default here)."""
+    return Settings(data_dir="unused").job_abandon_after
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch, abandon_after):
+    settings = Settings(data_dir=str(tmp_path / "data"), job_abandon_after=abandon_after)
     previous = (context._settings, context._store)
     jobs._store.cache_clear()
     store = context.configure(settings)
@@ -115,9 +121,9 @@ def test_one_session_runs_one_job_at_a_time(setup):
     _wait_for(lambda: manager.get_result(second_key, second) is not manager.UNDEFINED, what="the second job")
 
 
-def test_a_job_whose_page_stops_asking_for_it_is_stopped(setup, monkeypatch):
+@pytest.mark.parametrize("abandon_after", [2])
+def test_a_job_whose_page_stops_asking_for_it_is_stopped(setup):
     store, manager, queue, start = setup
-    monkeypatch.setenv("AUDITAPP_JOB_ABANDON_AFTER", "2")
     key, job = start(store.new_session())
     _wait_for(lambda: queue.counts()["running"] == 1, what="the job starting")
     polling_until = time.monotonic() + 4
