@@ -12,7 +12,7 @@ import dash
 from dash import set_props
 
 from auditapp.core.runtime import limit_threads
-from auditapp.service.config import Settings, configure
+from auditapp.service.config import Settings
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("auditapp.app")
@@ -36,21 +36,24 @@ def _on_error(exc: Exception) -> None:
 
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
-    """Build the app. One app per process: Dash attaches ``@callback``s to the first app created."""
+    """Build the app with ``settings`` (default: read from the environment now, once).
+
+    One app per process: Dash attaches ``@callback``s to the first app created. The settings reach the
+    callbacks through ``callbacks.context`` only; ``os.environ`` is left as it is.
+    """
     limit_threads()
-    settings = configure(settings or Settings.from_env())
+    settings = settings or Settings.from_env()
     import threading
 
     from auditapp.inputs.sandbox import announce
 
     # Probing bubblewrap starts a process (~0.5 s): done beside start-up, its verdict logged.
     threading.Thread(target=announce, name="auditapp-sandbox-probe", daemon=True).start()
-    from auditapp.service.store import ArtifactStore
-    from callbacks import assets
+    from callbacks import assets, context
     from callbacks.managers import background_manager
     from layouts.shell import CHARTS_SCRIPT
 
-    store = ArtifactStore(settings.data_dir)
+    store = context.configure(settings)
     assets.load_grids_on_demand()
     app = dash.Dash(
         __name__, use_pages=True, pages_folder=str(HERE / "layouts" / "pages"),
@@ -69,7 +72,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from auditapp.service import auth
 
     auth.install(app.server, auth.load_users(basic_auth=settings.basic_auth, users_file=settings.users_file),
-                 secret=store.signing_key("login"), failures=store.recent_failures)
+                 secret=store.signing_key("login"), failures=store.recent_failures,
+                 proxies=settings.trusted_proxies, session_seconds=settings.login_seconds)
     from callbacks import browser_session
 
     browser_session.install(app.server, store, login_path=auth.LOGIN_PATH, logout_path=auth.LOGOUT_PATH)

@@ -7,15 +7,16 @@ the Celery app that app's background-callback manager registered its jobs on.
 
 from __future__ import annotations
 
-import os
 import sys
 
+from auditapp.service.config import Settings
 from auditapp.service.jobs import celery_app as _celery_app
 
-if not os.environ.get("AUDITAPP_REDIS_URL"):
+settings = Settings.from_env()  # this worker's settings, read from its environment once, at start-up
+if not settings.redis_url:
     sys.exit("celery_app: set AUDITAPP_REDIS_URL (e.g. redis://127.0.0.1:6379/0) before starting a worker.")
 
 from app import create_app  # noqa: E402  (after the check: building the app takes a few seconds)
 
-dash_app = create_app()
-app = _celery_app(os.environ["AUDITAPP_REDIS_URL"])
+dash_app = create_app(settings)
+app = _celery_app(settings)

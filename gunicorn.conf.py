@@ -18,5 +18,6 @@ timeout = 120
 def post_fork(server, worker):
     """Start this worker's audit helper now, so the first users' audits do not pay for its start-up."""
     from auditapp.service.audit_helper import start_helper
+    from auditapp.service.config import Settings
 
-    start_helper()
+    start_helper(Settings.from_env())  # this worker's settings, read from its environment at start-up

@@ -184,7 +184,7 @@ def _model(model: Any, trust_pickle: bool) -> Any:
     if isinstance(model, (str, os.PathLike, bytes)):
         from auditapp.inputs.models import load_model
 
-        return load_model(model, trust_pickle=True if trust_pickle else None)
+        return load_model(model, trust_pickle=bool(trust_pickle))
     return check_model(model)
 
 

@@ -1,37 +1,47 @@
 """What callbacks share: the artifact store and settings of this process, and new audits fairly queued.
 
-The one accessor for services: ``settings()`` is the process's configured settings
-(``auditapp.service.config.current``) and ``get_store()`` the store they name; a test configures the
-settings once and every callback sees the same store.
+The one accessor between callbacks and services. ``create_app(settings)`` calls :func:`configure`
+once with the settings built at start-up and the store they name; every callback asks
+:func:`settings` and :func:`get_store` for them (tests configure this one place too).
 """
 
 from __future__ import annotations
 
 import select
 import socket
+import threading
 from collections.abc import Callable
 
-from auditapp.service import config
 from auditapp.service.config import Settings
 from auditapp.service.store import ArtifactStore
 
+_lock = threading.Lock()
+_settings: Settings | None = None
+_store: ArtifactStore | None = None
+
+
+def configure(settings: Settings, store: ArtifactStore | None = None) -> ArtifactStore:
+    """Use ``settings`` (and ``store``, default the one they name) for every callback of this process."""
+    global _settings, _store
+    with _lock:
+        _settings, _store = settings, store if store is not None else settings.open_store()
+        return _store
+
 
 def settings() -> Settings:
-    """This process's settings (configured when the app was created)."""
-    return config.current()
-
-
-_STORES: dict[tuple[str, str], ArtifactStore] = {}
+    """The settings this process was started with (read from the environment once if never configured)."""
+    if _settings is None:
+        configure(Settings.from_env())
+    assert _settings is not None
+    return _settings
 
 
 def get_store() -> ArtifactStore:
-    """The artifact store the settings name (one per folder and Redis address, made on first use)."""
-    current = settings()
-    key = (str(current.data_dir), current.redis_url or "")
-    store = _STORES.get(key)
-    if store is None:
-        store = _STORES.setdefault(key, ArtifactStore(key[0], redis_url=key[1]))
-    return store
+    """The artifact store this process was started with."""
+    if _store is None:
+        settings()
+    assert _store is not None
+    return _store
 
 
 def client_gone() -> Callable[[], bool]:

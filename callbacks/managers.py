@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 from dash import set_props
 
-from auditapp.core.limits import job_abandon_after, job_queue_wait
 from auditapp.service.audit_helper import NICENESS
 from auditapp.service.config import Settings
 from auditapp.service.jobs import (
@@ -32,7 +31,7 @@ from auditapp.service.jobs import (
     job_slot,
     watch_polls,
 )
-from auditapp.service.slots import JOBS, Caps, Place
+from auditapp.service.slots import JOBS, Place
 from layouts import ids
 from layouts.components import info_alert
 
@@ -45,7 +44,8 @@ def _show_place(place: Place, caps) -> None:
 
 
 def _supervised(fn: Callable, beat_for: Callable[[], Callable[[], None] | None],
-                polled_for: Callable[[], Callable[[], bool] | None], *, nice: bool = False) -> Callable:
+                polled_for: Callable[[], Callable[[], bool] | None], *, settings: Settings,
+                nice: bool = False) -> Callable:
     """Wrap a background callback: wait for a job slot, then run under :func:`job_guard`.
 
     ``polled_for()`` gives the check that the page still asks for this job (see ``watch_polls``);
@@ -54,20 +54,21 @@ def _supervised(fn: Callable, beat_for: Callable[[], Callable[[], None] | None],
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        token, artifact_ids = artifacts_in([*args, *kwargs.values()])  # inputs and states, in order
+        token, artifact_ids = artifacts_in([*args, *kwargs.values()], settings)  # inputs and states, in order
         shown = []
 
         def on_wait(place: Place) -> None:
             _show_place(place, queue_caps)
             shown.append(True)
 
-        queue_caps = Caps.from_env(JOBS)
-        with heartbeat(beat_for()), watch_polls(polled_for()), job_slot(token, on_wait=on_wait):
+        queue_caps = settings.job_caps
+        with (heartbeat(beat_for()), watch_polls(polled_for(), seconds=settings.job_abandon_after),
+              job_slot(token, settings=settings, on_wait=on_wait)):
             if shown:
                 set_props(ids.QUEUE_JOB_NOTICE, {"children": None})
             if nice:
                 os.nice(NICENESS)
-            with job_guard(token, artifact_ids):
+            with job_guard(token, artifact_ids, settings=settings):
                 return fn(*args, **kwargs)
 
     return run
@@ -93,11 +94,11 @@ def _diskcache_manager(settings: Settings):
                 job = os.getpid()  # this manager's job id is the pid of the process running it
                 return lambda: self.handle.get(_polled_key(job)) is not None
 
-            return super().make_job_fn(_supervised(fn, lambda: None, polled_for, nice=True), progress, key)
+            return super().make_job_fn(_supervised(fn, lambda: None, polled_for, settings=settings, nice=True), progress, key)
 
         def call_job_fn(self, key, job_fn, args, context):
             job = super().call_job_fn(key, job_fn, args, context)
-            self.handle.set(_polled_key(job), True, expire=job_abandon_after())
+            self.handle.set(_polled_key(job), True, expire=settings.job_abandon_after)
             return job
 
         def terminate_job(self, job):
@@ -107,7 +108,7 @@ def _diskcache_manager(settings: Settings):
 
         def get_result(self, key, job):
             if job:
-                self.handle.set(_polled_key(job), True, expire=job_abandon_after())
+                self.handle.set(_polled_key(job), True, expire=settings.job_abandon_after)
             result = super().get_result(key, job)
             if (result is self.UNDEFINED and job and not self.job_running(job)
                     and self.handle.get(f"auditapp-ended-{job}") is None):
@@ -124,7 +125,7 @@ def _diskcache_manager(settings: Settings):
 def _celery_manager(settings: Settings):
     from dash import CeleryManager
 
-    app = celery_app(settings.redis_url)
+    app = celery_app(settings)
 
     class SupervisedCeleryManager(CeleryManager):
         """Jobs on Celery workers; a job whose worker died, or that no worker took, is reported failed."""
@@ -147,18 +148,18 @@ def _celery_manager(settings: Settings):
                 client = self.handle.backend.client
                 return (lambda: bool(client.exists(_polled_key(job)))) if job else None
 
-            return super().make_job_fn(_supervised(fn, beat_for, polled_for), progress, key)
+            return super().make_job_fn(_supervised(fn, beat_for, polled_for, settings=settings), progress, key)
 
         def call_job_fn(self, key, job_fn, args, context):
             job = uuid.uuid4().hex
-            self.handle.backend.client.set(self._alive_key(job), "queued", ex=job_queue_wait())
-            self.handle.backend.client.set(_polled_key(job), 1, ex=job_queue_wait() + job_abandon_after())
+            self.handle.backend.client.set(self._alive_key(job), "queued", ex=int(settings.job_caps.max_wait))
+            self.handle.backend.client.set(_polled_key(job), 1, ex=int(settings.job_caps.max_wait) + settings.job_abandon_after)
             job_fn.apply_async(args=(key, self._make_progress_key(key), args, context), task_id=job)
             return job
 
         def get_result(self, key, job):
             if job:
-                self.handle.backend.client.set(_polled_key(job), 1, ex=job_abandon_after())
+                self.handle.backend.client.set(_polled_key(job), 1, ex=settings.job_abandon_after)
             result = super().get_result(key, job)
             if result is self.UNDEFINED and job:
                 state = self.handle.AsyncResult(job).state

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from auditapp.core.errors import AuditInputError
 
@@ -41,8 +42,10 @@ DEFAULTS = {
 }
 
 
-def positive_int(name: str, default: int | None = None) -> int:
-    """The positive whole number in environment variable ``name`` (``default`` when unset).
+def positive_int(name: str, default: int | None = None, *, environ: Mapping[str, str] | None = None) -> int:
+    """The positive whole number in environment variable ``name`` of ``environ`` (``default`` when unset).
+
+    ``environ`` defaults to this process's environment.
 
     Raises
     ------
@@ -50,11 +53,12 @@ def positive_int(name: str, default: int | None = None) -> int:
         If the variable is set to anything but a positive whole number.
     """
     fallback = DEFAULTS[name] if default is None else default
-    raw = os.environ.get(name, "").strip().replace("_", "")
+    env = os.environ if environ is None else environ
+    raw = env.get(name, "").strip().replace("_", "")
     if not raw:
         return fallback
     if not raw.isdigit() or int(raw) <= 0:
-        raise AuditInputError(f"{name} must be a positive whole number, but is {os.environ[name]!r}. "
+        raise AuditInputError(f"{name} must be a positive whole number, but is {env[name]!r}. "
                               f"Set it to a number such as {fallback} or unset it.")
     return int(raw)
 

@@ -166,7 +166,7 @@ def model_format(data: bytes, name: str) -> str:
 
 
 def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None,
-               trust_pickle: bool | None = None, limits: Limits | None = None, sandbox: bool = True,
+               trust_pickle: bool = False, limits: Limits | None = None, sandbox: bool = True,
                scope: str = "", description: dict | None = None, processes: int = 1) -> AuditModel:
     """Load a classifier or regressor from a skops, ONNX or (trusted) pickle/joblib file.
 
@@ -181,7 +181,9 @@ def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None
     filename : str, optional
         Name shown to the user and used for the extension; defaults to the path's file name.
     trust_pickle : bool, optional
-        Load pickle/joblib files. None reads the environment: ``AUDITAPP_TRUST_PICKLE == "1"``.
+        Load pickle/joblib files (default False). The caller decides: the app passes its settings'
+        ``trust_pickle`` (``AUDITAPP_TRUST_PICKLE``), the CLI its ``--trust-pickle`` flag; this function
+        reads no environment.
     limits : Limits, optional
         Only ``max_bytes`` applies; defaults to :meth:`Limits.from_env`.
     sandbox : bool, default True
@@ -216,8 +218,7 @@ def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None
         raise AuditInputError(f"{name} is empty (0 bytes). Upload the model file again.")
     sha = sha256_bytes(data)
     fmt = model_format(data, name)
-    trusted = (os.environ.get("AUDITAPP_TRUST_PICKLE", "") == "1" if trust_pickle is None
-               else bool(trust_pickle))
+    trusted = bool(trust_pickle)
     if fmt == "pickle" and not trusted:
         refuse_untrusted_pickle(name)
     if not sandbox:

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from auditapp.core.errors import AuditInputError
+from auditapp.service.config import Settings
 
 log = logging.getLogger("auditapp.service.audit_helper")
 NICENESS = 10
@@ -55,15 +56,11 @@ def _exit_with(parent: int) -> None:
             os._exit(0)
 
 
-def _compute(token: str, state: dict[str, Any], settings: Any) -> None:
+def _compute(token: str, state: dict[str, Any], settings: Settings) -> None:
+    """Run in the helper: the audit, with the web process's settings as given (never its environment)."""
     from auditapp.service import workspace
-    from auditapp.service.config import configure
-    from auditapp.service.store import ArtifactStore
 
-    # The caller's settings, handed over with each audit (a helper outlives its caller's settings).
-    configure(settings)
-    store = ArtifactStore(settings.data_dir, redis_url=settings.redis_url or "")
-    workspace.audit_for(store, token, state, trust_pickle=settings.trust_pickle)
+    workspace.audit_for(settings.open_store(), token, state, trust_pickle=settings.trust_pickle)
 
 
 def _ready() -> int:
@@ -140,9 +137,12 @@ def _pool() -> HelperPool:
     return HelperPool()
 
 
-def audit_in_helper(token: str, state: dict[str, Any], *, settings: Any, timeout: float,
+def audit_in_helper(token: str, state: dict[str, Any], *, settings: Settings, timeout: float | None = None,
                     stop: Callable[[], str | None] | None = None) -> bool:
     """Compute (and cache) the audit for ``state`` in a helper; False if no helper can be used here.
+
+    The helper opens the store ``settings`` name and trusts pickles as they say; ``timeout`` defaults
+    to ``settings.job_time_limit``.
 
     ``stop()`` is asked every 0.1 s; when it returns a message, the helper is killed and
     :class:`~auditapp.service.slots.WorkCancelledError` with that message is raised. After ``timeout``
@@ -158,6 +158,7 @@ def audit_in_helper(token: str, state: dict[str, Any], *, settings: Any, timeout
         # A forked background job inherited the web process's helpers, whose threads it does not have:
         # it is already off the web process, so it computes itself.
         return False
+    timeout = settings.job_time_limit if timeout is None else timeout
     helper, usable = pool.take(), False
     deadline = time.monotonic() + timeout
     try:
@@ -196,14 +197,12 @@ def busy_helpers() -> list[int]:
     return _pool().busy()
 
 
-def start_helper() -> Future | None:
+def start_helper(settings: Settings) -> Future | None:
     """Start this process's first helper ahead of the first audit (gunicorn's post_fork hook calls this).
 
     Returns the future of its start-up (its result is the helper's process id), or None when the
-    operator turned the helper off (``AUDITAPP_AUDIT_HELPER=0``).
+    operator turned the helper off (``settings.audit_helper`` False, ``AUDITAPP_AUDIT_HELPER=0``).
     """
-    from auditapp.service.config import current
-
-    if not current().audit_helper:
+    if not settings.audit_helper:
         return None
     return _pool().warm().started

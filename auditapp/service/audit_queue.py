@@ -34,8 +34,8 @@ def _queue(data_dir: str, redis_url: str | None, caps: Caps) -> FairQueue:
 
 
 def audit_queue(settings: Settings) -> FairQueue:
-    """The audit queue every process of this server shares (caps read from ``AUDITAPP_*`` now)."""
-    return _queue(settings.data_dir, settings.redis_url, Caps.from_env(AUDITS))
+    """The audit queue every process of this server shares (with ``settings.audit_caps``)."""
+    return _queue(settings.data_dir, settings.redis_url, settings.audit_caps)
 
 
 def compute_fairly(store: ArtifactStore, token: str, state: dict[str, Any], *, settings: Settings,
@@ -65,8 +65,7 @@ def compute_fairly(store: ArtifactStore, token: str, state: dict[str, Any], *, s
                     return ABANDONED
                 return CANCELLED if slot.cancelled() else None
 
-            if settings.audit_helper and audit_in_helper(token, state, settings=settings,
-                                                         timeout=settings.job_time_limit, stop=stop):
+            if settings.audit_helper and audit_in_helper(token, state, settings=settings, stop=stop):
                 return True
             workspace.audit_for(store, token, state, trust_pickle=settings.trust_pickle)
             return True

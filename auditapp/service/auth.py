@@ -13,13 +13,11 @@ from __future__ import annotations
 import getpass
 import html
 import math
-import os
 import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from auditapp.core.errors import AuditInputError
-from auditapp.core.limits import positive_int
 from auditapp.service.login import COOKIE, SESSION_SECONDS, Login, hash_password
 
 __all__ = ["hash_password", "install", "load_users"]
@@ -76,8 +74,8 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def install(server, users: dict[str, str], *, secret: bytes | None = None, proxies: int | None = None,
-            failures=None) -> Login | None:
+def install(server, users: dict[str, str], *, secret: bytes | None = None, proxies: int = 0,
+            failures=None, session_seconds: int = SESSION_SECONDS) -> Login | None:
     """Ask every request to ``server`` (a Flask app) for a login by one of ``users``.
 
     Parameters
@@ -94,6 +92,8 @@ def install(server, users: dict[str, str], *, secret: bytes | None = None, proxi
     failures : callable, optional
         Where failed logins are counted (the artifact store's ``recent_failures``, so that every web
         process throttles together); without it each process counts its own.
+    session_seconds : int, default 12 hours
+        How long a login lasts (``AUDITAPP_LOGIN_SECONDS`` through ``Settings``).
     """
     if not users:
         return None
@@ -101,13 +101,13 @@ def install(server, users: dict[str, str], *, secret: bytes | None = None, proxi
 
     from flask import Response, g, redirect, request
 
-    hops = proxies if proxies is not None else _proxy_hops()
+    hops = proxies
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops)
     login = Login(users, secret=secret or secrets.token_bytes(32), failures=failures,
-                  session_seconds=positive_int("AUDITAPP_LOGIN_SECONDS", SESSION_SECONDS))
+                  session_seconds=session_seconds)
 
     def page(message: str, status: int, target: str = "/", headers: dict | None = None) -> Response:
         body = _PAGE.format(message=html.escape(message), action=LOGIN_PATH, next=html.escape(_safe_next(target)))
@@ -177,15 +177,6 @@ def install(server, users: dict[str, str], *, secret: bytes | None = None, proxi
         return response
 
     return login
-
-
-def _proxy_hops() -> int:
-    """``AUDITAPP_TRUSTED_PROXIES``: how many reverse proxies forward requests to the app (default 0)."""
-    raw = os.environ.get("AUDITAPP_TRUSTED_PROXIES", "").strip()
-    if raw and not raw.isdigit():
-        raise AuditInputError(f"AUDITAPP_TRUSTED_PROXIES must be the number of reverse proxies in front of the "
-                              f"app (0, 1, 2 …), but is {raw!r}. Set it to a number or unset it.")
-    return int(raw or 0)
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from auditapp.core.errors import AuditInputError, LimitExceededError
-from auditapp.core.limits import job_time_limit, positive_int
-from auditapp.service.config import current
+from auditapp.core.limits import DEFAULTS
+from auditapp.service.config import Settings
 from auditapp.service.slots import JOBS, FairQueue, Place
 
 log = logging.getLogger("auditapp.service.jobs")
@@ -87,16 +87,14 @@ def time_limit(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-@functools.lru_cache(maxsize=1)
-def _store():
-    from auditapp.service.store import default_store
-
-    return default_store()
+@functools.lru_cache(maxsize=4)
+def _store(settings: Settings):
+    return settings.open_store()
 
 
-def artifacts_in(values: list[Any]) -> tuple[str | None, list[str]]:
+def artifacts_in(values: list[Any], settings: Settings) -> tuple[str | None, list[str]]:
     """A session token and the dataset/model ids found among a callback's input and state values."""
-    store, token, ids = _store(), None, []
+    store, token, ids = _store(settings), None, []
     for value in values:
         if isinstance(value, str) and token is None:
             with contextlib.suppress(AuditInputError):
@@ -131,14 +129,14 @@ def heartbeat(beat: Callable[[], None] | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def job_guard(token: str | None, artifact_ids: list[str], *, beat: Callable[[], None] | None = None,
-              seconds: int | None = None) -> Iterator[None]:
-    """Run a job's body: artifacts pinned, heartbeat sent, time limit enforced."""
+def job_guard(token: str | None, artifact_ids: list[str], *, settings: Settings,
+              beat: Callable[[], None] | None = None, seconds: int | None = None) -> Iterator[None]:
+    """Run a job's body: artifacts pinned, heartbeat sent, time limit (default ``settings.job_time_limit``) enforced."""
     with heartbeat(beat), contextlib.ExitStack() as stack:
         if token and artifact_ids:
             with contextlib.suppress(AuditInputError):  # expired or unknown: the job itself says so
-                stack.enter_context(_store().lease(token, artifact_ids, seconds=60))
-        stack.enter_context(time_limit(seconds if seconds is not None else job_time_limit()))
+                stack.enter_context(_store(settings).lease(token, artifact_ids, seconds=60))
+        stack.enter_context(time_limit(seconds if seconds is not None else settings.job_time_limit))
         yield
 
 
@@ -153,7 +151,7 @@ def watch_polls(polled: Callable[[], bool] | None, *, seconds: int | None = None
     """Stop the job if its page stops asking for it (``polled()`` False) for ``seconds``.
 
     A page asks for its job's result every fraction of a second; a closed tab asks no more. After
-    ``seconds`` (default ``AUDITAPP_JOB_ABANDON_AFTER``, 120 s: a browser may slow the timers of a
+    ``seconds`` (the app passes ``Settings.job_abandon_after``; default 120 s: a browser may slow the timers of a
     hidden tab to one a minute), ``polled()`` is checked every ``seconds / 4``; once it says the page
     has not asked for ``seconds``, ``on_abandon()`` runs (by default the job's process is killed: a
     long NumPy call cannot be interrupted any other way, and its slot and leases end with it).
@@ -161,7 +159,7 @@ def watch_polls(polled: Callable[[], bool] | None, *, seconds: int | None = None
     if polled is None:
         yield
         return
-    limit = seconds if seconds is not None else positive_int("AUDITAPP_JOB_ABANDON_AFTER")
+    limit = seconds if seconds is not None else DEFAULTS["AUDITAPP_JOB_ABANDON_AFTER"]
     stop = threading.Event()
 
     def run() -> None:
@@ -182,27 +180,30 @@ def watch_polls(polled: Callable[[], bool] | None, *, seconds: int | None = None
 
 
 @contextlib.contextmanager
-def job_slot(token: str | None, *, on_wait: Callable[[Place], None] | None = None) -> Iterator[FairQueue]:
+def job_slot(token: str | None, *, settings: Settings,
+             on_wait: Callable[[Place], None] | None = None) -> Iterator[FairQueue]:
     """Hold one of the server's background-job slots while the ``with`` block runs (waiting for it first)."""
-    settings = current()
-    queue = FairQueue.for_server(JOBS, settings.data_dir, settings.redis_url, poll=0.25)
+    queue = FairQueue.for_server(JOBS, settings.data_dir, settings.redis_url, caps=settings.job_caps, poll=0.25)
     session = "anonymous"
     if token:
         with contextlib.suppress(AuditInputError):
-            session = _store().session_id(token)
+            session = _store(settings).session_id(token)
     with queue.slot(session, on_wait=on_wait):
         yield queue
 
 
 @functools.cache
-def celery_app(redis_url: str):
-    """The Celery app of this process for ``redis_url`` (broker and result backend), with auditapp's tasks."""
+def celery_app(settings: Settings):
+    """The Celery app of this process for ``settings.redis_url`` (broker and result backend), with auditapp's tasks."""
     from celery import Celery
 
+    redis_url = settings.redis_url
+    if not redis_url:
+        raise ValueError("celery_app needs settings with a redis_url (AUDITAPP_REDIS_URL).")
     app = Celery("auditapp", broker=redis_url, backend=redis_url)
     app.conf.update(
         task_track_started=True, worker_prefetch_multiplier=1, result_expires=24 * 3600,
-        task_time_limit=job_time_limit() + 60, broker_connection_retry_on_startup=True,
+        task_time_limit=settings.job_time_limit + 60, broker_connection_retry_on_startup=True,
         task_serializer="json", result_serializer="json", accept_content=["json"],
         worker_hijack_root_logger=False,
     )
@@ -210,17 +211,17 @@ def celery_app(redis_url: str):
     @app.task(name="auditapp.core.audit")
     def audit_task(token: str, state: dict) -> dict:
         """Run (and cache in the shared store) the audit a browser state describes; return its headline."""
-        with job_guard(token, [a for a in (state.get("dataset"), state.get("model")) if a]):
-            return audit_summary(token, state)
+        with job_guard(token, [a for a in (state.get("dataset"), state.get("model")) if a], settings=settings):
+            return audit_summary(token, state, settings)
 
     return app
 
 
-def audit_summary(token: str, state: dict) -> dict:
-    """The audit for ``state`` (computed once and cached in the store) reduced to plain JSON numbers."""
+def audit_summary(token: str, state: dict, settings: Settings) -> dict:
+    """The audit for ``state`` (computed once and cached in the store ``settings`` name) as plain JSON numbers."""
     from auditapp.service import workspace
 
-    audit = workspace.audit_for(_store(), token, state, trust_pickle=current().trust_pickle)
+    audit = workspace.audit_for(_store(settings), token, state, trust_pickle=settings.trust_pickle)
     rates = audit.result.groupings[0].groups["selection_rate"]
     return {"rows": int(audit.result.n_rows), "groupings": [g.name for g in audit.result.groupings],
             "selection_rate": {str(k): float(v) for k, v in rates.items()}}

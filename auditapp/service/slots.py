@@ -24,13 +24,13 @@ import hashlib
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditapp.core.errors import AuditInputError, LimitExceededError
-from auditapp.core.limits import job_queue_wait, positive_int
+from auditapp.core.limits import positive_int
 from auditapp.service.slot_backends import DiskQueueBackend, RedisQueueBackend
 
 _MAX_CANCELS = 1000
@@ -75,9 +75,12 @@ class Caps:
     max_wait: float
 
     @classmethod
-    def from_env(cls, kind: Kind) -> Caps:
-        return cls(total=positive_int(kind.variable), per_session=positive_int(f"{kind.variable}_PER_SESSION"),
-                   max_waiting=positive_int("AUDITAPP_MAX_WAITING"), max_wait=job_queue_wait())
+    def from_env(cls, kind: Kind, environ: Mapping[str, str]) -> Caps:
+        """The caps ``environ`` sets for ``kind`` (``AUDITAPP_MAX_AUDITS`` …; an empty mapping gives the defaults)."""
+        return cls(total=positive_int(kind.variable, environ=environ),
+                   per_session=positive_int(f"{kind.variable}_PER_SESSION", environ=environ),
+                   max_waiting=positive_int("AUDITAPP_MAX_WAITING", environ=environ),
+                   max_wait=positive_int("AUDITAPP_JOB_QUEUE_WAIT", environ=environ))
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ class FairQueue:
         """The queue every process of this server shares (data directory, or Redis when configured)."""
         backend = (RedisQueueBackend(redis_url, kind.name) if redis_url
                    else DiskQueueBackend(Path(data_dir) / "queues" / kind.name))
-        return cls(kind, backend, caps or Caps.from_env(kind), poll=poll)
+        return cls(kind, backend, caps or Caps.from_env(kind, {}), poll=poll)
 
     # -- reading ----------------------------------------------------------------------------------
     def _read(self) -> dict[str, Any]:

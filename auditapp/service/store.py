@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from auditapp.core.errors import AuditInputError
-from auditapp.core.limits import positive_int
+from auditapp.core.limits import DEFAULTS
 from auditapp.service.store_backends import DiskBackend, RedisBackend, sha256_file
 from auditapp.service.store_cache import (
     DISK_VALUE_BYTES,
@@ -71,20 +71,21 @@ class ArtifactStore(ResultCache):
     root : path
         Local directory: the whole store (disk backend) or this machine's copies (Redis backend).
     secret : bytes, optional
-        Key that signs session tokens; default ``AUDITAPP_SECRET``, else one shared by every process.
+        Key that signs session tokens; default one kept in the store, shared by every process
+        (``Settings.secret``, ``AUDITAPP_SECRET``, gives one).
     memory_items : int
         Most values in the in-process LRU in front of the result cache.
     memory_bytes : int, optional
-        Most bytes (estimated, ``auditapp.core.sizes``) in that LRU; default ``AUDITAPP_MEMORY_CACHE_BYTES``
-        or 1 GB. A value larger than this is returned but not kept.
+        Most bytes (estimated, ``auditapp.core.sizes``) in that LRU; default 1 GB
+        (``AUDITAPP_MEMORY_CACHE_BYTES`` through ``Settings``). A value larger than this is returned but not kept.
     disk_value_bytes : int, optional
-        Largest value pickled into the shared cache; default ``AUDITAPP_DISK_CACHE_MAX_BYTES`` or
-        256 MB. Larger values are recomputed by each process that needs them (a parsed dataset is
+        Largest value pickled into the shared cache; default 256 MB
+        (``AUDITAPP_DISK_CACHE_MAX_BYTES`` through ``Settings``). Larger values are recomputed by each process that needs them (a parsed dataset is
         read again from its file) rather than written and read as huge pickles.
     redis_url : str, optional
-        Use Redis; default ``AUDITAPP_REDIS_URL`` (pass ``""`` to force the disk backend).
+        Use Redis at this URL; default (None or ``""``) the disk backend under ``root``.
     ttl : int, optional
-        Seconds after last use before artifacts expire; default ``AUDITAPP_ARTIFACT_TTL`` or 7 days.
+        Seconds after last use before artifacts expire; default 7 days.
     """
 
     def __init__(self, root: str | os.PathLike, *, secret: bytes | None = None, memory_items: int = 32,
@@ -93,16 +94,15 @@ class ArtifactStore(ResultCache):
         self.root = Path(root)
         for sub in ("blobs", "sessions", "cache", "builtin", "pins", "tmp", "grants", "throttle"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        url = os.environ.get("AUDITAPP_REDIS_URL", "") if redis_url is None else redis_url
-        self.ttl = int(ttl) if ttl is not None else positive_int("AUDITAPP_ARTIFACT_TTL")
+        url = redis_url or ""
+        self.ttl = int(ttl) if ttl is not None else DEFAULTS["AUDITAPP_ARTIFACT_TTL"]
         self.backend = RedisBackend(url, self.root, self.ttl) if url else DiskBackend(self.root, self.ttl)
         self._secret = secret or self._load_secret()
         self._memory: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._memory_items = memory_items
-        self._memory_bytes = memory_bytes or positive_int("AUDITAPP_MEMORY_CACHE_BYTES", MEMORY_CACHE_BYTES)
+        self._memory_bytes = memory_bytes or MEMORY_CACHE_BYTES
         self._memory_used = 0
-        self._disk_value_bytes = disk_value_bytes or positive_int("AUDITAPP_DISK_CACHE_MAX_BYTES",
-                                                                  DISK_VALUE_BYTES)
+        self._disk_value_bytes = disk_value_bytes or DISK_VALUE_BYTES
         self._granted: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -114,9 +114,6 @@ class ArtifactStore(ResultCache):
     # -- sessions ---------------------------------------------------------------------------------
     def _load_secret(self) -> bytes:
         """One secret per store, shared by every worker process (created once, atomically)."""
-        from_env = os.environ.get("AUDITAPP_SECRET")
-        if from_env:
-            return from_env.encode()
         return self.backend.secret(lambda: secrets.token_bytes(32))
 
     def _sign(self, sid: str) -> str:
@@ -267,9 +264,3 @@ class ArtifactStore(ResultCache):
         self.sweep()
 
 # -- backends ---------------------------------------------------------------------------------------
-def default_store() -> ArtifactStore:
-    """The store this process's settings name (``auditapp.service.config.current``: its data folder and Redis)."""
-    from auditapp.service.config import current
-
-    settings = current()
-    return ArtifactStore(settings.data_dir, redis_url=settings.redis_url or "")

@@ -13,8 +13,8 @@ from auditapp.service.store import ArtifactStore
 
 
 def test_the_helper_computes_and_caches_and_passes_mistakes_back(tmp_path, monkeypatch):
-    settings = Settings(data_dir=str(tmp_path), audit_helper=True)  # handed to the helper with each audit
-    store = ArtifactStore(tmp_path, redis_url="")
+    settings = Settings(data_dir=str(tmp_path), audit_helper=True)
+    store = ArtifactStore(tmp_path)
     token = store.new_session()
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"y": rng.integers(0, 2, 300), "s": rng.random(300), "g": rng.choice(["a", "b"], 300)})
@@ -38,14 +38,12 @@ def test_daemonic_workers_compute_themselves(monkeypatch):
     assert audit_in_helper("token", {}, settings=Settings(data_dir="unused"), timeout=1) is False
 
 
-def test_the_helper_starts_ahead_of_the_first_audit_at_low_priority(use_settings):
+def test_the_helper_starts_ahead_of_the_first_audit_at_low_priority():
     import os
 
     from auditapp.service.audit_helper import NICENESS, start_helper
 
-    use_settings(data_dir="unused", audit_helper=True)
-    pid = start_helper().result(timeout=120)
+    pid = start_helper(Settings(data_dir="unused", audit_helper=True)).result(timeout=120)
     assert pid != os.getpid()
     assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
-    use_settings(data_dir="unused", audit_helper=False)
-    assert start_helper() is None
+    assert start_helper(Settings(data_dir="unused", audit_helper=False)) is None

@@ -59,7 +59,7 @@ def test_malicious_pickle_is_not_run_without_trust(tmp_path, monkeypatch):
 
 
 def test_malicious_pickle_file_on_disk_is_not_run(tmp_path, monkeypatch):
-    monkeypatch.setenv("AUDITAPP_TRUST_PICKLE", "0")
+    monkeypatch.setenv("AUDITAPP_TRUST_PICKLE", "1")  # the library reads no environment: only trust_pickle=True trusts
     marker = tmp_path / "pwned"
     path = tmp_path / "model.pickle"
     path.write_bytes(pickle.dumps(MakesDirectoryWhenUnpickled(marker)))
@@ -86,12 +86,11 @@ def test_trusted_pickle_runs_in_the_sandbox_where_this_machine_is_out_of_reach(t
     assert not marker.exists()
 
 
-def test_trusted_pickle_from_env_loads_a_model(tmp_path, monkeypatch, frame, labels):
+def test_trusted_pickle_loads_a_model(tmp_path, frame, labels):
     fitted = LogisticRegression().fit(frame, labels)
     path = tmp_path / "lr.joblib"
     joblib.dump(fitted, path)
-    monkeypatch.setenv("AUDITAPP_TRUST_PICKLE", "1")
-    model = load_model(path)
+    model = load_model(path, trust_pickle=True)
     assert model.format == "pickle"
     assert model.classes == (0, 1)
     np.testing.assert_allclose(model.predict_proba(frame), fitted.predict_proba(frame))

@@ -134,9 +134,11 @@ def test_redis_keys_expire_and_a_lease_keeps_them(make_store):
 
 
 def test_invalid_ttl_setting_is_refused(tmp_path, monkeypatch):
+    from auditapp.service.config import Settings
+
     monkeypatch.setenv("AUDITAPP_ARTIFACT_TTL", "a week")
     with pytest.raises(AuditInputError, match="AUDITAPP_ARTIFACT_TTL must be a positive whole number"):
-        ArtifactStore(tmp_path, redis_url="")
+        Settings.from_env()
 
 
 def test_builtin_artifacts_are_readable_by_every_session(make_store, tmp_path):
@@ -216,9 +218,15 @@ def test_values_over_the_disk_limit_are_not_pickled(tmp_path):
 
 
 def test_cache_limit_settings_are_read_from_the_environment(tmp_path, monkeypatch):
+    from auditapp.service.config import Settings
+
     monkeypatch.setenv("AUDITAPP_MEMORY_CACHE_BYTES", "lots")
     with pytest.raises(AuditInputError, match="AUDITAPP_MEMORY_CACHE_BYTES must be a positive whole number"):
-        ArtifactStore(tmp_path, redis_url="")
+        Settings.from_env()
+    monkeypatch.setenv("AUDITAPP_MEMORY_CACHE_BYTES", "2048")
+    monkeypatch.setenv("AUDITAPP_DISK_CACHE_MAX_BYTES", "4096")
+    store = Settings.from_env().open_store()
+    assert (store._memory_bytes, store._disk_value_bytes) == (2048, 4096)
 
 
 def test_failed_logins_are_counted_where_every_process_sees_them(make_store):

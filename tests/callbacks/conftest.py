@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-import callbacks.context as context
+from auditapp.service.store import ArtifactStore
+from tests.callbacks.wiring import use_store
 
 
 @pytest.fixture
-def store(tmp_path, use_settings):
-    """A fresh artifact store that every callback module sees: the process's settings name its folder (the one
-    place callbacks reach services through, ``callbacks.context``)."""
-    use_settings(data_dir=str(tmp_path / "store"), audit_helper=False)
-    return context.get_store()
+def store(tmp_path, monkeypatch):
+    """A fresh artifact store that every callback module sees."""
+    fresh = ArtifactStore(tmp_path / "store")
+    use_store(monkeypatch, fresh)
+    return fresh
 
 
 @pytest.fixture

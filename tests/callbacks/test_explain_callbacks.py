@@ -21,6 +21,7 @@ from auditapp.service import explain_jobs as jobs
 from auditapp.service.store import ArtifactStore
 from datasets.hiring import PROXY_FEATURE, generate_hiring, train_hiring_model
 from layouts import ids
+from tests.callbacks.wiring import use_store
 
 ROWS = 40
 
@@ -41,9 +42,11 @@ def shared(tmp_path_factory):
 
 
 @pytest.fixture
-def store(shared, use_store):
+def store(shared, monkeypatch):
     """Every callback module sees the module's store (overrides the conftest's fresh store)."""
-    return use_store(shared[0])
+    fresh = shared[0]
+    use_store(monkeypatch, fresh)
+    return fresh
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from auditapp.service import feedback_presets as presets
 from auditapp.service.store import ArtifactStore
 from callbacks import feedback
 from layouts import ids
+from tests.callbacks.wiring import use_store
 
 
 def _defaults(scenario: str, **changes) -> dict:
@@ -41,8 +42,10 @@ def _page(scenario: str, **changes):
 
 
 @pytest.fixture
-def store(tmp_path, use_store):
-    return use_store(ArtifactStore(tmp_path / "store"))
+def store(tmp_path, monkeypatch):
+    store = ArtifactStore(tmp_path / "store")
+    use_store(monkeypatch, store)
+    return store
 
 
 @pytest.fixture

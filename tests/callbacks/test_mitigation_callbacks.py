@@ -15,6 +15,7 @@ from auditapp.core.spec import AuditSpec
 from auditapp.inputs.models import load_model, save_skops
 from auditapp.service import mitigation_jobs as jobs
 from auditapp.service.store import ArtifactStore
+from tests.callbacks.wiring import use_store
 
 CHOSEN = ["threshold_optimizer", "baseline", "reweighing"]
 
@@ -51,11 +52,12 @@ def workspace_files(tmp_path_factory):
 
 
 @pytest.fixture
-def page(monkeypatch, workspace_files, use_store):
+def page(monkeypatch, workspace_files):
     """The callbacks module wired to the tiny store, one candidate at a time (no process pool in tests)."""
     from callbacks import mitigation
 
-    use_store(workspace_files[0])
+    store = workspace_files[0]
+    use_store(monkeypatch, store)
     monkeypatch.setattr(mitigation, "N_JOBS", 1)
     return mitigation
 
@@ -67,13 +69,11 @@ def ran(workspace_files):
 
     store, token, state, _frame = workspace_files
     published = []
-    original = mitigation.get_store, mitigation.N_JOBS
-    mitigation.get_store, mitigation.N_JOBS = (lambda: store), 1
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        use_store(patch, store)
+        patch.setattr(mitigation, "N_JOBS", 1)
         choice, alert = mitigation.on_run_comparison(published.append, 1, "demographic_parity", CHOSEN, None, state,
                                                      token)
-    finally:
-        mitigation.get_store, mitigation.N_JOBS = original
     comparison = jobs.cached_comparison(store, token, state, constraint="demographic_parity", candidates=CHOSEN)
     return choice, alert, published, comparison
 

@@ -13,8 +13,7 @@ from auditapp.core.spec import AuditSpec
 from auditapp.service import jobs
 from auditapp.service.config import Settings
 from auditapp.service.slots import JOBS, FairQueue
-from auditapp.service.store import ArtifactStore
-from callbacks import managers
+from callbacks import context, managers
 from layouts import ids
 from tests.facts import says
 from tests.heavy_audit import HEAVY_FEATURES, heavy_frame
@@ -23,15 +22,22 @@ from tests.waiting import wait_for
 
 def audit_job(token, state):
     """A background callback body: the real audit for a browser state, as plain numbers."""
-    return jobs.audit_summary(token, state)
+    return jobs.audit_summary(token, state, context.settings())  # the settings this process was started with
 
 
 @pytest.fixture
-def setup(tmp_path, monkeypatch, use_settings):
-    use_settings(data_dir=str(tmp_path / "data"), redis_url=None)
+def abandon_after():
+    """Seconds after which a job whose page stopped asking for it is stopped (the default here)."""
+    return Settings(data_dir="unused").job_abandon_after
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch, abandon_after):
+    settings = Settings(data_dir=str(tmp_path / "data"), job_abandon_after=abandon_after)
+    previous = (context._settings, context._store)
     jobs._store.cache_clear()
-    store = ArtifactStore(tmp_path / "data", redis_url="")
-    manager = managers.background_manager(Settings(data_dir=str(tmp_path / "data")))
+    store = context.configure(settings)
+    manager = managers.background_manager(settings)
     queue = FairQueue.for_server(JOBS, tmp_path / "data")
     data = heavy_frame().to_csv(index=False).encode()
     started = []
@@ -51,6 +57,7 @@ def setup(tmp_path, monkeypatch, use_settings):
     for job in started:
         manager.terminate_job(job)
     jobs._store.cache_clear()
+    context._settings, context._store = previous
 
 
 
@@ -109,9 +116,9 @@ def test_one_session_runs_one_job_at_a_time(setup):
     wait_for(lambda: manager.get_result(second_key, second) is not manager.UNDEFINED, what="the second job")
 
 
-def test_a_job_whose_page_stops_asking_for_it_is_stopped(setup, monkeypatch):
+@pytest.mark.parametrize("abandon_after", [2])
+def test_a_job_whose_page_stops_asking_for_it_is_stopped(setup):
     store, manager, queue, start = setup
-    monkeypatch.setenv("AUDITAPP_JOB_ABANDON_AFTER", "2")
     key, job = start(store.new_session())
     wait_for(lambda: queue.counts()["running"] == 1, what="the job starting")
     polling_until = time.monotonic() + 4

@@ -12,29 +12,30 @@ import pytest
 from auditapp.core.errors import AuditInputError
 from auditapp.service import jobs
 from auditapp.service.config import Settings
-from auditapp.service.store import ArtifactStore
-from callbacks import managers
+from callbacks import context, managers
 from tests.scaleout import flow
 
 
 def audit_job(token, state):
     """A background callback body: the real audit for a browser state, as plain numbers."""
-    return jobs.audit_summary(token, state)
+    return jobs.audit_summary(token, state, context.settings())  # the settings this process was started with
 
 
 @pytest.fixture
-def setup(tmp_path, monkeypatch, use_settings):
-    use_settings(data_dir=str(tmp_path / "data"), redis_url=None)
+def setup(tmp_path, monkeypatch):
+    settings = Settings(data_dir=str(tmp_path / "data"))
+    previous = (context._settings, context._store)
     monkeypatch.setenv("AUDITAPP_MAX_INTERSECTIONS", "100000")  # flow.slow_dataset: thousands of intersections
     monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "1000000000")
     jobs._store.cache_clear()
-    store = ArtifactStore(tmp_path / "data", redis_url="")
+    store = context.configure(settings)
     token = store.new_session()
     frame = flow.dataset()
     info = store.put(token, frame.to_csv(index=False).encode(), kind="dataset", name="d.csv")
-    manager = managers.background_manager(Settings(data_dir=str(tmp_path / "data")))
+    manager = managers.background_manager(settings)
     yield store, token, frame, info, manager
     jobs._store.cache_clear()
+    context._settings, context._store = previous
 
 
 def _run(manager, key, token, state):
@@ -99,7 +100,7 @@ def test_a_running_job_pins_what_it_reads(setup, tmp_path):
     store, token, frame, info, manager = setup
     blob = store.blob_path(info.sha256)
     long_ago = time.time() - store.ttl - 60
-    with jobs.job_guard(token, [info.id], seconds=30):
+    with jobs.job_guard(token, [info.id], settings=context.settings(), seconds=30):
         os.utime(blob, (long_ago, long_ago))  # unused for longer than the TTL, but in use by this job
         assert store.sweep()["blobs"] == 0
         assert store.path(token, info.id).exists()
@@ -119,4 +120,4 @@ def test_time_limit_stops_a_job_with_a_clear_message():
 def test_job_time_limit_setting_is_validated(monkeypatch):
     monkeypatch.setenv("AUDITAPP_JOB_TIME_LIMIT", "ten minutes")
     with pytest.raises(AuditInputError, match="AUDITAPP_JOB_TIME_LIMIT must be a positive whole number"):
-        jobs.job_time_limit()
+        Settings.from_env()

@@ -97,7 +97,7 @@ def test_a_worker_killed_mid_job_is_reported_and_the_rerun_works(stack):
     token = store.new_session()
     frame = flow.slow_dataset(20_000)
     info = store.put(token, frame.to_csv(index=False).encode(), kind="dataset", name="big.csv")
-    celery = jobs.celery_app(stack["redis"])
+    celery = jobs.celery_app(Settings(data_dir=str(stack["tmp"] / "test-machine"), redis_url=stack["redis"]))
     slow = celery.send_task("auditapp.core.audit", args=[token, flow.slow_state(info.id)])
     deadline = time.monotonic() + 30
     while slow.state != "STARTED":

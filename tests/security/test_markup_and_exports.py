@@ -9,6 +9,7 @@ import pandas as pd
 
 from auditapp.service import workspace
 from auditapp.service.forms import column_options, dataset_preview
+from tests.callbacks.wiring import use_store
 
 SCRIPT = "<script>document.title='pwned'</script>"
 IMG = '<img src=x onerror="alert(1)">'
@@ -28,12 +29,12 @@ def test_html_in_column_names_and_values_reaches_the_grid_as_plain_text(upload, 
     assert column_options(dataset)["all"][0] == {"label": SCRIPT, "value": SCRIPT}
 
 
-def test_html_in_the_upload_message_is_a_plain_string_child(upload, store, token, use_store):
+def test_html_in_the_upload_message_is_a_plain_string_child(upload, store, token, monkeypatch):
     from dash import html
 
     import callbacks.data as data
 
-    use_store(store)
+    use_store(monkeypatch, store)
     _, body = upload("dataset", f"{IMG}.csv", b"a,y\n1,1\n")
     _state, alert = data.on_upload(body, None, token)
     texts = []

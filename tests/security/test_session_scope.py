@@ -8,6 +8,7 @@ import callbacks.data as data_page
 from auditapp.core.errors import AuditInputError
 from auditapp.core.spec import AuditSpec
 from auditapp.service import workspace
+from tests.callbacks.wiring import use_store
 
 SECRET_NAME = "acme_confidential_layoffs_2026.csv"
 
@@ -20,8 +21,8 @@ def _texts(node) -> str:
     return _texts(getattr(node, "children", None) or "")
 
 
-def test_the_same_bytes_uploaded_under_another_name_show_that_name(upload, store, frame, use_store):
-    use_store(store)
+def test_the_same_bytes_uploaded_under_another_name_show_that_name(upload, store, frame, monkeypatch):
+    use_store(monkeypatch, store)
     content = frame.to_csv(index=False).encode()
     first, second = store.new_session(), store.new_session()
     _, mine = upload("dataset", SECRET_NAME, content, session=first)

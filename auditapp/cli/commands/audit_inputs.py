@@ -70,8 +70,14 @@ def load_model_arg(args, *, processes: int = 1):
         return None
     from auditapp.inputs.models import load_model
 
-    trust = True if args.trust_pickle else None
-    return load_model(args.model, trust_pickle=trust, processes=processes)
+    return load_model(args.model, trust_pickle=trust_pickle(args), processes=processes)
+
+
+def trust_pickle(args) -> bool:
+    """Whether to load pickle/joblib models: ``--trust-pickle``, or ``AUDITAPP_TRUST_PICKLE`` read at start-up."""
+    from auditapp.service.config import Settings
+
+    return bool(getattr(args, "trust_pickle", False)) or Settings.from_env().trust_pickle
 
 
 def load_inputs(args, *, model_processes: int = 1):

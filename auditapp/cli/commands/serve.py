@@ -22,7 +22,7 @@ def run(args) -> int:
 
     from auditapp.service.config import Settings
 
-    settings = Settings.from_env()
+    settings = Settings.from_env()  # the environment, read once; the flags override it
     settings = replace(settings, demo=args.demo or None, trust_pickle=args.trust_pickle or settings.trust_pickle,
                        data_dir=args.data_dir or settings.data_dir)
     from auditapp.service.webroot import use_web_root

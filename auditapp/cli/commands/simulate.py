@@ -119,9 +119,10 @@ def _model_loop_params(args):
     estimator, note = None, None
     features = None
     if args.model:
+        from auditapp.cli.commands.audit_inputs import trust_pickle
         from auditapp.inputs.models import load_model
 
-        model = load_model(args.model, trust_pickle=True if args.trust_pickle else None)
+        model = load_model(args.model, trust_pickle=trust_pickle(args))
         model.check_columns(frame)
         features = tuple(model.feature_names)
         if model.refittable:
