@@ -42,7 +42,7 @@ class Binning:
                     f"Bin edges must be at least two increasing numbers, got {list(edges)}."
                 )
             object.__setattr__(self, "edges", edges)
-        elif not 2 <= int(self.quantiles) <= 20:
+        elif self.quantiles is None or not 2 <= int(self.quantiles) <= 20:
             raise AuditInputError(f"Quantile bins must be between 2 and 20, got {self.quantiles}.")
 
     @classmethod
@@ -270,7 +270,7 @@ def resolved_edges(column: pd.Series, name: str, binning: Binning) -> tuple[floa
     same way keeps these resolved edges (see :func:`bin_edges`).
     """
     if not binning.quantiles:
-        return tuple(float(e) for e in binning.edges)
+        return tuple(float(e) for e in binning.edges or ())
     numeric = _numeric_for_bins(column, name)
     edges = np.unique(np.nanquantile(numeric.to_numpy(dtype=float), np.linspace(0, 1, binning.quantiles + 1)))
     if len(edges) < 2:

@@ -190,7 +190,7 @@ def compare_mitigations(
         test_data = prepare(test_frame, spec, model)
         train_pos, test_pos = np.arange(len(frame)), np.arange(len(test_frame))
         train, test = frame, test_frame
-        source, test_size = "test file", None
+        source = "test file"
     test_of = test_data or data
     test_groups = groups[test_pos] if test_data is None else _labels(test_data.sensitive_features)
     y_test = test_of.y_true[test_pos] if test_data is None else test_data.y_true
@@ -239,11 +239,11 @@ def compare_mitigations(
         score_source=_source(spec, model), positive_class=_positive_class(spec, model),
         reference=dict(spec.reference),
         min_group_size=spec.min_group_size, n_boot=spec.n_boot, confidence=spec.confidence, seed=spec.seed,
-        grid_size=grid_size, bins={name: tuple(b.edges) for name, b in spec.bins.items()}, row_key=row_key,
+        grid_size=grid_size, bins={name: tuple(b.edges or ()) for name, b in spec.bins.items()}, row_key=row_key,
     )
     fingerprint = rows_fingerprint(test.index, y_test)
     split = SplitInfo(source=source, train_rows=len(train_pos), test_rows=len(y_test), seed=spec.seed,
-                      test_size=test_size, train_positions=train_pos, test_positions=test_pos,
+                      test_size=test_size if test_frame is None else None, train_positions=train_pos, test_positions=test_pos,
                       test_rows_sha256=fingerprint)
     done, cancelled = run_candidates(ctx, names, n_jobs=n_jobs, on_progress=on_progress, should_stop=should_stop)
     results = tuple(_checked(done[n], fingerprint) for n in names if n in done)

@@ -98,7 +98,8 @@ def _criterion(task: str, item: Any, where: str) -> TaskCriterion:
     groupings = item.get("groupings", "single")
     if groupings not in _GROUPINGS:
         raise AuditInputError(f"{where}: groupings must be one of {', '.join(_GROUPINGS)}, got '{groupings}'.")
-    return TaskCriterion(name, *(None if b is None else float(b) for b in bounds), groupings, str(item.get("note", "")))
+    at_most, at_least = (None if b is None else float(b) for b in bounds)
+    return TaskCriterion(name, at_most, at_least, groupings, str(item.get("note", "")))
 
 
 def load_task_policy(name_or_path: str, task: str) -> TaskPolicy:

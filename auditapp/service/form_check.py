@@ -90,7 +90,7 @@ def check_form(frame: pd.DataFrame, form: Mapping[str, Any], *, has_model: bool)
     if not sensitive:
         missing.append("at least one sensitive feature")
     column = form.get(source) if source in _SOURCE_WORDS else None
-    if _given(target) and column == target:
+    if _given(target) and column == target and source in _SOURCE_WORDS:
         problems.append(f"'{target}' cannot be both the outcome and {_SOURCE_WORDS[source]}: the outcome is "
                         "what really happened, the prediction what the model said. Choose the column with the "
                         "true outcome.")
@@ -141,7 +141,8 @@ def _check_columns(frame: pd.DataFrame, form: Mapping[str, Any], bins, problems:
         spec = AuditSpec(target=form["target"], favorable=form["favorable"], sensitive=tuple(form["sensitive"]),
                          prediction=form.get("prediction") if source == "prediction" else None,
                          score=form.get("score") if source == "score" else None,
-                         threshold=float(threshold) if _given(threshold) else None, bins=bins)
+                         threshold=float(threshold) if threshold is not None and _given(threshold) else None,
+                         bins=bins)
         y_true = _labels(frame, spec)
         if source == "prediction":
             y_pred = _predictions_from_column(frame, spec)
