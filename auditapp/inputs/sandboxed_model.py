@@ -110,8 +110,8 @@ class SandboxedModel:
             raise _bad("a malformed description", ref)
         return cls(ref=ref, feature_names=tuple(_text(n, ref, "column name", 1000) for n in names),
                    classes=tuple(_scalar(c, ref) for c in classes), kind=_text(info.get("kind"), ref, "kind", 200),
-                   type_name=_text(info.get("type_name"), ref, "type", 200), has_proba=flags[1], can_refit=flags[0],
-                   decides_at_random=flags[2])
+                   type_name=_text(info.get("type_name"), ref, "type", 200), has_proba=bool(flags[1]), can_refit=bool(flags[0]),
+                   decides_at_random=bool(flags[2]))
 
     @property
     def description(self) -> dict:

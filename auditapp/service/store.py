@@ -19,6 +19,7 @@ blob or session index.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import hashlib
 import hmac
@@ -217,7 +218,7 @@ class ArtifactStore(ResultCache):
         return sorted(items, key=lambda i: i.created, reverse=True)
 
     # -- expiry -----------------------------------------------------------------------------------
-    def pin(self, token: str, artifact_ids: Iterable[str], *, seconds: float) -> list[str]:
+    def pin(self, token: str, artifact_ids: Iterable[str], *, seconds: float) -> builtins.list[str]:
         """Keep these artifacts (and the session's index) from expiring for ``seconds``; return their hashes."""
         sid = self.session_id(token)
         shas = [self.info(token, a).sha256 for a in artifact_ids if a and not str(a).startswith("builtin:")]
@@ -225,7 +226,7 @@ class ArtifactStore(ResultCache):
         return shas
 
     @contextlib.contextmanager
-    def lease(self, token: str, artifact_ids: Iterable[str], *, seconds: float = 60.0) -> Iterator[list[str]]:
+    def lease(self, token: str, artifact_ids: Iterable[str], *, seconds: float = 60.0) -> Iterator[builtins.list[str]]:
         """Pin artifacts while the ``with`` block runs, renewing the pin every ``seconds / 3``."""
         ids = [a for a in artifact_ids if a]
         shas = self.pin(token, ids, seconds=seconds)
