@@ -12,7 +12,7 @@ by auditapp's own code (the built-in scenarios) stay in-process.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +73,13 @@ class AuditModel:
         if self.estimator is not None:
             return self.estimator
         return self.runner if self.sandboxed and self.format != "onnx" else None
+
+    def with_memo(self, memo) -> AuditModel:
+        """This model keeping a sandboxed model's outputs in ``memo`` (see
+        :class:`~auditapp.inputs.sandboxed_model.OutputsMemo`); any other model as it is."""
+        if not isinstance(self.runner, SandboxedModel):
+            return self
+        return replace(self, runner=self.runner.with_memo(memo))
 
     @property
     def refittable(self) -> bool:

@@ -89,6 +89,14 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def frame_digest(frame: pd.DataFrame) -> str:
+    """The sha256 of ``frame`` exactly as it would be sent to a model process (its Arrow stream: values,
+    column names and types, index)."""
+    import hashlib
+
+    return hashlib.sha256(_arrow_bytes(frame)).hexdigest()
+
+
 def _arrow_bytes(frame: pd.DataFrame) -> bytes:
     import pyarrow as pa
 

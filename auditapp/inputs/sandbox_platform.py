@@ -84,7 +84,9 @@ def bwrap_prefix(bwrap: str, *, disable_userns: bool = True) -> list[str]:
 
 
 def _works(prefix: list[str]) -> tuple[bool, str]:
-    command = [*prefix, sys.executable, "-I", "-B", "-c", "import auditapp.inputs.sandbox_codec"]
+    # Python, a compiled extension of the virtual environment (NumPy) and auditapp's package load: what a
+    # model process needs, at a third of the cost of importing the codec (pandas), on every start-up's path.
+    command = [*prefix, sys.executable, "-I", "-B", "-c", "import numpy, auditapp.inputs.sandbox_platform"]
     try:
         done = subprocess.run(command, env=CHILD_ENV, cwd="/", capture_output=True, timeout=_PROBE_SECONDS,
                               check=False)

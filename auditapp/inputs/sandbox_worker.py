@@ -19,6 +19,9 @@ import sys
 import time
 
 MESSAGE_LIMIT = 2000
+# Model processes yield the CPU to the app's own processes (pages, the job that shows each result as it
+# comes): a model busy training never makes the server slow to answer.
+NICENESS = 5
 _PR_SET_PDEATHSIG = 1
 
 
@@ -132,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-seconds", type=float, required=True)
     args = parser.parse_args(argv)
     _set_limits(args.memory_mb, args.cpu_seconds)
+    os.nice(NICENESS)
     _die_with_parent()
     channel = _Channel(*_protocol_fds())
     from auditapp.core.runtime import limit_threads

@@ -11,14 +11,15 @@ before auditapp uses it; anything else is an error, not a guess.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from auditapp.core.errors import AuditInputError
 from auditapp.inputs.sandbox import ModelRef, default_pool
-from auditapp.inputs.sandbox_codec import ProtocolError
+from auditapp.inputs.sandbox_codec import ProtocolError, frame_digest
 
 FORMATS = ("skops", "onnx", "pickle")
 CHUNK_ROWS = 200_000
@@ -65,9 +66,26 @@ class ExportedModel:
         return hashlib.sha256(self.data).hexdigest()
 
 
+class OutputsMemo(Protocol):
+    """Where a model's outputs for given rows are kept between processes (the app's artifact store).
+
+    ``get(key)`` returns what ``put(key, value)`` stored, or None. Keys name the model file (sha256,
+    format, trust) and the exact rows sent (:func:`~auditapp.inputs.sandbox_codec.frame_digest`).
+    """
+
+    def get(self, key: tuple) -> Any | None: ...
+
+    def put(self, key: tuple, value: Any) -> None: ...
+
+
 @dataclass(frozen=True, eq=False)
 class SandboxedModel:
-    """A model file loaded in a sandboxed process; see the module docstring."""
+    """A model file loaded in a sandboxed process; see the module docstring.
+
+    With a ``memo``, predictions already made for the same rows (by another process of the app: the
+    audit before a mitigation comparison) are taken from it instead of starting a model process. The
+    memo is left behind when the model is pickled.
+    """
 
     ref: ModelRef
     feature_names: tuple[str, ...]
@@ -77,6 +95,17 @@ class SandboxedModel:
     has_proba: bool
     can_refit: bool
     decides_at_random: bool = False  # auditapp's exported randomised mitigations decide by their own draws
+    memo: OutputsMemo | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "memo"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, memo=None)
+
+    def with_memo(self, memo: OutputsMemo | None) -> SandboxedModel:
+        """This model, keeping its outputs in ``memo``."""
+        return replace(self, memo=memo)
 
     @classmethod
     def describe(cls, ref: ModelRef) -> SandboxedModel:
@@ -131,10 +160,19 @@ class SandboxedModel:
         """``(labels or None, probabilities or None)`` for the rows of ``frame``, sent ``CHUNK_ROWS`` rows
         at a time (so the model process's memory and each answer stay bounded)."""
         rows = frame.loc[:, list(self.feature_names)]
+        key = None
+        if self.memo is not None:
+            key = ("model-outputs", self.ref.sha256, self.ref.format, self.ref.trust_pickle, frame_digest(rows),
+                   bool(labels), bool(proba))
+            kept = self.memo.get(key)
+            if _fits(kept, len(rows), labels=labels):
+                return kept
         parts = [self._outputs(rows.iloc[start:start + CHUNK_ROWS], labels=labels, proba=proba)
                  for start in range(0, max(len(rows), 1), CHUNK_ROWS)]
         found_labels = None if parts[0][0] is None else np.concatenate([p[0] for p in parts])
         found_proba = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
+        if key is not None and self.memo is not None:
+            self.memo.put(key, (found_labels, found_proba))
         return found_labels, found_proba
 
     def _outputs(self, rows: pd.DataFrame, *, labels: bool, proba: bool):
@@ -250,6 +288,16 @@ class SandboxedModel:
                 or answer.get("names") != names:
             raise _bad("malformed rounds", self.ref)
         return [_round_record(r, names, worlds, self.ref) for r in records]
+
+
+def _fits(kept: Any, n: int, *, labels: bool) -> bool:
+    """Whether a memo's value is a pair of outputs for ``n`` rows (anything else is computed afresh)."""
+    if not isinstance(kept, tuple) or len(kept) != 2:
+        return False
+    found_labels, found_proba = kept
+    if found_labels is None and (labels or found_proba is None):
+        return False
+    return all(part is None or (isinstance(part, np.ndarray) and len(part) == n) for part in kept)
 
 
 def _round_record(record, names: list[str], worlds: tuple[str, ...], ref: ModelRef) -> dict:

@@ -341,12 +341,30 @@ def _fit(ctx: MitigationContext, name: str, notes: list[str]) -> _Fitted:
 
     if not isinstance(ctx.estimator, SandboxedModel):
         return FITTERS[name](ctx, notes)
+    if name == "baseline":
+        uploaded = _uploaded_file(ctx.estimator)
+        if uploaded is not None:  # nothing to train: no model process needed
+            fitted = _fit_baseline(ctx, notes)
+            fitted.model = uploaded
+            return fitted
     answer = ctx.estimator.fit_candidate(ctx, name)
     notes.extend(answer["notes"])
     return _Fitted(answer["y_pred"], answer["y_score"], answer["model"], answer["learner"], notes,
                    answer["needs_sensitive"], answer["sensitive_note"],
                    probabilities=answer["y_score"] if answer["randomized"] else None,
                    warnings=tuple(answer["warnings"]))
+
+
+def _uploaded_file(model):
+    """The uploaded skops file itself, as the baseline's model to export (its bytes, never loaded here);
+    None when the model process must say how to save it (ONNX, a trusted pickle) or how it decides (a
+    randomised mitigation exported by auditapp)."""
+    from auditapp.inputs.sandboxed_model import ExportedModel
+    from auditapp.mitigation.export import decision_text
+
+    if model.ref.format != "skops" or model.decides_at_random:
+        return None
+    return ExportedModel(model.ref.read(), tuple(model.feature_names), decision_text(model))
 
 
 def run_candidate(ctx: MitigationContext, name: str) -> CandidateResult:

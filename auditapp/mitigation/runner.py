@@ -1,8 +1,9 @@
 """Run mitigation candidates one after another, or side by side in at most two slots (see :mod:`.schedule`).
 
 Side by side, the candidates of a sandboxed model file are sent to model processes from two threads;
-any other candidates run in worker processes (one native thread each), while the uploaded model as it
-is, which trains nothing, is evaluated here as soon as the workers have started.
+any other candidates run in worker processes (one native thread each). The uploaded model as it is,
+which trains nothing, is evaluated here first, while the worker processes' fork server imports the
+learners, so its result shows at once.
 
 Progress is reported through ``on_progress(name, status, result)`` with status ``"running"``,
 ``"done"``, ``"failed"`` (the result carries the error) or ``"cancelled"`` (result None).
@@ -102,11 +103,23 @@ def _parallel(ctx, names, workers, report, stop):
     context = mp.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
     pending = [n for n in planned_order(names) if n != FIRST]
-    here = FIRST in names  # trains nothing: evaluated in this process once the workers have started
     running: dict = {}
     results, cancelled = {}, []
+    if pending:
+        # The fork server starts now and imports the learners while the baseline is evaluated here, so the
+        # first result shows without waiting for those imports.
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    if FIRST in names and stop():
+        cancelled.append(FIRST)
+        report(FIRST, "cancelled", None)
+    elif FIRST in names:  # trains nothing: evaluated in this process first
+        report(FIRST, "running", None)
+        results[FIRST] = run_candidate(ctx, FIRST)
+        report(FIRST, _status(results[FIRST]), results[FIRST])
     try:
-        while pending or running or here:
+        while pending or running:
             if stop():
                 for conn, (name, process) in running.items():
                     process.terminate()
@@ -115,10 +128,10 @@ def _parallel(ctx, names, workers, report, stop):
                     cancelled.append(name)
                     report(name, "cancelled", None)
                 running.clear()
-                for name in [*pending, *([FIRST] if here else [])]:
+                for name in pending:
                     cancelled.append(name)
                     report(name, "cancelled", None)
-                pending, here = [], False
+                pending = []
                 break
             while pending and len(running) < workers:
                 name = pending.pop(0)
@@ -128,12 +141,6 @@ def _parallel(ctx, names, workers, report, stop):
                 sender.close()
                 running[receiver] = (name, process)
                 report(name, "running", None)
-            if here:
-                here = False
-                report(FIRST, "running", None)
-                results[FIRST] = run_candidate(ctx, FIRST)
-                report(FIRST, _status(results[FIRST]), results[FIRST])
-                continue
             for conn in wait(list(running), timeout=POLL_SECONDS):
                 name, process = running.pop(conn)
                 try:

@@ -57,9 +57,25 @@ def load_model(store: ArtifactStore, token: str, model_id: str | None, *, trust_
     scope = session_scope(store, token)
     # The description the sandbox gave at upload: no model process starts until predictions are needed.
     described = info.meta.get("description") if isinstance(info.meta, dict) else None
-    return store.cached(("model", info.sha256, trust_pickle, scope),
-                        lambda: _load(path, filename=info.name, trust_pickle=trust_pickle, scope=scope,
-                                      description=described), disk=False)
+    model = store.cached(("model", info.sha256, trust_pickle, scope),
+                         lambda: _load(path, filename=info.name, trust_pickle=trust_pickle, scope=scope,
+                                       description=described), disk=False)
+    return model.with_memo(SessionOutputs(store, token))
+
+
+class SessionOutputs:
+    """A sandboxed model's predictions kept in the artifact store for one browser session
+    (:class:`~auditapp.inputs.sandboxed_model.OutputsMemo`): the audit's predictions of the whole dataset
+    serve the mitigation comparison that follows, in another process, without a model process."""
+
+    def __init__(self, store: ArtifactStore, token: str):
+        self.store, self.token = store, token
+
+    def get(self, key: tuple) -> Any | None:
+        return self.store.find(self.token, key)
+
+    def put(self, key: tuple, value: Any) -> None:
+        self.store.cached(key, lambda: value, token=self.token)
 
 
 def session_scope(store: ArtifactStore, token: str) -> str:

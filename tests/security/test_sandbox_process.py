@@ -113,6 +113,14 @@ report.append("processes " + " ".join(sorted(p for p in os.listdir("/proc") if p
     assert not (tmp_path / "written").exists()
 
 
+def test_a_model_process_yields_the_cpu_to_the_apps_own_processes():
+    from auditapp.inputs.sandbox_worker import NICENESS
+
+    model = load_model(model_reporting("import os\nreport = ['nice %d' % os.nice(0)]"), filename="nice.pkl",
+                       trust_pickle=True)
+    assert set(model.feature_names) == {f"nice {os.nice(0) + NICENESS}"}
+
+
 def test_a_model_that_hangs_is_killed_at_the_time_limit_with_every_process_it_started(limits):
     limits(timeout=4)
     data, frame = pipeline_calling("import time\ndef f(X):\n    time.sleep(300)\n    return X\n")
