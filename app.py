@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     """
     limit_threads()
     settings = settings or Settings.from_env()
+    settings.install()  # the compute packages' limits (tables, groups, sandbox, engines) for this process
     import threading
 
     from auditapp.inputs.sandbox import announce

@@ -48,7 +48,7 @@ def heavy_frame(n_rows: int | None = None, seed: int = 7):
 
     from auditapp.core.workload import WorkLimits, measure_work
 
-    limits = WorkLimits.from_env()
+    limits = WorkLimits.configured()
     n_rows = n_rows or limits.max_row_groupings // (2 ** len(HEAVY_FEATURES) - 1)
     rng = np.random.default_rng(seed)
     unit = rng.integers(0, 40, n_rows).astype(str)
@@ -80,7 +80,7 @@ def alone(n_rows: int | None, runs: int) -> None:
     print(describe(work))
     for _ in range(runs):
         wall, cpu = time.perf_counter(), time.process_time()
-        audit = run_audit(frame, spec, limits=WorkLimits.from_env())
+        audit = run_audit(frame, spec, limits=WorkLimits.configured())
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         size = len(pickle.dumps(audit, protocol=pickle.HIGHEST_PROTOCOL))
         print(f"alone: {wall:.1f} s wall, {cpu:.1f} s CPU; result {size / 1e6:.0f} MB pickled (the shared cache "

@@ -24,6 +24,7 @@ def configure(settings: Settings, store: ArtifactStore | None = None) -> Artifac
     """Use ``settings`` (and ``store``, default the one they name) for every callback of this process."""
     global _settings, _store
     with _lock:
+        settings.install()
         _settings, _store = settings, store if store is not None else settings.open_store()
         return _store
 

@@ -89,7 +89,7 @@ def on_audit_source(set_progress, n_clicks, target, favorable, source, predictio
     try:
         new_state, audit, statement = source_jobs.audit_source_state(
             get_store(), token, state_from_form(state, form), trust_pickle=settings().trust_pickle,
-            progress=_progress(set_progress))
+            progress=_progress(set_progress), sample_rows=settings().source_sample_rows)
     except AuditInputError as exc:
         return no_update, error_alert(str(exc), title="The audit could not run")
     return new_state, info_alert([

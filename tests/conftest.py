@@ -20,3 +20,34 @@ def use_settings(monkeypatch):
         return settings
 
     return configure
+
+
+@pytest.fixture(autouse=True)
+def _restore_limits():
+    """Whatever a test installs (the CLI's ``main`` installs the limits of its environment) ends with it."""
+    from auditapp.core.limits import configure, runtime
+
+    before = runtime()
+    yield
+    configure(before)
+
+
+@pytest.fixture
+def use_limits():
+    """``use_limits(**fields)``: this process's compute limits for this test (what an entry point installs
+    at start-up from the ``AUDITAPP_*`` variables), the others at their defaults; ``use_limits(environ={...})``
+    parses variables as start-up does. The process's model processes are ended before and after."""
+    from auditapp.core.limits import RuntimeLimits, configure, runtime
+    from auditapp.inputs.sandbox import reset_default_pool
+
+    before = runtime()
+
+    def install(environ=None, **fields) -> RuntimeLimits:
+        limits = RuntimeLimits.from_environ(environ) if environ is not None else RuntimeLimits(**fields)
+        configure(limits)
+        reset_default_pool()
+        return limits
+
+    yield install
+    configure(before)
+    reset_default_pool()

@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from auditapp.core.errors import AuditError
 from auditapp.core.exit_codes import EXIT_BAD_INPUT
+from auditapp.core.limits import RuntimeLimits, configure
 from auditapp.core.runtime import limit_threads
 
 COMMANDS = ("serve", "audit", "demo", "explain", "mitigate", "simulate", "verify",
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        # The operator's limits, read from the environment once, here; nothing below reads it again.
+        configure(RuntimeLimits.from_environ(os.environ))
         return int(args.func(args))
     except AuditError as exc:
         print(f"auditapp {args.command}: {exc}", file=sys.stderr)

@@ -4,3 +4,5 @@ from __future__ import annotations
 
 MIN_GROUP_SIZE = 30  # groups with fewer rows are flagged as small (rates too uncertain to trust)
 N_BOOT = 1000  # bootstrap replicates, where an interval has no closed form
+# Rows of the stratified sample of a server-side source kept for explanations and mitigations.
+SOURCE_SAMPLE_ROWS = 50_000

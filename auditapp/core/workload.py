@@ -36,21 +36,18 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from auditapp.core.errors import LimitExceededError
-from auditapp.core.limits import positive_int
+from auditapp.core.limits import runtime
 from auditapp.core.spreads import PAIRWISE_MAX_GROUPS
 
 MAX_SENSITIVE_FEATURES = 6
 SERVER_REMEDY = ("; the command line (auditapp audit --no-work-limit) can run it on your own machine")
 CLI_REMEDY = "; or add --no-work-limit to run it anyway on this machine"
-RETIRED_VARIABLE = "AUDITAPP_MAX_BOOTSTRAP_WORK"
 log = logging.getLogger("auditapp.core.workload")
 
 
@@ -89,19 +86,11 @@ class WorkLimits:
     max_features: int = MAX_SENSITIVE_FEATURES
 
     @classmethod
-    def from_env(cls) -> WorkLimits:
-        """The limits set by ``AUDITAPP_MAX_INTERSECTIONS`` and ``AUDITAPP_MAX_ROW_GROUPINGS``."""
-        if os.environ.get(RETIRED_VARIABLE, "").strip():
-            _warn_retired()
-        return cls(max_intersections=positive_int("AUDITAPP_MAX_INTERSECTIONS"),
-                   max_row_groupings=positive_int("AUDITAPP_MAX_ROW_GROUPINGS"))
-
-
-@lru_cache(maxsize=1)
-def _warn_retired() -> None:
-    log.warning("%s is set but no longer used: intervals are computed from counts, without bootstrap "
-                "replicates. One audit's work is capped by AUDITAPP_MAX_INTERSECTIONS and "
-                "AUDITAPP_MAX_ROW_GROUPINGS; unset %s.", RETIRED_VARIABLE, RETIRED_VARIABLE)
+    def configured(cls) -> WorkLimits:
+        """This process's caps (``AUDITAPP_MAX_INTERSECTIONS``, ``AUDITAPP_MAX_ROW_GROUPINGS``, read at
+        start-up: :func:`auditapp.core.limits.runtime`)."""
+        limits = runtime()
+        return cls(max_intersections=limits.max_intersections, max_row_groupings=limits.max_row_groupings)
 
 
 def _combined(codes: list[np.ndarray]) -> np.ndarray:

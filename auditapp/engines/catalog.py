@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 
 from auditapp.core.errors import AuditInputError
+from auditapp.core.limits import runtime
 from auditapp.engines.sources import (
     CSV_SUFFIXES,
     DUCKDB_PREFIX,
@@ -35,7 +36,7 @@ class Entry:
 
 def sources_root() -> str | None:
     """The operator's data sources directory, or None when the app offers none."""
-    root = os.environ.get("AUDITAPP_DATA_SOURCES", "").strip()
+    root = runtime().data_sources
     return os.path.realpath(root) if root else None
 
 

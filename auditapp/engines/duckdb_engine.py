@@ -23,6 +23,7 @@ from contextlib import contextmanager
 import pandas as pd
 
 from auditapp.core.errors import AuditInputError
+from auditapp.core.limits import runtime
 from auditapp.core.spec import AuditSpec, _labels, resolved_edges
 from auditapp.engines.base import Aggregates, Progress, StratifiedSample, allocate
 from auditapp.engines.batches import RAW_KEYS, alias, combine, model_batch, sensitive_aliases
@@ -57,10 +58,11 @@ class DuckDBEngine:
 
         self.source, self.batch_rows = source, int(batch_rows)
         self._duckdb = duckdb
-        spill = os.environ.get("AUDITAPP_DUCKDB_TEMP") or os.path.join(tempfile.gettempdir(), "auditapp-duckdb")
+        settings = runtime()
+        spill = settings.duckdb_temp or os.path.join(tempfile.gettempdir(), "auditapp-duckdb")
         os.makedirs(spill, exist_ok=True)
-        config = {"memory_limit": memory_limit or os.environ.get("AUDITAPP_DUCKDB_MEMORY") or "1GB",
-                  "threads": int(threads or os.environ.get("AUDITAPP_DUCKDB_THREADS") or os.cpu_count() or 1),
+        config = {"memory_limit": memory_limit or settings.duckdb_memory,
+                  "threads": int(threads or settings.duckdb_threads or os.cpu_count() or 1),
                   "temp_directory": spill, "preserve_insertion_order": False,
                   "autoinstall_known_extensions": False, "autoload_known_extensions": False}
         database = source.paths[0] if source.kind == "duckdb" else ":memory:"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures
-import os
 from dataclasses import dataclass
 
 from auditapp.core.audit import Audit
 from auditapp.core.errors import AuditInputError
+from auditapp.core.limits import runtime
 from auditapp.core.spec import AuditSpec
 from auditapp.core.workload import SERVER_REMEDY, WorkLimits
 from auditapp.engines.base import ENGINES, Progress, StratifiedSample
@@ -52,7 +52,7 @@ def choose_engine(source: Source, requested: str = "auto") -> str:
         return "pandas"
     if source.kind == "duckdb" or len(source.paths) > 1:
         return "duckdb"
-    limits = Limits.from_env()
+    limits = Limits.configured()
     if source.size_bytes() > limits.max_bytes:
         return "duckdb"
     if source.format == "parquet":
@@ -76,7 +76,7 @@ def open_engine(source: Source, name: str, *, master: str | None = None, session
     if name == "spark":
         from auditapp.engines.spark_engine import SparkEngine
 
-        return SparkEngine(source, master=master or os.environ.get("AUDITAPP_SPARK_MASTER") or "local[*]",
+        return SparkEngine(source, master=master or runtime().spark_master,
                            session=session)
     if name == "pandas":
         from auditapp.engines.pandas_engine import PandasEngine

@@ -6,11 +6,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from auditapp.core.audit import Audit
-from auditapp.core.errors import AuditInputError
+from auditapp.core.limits import runtime
 from auditapp.core.spec import AuditSpec
 from auditapp.core.workload import WorkLimits
 from auditapp.engines.catalog import open_entry
@@ -24,15 +23,12 @@ Progress = Callable[[float, str], None]
 
 def source_engine(source: Source) -> str:
     """The engine the app audits ``source`` with (``AUDITAPP_SOURCE_ENGINE``: auto, duckdb or spark)."""
-    wanted = os.environ.get("AUDITAPP_SOURCE_ENGINE", "").strip().lower() or "auto"
-    if wanted not in ("auto", "duckdb", "spark"):
-        raise AuditInputError(f"AUDITAPP_SOURCE_ENGINE must be auto, duckdb or spark, not {wanted!r}.")
-    return choose_engine(source, wanted)
+    return choose_engine(source, runtime().source_engine)
 
 
 
 def audit_whole_source(key: str, spec: AuditSpec, model: object = None, *, progress: Progress | None = None) -> Audit:
     """The audit of every row of an offered source (what ``workspace.audit_for`` computes for such a state)."""
     source = open_entry(key)
-    return audit_source(source, spec, model, engine=source_engine(source), limits=WorkLimits.from_env(),
+    return audit_source(source, spec, model, engine=source_engine(source), limits=WorkLimits.configured(),
                         progress=progress, hash_source=False).audit

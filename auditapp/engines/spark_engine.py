@@ -17,6 +17,7 @@ import sys
 import pandas as pd
 
 from auditapp.core.errors import AuditInputError
+from auditapp.core.limits import runtime
 from auditapp.core.spec import AuditSpec, _labels, resolved_edges
 from auditapp.engines.base import Aggregates, Progress, StratifiedSample, allocate
 from auditapp.engines.batches import RAW_KEYS, alias, sensitive_aliases
@@ -54,9 +55,9 @@ def spark_session(master: str):
         builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     session = (builder.master(master).config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.shuffle.partitions", os.environ.get("AUDITAPP_SPARK_PARTITIONS", "8"))
+               .config("spark.sql.shuffle.partitions", str(runtime().spark_partitions))
                .config("spark.sql.execution.arrow.maxRecordsPerBatch", "100000").getOrCreate())
-    session.sparkContext.setLogLevel(os.environ.get("AUDITAPP_SPARK_LOG_LEVEL", "ERROR"))
+    session.sparkContext.setLogLevel(runtime().spark_log_level)
     return session
 
 

@@ -77,8 +77,12 @@ def executor_model(file_name: str, sha256: str, trust_pickle: bool):
     """On an executor: the shipped model, checked and loaded (sandboxed) once per process."""
     from pyspark import SparkFiles
 
+    from auditapp.core.limits import RuntimeLimits, configure
     from auditapp.inputs.models import load_model
 
+    # An executor's Python worker is a process auditapp did not start: it reads its own limits (e.g.
+    # AUDITAPP_ALLOW_WEAK_SANDBOX from spark.executorEnv), once, as any entry point does.
+    configure(RuntimeLimits.from_environ(os.environ))
     model = load_model(SparkFiles.get(file_name), trust_pickle=trust_pickle)
     if model.sha256 != sha256:
         raise AuditInputError(f"The model file that reached this executor (sha256 {model.sha256}) is not the one "

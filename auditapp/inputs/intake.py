@@ -144,7 +144,7 @@ def read_table(source: str | os.PathLike | bytes, *, filename: str | None = None
         ``.txt``, ``.parquet``, ``.pq``). Defaults to the path's file name. Without a known
         extension the format is chosen from the content (Parquet starts with ``PAR1``).
     limits : Limits, optional
-        Byte, row and column limits; defaults to :meth:`Limits.from_env`.
+        Byte, row and column limits; defaults to :meth:`Limits.configured`.
     missing_values : sequence of str or str, optional
         Words that mean missing in text columns (e.g. ``("None", "NA")``). Without them only empty
         cells are missing, and "None", "NA", "null"... are categories (in a column of numbers they
@@ -165,7 +165,7 @@ def read_table(source: str | os.PathLike | bytes, *, filename: str | None = None
     """
     from auditapp.core.missing import parse_missing_values, settle_missing
 
-    limits = limits if limits is not None else Limits.from_env()
+    limits = limits if limits is not None else Limits.configured()
     words = parse_missing_values(missing_values)
     data, name = read_source_bytes(source, filename=filename, default_name="uploaded file",
                                    max_bytes=limits.max_bytes)

@@ -192,7 +192,7 @@ def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None
         ``trust_pickle`` (``AUDITAPP_TRUST_PICKLE``), the CLI its ``--trust-pickle`` flag; this function
         reads no environment.
     limits : Limits, optional
-        Only ``max_bytes`` applies; defaults to :meth:`Limits.from_env`.
+        Only ``max_bytes`` applies; defaults to :meth:`Limits.configured`.
     sandbox : bool, default True
         Open and run the file in a sandboxed process. False only for files auditapp's own code wrote
         (built-in scenarios) and inside the sandbox itself.
@@ -218,7 +218,7 @@ def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None
     LimitExceededError
         If the file is larger than ``limits.max_bytes``, or the model runs out of time or memory.
     """
-    limits = limits if limits is not None else Limits.from_env()
+    limits = limits if limits is not None else Limits.configured()
     data, name = read_source_bytes(source, filename=filename, default_name="uploaded model",
                                    max_bytes=limits.max_bytes)
     if not data:

@@ -9,8 +9,8 @@ is killed. Answers are parsed (JSON and NumPy arrays, :mod:`auditapp.inputs.sand
 
 How the process is isolated (bubblewrap, or the weak fallback) is :mod:`auditapp.inputs.sandbox_platform`; its
 limits (memory, CPU seconds) are set by the process itself before it reads the model
-(:mod:`auditapp.inputs.sandbox_worker`). Every limit is an environment variable, read by
-:meth:`SandboxLimits.from_env`:
+(:mod:`auditapp.inputs.sandbox_worker`). Every limit is an environment variable, read at start-up with the
+others (:class:`auditapp.core.limits.RuntimeLimits`) and taken by :meth:`SandboxLimits.configured`:
 
 | variable | default | bounds |
 | --- | --- | --- |
@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditapp.core.errors import AuditInputError, UntrustedModelError
-from auditapp.core.limits import positive_int
+from auditapp.core.limits import runtime
 from auditapp.inputs.sandbox_platform import SandboxMode, sandbox_mode
 
 log = logging.getLogger("auditapp.inputs.sandbox")
@@ -60,30 +60,24 @@ class SandboxLimits:
     bwrap: str = "bwrap"
 
     @classmethod
-    def from_env(cls) -> SandboxLimits:
-        """Read the ``AUDITAPP_SANDBOX_*`` variables (defaults when unset).
-
-        Raises
-        ------
-        AuditInputError
-            If a variable is set to anything but a positive whole number.
-        """
-        numbers = {"memory_mb": "MEMORY_MB", "cpu_seconds": "CPU_SECONDS", "timeout": "TIMEOUT",
-                   "start_seconds": "START_SECONDS", "idle_seconds": "IDLE_SECONDS", "max_children": "PROCESSES",
-                   "reply_mb": "REPLY_MB"}
-        values = {name: positive_int(f"AUDITAPP_SANDBOX_{var}", getattr(cls, name)) for name, var in numbers.items()}
-        weak = os.environ.get("AUDITAPP_ALLOW_WEAK_SANDBOX", "").strip().lower() in ("1", "true", "yes", "on")
-        return cls(**values, allow_weak=weak, bwrap=os.environ.get("AUDITAPP_SANDBOX_BWRAP", "").strip() or "bwrap")
+    def configured(cls) -> SandboxLimits:
+        """This process's sandbox limits (the ``AUDITAPP_SANDBOX_*`` variables and
+        ``AUDITAPP_ALLOW_WEAK_SANDBOX``, read at start-up: :func:`auditapp.core.limits.runtime`)."""
+        limits = runtime()
+        return cls(memory_mb=limits.sandbox_memory_mb, cpu_seconds=limits.sandbox_cpu_seconds,
+                   timeout=limits.sandbox_timeout, start_seconds=limits.sandbox_start_seconds,
+                   idle_seconds=limits.sandbox_idle_seconds, max_children=limits.sandbox_processes,
+                   reply_mb=limits.sandbox_reply_mb, allow_weak=limits.allow_weak_sandbox, bwrap=limits.sandbox_bwrap)
 
 
 def current_mode(limits: SandboxLimits | None = None) -> SandboxMode:
     """How model processes are isolated here (probed once per process)."""
-    return sandbox_mode((limits or SandboxLimits.from_env()).bwrap)
+    return sandbox_mode((limits or SandboxLimits.configured()).bwrap)
 
 
 def startup_note(limits: SandboxLimits | None = None) -> str | None:
     """What to tell the operator and users at start-up: None when the sandbox is strong."""
-    limits = limits or SandboxLimits.from_env()
+    limits = limits or SandboxLimits.configured()
     mode = current_mode(limits)
     if mode.strong:
         return None
@@ -108,7 +102,7 @@ def announce() -> str:
 
 def require_sandbox(name: str, limits: SandboxLimits | None = None) -> None:
     """Raise :class:`UntrustedModelError` when model files cannot be isolated and weak mode is not allowed."""
-    limits = limits or SandboxLimits.from_env()
+    limits = limits or SandboxLimits.configured()
     mode = current_mode(limits)
     if not mode.strong and not limits.allow_weak:
         raise UntrustedModelError(
@@ -164,7 +158,7 @@ class SandboxPool:
     def __init__(self, limits: SandboxLimits | None = None):
         from concurrent.futures import ThreadPoolExecutor
 
-        self.limits = limits or SandboxLimits.from_env()
+        self.limits = limits or SandboxLimits.configured()
         self._children: list = []
         self._starting = 0
         self._warming: dict[str, int] = {}  # processes being started ahead (warm_up), by model

@@ -22,16 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from auditapp.core.errors import AuditInputError, LimitExceededError
-from auditapp.core.limits import positive_int
+from auditapp.core.limits import runtime
 
 _MB = 1024**2
 # The footer is parsed before anything else; a legitimate one is a few MB even for thousands of
 # columns and row groups, while a crafted one could ask the parser for gigabytes.
 MAX_FOOTER_BYTES = 32 * _MB
 _THRIFT_CONTAINER_LIMIT = 200_000
-_ENV = (("max_bytes", "AUDITAPP_MAX_BYTES"), ("max_rows", "AUDITAPP_MAX_ROWS"),
-        ("max_columns", "AUDITAPP_MAX_COLUMNS"), ("max_cells", "AUDITAPP_MAX_CELLS"),
-        ("max_memory", "AUDITAPP_MAX_TABLE_MEMORY"))
 
 
 @dataclass(frozen=True)
@@ -49,15 +46,12 @@ class Limits:
     max_memory: int = 1024 * _MB
 
     @classmethod
-    def from_env(cls) -> Limits:
-        """Read AUDITAPP_MAX_BYTES, _ROWS, _COLUMNS, _CELLS and AUDITAPP_MAX_TABLE_MEMORY (defaults if unset).
-
-        Raises
-        ------
-        AuditInputError
-            If a variable is set but is not a positive whole number.
-        """
-        return cls(**{field: positive_int(var, getattr(cls, field)) for field, var in _ENV})
+    def configured(cls) -> Limits:
+        """This process's table limits (``AUDITAPP_MAX_BYTES``, ``_ROWS``, ``_COLUMNS``, ``_CELLS`` and
+        ``AUDITAPP_MAX_TABLE_MEMORY``, read at start-up: :func:`auditapp.core.limits.runtime`)."""
+        limits = runtime()
+        return cls(max_bytes=limits.max_bytes, max_rows=limits.max_rows, max_columns=limits.max_columns,
+                   max_cells=limits.max_cells, max_memory=limits.max_table_memory)
 
 
 def size_text(n_bytes: float) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from auditapp.core.limits import runtime
 from auditapp.mitigation.candidates import (
     FAMILIES,
     TITLES,
@@ -74,10 +75,12 @@ def _sequential(ctx, names, report, stop):
     return results, tuple(cancelled)
 
 
-def _work(sender, ctx: MitigationContext, name: str) -> None:
-    """Worker process body: one candidate, result sent back through the pipe."""
+def _work(sender, ctx: MitigationContext, name: str, limits) -> None:
+    """Worker process body: one candidate (under its parent's limits), result sent back through the pipe."""
+    from auditapp.core.limits import configure
     from auditapp.core.runtime import limit_threads
 
+    configure(limits)
     limit_threads(1)
     sender.send(run_candidate(ctx, name))
     sender.close()
@@ -136,7 +139,7 @@ def _parallel(ctx, names, workers, report, stop):
             while pending and len(running) < workers:
                 name = pending.pop(0)
                 receiver, sender = context.Pipe(duplex=False)
-                process = context.Process(target=_work, args=(sender, ctx, name), daemon=True)
+                process = context.Process(target=_work, args=(sender, ctx, name, runtime()), daemon=True)
                 process.start()
                 sender.close()
                 running[receiver] = (name, process)

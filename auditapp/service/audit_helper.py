@@ -60,6 +60,7 @@ def _compute(token: str, state: dict[str, Any], settings: Settings) -> None:
     """Run in the helper: the audit, with the web process's settings as given (never its environment)."""
     from auditapp.service import workspace
 
+    settings.install()  # a spawned process: the web process's limits, as given
     workspace.audit_for(settings.open_store(), token, state, trust_pickle=settings.trust_pickle)
 
 

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from auditapp.core.defaults import SOURCE_SAMPLE_ROWS
 from auditapp.core.errors import AuditInputError
-from auditapp.core.limits import DEFAULTS, positive_int
+from auditapp.core.limits import DEFAULTS, RuntimeLimits, configure, positive_int
 from auditapp.service.login import SESSION_SECONDS
 from auditapp.service.slots import AUDITS, JOBS, Caps
 from auditapp.service.store_cache import DISK_VALUE_BYTES, MEMORY_CACHE_BYTES
@@ -66,6 +67,8 @@ class Settings:
     audit_caps: Caps = field(default_factory=lambda: Caps.from_env(AUDITS, {}))
     job_caps: Caps = field(default_factory=lambda: Caps.from_env(JOBS, {}))
     job_abandon_after: int = DEFAULTS["AUDITAPP_JOB_ABANDON_AFTER"]
+    source_sample_rows: int = SOURCE_SAMPLE_ROWS
+    limits: RuntimeLimits = field(default_factory=RuntimeLimits)  # the compute packages' limits (tables, groups, sandbox, engines)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +97,8 @@ class Settings:
             audit_caps=Caps.from_env(AUDITS, env),
             job_caps=Caps.from_env(JOBS, env),
             job_abandon_after=positive_int("AUDITAPP_JOB_ABANDON_AFTER", environ=env),
+            source_sample_rows=positive_int("AUDITAPP_SOURCE_SAMPLE_ROWS", SOURCE_SAMPLE_ROWS, environ=env),
+            limits=RuntimeLimits.from_environ(env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -117,6 +122,8 @@ class Settings:
             "AUDITAPP_JOB_ABANDON_AFTER": str(self.job_abandon_after),
             "AUDITAPP_MAX_WAITING": str(self.job_caps.max_waiting),
             "AUDITAPP_JOB_QUEUE_WAIT": str(int(self.job_caps.max_wait)),
+            "AUDITAPP_SOURCE_SAMPLE_ROWS": str(self.source_sample_rows),
+            **self.limits.to_environ(),
         }
         for kind, caps in ((AUDITS, self.audit_caps), (JOBS, self.job_caps)):
             env[kind.variable], env[f"{kind.variable}_PER_SESSION"] = str(caps.total), str(caps.per_session)
@@ -127,6 +134,10 @@ class Settings:
         if self.users_file:
             env["AUDITAPP_USERS_FILE"] = self.users_file
         return env
+
+    def install(self) -> None:
+        """Make these settings' compute limits this process's (:func:`auditapp.core.limits.configure`)."""
+        configure(self.limits)
 
     def open_store(self) -> ArtifactStore:
         """The artifact store these settings name (Redis when ``redis_url`` is set, else the data folder)."""

@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 
 from auditapp.core.audit import Audit
+from auditapp.core.defaults import SOURCE_SAMPLE_ROWS
 from auditapp.core.errors import AuditInputError
-from auditapp.core.limits import positive_int
 from auditapp.engines.catalog import open_entry
 from auditapp.engines.run import open_engine, sample_source
 from auditapp.engines.source_audit import audit_whole_source, source_engine
@@ -30,17 +30,12 @@ from auditapp.service.store import ArtifactStore
 
 PREVIEW_ROWS = 20_000
 __all__ = ["PREVIEW_ROWS", "audit_source_state", "audit_whole_source", "dataset_info_for", "open_source",
-           "sample_rows", "source_dataset_info", "source_engine"]
+           "source_dataset_info", "source_engine"]
 Progress = Callable[[float, str], None]
 
 
 def _quiet(_fraction: float, _text: str) -> None:
     return None
-
-
-def sample_rows() -> int:
-    """Rows of the stratified sample kept for explanations and mitigations (``AUDITAPP_SOURCE_SAMPLE_ROWS``)."""
-    return positive_int("AUDITAPP_SOURCE_SAMPLE_ROWS", 50_000)
 
 
 def _put_frame(store: ArtifactStore, token: str, frame: pd.DataFrame, *, name: str, meta: dict):
@@ -83,8 +78,11 @@ def open_source(store: ArtifactStore, token: str, key: str, *, progress: Progres
 
 
 def audit_source_state(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_pickle: bool = False,
-                       progress: Progress = _quiet) -> tuple[dict, Audit, str]:
+                       progress: Progress = _quiet, sample_rows: int = SOURCE_SAMPLE_ROWS) -> tuple[dict, Audit, str]:
     """Draw the stratified sample of ``state``'s spec, then audit the whole source (cached like any audit).
+
+    ``sample_rows`` is the size of the sample kept for explanations and mitigations (the operator's
+    ``AUDITAPP_SOURCE_SAMPLE_ROWS``, :attr:`Settings.source_sample_rows`).
 
     Returns the new state (its dataset is the sample), the audit, and the sample's statement.
     """
@@ -95,7 +93,7 @@ def audit_source_state(store: ArtifactStore, token: str, state: dict[str, Any], 
     spec = workspace.spec_from_state(state)
     source = open_entry(state["source"])
     progress(0.02, "Drawing a sample stratified by group × outcome")
-    sample = sample_source(source, spec, size=sample_rows(), seed=spec.seed, engine=source_engine(source))
+    sample = sample_source(source, spec, size=sample_rows, seed=spec.seed, engine=source_engine(source))
     info = _put_frame(store, token, sample.frame, name=_file_name(source, "sample"),
                       meta={"source": state["source"], "rows": sample.total_rows, "sample": sample.statement()})
     new_state = dict(state, dataset=info.id)

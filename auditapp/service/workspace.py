@@ -134,7 +134,7 @@ def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_
 
             return audit_whole_source(state["source"], spec, model, progress=progress)
         dataset = dataset_for(store, token, state)
-        return run_audit(dataset.frame, spec, model, limits=WorkLimits.from_env())
+        return run_audit(dataset.frame, spec, model, limits=WorkLimits.configured())
 
     return store.cached(key, compute, token=token)
 

@@ -274,22 +274,24 @@ def test_column_limit():
         read_table(b"a,b,c\n1,2,3\n", filename="c.csv", limits=Limits(max_columns=2))
 
 
-def test_limits_from_env(monkeypatch):
-    monkeypatch.setenv("AUDITAPP_MAX_ROWS", "7")
-    monkeypatch.setenv("AUDITAPP_MAX_BYTES", "1000")
-    monkeypatch.delenv("AUDITAPP_MAX_COLUMNS", raising=False)
-    assert Limits.from_env() == Limits(max_bytes=1000, max_rows=7, max_columns=5_000)
+def test_limits_from_the_variables_read_at_start_up(use_limits):
+    use_limits(environ={"AUDITAPP_MAX_ROWS": "7", "AUDITAPP_MAX_BYTES": "1000"})
+    assert Limits.configured() == Limits(max_bytes=1000, max_rows=7, max_columns=5_000)
 
 
-def test_read_table_uses_env_limits_by_default(monkeypatch):
-    monkeypatch.setenv("AUDITAPP_MAX_ROWS", "1")
+def test_read_table_uses_the_installed_limits_by_default(use_limits, monkeypatch):
+    use_limits(max_rows=1)
     with pytest.raises(LimitExceededError, match="limit of 1"):
         read_table(b"a,b\n1,2\n3,4\n", filename="e.csv")
+    use_limits()
+    monkeypatch.setenv("AUDITAPP_MAX_ROWS", "1")  # the library reads no environment: only start-up does
+    assert len(read_table(b"a,b\n1,2\n3,4\n", filename="e.csv").frame) == 2
 
 
 @pytest.mark.parametrize("raw", ["abc", "0", "-5"])
-def test_bad_env_limit_is_refused(monkeypatch, raw):
-    monkeypatch.setenv("AUDITAPP_MAX_COLUMNS", raw)
+def test_bad_env_limit_is_refused(raw):
+    from auditapp.core.limits import RuntimeLimits
+
     with pytest.raises(AuditInputError, match=f"AUDITAPP_MAX_COLUMNS must be a positive whole "
                                               f"number, but is '{raw}'"):
-        Limits.from_env()
+        RuntimeLimits.from_environ({"AUDITAPP_MAX_COLUMNS": raw})

@@ -34,8 +34,8 @@ def test_lists_files_folders_and_tables(root):
                     "logs/part-1.parquet", "small.csv"]
 
 
-def test_only_offered_entries_open(root, tmp_path, monkeypatch):
-    monkeypatch.setenv("AUDITAPP_DATA_SOURCES", str(root))
+def test_only_offered_entries_open(root, tmp_path, use_limits):
+    use_limits(data_sources=str(root))
     assert open_entry("logs/*.parquet").paths[0].endswith("part-0.parquet")
     assert open_entry("duckdb:warehouse.duckdb?table=decisions").table == "decisions"
     (tmp_path / "secret.parquet").write_bytes(b"")
@@ -43,21 +43,20 @@ def test_only_offered_entries_open(root, tmp_path, monkeypatch):
                 "duckdb:warehouse.duckdb?table=duckdb_settings"):
         with pytest.raises(AuditInputError, match="not on offer"):
             open_entry(key)
-    monkeypatch.delenv("AUDITAPP_DATA_SOURCES")
+    use_limits()
     with pytest.raises(AuditInputError, match="AUDITAPP_DATA_SOURCES"):
         open_entry("small.csv")
 
 
-def test_open_then_audit_the_whole_source(root, tmp_path, monkeypatch):
-    monkeypatch.setenv("AUDITAPP_DATA_SOURCES", str(root))
-    monkeypatch.setenv("AUDITAPP_SOURCE_SAMPLE_ROWS", "800")
+def test_open_then_audit_the_whole_source(root, tmp_path, use_limits):
+    use_limits(data_sources=str(root))
     store = ArtifactStore(tmp_path / "store")
     token = store.new_session()
     seen = []
     state, message = open_source(store, token, "logs/*.parquet", progress=lambda f, t: seen.append(f))
     assert "3,000 rows" in message and state["source"] == "logs/*.parquet" and seen[-1] == 1.0
     state["spec"] = AuditSpec(target="y", favorable="yes", sensitive=("sex",), score="score").to_dict()
-    new_state, audit, statement = audit_source_state(store, token, state)
+    new_state, audit, statement = audit_source_state(store, token, state, sample_rows=800)
     assert audit.result.n_rows == 3000 and audit.engine == "duckdb" and audit.score_grid is not None
     assert new_state["dataset"] != state["dataset"] and "stratified" in statement
     info = dataset_info_for(store, token, new_state)

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from auditapp.cli.main import main
-from auditapp.core import workload
 from auditapp.core.audit import run_audit
 from auditapp.core.errors import AuditInputError
+from auditapp.core.limits import RuntimeLimits
 from auditapp.core.metrics import compute_audit
 from auditapp.core.spec import AuditSpec
 from auditapp.core.spreads import PAIRWISE_MAX_GROUPS
@@ -112,25 +112,18 @@ def test_too_many_sensitive_features_are_refused_without_counting():
         measure_work(frame, limits=WorkLimits(), remedy=SERVER_REMEDY)
 
 
-def test_limits_come_from_the_environment_and_are_checked(monkeypatch):
-    monkeypatch.setenv("AUDITAPP_MAX_INTERSECTIONS", "50")
-    monkeypatch.setenv("AUDITAPP_MAX_ROW_GROUPINGS", "1_000")
-    assert WorkLimits.from_env() == WorkLimits(max_intersections=50, max_row_groupings=1000)
-    monkeypatch.setenv("AUDITAPP_MAX_ROW_GROUPINGS", "lots")
+def test_limits_come_from_the_variables_read_at_start_up_and_are_checked(use_limits):
+    use_limits(environ={"AUDITAPP_MAX_INTERSECTIONS": "50", "AUDITAPP_MAX_ROW_GROUPINGS": "1_000"})
+    assert WorkLimits.configured() == WorkLimits(max_intersections=50, max_row_groupings=1000)
     with pytest.raises(AuditInputError, match="AUDITAPP_MAX_ROW_GROUPINGS must be a positive whole number, but "
                                               "is 'lots'"):
-        WorkLimits.from_env()
+        use_limits(environ={"AUDITAPP_MAX_ROW_GROUPINGS": "lots"})
 
 
-def test_the_retired_bootstrap_cap_is_ignored_and_the_log_says_so(monkeypatch, caplog):
-    monkeypatch.delenv("AUDITAPP_MAX_INTERSECTIONS", raising=False)
-    monkeypatch.delenv("AUDITAPP_MAX_ROW_GROUPINGS", raising=False)
-    monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "1")
-    workload._warn_retired.cache_clear()
-    with caplog.at_level(logging.WARNING, logger="auditapp.core.workload"):
-        assert WorkLimits.from_env() == WorkLimits()
-        WorkLimits.from_env()
-    said = [r.getMessage() for r in caplog.records if r.name == "auditapp.core.workload"]
+def test_the_retired_bootstrap_cap_is_ignored_and_the_log_says_so(caplog):
+    with caplog.at_level(logging.WARNING, logger="auditapp.core.limits"):
+        assert RuntimeLimits.from_environ({"AUDITAPP_MAX_BOOTSTRAP_WORK": "1"}) == RuntimeLimits()
+    said = [r.getMessage() for r in caplog.records if r.name == "auditapp.core.limits"]
     assert len(said) == 1 and said[0].startswith("AUDITAPP_MAX_BOOTSTRAP_WORK is set but no longer used")
 
 

@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from auditapp.core.errors import AuditInputError
+from auditapp.core.limits import RuntimeLimits
 from auditapp.service import jobs
 from auditapp.service.config import Settings
 from callbacks import context, managers
@@ -23,10 +24,9 @@ def audit_job(token, state):
 
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
-    settings = Settings(data_dir=str(tmp_path / "data"))
+    # flow.slow_dataset has thousands of intersections
+    settings = Settings(data_dir=str(tmp_path / "data"), limits=RuntimeLimits(max_intersections=100_000))
     previous = (context._settings, context._store)
-    monkeypatch.setenv("AUDITAPP_MAX_INTERSECTIONS", "100000")  # flow.slow_dataset: thousands of intersections
-    monkeypatch.setenv("AUDITAPP_MAX_BOOTSTRAP_WORK", "1000000000")
     jobs._store.cache_clear()
     store = context.configure(settings)
     token = store.new_session()

@@ -62,8 +62,8 @@ def test_unauditable_data_gets_a_clear_message_in_the_cli(case, tmp_path, capsys
     assert pd.Series([err]).str.contains(message).all(), err
 
 
-def test_max_groups_is_configurable(upload, store, token, frame, monkeypatch):
-    monkeypatch.setenv("AUDITAPP_MAX_GROUPS", "1")
+def test_max_groups_is_configurable(upload, store, token, frame, use_limits):
+    use_limits(environ={"AUDITAPP_MAX_GROUPS": "1"})
     spec = {"target": "y", "favorable": 1, "prediction": "pred", "sensitive": ["sex"], "n_boot": 0}
     with pytest.raises(AuditInputError, match=r"2 distinct values; at most 1 groups.*AUDITAPP_MAX_GROUPS"):
         _audit_in_app(upload, store, token, frame, spec)

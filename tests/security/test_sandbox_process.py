@@ -23,16 +23,13 @@ pytestmark = pytest.mark.skipif(not sandbox.current_mode().strong, reason="needs
 
 
 @pytest.fixture
-def limits(monkeypatch):
-    """Set sandbox limits for this test (a fresh pool reads them); the pool is ended afterwards."""
+def limits(use_limits):
+    """Set sandbox limits for this test (a fresh pool takes them); the pool is ended afterwards."""
 
     def set_limits(**values):
-        for name, value in values.items():
-            monkeypatch.setenv(f"AUDITAPP_SANDBOX_{name.upper()}", str(value))
-        sandbox.reset_default_pool()
+        use_limits(environ={f"AUDITAPP_SANDBOX_{name.upper()}": str(value) for name, value in values.items()})
 
-    yield set_limits
-    sandbox.reset_default_pool()
+    return set_limits
 
 
 def _descendants(pid: int) -> set[int]:

@@ -58,11 +58,11 @@ def test_ten_thousand_columns_are_refused_with_the_limit(upload, answers_normall
     answers_normally()
 
 
-def test_row_limit_is_configurable(upload, answers_normally, monkeypatch, frame):
-    monkeypatch.setenv("AUDITAPP_MAX_ROWS", "100")
+def test_row_limit_is_configurable(upload, answers_normally, use_limits, frame):
+    use_limits(environ={"AUDITAPP_MAX_ROWS": "100"})
     status, body = upload("dataset", "long.csv", frame.to_csv(index=False).encode())
     assert "240 rows, over the limit of 100" in body["error"] and "AUDITAPP_MAX_ROWS" in body["error"]
-    monkeypatch.delenv("AUDITAPP_MAX_ROWS")
+    use_limits()
     answers_normally()
 
 

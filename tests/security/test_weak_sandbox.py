@@ -18,12 +18,14 @@ from auditapp.inputs.models import load_model
 
 
 @pytest.fixture
-def no_bubblewrap(monkeypatch):
-    monkeypatch.setenv("AUDITAPP_SANDBOX_BWRAP", "/nonexistent/bwrap")
-    monkeypatch.delenv("AUDITAPP_ALLOW_WEAK_SANDBOX", raising=False)
-    sandbox.reset_default_pool()
-    yield monkeypatch
-    sandbox.reset_default_pool()
+def no_bubblewrap(use_limits):
+    """A server without bubblewrap; ``no_bubblewrap(allow_weak=True)``: its operator accepts weak isolation."""
+
+    def install(allow_weak: bool = False):
+        use_limits(sandbox_bwrap="/nonexistent/bwrap", allow_weak_sandbox=allow_weak)
+
+    install()
+    return install
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ def test_with_bubblewrap_nothing_is_shown():
 
 
 def test_the_operator_can_accept_weak_isolation(no_bubblewrap, model_bytes):
-    no_bubblewrap.setenv("AUDITAPP_ALLOW_WEAK_SANDBOX", "1")
+    no_bubblewrap(allow_weak=True)
     mode = sandbox.current_mode()
     assert not mode.strong and "weak" in sandbox.startup_note()
     data, frame = model_bytes

@@ -136,7 +136,7 @@ def run(args) -> int:
         from auditapp.compliance.signing import load_private_key
 
         key = load_private_key(args.sign)
-    limits = None if args.no_work_limit else WorkLimits.from_env()
+    limits = None if args.no_work_limit else WorkLimits.configured()
     source, engine = resolve_engine(args)
     if engine == "pandas":
         if dataset is None:  # not read yet to decide the task
