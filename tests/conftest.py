@@ -1,4 +1,5 @@
-"""Builders every test folder shares."""
+"""Fixtures every test folder shares; the data builders behind them are in ``tests/builders.py`` (and, for
+the engines, ``tests/engines/data.py``)."""
 
 from __future__ import annotations
 

@@ -25,18 +25,7 @@ from auditapp.figures.thresholds import (
     threshold_moves,
     threshold_table_rows,
 )
-
-
-def make_rows(cells):
-    """``{(sex, eth): (n, n_selected, n_positive)}``; the first rows of a cell are positive/selected."""
-    y_true, y_pred, sex, eth = [], [], [], []
-    for (s, e), (n, selected, positive) in cells.items():
-        y_true += [1] * positive + [0] * (n - positive)
-        y_pred += [1] * selected + [0] * (n - selected)
-        sex += [s] * n
-        eth += [e] * n
-    return np.array(y_true), np.array(y_pred), pd.DataFrame({"sex": sex, "eth": eth})
-
+from tests.builders import rows_from_cells
 
 # F: 20% selected; M (largest, reference): 50%; "F & c" is a small group; "M & c" does not exist.
 CELLS = {
@@ -47,13 +36,13 @@ CELLS = {
 
 @pytest.fixture(scope="module")
 def result():
-    y_true, y_pred, frame = make_rows(CELLS)
+    y_true, y_pred, frame = rows_from_cells(CELLS)
     return compute_audit(y_true, y_pred, frame, n_boot=200, seed=7, min_group_size=30)
 
 
 @pytest.fixture(scope="module")
 def no_boot():
-    y_true, y_pred, frame = make_rows(CELLS)
+    y_true, y_pred, frame = rows_from_cells(CELLS)
     return compute_audit(y_true, y_pred, frame, n_boot=0, min_group_size=30)
 
 
@@ -113,7 +102,7 @@ def test_bars_mark_reference_and_small_groups(result):
 
 def test_rates_too_few_to_estimate_have_no_error_bars():
     # 8 and 9 rows: below the denominator floor of 10, so no interval (and no zero-width bar).
-    y_true, y_pred, frame = make_rows({("F", "a"): (8, 2, 4), ("M", "a"): (9, 3, 4)})
+    y_true, y_pred, frame = rows_from_cells({("F", "a"): (8, 2, 4), ("M", "a"): (9, 3, 4)})
     audit = compute_audit(y_true, y_pred, frame[["sex"]], min_group_size=1)
     fig = group_metric_figure(audit.grouping("sex"), ["selection_rate"])
     assert fig.data[0].error_y.array is None
@@ -122,7 +111,7 @@ def test_rates_too_few_to_estimate_have_no_error_bars():
 
 def test_undefined_metric_gives_an_empty_bar_not_a_number():
     # F has no favourable labels, so its true positive rate is undefined.
-    y_true, y_pred, frame = make_rows({("F", "a"): (40, 10, 0), ("M", "a"): (60, 30, 30)})
+    y_true, y_pred, frame = rows_from_cells({("F", "a"): (40, 10, 0), ("M", "a"): (60, 30, 30)})
     audit = compute_audit(y_true, y_pred, frame[["sex"]], n_boot=50, seed=0)
     fig = group_metric_figure(audit.grouping("sex"), ["true_positive_rate"])
     assert fig.data[0].y[0] is None
@@ -180,7 +169,7 @@ def test_difference_figure_has_a_zero_line_and_no_band(result):
 
 
 def test_disparity_without_significance_has_no_star_trace():
-    y_true, y_pred, frame = make_rows({("F", "a"): (60, 30, 30), ("M", "a"): (70, 35, 35)})
+    y_true, y_pred, frame = rows_from_cells({("F", "a"): (60, 30, 30), ("M", "a"): (70, 35, 35)})
     audit = compute_audit(y_true, y_pred, frame[["sex"]], n_boot=0)
     fig = disparity_figure(audit.grouping("sex"), "selection_rate")
     assert len(fig.data) == 1
@@ -188,7 +177,7 @@ def test_disparity_without_significance_has_no_star_trace():
 
 
 def test_one_group_gives_an_empty_figure_saying_why():
-    y_true, y_pred, frame = make_rows({("F", "a"): (50, 20, 25)})
+    y_true, y_pred, frame = rows_from_cells({("F", "a"): (50, 20, 25)})
     audit = compute_audit(y_true, y_pred, frame[["sex"]], n_boot=0)
     fig = disparity_figure(audit.grouping("sex"), "selection_rate")
     assert len(fig.data) == 0

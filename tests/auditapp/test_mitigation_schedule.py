@@ -4,12 +4,12 @@ uploaded model as it is finishes first, and a model file's candidates use two mo
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from auditapp.core.spec import AuditSpec
 from auditapp.mitigation.compare import compare_mitigations
 from auditapp.mitigation.schedule import planned_order
+from tests.builders import applicants
 
 SPEC = AuditSpec(target="hired", sensitive=("sex",), reference={"sex": "m"}, n_boot=50, seed=1)
 FEATURES = ["income", "proxy", "region"]
@@ -17,17 +17,7 @@ FEATURES = ["income", "proxy", "region"]
 
 @pytest.fixture(scope="module")
 def frame():
-    rng = np.random.default_rng(5)
-    n = 800
-    sex = rng.choice(["f", "m"], n)
-    income = rng.normal(50, 12, n)
-    proxy = (sex == "f") * 1.0 + rng.normal(size=n)
-    region = rng.choice(["north", "south", "east"], n)
-    logit = 0.06 * (income - 50) - 0.8 * proxy + 0.4 * (region == "north")
-    hired = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    score = np.clip(1 / (1 + np.exp(-logit)) + rng.normal(0, 0.05, n), 0, 1).round(4)
-    return pd.DataFrame({"income": income.round(2), "proxy": proxy.round(3), "region": region, "sex": sex,
-                         "score": score, "hired": hired})
+    return applicants(800, seed=5, score=True)
 
 
 def test_the_plan_starts_the_baseline_then_the_long_reductions():

@@ -1,31 +1,17 @@
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from auditapp.core.errors import AuditInputError
 from auditapp.core.metrics import compute_audit
 from auditapp.core.narrative import format_ci, format_pct, format_q, format_ratio, summarize_gaps
-
-
-def make_rows(cells):
-    """``{(sex, eth): (n, n_selected, n_positive)}`` → y_true, y_pred, sensitive features.
-
-    The first ``n_positive`` rows of a cell have label 1 and the first ``n_selected`` are selected.
-    """
-    y_true, y_pred, sex, eth = [], [], [], []
-    for (s, e), (n, selected, positive) in cells.items():
-        y_true += [1] * positive + [0] * (n - positive)
-        y_pred += [1] * selected + [0] * (n - selected)
-        sex += [s] * n
-        eth += [e] * n
-    return np.array(y_true), np.array(y_pred), pd.DataFrame({"sex": sex, "eth": eth})
+from tests.builders import rows_from_cells
 
 
 def gap_result(*, n_boot=200, sensitive=("sex",), min_group_size=30):
     # Women: 40 of 200 selected (20%); men, the largest group: 110 of 220 (50%); ratio 0.4.
-    y_true, y_pred, frame = make_rows({
+    y_true, y_pred, frame = rows_from_cells({
         ("F", "a"): (100, 20, 50), ("F", "b"): (100, 20, 50),
         ("M", "a"): (110, 55, 55), ("M", "b"): (110, 55, 55),
     })
@@ -91,7 +77,7 @@ def test_difference_sentence_for_a_rate_metric_uses_percentage_points():
 
 def test_gap_that_is_not_significant_says_so():
     # 35 vs 40 rows of 60 selected: a 8.3-point gap that a z-test cannot tell from chance.
-    y_true, y_pred, frame = make_rows({("F", "a"): (60, 35, 30), ("M", "a"): (60, 40, 30)})
+    y_true, y_pred, frame = rows_from_cells({("F", "a"): (60, 35, 30), ("M", "a"): (60, 40, 30)})
     result = compute_audit(y_true, y_pred, frame[["sex"]], n_boot=100, seed=0)
     q = result.grouping("sex").disparities.query("metric == 'selection_rate'")["q_value"].iloc[0]
     lead, text = summarize_gaps(result, metrics=("selection_rate",))
@@ -102,7 +88,7 @@ def test_gap_that_is_not_significant_says_so():
 
 
 def test_small_group_is_mentioned_with_its_size():
-    y_true, y_pred, frame = make_rows({("F", "a"): (12, 2, 6), ("M", "a"): (100, 50, 50)})
+    y_true, y_pred, frame = rows_from_cells({("F", "a"): (12, 2, 6), ("M", "a"): (100, 50, 50)})
     result = compute_audit(y_true, y_pred, frame[["sex"]], n_boot=50, seed=0, min_group_size=30)
     lead, text = summarize_gaps(result, metrics=("selection_rate",))
     assert "groups too small to tell" in lead  # a small group's gap never leads as one that matters
@@ -132,7 +118,7 @@ def test_single_features_come_before_intersections_and_order_is_deterministic():
 
 def test_each_attribute_gets_its_top_gap_before_a_second_gap_of_another():
     # sex: 30-point selection gap and TPR gap; eth: a smaller (10-point) selection gap.
-    y_true, y_pred, frame = make_rows({
+    y_true, y_pred, frame = rows_from_cells({
         ("F", "a"): (100, 20, 50), ("F", "b"): (100, 10, 50),
         ("M", "a"): (100, 55, 50), ("M", "b"): (100, 45, 50),
     })
@@ -147,7 +133,7 @@ def test_max_items_limits_the_sentences():
 
 
 def test_no_notable_gaps_sentence_names_the_largest_difference():
-    y_true, y_pred, frame = make_rows({("F", "a"): (100, 40, 50), ("M", "a"): (100, 42, 50)})
+    y_true, y_pred, frame = rows_from_cells({("F", "a"): (100, 40, 50), ("M", "a"): (100, 42, 50)})
     result = compute_audit(y_true, y_pred, frame[["sex"]], n_boot=0)
     sentences = summarize_gaps(result, metrics=("selection_rate",))
     assert len(sentences) == 1
@@ -157,14 +143,14 @@ def test_no_notable_gaps_sentence_names_the_largest_difference():
 
 
 def test_one_group_only_has_nothing_to_compare():
-    y_true, y_pred, frame = make_rows({("F", "a"): (50, 20, 25)})
+    y_true, y_pred, frame = rows_from_cells({("F", "a"): (50, 20, 25)})
     result = compute_audit(y_true, y_pred, frame[["sex"]], n_boot=0)
     assert summarize_gaps(result)[0].startswith("No gaps to report")
 
 
 def test_undefined_metric_is_skipped_not_reported_as_nan():
     # No favourable labels anywhere: TPR is undefined for every group.
-    y_true, y_pred, frame = make_rows({("F", "a"): (50, 10, 0), ("M", "a"): (60, 30, 0)})
+    y_true, y_pred, frame = rows_from_cells({("F", "a"): (50, 10, 0), ("M", "a"): (60, 30, 0)})
     result = compute_audit(y_true, y_pred, frame[["sex"]], n_boot=0)
     assert math.isnan(result.grouping("sex").groups.loc["F", "true_positive_rate"])
     sentences = summarize_gaps(result, metrics=("true_positive_rate", "selection_rate"))
@@ -198,7 +184,7 @@ def test_a_four_fifths_breach_leads_even_when_another_gap_is_larger():
 
 def test_a_significant_gap_of_a_large_group_leads_over_a_larger_gap_of_a_one_row_group():
     # An age-like feature: one row aged 19 (never selected), and two large groups 20 points apart.
-    y_true, y_pred, frame = make_rows({
+    y_true, y_pred, frame = rows_from_cells({
         ("19", "a"): (1, 0, 1), ("30", "a"): (400, 240, 200), ("40", "a"): (400, 160, 200)})
     result = compute_audit(y_true, y_pred, frame[["sex"]].rename(columns={"sex": "age"}), min_group_size=30,
                            reference={"age": "30"})
@@ -210,7 +196,7 @@ def test_a_significant_gap_of_a_large_group_leads_over_a_larger_gap_of_a_one_row
 
 
 def test_when_no_gap_matters_the_summary_says_so_first():
-    y_true, y_pred, frame = make_rows({("F", "a"): (12, 2, 6), ("M", "a"): (100, 50, 50)})
+    y_true, y_pred, frame = rows_from_cells({("F", "a"): (12, 2, 6), ("M", "a"): (100, 50, 50)})
     result = compute_audit(y_true, y_pred, frame[["sex"]], min_group_size=30)
     sentences = summarize_gaps(result, metrics=("selection_rate",))
     assert len(sentences) == 2 and sentences[0].startswith("No gap is both statistically significant")

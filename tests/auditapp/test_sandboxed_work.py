@@ -19,21 +19,14 @@ from auditapp.core.audit import run_audit
 from auditapp.core.spec import AuditSpec
 from auditapp.inputs.models import from_estimator, load_model
 from auditapp.inputs.sandbox import current_mode
+from tests.builders import applicants
 
 pytestmark = pytest.mark.skipif(not current_mode().strong, reason="needs bubblewrap (see README)")
 
 
 @pytest.fixture(scope="module")
 def frame():
-    rng = np.random.default_rng(3)
-    n = 600
-    sex = rng.choice(["f", "m"], n)
-    income = rng.normal(50, 12, n)
-    proxy = (sex == "f") * 1.0 + rng.normal(size=n)
-    region = rng.choice(["north", "south", "east"], n)
-    logit = 0.06 * (income - 50) - 0.8 * proxy + 0.4 * (region == "north")
-    return pd.DataFrame({"income": income.round(2), "proxy": proxy.round(3), "region": region, "sex": sex,
-                         "hired": (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)})
+    return applicants(600, seed=3)
 
 
 FEATURES = ["income", "proxy", "region"]

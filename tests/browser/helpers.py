@@ -60,3 +60,12 @@ def choose(page, dropdown_id: str, label: str) -> None:
     page.click(f"#{dropdown_id}")
     page.get_by_role("option", name=label, exact=True).click()
     page.keyboard.press("Escape")
+
+
+def choose_only(page, names) -> None:
+    """Tick exactly the Mitigation page's candidates in ``names`` (the enabled ones), as a user would."""
+    boxes = page.locator("#mitigation-candidates-checklist input[type=checkbox]")
+    for index in range(boxes.count()):
+        box = boxes.nth(index)
+        if box.is_enabled() and box.is_checked() != (box.get_attribute("value") in names):
+            box.click()

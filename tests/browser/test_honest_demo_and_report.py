@@ -12,24 +12,16 @@ from auditapp.mitigation.describe import points
 from auditapp.service.mitigation_jobs import comparison_key
 from auditapp.service.scenarios import scenario_state
 from auditapp.service.store import ArtifactStore
-from tests.browser.helpers import grid_text, wait_for_text, wait_until_ready
+from tests.browser.helpers import choose_only, grid_text, wait_for_text, wait_until_ready
 
 pytestmark = pytest.mark.browser
 
 CANDIDATES = ("baseline", "baseline_refit", "reweighing")
 
 
-def _choose_only(page, names) -> None:
-    boxes = page.locator("#mitigation-candidates-checklist input[type=checkbox]")
-    for index in range(boxes.count()):
-        box = boxes.nth(index)
-        if box.is_enabled() and box.is_checked() != (box.get_attribute("value") in names):
-            box.click()
-
-
 def _run_mitigation(page, names=CANDIDATES) -> None:
     page.wait_for_selector("#mitigation-candidates-checklist input[value=reweighing]:checked")
-    _choose_only(page, names)
+    choose_only(page, names)
     page.click("#mitigation-run-button")
     page.wait_for_selector("#mitigation-results-container", state="visible", timeout=90_000)
     wait_for_text(page, "#mitigation-table-grid .ag-body", "Reweighing")

@@ -10,26 +10,18 @@ from auditapp.inputs.models import load_model
 from auditapp.service.mitigation_jobs import cached_comparison, comparison_key
 from auditapp.service.scenarios import scenario_state
 from auditapp.service.store import ArtifactStore
-from tests.browser.helpers import percent, wait_for_text
+from tests.browser.helpers import choose_only, percent, wait_for_text
 
 pytestmark = pytest.mark.browser
 
 SMALL = ("baseline", "reweighing", "threshold_optimizer")
 
 
-def _choose_only(page, names) -> None:
-    boxes = page.locator("#mitigation-candidates-checklist input[type=checkbox]")
-    for index in range(boxes.count()):
-        box = boxes.nth(index)
-        if box.is_enabled() and box.is_checked() != (box.get_attribute("value") in names):
-            box.click()
-
-
 def test_small_comparison_shows_progress_results_and_a_loadable_model(page, app_data_dir, tmp_path):
     page.goto("/mitigation")
     wait_for_text(page, "#mitigation-context-text", "hiring.csv: 5,000 rows")
     page.wait_for_selector("#mitigation-candidates-checklist input[value=grid_search]:checked")
-    _choose_only(page, SMALL)
+    choose_only(page, SMALL)
     page.click("#mitigation-run-button")
     page.wait_for_selector("#mitigation-status-list [data-status]", timeout=20_000)
     assert page.is_enabled("#mitigation-cancel-button")
@@ -79,7 +71,7 @@ def test_grid_search_warning_is_shown_next_to_the_candidate(page):
     page.goto("/mitigation")
     wait_for_text(page, "#mitigation-context-text", "hiring.csv: 5,000 rows")
     page.wait_for_selector("#mitigation-candidates-checklist input[value=grid_search]:checked")
-    _choose_only(page, ("baseline", "grid_search"))
+    choose_only(page, ("baseline", "grid_search"))
     page.locator("#mitigation-grouping-dropdown").click()
     page.get_by_text("sex × ethnicity (intersection", exact=False).click()
     wait_for_text(page, "#mitigation-context-text", "groups: sex × ethnicity")

@@ -20,17 +20,7 @@ from callbacks.data_form import (
 )
 from callbacks.metrics import show_audit_overview, show_group_rates
 from layouts import ids
-
-
-def _text(component) -> str:
-    """All text inside a Dash component tree."""
-    if component is None:
-        return ""
-    if isinstance(component, (str, int, float)):
-        return str(component)
-    if isinstance(component, (list, tuple)):
-        return " ".join(_text(c) for c in component)
-    return _text(getattr(component, "children", None))
+from tests.builders import component_text
 
 
 def _run_with_trigger(trigger_id, func, *args):
@@ -76,20 +66,20 @@ def test_an_uploaded_dataset_has_no_settings_until_the_user_chooses_them(store, 
     assert "No audit yet: choose what to audit on the Data & model page and press Run audit" in str(alert)
     disabled, ready, _offers = show_readiness(None, None, None, None, None, None, None, "", state, token)
     assert disabled and "choose the outcome column, where the predictions come from and at least one " \
-                       "sensitive feature" in _text(ready)
+                       "sensitive feature" in component_text(ready)
 
 
 def test_suggestions_are_shown_and_used_only_on_a_click(store, token):
     state, _ = on_upload(_uploaded(store, token), None, token)
     target, favorable, source, column, sensitive = show_suggestions(None, None, None, None, None, None, None, "",
                                                                     [], state, token)
-    assert "label" in _text(target) and "sex" in _text(sensitive) and "A score column" in _text(source)
+    assert "label" in component_text(target) and "sex" in component_text(sensitive) and "A score column" in component_text(source)
     options, value = show_favorable_values("label", None, state, token)
     assert {o["value"] for o in options} == {0, 1} and value is None  # offered, not picked
     assert show_favorable_values("label", "1", state, token)[1] == 1  # the user's choice is kept
     hints = show_suggestions("label", None, "score", None, None, None, ["sex"], "", options, state, token)
-    assert "‘1’ reads as the favourable outcome" in _text(hints[1])
-    assert "score" in _text(hints[3])
+    assert "‘1’ reads as the favourable outcome" in component_text(hints[1])
+    assert "score" in component_text(hints[3])
     clicked = _run_with_trigger({"type": ids.DATA_SUGGEST_TYPE, "field": "score"}, on_use_suggestion, [1],
                                 options, None, state, token)
     assert clicked[4] == "score" and clicked[5] == 0.5 and clicked[0] is dash.no_update
@@ -106,7 +96,7 @@ def test_the_form_shows_the_settings_that_ran_and_keeps_a_draft_when_a_model_arr
     unchanged = show_settings(dict(ran, model_file="x"), values["key"], token)
     assert set(unchanged) == set(values) and all(v is dash.no_update for v in unchanged.values())
     status = show_dataset(ran, token)
-    assert "people.csv" in _text(status["dataset"])
+    assert "people.csv" in component_text(status["dataset"])
 
 
 def test_run_audit_validates_and_stores_the_settings(store, token):
@@ -142,10 +132,10 @@ def test_predictions_that_copy_the_outcome_are_warned_about(store, token):
     info = store.put(token, frame.to_csv(index=False).encode(), kind="dataset", name="copy.csv")
     state, _ = on_upload({"kind": "dataset", "id": info.id, "name": "copy.csv", "notices": []}, None, token)
     disabled, ready, _ = show_readiness("label", 1, "prediction", "pred", None, None, ["sex"], "", state, token)
-    assert not disabled and "The predictions equal the outcome 'label' in every rows (100.0%)" in _text(ready)
+    assert not disabled and "The predictions equal the outcome 'label' in every rows (100.0%)" in component_text(ready)
     _, alert = on_run_audit(1, "label", 1, "prediction", "pred", None, None, None, ["sex"], "", [], [], 30, 0.95,
                             state, token)
-    assert "Audit ready" in _text(alert) and "every error rate 0" in _text(alert)
+    assert "Audit ready" in component_text(alert) and "every error rate 0" in component_text(alert)
 
 
 def test_a_numeric_feature_with_many_values_asks_for_bins(store, token):
@@ -155,8 +145,8 @@ def test_a_numeric_feature_with_many_values_asks_for_bins(store, token):
     info = store.put(token, frame.to_csv(index=False).encode(), kind="dataset", name="ages.csv")
     state, _ = on_upload({"kind": "dataset", "id": info.id, "name": "ages.csv", "notices": []}, None, token)
     disabled, ready, offers = show_readiness("label", 1, "prediction", "pred", None, None, ["age"], "", state, token)
-    assert disabled and "choose bins for 'age'" in _text(ready)
-    assert "Quartiles" in _text(offers) and "Decades: 10–20, …, 70–80" in _text(offers)
+    assert disabled and "choose bins for 'age'" in component_text(ready)
+    assert "Quartiles" in component_text(offers) and "Decades: 10–20, …, 70–80" in component_text(offers)
     text = _run_with_trigger({"type": ids.DATA_BIN_OFFER_TYPE, "feature": "age", "rule": "10,20,30,40,50,60,70,80"},
                              on_use_bins, [1], "income=q4")
     assert text == "income=q4; age=10,20,30,40,50,60,70,80"
@@ -170,12 +160,12 @@ def test_a_dataset_keeps_a_model_that_fits_and_says_so_when_it_removes_one(store
 
     demo = scenario_state(store, "hiring")
     state, alert = on_upload(_uploaded(store, token), demo, token)
-    assert state["model_file"] is None and "Removed the model hiring_model.skops" in _text(alert)
-    assert "lacks 7 of the 7 columns it needs" in _text(alert)
+    assert state["model_file"] is None and "Removed the model hiring_model.skops" in component_text(alert)
+    assert "lacks 7 of the 7 columns it needs" in component_text(alert)
     hiring = pd.read_csv(store.path(token, demo["dataset"]))
     info = store.put(token, hiring.to_csv(index=False).encode(), kind="dataset", name="copy.csv")
     state, alert = on_upload({"kind": "dataset", "id": info.id, "name": "copy.csv", "notices": []}, demo, token)
-    assert state["model_file"] == demo["model"] and "Kept the model hiring_model.skops" in _text(alert)
+    assert state["model_file"] == demo["model"] and "Kept the model hiring_model.skops" in component_text(alert)
     assert state["spec"] is None and state["policy"] == demo["policy"]
 
 

@@ -21,17 +21,7 @@ from auditapp.policy.verdicts import evaluate_policy
 from auditapp.service import workspace
 from auditapp.service.policy_forms import editor_rows
 from layouts import ids
-
-
-def _text(component) -> str:
-    """All text inside a Dash component tree."""
-    if component is None:
-        return ""
-    if isinstance(component, (str, int, float)):
-        return str(component)
-    if isinstance(component, (list, tuple)):
-        return " ".join(_text(c) for c in component)
-    return _text(getattr(component, "children", None))
+from tests.builders import component_text
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +62,8 @@ def test_editor_opens_with_the_checked_policy():
     assert page.show_policy_editor(ids.POLICY_ROWS_STORE, {"policy": policy.to_dict()}) == \
         (editor_rows(policy), "equalized-odds")
     assert page.show_policy_editor(ids.POLICY_ROWS_STORE, {"dataset": "x"}) == ([], "")
-    assert "Criterion 2" in _text(page.show_criteria(editor_rows(policy)))
-    assert "No criteria yet" in _text(page.show_criteria([]))
+    assert "Criterion 2" in component_text(page.show_criteria(editor_rows(policy)))
+    assert "No criteria yet" in component_text(page.show_criteria([]))
 
 
 def test_verdicts_show_the_engines_overall_verdict_and_findings(session):
@@ -86,21 +76,21 @@ def test_verdicts_show_the_engines_overall_verdict_and_findings(session):
     evaluation = evaluate_policy(_audit(store, token, state).result, policy)
     expected = build_findings(evaluation, _audit(store, token, state).result, outcome="y = 1")
     assert evaluation.overall == "fail"
-    assert "✘ FAIL" in _text(overall) and expected[0].text in _text(overall)
+    assert "✘ FAIL" in component_text(overall) and expected[0].text in component_text(overall)
     assert [f.text for f in expected[1:]] == [li.children[1] for li in findings]
     assert options == ["four-fifths rule"] and chosen == "four-fifths rule"
     assert [r["verdict"] for r in board] == [v.verdict for v in evaluation.verdicts]
-    assert "four-fifths rule" in _text(summary) and preset_value == "four-fifths"
-    assert "Checking: four-fifths" in _text(described) and alert is no_update
+    assert "four-fifths rule" in component_text(summary) and preset_value == "four-fifths"
+    assert "Checking: four-fifths" in component_text(described) and alert is no_update
     assert "95% CI" in [c["headerName"] for c in columns]
 
 
 def test_verdicts_without_a_policy_or_a_dataset_say_what_to_do(session):
     _store, token, state = session
     out = page.show_verdicts(state, token)
-    assert "No policy checked yet" in _text(out["overall"]) and out["alert"] is None
+    assert "No policy checked yet" in component_text(out["overall"]) and out["alert"] is None
     out = page.show_verdicts({"policy": preset("strict").to_dict()}, token)
-    assert "No dataset yet" in _text(out["alert"]) and "strict" in _text(out["described"])
+    assert "No dataset yet" in component_text(out["alert"]) and "strict" in component_text(out["described"])
 
 
 def test_choosing_a_preset_checks_it_and_custom_starts_empty_with_nothing_checked():
@@ -119,19 +109,19 @@ def test_the_verdict_is_shown_only_while_it_is_the_editors_policy():
     state = {"dataset": "d", "policy": policy.to_dict()}
     status, notice, style = page.show_editor_status(*_fields(rows)[:1], "four-fifths", rows, state,
                                                     _fields(rows)[1])
-    assert "Checked" in _text(status) and notice is None and style is None
+    assert "Checked" in component_text(status) and notice is None and style is None
     edited = [dict(rows[0], at_least=0.7)]
     status, notice, style = page.show_editor_status(_fields(edited)[0], "four-fifths", rows, state, _fields(rows)[1])
-    assert "Changed since it was checked" in _text(status) and style == page.HIDDEN
-    assert "not the policy that was checked (“four-fifths”)" in _text(notice)
+    assert "Changed since it was checked" in component_text(status) and style == page.HIDDEN
+    assert "not the policy that was checked (“four-fifths”)" in component_text(notice)
     status, notice, style = page.show_editor_status([], "", [], {"dataset": "d", "policy": None}, [])
     assert (status, notice, style) == (None, None, None)  # nothing built, nothing checked
     invalid = [dict(rows[0], at_least=None)]
     status, notice, style = page.show_editor_status(_fields(invalid)[0], "x", rows, state, _fields(rows)[1])
-    assert "Not valid yet: Row 1" in _text(status) and style == page.HIDDEN
+    assert "Not valid yet: Row 1" in component_text(status) and style == page.HIDDEN
     status, _notice, style = page.show_editor_status(*_fields(rows)[:1], "mine", rows, {"policy": None},
                                                      _fields(rows)[1])
-    assert "Not checked yet" in _text(status) and style == page.HIDDEN
+    assert "Not checked yet" in component_text(status) and style == page.HIDDEN
 
 
 def test_add_and_remove_criteria_keep_the_edits_and_names_stay_unique():
@@ -157,7 +147,7 @@ def test_check_policy_stores_a_valid_policy_and_explains_an_invalid_one():
     assert name == "four-fifths (edited)" and state["policy"]["criteria"][0]["at_least"] == 0.3
     rows[0]["at_least"] = "lots"
     state, name, alert = page.on_check_policy(1, *_fields(rows), rows, "x", {"dataset": "d"})
-    assert state is no_update and "Row 1 ('four-fifths rule'): 'at_least' must be a number, got 'lots'" in _text(alert)
+    assert state is no_update and "Row 1 ('four-fifths rule'): 'at_least' must be a number, got 'lots'" in component_text(alert)
     cleared = [dict(rows[0], at_least=None, at_most=1.2)]  # a bound emptied, another given
     state, _name, alert = page.on_check_policy(1, *_fields(cleared), cleared, "x", {"dataset": "d"})
     assert state["policy"]["criteria"][0]["at_least"] is None and state["policy"]["criteria"][0]["at_most"] == 1.2
@@ -167,10 +157,10 @@ def test_upload_policy_loads_valid_files_and_reports_invalid_ones():
     contents = "data:;base64," + base64.b64encode(dump_policy(preset("ratio-band")).encode()).decode()
     rows, name, state, alert = page.on_upload_policy(contents, "band.yaml", {"dataset": "d"})
     assert len(rows) == 6 and name == "ratio-band" and state["policy"] == preset("ratio-band").to_dict()
-    assert "Loaded the policy “ratio-band” from band.yaml" in _text(alert)
+    assert "Loaded the policy “ratio-band” from band.yaml" in component_text(alert)
     bad = "data:;base64," + base64.b64encode(b'{"name": "p", "criteria": []}').decode()
     rows, name, state, alert = page.on_upload_policy(bad, "p.json", {})
-    assert state is no_update and "p.json: The policy's 'criteria' must be a non-empty list" in _text(alert)
+    assert state is no_update and "p.json: The policy's 'criteria' must be a non-empty list" in component_text(alert)
 
 
 def _run_with_trigger(trigger_id, func, *args):
@@ -194,7 +184,7 @@ def test_save_policy_downloads_yaml_or_json_of_the_editor():
                                      "")
     assert sent["filename"] == "custom-policy.yaml" and "name: custom policy" in sent["content"]
     sent, alert = _run_with_trigger(ids.POLICY_SAVE_YAML_BUTTON, page.on_save_policy, 1, None, [], [], [], "")
-    assert sent is no_update and "has no criteria" in _text(alert)
+    assert sent is no_update and "has no criteria" in component_text(alert)
 
 
 def test_download_report_holds_the_audit_numbers_and_the_checked_policy(session):
@@ -215,5 +205,5 @@ def test_download_report_holds_the_audit_numbers_and_the_checked_policy(session)
 def test_download_report_without_a_dataset_explains_why(session):
     _store, token, _state = session
     sent, alert = report.on_download_report(1, {}, token)
-    assert sent is no_update and "No dataset yet" in _text(alert)
+    assert sent is no_update and "No dataset yet" in component_text(alert)
     assert report.on_download_report(None, {}, token) == (no_update, no_update)

@@ -61,3 +61,21 @@ def assert_same_audit(expected, actual) -> None:
         assert_frame_equal(a.disparities, b.disparities, rtol=1e-12, atol=1e-12)
         assert_frame_equal(a.summary, b.summary, rtol=1e-12, atol=1e-12)
         assert_frame_equal(a.criteria, b.criteria, rtol=1e-12, atol=1e-12)
+
+
+def same_aggregates(expected, actual, *, notices: bool = True) -> None:
+    """Two engines' aggregates are the same: cells exactly, score histograms (sums to 1e-12), how the
+    decisions were made, and (``notices``) what they say about the data."""
+    from pandas.testing import assert_frame_equal
+
+    assert_frame_equal(expected.cells, actual.cells)
+    assert (expected.histograms is None) == (actual.histograms is None)
+    if expected.histograms is not None:
+        assert expected.histograms.grid == actual.histograms.grid
+        assert (expected.histograms.counts == actual.histograms.counts).all()
+        assert np.allclose(expected.histograms.sums, actual.histograms.sums, rtol=1e-12, atol=1e-9)
+    assert (expected.source, expected.threshold, expected.decision_rule) == \
+        (actual.source, actual.threshold, actual.decision_rule)
+    if notices:
+        assert expected.notices == actual.notices
+

@@ -21,7 +21,13 @@ from auditapp.engines.run import audit_source, choose_engine
 from auditapp.engines.sources import parse_source
 from auditapp.inputs.models import load_model, save_skops
 from auditapp.inputs.sandbox import current_mode
-from tests.engines.data import assert_same_audit, audit_frame, fitted_model, write_parts
+from tests.engines.data import (
+    assert_same_audit,
+    audit_frame,
+    fitted_model,
+    same_aggregates,
+    write_parts,
+)
 
 SPECS = {
     "prediction": AuditSpec(target="y", favorable="yes", sensitive=("sex", "race"), prediction="pred",
@@ -39,24 +45,6 @@ def frame():
     return audit_frame(6000, seed=5)
 
 
-@pytest.fixture(scope="module")
-def parts(frame, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("parts")
-    write_parts(frame, folder, parts=3)
-    return folder
-
-
-def _same(expected, actual):
-    assert_frame_equal(expected.cells, actual.cells)
-    assert (expected.histograms is None) == (actual.histograms is None)
-    if expected.histograms is not None:
-        assert expected.histograms.grid == actual.histograms.grid
-        assert (expected.histograms.counts == actual.histograms.counts).all()
-        assert np.allclose(expected.histograms.sums, actual.histograms.sums, rtol=1e-12, atol=1e-9)
-    assert (expected.source, expected.threshold, expected.decision_rule, expected.notices) == \
-        (actual.source, actual.threshold, actual.decision_rule, actual.notices)
-
-
 @pytest.mark.parametrize("name", list(SPECS))
 def test_glob_of_parquet_files_gives_the_pandas_counts_and_audit(frame, parts, name):
     spec = SPECS[name]
@@ -64,7 +52,7 @@ def test_glob_of_parquet_files_gives_the_pandas_counts_and_audit(frame, parts, n
     engine = DuckDBEngine(parse_source(str(parts / "part-*.parquet")))
     actual = engine.aggregate(spec)
     engine.close()
-    _same(expected, actual)
+    same_aggregates(expected, actual)
     assert_same_audit(audit_from_aggregates(expected, spec), audit_from_aggregates(actual, spec))
 
 
@@ -90,7 +78,7 @@ def test_duckdb_table(frame, tmp_path):
     source = parse_source(f"duckdb:{path}?table=audit.decisions")
     assert choose_engine(source) == "duckdb"
     engine = DuckDBEngine(source)
-    _same(PandasEngine(frame).aggregate(spec), engine.aggregate(spec))
+    same_aggregates(PandasEngine(frame).aggregate(spec), engine.aggregate(spec))
     engine.close()
     with pytest.raises(AuditInputError, match="not a table name"):
         parse_source(f"duckdb:{path}?table=decisions;DROP TABLE x")
@@ -107,7 +95,7 @@ def test_model_batches_through_the_sandbox_give_the_pandas_counts(frame, parts, 
     actual = engine.aggregate(spec, model, progress=lambda done, text: seen.append(done))
     engine.close()
     expected = PandasEngine(frame).aggregate(spec, model)
-    _same(expected, actual)
+    same_aggregates(expected, actual)
     assert len(seen) >= 4 and seen[-1] == 1.0 and seen == sorted(seen)  # batches of at most 1,500 rows
     assert_same_audit(audit_from_aggregates(expected, spec), audit_from_aggregates(actual, spec))
 
@@ -218,7 +206,7 @@ def test_values_first_seen_late_are_counted(frame, tmp_path, monkeypatch):
     for sensitive in (("sex", "race"), ("when", "sex")):  # dates take the plain grouped pass
         spec = AuditSpec(target="y", favorable="yes", sensitive=sensitive, score="score")
         engine = DuckDBEngine(parse_source(str(tmp_path / "late.parquet")))
-        _same(PandasEngine(late).aggregate(spec), engine.aggregate(spec))
+        same_aggregates(PandasEngine(late).aggregate(spec), engine.aggregate(spec))
         engine.close()
 
 

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from pandas.testing import assert_frame_equal
 
 from auditapp.cli.main import main
 from auditapp.core.errors import AuditInputError
@@ -17,7 +16,13 @@ from auditapp.engines.sources import parse_source
 from auditapp.engines.spark_engine import SparkEngine, spark_session
 from auditapp.inputs.models import load_model, save_skops
 from auditapp.inputs.sandbox import current_mode
-from tests.engines.data import assert_same_audit, audit_frame, fitted_model, write_parts
+from tests.engines.data import (
+    assert_same_audit,
+    audit_frame,
+    fitted_model,
+    same_aggregates,
+    write_parts,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -40,30 +45,12 @@ def frame():
     return audit_frame(3000, seed=9)
 
 
-@pytest.fixture(scope="module")
-def parts(frame, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("spark-parts")
-    write_parts(frame, folder, parts=3)
-    return folder
-
-
-def _same(expected, actual):
-    assert_frame_equal(expected.cells, actual.cells)
-    assert (expected.histograms is None) == (actual.histograms is None)
-    if expected.histograms is not None:
-        assert expected.histograms.grid == actual.histograms.grid
-        assert (expected.histograms.counts == actual.histograms.counts).all()
-        assert np.allclose(expected.histograms.sums, actual.histograms.sums, rtol=1e-12, atol=1e-9)
-    assert (expected.source, expected.threshold, expected.decision_rule) == \
-        (actual.source, actual.threshold, actual.decision_rule)
-
-
 @pytest.mark.parametrize("name", list(SPECS))
 def test_glob_of_parquet_files_gives_the_pandas_counts_and_audit(spark, frame, parts, name):
     spec = SPECS[name]
     expected = PandasEngine(frame).aggregate(spec)
     actual = SparkEngine(parse_source(str(parts / "part-*.parquet"), allow_remote=True), session=spark).aggregate(spec)
-    _same(expected, actual)
+    same_aggregates(expected, actual, notices=False)
     assert_same_audit(audit_from_aggregates(expected, spec), audit_from_aggregates(actual, spec))
 
 
@@ -74,7 +61,7 @@ def test_model_shipped_to_executors_gives_the_pandas_counts(spark, frame, parts,
     spec = AuditSpec(target="y", favorable="yes", sensitive=("sex", "race"))
     actual = SparkEngine(parse_source(str(parts / "part-*.parquet")), session=spark).aggregate(spec, model)
     expected = PandasEngine(frame).aggregate(spec, model)
-    _same(expected, actual)
+    same_aggregates(expected, actual, notices=False)
     assert_same_audit(audit_from_aggregates(expected, spec), audit_from_aggregates(actual, spec))
 
 
