@@ -21,7 +21,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from auditapp.core.bootstrap_sums import MIN_ROWS, expanded_levels, percentile_interval, replicate_sums
+from auditapp.core.bootstrap_sums import (
+    MIN_ROWS,
+    expanded_levels,
+    percentile_interval,
+    replicate_sums,
+)
 from auditapp.core.defaults import MIN_GROUP_SIZE, N_BOOT
 from auditapp.core.errors import AuditInputError
 from auditapp.core.metrics import find_grouping
