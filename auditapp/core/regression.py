@@ -187,15 +187,14 @@ def studentized_rmse_interval(sizes, point_sums, rep_n, rep_sums, confidence: fl
     more often than it claims in groups of tens or hundreds of rows (73% at 10 rows, 88% at 200 in
     ``bench/coverage_regression.py``). Studentizing on the log scale corrects for the skew (second-order
     accurate): each replicate's ``t* = (log MSE* − log MSE) / se*``, with ``se`` the delta-method standard
-    error from the sums of e² and e⁴; the interval is ``log MSE − t*_{1−α/2}·se … log MSE − t*_{α/2}·se``,
-    mapped back by ``√exp``.
+    error from the sums of e² and e⁴; the interval is ``log MSE − t*_{hi}·se … log MSE − t*_{lo}·se``, at
+    the expanded percentile levels (:func:`~auditapp.core.bootstrap_sums.expanded_levels`), mapped back by ``√exp``.
 
     ``point_sums`` is ``(G, 2)`` (sums of e² and e⁴ per group), ``rep_sums`` ``(B, G, 2)``.
     """
     sizes = np.asarray(sizes, dtype=np.float64)
     center, scale = _log_mse_and_se(sizes, point_sums[:, 0], point_sums[:, 1])
     rep_center, rep_scale = _log_mse_and_se(rep_n, rep_sums[..., 0], rep_sums[..., 1])
-    alpha = 1.0 - float(confidence)
     low, high = np.full(sizes.shape, np.nan), np.full(sizes.shape, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = (rep_center - center) / rep_scale
