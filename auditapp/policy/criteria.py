@@ -315,7 +315,7 @@ def dump_policy(policy: Policy, *, format: str = "yaml") -> str:
     if format == "yaml":
         import yaml
 
-        return yaml.safe_dump(policy.to_dict(), sort_keys=False, allow_unicode=True)
+        return str(yaml.safe_dump(policy.to_dict(), sort_keys=False, allow_unicode=True))
     raise AuditInputError(f"Unknown policy format '{format}'; use 'yaml' or 'json'.")
 
 

@@ -8,6 +8,7 @@ wording speaks of the favourable outcome (hiring, a loan) because the engine cod
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,17 +86,21 @@ def bound_words(verdict: Verdict) -> str:
         text = f"between {fmt(c.at_least)} and {fmt(c.at_most)}{unit}"
     elif c.at_least is not None:
         text = f"at least {fmt(c.at_least)}{unit}"
-    else:
+    elif c.at_most is not None:
         text = f"at most {fmt(c.at_most)}{unit}"
+    else:  # a criterion always has a bound (``Criterion`` checks it); said plainly should one be missing
+        return f"{_MEASURE_NOUN[c.measure]} has no bound"
     return f"{_MEASURE_NOUN[c.measure]} must be {text}"
 
 
-def _name(result: AuditResult, verdict: Verdict, label: str) -> str:
+def _name(result: AuditResult, verdict: Verdict, label: str | None) -> str:
+    if label is None:
+        raise ValueError(f"A verdict of {verdict.criterion.name} names no group to describe.")
     attributes = result.grouping(*verdict.features).attributes(label)
     return " & ".join(f"{k} = {v}" for k, v in attributes.items())
 
 
-def _ci(confidence: float, low: float, high: float, fmt) -> str:
+def _ci(confidence: float, low: float | None, high: float | None, fmt: Callable[[float], str]) -> str:
     """`` (95% CI a to b)`` with a leading space, or "" without an interval (no bootstrap)."""
     if low is None or high is None or np.isnan(low) or np.isnan(high):
         return ""

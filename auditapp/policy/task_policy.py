@@ -133,16 +133,19 @@ def load_task_policy(name_or_path: str, task: str) -> TaskPolicy:
     return chosen
 
 
-def _verdict(criterion: TaskCriterion, value, low, high) -> tuple[str, str]:
+def _verdict(criterion: TaskCriterion, value: float | None, low: float | None, high: float | None) -> tuple[str, str]:
     if value is None or not np.isfinite(value):
         return "inconclusive", "not computable (too few groups or rows)"
-    has_ci = low is not None and high is not None and np.isfinite(low) and np.isfinite(high)
-    lo, hi = (low, high) if has_ci else (value, value)
+    if low is not None and high is not None and np.isfinite(low) and np.isfinite(high):
+        lo, hi, how = low, high, f"interval [{low:.3g}, {high:.3g}]"
+    else:
+        lo, hi, how = value, value, "point value (no interval)"
     if criterion.at_most is not None:
         state = "pass" if hi <= criterion.at_most else "fail" if lo > criterion.at_most else "inconclusive"
-    else:
+    elif criterion.at_least is not None:
         state = "pass" if lo >= criterion.at_least else "fail" if hi < criterion.at_least else "inconclusive"
-    how = f"interval [{lo:.3g}, {hi:.3g}]" if has_ci else "point value (no interval)"
+    else:  # every task criterion has a bound (checked when it is read)
+        return "inconclusive", "the criterion has no bound"
     return state, how
 
 
@@ -157,7 +160,7 @@ def load_task_policy_dict(data: Any, task: str) -> TaskPolicy:
         str(data.get("description", "")))
 
 
-def evaluate_task_policy(result, policy: TaskPolicy) -> dict[str, Any]:
+def evaluate_task_policy(result: Any, policy: TaskPolicy) -> dict[str, Any]:
     """Verdicts of ``policy`` on a regression/multiclass result: ``{"policy", "overall", "checks"}``."""
     checks = []
     for criterion in policy.criteria:

@@ -16,7 +16,7 @@ _STYLE = {"rate": (100.0, 1, False, "%"), "difference": (100.0, 1, True, ""), "r
 _EXTRA = 4
 
 
-def _missing(value) -> bool:
+def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
@@ -44,8 +44,8 @@ def formatter(measure: str, bounds: Iterable[float | None] = ()) -> Callable[[fl
     scale, decimals, signed, suffix = _STYLE[measure]
     bounds = tuple(bounds)
 
-    def fmt(value) -> str:
-        if _missing(value):
+    def fmt(value: float | None) -> str:
+        if value is None or _missing(value):
             return "n/a"
         if math.isinf(value):
             return "∞" if value > 0 else "−∞"

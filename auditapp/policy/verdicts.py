@@ -17,9 +17,12 @@ group would likely settle it (``auditapp.core.power``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from auditapp.core.gaps import balanced_accuracy_interval, balanced_part
@@ -37,6 +40,11 @@ from auditapp.policy.criteria import Criterion, Policy
 
 VERDICTS = ("pass", "fail", "inconclusive", "not_evaluable")
 CELLS = ("tn", "fp", "fn", "tp")
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Index = int | np.integer[Any]  # a group's position (NumPy's own integers included)
+
+
 _SEVERITY = {"fail": 3, "inconclusive": 2, "pass": 1, "not_evaluable": 0}
 
 
@@ -75,9 +83,9 @@ class Verdict:
     def grouping(self) -> str:
         return " × ".join(self.features)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready form (NaN becomes None)."""
-        def num(x):
+        def num(x: float | None) -> float | None:
             return None if x is None or np.isnan(x) else float(x)
         return {
             "criterion": self.criterion.name, "required": self.criterion.required,
@@ -134,7 +142,7 @@ class PolicyEvaluation:
                          **{k: found.count(k) for k in VERDICTS}})
         return pd.DataFrame(rows).set_index("criterion")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready form (stored in the audit record)."""
         return {"policy": self.policy.to_dict(), "overall": self.overall,
                 "criteria": {c.name: self.criterion_verdict(c.name) for c in self.policy.criteria},
@@ -223,15 +231,16 @@ def _evaluate(c: Criterion, grouping: GroupingResult, confidence: float) -> list
     nan = float("nan")
     alpha = 1 - confidence
 
-    def row(g, other, verdict, value, low, high, reason, count=None, needed=None):
+    def row(g: Index, other: Index | None, verdict: str, value: float, low: float, high: float, reason: str,
+            count: int | None = None, needed: int | None = None) -> Verdict:
         o = (nan, nan, nan) if other is None else (point[other], low_col[other], high_col[other])
-        return Verdict(c, grouping.features, None if g is None else labels[g],
-                       None if other is None else labels[other], verdict, float(value), float(low),
-                       float(high), point[g] if g is not None else nan,
-                       low_col[g] if g is not None else nan, high_col[g] if g is not None else nan,
-                       *map(float, o), int(counts[g] if count is None else count), reason, needed)
+        return Verdict(c, grouping.features, labels[g], None if other is None else labels[other], verdict,
+                       float(value), float(low), float(high), float(point[g]), float(low_col[g]),
+                       float(high_col[g]), float(o[0]), float(o[1]), float(o[2]),
+                       int(counts[g] if count is None else count), reason, needed)
 
-    def decided(g, other, value, low, high, *, level_alpha, count=None, measure=None):
+    def decided(g: Index, other: Index | None, value: float, low: float, high: float, *, level_alpha: float,
+                count: int | None = None, measure: str | None = None) -> Verdict:
         verdict = classify(value, low, high, at_least=c.at_least, at_most=c.at_most)
         needed = None
         if verdict == "inconclusive":
@@ -274,16 +283,17 @@ def _evaluate(c: Criterion, grouping: GroupingResult, confidence: float) -> list
     if index.size < 2:
         return out
     highest = int(index[np.argmax(point[index])])
-    value, low, high = _versus_highest(c, groups, index, num, den, confidence)
+    values, lows, highs = _versus_highest(c, groups, index, num, den, confidence)
     level = alpha / (index.size - 1) if index.size <= PAIRWISE_MAX_GROUPS else 1 - confidence ** (1 / index.size)
     for i, g in enumerate(index):
         if g == highest:
             continue
-        out.append(decided(g, highest, value[i], low[i], high[i], level_alpha=level))
+        out.append(decided(g, highest, float(values[i]), float(lows[i]), float(highs[i]), level_alpha=level))
     return out
 
 
-def _versus_highest(c, groups, index, num, den, confidence):
+def _versus_highest(c: Criterion, groups: pd.DataFrame, index: Ints, num: Ints, den: Ints,
+                    confidence: float) -> tuple[Floats, Floats, Floats]:
     if c.metric in PROPORTIONS:
         return versus_highest(num[index], den[index], confidence, measure=c.measure)
     # Balanced accuracy: per-group MOVER intervals, simultaneous over the groups (Šidák).
@@ -297,7 +307,8 @@ def _versus_highest(c, groups, index, num, den, confidence):
         return point - point.max(), lo - hi.max(), np.minimum(0.0, hi - lo.max())
 
 
-def _spread(c: Criterion, usable, point, num, den, counts, groups, confidence, decided) -> list[Verdict]:
+def _spread(c: Criterion, usable: npt.NDArray[np.bool_], point: Floats, num: Ints, den: Ints, counts: Ints,
+            groups: pd.DataFrame, confidence: float, decided: Callable[..., Verdict]) -> list[Verdict]:
     index = np.flatnonzero(usable)
     if index.size < 2:
         return []
@@ -319,7 +330,8 @@ def _spread(c: Criterion, usable, point, num, den, counts, groups, confidence, d
                     count=int(counts[index].sum()))]
 
 
-def _rows_needed(c, measure, value, low, high, g, other, point, num, den, counts, alpha) -> int | None:
+def _rows_needed(c: Criterion, measure: str, value: float, low: float, high: float, g: Index, other: Index | None,
+                 point: Floats, num: Ints, den: Ints, counts: Ints, alpha: float) -> int | None:
     """Rows per group for 80% power against the bound the interval crosses."""
     bounds = [b for b in (c.at_least, c.at_most) if b is not None and low <= b <= high]
     if not bounds:

@@ -43,7 +43,7 @@ def clean(value: Any) -> Any:
     return value
 
 
-def _estimate(value, low, high) -> dict[str, Any]:
+def _estimate(value: object, low: object, high: object) -> dict[str, Any]:
     return {"value": clean(value), "ci": [clean(low), clean(high)]}
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -109,7 +110,7 @@ def _verdict_details(evaluation: PolicyEvaluation | None, figure_html: Draw) -> 
         return ""
     from auditapp.figures.report import verdict_figure
 
-    def num(x):
+    def num(x: float) -> str:
         return "n/a" if x != x else f"{x:.4f}"
 
     parts = []
@@ -177,8 +178,8 @@ def _extra(extra_figures: Mapping[str, Sequence[go.Figure]] | None, figure_html:
     return "".join(parts)
 
 
-def _settings(audit: Audit, record: Mapping, evaluation: PolicyEvaluation | None) -> str:
-    def kv(items):
+def _settings(audit: Audit, record: Mapping[str, Any], evaluation: PolicyEvaluation | None) -> str:
+    def kv(items: Sequence[tuple[str, object]]) -> str:
         return _table(["Setting", "Value"], [[_e(k), _e(v)] for k, v in items], label="Audit settings")
 
     dataset = record.get("dataset") or {}
@@ -214,10 +215,10 @@ def _toc(entries: Sequence[tuple[str, str, bool]]) -> str:
     return f'<nav class="toc" aria-label="Contents"><strong>Contents</strong><ol>{items}</ol></nav>'
 
 
-def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation | None = None,
+def build_report(audit: Audit, *, record: Mapping[str, Any], evaluation: PolicyEvaluation | None = None,
                  findings: Sequence[Finding] = (), title: str = "Fairness audit report",
                  extra_figures: Mapping[str, Sequence[go.Figure]] | None = None,
-                 sections: Sequence = (), extra_html: Sequence[str] = ()) -> str:
+                 sections: Sequence[Any] = (), extra_html: Sequence[str] = ()) -> str:
     """The report as one self-contained HTML document.
 
     Parameters
@@ -289,14 +290,14 @@ def build_report(audit: Audit, *, record: Mapping, evaluation: PolicyEvaluation 
             f"{templates.script()}<script>{_PRINT_JS}</script><script>{chart_script()}</script></body></html>")
 
 
-def write_report(path: str | os.PathLike, text: str) -> None:
+def write_report(path: str | os.PathLike[str], text: str) -> None:
     """Write the report atomically: a half-written file never replaces a good one."""
     write_text_atomic(path, text)
 
 
-def report_for(audit: Audit, policy=None, *, dataset_info: Mapping, model_info: Mapping | None,
-               timestamp: str | None = None,
-               extra_figures: Mapping[str, Sequence[go.Figure]] | None = None, sections: Sequence = (),
+def report_for(audit: Audit, policy: Any = None, *, dataset_info: Mapping[str, Any],
+               model_info: Mapping[str, Any] | None, timestamp: str | None = None,
+               extra_figures: Mapping[str, Sequence[go.Figure]] | None = None, sections: Sequence[Any] = (),
                extra_html: Sequence[str] = ()) -> str:
     """The report of an audit checked against ``policy``, with the same record the CLI writes.
 

@@ -18,6 +18,7 @@ import html
 import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -55,7 +56,7 @@ LAZY_JS = """
 """.replace("PLOT_CONFIG", json.dumps(PLOT_CONFIG))
 
 
-def e(value) -> str:
+def e(value: object) -> str:
     """Text as HTML (quotes included): every user-provided string goes through here."""
     return html.escape(str(value), quote=True)
 
@@ -71,10 +72,10 @@ def safe_json(payload: str) -> str:
 class Templates:
     """Layout templates seen while writing figures, each written once into the page."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.by_key: dict[str, str] = {}
 
-    def reference(self, layout: dict) -> dict:
+    def reference(self, layout: dict[str, Any]) -> dict[str, Any]:
         template = layout.get("template")
         if not isinstance(template, dict):
             return layout

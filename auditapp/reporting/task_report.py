@@ -8,8 +8,12 @@ SMD/KS or per-class impact ratios, and the figures (metric bars, box plots, conf
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 
 from auditapp.core.regression import REGRESSION_METRICS, RESIDUAL_QUANTILES
 from auditapp.core.task_distributions import group_distributions
@@ -30,22 +34,23 @@ from auditapp.reporting.report_html import (
     table,
 )
 
+Draw = Callable[[go.Figure, str], str]
 __all__ = ["build_task_report"]
 
 MAX_CONFUSION_FIGURES = 12
 
 
-def _num(value, fmt=".4g") -> str:
+def _num(value: Any, fmt: str = ".4g") -> str:
     return "–" if value is None or (isinstance(value, float) and not np.isfinite(value)) else format(value, fmt)
 
 
-def _ci(row, name) -> str:
+def _ci(row: pd.Series, name: str) -> str:
     low, high = row[f"{name}_low"], row[f"{name}_high"]
     ci = "" if not (np.isfinite(low) and np.isfinite(high)) else f" [{_num(low)}, {_num(high)}]"
     return e(_num(row[name]) + ci)
 
 
-def _verdicts(verdicts) -> str:
+def _verdicts(verdicts: dict[str, Any] | None) -> str:
     if verdicts is None:
         return "<p>No policy was checked (give <code>--policy</code>).</p>"
     rows = [[e(c["verdict"]), e(c["criterion"]), e(c["bound"]), e(" × ".join(c["features"])),
@@ -55,7 +60,7 @@ def _verdicts(verdicts) -> str:
             table(["verdict", "criterion", "bound", "grouping", "value", "judged on", "convention"], rows, (4,)))
 
 
-def _regression_grouping(audit, grouping, rows, draw, index) -> str:
+def _regression_grouping(audit: Any, grouping: Any, rows: Any, draw: Draw, index: int) -> str:
     t = grouping.groups
     names = (*REGRESSION_METRICS, *RESIDUAL_QUANTILES)
     body = table(["group", "n", *names, "SMD vs ref", "KS distance", "MAE ÷ best", "flags"], [
@@ -77,7 +82,7 @@ def _regression_grouping(audit, grouping, rows, draw, index) -> str:
     return body + "<h4>Criteria</h4>" + crit + figures
 
 
-def _multiclass_grouping(audit, grouping, rows, draw, index) -> str:
+def _multiclass_grouping(audit: Any, grouping: Any, rows: Any, draw: Draw, index: int) -> str:
     t = grouping.groups
     classes = grouping.classes
     per_class = []
@@ -103,7 +108,8 @@ def _multiclass_grouping(audit, grouping, rows, draw, index) -> str:
             + crit + "".join(figures) + note)
 
 
-def build_task_report(audit, *, record: dict, verdicts: dict | None, title: str = "Fairness audit report") -> str:
+def build_task_report(audit: Any, *, record: dict[str, Any], verdicts: dict[str, Any] | None,
+                      title: str = "Fairness audit report") -> str:
     """The report as one self-contained HTML document."""
     from auditapp.figures.bundle import plotly_js
     from auditapp.figures.describe import chart_script
@@ -112,7 +118,7 @@ def build_task_report(audit, *, record: dict, verdicts: dict | None, title: str 
 
     templates = Templates()
 
-    def draw(fig, div_id):
+    def draw(fig: go.Figure, div_id: str) -> str:
         return figure_html(fig, div_id, templates)
 
     result = audit.result
