@@ -10,7 +10,7 @@ import pandas as pd
 DEFAULT_LEARNER = "logistic regression (impute, scale numbers, one-hot categories)"
 
 
-def default_estimator(features: pd.DataFrame):
+def default_estimator(features: pd.DataFrame) -> Any:
     """The stated default learner: logistic regression after imputing, scaling and one-hot encoding."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -45,8 +45,8 @@ def positive_scores(model: Any, features: pd.DataFrame, favorable: Any) -> np.nd
     """Score for the favourable class: its probability, else the signed margin, else 0/1."""
     classes = list(getattr(model, "classes_", []))
     if hasattr(model, "predict_proba") and favorable in classes:
-        return np.asarray(model.predict_proba(features))[:, classes.index(favorable)]
+        return np.asarray(np.asarray(model.predict_proba(features))[:, classes.index(favorable)], dtype=np.float64)
     if hasattr(model, "decision_function") and len(classes) == 2 and favorable in classes:
         margin = np.asarray(model.decision_function(features), dtype=float)
         return margin if classes[1] == favorable else -margin
-    return (np.asarray(model.predict(features)) == favorable).astype(float)
+    return np.asarray(np.asarray(model.predict(features)) == favorable, dtype=np.float64)

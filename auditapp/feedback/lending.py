@@ -18,6 +18,7 @@ depend on the seed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,13 @@ class LendingParams:
         object.__setattr__(self, "steps", check_count("The number of lending rounds", self.steps,
                                                       minimum=0, maximum=MAX_ROUNDS))
 
+    @property
+    def model(self) -> ScoreModel:
+        """The score model simulated (the synthetic one when none was given)."""
+        if self.score_model is None:  # never after __post_init__, which fills it in
+            return synthetic_score_model()
+        return self.score_model
+
 
 def simulate_lending(params: LendingParams, *, seed: int | None = None,
                      progress: Progress | None = None) -> SimulationResult:
@@ -122,10 +130,10 @@ def simulate_lending(params: LendingParams, *, seed: int | None = None,
         ``mean_score_change``. ``tables`` holds ``outcome_curve`` and ``policies`` (one row per
         policy and group, first round).
     """
-    model = params.score_model
-    kwargs = {"repay_change": params.repay_change, "default_change": params.default_change}
+    model = params.model
+    changes = {"repay_change": params.repay_change, "default_change": params.default_change}
     utilities = {"utility_repaid": params.utility_repaid, "utility_default": params.utility_default}
-    choices = {p: choose_policy(model, p, **utilities, **kwargs) for p in POLICIES}
+    choices = {p: choose_policy(model, p, **utilities, **changes) for p in POLICIES}
     policies = pd.DataFrame([
         {"policy": p, "group": name, "selection_rate": c.selection_rate[g],
          "threshold": c.threshold[g], "threshold_fraction": c.threshold_fraction[g],
@@ -134,14 +142,14 @@ def simulate_lending(params: LendingParams, *, seed: int | None = None,
         for p, c in choices.items() for g, name in enumerate(model.groups)
     ])
     means = [model.mean_scores()]
-    rounds: dict[str, list] = {k: [] for k in ("selection_rate", "threshold", "true_positive_rate",
+    rounds: dict[str, list[np.ndarray]] = {k: [] for k in ("selection_rate", "threshold", "true_positive_rate",
                                               "mean_score_change")}
     current = model
     for step in range(params.steps):
-        choice = choose_policy(current, params.policy, **utilities, **kwargs)
+        choice = choose_policy(current, params.policy, **utilities, **changes)
         for key in rounds:
             rounds[key].append(getattr(choice, key))
-        current = apply_policy(current, choice, **kwargs)
+        current = apply_policy(current, choice, **changes)
         means.append(current.mean_scores())
         report_progress(progress, (step + 1) / params.steps)
     parts = [tidy_series(np.arange(params.steps + 1), "mean_score", model.groups, np.array(means))]
@@ -166,11 +174,12 @@ def simulate_lending(params: LendingParams, *, seed: int | None = None,
     return SimulationResult(
         scenario="lending", params={**params_dict(params), "score_model": model.source}, seed=seed, series=concat_series(parts),
         summary=summary, narrative=_narrative(params, summary, choices),
-        tables={"outcome_curve": outcome_curve(model, **kwargs), "policies": policies},
+        tables={"outcome_curve": outcome_curve(model, repay_change=params.repay_change,
+                                               default_change=params.default_change), "policies": policies},
     )
 
 
-def _narrative(params: LendingParams, summary: dict, choices: dict[str, PolicyChoice]) -> tuple[str, ...]:
+def _narrative(params: LendingParams, summary: dict[str, Any], choices: dict[str, PolicyChoice]) -> tuple[str, ...]:
     label = POLICY_LABELS[params.policy]
     lines = [f"Under {label}, the lender's first round:"]
     for row in summary["groups"]:
@@ -205,7 +214,7 @@ def _narrative(params: LendingParams, summary: dict, choices: dict[str, PolicyCh
     return tuple(lines)
 
 
-def lending_json(result: SimulationResult) -> dict:
+def lending_json(result: SimulationResult) -> dict[str, Any]:
     """The ``auditapp.simulate/1`` keys of a lending result."""
     curve = result.tables["outcome_curve"]
     return {

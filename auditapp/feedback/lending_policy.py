@@ -70,7 +70,7 @@ def expected_score_change(scores: np.ndarray, repay: np.ndarray, *, repay_change
     low, high = scores[0], scores[-1]
     up = np.clip(scores + repay_change, low, high) - scores
     down = np.clip(scores + default_change, low, high) - scores
-    return repay * up + (1.0 - repay) * down
+    return np.asarray(repay * up + (1.0 - repay) * down, dtype=np.float64)
 
 
 def _curves(model: ScoreModel, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,7 +155,7 @@ def _inverse(targets: np.ndarray, increasing: np.ndarray, rates: np.ndarray) -> 
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(hi > lo, (targets - lo) / (hi - lo), 1.0)
     out = rates[j - 1] + np.clip(t, 0.0, 1.0) * (rates[j] - rates[j - 1])
-    return np.where(targets <= increasing[0], rates[0], out)
+    return np.asarray(np.where(targets <= increasing[0], rates[0], out), dtype=np.float64)
 
 
 def _choice(model: ScoreModel, policy: str, chosen: np.ndarray, utility: np.ndarray,

@@ -211,7 +211,7 @@ def _group_names(frame: pd.DataFrame, sensitive: str) -> list[str]:
 
 
 def loop_records(params: ModelLoopParams, *, seed: int | None = None,
-                 progress: Progress | None = None) -> tuple[list[dict], list[str]]:
+                 progress: Progress | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """The rounds of both worlds with a model in this process: one record per round and world, holding
     each group's selection rate, true-positive rate and labels seen; and the group names."""
     from sklearn.base import clone
@@ -262,7 +262,7 @@ def _fit(model: Any, rows: pd.DataFrame, labels: np.ndarray) -> Any | None:
 
 def _round(step: int, name: str, world: _World, pool: np.ndarray, explore: np.ndarray,
            ties: np.ndarray, params: ModelLoopParams, raw: np.ndarray, good: np.ndarray,
-           groups: np.ndarray, names: list[str], fresh: Any) -> dict:
+           groups: np.ndarray, names: list[str], fresh: Any) -> dict[str, Any]:
     rows = world.features.iloc[pool]
     score = positive_scores(world.model, rows, params.favorable)
     take = max(1, int(round(params.selection_rate * params.pool_size)))
@@ -293,10 +293,11 @@ def _round(step: int, name: str, world: _World, pool: np.ndarray, explore: np.nd
     return record
 
 
-def _result(params: ModelLoopParams, seed: int | None, records: list[dict], names: list[str],
+def _result(params: ModelLoopParams, seed: int | None, records: list[dict[str, Any]], names: list[str],
             learner: str) -> SimulationResult:
     steps = np.arange(1, params.rounds + 1)
-    parts, summary = [], {"learner": learner, "groups": names}
+    parts: list[pd.DataFrame] = []
+    summary: dict[str, Any] = {"learner": learner, "groups": names}
     for world in WORLDS:
         mine = [r for r in records if r["world"] == world]
         for key in ("selection_rate", "true_positive_rate", "labels_seen"):
@@ -341,7 +342,7 @@ def _max_gap(values: np.ndarray) -> np.ndarray:
     return np.where(finite.sum(axis=1) >= 2, high - low, np.nan)
 
 
-def _narrative(params: ModelLoopParams, summary: dict) -> tuple[str, ...]:
+def _narrative(params: ModelLoopParams, summary: dict[str, Any]) -> tuple[str, ...]:
     loop, full = summary["loop_mean_selection_gap"], summary["counterfactual_mean_selection_gap"]
     seen = summary["loop_labels_seen"]
     fewest = min(seen, key=seen.get)
@@ -371,7 +372,7 @@ def _narrative(params: ModelLoopParams, summary: dict) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def model_loop_json(result: SimulationResult) -> dict:
+def model_loop_json(result: SimulationResult) -> dict[str, Any]:
     """The ``auditapp.simulate/1`` keys of a model-loop result."""
     keys = ("learner", "groups", "loop_mean_selection_gap", "counterfactual_mean_selection_gap",
             "loop_mean_tpr_gap", "counterfactual_mean_tpr_gap", "loop_labels_seen")

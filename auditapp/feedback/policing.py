@@ -20,6 +20,7 @@ Without the correction the urn "runs away": with ``rate_A > rate_B`` the share o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -127,10 +128,15 @@ class PolicingParams:
         object.__setattr__(self, "regions", names)
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """The regions' names (filled in by ``__post_init__`` when none were given)."""
+        return region_names(len(self.rates)) if self.regions is None else tuple(self.regions)
+
+    @property
     def true_share(self) -> np.ndarray:
         """Each region's share of all incidents, ``rate_i / Σ rate``."""
-        rates = np.asarray(self.rates, dtype=float)
-        return rates / rates.sum()
+        rates = np.asarray(self.rates, dtype=np.float64)
+        return np.asarray(rates / rates.sum(), dtype=np.float64)
 
 
 def simulate_policing(params: PolicingParams, *, seed: int | None = None,
@@ -190,7 +196,7 @@ def simulate_policing(params: PolicingParams, *, seed: int | None = None,
 
 def _result(params: PolicingParams, seed: int | None, mean: np.ndarray, band: np.ndarray,
             final: np.ndarray) -> SimulationResult:
-    regions = params.regions
+    regions = params.names
     day = np.arange(1, params.steps + 1)
     series = concat_series([
         tidy_series(day, "mean_share", regions, mean),
@@ -219,7 +225,7 @@ def _result(params: PolicingParams, seed: int | None, mean: np.ndarray, band: np
     )
 
 
-def _narrative(params: PolicingParams, summary: dict) -> tuple[str, ...]:
+def _narrative(params: PolicingParams, summary: dict[str, Any]) -> tuple[str, ...]:
     regions = summary["regions"]
     top = regions.index(summary["top_region"])
     name = summary["top_region"]
@@ -266,7 +272,7 @@ def _narrative(params: PolicingParams, summary: dict) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def policing_json(result: SimulationResult) -> dict:
+def policing_json(result: SimulationResult) -> dict[str, Any]:
     """The ``auditapp.simulate/1`` keys of a policing result: true share and mean share per step."""
     mean = result.series_wide("mean_share")
     low = result.series_wide("low_share")

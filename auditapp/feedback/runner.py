@@ -79,4 +79,5 @@ def run_simulation(name: str, params: Any = None, *, seed: int | None = None,
         raise AuditInputError(
             f"The {key} simulation takes {params_type.__name__}, but got {type(params).__name__}."
         )
-    return simulate(params, seed=seed, progress=progress)
+    result: SimulationResult = simulate(params, seed=seed, progress=progress)
+    return result

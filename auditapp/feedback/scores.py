@@ -99,7 +99,7 @@ class ScoreModel:
 
     def mean_scores(self) -> np.ndarray:
         """Mean score of each group."""
-        return self.pmf @ self.scores
+        return np.asarray(self.pmf @ self.scores, dtype=np.float64)
 
     def with_pmf(self, pmf: np.ndarray) -> ScoreModel:
         """The same model with new score distributions."""
@@ -121,7 +121,7 @@ def synthetic_score_model() -> ScoreModel:
 
 def _discrete_normal(scores: np.ndarray, mean: float, sd: float) -> np.ndarray:
     weights = np.exp(-0.5 * ((scores - mean) / sd) ** 2)
-    return weights / weights.sum()
+    return np.asarray(weights / weights.sum(), dtype=np.float64)
 
 
 def transrisk_to_fico(score: np.ndarray) -> np.ndarray:
@@ -136,7 +136,7 @@ def transrisk_to_fico(score: np.ndarray) -> np.ndarray:
     percent = np.array([s for _, s in _FICO_BANDS])
     edges = np.concatenate([[0.0], np.cumsum(percent[:-1])])
     # np.interp over the cumulative-percent edges is the same piecewise-linear map.
-    return np.interp(score, edges, starts)
+    return np.asarray(np.interp(score, edges, starts), dtype=np.float64)
 
 
 def read_fico_tables(directory: str | Path, *, groups: tuple[str, ...] | None = None) -> ScoreModel:
