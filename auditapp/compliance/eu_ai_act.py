@@ -60,7 +60,7 @@ def missing_by_group(frame: pd.DataFrame, sensitive: Sequence[str]) -> pd.DataFr
     return pd.concat(parts) if parts else pd.DataFrame()
 
 
-def _fmt(value) -> str:
+def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
@@ -144,7 +144,7 @@ def evidence_rows(evidence: Evidence) -> list[dict[str, str]]:
 
 def evidence_section(evidence: Evidence) -> str:
     """The report section (HTML, every string escaped)."""
-    def e(v) -> str:
+    def e(v: object) -> str:
         return html.escape(str(v), quote=True)
 
     from auditapp.reporting.report_html import table as scrolling_table

@@ -17,6 +17,7 @@ and every interval comes from a bootstrap over rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,8 @@ def _smd_counts(segment: str, values: np.ndarray, groups: pd.Series, control: st
     return out
 
 
-def _weighted(segment: str, membership: pd.DataFrame, approved, values, control, confidence, n_boot, seed, line):
+def _weighted(segment: str, membership: pd.DataFrame, approved: np.ndarray, values: np.ndarray | None, control: str,
+              confidence: float, n_boot: int, seed: int, line: float) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     from auditapp.compliance.weighted import weighted_rates
 
     rates = weighted_rates(membership, approved, control=control, confidence=confidence, n_boot=n_boot, seed=seed)
@@ -119,8 +121,8 @@ def _weighted(segment: str, membership: pd.DataFrame, approved, values, control,
     return air, smd, rates.rows_without_probabilities
 
 
-def fair_lending(approved, *, control: str, groups=None, membership: pd.DataFrame | None = None,
-                 values=None, segments=None, confidence: float = 0.95, smd_line: float = SMD_LINE,
+def fair_lending(approved: Any, *, control: str, groups: Any = None, membership: pd.DataFrame | None = None,
+                 values: Any = None, segments: Any = None, confidence: float = 0.95, smd_line: float = SMD_LINE,
                  n_boot: int = N_BOOT, seed: int = 0) -> FairLendingResult:
     """Approval/denial adverse impact ratios and standardized mean differences, overall and by segment.
 
@@ -187,6 +189,8 @@ def fair_lending(approved, *, control: str, groups=None, membership: pd.DataFram
                 smds.append(_smd_counts(name, value_a[mask], group_s[mask], str(control), z, smd_line))
         method = "Wilson (rates), Miettinen–Nurminen (ratios), normal approximation (SMD)"
     else:
+        if membership is None:
+            raise AuditInputError("Give each application's group, or its group probabilities (BISG).")
         if len(membership) != n_rows:
             raise AuditInputError("Approvals and group probabilities must have one row per application.")
         for name, mask in parts:

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from auditapp.compliance.categories import FAMILIES, UNKNOWN, value_suggestions
 from auditapp.core.errors import AuditInputError
+
+if TYPE_CHECKING:  # the packs are imported when a form runs them
+    from auditapp.compliance.bisg import RaceEstimates
+    from auditapp.compliance.fair_lending import FairLendingResult
+    from auditapp.compliance.ll144 import LL144Result
+    from auditapp.compliance.uniform_guidelines import AdverseImpact
 
 _GUESSES = {"sex": ("sex", "gender"), "race": ("race_ethnicity", "race", "ethnicity"),
             "score": ("score", "y_score", "probability", "risk_score"),
@@ -64,7 +70,8 @@ def mapping_rows(frame: pd.DataFrame, column: str | None, family: str) -> list[d
     return [dict(r, category=r["category"] or "") for r in value_suggestions(frame[column], family)]
 
 
-def mapping_from_rows(sex_rows: Sequence[Mapping] | None, race_rows: Sequence[Mapping] | None) -> dict[str, dict[str, str]]:
+def mapping_from_rows(sex_rows: Sequence[Mapping[str, Any]] | None,
+                      race_rows: Sequence[Mapping[str, Any]] | None) -> dict[str, dict[str, str]]:
     """The mapping the grids describe (rows left blank stay unmapped)."""
     out: dict[str, dict[str, str]] = {}
     for family, rows in (("sex", sex_rows), ("race_ethnicity", race_rows)):
@@ -79,11 +86,11 @@ def category_choices(family: str) -> list[str]:
     return [*FAMILIES[family], UNKNOWN]
 
 
-def _share(percent) -> float | None:
+def _share(percent: object) -> float | None:
     if percent in (None, ""):
         return None
     try:
-        value = float(percent)
+        value = float(percent)  # type: ignore[arg-type]  # any text from the form: refused below if not a number
     except (TypeError, ValueError) as exc:
         raise AuditInputError(f"The exclusion share must be a number of percent (e.g. 2), not '{percent}'.") from exc
     if not 0 < value < 100:
@@ -91,7 +98,7 @@ def _share(percent) -> float | None:
     return value / 100
 
 
-def ll144_from_form(frame: pd.DataFrame, form: Mapping[str, Any]):
+def ll144_from_form(frame: pd.DataFrame, form: Mapping[str, Any]) -> LL144Result:
     """Run the LL144 audit the form describes (``kind`` "selection"/"score", ``outcome``, ``sex``, ``race``…)."""
     from auditapp.compliance.ll144 import ll144_audit
 
@@ -109,7 +116,7 @@ def ll144_from_form(frame: pd.DataFrame, form: Mapping[str, Any]):
         distribution_date=form.get("distribution_date") or None)
 
 
-def _flags(frame: pd.DataFrame, column: str | None, value, what: str) -> pd.Series:
+def _flags(frame: pd.DataFrame, column: str | None, value: object, what: str) -> pd.Series:
     if not column or column not in frame.columns:
         raise AuditInputError(f"Choose the {what} column first.")
     values = frame[column]
@@ -121,7 +128,7 @@ def _flags(frame: pd.DataFrame, column: str | None, value, what: str) -> pd.Seri
     return values
 
 
-def adverse_impact_from_form(frame: pd.DataFrame, form: Mapping[str, Any]):
+def adverse_impact_from_form(frame: pd.DataFrame, form: Mapping[str, Any]) -> AdverseImpact:
     """The Uniform Guidelines pack: ``selected``, ``selected_value``, ``group``, ``alpha``."""
     from auditapp.compliance.uniform_guidelines import adverse_impact
 
@@ -131,9 +138,9 @@ def adverse_impact_from_form(frame: pd.DataFrame, form: Mapping[str, Any]):
     return adverse_impact(flags, frame[form["group"]], alpha=float(form.get("alpha") or 0.05))
 
 
-def adverse_impact_rows(result) -> list[dict[str, Any]]:
+def adverse_impact_rows(result: AdverseImpact) -> list[dict[str, Any]]:
     """Grid rows, numbers rounded as they are read (the record keeps full precision)."""
-    def r(v, digits):
+    def r(v: float | None, digits: int) -> float | None:
         return None if v is None else round(float(v), digits)
 
     return [{"group": x.group, "n": x.n, "selected": x.selected, "rate": r(x.rate, 4), "impact_ratio": r(x.impact_ratio, 3),
@@ -143,7 +150,7 @@ def adverse_impact_rows(result) -> list[dict[str, Any]]:
              "highest": "highest rate" if x.is_highest else ""} for x in result.rows]
 
 
-def fair_lending_from_form(frame: pd.DataFrame, form: Mapping[str, Any], *, n_boot: int = 500):
+def fair_lending_from_form(frame: pd.DataFrame, form: Mapping[str, Any], *, n_boot: int = 500) -> FairLendingResult:
     """The fair-lending pack: ``approved``, ``approved_value``, ``group`` (or "bisg"), ``control``,
     ``value``, ``segment``."""
     from auditapp.compliance.fair_lending import fair_lending
@@ -198,7 +205,8 @@ def table_rows(table: pd.DataFrame, digits: int = 3) -> list[dict[str, Any]]:
     return out
 
 
-def with_race_probabilities(frame: pd.DataFrame, surname: str, zip_column: str, first_name: str | None = None):
+def with_race_probabilities(frame: pd.DataFrame, surname: str, zip_column: str,
+                            first_name: str | None = None) -> tuple[pd.DataFrame, RaceEstimates]:
     """``(frame with the probability and matching columns added, RaceEstimates)``."""
     from auditapp.compliance.bisg import infer_race
 

@@ -91,7 +91,8 @@ class LL144Result:
         return [r for r in self.rows if r.table == name and r.cls == cls]
 
 
-def _selected_flags(values: pd.Series, selected_value: Any, classify: bool) -> tuple[str, dict[str, np.ndarray]]:
+def _selected_flags(values: pd.Series, selected_value: Any,
+                    classify: bool) -> tuple[str, dict[str | None, np.ndarray]]:
     """``("selection", {None: flags})`` or ``("classification", {class: flags})``."""
     name = values.name
     if values.isna().any():
@@ -111,7 +112,8 @@ def _selected_flags(values: pd.Series, selected_value: Any, classify: bool) -> t
         if len(distinct) > 50:
             raise AuditInputError(f"The column '{name}' has {len(distinct)} distinct values: too many classes "
                                   "for a classification tool. Give the value that means selected.")
-        return "classification", {c: (text == c).to_numpy() for c in distinct}
+        classes: dict[str | None, np.ndarray] = {c: (text == c).to_numpy() for c in distinct}
+        return "classification", classes
     lowered = {v.casefold() for v in distinct}
     yes = [v for v in distinct if v.casefold() in _YES]
     if len(yes) == 1 and lowered - {yes[0].casefold()} <= _NO:
@@ -134,13 +136,13 @@ def _scores(values: pd.Series) -> np.ndarray:
         raise AuditInputError(
             f"The score column '{name}' has {int(values.isna().sum())} empty cells (first rows {rows}). "
             "Every assessed person needs a score: fill them in or remove those rows from the file.")
-    out = numbers.to_numpy(dtype=np.float64)
+    out: np.ndarray = np.asarray(numbers.to_numpy(dtype=np.float64), dtype=np.float64)
     if not np.isfinite(out).all():
         raise AuditInputError(f"The score column '{name}' has infinite values; give finite scores.")
     return out
 
 
-def _rows_for(table: str, groups: pd.Series, flags: np.ndarray, order: list, *, n_all: int,
+def _rows_for(table: str, groups: pd.Series, flags: np.ndarray, order: list[str], *, n_all: int,
               exclude_under: float | None, cls: str | None) -> list[CategoryRow]:
     """Rates and impact ratios of one table, one row per category in ``order`` (unknown rows left out)."""
     index = {category: i for i, category in enumerate(order)}
@@ -165,7 +167,7 @@ def _rows_for(table: str, groups: pd.Series, flags: np.ndarray, order: list, *, 
         elif excluded[i]:
             ir = None
             reason = (f"excluded from the impact ratios: {n[i]} of {n_all} rows ({100 * n[i] / n_all:.2f}%) is "
-                      f"under {100 * exclude_under:g}% of the data (the auditor's choice under 6 RCNY §5-301)")
+                      f"under {100 * (exclude_under or 0.0):g}% of the data (the auditor's choice under 6 RCNY §5-301)")
         elif not best > 0:
             ir, reason = None, "no category has a positive rate, so impact ratios are undefined"
         else:
@@ -217,7 +219,7 @@ def ll144_audit(frame: pd.DataFrame, *, sex: str, race: str, selected: str | Non
         raise AuditInputError(f"median_sample must be one of {', '.join(MEDIAN_SAMPLES)}, not '{median_sample}'.")
     if exclude_under is not None and not 0 < exclude_under < 1:
         raise AuditInputError(f"The exclusion share must be between 0 and 1 (e.g. 0.02 for 2%), not {exclude_under}.")
-    outcome = selected if selected is not None else score
+    outcome = selected if selected is not None else str(score)
     for role, column in (("sex", sex), ("race/ethnicity", race), ("outcome", outcome)):
         if column not in frame.columns:
             raise AuditInputError(f"The {role} column '{column}' is not in the data (columns: "
@@ -239,7 +241,7 @@ def ll144_audit(frame: pd.DataFrame, *, sex: str, race: str, selected: str | Non
                                   "rows is undefined; use the median of all rows.")
         median = float(np.median(sample))
         tied = int((values == median).sum())
-        flags = {None: values >= median if ties == "above" else values > median}
+        flags: dict[str | None, np.ndarray] = {None: values >= median if ties == "above" else values > median}
         kind = "scoring"
         if tied:
             notes.append(f"{tied} rows score exactly the median ({median:g}); they count as "

@@ -12,6 +12,7 @@ import pandas as pd
 
 from auditapp.compliance.categories import FAMILY_LABELS
 from auditapp.compliance.ll144 import TABLES, CategoryRow, LL144Result, ll144_audit
+from auditapp.core.errors import AuditInputError
 
 SCHEMA = "auditapp.ll144/1"
 CONTEXT_LINE = 0.8
@@ -60,11 +61,14 @@ def ll144_record(result: LL144Result, *, dataset: Mapping[str, Any] | None = Non
     }
 
 
-def reproduce_ll144(record: Mapping[str, Any], frame: pd.DataFrame, *, dataset: Mapping[str, Any] | None) -> dict:
+def reproduce_ll144(record: Mapping[str, Any], frame: pd.DataFrame, *,
+                    dataset: Mapping[str, Any] | None) -> dict[str, Any]:
     """The record recomputed from ``frame`` with the record's columns, mapping and choices."""
     columns, choices = record.get("columns") or {}, record.get("choices") or {}
+    if not columns.get("sex") or not columns.get("race_ethnicity"):
+        raise AuditInputError("The record names no sex or race/ethnicity column, so it cannot be recomputed.")
     result = ll144_audit(
-        frame, sex=columns.get("sex"), race=columns.get("race_ethnicity"), selected=columns.get("selected"),
+        frame, sex=str(columns["sex"]), race=str(columns["race_ethnicity"]), selected=columns.get("selected"),
         score=columns.get("score"), mapping=record.get("mapping"), unmapped=choices.get("unmapped", "error"),
         selected_value=choices.get("selected_value"), classify=bool(choices.get("classify")),
         ties=choices.get("ties") or "not_above", median_sample=choices.get("median_sample") or "all",
@@ -131,7 +135,7 @@ def summary_sentences(result: LL144Result) -> list[str]:
         for table in TABLES:
             rated = [r for r in result.table(table, cls) if r.impact_ratio is not None]
             if len(rated) > 1:
-                low = min(rated, key=lambda r: r.impact_ratio)
+                low = min(rated, key=lambda r: r.impact_ratio if r.impact_ratio is not None else float("inf"))
                 where = f" for class '{cls}'" if cls is not None else ""
                 lines.append(f"Lowest {FAMILY_LABELS[table].lower()} impact ratio{where}: {low.category}, "
                              f"{low.impact_ratio:.2f} ({_pct(low.rate)} against the highest rate).")
@@ -168,7 +172,7 @@ _CSS = ("body{font-family:system-ui,Segoe UI,Roboto,Helvetica,Arial,sans-serif;c
 
 def summary_html(result: LL144Result, *, dataset: Mapping[str, Any] | None = None) -> str:
     """The summary of results as one small, self-contained HTML page (no scripts), ready to publish."""
-    def e(value) -> str:
+    def e(value: object) -> str:
         return html.escape(str(value), quote=True)
 
     parts = [f"<h1>Bias audit summary (NYC Local Law 144)</h1><p class=\"meta\">Audit date {e(result.audit_date)}"
@@ -184,7 +188,7 @@ def summary_html(result: LL144Result, *, dataset: Mapping[str, Any] | None = Non
 
 def tables_html(result: LL144Result, *, heading: str = "h2") -> str:
     """Every table of the audit (per class for a classifier) as HTML, each under its own heading."""
-    def e(value) -> str:
+    def e(value: object) -> str:
         return html.escape(str(value), quote=True)
 
     from auditapp.reporting.report_html import table

@@ -18,9 +18,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditapp.core.errors import AuditInputError
+
+if TYPE_CHECKING:  # cryptography is imported only when a record is signed or checked
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 ALGORITHM = "Ed25519"
 
@@ -37,18 +43,18 @@ def canonical_bytes(record: dict[str, Any]) -> bytes:
     return text.encode("utf-8")
 
 
-def _raw_public(public_key) -> bytes:
+def _raw_public(public_key: Ed25519PublicKey) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
     return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def fingerprint(public_key) -> str:
+def fingerprint(public_key: Ed25519PublicKey) -> str:
     """sha256 of the raw 32-byte public key, hex."""
     return hashlib.sha256(_raw_public(public_key)).hexdigest()
 
 
-def generate_keys(private_path: str | os.PathLike, *, overwrite: bool = False) -> tuple[Path, Path, str]:
+def generate_keys(private_path: str | os.PathLike[str], *, overwrite: bool = False) -> tuple[Path, Path, str]:
     """Write a new Ed25519 private key (PEM, mode 0600) and its public key (``<path>.pub``).
 
     Returns ``(private path, public path, fingerprint)``.
@@ -79,7 +85,7 @@ def generate_keys(private_path: str | os.PathLike, *, overwrite: bool = False) -
     return private, public, fingerprint(key.public_key())
 
 
-def load_private_key(path: str | os.PathLike):
+def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     """Read an Ed25519 private key written by ``auditapp keygen`` (PEM, unencrypted)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -94,7 +100,7 @@ def load_private_key(path: str | os.PathLike):
     return key
 
 
-def load_public_key(path: str | os.PathLike):
+def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
     """Read an Ed25519 public key (PEM, as ``auditapp keygen`` writes ``<key>.pub``)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -108,7 +114,7 @@ def load_public_key(path: str | os.PathLike):
     return key
 
 
-def sign_record(record: dict[str, Any], private_key, *, signed_at: str | None = None) -> dict[str, Any]:
+def sign_record(record: dict[str, Any], private_key: Ed25519PrivateKey, *, signed_at: str | None = None) -> dict[str, Any]:
     """A copy of ``record`` with a ``signature`` block (any old signature replaced)."""
     content = {k: v for k, v in record.items() if k != "signature"}
     public = private_key.public_key()
@@ -137,7 +143,7 @@ class SignatureCheck:
     message: str
 
 
-def check_signature(record: dict[str, Any], expected_public_key=None) -> SignatureCheck:
+def check_signature(record: dict[str, Any], expected_public_key: Ed25519PublicKey | None = None) -> SignatureCheck:
     """Check the record's signature (and, given ``expected_public_key``, that this key made it)."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -161,13 +167,14 @@ def check_signature(record: dict[str, Any], expected_public_key=None) -> Signatu
         valid = block.get("key_fingerprint") == print_
     except InvalidSignature:
         valid = False
-    trusted = None if expected_public_key is None else print_ == fingerprint(expected_public_key)
+    expected = None if expected_public_key is None else fingerprint(expected_public_key)
+    trusted = None if expected is None else print_ == expected
     if not valid:
         message = ("The signature does NOT match: the record was changed after it was signed (or the signature "
                    "was altered).")
     elif trusted is False:
         message = (f"The signature is valid but was made with key {print_[:16]}…, not the public key given "
-                   f"({fingerprint(expected_public_key)[:16]}…).")
+                   f"({(expected or '')[:16]}…).")
     elif trusted:
         message = f"Signature valid, made by the expected key {print_[:16]}… on {block.get('signed_at')}."
     else:

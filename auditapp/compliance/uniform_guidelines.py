@@ -16,10 +16,12 @@ For each group g, against the group h with the highest selection rate (``SR = se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from auditapp.core.errors import AuditInputError
 
@@ -97,7 +99,8 @@ def flips_to_ratio(s_g: int, n_g: int, s_h: int, n_h: int, bound: float = FOUR_F
     return max(0, needed)
 
 
-def flips_to_insignificance(s_g: int, n_g: int, s_h: int, n_h: int, test, alpha: float) -> tuple[int, str]:
+def flips_to_insignificance(s_g: int, n_g: int, s_h: int, n_h: int, test: Callable[[int, int, int, int], float],
+                            alpha: float) -> tuple[int, str]:
     """Fewest of g's rejections turned into selections for ``test(...)`` p-value to reach ``alpha``.
 
     Scans k = 0, 1, 2… up to parity with h (where the tests cannot be significant) when that is at most
@@ -105,7 +108,7 @@ def flips_to_insignificance(s_g: int, n_g: int, s_h: int, n_h: int, test, alpha:
     Returns ``(k, "scan" | "bisection")``.
     """
     def p(k: int) -> float:
-        return test(s_g + k, n_g, s_h, n_h)
+        return float(test(s_g + k, n_g, s_h, n_h))
 
     parity = max(0, min(n_g - s_g, _ceil_div(s_h * n_g - s_g * n_h, n_h)))
     if parity <= FLIP_SCAN_LIMIT:
@@ -122,7 +125,7 @@ def flips_to_insignificance(s_g: int, n_g: int, s_h: int, n_h: int, test, alpha:
     return high, "bisection"
 
 
-def _validated(selected, groups) -> pd.DataFrame:
+def _validated(selected: ArrayLike, groups: ArrayLike) -> pd.DataFrame:
     frame = pd.DataFrame({"selected": pd.Series(selected).reset_index(drop=True),
                           "group": pd.Series(groups).reset_index(drop=True)})
     if len(frame) == 0:
@@ -140,7 +143,7 @@ def _validated(selected, groups) -> pd.DataFrame:
     return frame
 
 
-def adverse_impact(selected, groups, *, alpha: float = 0.05, bound: float = FOUR_FIFTHS) -> AdverseImpact:
+def adverse_impact(selected: ArrayLike, groups: ArrayLike, *, alpha: float = 0.05, bound: float = FOUR_FIFTHS) -> AdverseImpact:
     """Impact ratios, Fisher and two-standard-deviation tests, flips and shortfalls per group.
 
     Parameters

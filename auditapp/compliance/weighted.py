@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from auditapp.core.defaults import N_BOOT
 from auditapp.core.errors import AuditInputError
@@ -96,7 +97,8 @@ def _stats(sums: dict[str, np.ndarray], comparison: int) -> dict[str, np.ndarray
     return out
 
 
-def weighted_rates(membership: pd.DataFrame, y_pred, *, y_true=None, values=None, control: str | None = None,
+def weighted_rates(membership: pd.DataFrame, y_pred: ArrayLike, *, y_true: ArrayLike | None = None,
+                   values: ArrayLike | None = None, control: str | None = None,
                    confidence: float = 0.95, n_boot: int = N_BOOT, seed: int = 0) -> WeightedRates:
     """Weighted per-group rates with bootstrap intervals.
 
@@ -159,13 +161,13 @@ def weighted_rates(membership: pd.DataFrame, y_pred, *, y_true=None, values=None
                          confidence=confidence, seed=seed)
 
 
-def _binary(values, what: str, n_rows: int) -> np.ndarray:
+def _binary(values: ArrayLike, what: str, n_rows: int) -> np.ndarray:
     series = pd.to_numeric(pd.Series(values).reset_index(drop=True), errors="coerce")
     if len(series) != n_rows:
         raise AuditInputError(f"The {what} have {len(series)} rows, the probabilities {n_rows}.")
     if series.isna().any() or not series.isin([0, 1]).all():
         raise AuditInputError(f"The {what} must be 0 or 1 for every row.")
-    return series.to_numpy(dtype=np.float64)
+    return np.asarray(series.to_numpy(dtype=np.float64), dtype=np.float64)
 
 
 def _bootstrap(p: np.ndarray, columns: dict[str, np.ndarray], comparison: int, *, n_boot: int,
