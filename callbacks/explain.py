@@ -7,8 +7,10 @@ from dash import Input, Output, State, callback, ctx, no_update
 from auditapp.core.errors import AuditInputError
 from auditapp.explain import dependence_data
 from auditapp.explain.pairs import explanation_pair_gap
+from auditapp.explain.proxies import proxy_sentence
 from auditapp.figures import empty_figure
 from auditapp.figures.explain import (
+    PROXY_COLUMNS,
     dependence_figure,
     gap_waterfall_figure,
     importance_figure,
@@ -24,18 +26,6 @@ from layouts.components import error_alert
 # Hidden with visibility rather than display: a grid or graph laid out at zero size draws nothing.
 HIDDEN = {"visibility": "hidden", "height": 0, "overflow": "hidden"}
 SHOWN = {"visibility": "visible"}
-PROXY_COLUMNS = [
-    {"headerName": "Feature", "field": "feature", "pinned": "left", "width": 200},
-    {"headerName": "Predicts", "field": "sensitive", "width": 120},
-    {"headerName": "Group it singles out", "field": "group", "width": 170},
-    {"headerName": "AUC", "field": "auc", "width": 100,
-     "valueFormatter": {"function": "params.value == null ? '' : d3.format('.2f')(params.value)"}},
-    {"headerName": "NMI", "field": "nmi", "width": 100,
-     "valueFormatter": {"function": "params.value == null ? '' : d3.format('.3f')(params.value)"}},
-    {"headerName": "Flagged", "field": "flagged", "width": 110},
-    {"headerName": "In plain words", "field": "explanation", "flex": 1, "minWidth": 420, "wrapText": True,
-     "autoHeight": True, "cellStyle": {"lineHeight": "1.4", "paddingTop": "6px", "paddingBottom": "6px"}},
-]
 
 
 def _explanation(ready, state, token):
@@ -154,7 +144,7 @@ def show_explanation(ready, state, token):
         groupings=groupings, grouping=groupings[0], pair_groupings=groupings, pair_grouping=groupings[0],
         features=list(explanation.shap.features), feature=explain_jobs.default_feature(explanation),
         colours=attributes, colour=attributes[0],
-        proxy_text=explain_jobs.proxy_sentence(explanation.proxies), proxy_rows=proxy_rows(explanation.proxies),
+        proxy_text=proxy_sentence(explanation.proxies), proxy_rows=proxy_rows(explanation.proxies),
         proxy_columns=PROXY_COLUMNS,
     )
 

@@ -6,7 +6,9 @@ from dash import Input, Output, State, callback, no_update
 
 from auditapp.core.errors import AuditInputError
 from auditapp.core.task_table import mitigation_columns, mitigation_rows, table_columns, table_rows
+from auditapp.explain.proxies import proxy_sentence
 from auditapp.figures import empty_figure
+from auditapp.figures.explain import proxy_rows
 from auditapp.figures.tasks import (
     class_rate_figure,
     confusion_figure,
@@ -213,6 +215,22 @@ def show_task_table(key, choices, state, token):
     except (AuditInputError, KeyError):
         return [], no_update  # keep the empty table's header (a grid without columns is not a valid table)
     return table_rows(audit, grouping), table_columns(audit, grouping)
+
+
+@callback(
+    Output(ids.TASK_PROXY_TEXT, "children"), Output(ids.TASK_PROXY_GRID, "rowData"),
+    Input(ids.TASK_CHOICES_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+)
+def show_task_proxies(choices, state, token):
+    """Which features stand in for a sensitive attribute, in words and in a table."""
+    if not choices:
+        return "Run the audit to score the features as proxies.", []
+    try:
+        report = task_workspace.task_proxies_for(get_store(), token, state, choices,
+                                                 trust_pickle=settings().trust_pickle)
+    except AuditInputError as exc:
+        return str(exc), []
+    return proxy_sentence(report), proxy_rows(report)
 
 
 _MITIGATION_NAMES = {"unmitigated": "Unmitigated", "reweighing": "Reweighing (by outcome quartile)",

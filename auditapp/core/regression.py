@@ -39,7 +39,7 @@ REGRESSION_METRICS = ("mean_outcome", "mean_prediction", "mean_error", "mean_abs
                       "root_mean_squared_error", "r2")
 RESIDUAL_QUANTILES = {"residual_q10": 0.1, "residual_q50": 0.5, "residual_q90": 0.9}
 # Below this many rows the RMSE interval covers less than it claims when errors are skewed and heavy-tailed
-# (87-91% at 20-150 rows in bench/coverage_regression.py; 93-97% from 10 rows with normal errors): flagged.
+# (87-91% at 10-150 rows in bench/coverage_regression.py; 94-96% from 10 rows with normal errors): flagged.
 RMSE_INTERVAL_ROWS = 200
 _BEST = {"mean_absolute_error": -1.0, "root_mean_squared_error": -1.0, "r2": 1.0}
 # a ratio means something only for quantities that cannot change sign (not for mean error or R²)

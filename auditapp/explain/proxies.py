@@ -14,11 +14,14 @@ whether the attribute can be reconstructed even when no single feature gives it 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 MIN_GROUP_ROWS = 30
+MODEL_INPUTS = "the model's other inputs"
+OTHER_COLUMNS = "the dataset's other columns"
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,11 +38,13 @@ class ProxyReport:
     threshold: float
     n_rows: int
     notices: tuple[str, ...] = ()
+    inputs: str = MODEL_INPUTS  # what the candidate features are, in words ("the model's other inputs")
 
 
 def detect_proxies(frame: pd.DataFrame, sensitive_features: pd.DataFrame, *, features, threshold: float = 0.7,
                    n_bins: int = 20, n_folds: int = 5, max_rows: int = 50_000,
-                   combined_rows: int = 5_000, combined: bool = True, seed: int = 0) -> ProxyReport:
+                   combined_rows: int = 5_000, combined: bool = True, seed: int = 0,
+                   inputs: str = MODEL_INPUTS) -> ProxyReport:
     """Score how well each feature, and all of them together, predict each sensitive attribute.
 
     Parameters
@@ -58,6 +63,9 @@ def detect_proxies(frame: pd.DataFrame, sensitive_features: pd.DataFrame, *, fea
         Rows (seeded random subset) used for the one-feature scores and the combined model.
     combined : bool, default True
         Also fit the all-features model.
+    inputs : str
+        What the candidate features are, in words, for the sentences: the model's other inputs (default),
+        or ``OTHER_COLUMNS`` when predictions came as a column and every other column is a candidate.
     seed : int, default 0
 
     Returns
@@ -92,14 +100,14 @@ def detect_proxies(frame: pd.DataFrame, sensitive_features: pd.DataFrame, *, fea
             records.append(_row(feature, attribute, best, best_group, nmi, len(groups), threshold))
         if combined and candidates:
             joint.append(_combined_score(frame, candidates, labels, rows, groups, attribute,
-                                         combined_rows, threshold, seed))
+                                         combined_rows, threshold, seed, inputs))
     table = pd.DataFrame(records, columns=["feature", "sensitive", "score", "group", "nmi", "flagged",
                                            "sentence"])
     table = table.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     return ProxyReport(features=table,
                        combined=pd.DataFrame(joint, columns=["sensitive", "score", "group", "flagged",
                                                              "sentence"]),
-                       threshold=float(threshold), n_rows=int(rows.size), notices=tuple(notices))
+                       threshold=float(threshold), n_rows=int(rows.size), notices=tuple(notices), inputs=inputs)
 
 
 def _eligible_groups(labels: np.ndarray) -> list[str]:
@@ -178,7 +186,7 @@ def _row(feature, attribute, auc, group, nmi, n_groups, threshold) -> dict:
 
 
 def _combined_score(frame, features, labels, rows, groups, attribute, max_rows, threshold,
-                    seed) -> dict:
+                    seed, inputs) -> dict:
     """Cross-validated AUC of a small gradient boosting model on all candidate features."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
@@ -207,10 +215,10 @@ def _combined_score(frame, features, labels, rows, groups, attribute, max_rows, 
     flagged = bool(best >= threshold)
     what = _what(attribute, best_group, len(groups))
     if flagged:
-        sentence = (f"Together, the model's other inputs predict {what} with AUC {best:.2f}: "
+        sentence = (f"Together, {inputs} predict {what} with AUC {best:.2f}: "
                     f"leaving {attribute} out of the inputs does not stop a model from inferring it.")
     else:
-        sentence = (f"Together, the model's other inputs predict {what} only weakly "
+        sentence = (f"Together, {inputs} predict {what} only weakly "
                     f"(AUC {best:.2f}, below {threshold:.2f}).")
     return {"sensitive": attribute, "score": float(best), "group": best_group, "flagged": flagged,
             "sentence": sentence}
@@ -231,3 +239,54 @@ def _numeric_matrix(frame: pd.DataFrame, features) -> tuple[np.ndarray, np.ndarr
         columns.append(codes)
         categorical.append(len(uniques) <= 250)
     return np.column_stack(columns), np.array(categorical, dtype=bool)
+
+
+def proxy_sentence(report: ProxyReport) -> str:
+    """Which features were flagged as proxies, and whether the inputs together give an attribute away."""
+    flagged = report.features[report.features["flagged"]]
+    if flagged.empty:
+        text = (f"No single feature predicts a sensitive attribute with an AUC of {report.threshold:.2f} "
+                "or more.")
+    else:
+        items = [f"{r['feature']} for {r['sensitive']} (AUC {r['score']:.2f})" for _, r in flagged.iterrows()]
+        text = f"Flagged as possible proxies (AUC {report.threshold:.2f} or more): {', '.join(items)}."
+    together = [f"{r['sensitive']} (AUC {r['score']:.2f})" for _, r in report.combined.iterrows()
+                if r["flagged"]]
+    if together:
+        text += f" Together, {report.inputs} reconstruct {', '.join(together)}."
+    return text
+
+
+def proxy_record(report: ProxyReport) -> dict[str, Any]:
+    """The proxy scores as JSON: ``proxies`` (one per feature and attribute), ``proxies_combined`` (all the
+    features together) and ``proxy_threshold``."""
+    from auditapp.reporting.record import clean
+
+    return {
+        "proxies": [{"feature": row["feature"], "sensitive": row["sensitive"], "score": clean(row["score"]),
+                     "group": row["group"], "nmi": clean(row["nmi"]), "flagged": bool(row["flagged"]),
+                     "sentence": row["sentence"]} for _, row in report.features.iterrows()],
+        "proxies_combined": [{"sensitive": row["sensitive"], "score": clean(row["score"]), "group": row["group"],
+                              "flagged": bool(row["flagged"]), "sentence": row["sentence"]}
+                             for _, row in report.combined.iterrows()],
+        "proxy_threshold": report.threshold,
+    }
+
+
+def candidate_features(frame: pd.DataFrame, spec: Any, model: Any = None) -> list[str]:
+    """The columns that could stand in for a sensitive attribute: the model's inputs, or (predictions given
+    as a column) every column but the target, the prediction/score and the sensitive features."""
+    if model is not None:
+        return [str(c) for c in model.feature_names if c in frame.columns]
+    left_out = {spec.target, spec.prediction, spec.score, *spec.sensitive}
+    return [str(c) for c in frame.columns if c not in left_out]
+
+
+def task_proxies(frame: pd.DataFrame, spec: Any, model: Any = None) -> ProxyReport:
+    """Proxy scores for a regression or multiclass audit (the same detector as for classifiers: it reads
+    the features and the sensitive attributes, not the model's output), seeded by the spec."""
+    from auditapp.core.spec import sensitive_frame
+
+    return detect_proxies(frame, sensitive_frame(frame, spec), features=candidate_features(frame, spec, model),
+                          seed=spec.seed, inputs=MODEL_INPUTS if model is not None else OTHER_COLUMNS)
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditapp.explain.core import Explanation
+from auditapp.explain.proxies import proxy_record
 from auditapp.reporting.record import clean
 
 SCHEMA = "auditapp.explain/1"
@@ -39,13 +40,7 @@ def explanation_record(explanation: Explanation) -> dict[str, Any]:
                                 "ci": _ci(row["low"], row["high"])}
                                for feature, row in gap.contributions.iterrows()]}
             for gap in attributions.gaps]
-    proxies = [{"feature": row["feature"], "sensitive": row["sensitive"], "score": clean(row["score"]),
-                "group": row["group"], "nmi": clean(row["nmi"]), "flagged": bool(row["flagged"]),
-                "sentence": row["sentence"]}
-               for _, row in explanation.proxies.features.iterrows()]
-    combined = [{"sensitive": row["sensitive"], "score": clean(row["score"]), "group": row["group"],
-                 "flagged": bool(row["flagged"]), "sentence": row["sentence"]}
-                for _, row in explanation.proxies.combined.iterrows()]
+    proxies = proxy_record(explanation.proxies)
     local = explanation.local
     sample = explanation.sample
     return {
@@ -62,9 +57,7 @@ def explanation_record(explanation: Explanation) -> dict[str, Any]:
                     "ci": _ci(row["mean_output_low"], row["mean_output_high"])}
                    for _, row in groups.iterrows()],
         "gap": gaps,
-        "proxies": proxies,
-        "proxies_combined": combined,
-        "proxy_threshold": explanation.proxies.threshold,
+        **proxies,
         "local": None if local is None else {
             "row": clean(local.row), "base_value": clean(local.base_value),
             "output": clean(local.output),

@@ -269,6 +269,21 @@ def dependence_figure(data: pd.DataFrame, *, feature: str, output_space: str) ->
     return describe(fig, summary, ["Row", "Group", str(feature), "SHAP"], rows)
 
 
+# The proxy table's columns (AG Grid column definitions), for the rows of :func:`proxy_rows`.
+PROXY_COLUMNS = [
+    {"headerName": "Feature", "field": "feature", "pinned": "left", "width": 200},
+    {"headerName": "Predicts", "field": "sensitive", "width": 120},
+    {"headerName": "Group it singles out", "field": "group", "width": 170},
+    {"headerName": "AUC", "field": "auc", "width": 100,
+     "valueFormatter": {"function": "params.value == null ? '' : d3.format('.2f')(params.value)"}},
+    {"headerName": "NMI", "field": "nmi", "width": 100,
+     "valueFormatter": {"function": "params.value == null ? '' : d3.format('.3f')(params.value)"}},
+    {"headerName": "Flagged", "field": "flagged", "width": 110},
+    {"headerName": "In plain words", "field": "explanation", "flex": 1, "minWidth": 420, "wrapText": True,
+     "autoHeight": True, "cellStyle": {"lineHeight": "1.4", "paddingTop": "6px", "paddingBottom": "6px"}},
+]
+
+
 def proxy_rows(report) -> list[dict]:
     """Rows for the proxy table: one per (feature, attribute), then the all-features rows."""
     rows = [{"feature": r["feature"], "sensitive": r["sensitive"], "group": r["group"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from auditapp.reporting.report_html import (
     safe_json,
     table,
 )
+
+if TYPE_CHECKING:
+    from auditapp.explain.proxies import ProxyReport
 
 Draw = Callable[[go.Figure, str], str]
 __all__ = ["build_task_report"]
@@ -108,9 +111,21 @@ def _multiclass_grouping(audit: Any, grouping: Any, rows: Any, draw: Draw, index
             + crit + "".join(figures) + note)
 
 
+def _proxies(report: ProxyReport) -> str:
+    from auditapp.explain.proxies import proxy_sentence
+    from auditapp.figures.explain import proxy_rows
+
+    rows = [[e(r["feature"]), e(r["sensitive"]), e(r["group"]), e(_num(r["auc"], ".3f")),
+             "" if r["nmi"] is None else e(_num(r["nmi"], ".3f")), "<strong>flagged</strong>" if r["flagged"] else "no",
+             e(r["explanation"])] for r in proxy_rows(report)]
+    return bullets([proxy_sentence(report)]) + table(
+        ["Feature", "Predicts", "Group it singles out", "AUC", "NMI", "Flagged", "In plain words"], rows, (3, 4),
+        label="Proxy scores")
+
+
 def build_task_report(audit: Any, *, record: dict[str, Any], verdicts: dict[str, Any] | None,
-                      title: str = "Fairness audit report") -> str:
-    """The report as one self-contained HTML document."""
+                      title: str = "Fairness audit report", proxies: ProxyReport | None = None) -> str:
+    """The report as one self-contained HTML document (with ``proxies``, their sentence and table)."""
     from auditapp.figures.bundle import plotly_js
     from auditapp.figures.describe import chart_script
     from auditapp.reporting.report import _CSP, _CSS
@@ -136,6 +151,8 @@ def build_task_report(audit: Any, *, record: dict[str, Any], verdicts: dict[str,
     body = "".join([
         header, f'<section id="verdict"><h2>Verdict</h2>{_verdicts(verdicts)}</section>',
         f'<section id="notices"><h2>Notices</h2>{bullets(audit.notices)}</section>', *sections,
+        "" if proxies is None else f'<section id="proxies"><h2>Proxies: features that stand in for a sensitive '
+                                   f"attribute</h2>{_proxies(proxies)}</section>",
         f'<section id="record"><h2>Audit record</h2><details><summary>Show the JSON</summary><pre>{e(record_json)}'
         f'</pre></details><script type="application/json" id="audit-record">{safe_json(record_json)}</script>'
         "</section>"])

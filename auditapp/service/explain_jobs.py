@@ -341,22 +341,6 @@ def dependence_sentence(data: pd.DataFrame, feature: str) -> str:
             f"mostly below zero and another near zero, {feature} lowers the output of that group more.")
 
 
-def proxy_sentence(report) -> str:
-    """Which features were flagged as proxies, and whether the inputs together give an attribute away."""
-    flagged = report.features[report.features["flagged"]]
-    if flagged.empty:
-        text = (f"No single feature predicts a sensitive attribute with an AUC of {report.threshold:.2f} "
-                "or more.")
-    else:
-        items = [f"{r['feature']} for {r['sensitive']} (AUC {r['score']:.2f})" for _, r in flagged.iterrows()]
-        text = f"Flagged as possible proxies (AUC {report.threshold:.2f} or more): {', '.join(items)}."
-    together = [f"{r['sensitive']} (AUC {r['score']:.2f})" for _, r in report.combined.iterrows()
-                if r["flagged"]]
-    if together:
-        text += f" All the model's inputs together reconstruct {', '.join(together)}."
-    return text
-
-
 def _bracket(low, high, *, signed: bool = True) -> str:
     if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
         return ""

@@ -56,6 +56,7 @@ def _ci(value, low, high, form: str = ".3f") -> str:
 
 def explanation_section(explanation, n_rows: int, *, max_gaps: int = 6) -> ReportSection:
     """Importance, importance by group, what drives each gap, and proxies: in words, tables and charts."""
+    from auditapp.explain.proxies import proxy_sentence
     from auditapp.figures.explain import gap_waterfall_figure, importance_figure, proxy_rows
     from auditapp.service import explain_jobs as jobs
 
@@ -91,7 +92,7 @@ def explanation_section(explanation, n_rows: int, *, max_gaps: int = 6) -> Repor
                                rows, numeric=(2, 4), css="gap-table"))
             parts.append(draw(gap_waterfall_figure(gaps[0]), "explain-gap-0"))
         parts.append("<h3>Proxies: features that stand in for a sensitive attribute</h3>"
-                     + bullets([jobs.proxy_sentence(explanation.proxies)]))
+                     + bullets([proxy_sentence(explanation.proxies)]))
         parts.append(table(["Feature", "Predicts", "Group it singles out", "AUC", "NMI", "Flagged", "In plain words"],
                            [[e(r["feature"]), e(r["sensitive"]), e(r["group"]), _num(r["auc"]),
                              "" if r["nmi"] is None else _num(r["nmi"], ".3f"),

@@ -54,6 +54,25 @@ def task_audit_for(store, token: str, state: dict | None, choices: dict[str, Any
     return store.cached(("task-audit", *_key(store, token, state, choices)), compute, token=token)
 
 
+def task_proxies_for(store, token: str, state: dict | None, choices: dict[str, Any], *, trust_pickle: bool = False):
+    """The proxy scores of the task audit's data (the model's inputs, or the dataset's other columns when the
+    predictions are a column), cached like the audit."""
+    from auditapp.explain.proxies import task_proxies
+    from auditapp.service import workspace
+
+    task_audit_for(store, token, state, choices, trust_pickle=trust_pickle)  # the same checks, the same message
+    spec = _spec(choices)
+
+    def compute():
+        dataset = workspace.dataset_for(store, token, state)
+        model = None
+        if spec.prediction is None:
+            model = workspace.load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
+        return task_proxies(dataset.frame, spec, model)
+
+    return store.cached(("task-proxies", *_key(store, token, state, choices)), compute, token=token)
+
+
 def _rows(audit, grouping_name: str):
     from auditapp.core.task_groups import row_groupings
 

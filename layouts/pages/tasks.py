@@ -4,6 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from auditapp.figures.explain import PROXY_COLUMNS
 from layouts import ids
 from layouts.components import card, graph, grid, labelled
 
@@ -89,6 +90,11 @@ def layout(**_query):
         ], id=ids.TASK_MULTICLASS_AREA, style={"display": "none"}),
         card("Table", grid(ids.TASK_TABLE, label="Every metric per group", height=300, columns=_EMPTY_GROUPS),
              help_text="Every metric per group with its interval."),
+        card("Proxy features", html.P(id=ids.TASK_PROXY_TEXT, className="mb-2", **{"aria-live": "polite"}),
+             grid(ids.TASK_PROXY_GRID, label="Proxy features", height=320, columns=PROXY_COLUMNS),
+             help_text="A proxy gives away a protected attribute the model never sees, as a neighbourhood can give "
+                       "away the host's ethnicity. AUC: how well the feature alone tells the groups apart (0.5 = "
+                       "not at all, 1 = perfectly). NMI: shared information, from 0 to 1."),
         card("What each mitigation does (listing-price scenario)",
              dbc.Button("Compare mitigations", id=ids.TASK_MITIGATION_BUTTON, color="secondary", className="mb-2"),
              dcc.Loading(grid(ids.TASK_MITIGATION_TABLE, label="What each mitigation does", height=220,

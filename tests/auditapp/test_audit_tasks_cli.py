@@ -108,3 +108,28 @@ def test_binary_audit_is_the_same_with_auto_and_binary(files, tmp_path):
         record.pop("timestamp")
         outs.append(record)
     assert outs[0] == outs[1] and "task" not in outs[0]
+
+
+def test_a_regression_audit_names_the_feature_that_stands_in_for_the_group(tmp_path, capsys):
+    """The listing-price scenario: the neighbourhood stands in for the host's group. The record, the printout
+    and the report say so, the candidates are the dataset's other columns (no model was given), and
+    ``auditapp verify`` recomputes the proxy scores."""
+    import datasets.listing_prices as listing
+
+    data = listing.write(tmp_path)
+    out, report = tmp_path / "out.json", tmp_path / "report.html"
+    assert main(["audit", "--data", str(data), "--task", "regression", "--target", "price", "--prediction",
+                 "predicted_price", "--sensitive", "host_group", "--json", str(out), "--report", str(report),
+                 "--replicates", "200"]) == 0
+    printed = capsys.readouterr().out
+    record = json.loads(out.read_text())
+    scores = {p["feature"]: p for p in record["proxies"]}
+    assert set(scores) == {"neighbourhood", "bedrooms", "rating", "reviews"}  # not the target or prediction
+    assert scores["neighbourhood"]["flagged"] and scores["neighbourhood"]["score"] >= 0.7
+    assert not any(p["flagged"] for name, p in scores.items() if name != "neighbourhood")
+    assert "neighbourhood for host_group" in printed
+    combined = record["proxies_combined"][0]
+    assert combined["sentence"].startswith("Together, the dataset's other columns predict")
+    html = report.read_text()
+    assert 'id="proxies"' in html and "neighbourhood" in html and "flagged" in html
+    assert main(["verify", str(out), "--data", str(data)]) == 0

@@ -10,6 +10,7 @@ import pytest
 from auditapp.core.audit import run_audit
 from auditapp.core.spec import AuditSpec
 from auditapp.explain.core import explain_model
+from auditapp.explain.proxies import proxy_sentence
 from auditapp.feedback.runner import run_simulation
 from auditapp.inputs.models import from_estimator
 from auditapp.mitigation import describe
@@ -54,7 +55,7 @@ def test_the_explanations_section_has_the_proxy_importance_and_gap_tables_in_wor
     part = _section(text, "explanations")
     proxies = re.search(r'<table class="proxy-table">(.*?)</table>', part, re.S).group(1)
     assert re.search(r"<td>womens_club</td><td>sex</td>.*?<strong>flagged</strong>", proxies)
-    assert html.escape(explain_jobs.proxy_sentence(explanation.proxies)) in part
+    assert html.escape(proxy_sentence(explanation.proxies)) in part
     importance = re.search(r'<table class="importance-table">(.*?)</table>', part, re.S).group(1)
     top = explanation.importance.iloc[0]
     assert f"<td>{explanation.importance.index[0]}</td><td class=\"num\">{top['mean_abs_shap']:.3f}" in importance

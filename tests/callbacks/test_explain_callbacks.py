@@ -16,6 +16,7 @@ import callbacks.explain as page
 from auditapp.core.errors import AuditInputError
 from auditapp.core.spec import AuditSpec
 from auditapp.explain.pairs import explanation_pair_gap
+from auditapp.explain.proxies import proxy_sentence
 from auditapp.inputs.models import save_skops
 from auditapp.service import explain_jobs as jobs
 from auditapp.service.store import ArtifactStore
@@ -293,7 +294,7 @@ def test_proxy_sentence_says_when_nothing_is_flagged():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"noise": rng.normal(size=400), "sex": rng.choice(["f", "m"], 400)})
     report = detect_proxies(frame, frame[["sex"]], features=["noise"], combined=False, seed=0)
-    assert jobs.proxy_sentence(report).startswith("No single feature predicts a sensitive attribute")
+    assert proxy_sentence(report).startswith("No single feature predicts a sensitive attribute")
 
 
 def test_gap_sentence_says_when_the_top_step_narrows_and_when_the_gap_is_unclear():

@@ -41,3 +41,17 @@ def test_mitigation_comparison_of_the_scenario(store, token):
     smd = {name: float(r["max_abs_smd"].split()[0]) for name, r in by_name.items()}
     assert smd["CorrelationRemover"] < smd["Unmitigated"]  # the proxy's route to the discount is cut
     assert [c["field"] for c in columns] == ["candidate", "mae", "rmse", "mae_gap", "max_abs_smd"]
+
+
+def test_the_page_names_the_proxy_of_the_scenario(store, token):
+    """The neighbourhood stands in for the host's group: flagged in words and in the table; before a run the
+    page says what to do."""
+    assert tasks.show_task_proxies(None, None, token) == ("Run the audit to score the features as proxies.", [])
+    loaded = tasks.on_load_listing_scenario(1, None, token)
+    out = tasks.on_run_task_audit(1, loaded["kind"], loaded["target"], loaded["prediction"], loaded["sensitive"],
+                                  loaded["state"], token)
+    text, rows = tasks.show_task_proxies(out["choices"], loaded["state"], token)
+    assert "neighbourhood for host_group" in text and "the dataset's other columns" in text
+    by_feature = {r["feature"]: r for r in rows}
+    assert by_feature["neighbourhood"]["flagged"] and by_feature["neighbourhood"]["auc"] >= 0.7
+    assert "price" not in by_feature and "predicted_price" not in by_feature

@@ -55,6 +55,7 @@ def run_task(args, choice, dataset, model) -> int:
     from auditapp.cli.commands.audit_inputs import note_deprecated_bootstrap, spec_from_args
     from auditapp.core.task_audit import run_task_audit, task_record
     from auditapp.core.task_summary import format_task_summary
+    from auditapp.explain.proxies import proxy_record, proxy_sentence, task_proxies
     from auditapp.policy.task_policy import evaluate_task_policy, format_verdicts, load_task_policy
     from auditapp.reporting.gate import EXIT_CODES
     from auditapp.reporting.outputs import dataset_info, model_info, write_json
@@ -75,7 +76,10 @@ def run_task(args, choice, dataset, model) -> int:
     audit = run_task_audit(dataset.frame, spec, model, task=args.task, n_boot=args.replicates, choice=choice)
     policy = load_task_policy(args.policy, audit.task) if args.policy else None
     print(format_task_summary(audit, dataset.notices))
+    proxies = task_proxies(dataset.frame, spec, model)
+    print("\nProxies: " + proxy_sentence(proxies))
     record = task_record(audit, dataset=dataset_info(dataset), model=model_info(model))
+    record.update(proxy_record(proxies))
     verdicts = evaluate_task_policy(audit.result, policy) if policy is not None else None
     record["policy"] = None if verdicts is None else verdicts["policy"]
     record["verdicts"] = None if verdicts is None else {"overall": verdicts["overall"], "checks": verdicts["checks"]}
@@ -90,7 +94,7 @@ def run_task(args, choice, dataset, model) -> int:
     if args.report:
         from auditapp.reporting.task_report import build_task_report
 
-        write_report(args.report, build_task_report(audit, record=record, verdicts=verdicts))
+        write_report(args.report, build_task_report(audit, record=record, verdicts=verdicts, proxies=proxies))
     for path in (args.json, args.report):
         if path:
             print(f"\nWrote {path}")

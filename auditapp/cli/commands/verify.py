@@ -95,6 +95,10 @@ def reproduce_task(record: dict[str, Any], dataset, model) -> dict[str, Any]:
                            choice=choice)
     fresh = task_record(audit, dataset=dataset_info(dataset), model=model_info(model),
                         timestamp=record.get("timestamp"))
+    if "proxies" in record:  # records written before proxies were scored for tasks have none
+        from auditapp.explain.proxies import proxy_record, task_proxies
+
+        fresh.update(proxy_record(task_proxies(dataset.frame, spec, model)))
     policy = load_task_policy_dict(record["policy"], audit.task) if record.get("policy") else None
     verdicts = evaluate_task_policy(audit.result, policy) if policy is not None else None
     fresh["policy"] = None if verdicts is None else verdicts["policy"]
