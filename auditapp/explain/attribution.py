@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,8 +48,8 @@ class GapAttribution:
     grouping: tuple[str, ...]
     group: str
     reference: str
-    attributes: dict
-    reference_attributes: dict
+    attributes: dict[str, str]
+    reference_attributes: dict[str, str]
     mean_group: float
     mean_reference: float
     total: float
@@ -142,7 +143,8 @@ def attribute(shap_values: ShapValues, sample: StratifiedSample, groupings: Sequ
     )
 
 
-def _weighted(weights, means, reps, confidence):
+def _weighted(weights: np.ndarray, means: np.ndarray, reps: np.ndarray,
+              confidence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     point = weights @ means
     low, high = interval(np.einsum("c,bck->bk", weights, reps), confidence)
     return point, low, high
@@ -158,14 +160,14 @@ def _members(sample: StratifiedSample, features: tuple[str, ...]) -> dict[str, n
     return out
 
 
-def _attributes_of(sample: StratifiedSample, features: tuple[str, ...], mask: np.ndarray) -> dict:
+def _attributes_of(sample: StratifiedSample, features: tuple[str, ...], mask: np.ndarray) -> dict[str, str]:
     """The ``{feature: value}`` of a group, read from its first cell (labels may contain " & ")."""
     first = sample.cell_labels.loc[np.flatnonzero(mask)[0], list(features)]
     return {f: str(first[f]) for f in features}
 
 
-def _gap(sample, grouping, label, stats, means, reps, features, confidence,
-         output_space) -> GapAttribution:
+def _gap(sample: StratifiedSample, grouping: Any, label: str, stats: Any, means: np.ndarray, reps: np.ndarray,
+         features: Sequence[str], confidence: float, output_space: str) -> GapAttribution:
     p = len(features)
     weights = stats[label][0] - stats[grouping.reference][0]
     point, low, high = _weighted(weights, means, reps, confidence)
@@ -197,7 +199,7 @@ class LocalExplanation:
     contributions: pd.DataFrame
 
 
-def local_explanation(explainer, frame: pd.DataFrame, row) -> LocalExplanation:
+def local_explanation(explainer: Any, frame: pd.DataFrame, row: Any) -> LocalExplanation:
     """Explain one row of ``frame``, picked by its index label.
 
     Parameters
@@ -257,5 +259,5 @@ def dependence_data(shap_values: ShapValues, sensitive: pd.DataFrame, feature: s
                          "group": sensitive[attribute].astype(str).to_numpy()})
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value

@@ -12,10 +12,12 @@ whole pipeline as a function of the raw columns instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
-def source_matrix(preprocess, feature_names: tuple[str, ...]) -> np.ndarray | None:
+def source_matrix(preprocess: Any, feature_names: tuple[str, ...]) -> np.ndarray | None:
     """A 0/1 matrix (encoded columns × dataset columns), or None when no exact mapping exists.
 
     Parameters
@@ -41,7 +43,7 @@ def source_matrix(preprocess, feature_names: tuple[str, ...]) -> np.ndarray | No
     return matrix
 
 
-def _output_names(step, names: list[str], count: int) -> list[str]:
+def _output_names(step: Any, names: list[str], count: int) -> list[str]:
     try:
         out = [str(n) for n in step.get_feature_names_out(names)]
     except (AttributeError, ValueError, TypeError):
@@ -49,14 +51,14 @@ def _output_names(step, names: list[str], count: int) -> list[str]:
     return out if len(out) == count else [f"x{i}" for i in range(count)]
 
 
-def _step_sources(step, names: list[str]) -> list[int] | None:
+def _step_sources(step: Any, names: list[str]) -> list[int] | None:
     """For each output column of ``step``, the index of its input column (None if not exact)."""
     if hasattr(step, "output_indices_") and hasattr(step, "transformers_"):
         return _column_transformer_sources(step, names)
     return _transformer_sources(step, names, list(range(len(names))))
 
 
-def _column_transformer_sources(ct, names: list[str]) -> list[int] | None:
+def _column_transformer_sources(ct: Any, names: list[str]) -> list[int] | None:
     inputs = getattr(ct, "_transformer_to_input_indices", None)
     total = max((s.stop for s in ct.output_indices_.values()), default=0)
     out: list[int | None] = [None] * total
@@ -79,7 +81,7 @@ def _column_transformer_sources(ct, names: list[str]) -> list[int] | None:
     return [int(o) for o in out if o is not None]
 
 
-def _transformer_sources(transformer, names: list[str], indices: list[int]) -> list[int] | None:
+def _transformer_sources(transformer: Any, names: list[str], indices: list[int]) -> list[int] | None:
     if hasattr(transformer, "steps"):
         current = indices
         current_names = names

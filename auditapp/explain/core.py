@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import pandas as pd
 from auditapp.core.errors import AuditInputError
 from auditapp.explain.attribution import (
     Attributions,
+    GapAttribution,
     Grouping,
     LocalExplanation,
     attribute,
@@ -50,10 +52,10 @@ class Explanation:
         return self.attributions.importance
 
     @property
-    def gaps(self):
+    def gaps(self) -> tuple[GapAttribution, ...]:
         return self.attributions.gaps
 
-    def gap(self, group: str, *, grouping: tuple[str, ...] | None = None):
+    def gap(self, group: str, *, grouping: tuple[str, ...] | None = None) -> GapAttribution:
         """The gap attribution of ``group`` (against its reference)."""
         for gap in self.attributions.gaps:
             if gap.group == group and (grouping is None or tuple(gap.grouping) == tuple(grouping)):
@@ -61,9 +63,9 @@ class Explanation:
         raise KeyError(f"No gap for group {group!r}; have {[g.group for g in self.gaps]}")
 
 
-def explain_model(frame: pd.DataFrame, spec, model, *, rows_per_group: int = 1000,
+def explain_model(frame: pd.DataFrame, spec: Any, model: Any, *, rows_per_group: int = 1000,
                   seed: int | None = None, n_boot: int = 200, proxy_threshold: float = 0.7,
-                  row=None, agnostic_rows_per_group: int = 100,
+                  row: Any = None, agnostic_rows_per_group: int = 100,
                   progress: Progress | None = None) -> Explanation:
     """Explain ``model`` on ``frame``: importance, by group, gaps, proxies and one row.
 

@@ -6,6 +6,8 @@ The one place that knows both kinds (:mod:`auditapp.explain.shap_values` and
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from auditapp.explain.sandboxed import SandboxExplainer
@@ -14,8 +16,8 @@ from auditapp.explain.shap_values import background_rows, explainer_from_backgro
 __all__ = ["build_explainer"]
 
 
-def build_explainer(model, frame: pd.DataFrame, positive_class, *, background_size: int = 100,
-                    n_permutations: int = 10, seed: int = 0):
+def build_explainer(model: Any, frame: pd.DataFrame, positive_class: Any, *, background_size: int = 100,
+                    n_permutations: int = 10, seed: int = 0) -> Any:
     """Choose and fit a SHAP explainer for ``model`` (an ``AuditModel``).
 
     Parameters

@@ -11,6 +11,9 @@ the intervals come from the same within-cell bootstrap as the other numbers of t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -104,7 +107,8 @@ def pair_gap(shap_values: ShapValues, sample: StratifiedSample, *, features: tup
     )
 
 
-def explanation_pair_gap(explanation, *, grouping, group: str, other: str) -> GapAttribution:
+def explanation_pair_gap(explanation: Any, *, grouping: str | Sequence[str], group: str,
+                         other: str) -> GapAttribution:
     """:func:`pair_gap` for an ``Explanation``, with its own bootstrap size, confidence and seed.
 
     Parameters
@@ -127,14 +131,14 @@ def explanation_pair_gap(explanation, *, grouping, group: str, other: str) -> Ga
                     seed=explanation.sample.seed)
 
 
-def _checked_features(sample: StratifiedSample, features) -> tuple[str, ...]:
-    features = tuple(str(f) for f in features)
+def _checked_features(sample: StratifiedSample, features: Sequence[str]) -> tuple[str, ...]:
+    names = tuple(str(f) for f in features)
     known = [str(c) for c in sample.cell_labels.columns]
-    unknown = [f for f in features if f not in known]
-    if not features or unknown:
+    unknown = [f for f in names if f not in known]
+    if not names or unknown:
         raise AuditInputError(
             f"{', '.join(repr(f) for f in unknown) or 'No feature'} is not a sensitive feature of this "
             f"explanation; choose from: {', '.join(known)}."
         )
-    return features
+    return names
 

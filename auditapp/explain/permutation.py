@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from itertools import permutations
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,7 @@ def permutation_shapley(f: Callable[[pd.DataFrame], np.ndarray], rows: pd.DataFr
     return values, base, output
 
 
-def _intermediate_outputs(f, rows: pd.DataFrame, background: pd.DataFrame,
+def _intermediate_outputs(f: Callable[[pd.DataFrame], Any], rows: pd.DataFrame, background: pd.DataFrame,
                           rank: np.ndarray) -> np.ndarray:
     """Mean output over the background after switching the first t features, t = 1 … p−1.
 
@@ -95,4 +96,4 @@ def _intermediate_outputs(f, rows: pd.DataFrame, background: pd.DataFrame,
         column = np.where(switched[:, :, :, j, None], own, other).reshape(-1)
         hybrid[name] = pd.Series(column).astype(rows[name].dtype)
     result = np.asarray(f(pd.DataFrame(hybrid)), dtype=np.float64)
-    return result.reshape(n, n_orders, p - 1, m).mean(axis=3)
+    return np.asarray(result.reshape(n, n_orders, p - 1, m).mean(axis=3), dtype=np.float64)

@@ -13,6 +13,7 @@ whether the attribute can be reconstructed even when no single feature gives it 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,8 @@ class ProxyReport:
     inputs: str = MODEL_INPUTS  # what the candidate features are, in words ("the model's other inputs")
 
 
-def detect_proxies(frame: pd.DataFrame, sensitive_features: pd.DataFrame, *, features, threshold: float = 0.7,
+def detect_proxies(frame: pd.DataFrame, sensitive_features: pd.DataFrame, *, features: Sequence[str],
+                   threshold: float = 0.7,
                    n_bins: int = 20, n_folds: int = 5, max_rows: int = 50_000,
                    combined_rows: int = 5_000, combined: bool = True, seed: int = 0,
                    inputs: str = MODEL_INPUTS) -> ProxyReport:
@@ -155,7 +157,7 @@ def _cross_fitted_rates(codes: np.ndarray, target: np.ndarray, folds: np.ndarray
     train_hits = hits.sum(axis=0) - hits
     prior = train_hits.sum(axis=1, keepdims=True) / np.maximum(train_total.sum(axis=1, keepdims=True), 1)
     rates = (train_hits + smoothing * prior) / (train_total + smoothing)
-    return rates[folds, codes]
+    return np.asarray(rates[folds, codes], dtype=np.float64)
 
 
 def _rank_auc(scores: np.ndarray, target: np.ndarray) -> float:
@@ -172,7 +174,8 @@ def _what(attribute: str, group: str, n_groups: int) -> str:
     return attribute if n_groups == 1 else f"whether {attribute} is '{group}'"
 
 
-def _row(feature, attribute, auc, group, nmi, n_groups, threshold) -> dict:
+def _row(feature: str, attribute: str, auc: float, group: str, nmi: float, n_groups: int,
+         threshold: float) -> dict[str, Any]:
     flagged = bool(auc >= threshold)
     what = _what(attribute, group, n_groups)
     if flagged:
@@ -185,8 +188,9 @@ def _row(feature, attribute, auc, group, nmi, n_groups, threshold) -> dict:
             "nmi": nmi, "flagged": flagged, "sentence": sentence}
 
 
-def _combined_score(frame, features, labels, rows, groups, attribute, max_rows, threshold,
-                    seed, inputs) -> dict:
+def _combined_score(frame: pd.DataFrame, features: Sequence[str], labels: np.ndarray, rows: np.ndarray,
+                    groups: Sequence[str], attribute: str, max_rows: int, threshold: float, seed: int,
+                    inputs: str) -> dict[str, Any]:
     """Cross-validated AUC of a small gradient boosting model on all candidate features."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
@@ -224,7 +228,7 @@ def _combined_score(frame, features, labels, rows, groups, attribute, max_rows, 
             "sentence": sentence}
 
 
-def _numeric_matrix(frame: pd.DataFrame, features) -> tuple[np.ndarray, np.ndarray]:
+def _numeric_matrix(frame: pd.DataFrame, features: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Numbers as they are; other columns as category codes (marked categorical when few)."""
     columns, categorical = [], []
     for name in features:

@@ -11,7 +11,7 @@ from auditapp.reporting.record import clean
 SCHEMA = "auditapp.explain/1"
 
 
-def _ci(low, high) -> list:
+def _ci(low: object, high: object) -> list[Any]:
     return [clean(low), clean(high)]
 
 

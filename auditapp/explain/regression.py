@@ -15,6 +15,7 @@ loaded yet (the sandboxed loader accepts classifiers): see the README.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,7 @@ class GapDecomposition:
     method: str
 
 
-def _method(estimator) -> str:
+def _method(estimator: Any) -> str:
     name = type(estimator).__name__
     if name.startswith(_TREES):
         return "tree"
@@ -62,7 +63,7 @@ def _method(estimator) -> str:
     return "permutation"
 
 
-def regression_shap(estimator, X: pd.DataFrame, *, target_class=None, seed: int = 0,
+def regression_shap(estimator: Any, X: pd.DataFrame, *, target_class: Any = None, seed: int = 0,
                     background_rows: int = 100) -> RegressionShap:
     """SHAP values of ``estimator``'s prediction on ``X`` (of ``target_class``'s probability for a classifier).
 
@@ -93,7 +94,7 @@ def regression_shap(estimator, X: pd.DataFrame, *, target_class=None, seed: int 
     if classes is not None and method != "tree":
         method = "permutation"  # the probability of one class is not linear in the inputs
 
-    def output(rows):
+    def output(rows: Any) -> Any:
         rows = pd.DataFrame(rows, columns=X.columns)
         return estimator.predict(rows) if column is None else estimator.predict_proba(rows)[:, column]
 
@@ -117,13 +118,13 @@ def regression_shap(estimator, X: pd.DataFrame, *, target_class=None, seed: int 
                           "prediction" if column is None or classes is None else f"probability of class {classes[column]}")
 
 
-def importance_by_group(shap_values: RegressionShap, groups) -> pd.DataFrame:
+def importance_by_group(shap_values: RegressionShap, groups: Any) -> pd.DataFrame:
     """Mean |SHAP value| per feature (rows) and group (columns)."""
     frame = pd.DataFrame(np.abs(shap_values.values), columns=list(shap_values.features))
     return frame.groupby(np.asarray(groups, dtype=str)).mean().T
 
 
-def gap_decomposition(shap_values: RegressionShap, groups, group: str, other: str) -> GapDecomposition:
+def gap_decomposition(shap_values: RegressionShap, groups: Any, group: str, other: str) -> GapDecomposition:
     """Split the gap in mean output between ``group`` and ``other`` into feature contributions (exactly)."""
     groups = np.asarray(groups, dtype=str)
     a, b = groups == str(group), groups == str(other)

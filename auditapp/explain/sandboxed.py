@@ -18,7 +18,7 @@ import pandas as pd
 from auditapp.explain.shap_values import ShapValues
 
 
-def _key(*parts) -> str:
+def _key(*parts: object) -> str:
     digest = hashlib.sha256()
     for part in parts:
         if isinstance(part, pd.DataFrame):
@@ -46,7 +46,7 @@ class SandboxExplainer:
     seed: int
 
     @classmethod
-    def build(cls, model, positive_class, linear: pd.DataFrame, permutation: pd.DataFrame, *,
+    def build(cls, model: Any, positive_class: Any, linear: pd.DataFrame, permutation: pd.DataFrame, *,
               background_size: int, n_permutations: int, seed: int) -> SandboxExplainer:
         """Ask the model process which explainer it builds for these rows and settings."""
         explainer = cls(model, positive_class, "", linear, permutation, int(background_size), int(n_permutations),
@@ -57,11 +57,11 @@ class SandboxExplainer:
     def features(self) -> tuple[str, ...]:
         return tuple(self.model.feature_names)
 
-    def with_model(self, model) -> SandboxExplainer:
+    def with_model(self, model: Any) -> SandboxExplainer:
         """The same explainer bound to ``model`` as loaded in this process and session."""
         return replace(self, model=model)
 
-    def _args(self, rows: pd.DataFrame | None) -> dict:
+    def _args(self, rows: pd.DataFrame | None) -> dict[str, Any]:
         key = _key(self.positive_class, self.background_size, self.n_permutations, self.seed,
                    self.linear_background, self.background)
         args = {"key": key, "positive_class": self.positive_class, "linear_background": self.linear_background,

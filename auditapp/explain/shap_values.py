@@ -18,6 +18,7 @@ back to their source column (``columns.source_matrix``); additivity is kept exac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,11 +74,11 @@ class ModelExplainer:
     Build it with :func:`build_explainer`; call :meth:`explain` on a DataFrame of rows.
     """
 
-    model: object
-    positive_class: object
+    model: Any  # an AuditModel (its estimator in this process)
+    positive_class: Any
     method: str
-    explainer: object
-    preprocess: object | None
+    explainer: Any  # shap's explainer, None for permutation
+    preprocess: Any  # the fitted steps before the final estimator, or None
     sources: np.ndarray | None
     background: pd.DataFrame | None
     n_permutations: int
@@ -87,7 +88,7 @@ class ModelExplainer:
     def features(self) -> tuple[str, ...]:
         return tuple(self.model.feature_names)
 
-    def with_model(self, model) -> ModelExplainer:
+    def with_model(self, model: Any) -> ModelExplainer:
         """The same explainer bound to ``model`` (the same model, as loaded in another process)."""
         return self
 
@@ -110,7 +111,7 @@ class ModelExplainer:
 
     def _encoded(self, raw: pd.DataFrame) -> np.ndarray:
         if self.preprocess is None:
-            return raw.to_numpy(dtype=np.float64)
+            return np.asarray(raw.to_numpy(dtype=np.float64), dtype=np.float64)
         encoded = self.preprocess.transform(raw)
         if hasattr(encoded, "toarray"):
             encoded = encoded.toarray()
@@ -122,9 +123,9 @@ class ModelExplainer:
             # No probabilities (e.g. an SVM without them): explain the 0/1 favourable decision.
             labels = np.asarray(self.model.predict(frame))
             return np.array([str(v) == str(self.positive_class) for v in labels], dtype=np.float64)
-        return scores
+        return np.asarray(scores, dtype=np.float64)
 
-    def _select_output(self, explanation, encoded: np.ndarray):
+    def _select_output(self, explanation: Any, encoded: np.ndarray) -> tuple[np.ndarray, float, str, np.ndarray]:
         """Pick the favourable class's output and check which space the explainer worked in."""
         estimator = _final(self.model.estimator)
         classes = [str(c) for c in np.asarray(estimator.classes_).tolist()]
@@ -158,7 +159,7 @@ def background_rows(raw: pd.DataFrame, *, background_size: int, seed: int) -> tu
     return linear, permutation
 
 
-def explainer_from_backgrounds(model, linear: pd.DataFrame, permutation: pd.DataFrame, positive_class, *,
+def explainer_from_backgrounds(model: Any, linear: pd.DataFrame, permutation: pd.DataFrame, positive_class: Any, *,
                                background_size: int, n_permutations: int, seed: int) -> ModelExplainer:
     """The explainer for a model in this process, given the background rows of :func:`background_rows`."""
     import shap
@@ -187,13 +188,13 @@ def explainer_from_backgrounds(model, linear: pd.DataFrame, permutation: pd.Data
                           int(n_permutations), int(seed))
 
 
-def _final(estimator):
+def _final(estimator: Any) -> Any:
     if estimator is None:
         return None
     return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
 
 
-def _as_input(estimator, encoded: np.ndarray):
+def _as_input(estimator: Any, encoded: np.ndarray) -> Any:
     """Give the estimator column names when it was fitted with them (else sklearn warns)."""
     names = getattr(estimator, "feature_names_in_", None)
     if names is None or len(names) != encoded.shape[1]:
@@ -201,7 +202,7 @@ def _as_input(estimator, encoded: np.ndarray):
     return pd.DataFrame(encoded, columns=list(names))
 
 
-def _numeric_ready(raw: pd.DataFrame, preprocess) -> bool:
+def _numeric_ready(raw: pd.DataFrame, preprocess: Any) -> bool:
     """Without preprocessing, tree and linear explainers need numeric columns."""
     if preprocess is not None:
         return True
