@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -28,7 +29,7 @@ _TAGS = str.maketrans({"<": "&lt;", ">": "&gt;"})
 _ENTITY = re.compile(r"&(?=#?\w+;)")  # an & that starts what Plotly would read as an entity
 
 
-def escape(value) -> str:
+def escape(value: object) -> str:
     """``value`` as text that a Plotly figure shows literally, wherever it is placed.
 
     Plotly reads titles, tick labels, legend names, hover text, annotations and text on traces as a
@@ -96,17 +97,17 @@ def with_alpha(hex_colour: str, alpha: float) -> str:
     return f"rgba({red},{green},{blue},{alpha})"
 
 
-def is_missing(value) -> bool:
+def is_missing(value: object) -> bool:
     """True for None and NaN (numbers the engine could not define)."""
     if value is None:
         return True
     try:
-        return math.isnan(float(value))
+        return math.isnan(float(value))  # type: ignore[arg-type]  # anything: a failed conversion is not missing
     except (TypeError, ValueError):
         return False
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """A float for JSON and AG Grid: numpy scalars become Python floats, NaN becomes None."""
     return None if is_missing(value) else float(value)
 

@@ -6,10 +6,13 @@ makes it a pass/fail threshold.
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
 
 from auditapp.figures import add_caption, base_layout, color_for, empty_figure, escape
 from auditapp.figures.describe import describe, listing
+from auditapp.figures.metrics_text import Text
 
 CONTEXT = 0.8
 
@@ -20,7 +23,7 @@ def _context_line(fig: go.Figure) -> None:
                   annotation_font_size=11)
 
 
-def impact_ratio_figure(result, table: str, cls: str | None = None) -> go.Figure:
+def impact_ratio_figure(result: Any, table: str, cls: str | None = None) -> go.Figure:
     """Horizontal bars of one LL144 table's impact ratios (categories with no one or excluded are named)."""
     from auditapp.compliance.categories import FAMILY_LABELS
 
@@ -49,7 +52,7 @@ def impact_ratio_figure(result, table: str, cls: str | None = None) -> go.Figure
     return describe(fig, *_impact_ratio_text(plain, rated, excluded))
 
 
-def _impact_ratio_text(title: str, rated, excluded):
+def _impact_ratio_text(title: str, rated: Any, excluded: Any) -> Text:
     """The chart's words: lowest and highest ratio, what is under the 0.8 context line, what has no ratio."""
     parts = [f"Bar chart, {title}: the rate of each category divided by the highest rate of the table; "
              "0.8 is marked as context only, not a threshold."]
@@ -60,11 +63,11 @@ def _impact_ratio_text(title: str, rated, excluded):
         parts.append(f"Under 0.8: {listing(under)}." if under else "No category is under 0.8.")
     if excluded:
         parts.append(f"No impact ratio (excluded or no one selected): {listing([r.category for r in excluded])}.")
-    rows = [(r.category, r.n, r.rate, r.impact_ratio) for r in [*rated, *excluded]]
+    rows = [[r.category, r.n, r.rate, r.impact_ratio] for r in [*rated, *excluded]]
     return " ".join(parts), ["Category", "n", "Rate", "Impact ratio"], rows
 
 
-def air_figure(result) -> go.Figure:
+def air_figure(result: Any) -> go.Figure:
     """Approval adverse impact ratios with intervals, overall, each group against the control group."""
     from auditapp.compliance.fair_lending import ALL_SEGMENTS
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -38,7 +39,7 @@ class FigureText:
     note: str = ""
 
 
-def cell(value) -> str:
+def cell(value: object) -> str:
     """A table cell as text: None and NaN become "n/a", floats get four significant digits."""
     if value is None:
         return "n/a"
@@ -48,7 +49,7 @@ def cell(value) -> str:
         return f"{value:,}"
     if isinstance(value, float) or hasattr(value, "dtype"):
         try:
-            number = float(value)
+            number = float(value)  # type: ignore[arg-type]  # a NumPy scalar or an odd object: tried, not assumed
         except (TypeError, ValueError):
             return str(value)
         if math.isnan(number):
@@ -58,7 +59,7 @@ def cell(value) -> str:
 
 
 def describe(fig: go.Figure, summary: str, columns: Sequence[str] = (),
-             rows: Iterable[Sequence] = (), *, note: str = "") -> go.Figure:
+             rows: Iterable[Sequence[Any]] = (), *, note: str = "") -> go.Figure:
     """Attach ``summary`` and the table ``columns`` × ``rows`` to ``fig`` (changed in place and returned).
 
     Parameters
@@ -109,7 +110,7 @@ def chart_script() -> str:
     return resources.files("auditapp.figures").joinpath("charts.js").read_text(encoding="utf-8")
 
 
-def every_nth(values: Sequence, limit: int) -> tuple[list, int]:
+def every_nth(values: Sequence[Any], limit: int) -> tuple[list[Any], int]:
     """At most ``limit`` evenly spaced items of ``values`` (the last one kept), and the step used."""
     values = list(values)
     step = max(1, math.ceil(len(values) / max(1, limit)))

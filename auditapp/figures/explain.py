@@ -8,6 +8,8 @@ and its reference), one row's waterfall, the dependence plot coloured by group (
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -24,6 +26,7 @@ from auditapp.figures import (
     symbol_for,
 )
 from auditapp.figures.describe import describe, listing
+from auditapp.figures.metrics_text import Text
 
 WIDENS = "#D55E00"
 NARROWS = "#0072B2"
@@ -31,7 +34,7 @@ ENDPOINT = "#7f7f7f"
 
 
 def step_bars(labels: list[str], start: float, steps: list[float], end: float, *, colours: list[str],
-              horizontal: bool = False, **trace) -> go.Bar:
+              horizontal: bool = False, **trace: Any) -> go.Bar:
     """A waterfall drawn as floating bars: ``start`` from zero, each step from the running total, ``end`` from zero.
 
     Plotly's own Waterfall trace is not in the chart bundle the app loads (the cartesian partial bundle,
@@ -56,7 +59,7 @@ def add_connectors(fig: go.Figure, start: float, steps: list[float], *, horizont
         fig.add_shape(type="line", xref="x", yref="y", line={"color": "#999999", "width": 1}, **ends)
 
 
-def importance_figure(explanation, *, grouping: str | None = None, top: int = 15) -> go.Figure:
+def importance_figure(explanation: Any, *, grouping: str | None = None, top: int = 15) -> go.Figure:
     """Mean |SHAP| per feature with bootstrap whiskers, overall or one bar per group.
 
     Parameters
@@ -104,7 +107,7 @@ def importance_figure(explanation, *, grouping: str | None = None, top: int = 15
     return describe(fig, *_importance_text(shown, grouping, explanation.shap.output_label, level))
 
 
-def _importance_text(shown, grouping: str | None, output: str, level: int):
+def _importance_text(shown: Any, grouping: str | None, output: str, level: int) -> Text:
     top = []
     for name, table in shown:
         ranked = table["mean_abs_shap"].sort_values(ascending=False).head(3)
@@ -133,7 +136,7 @@ def _bars(table: pd.DataFrame, name: str, colour: str, pattern: str = "") -> go.
     )
 
 
-def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
+def gap_waterfall_figure(gap: Any, *, top: int = 10) -> go.Figure:
     """Waterfall from the reference group's mean output to the group's, one step per feature.
 
     Steps in the direction of the total gap widen it (orange); the others narrow it (blue).
@@ -182,7 +185,7 @@ def gap_waterfall_figure(gap, *, top: int = 10) -> go.Figure:
     return describe(fig, *_gap_text(gap, shown, rest, sign))
 
 
-def _gap_text(gap, shown, rest, sign: float):
+def _gap_text(gap: Any, shown: Any, rest: Any, sign: float) -> Text:
     def effect(value: float) -> str:
         return "widens the gap" if value * sign > 0 else "narrows the gap"
 
@@ -199,7 +202,7 @@ def _gap_text(gap, shown, rest, sign: float):
     return summary, ["Feature", "Step", "Effect", "Interval"], rows
 
 
-def local_waterfall_figure(local, *, top: int = 10) -> go.Figure:
+def local_waterfall_figure(local: Any, *, top: int = 10) -> go.Figure:
     """One row: from the base value (average output) to the row's output, one step per feature.
 
     Parameters
@@ -284,7 +287,7 @@ PROXY_COLUMNS = [
 ]
 
 
-def proxy_rows(report) -> list[dict]:
+def proxy_rows(report: Any) -> list[dict[str, Any]]:
     """Rows for the proxy table: one per (feature, attribute), then the all-features rows."""
     rows = [{"feature": r["feature"], "sensitive": r["sensitive"], "group": r["group"],
              "auc": plain(r["score"]), "nmi": plain(r["nmi"]), "flagged": bool(r["flagged"]),

@@ -8,6 +8,9 @@ worlds (solid vs dashed), so grey-scale prints and colour-blind readers can tell
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
 import plotly.graph_objects as go
 
 from auditapp.feedback.runner import SimulationResult
@@ -37,12 +40,12 @@ def _expect(result: SimulationResult, scenario: str) -> None:
         raise ValueError(f"This figure needs a {scenario} result, got {result.scenario}.")
 
 
-def _marked(index: int) -> dict:
+def _marked(index: int) -> dict[str, Any]:
     """A group's marker: its own shape, drawn on a few points of a long line."""
     return {"symbol": symbol_for(index), "size": 8, "maxdisplayed": 15}
 
 
-def _over_time(table, *, step_name: str, percent: bool):
+def _over_time(table: pd.DataFrame, *, step_name: str, percent: bool) -> tuple[list[str], list[list[Any]], str]:
     """Columns and rows of a wide table (one column per series), at most ``TABLE_STEPS`` steps, and a note."""
     steps, stride = every_nth(list(table.index), TABLE_STEPS)
     rows = [[int(step), *(f"{v:.1%}" if percent else f"{v:.1f}" for v in table.loc[step])] for step in steps]

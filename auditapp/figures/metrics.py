@@ -7,7 +7,8 @@ heatmap, and rows for an AG Grid table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -51,17 +52,17 @@ def _check_metrics(metrics: Sequence[str] | str) -> tuple[str, ...]:
     return metrics
 
 
-def _is_small(flags) -> bool:
+def _is_small(flags: Any) -> bool:
     return "small_group" in tuple(flags)
 
 
-def tick_label(label: str, flags, *, is_reference: bool) -> str:
+def tick_label(label: str, flags: Any, *, is_reference: bool) -> str:
     """A group's axis label (escaped for Plotly), marked "(reference)" and/or "(small)"."""
     marks = (["reference"] if is_reference else []) + (["small"] if _is_small(flags) else [])
     return f"{escape(label)} ({', '.join(marks)})" if marks else escape(label)
 
 
-def _error_arrays(values, lows, highs) -> dict | None:
+def _error_arrays(values: Any, lows: Any, highs: Any) -> dict[str, Any] | None:
     """Asymmetric error bars from a CI, or None when no group has one (too few to estimate)."""
     plus = [None if is_missing(h) or is_missing(v) else float(h) - float(v)
             for v, h in zip(values, highs, strict=True)]
@@ -186,7 +187,7 @@ def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "rati
     x, low, high = (rows[c].tolist() for c in (kind, f"{kind}_low", f"{kind}_high"))
     q = rows["q_value"].tolist()
     level = f"{confidence:.0%} CI"
-    fmt = (lambda v: format_ratio(v)) if kind == "ratio" else (lambda v: _pp(v))
+    fmt: Callable[[float], str] = format_ratio if kind == "ratio" else _pp
     ci = [format_ci(lo, hi, percent=False) if kind == "ratio" else _pp_ci(lo, hi)
           for lo, hi in zip(low, high, strict=True)]
     customdata = [[int(groups.loc[g, "count"]), fmt(v), c, format_pct(val), format_pct(rv), format_q(qv)]
@@ -240,11 +241,11 @@ def disparity_figure(grouping: GroupingResult, metric: str, *, kind: str = "rati
                                          ci_fmt=ci_fmt))
 
 
-def _pp(value) -> str:
+def _pp(value: float) -> str:
     return "n/a" if is_missing(value) else f"{float(value) * 100:+.1f} pp"
 
 
-def _pp_ci(low, high) -> str:
+def _pp_ci(low: float, high: float) -> str:
     text = format_ci(low, high)
     return text if text == "n/a" else f"{text.removesuffix('%')} pp"
 
@@ -291,7 +292,7 @@ def intersection_heatmap(grouping: GroupingResult, metric: str) -> go.Figure:
         z_row: list[float | None] = []
         grey_row: list[int | None] = []
         text_row: list[str] = []
-        data_row: list = []
+        data_row: list[Any] = []
         for col_value in cols:
             cell = by_cell.get((row_value, col_value))
             if cell is None:
@@ -335,7 +336,7 @@ def intersection_heatmap(grouping: GroupingResult, metric: str) -> go.Figure:
     return describe(fig, *heatmap_text(grouping, metric))
 
 
-def group_table_rows(grouping: GroupingResult, metrics: Sequence[str] | str) -> list[dict]:
+def group_table_rows(grouping: GroupingResult, metrics: Sequence[str] | str) -> list[dict[str, Any]]:
     """Rows for an AG Grid: one per group, each metric formatted with its CI and also raw.
 
     Parameters
@@ -372,10 +373,10 @@ def group_table_rows(grouping: GroupingResult, metrics: Sequence[str] | str) -> 
     return out
 
 
-def group_table_columns(metrics: Sequence[str] | str) -> list[dict]:
+def group_table_columns(metrics: Sequence[str] | str) -> list[dict[str, Any]]:
     """AG Grid ``columnDefs`` for ``group_table_rows``: formatted text shown, raw value sorted."""
     metrics = _check_metrics(metrics)
-    columns: list[dict] = [{"field": "group", "headerName": "Group", "pinned": "left"},
+    columns: list[dict[str, Any]] = [{"field": "group", "headerName": "Group", "pinned": "left"},
                {"field": "n", "headerName": "n", "type": "numericColumn"}]
     for metric in metrics:
         columns.append({

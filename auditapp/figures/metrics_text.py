@@ -6,7 +6,10 @@ escaped). Each function returns ``(summary, columns, rows)`` for :func:`auditapp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
 
 from auditapp.core.metrics import GroupingResult
 from auditapp.core.narrative import FOUR_FIFTHS, format_ci, format_pct, format_q
@@ -21,28 +24,28 @@ FLAG_WORDS = {
     "no_predicted_positives": "never selected",
     "no_predicted_negatives": "always selected",
 }
-Text = tuple[str, list[str], list[list]]
+Text = tuple[str, list[str], list[list[Any]]]
 
 
-def flag_words(flags) -> str:
+def flag_words(flags: Any) -> str:
     """Flags as words for people: ``("small_group",)`` → ``"small group"``."""
     return ", ".join(FLAG_WORDS.get(f, str(f).replace("_", " ")) for f in flags)
 
 
-def ci_text(value, low, high) -> str:
+def ci_text(value: float, low: float, high: float) -> str:
     """The interval as text; "too few to estimate" for a defined rate without an interval."""
     if not is_missing(value) and (is_missing(low) or is_missing(high)):
         return "too few to estimate"
     return format_ci(low, high)
 
 
-def _label(label, row) -> str:
+def _label(label: object, row: Any) -> str:
     marks = (["reference"] if bool(row["is_reference"]) else []) + (
         ["small"] if "small_group" in tuple(row["flags"]) else [])
     return f"{label} ({', '.join(marks)})" if marks else str(label)
 
 
-def _extremes(groups, metric: str) -> str:
+def _extremes(groups: pd.DataFrame, metric: str) -> str:
     defined = [(float(v), str(g)) for g, v in groups[metric].items() if not is_missing(v)]
     if not defined:
         return f"{LABELS[metric]}: not defined for any group."
@@ -70,8 +73,8 @@ def group_metric_text(grouping: GroupingResult, metrics: Sequence[str], level: s
     return summary, columns, rows
 
 
-def disparity_text(grouping: GroupingResult, rows, metric: str, kind: str, *, alpha: float,
-                   level: str, fmt, ci_fmt) -> Text:
+def disparity_text(grouping: GroupingResult, rows: Any, metric: str, kind: str, *, alpha: float,
+                   level: str, fmt: Callable[[float], str], ci_fmt: Callable[[float, float], str]) -> Text:
     """Each group against the reference: its ratio or difference, interval and significance."""
     ref = str(grouping.reference)
     compared = "as a ratio to" if kind == "ratio" else "minus"

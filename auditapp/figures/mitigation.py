@@ -7,6 +7,7 @@ interval come from the engine.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -15,6 +16,7 @@ from auditapp.core.narrative import format_ci, format_pct
 from auditapp.core.rates import LABELS, METRICS
 from auditapp.figures import add_caption, base_layout, color_for, empty_figure, escape, is_missing
 from auditapp.figures.describe import describe, listing
+from auditapp.figures.metrics_text import Text
 from auditapp.mitigation.wording import draws_range
 
 FAMILY_ORDER = ("baseline", "pre", "in", "post")
@@ -28,7 +30,7 @@ CRITERION_NAMES = {
 }
 
 
-def tradeoff_figure(comparison) -> go.Figure:
+def tradeoff_figure(comparison: Any) -> go.Figure:
     """Accuracy (y) against the chosen disparity (x) per candidate, error bars both ways, Pareto front joined.
 
     Candidates that failed are left out and named in the caption.
@@ -76,13 +78,13 @@ def tradeoff_figure(comparison) -> go.Figure:
     return describe(fig, *_tradeoff_text(comparison, ok, metric))
 
 
-def _interval(estimate, percent: bool) -> str:
+def _interval(estimate: Any, percent: bool) -> str:
     if is_missing(estimate.low) or is_missing(estimate.high):
         return "n/a"
     return f"{estimate.low:.1%}–{estimate.high:.1%}" if percent else f"{estimate.low:.3f}–{estimate.high:.3f}"
 
 
-def _tradeoff_text(comparison, ok, metric: str):
+def _tradeoff_text(comparison: Any, ok: Any, metric: str) -> Text:
     name = CRITERION_NAMES.get(metric, metric)
     front = [c.title for c in sorted(ok, key=lambda c: c.disparity.value) if c.name in comparison.pareto]
     parts = [f"{c.title}: disparity {c.disparity.value:.3f}, accuracy {c.accuracy.value:.1%}" for c in ok]
@@ -98,18 +100,18 @@ def _tradeoff_text(comparison, ok, metric: str):
     return summary, columns, rows
 
 
-def _confidence(results) -> float:
+def _confidence(results: Any) -> float:
     audit = next((c.audit for c in results if c.audit is not None), None)
     return 0.95 if audit is None else audit.confidence
 
 
-def _errors(estimates) -> dict:
+def _errors(estimates: Any) -> dict[str, Any]:
     upper = [None if is_missing(e.high) else max(e.high - e.value, 0.0) for e in estimates]
     lower = [None if is_missing(e.low) else max(e.value - e.low, 0.0) for e in estimates]
     return {"type": "data", "array": upper, "arrayminus": lower, "visible": True, "thickness": 1.2}
 
 
-def candidate_groups_figure(comparison, name: str, *, metrics: Sequence[str] = ("selection_rate",
+def candidate_groups_figure(comparison: Any, name: str, *, metrics: Sequence[str] = ("selection_rate",
                             "true_positive_rate", "false_positive_rate")) -> go.Figure:
     """Per-group bars (intersection of the sensitive features) of one candidate, with CIs.
 
@@ -148,7 +150,7 @@ def candidate_groups_figure(comparison, name: str, *, metrics: Sequence[str] = (
     return describe(fig, *_groups_text(result, groups, metrics))
 
 
-def _groups_text(result, groups, metrics):
+def _groups_text(result: Any, groups: Any, metrics: Sequence[str]) -> Text:
     parts = []
     for metric in metrics:
         values = groups[metric].dropna()

@@ -7,11 +7,15 @@ it reads in greyscale print and for colour-blind readers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import plotly.graph_objects as go
 
 from auditapp.core.errors import AuditInputError
 from auditapp.figures import base_layout, empty_figure, escape, plain
 from auditapp.figures.describe import describe, listing
+from auditapp.figures.metrics_text import Text
 from auditapp.policy.verdicts import PolicyEvaluation
 
 # verdict -> (Okabe–Ito colour, marker symbol, word shown next to the marker)
@@ -23,7 +27,7 @@ VERDICT_STYLE: dict[str, tuple[str, str, str]] = {
 _AXIS = {"rate": "Rate", "difference": "Difference (group − comparison)", "ratio": "Ratio (group ÷ comparison)"}
 
 
-def _row_label(verdict, quote=escape) -> str:
+def _row_label(verdict: Any, quote: Callable[[object], str] = escape) -> str:
     grouping, group = quote(verdict.grouping), quote(verdict.group)
     if verdict.criterion.scope == "spread":
         return f"{grouping}: {group} … {quote(verdict.compared_with)}"
@@ -97,7 +101,7 @@ def verdict_figure(evaluation: PolicyEvaluation, criterion: str) -> go.Figure:
     return describe(fig, *_verdict_text(c, rows, level))
 
 
-def _verdict_text(criterion, rows, level: str):
+def _verdict_text(criterion: Any, rows: Any, level: str) -> Text:
     counts = {kind: sum(v.verdict == kind for v in rows) for kind in VERDICT_STYLE}
     failing = [_row_label(v, str) for v in rows if v.verdict == "fail"]
     summary = (f"Checked numbers of {criterion.name} ({criterion.bound_text}) with {level} whiskers, bounds as "

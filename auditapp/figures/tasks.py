@@ -7,11 +7,14 @@ the per-class bars are told apart by pattern as well as colour.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import plotly.graph_objects as go
 
 from auditapp.figures import OKABE_ITO, add_caption, base_layout, escape, pattern_for
 from auditapp.figures.describe import cell, describe, listing
+from auditapp.figures.metrics_text import Text
 
 _NAMES = {"mean_outcome": "mean outcome", "mean_prediction": "mean prediction",
           "mean_error": "mean error (prediction − outcome)", "mean_absolute_error": "mean absolute error",
@@ -19,7 +22,8 @@ _NAMES = {"mean_outcome": "mean outcome", "mean_prediction": "mean prediction",
           "standardized_mean_difference": "standardized mean difference of predictions vs reference"}
 
 
-def _interval_bar(labels, values, low, high, counts, *, title, yaxis, percent=False) -> go.Figure:
+def _interval_bar(labels: Any, values: Any, low: Any, high: Any, counts: Any, *, title: str, yaxis: str,
+                  percent: bool = False) -> go.Figure:
     values, low, high = (np.asarray(v, dtype=float) for v in (values, low, high))
     fig = go.Figure(go.Bar(
         x=[escape(x) for x in labels], y=values, marker_color=OKABE_ITO[0],
@@ -32,7 +36,8 @@ def _interval_bar(labels, values, low, high, counts, *, title, yaxis, percent=Fa
     return fig
 
 
-def _bar_text(kind: str, labels, values, low, high, counts, *, percent: bool = False):
+def _bar_text(kind: str, labels: Any, values: Any, low: Any, high: Any, counts: Any, *,
+              percent: bool = False) -> Text:
     """Summary, columns and rows of a one-bar-per-group chart with intervals."""
     show = (lambda v: "n/a" if v != v else f"{v:.1%}") if percent else cell
     values = [float(v) for v in values]
@@ -45,7 +50,7 @@ def _bar_text(kind: str, labels, values, low, high, counts, *, percent: bool = F
             ["Group", kind.capitalize(), "Interval", "n"], rows)
 
 
-def regression_metric_figure(grouping, metric: str) -> go.Figure:
+def regression_metric_figure(grouping: Any, metric: str) -> go.Figure:
     """Bars of one regression metric per group, whiskers at the bootstrap interval."""
     t = grouping.groups
     fig = _interval_bar(t.index, t[metric], t[f"{metric}_low"], t[f"{metric}_high"], t["count"],
@@ -56,7 +61,7 @@ def regression_metric_figure(grouping, metric: str) -> go.Figure:
                                     t[f"{metric}_low"], t[f"{metric}_high"], t["count"]))
 
 
-def distribution_figure(summary, *, what: str, title: str) -> go.Figure:
+def distribution_figure(summary: Any, *, what: str, title: str) -> go.Figure:
     """Box plot per group from precomputed quantiles (whiskers at the 5th and 95th percentiles)."""
     fig = go.Figure()
     for i, (label, row) in enumerate(summary.iterrows()):
@@ -73,7 +78,7 @@ def distribution_figure(summary, *, what: str, title: str) -> go.Figure:
     return describe(fig, f"Box plot of {what} per group ({len(rows)} groups). Medians: {medians}.", columns, rows)
 
 
-def cutoff_figure(rates, *, cutoff: float, features) -> go.Figure:
+def cutoff_figure(rates: Any, *, cutoff: float, features: Any) -> go.Figure:
     """Share of each group predicted above the cutoff, with intervals."""
     fig = _interval_bar(rates.index, rates["rate"], rates["rate_low"], rates["rate_high"], rates["count"],
                         title=f"Share predicted above {cutoff:,.4g} by {' × '.join(features)}",
@@ -84,7 +89,7 @@ def cutoff_figure(rates, *, cutoff: float, features) -> go.Figure:
                                     rates["rate_low"], rates["rate_high"], rates["count"], percent=True))
 
 
-def class_rate_figure(grouping, prefix: str = "class_rate") -> go.Figure:
+def class_rate_figure(grouping: Any, prefix: str = "class_rate") -> go.Figure:
     """Grouped bars: per class, each group's rate (``class_rate``, ``tpr``, ``fpr`` or ``precision``)."""
     t = grouping.groups
     fig = go.Figure()
@@ -105,7 +110,7 @@ def class_rate_figure(grouping, prefix: str = "class_rate") -> go.Figure:
     fig.update_layout(barmode="group")
     add_caption(fig, "Whiskers: Wilson interval with exact ends")
 
-    def pct(v) -> str:
+    def pct(v: float) -> str:
         return "n/a" if v != v else f"{v:.1%}"
 
     rows = [[str(label), str(c), pct(float(row[f"{prefix}:{c}"])),
@@ -116,7 +121,7 @@ def class_rate_figure(grouping, prefix: str = "class_rate") -> go.Figure:
                     ["Group", "Class", "Rate", "Interval", "n"], rows)
 
 
-def confusion_figure(grouping, label: str) -> go.Figure:
+def confusion_figure(grouping: Any, label: str) -> go.Figure:
     """Heatmap of one group's confusion matrix, row-normalised, with the counts in the cells."""
     counts = grouping.confusion[label]
     share = grouping.normalized_confusion(label)

@@ -8,6 +8,7 @@ A group keeps its colour across every figure of the page: colours follow the sor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -27,6 +28,7 @@ from auditapp.figures import (
     symbol_for,
 )
 from auditapp.figures.describe import describe, every_nth, listing
+from auditapp.figures.metrics_text import Text
 
 CURVE_METRICS: tuple[str, ...] = ("selection_rate", "true_positive_rate", "false_positive_rate")
 TABLE_METRICS: tuple[str, ...] = (
@@ -36,12 +38,12 @@ NO_SCORES = "No scores: add a score column or a model to explore thresholds."
 DIAGONAL = {"color": "#888888", "dash": "dot", "width": 1.5}
 
 
-def group_colours(labels) -> dict[str, str]:
+def group_colours(labels: Sequence[Any]) -> dict[str, str]:
     """One palette colour per group label, in sorted order, so every figure agrees."""
     return {label: color_for(i) for i, label in enumerate(sorted(map(str, set(labels))))}
 
 
-def group_styles(labels) -> dict[str, tuple[str, str, str]]:
+def group_styles(labels: Sequence[Any]) -> dict[str, tuple[str, str, str]]:
     """Per group label (sorted): colour, line dash and marker symbol, so groups differ in more than colour."""
     return {label: (color_for(i), dash_for(i), symbol_for(i))
             for i, label in enumerate(sorted(map(str, set(labels))))}
@@ -121,7 +123,7 @@ def threshold_curves_figure(curves_df: pd.DataFrame, threshold: float,
     return describe(fig, summary, columns, rows, note=note)
 
 
-def _curves_text(curves_df: pd.DataFrame, metrics: Sequence[str]):
+def _curves_text(curves_df: pd.DataFrame, metrics: Sequence[str]) -> tuple[str, list[str], list[list[Any]], str]:
     groups = sorted(map(str, curves_df["group"].unique()))
     thresholds, step = every_nth(sorted(curves_df["threshold"].unique()), 21)
     picked = curves_df[curves_df["threshold"].isin(thresholds)].sort_values(["group", "threshold"])
@@ -210,7 +212,7 @@ def roc_figure(roc_df: pd.DataFrame, auc_table: pd.DataFrame,
 
 
 def threshold_moves(threshold: float, threshold_points: pd.DataFrame, *, roc_curves: int,
-                    panels: int = len(CURVE_METRICS)) -> dict[str, list[tuple[tuple, object]]]:
+                    panels: int = len(CURVE_METRICS)) -> dict[str, list[tuple[tuple[Any, ...], object]]]:
     """What moving the threshold changes in the two figures above, as ``(path, new value)`` per figure.
 
     The figures keep the threshold in known places (the dashed line of each curves panel is
@@ -232,15 +234,15 @@ def threshold_moves(threshold: float, threshold_points: pd.DataFrame, *, roc_cur
     """
     t = float(threshold)
     points = threshold_points.sort_index()
-    curves: list[tuple[tuple, object]] = [(("layout", "shapes", i, end), t) for i in range(panels)
+    curves: list[tuple[tuple[Any, ...], object]] = [(("layout", "shapes", i, end), t) for i in range(panels)
                                           for end in ("x0", "x1")]
-    roc: list[tuple[tuple, object]] = [(("data", roc_curves + 1, "x"), [plain(v) for v in points["false_positive_rate"]]),
+    roc: list[tuple[tuple[Any, ...], object]] = [(("data", roc_curves + 1, "x"), [plain(v) for v in points["false_positive_rate"]]),
            (("data", roc_curves + 1, "y"), [plain(v) for v in points["true_positive_rate"]])]
     return {"curves": curves, "roc": roc}
 
 
-def _roc_text(labels, auc_table: pd.DataFrame, points: pd.DataFrame | None, level: str):
-    def auc(label):
+def _roc_text(labels: Sequence[Any], auc_table: pd.DataFrame, points: pd.DataFrame | None, level: str) -> Text:
+    def auc(label: Any) -> tuple[str, str]:
         if label not in auc_table.index:
             return "n/a", "n/a"
         row = auc_table.loc[label]
@@ -320,7 +322,7 @@ def calibration_figure(calibration_df: pd.DataFrame, *, confidence: float = 0.95
     return describe(fig, *_calibration_text(calibration_df, level))
 
 
-def _calibration_text(calibration_df: pd.DataFrame, level: str):
+def _calibration_text(calibration_df: pd.DataFrame, level: str) -> Text:
     groups = sorted(map(str, calibration_df["group"].unique()))
     bins = calibration_df[["bin_low", "bin_high"]].drop_duplicates()
     summary = (f"Calibration chart: in each of {len(bins)} score bins, the share who really had the favourable "
@@ -333,7 +335,7 @@ def _calibration_text(calibration_df: pd.DataFrame, level: str):
 
 
 def threshold_table_rows(rates_df: pd.DataFrame, *,
-                         metrics: Sequence[str] = TABLE_METRICS) -> list[dict]:
+                         metrics: Sequence[str] = TABLE_METRICS) -> list[dict[str, Any]]:
     """Rows for an AG Grid of per-group rates at the current threshold.
 
     Parameters
