@@ -11,7 +11,7 @@ import pandas as pd
 
 from auditapp.core.metrics import AuditResult, compute_audit
 from auditapp.core.scores import (
-    ThresholdIndex,
+    ScoreIndex,
     build_threshold_index,
     calibration_table,
     group_labels,
@@ -38,7 +38,7 @@ class Audit:
     result: AuditResult
     auc: Mapping[tuple[str, ...], pd.DataFrame] = field(default_factory=dict)
     calibration: Mapping[str, pd.DataFrame] = field(default_factory=dict)
-    indexes: Mapping[tuple[str, ...], ThresholdIndex] = field(default_factory=dict)
+    indexes: Mapping[tuple[str, ...], ScoreIndex] = field(default_factory=dict)
     engine: str | None = None
     score_grid: Any = None
 
@@ -47,7 +47,7 @@ class Audit:
         """Whether the audit has scores (rows' scores, or score histograms)."""
         return self.data.y_score is not None or self.score_grid is not None
 
-    def threshold_index(self, features: tuple[str, ...]) -> ThresholdIndex:
+    def threshold_index(self, features: tuple[str, ...]) -> ScoreIndex:
         """Each group's sorted scores for one grouping (built once, with the audit)."""
         for key, index in self.indexes.items():
             if set(key) == set(features):
@@ -107,7 +107,9 @@ def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, limits: WorkL
         data.y_true, data.y_pred, data.sensitive_features, reference=spec.reference,
         min_group_size=spec.min_group_size, n_boot=spec.n_boot, confidence=spec.confidence, seed=spec.seed,
     )
-    auc, calibration, indexes = {}, {}, {}
+    auc: dict[tuple[str, ...], pd.DataFrame] = {}
+    calibration: dict[str, pd.DataFrame] = {}
+    indexes: dict[tuple[str, ...], ScoreIndex] = {}
     if data.y_score is not None:
         order = np.argsort(data.y_score, kind="stable")
         for grouping in result.groupings:

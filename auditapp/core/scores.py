@@ -8,6 +8,7 @@ a million rows. A row is predicted favourable when ``score >= threshold``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,22 @@ import pandas as pd
 from auditapp.core.errors import AuditInputError
 from auditapp.core.metrics import GROUP_SEPARATOR
 from auditapp.core.rates import normal_quantile, rates_from_counts
+
+
+class ScoreIndex(Protocol):
+    """What the threshold explorer asks of a grouping's scores: from the rows (:class:`ThresholdIndex`) or
+    from an engine's score histograms (``auditapp.engines.histograms.HistogramIndex``)."""
+
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    def counts_at(self, threshold: float | np.ndarray) -> np.ndarray: ...
+
+    def rates_at(self, threshold: float) -> pd.DataFrame: ...
+
+    def curves(self, thresholds: np.ndarray) -> pd.DataFrame: ...
+
+    def with_both_outcomes(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -120,10 +137,11 @@ def roc_auc(index: ThresholdIndex, *, confidence: float = 0.95) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["group", "roc_auc", "roc_auc_low", "roc_auc_high"]).set_index("group")
 
 
-def roc_curves(index: ThresholdIndex, *, max_points: int = 200) -> pd.DataFrame:
+def roc_curves(index: ScoreIndex, *, max_points: int = 200) -> pd.DataFrame:
     """Tidy ROC points (fpr, tpr, threshold) per group, at most ``max_points`` per group."""
-    if hasattr(index, "histograms"):
-        return index.roc_curves(max_points=max_points)
+    if not isinstance(index, ThresholdIndex):  # an engine's histogram index draws its own
+        curves: pd.DataFrame = getattr(index, "roc_curves")(max_points=max_points)  # noqa: B009
+        return curves
     frames = []
     for label, pos, neg in zip(index.labels, index.positives, index.negatives, strict=True):
         if pos.size == 0 or neg.size == 0:

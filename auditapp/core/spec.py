@@ -155,6 +155,14 @@ class AuditData:
     notices: tuple[str, ...] = ()
     decision_rule: str = ""
 
+    @classmethod
+    def counted(cls, *, threshold: float | None, source: str, notices: tuple[str, ...],
+                decision_rule: str) -> AuditData:
+        """The data of an audit counted by an engine (DuckDB, Spark): no rows are kept, so the arrays and the
+        table are None (the audit reads its counts, histograms and indexes instead)."""
+        return cls(y_true=None, y_pred=None, sensitive_features=None,  # type: ignore[arg-type]  # no rows kept
+                   y_score=None, threshold=threshold, source=source, notices=notices, decision_rule=decision_rule)
+
 
 def _require_columns(frame: pd.DataFrame, names: list[str], what: str) -> None:
     missing = [n for n in names if n not in frame.columns]

@@ -7,6 +7,8 @@ edges (the resolution is kept as ``Audit.score_grid``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -36,10 +38,11 @@ def audit_from_aggregates(aggregates: Aggregates, spec: AuditSpec, *, limits: Wo
     result = compute_audit_from_counts(
         cells, features, reference=spec.reference, min_group_size=spec.min_group_size, n_boot=spec.n_boot,
         confidence=spec.confidence, seed=spec.seed)
-    data = AuditData(y_true=None, y_pred=None, sensitive_features=None, y_score=None,
-                     threshold=aggregates.threshold, source=aggregates.source, notices=aggregates.notices,
-                     decision_rule=aggregates.decision_rule)
-    auc, calibration, indexes = {}, {}, {}
+    data = AuditData.counted(threshold=aggregates.threshold, source=aggregates.source, notices=aggregates.notices,
+                             decision_rule=aggregates.decision_rule)
+    auc: dict[tuple[str, ...], Any] = {}
+    calibration: dict[str, pd.DataFrame] = {}
+    indexes: dict[tuple[str, ...], Any] = {}
     histograms = aggregates.histograms
     if histograms is not None:
         for grouping in result.groupings:

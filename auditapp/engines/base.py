@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ class Aggregates:
     decision_rule: str
     engine: str
     notices: tuple[str, ...] = ()
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
@@ -105,7 +105,7 @@ def allocate(rows: np.ndarray, size: int) -> np.ndarray:
     if left > 0:
         order = np.argsort(-(exact - take), kind="stable")[:left]
         take[order] += 1
-    return np.minimum(np.maximum(take, np.minimum(rows, MIN_PER_STRATUM)), rows)
+    return np.asarray(np.minimum(np.maximum(take, np.minimum(rows, MIN_PER_STRATUM)), rows), dtype=np.int64)
 
 
 class Engine(Protocol):
@@ -119,7 +119,8 @@ class Engine(Protocol):
     def count_rows(self) -> int:
         """The source's rows."""
 
-    def aggregate(self, spec: AuditSpec, model=None, *, bins: int, progress: Progress | None = None) -> Aggregates:
+    def aggregate(self, spec: AuditSpec, model: Any = None, *, bins: int,
+                  progress: Progress | None = None) -> Aggregates:
         """The counts table and score histograms of ``spec`` (and ``model``) on the whole source."""
 
     def sample(self, spec: AuditSpec, *, size: int, seed: int, columns: list[str] | None = None) -> StratifiedSample:

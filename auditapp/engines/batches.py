@@ -8,6 +8,8 @@ sandboxed process for a model file), and only the grouped counts leave the batch
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -34,7 +36,7 @@ def group_raw(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out.reset_index()
 
 
-def model_batch(frame: pd.DataFrame, plan: Plan, model) -> pd.DataFrame:
+def model_batch(frame: pd.DataFrame, plan: Plan, model: Any) -> pd.DataFrame:
     """One batch (the model's features and the aliased sensitive and target columns) reduced to grouped
     raw counts: ``s0 .. s{F-1}, t, d, b, n, ssum`` (``b`` is -1 when the model gives no scores)."""
     from auditapp.core.spec import _model_predictions

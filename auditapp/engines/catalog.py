@@ -70,7 +70,7 @@ def list_sources(root: str) -> list[Entry]:
         depth = os.path.relpath(folder, root).count(os.sep) + (folder != root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if depth < 2 else []
         relative = os.path.relpath(folder, root)
-        kinds: dict[str, list] = {}
+        kinds: dict[str, list[str]] = {}
         for name in sorted(f for f in files if not f.startswith(".")):
             kind = _kind(name)
             if kind is None or os.path.islink(os.path.join(folder, name)):

@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import pandas as pd
 
@@ -61,7 +62,8 @@ class DuckDBEngine:
         settings = runtime()
         spill = settings.duckdb_temp or os.path.join(tempfile.gettempdir(), "auditapp-duckdb")
         os.makedirs(spill, exist_ok=True)
-        config = {"memory_limit": memory_limit or settings.duckdb_memory,
+        config: dict[str, str | bool | int | float | list[str]] = {
+                  "memory_limit": memory_limit or settings.duckdb_memory,
                   "threads": int(threads or settings.duckdb_threads or os.cpu_count() or 1),
                   "temp_directory": spill, "preserve_insertion_order": False,
                   "autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -85,13 +87,15 @@ class DuckDBEngine:
     @property
     def relation(self) -> str:
         if self.source.kind == "duckdb":
+            if self.source.table is None:
+                raise AuditInputError(f"{self.source.name}: name the table of the DuckDB database to audit.")
             return ".".join(q(part) for part in self.source.table.split("."))
         files = "[" + ", ".join(lit(p) for p in self.source.paths) + "]"
         if self.source.format == "parquet":
             return f"read_parquet({files}, union_by_name=true)"
         return f"read_csv({files}, union_by_name=true, header=true, {CSV_TYPES})"
 
-    def _sql(self, query: str):
+    def _sql(self, query: str) -> Any:
         try:
             return self.con.sql(query)
         except self._duckdb.Error as exc:
@@ -181,7 +185,7 @@ class DuckDBEngine:
             values += list(self._sql(f"SELECT {prefix} FROM (SELECT {', '.join(q(n) for n in need['distinct'])} "
                                      f"FROM {self.relation} LIMIT {PREFIX_ROWS})").fetchall()[0])
             keys += [("distinct", n) for n in need["distinct"]]
-        out: dict = {"missing": {}, "not_numeric": {}, "example": {}, "low": {}, "high": {}, "distinct": {}}
+        out: dict[str, dict[str, Any]] = {"missing": {}, "not_numeric": {}, "example": {}, "low": {}, "high": {}, "distinct": {}}
         for (kind, name), value in zip(keys, values[1:], strict=True):
             if kind == "example":
                 out[kind][name] = value
@@ -208,7 +212,7 @@ class DuckDBEngine:
                 edges[name] = resolved_edges(pd.Series(dtype=float), name, binning)
         return make_plan(spec, stats, edges, bins=bins, has_model=has_model)
 
-    def bin_sql(self, name: str, edges) -> str:
+    def bin_sql(self, name: str, edges: Sequence[float]) -> str:
         """A binned feature's bin index (``spec.bin_labels`` order), -1 for a missing value."""
         v, inner = self._number(name), edges[1:-1]
         index = " + ".join(f"({v} >= {num(e)})::INTEGER" for e in inner) or "0"
@@ -223,7 +227,7 @@ class DuckDBEngine:
                 out.append(f"{q(name)} AS {q(name_alias)}")
         return out
 
-    def aggregate(self, spec: AuditSpec, model=None, *, bins: int = DEFAULT_BINS,
+    def aggregate(self, spec: AuditSpec, model: Any = None, *, bins: int = DEFAULT_BINS,
                   progress: Progress | None = None) -> Aggregates:
         if model is not None:
             self.check_columns(list(model.feature_names))
@@ -232,7 +236,7 @@ class DuckDBEngine:
         if model is not None:
             raw = self._through_model(plan, model, select, progress)
         elif plan.source == "prediction":
-            query = (f"SELECT {', '.join(select)}, {q(spec.prediction)} AS {q(alias('p'))}, count(*) AS n "
+            query = (f"SELECT {', '.join(select)}, {q(str(spec.prediction))} AS {q(alias('p'))}, count(*) AS n "
                      f"FROM {self.relation} GROUP BY ALL")
             raw = self._fetch(query, progress)
         else:
@@ -246,16 +250,17 @@ class DuckDBEngine:
         return finish(raw, plan, model=model, engine=self.name, has_scores=has_scores)
 
     def _score_query(self, plan: Plan, select: list[str]) -> str:
-        grid, x = plan.grid, q(alias("x"))
+        score, grid, threshold = plan.scores
+        x = q(alias("x"))
         lo, width, top = num(grid.lo), num(grid.width), num(float(grid.bins))
         names = ", ".join(q(a) for a in [*sensitive_aliases(plan), alias("t")])
         return f"""
-            WITH a AS (SELECT {', '.join(select)}, {self._number(plan.spec.score)} AS {x} FROM {self.relation}),
+            WITH a AS (SELECT {', '.join(select)}, {self._number(score)} AS {x} FROM {self.relation}),
             b AS (SELECT *, least(greatest(floor(({x} - {lo}) / {width}), 0), {top}) AS k0 FROM a),
             c AS (SELECT *, CASE WHEN k0 > 0 AND {x} < {lo} + k0 * {width} THEN k0 - 1 ELSE k0 END AS k1 FROM b),
             d AS (SELECT *, CASE WHEN k1 < {top} AND {x} >= {lo} + (k1 + 1) * {width} THEN k1 + 1 ELSE k1 END AS k
                   FROM c)
-            SELECT {names}, ({x} >= {num(plan.threshold)})::BIGINT AS {q(alias('d'))},
+            SELECT {names}, ({x} >= {num(threshold)})::BIGINT AS {q(alias('d'))},
                    (CASE WHEN {x} IS NULL OR isnan({x}) THEN -2 ELSE k END)::BIGINT AS {q(alias('b'))},
                    count(*) AS n, sum({x}) AS ssum
             FROM d GROUP BY ALL"""
@@ -269,7 +274,8 @@ class DuckDBEngine:
                 raise AuditInputError(f"{self.source.name}: DuckDB could not read it "
                                       f"({str(exc).splitlines()[0]}).") from exc
 
-    def _through_model(self, plan: Plan, model, select: list[str], progress: Progress | None) -> pd.DataFrame:
+    def _through_model(self, plan: Plan, model: Any, select: list[str],
+                       progress: Progress | None) -> pd.DataFrame:
         features = [q(f) for f in model.feature_names]
         total = max(self.count_rows(), 1)
         reader = self._sql(f"SELECT {', '.join([*features, *select])} FROM {self.relation}").to_arrow_reader(

@@ -19,6 +19,8 @@ whole numbers, floats and booleans (dates, decimals...) take the plain grouped p
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +36,7 @@ class UnknownValues(Exception):
     """Some rows hold a value the codes do not know yet."""
 
 
-def _literal(value, lit, num) -> str | None:
+def _literal(value: object, lit: Callable[[str], str], num: Callable[[float], str]) -> str | None:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int):
@@ -46,7 +48,8 @@ def _literal(value, lit, num) -> str | None:
     return None
 
 
-def _code_sql(column: str, values: list, *, floating: bool, lit, num) -> tuple[str, list] | None:
+def _code_sql(column: str, values: list[Any], *, floating: bool, lit: Callable[[str], str],
+              num: Callable[[float], str]) -> tuple[str, list[Any]] | None:
     """``CASE``: each known value's position, ``len(known)`` for missing (NULL or NaN), -1 for others."""
     known = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     literals = [_literal(v, lit, num) for v in known]
@@ -58,7 +61,7 @@ def _code_sql(column: str, values: list, *, floating: bool, lit, num) -> tuple[s
     return f"(CASE WHEN {missing} THEN {len(known)} ELSE {inner} END)", known
 
 
-def values_of(engine, plan: Plan, *, everything: bool = False) -> dict[str, list]:
+def values_of(engine: Any, plan: Plan, *, everything: bool = False) -> dict[str, list[Any]]:
     """The values of the target and the sensitive features that are not binned (first rows, or all rows)."""
     spec = plan.spec
     columns = list(dict.fromkeys(c for c in (*spec.sensitive, spec.target) if c not in plan.edges))
@@ -68,10 +71,14 @@ def values_of(engine, plan: Plan, *, everything: bool = False) -> dict[str, list
     return {c: list(v or []) for c, v in zip(columns, row, strict=True)}
 
 
-def score_query(engine, plan: Plan, values: dict[str, list]):
+def score_query(engine: Any, plan: Plan,
+                values: dict[str, list[Any]]) -> tuple[str, list[int], list[list[Any] | None]] | None:
     """The integer-key query and how to decode its keys, or None when a value type needs the plain pass."""
-    spec, grid = plan.spec, plan.grid
-    parts, radices, decoders = [], [], []
+    spec = plan.spec
+    score, grid, threshold = plan.scores
+    parts: list[str] = []
+    radices: list[int] = []
+    decoders: list[list[Any] | None] = []
     for column in (*spec.sensitive, spec.target):
         if column in plan.edges:  # bin index from -1 (missing): codes 0 .. bins
             parts.append(f"({engine.bin_sql(column, plan.edges[column])} + 1)")
@@ -92,13 +99,13 @@ def score_query(engine, plan: Plan, values: dict[str, list]):
     for i, radix in enumerate(radices[1:], start=1):
         cell = f"({cell} * {radix} + c{i})"
     unknown = " OR ".join(f"c{i} < 0" for i in range(len(parts)))
-    x, slots = engine._number(spec.score), grid.bins + 2
+    x, slots = engine._number(score), grid.bins + 2
     lo, width, top = num(grid.lo), num(grid.width), num(float(grid.bins))
     query = f"""
         WITH a AS (SELECT {codes}, {x} AS x FROM {engine.relation}),
         b AS (SELECT *, least(greatest(floor((x - {lo}) / {width}), 0), {top}) AS k0 FROM a),
         k AS (SELECT *, CASE WHEN k0 > 0 AND x < {lo} + k0 * {width} THEN k0 - 1 ELSE k0 END AS k1 FROM b)
-        SELECT CASE WHEN {unknown} THEN -1 ELSE ({cell} * 2 + (x >= {num(plan.threshold)})::BIGINT) * {slots} + (
+        SELECT CASE WHEN {unknown} THEN -1 ELSE ({cell} * 2 + (x >= {num(threshold)})::BIGINT) * {slots} + (
                    CASE WHEN x IS NULL OR isnan(x) THEN {grid.bins + 1}
                         WHEN k1 < {top} AND x >= {lo} + (k1 + 1) * {width} THEN k1 + 1 ELSE k1 END)::BIGINT END AS key,
                count(*) AS n, sum(x) AS ssum
@@ -106,14 +113,15 @@ def score_query(engine, plan: Plan, values: dict[str, list]):
     return query, radices, decoders
 
 
-def decode(table: pd.DataFrame, plan: Plan, radices: list[int], decoders: list) -> pd.DataFrame:
+def decode(table: pd.DataFrame, plan: Plan, radices: list[int], decoders: list[list[Any] | None]) -> pd.DataFrame:
     """The grouped raw table (``engines.finish``) from counted keys."""
     import pyarrow as pa
 
     key = table["key"].to_numpy(dtype=np.int64)
     if (key < 0).any():
         raise UnknownValues()
-    slots = plan.grid.bins + 2
+    grid = plan.scores[1]
+    slots = grid.bins + 2
     group, slot = np.divmod(key, slots)
     rest, decision = np.divmod(group, 2)
     names = [*sensitive_aliases(plan), alias("t")]
@@ -127,13 +135,13 @@ def decode(table: pd.DataFrame, plan: Plan, radices: list[int], decoders: list) 
             columns[name] = pa.array(values.tolist()).to_pandas() if len(values) else pd.Series([], dtype=object)
     frame = pd.DataFrame({name: columns[name] for name in names})
     frame[alias("d")] = decision
-    frame[alias("b")] = np.where(slot == plan.grid.bins + 1, -2, slot)
+    frame[alias("b")] = np.where(slot == grid.bins + 1, -2, slot)
     frame["n"] = table["n"].to_numpy(dtype=np.int64)
     frame["ssum"] = table["ssum"].to_numpy(dtype=np.float64)
     return frame
 
 
-def grouped_scores(engine, plan: Plan, fetch) -> pd.DataFrame | None:
+def grouped_scores(engine: Any, plan: Plan, fetch: Callable[[str], pd.DataFrame]) -> pd.DataFrame | None:
     """The grouped raw table of the score pass (``fetch(query)`` runs it), or None for the plain pass."""
     for everything in (False, True):
         made = score_query(engine, plan, values_of(engine, plan, everything=everything))

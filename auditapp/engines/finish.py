@@ -16,6 +16,7 @@ and ``ssum`` (the sum of the scores), and ``n`` (the number of rows).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,7 @@ def labels_of(raw: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return pd.DataFrame({name: out[name] for name in spec.sensitive})
 
 
-def finish(raw: pd.DataFrame, plan: Plan, *, model=None, engine: str, has_scores: bool) -> Aggregates:
+def finish(raw: pd.DataFrame, plan: Plan, *, model: Any = None, engine: str, has_scores: bool) -> Aggregates:
     """The counts table and histograms of a grouped raw table (see the module docstring).
 
     Raises

@@ -16,7 +16,9 @@ the same bin as a tie (one half), i.e. it is the exact AUC of the scores rounded
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,7 +81,7 @@ class BinGrid:
         k = int(round((float(threshold) - self.lo) / self.width))
         return min(max(k, 0), self.bins)
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, Any]:
         """The resolution, for the audit record and the screen."""
         return {"bins": self.bins, "range": [self.lo, self.hi], "bin_width": self.width,
                 "exact_at": "the bin edges lo + k * bin_width (k = 0 .. bins)",
@@ -113,7 +115,8 @@ class ScoreHistograms:
         return ScoreHistograms(self.grid, counts, sums)
 
 
-def histograms_from_rows(cell: np.ndarray, n_cells: int, y_true, y_score, grid: BinGrid) -> ScoreHistograms:
+def histograms_from_rows(cell: np.ndarray, n_cells: int, y_true: np.ndarray, y_score: np.ndarray,
+                         grid: BinGrid) -> ScoreHistograms:
     """Histograms of row scores, for the intersection codes ``cell`` (0 .. n_cells-1)."""
     size = grid.bins + 1
     key = (np.asarray(cell, dtype=np.int64) * 2 + np.asarray(y_true, dtype=np.int64)) * size + grid.assign(y_score)
@@ -213,7 +216,7 @@ class HistogramIndex:
             columns=["group", "threshold", "fpr", "tpr"])
 
 
-def calibration_from_histograms(labels, histograms: ScoreHistograms, *, n_bins: int = CALIBRATION_BINS,
+def calibration_from_histograms(labels: Sequence[str], histograms: ScoreHistograms, *, n_bins: int = CALIBRATION_BINS,
                                 confidence: float = 0.95) -> pd.DataFrame:
     """The calibration table (as ``scores.calibration_table``) from histograms: each calibration bin is
     ``bins / n_bins`` whole histogram bins (the top bin, scores at the last edge, joins the last one)."""

@@ -6,6 +6,8 @@ then tabulated from the rows. This is the reference the out-of-core engines are 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -30,7 +32,7 @@ class PandasEngine:
     def count_rows(self) -> int:
         return int(len(self.frame))
 
-    def aggregate(self, spec: AuditSpec, model=None, *, bins: int = DEFAULT_BINS,
+    def aggregate(self, spec: AuditSpec, model: Any = None, *, bins: int = DEFAULT_BINS,
                   progress: Progress | None = None) -> Aggregates:
         data = prepare(self.frame, spec, model)
         return aggregates_from_data(data, spec, bins=bins, engine=self.name)
@@ -64,7 +66,7 @@ class PandasEngine:
         return None
 
 
-def aggregates_from_data(data, spec: AuditSpec, *, bins: int, engine: str) -> Aggregates:
+def aggregates_from_data(data: Any, spec: AuditSpec, *, bins: int, engine: str) -> Aggregates:
     """The counts table and histograms of prepared rows (``spec.AuditData``)."""
     ones = np.ones(len(data.y_true), dtype=np.int64)
     grid = bin_of = sums = None

@@ -49,6 +49,19 @@ class Plan:
         """Columns read as numbers: binned sensitive features and the score column."""
         return [*self.spec.bins, *([self.spec.score] if self.spec.score else [])]
 
+    @property
+    def scores(self) -> tuple[str, BinGrid, float]:
+        """The score column, its histogram grid and the threshold, for the score passes.
+
+        Raises
+        ------
+        AuditInputError
+            When the plan has no score column (a pass over scores was asked of an audit without them).
+        """
+        if self.spec.score is None or self.grid is None or self.threshold is None:
+            raise AuditInputError("This audit has no score column, so there are no scores to count.")
+        return self.spec.score, self.grid, float(self.threshold)
+
 
 def needed_stats(spec: AuditSpec) -> dict[str, list[str]]:
     """Which columns need which statistic."""
@@ -108,7 +121,7 @@ def check_edges(name: str, edges: tuple[float, ...], stats: ColumnStats) -> None
     low, high = stats.low.get(name), stats.high.get(name)
     if low is None or np.isnan(low):
         return
-    outside = [v for v in (low, high) if v < edges[0] or v > edges[-1]]
+    outside = [v for v in (low, high) if v is not None and (v < edges[0] or v > edges[-1])]
     if outside:
         raise AuditInputError(
             f"Some value(s) of '{name}' lie outside the bin edges [{edges[0]:g}, {edges[-1]:g}] "

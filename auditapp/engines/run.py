@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 from dataclasses import dataclass
+from typing import Any
 
 from auditapp.core.audit import Audit
 from auditapp.core.errors import AuditInputError
@@ -20,7 +21,7 @@ class SourceAudit:
     """An audit of a whole source, with what the record says about the source."""
 
     audit: Audit
-    dataset_info: dict
+    dataset_info: dict[str, Any]
     source: Source
 
 
@@ -67,7 +68,7 @@ def choose_engine(source: Source, requested: str = "auto") -> str:
     return "pandas"
 
 
-def open_engine(source: Source, name: str, *, master: str | None = None, session=None):
+def open_engine(source: Source, name: str, *, master: str | None = None, session: Any = None) -> Any:
     """An engine over ``source`` (``pandas`` reads the one file into memory first)."""
     if name == "duckdb":
         from auditapp.engines.duckdb_engine import DuckDBEngine
@@ -87,9 +88,9 @@ def open_engine(source: Source, name: str, *, master: str | None = None, session
     raise AuditInputError(f"Unknown engine {name!r}: use {', '.join(ENGINES)}.")
 
 
-def audit_source(source: Source, spec: AuditSpec, model=None, *, engine: str = "auto", master: str | None = None,
+def audit_source(source: Source, spec: AuditSpec, model: Any = None, *, engine: str = "auto", master: str | None = None,
                  bins: int = DEFAULT_BINS, limits: WorkLimits | None = None, remedy: str = SERVER_REMEDY,
-                 progress: Progress | None = None, session=None, hash_source: bool = True) -> SourceAudit:
+                 progress: Progress | None = None, session: Any = None, hash_source: bool = True) -> SourceAudit:
     """Audit a whole source through an engine: counts and histograms where the data is, the rest here.
 
     The source's content hash is computed alongside (another thread) when ``hash_source`` is True.
@@ -115,11 +116,12 @@ def audit_source(source: Source, spec: AuditSpec, model=None, *, engine: str = "
 
 
 def sample_source(source: Source, spec: AuditSpec, *, size: int, seed: int, engine: str = "auto",
-                  master: str | None = None, session=None) -> StratifiedSample:
+                  master: str | None = None, session: Any = None) -> StratifiedSample:
     """A stratified sample (group × outcome) of about ``size`` rows, drawn by the engine."""
     name = choose_engine(source, engine)
     runner = open_engine(source, name, master=master, session=session)
     try:
-        return runner.sample(spec, size=size, seed=seed)
+        sample: StratifiedSample = runner.sample(spec, size=size, seed=seed)
+        return sample
     finally:
         runner.close()

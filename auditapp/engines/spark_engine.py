@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from typing import Any
 
 import pandas as pd
 
@@ -36,7 +37,7 @@ from auditapp.engines.sources import Source, check_file_columns, parquet_columns
 _OUR_ERROR = re.compile(r"auditapp\.errors\.\w+: (.+)")
 
 
-def spark_session(master: str):
+def spark_session(master: str) -> Any:
     """A Spark session for ``master`` (a Spark Connect session for ``sc://`` URLs)."""
     try:
         from pyspark.sql import SparkSession
@@ -75,7 +76,7 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, source: Source, *, master: str = "local[*]", session=None):
+    def __init__(self, source: Source, *, master: str = "local[*]", session: Any = None) -> None:
         if source.kind != "files":
             raise AuditInputError(f"{source.name}: the Spark engine reads Parquet or CSV files; use --engine duckdb "
                                   "for a DuckDB table.")
@@ -119,18 +120,18 @@ class SparkEngine:
                 by_file[path] = parquet_columns(path)
         check_file_columns(self.source, by_file, needed)
 
-    def _collect(self, frame) -> pd.DataFrame:
+    def _collect(self, frame: Any) -> pd.DataFrame:
         try:
             return frame.toArrow().to_pandas()
         except Exception as exc:  # Spark job failures arrive as Py4J/Spark exceptions
             raise spark_error(exc, self.source.name) from exc
 
-    def _number(self, name: str):
+    def _number(self, name: str) -> Any:
         from pyspark.sql import functions as F
 
         return F.col(f"`{name}`").try_cast("double")
 
-    def _missing(self, name: str, numeric: bool):
+    def _missing(self, name: str, numeric: bool) -> Any:
         from pyspark.sql import functions as F
         from pyspark.sql.types import DoubleType, FloatType
 
@@ -159,7 +160,7 @@ class SparkEngine:
             parts.append(F.approx_count_distinct(F.col(f"`{name}`")))
             keys.append(("distinct", name))
         row = self._collect(self.df.agg(*parts)).iloc[0].tolist()
-        out: dict = {"missing": {}, "not_numeric": {}, "example": {}, "low": {}, "high": {}, "distinct": {}}
+        out: dict[str, dict[str, Any]] = {"missing": {}, "not_numeric": {}, "example": {}, "low": {}, "high": {}, "distinct": {}}
         for (kind, name), value in zip(keys, row[1:], strict=True):
             if kind == "example":
                 out[kind][name] = value
@@ -187,7 +188,7 @@ class SparkEngine:
                 edges[name] = resolved_edges(pd.Series(dtype=float), name, binning)
         return make_plan(spec, stats, edges, bins=bins, has_model=has_model)
 
-    def _keyed(self, plan: Plan):
+    def _keyed(self, plan: Plan) -> list[Any]:
         """The source with the aliased sensitive columns (raw values or bin indexes) and target."""
         from pyspark.sql import functions as F
 
@@ -203,7 +204,7 @@ class SparkEngine:
                 columns.append(F.col(f"`{name}`").alias(name_alias))
         return columns + [F.col(f"`{plan.spec.target}`").alias(alias("t"))]
 
-    def aggregate(self, spec: AuditSpec, model=None, *, bins: int = DEFAULT_BINS,
+    def aggregate(self, spec: AuditSpec, model: Any = None, *, bins: int = DEFAULT_BINS,
                   progress: Progress | None = None) -> Aggregates:
         from pyspark.sql import functions as F
 
@@ -228,19 +229,19 @@ class SparkEngine:
         has_scores = plan.grid is not None and "b" in raw.columns and bool((raw["b"] >= 0).any())
         return finish(raw, plan, model=model, engine=self.name, has_scores=has_scores)
 
-    def _score_groups(self, plan: Plan, keyed, names):
+    def _score_groups(self, plan: Plan, keyed: list[Any], names: list[str]) -> Any:
         from pyspark.sql import functions as F
 
-        grid = plan.grid
+        score, grid, threshold = plan.scores
         lo, width, top = F.lit(grid.lo), F.lit(grid.width), F.lit(float(grid.bins))
         x = F.col(alias("x"))
-        frame = self.df.select(*keyed, self._number(plan.spec.score).alias(alias("x")))
+        frame = self.df.select(*keyed, self._number(score).alias(alias("x")))
         frame = frame.withColumn("k0", F.least(F.greatest(F.floor((x - lo) / width).cast("double"), F.lit(0.0)), top))
         k0 = F.col("k0")
         frame = frame.withColumn("k1", F.when((k0 > 0) & (x < lo + k0 * width), k0 - 1).otherwise(k0))
         k1 = F.col("k1")
         frame = frame.withColumn("k", F.when((k1 < top) & (x >= lo + (k1 + 1) * width), k1 + 1).otherwise(k1))
-        frame = frame.select(*names, (x >= F.lit(float(plan.threshold))).cast("long").alias(alias("d")),
+        frame = frame.select(*names, (x >= F.lit(threshold)).cast("long").alias(alias("d")),
                              F.col("k").cast("long").alias(alias("b")), x)
         return frame.groupBy(*names, alias("d"), alias("b")).agg(F.count(F.lit(1)).alias("n"), F.sum(x).alias("ssum"))
 

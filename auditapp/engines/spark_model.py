@@ -24,6 +24,8 @@ import functools
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from typing import Any
 
 from auditapp.core.errors import AuditInputError
 from auditapp.engines.batches import RAW_KEYS, alias, model_batch, sensitive_aliases
@@ -32,7 +34,7 @@ from auditapp.engines.plan import Plan
 _SUFFIX = {"skops": ".skops", "onnx": ".onnx", "pickle": ".pkl"}
 
 
-def model_file(model) -> tuple[str, str, bool]:
+def model_file(model: Any) -> tuple[str, str, bool]:
     """A local copy of the model's file named by its hash: ``(path, sha256, trust_pickle)``."""
     runner = getattr(model, "runner", None)
     ref = getattr(runner, "ref", None)
@@ -60,7 +62,7 @@ def model_file(model) -> tuple[str, str, bool]:
                           ".onnx file.")
 
 
-def ship(spark, path: str) -> None:
+def ship(spark: Any, path: str) -> None:
     """Make ``path`` available to the executors (``SparkFiles.get(basename)``)."""
     if hasattr(spark, "sparkContext") and not type(spark).__module__.startswith("pyspark.sql.connect"):
         try:
@@ -73,7 +75,7 @@ def ship(spark, path: str) -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def executor_model(file_name: str, sha256: str, trust_pickle: bool):
+def executor_model(file_name: str, sha256: str, trust_pickle: bool) -> Any:
     """On an executor: the shipped model, checked and loaded (sandboxed) once per process."""
     from pyspark import SparkFiles
 
@@ -90,7 +92,7 @@ def executor_model(file_name: str, sha256: str, trust_pickle: bool):
     return model
 
 
-def through_model(engine, plan: Plan, model, keyed):
+def through_model(engine: Any, plan: Plan, model: Any, keyed: list[Any]) -> Any:
     """Grouped raw counts of every row's prediction, computed on the executors."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import DoubleType, LongType, StructField, StructType
@@ -107,7 +109,7 @@ def through_model(engine, plan: Plan, model, keyed):
     short = [f"s{i}" for i in range(len(plan.spec.sensitive))]
     renames = {k: alias(k) for k in [*short, *RAW_KEYS]}
 
-    def run(batches):
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
         loaded = executor_model(name, sha, trust)
         for batch in batches:
             yield model_batch(batch, plan, loaded).rename(columns=renames)[[f.name for f in schema.fields]]

@@ -13,7 +13,7 @@ from typing import Any
 
 from auditapp.core.audit import Audit, run_audit
 from auditapp.core.errors import AuditInputError
-from auditapp.core.scores import ThresholdIndex
+from auditapp.core.scores import ScoreIndex
 from auditapp.core.spec import AuditSpec
 from auditapp.core.workload import WorkLimits
 from auditapp.inputs.intake import Dataset, read_table
@@ -140,7 +140,7 @@ def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_
 
 
 def threshold_index_for(store: ArtifactStore, token: str, state: dict[str, Any], features: tuple[str, ...],
-                        *, trust_pickle: bool = False) -> ThresholdIndex:
+                        *, trust_pickle: bool = False) -> ScoreIndex:
     """Per-group sorted scores for the threshold explorer (sorted once, with the audit)."""
     audit = audit_for(store, token, state, trust_pickle=trust_pickle)
     if not audit.has_scores:
