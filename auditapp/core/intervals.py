@@ -35,7 +35,8 @@ _erfc = np.vectorize(math.erfc, otypes=[float])
 def z_value(confidence) -> np.ndarray:
     """The two-sided normal critical value for a confidence level (array or scalar)."""
     level = np.asarray(confidence, dtype=np.float64)
-    return normal_quantile(0.5 + level / 2.0)
+    result: np.ndarray = normal_quantile(0.5 + level / 2.0)
+    return result
 
 
 def normal_two_sided_p(statistic) -> np.ndarray:
@@ -44,7 +45,8 @@ def normal_two_sided_p(statistic) -> np.ndarray:
     out = np.full(stat.shape, np.nan)
     ok = ~np.isnan(stat)
     out[ok] = _erfc(stat[ok] / math.sqrt(2.0))
-    return np.minimum(out, 1.0)
+    result: np.ndarray = np.minimum(out, 1.0)
+    return result
 
 
 def _arrays(*values):
@@ -113,7 +115,8 @@ def proportion_interval(x, n, z) -> tuple[np.ndarray, np.ndarray]:
 def normal_quantile_cdf(z) -> np.ndarray:
     """Standard normal CDF of ``z`` (array)."""
     z = np.asarray(z, dtype=np.float64)
-    return 1.0 - 0.5 * _erfc(z / math.sqrt(2.0))
+    result: np.ndarray = 1.0 - 0.5 * _erfc(z / math.sqrt(2.0))
+    return result
 
 
 # --- two proportions: Miettinen–Nurminen score statistic ------------------------------------------
@@ -145,7 +148,8 @@ def _diff_null(x1, n1, x2, n2, delta):
 
 def diff_score_statistic(x1, n1, x2, n2, delta=0.0) -> np.ndarray:
     """Miettinen–Nurminen score statistic for H0: p1 - p2 = delta (NaN where undefined)."""
-    return _diff_statistic(*_arrays(x1, n1, x2, n2, delta))
+    result: np.ndarray = _diff_statistic(*_arrays(x1, n1, x2, n2, delta))
+    return result
 
 
 def _diff_statistic(x1, n1, x2, n2, delta):
@@ -158,7 +162,8 @@ def _diff_statistic(x1, n1, x2, n2, delta):
 
 def ratio_score_statistic(x1, n1, x2, n2, ratio=1.0) -> np.ndarray:
     """Miettinen–Nurminen score statistic for H0: p1 / p2 = ratio."""
-    return _ratio_statistic(*_arrays(x1, n1, x2, n2, ratio))
+    result: np.ndarray = _ratio_statistic(*_arrays(x1, n1, x2, n2, ratio))
+    return result
 
 
 def _ratio_statistic(x1, n1, x2, n2, ratio):
@@ -196,7 +201,8 @@ def _bisect(statistic, low, high, z, is_lower, iterations: int) -> np.ndarray:
         move_low = outside == is_lower
         lo = np.where(move_low, mid, lo)
         hi = np.where(move_low, hi, mid)
-    return (lo + hi) / 2
+    result: np.ndarray = (lo + hi) / 2
+    return result
 
 
 def _stacked(x1, n1, x2, n2, z):

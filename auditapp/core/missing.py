@@ -57,7 +57,8 @@ def parse_missing_values(values: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 def _is_text(column: pd.Series) -> bool:
-    return pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)
+    result: bool = pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)
+    return result
 
 
 def _counts(column: pd.Series, words: Sequence[str]) -> dict[str, int]:

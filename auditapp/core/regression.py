@@ -231,8 +231,8 @@ def _grouping(grouping, y, p, reference, *, min_group_size, n_boot, confidence, 
     e = p - y
     yc, pc = y - means_y[codes], p - means_p[codes]
     squared = e * e
-    columns = (yc, pc, e, np.abs(e), squared, yc * yc, pc * pc, squared * squared)
-    rep_n, rep_s = replicate_sums(columns, codes, n_groups, n_boot=n_boot, rng=rng)
+    summed = (yc, pc, e, np.abs(e), squared, yc * yc, pc * pc, squared * squared)
+    rep_n, rep_s = replicate_sums(summed, codes, n_groups, n_boot=n_boot, rng=rng)
     reps = _replicate_metrics(rep_n, rep_s, means_y, means_p)
     columns: dict[str, object] = {f: grouping.values[f].to_numpy() for f in grouping.features}
     columns["count"] = sizes
@@ -350,7 +350,7 @@ def _summary(groups, reps, confidence) -> pd.DataFrame:
             s_low, s_high = percentile_interval(rep.max(axis=1) - rep.min(axis=1), smallest, confidence)
             r_low, r_high = percentile_interval(rep.min(axis=1) / rep.max(axis=1), smallest, confidence)
         if np.isnan(ratio):
-            r_low = r_high = np.nan
+            r_low = r_high = np.full_like(r_low, np.nan)
         rows[metric] = [float(v) for v in (spread, s_low, s_high, ratio, r_low, r_high)]
     return pd.DataFrame.from_dict(rows, orient="index", columns=[
         "max_minus_min", "max_minus_min_low", "max_minus_min_high", "min_over_max", "min_over_max_low",

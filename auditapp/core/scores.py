@@ -85,7 +85,8 @@ def group_labels(sensitive_features: pd.DataFrame) -> np.ndarray:
     labels = frame.iloc[:, 0].to_numpy(dtype=object)
     for name in frame.columns[1:]:
         labels = labels + GROUP_SEPARATOR + frame[name].to_numpy(dtype=object)
-    return labels
+    result: np.ndarray = labels
+    return result
 
 
 def build_threshold_index(y_true, y_score, groups, *, order: np.ndarray | None = None) -> ThresholdIndex:
@@ -119,7 +120,8 @@ def roc_auc(index: ThresholdIndex, *, confidence: float = 0.95) -> pd.DataFrame:
     (``engines.histograms.HistogramIndex``) computes it from its bins.
     """
     if hasattr(index, "histograms"):
-        return index.roc_auc(confidence=confidence)
+        table: pd.DataFrame = getattr(index, "roc_auc")(confidence=confidence)  # noqa: B009
+        return table
     z = float(normal_quantile(0.5 + confidence / 2))
     rows = []
     for label, pos, neg in zip(index.labels, index.positives, index.negatives, strict=True):

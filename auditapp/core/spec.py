@@ -178,7 +178,8 @@ def _same_value(values: pd.Series, wanted: Any) -> np.ndarray:
     """Compare a column to a user-given value, tolerating '1' vs 1 vs 1.0 and 'True' vs True."""
     direct = (values == wanted).to_numpy(dtype=bool, na_value=False)
     if direct.any():
-        return direct
+        found: np.ndarray = direct
+        return found
     as_text = values.astype("string").str.strip()
     text = str(wanted).strip()
     hit = (as_text == text).to_numpy(dtype=bool, na_value=False)
@@ -189,7 +190,8 @@ def _same_value(values: pd.Series, wanted: Any) -> np.ndarray:
             hit = (numeric == number).to_numpy(dtype=bool, na_value=False)
         except ValueError:
             pass
-    return hit
+    result: np.ndarray = hit
+    return result
 
 
 def _labels(frame: pd.DataFrame, spec: AuditSpec) -> np.ndarray:
@@ -261,7 +263,8 @@ def _scores_from_column(frame: pd.DataFrame, spec: AuditSpec) -> np.ndarray:
             "outside [0, 1], so the default threshold 0.5 means nothing. Give a threshold "
             "(--threshold) on the score's own scale."
         )
-    return scores
+    result: np.ndarray = scores
+    return result
 
 
 def _numeric_for_bins(column: pd.Series, name: str) -> pd.Series:

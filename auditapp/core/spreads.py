@@ -109,11 +109,14 @@ def spreads_of_proportions(requests: Sequence[Sequence[tuple[np.ndarray, np.ndar
             out.append(None)
     if batch:
         _solve_pairwise(batch, out)
-    return out
+    done = [estimate for estimate in out if estimate is not None]
+    if len(done) != len(out):  # every placeholder is filled by the pairwise solve
+        raise RuntimeError("A spread request was left without an estimate.")
+    return done
 
 
 def _solve_pairwise(batch, out) -> None:
-    cols = {k: [] for k in ("a", "b", "c", "d", "z")}
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("a", "b", "c", "d", "z")}
     slices, start = [], 0
     for _, kept, z, _m in batch:
         for x, n in kept:
@@ -254,7 +257,7 @@ def versus_highest(x, n, confidence: float, *, measure: str) -> tuple[np.ndarray
     out = [np.full(k, np.nan) for _ in range(3)]
     ok = np.flatnonzero(n >= MIN_DENOMINATOR)
     if ok.size < 2:
-        return tuple(out)
+        return out[0], out[1], out[2]
     rate = x[ok] / n[ok]
     top = rate.max()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -281,4 +284,4 @@ def versus_highest(x, n, confidence: float, *, measure: str) -> tuple[np.ndarray
     out[0][ok], out[1][ok], out[2][ok] = value, low, high
     if measure == "ratio" and top == 0:
         out[0][ok] = np.nan
-    return tuple(out)
+    return out[0], out[1], out[2]

@@ -84,6 +84,7 @@ def run_task_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, task: st
         raise AuditInputError("Give the predictions as a column (--prediction) or a model (--model), one of them.")
     sensitive = sensitive_frame(frame, spec)
     notices: list[str] = [f"Task: {choice.task} ({choice.reason})."]
+    result: RegressionResult | MulticlassResult
     if choice.task == "regression":
         y_true = numeric_target(frame[spec.target])
         if model is not None:
@@ -131,7 +132,7 @@ def task_record(audit: TaskAudit, *, dataset: dict, model: dict | None, timestam
     """The JSON-ready record (schema ``auditapp.audit/2`` with ``task``; see the README for the keys)."""
     from auditapp.reporting.record import SCHEMA, library_versions
 
-    result = audit.result
+    result: Any = audit.result  # a RegressionResult or a MulticlassResult: the branches follow audit.task
     regression = audit.task == "regression"
     if regression:
         names = (*REGRESSION_METRICS, *RESIDUAL_QUANTILES, "mae_ratio_to_best")
@@ -143,7 +144,7 @@ def task_record(audit: TaskAudit, *, dataset: dict, model: dict | None, timestam
     for grouping in result.groupings:
         reference = _attributes(grouping, grouping.reference)
         for label, row in grouping.groups.iterrows():
-            entry = {"attributes": _attributes(grouping, label), "count": int(row["count"]),
+            entry: dict[str, Any] = {"attributes": _attributes(grouping, label), "count": int(row["count"]),
                      "flags": list(row["flags"]), "is_reference": bool(row["is_reference"]),
                      "metrics": {m: _estimate(row, m) for m in names}}
             if not regression:

@@ -135,7 +135,8 @@ def numeric_target(values: pd.Series, *, what: str = "target") -> np.ndarray:
         raise AuditInputError(
             f"The {what} '{name}' has {bad_rows.size:,} infinite values (first at row {int(bad_rows[0]) + 1}). "
             "Fix or remove those rows.")
-    return out
+    result: np.ndarray = out
+    return result
 
 
 def check_classes(y_true: pd.Series, y_pred: pd.Series, model_classes: tuple = ()) -> tuple:

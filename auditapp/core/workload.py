@@ -106,7 +106,8 @@ def _names(features: tuple[str, ...]) -> str:
 
 
 def _groupings(f: int) -> int:
-    return 2 ** f - 1
+    result: int = 2 ** f - 1
+    return result
 
 
 def measure_work(sensitive_features: pd.DataFrame, *, scored: bool = True, limits: WorkLimits | None = None,
