@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -336,7 +336,17 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
-def sensitive_frame(frame: pd.DataFrame, spec: AuditSpec) -> pd.DataFrame:
+class SensitiveChoice(Protocol):
+    """What :func:`sensitive_frame` reads of a spec: the sensitive columns and their bins."""
+
+    @property
+    def sensitive(self) -> tuple[str, ...]: ...
+
+    @property
+    def bins(self) -> Mapping[str, Binning]: ...
+
+
+def sensitive_frame(frame: pd.DataFrame, spec: SensitiveChoice) -> pd.DataFrame:
     """The sensitive columns as strings, binned where asked, with missing values as ``(missing)``."""
     out = {}
     for name in spec.sensitive:

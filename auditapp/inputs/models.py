@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,8 +51,8 @@ class AuditModel:
     feature_names: tuple[str, ...]
     classes: tuple
     can_refit: bool
-    estimator: object | None
-    runner: object | None = field(default=None, repr=False)
+    estimator: Any  # the fitted scikit-learn estimator (in this process), or None
+    runner: Any = field(default=None, repr=False)  # a SandboxedModel or an ONNX runner, or None
     decides_at_random: bool = False
 
     @property

@@ -6,6 +6,8 @@ Used where model files are opened: inside the sandboxed model process for upload
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -94,6 +96,8 @@ class OnnxRunner:
         """Class labels for each row of ``frame``."""
         if self.label_output is None:
             proba = self.predict_proba(frame)
+            if proba is None:
+                raise AuditInputError(f"The ONNX model {self.name} gives neither labels nor probabilities.")
             return np.asarray(self.classes, dtype=object)[np.argmax(proba, axis=1)]
         (labels,) = self.session.run([self.label_output], self._feed(frame))
         labels = np.asarray(labels).ravel()
@@ -151,6 +155,7 @@ def _onnx_classes(data: bytes, meta: dict, label_type: str, name: str) -> tuple:
     if meta.get("classes"):
         labels = [c.strip() for c in meta["classes"].split(",")]
         return tuple(int(c) for c in labels) if label_type == "tensor(int64)" else tuple(labels)
+    onnx: Any
     try:  # onnx reads the graph's class labels; it is optional when metadata names them
         import onnx
     except ImportError:

@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from auditapp.core.errors import AuditInputError, UntrustedModelError
 from auditapp.core.limits import runtime
@@ -142,6 +143,8 @@ class ModelRef:
         """
         if self.data is not None:
             return self.data
+        if self.path is None:
+            raise AuditInputError(f"The model file {self.name} is no longer available here. Upload it again.")
         try:
             data = Path(self.path).read_bytes()
         except (OSError, TypeError) as exc:
@@ -161,7 +164,7 @@ class SandboxPool:
         self.limits = limits or SandboxLimits.configured()
         self._children: list = []
         self._starting = 0
-        self._warming: dict[str, int] = {}  # processes being started ahead (warm_up), by model
+        self._warming: dict[tuple[Any, ...], int] = {}  # processes being started ahead (warm_up), by model
         self._cond = threading.Condition()
         # Processes are started from one long-lived thread: a sandbox dies with the thread that started it
         # (PR_SET_PDEATHSIG), and request threads of a development server end after each request.

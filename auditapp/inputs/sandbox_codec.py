@@ -242,12 +242,20 @@ def read_frame(fd: int, *, deadline: float | None = None, max_bytes: int = 1 << 
         raise ProtocolError(f"{count} parts is more than {MAX_PARTS}")
     total, parts = 0, []
     for _ in range(count):
-        (length,) = _LENGTH.unpack(_read_exact(fd, _LENGTH.size, deadline))
+        (length,) = _LENGTH.unpack(_read_part(fd, _LENGTH.size, deadline))
         total += length
         if total > max_bytes:
             raise ProtocolError(f"the message is larger than the limit of {max_bytes:,} bytes")
-        parts.append(_read_exact(fd, length, deadline))
+        parts.append(_read_part(fd, length, deadline))
     return parts
+
+
+def _read_part(fd: int, size: int, deadline: float | None) -> bytes:
+    """``size`` bytes inside a message (the other side closing here is a protocol error)."""
+    data = _read_exact(fd, size, deadline)
+    if data is None:  # only with allow_eof, which a message's inside never allows
+        raise ProtocolError("the other side closed the connection in the middle of a message")
+    return data
 
 
 def _read_exact(fd: int, size: int, deadline: float | None, *, allow_eof: bool = False) -> bytes | None:

@@ -60,6 +60,9 @@ class ModelProcess:
         self.uses = 0
         self.last_used = time.monotonic()
         self.info: dict = {}
+        if proc.stdin is None or proc.stdout is None or proc.stderr is None:
+            raise RuntimeError("A model process is started with pipes for stdin, stdout and stderr.")
+        self._stdin, self._stdout, self._stderr_pipe = proc.stdin, proc.stdout, proc.stderr
         self._to_child = proc.stdin.fileno()
         self._from_child = proc.stdout.fileno()
         os.set_blocking(self._to_child, False)
@@ -78,8 +81,8 @@ class ModelProcess:
 
     def _drain(self) -> None:
         """Keep the last lines the process wrote to stderr (bounded), so it never blocks on a full pipe."""
-        with self.proc.stderr:
-            for raw in iter(self.proc.stderr.readline, b""):
+        with self._stderr_pipe:
+            for raw in iter(self._stderr_pipe.readline, b""):
                 self._stderr.append(_CONTROL.sub("", raw[:500].decode("utf-8", "replace")).rstrip())
 
     def alive(self) -> bool:
@@ -191,7 +194,7 @@ class ModelProcess:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             log.warning("model process %s did not end after SIGKILL", self.pid)
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self._stdin, self._stdout):
             try:
                 stream.close()
             except OSError:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ _EXPLAINERS_KEPT = 4
 class LoadedModel:
     """The model this process serves, what it told its parent, and explainers already built."""
 
-    model: object
+    model: Any  # the AuditModel loaded in this process
     info: dict
     explainers: OrderedDict = field(default_factory=OrderedDict)
 

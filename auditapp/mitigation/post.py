@@ -89,7 +89,7 @@ def fit_threshold_rules(scores, y, groups, *, constraint: str, objective: str = 
     )
     with quiet_fairlearn():
         optimizer.fit(X, np.asarray(y, dtype=np.int64), sensitive_features=pd.Series(np.asarray(groups).astype(str)))
-    rules = {}
+    rules: dict[str, tuple[float, ...]] = {}
     for group, rule in optimizer.interpolated_thresholder_.interpolation_dict.items():
         for op in (rule.operation0, rule.operation1):
             if op.operator != ">":

@@ -53,6 +53,14 @@ def _parse(stored: str) -> tuple[int, str, str] | None:
     return (count, salt, digest) if kind == "pbkdf2" and count > 0 else None
 
 
+def _parsed(stored: str) -> tuple[int, str, str]:
+    """The iterations, salt and digest of a PBKDF2 hash (every stored hash is one: :func:`_usable`)."""
+    parsed = _parse(stored)
+    if parsed is None:
+        raise ValueError("not a PBKDF2 password hash")
+    return parsed
+
+
 def _usable(stored: str) -> str:
     """A stored password as a PBKDF2 hash: plain text is hashed once; a broken hash never matches."""
     if _parse(stored):
@@ -137,7 +145,7 @@ class Login:
         # What the operator configured (not the per-process hash of a plain password): every web process
         # signs the same cookie for the same user, and a changed password ends that user's sessions.
         self._fingerprints = {user: hashlib.sha256(stored.encode()).hexdigest() for user, stored in users.items()}
-        common = Counter(_parse(h)[0] for h in self._hashes.values()).most_common(1)
+        common = Counter(_parsed(h)[0] for h in self._hashes.values()).most_common(1)
         self._dummy = hash_password(secrets.token_hex(16), iterations=common[0][0] if common else ITERATIONS)
         self._cookie_key = hmac.new(secret, b"auditapp login cookie", hashlib.sha256).digest()
         self._memory_key = secrets.token_bytes(32)
@@ -155,7 +163,7 @@ class Login:
     def verify(self, user: str, password: str) -> bool:
         """Whether ``password`` is ``user``'s; the same PBKDF2 work whether or not the user exists."""
         stored = self._hashes.get(user)
-        iterations, salt, digest = _parse(stored or self._dummy)
+        iterations, salt, digest = _parsed(stored or self._dummy)
         ok = hmac.compare_digest(pbkdf2(password, salt, iterations), digest)
         return ok and stored is not None
 

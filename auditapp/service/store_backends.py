@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from auditapp.inputs.intake import sha256_file
 
@@ -185,7 +186,8 @@ class RedisBackend:
     def __init__(self, url: str, root: Path, ttl: int, prefix: str = "auditapp:"):
         import redis
 
-        self.redis = redis.Redis.from_url(url)
+        # redis-py types its commands for sync and async clients at once; this client is synchronous.
+        self.redis: Any = redis.Redis.from_url(url)
         self.ttl, self.prefix = ttl, prefix
         self.local = DiskBackend(root, ttl)
 

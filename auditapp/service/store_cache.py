@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +35,20 @@ class _NotCached(Exception):
 
 class ResultCache:
     """The cache half of :class:`auditapp.service.store.ArtifactStore` (which sets the attributes used here)."""
+
+    # Set by ArtifactStore.__init__:
+    backend: Any  # DiskBackend or RedisBackend
+    _memory: OrderedDict[str, tuple[Any, int]]
+    _memory_items: int
+    _memory_bytes: int
+    _memory_used: int
+    _disk_value_bytes: int
+    _granted: OrderedDict[tuple[str, str], None]
+    _lock: threading.Lock
+
+    def session_id(self, token: str | None) -> str:
+        """The session a token names (the store checks its signature)."""
+        raise NotImplementedError
 
     def peek(self, key: tuple) -> Any | None:
         """The cached value for ``key``, or None when nothing is cached (never computes).
