@@ -20,9 +20,11 @@ intervals are closed-form or found by bisection, and the same counts always give
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from auditapp.core.rates import normal_quantile
 
@@ -32,14 +34,14 @@ _BISECTIONS = 60
 _erfc = np.vectorize(math.erfc, otypes=[float])
 
 
-def z_value(confidence) -> np.ndarray:
+def z_value(confidence: ArrayLike) -> np.ndarray:
     """The two-sided normal critical value for a confidence level (array or scalar)."""
     level = np.asarray(confidence, dtype=np.float64)
     result: np.ndarray = normal_quantile(0.5 + level / 2.0)
     return result
 
 
-def normal_two_sided_p(statistic) -> np.ndarray:
+def normal_two_sided_p(statistic: ArrayLike) -> np.ndarray:
     """Two-sided p-value of a standard normal statistic (NaN stays NaN)."""
     stat = np.abs(np.asarray(statistic, dtype=np.float64))
     out = np.full(stat.shape, np.nan)
@@ -49,11 +51,11 @@ def normal_two_sided_p(statistic) -> np.ndarray:
     return result
 
 
-def _arrays(*values):
+def _arrays(*values: ArrayLike) -> tuple[np.ndarray, ...]:
     return np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in values))
 
 
-def wilson(x, n, z) -> tuple[np.ndarray, np.ndarray]:
+def wilson(x: ArrayLike, n: ArrayLike, z: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The plain Wilson score interval (NaN where ``n`` is 0)."""
     x, n, z = _arrays(x, n, z)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -93,7 +95,7 @@ def _exact_lower(x: np.ndarray, n: np.ndarray, tail: np.ndarray) -> np.ndarray:
     return lo
 
 
-def proportion_interval(x, n, z) -> tuple[np.ndarray, np.ndarray]:
+def proportion_interval(x: ArrayLike, n: ArrayLike, z: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Interval for one proportion: Wilson, with exact (Clopper–Pearson) bounds next to 0 and 1 events.
 
     NaN where ``n`` is below ``MIN_DENOMINATOR`` (too few to estimate).
@@ -112,7 +114,7 @@ def proportion_interval(x, n, z) -> tuple[np.ndarray, np.ndarray]:
     return np.where(too_few, np.nan, low), np.where(too_few, np.nan, high)
 
 
-def normal_quantile_cdf(z) -> np.ndarray:
+def normal_quantile_cdf(z: ArrayLike) -> np.ndarray:
     """Standard normal CDF of ``z`` (array)."""
     z = np.asarray(z, dtype=np.float64)
     result: np.ndarray = 1.0 - 0.5 * _erfc(z / math.sqrt(2.0))
@@ -121,7 +123,8 @@ def normal_quantile_cdf(z) -> np.ndarray:
 
 # --- two proportions: Miettinen–Nurminen score statistic ------------------------------------------
 
-def _diff_null(x1, n1, x2, n2, delta):
+def _diff_null(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray,
+               delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-likelihood (p1, p2) under p1 - p2 = delta (Farrington–Manning closed form).
 
     The cubic in p2 is ``N p^3 + t2 p^2 + t1 p + t0``; its ``delta^2`` term is ``n2 delta^2``
@@ -146,27 +149,32 @@ def _diff_null(x1, n1, x2, n2, delta):
     return p1, p2
 
 
-def diff_score_statistic(x1, n1, x2, n2, delta=0.0) -> np.ndarray:
+def diff_score_statistic(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike, n2: ArrayLike,
+                         delta: ArrayLike = 0.0) -> np.ndarray:
     """Miettinen–Nurminen score statistic for H0: p1 - p2 = delta (NaN where undefined)."""
     result: np.ndarray = _diff_statistic(*_arrays(x1, n1, x2, n2, delta))
     return result
 
 
-def _diff_statistic(x1, n1, x2, n2, delta):
+def _diff_statistic(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray,
+                    delta: np.ndarray) -> np.ndarray:
     p1, p2 = _diff_null(x1, n1, x2, n2, delta)
     nobs = n1 + n2
     with np.errstate(invalid="ignore", divide="ignore"):
         var = (p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2) * nobs / (nobs - 1)
-        return (x1 / n1 - x2 / n2 - delta) / np.sqrt(var)
+        statistic: np.ndarray = (x1 / n1 - x2 / n2 - delta) / np.sqrt(var)
+        return statistic
 
 
-def ratio_score_statistic(x1, n1, x2, n2, ratio=1.0) -> np.ndarray:
+def ratio_score_statistic(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike, n2: ArrayLike,
+                          ratio: ArrayLike = 1.0) -> np.ndarray:
     """Miettinen–Nurminen score statistic for H0: p1 / p2 = ratio."""
     result: np.ndarray = _ratio_statistic(*_arrays(x1, n1, x2, n2, ratio))
     return result
 
 
-def _ratio_statistic(x1, n1, x2, n2, ratio):
+def _ratio_statistic(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray,
+                     ratio: np.ndarray) -> np.ndarray:
     nobs, count = n1 + n2, x1 + x2
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         a = nobs * ratio
@@ -175,10 +183,11 @@ def _ratio_statistic(x1, n1, x2, n2, ratio):
         p2 = np.where(ratio == 1, count / nobs, np.clip(p2, 0.0, 1.0))
         p1 = np.clip(p2 * ratio, 0.0, 1.0)
         var = (p1 * (1 - p1) / n1 + ratio ** 2 * p2 * (1 - p2) / n2) * nobs / (nobs - 1)
-        return (x1 / n1 - ratio * x2 / n2) / np.sqrt(var)
+        statistic: np.ndarray = (x1 / n1 - ratio * x2 / n2) / np.sqrt(var)
+        return statistic
 
 
-def score_test(x1, n1, x2, n2) -> np.ndarray:
+def score_test(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike, n2: ArrayLike) -> np.ndarray:
     """Two-sided p-value of the Miettinen–Nurminen score test of p1 == p2 (1 when both rates are 0 or 1)."""
     stat = diff_score_statistic(x1, n1, x2, n2, 0.0)
     x1, n1, x2, n2 = _arrays(x1, n1, x2, n2)
@@ -187,7 +196,8 @@ def score_test(x1, n1, x2, n2) -> np.ndarray:
     return np.where(degenerate, 1.0, p)
 
 
-def _bisect(statistic, low, high, z, is_lower, iterations: int) -> np.ndarray:
+def _bisect(statistic: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray, z: np.ndarray,
+            is_lower: np.ndarray, iterations: int) -> np.ndarray:
     """Both ends of score intervals at once, by bisection (the statistic decreases in the parameter).
 
     An element with ``is_lower`` looks for the lower end, where the statistic equals ``z``; the others
@@ -205,14 +215,16 @@ def _bisect(statistic, low, high, z, is_lower, iterations: int) -> np.ndarray:
     return result
 
 
-def _stacked(x1, n1, x2, n2, z):
+def _stacked(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray,
+             z: np.ndarray) -> tuple[np.ndarray, ...]:
     """Each element twice (first for the lower end, then for the upper end)."""
     both = [np.concatenate([v, v]) for v in (x1, n1, x2, n2, z)]
     is_lower = np.concatenate([np.ones(x1.size, dtype=bool), np.zeros(x1.size, dtype=bool)])
     return (*both, is_lower)
 
 
-def diff_interval(x1, n1, x2, n2, z) -> tuple[np.ndarray, np.ndarray]:
+def diff_interval(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike, n2: ArrayLike,
+                  z: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Miettinen–Nurminen score interval for ``p1 - p2`` (NaN where a denominator is below the floor)."""
     x1, n1, x2, n2, z = _arrays(x1, n1, x2, n2, z)
     shape = x1.shape
@@ -231,7 +243,8 @@ def diff_interval(x1, n1, x2, n2, z) -> tuple[np.ndarray, np.ndarray]:
     return low.reshape(shape), high.reshape(shape)
 
 
-def ratio_interval(x1, n1, x2, n2, z) -> tuple[np.ndarray, np.ndarray]:
+def ratio_interval(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike, n2: ArrayLike,
+                   z: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Miettinen–Nurminen score interval for ``p1 / p2``, found on the log scale.
 
     Zero counts: 0 events in group 1 give a lower bound of 0; 0 events in group 2 an upper bound of
@@ -260,12 +273,13 @@ def ratio_interval(x1, n1, x2, n2, z) -> tuple[np.ndarray, np.ndarray]:
 
 # --- sums of independent proportions (MOVER) -----------------------------------------------------
 
-def mover(estimates, lows, highs, weights) -> tuple[np.ndarray, np.ndarray]:
+def mover(estimates: Sequence[np.ndarray], lows: Sequence[np.ndarray], highs: Sequence[np.ndarray],
+          weights: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """Interval for ``sum(w_i * p_i)`` of independent estimates from their own intervals (MOVER).
 
     ``estimates``, ``lows``, ``highs`` are sequences of arrays; ``weights`` a sequence of numbers.
     """
-    total = sum(w * e for w, e in zip(weights, estimates, strict=True))
+    total: np.ndarray = sum(w * e for w, e in zip(weights, estimates, strict=True))  # type: ignore[assignment]  # sum of arrays
     below = sum((w * e - np.minimum(w * lo, w * hi)) ** 2
                 for w, e, lo, hi in zip(weights, estimates, lows, highs, strict=True))
     above = sum((np.maximum(w * lo, w * hi) - w * e) ** 2
@@ -273,14 +287,15 @@ def mover(estimates, lows, highs, weights) -> tuple[np.ndarray, np.ndarray]:
     return total - np.sqrt(below), total + np.sqrt(above)
 
 
-def mover_wilson(counts, weights, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mover_wilson(counts: Sequence[tuple[ArrayLike, ArrayLike]], weights: Sequence[float],
+                 z: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimate and MOVER interval of ``sum(w_i * x_i / n_i)`` with Wilson limits at ``z``.
 
     ``counts`` is a sequence of ``(x, n)`` array pairs. NaN where any denominator is below the floor.
     """
-    estimates: list = []
-    lows: list = []
-    highs: list = []
+    estimates: list[np.ndarray] = []
+    lows: list[np.ndarray] = []
+    highs: list[np.ndarray] = []
     few: Any = None
     for x, n in counts:
         x, n = _arrays(x, n)
@@ -290,12 +305,12 @@ def mover_wilson(counts, weights, z) -> tuple[np.ndarray, np.ndarray, np.ndarray
         lows.append(lo)
         highs.append(hi)
         few = (n < MIN_DENOMINATOR) if few is None else few | (n < MIN_DENOMINATOR)
-    total = sum(w * e for w, e in zip(weights, estimates, strict=True))
+    total: np.ndarray = sum(w * e for w, e in zip(weights, estimates, strict=True))  # type: ignore[assignment]  # sum of arrays
     low, high = mover(estimates, lows, highs, weights)
     return total, np.where(few, np.nan, low), np.where(few, np.nan, high)
 
 
-def mover_p_value(counts, weights) -> np.ndarray:
+def mover_p_value(counts: Sequence[tuple[ArrayLike, ArrayLike]], weights: Sequence[float]) -> np.ndarray:
     """Two-sided p-value that inverts the MOVER–Wilson interval of a sum at 0.
 
     The smallest level at which the interval excludes 0, found by bisection on the critical value, so
@@ -311,12 +326,14 @@ def mover_p_value(counts, weights) -> np.ndarray:
         lo_z, hi_z = np.where(excludes, mid, lo_z), np.where(excludes, hi_z, mid)
     p = normal_two_sided_p((lo_z + hi_z) / 2)
     p = np.where(np.isnan(total), np.nan, p)
-    return np.where(total == 0, 1.0, p)
+    result: np.ndarray = np.where(total == 0, 1.0, p)
+    return result
 
 
-def mover_ratio(a, a_low, a_high, b, b_low, b_high) -> tuple[np.ndarray, np.ndarray]:
+def mover_ratio(a_in: ArrayLike, a_low_in: ArrayLike, a_high_in: ArrayLike, b_in: ArrayLike, b_low_in: ArrayLike,
+                b_high_in: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """MOVER-R (Donner & Zou) interval for ``a / b`` of two independent positive estimates."""
-    a, a_low, a_high, b, b_low, b_high = _arrays(a, a_low, a_high, b, b_low, b_high)
+    a, a_low, a_high, b, b_low, b_high = _arrays(a_in, a_low_in, a_high_in, b_in, b_low_in, b_high_in)
     with np.errstate(invalid="ignore", divide="ignore"):
         ab = a * b
         low = (ab - np.sqrt(np.maximum(ab ** 2 - a_low * b_high * (2 * a - a_low) * (2 * b - b_high), 0.0))) \
