@@ -7,8 +7,12 @@ methods are those of ``auditapp.core.intervals`` and ``auditapp.core.spreads`` a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from auditapp.core.intervals import (
     MIN_DENOMINATOR,
@@ -88,19 +92,19 @@ def balanced_accuracy_interval(counts: np.ndarray, z: float) -> tuple[np.ndarray
     return low, high
 
 
-def balanced_part(counts: np.ndarray):
+def balanced_part(counts: np.ndarray) -> Callable[[float], tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Balanced accuracy per group (both classes estimable) as ``z -> (estimate, low, high)``."""
     pos, neg = counts[:, FN] + counts[:, TP], counts[:, TN] + counts[:, FP]
     keep = (pos >= MIN_DENOMINATOR) & (neg >= MIN_DENOMINATOR)
     pairs = [(counts[keep, TP], pos[keep]), (counts[keep, TN], neg[keep])]
 
-    def at(z: float):
+    def at(z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return mover_wilson(pairs, [0.5, 0.5], z)
     return at
 
 
-def disparities(labels, counts: np.ndarray, point: dict, ref: int, confidence: float,
-                group_bounds: dict | None = None) -> pd.DataFrame:
+def disparities(labels: Sequence[str], counts: np.ndarray, point: dict[str, np.ndarray], ref: int, confidence: float,
+                group_bounds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
     """Each group against the reference: difference and ratio with intervals, and the score test.
 
     Balanced accuracy, not a single proportion, gets MOVER intervals (its difference tested by
@@ -141,10 +145,12 @@ def disparities(labels, counts: np.ndarray, point: dict, ref: int, confidence: f
     return out
 
 
-def _balanced_gaps(counts, ref, others, z, group_bounds):
+def _balanced_gaps(counts: np.ndarray, ref: int, others: np.ndarray, z: float,
+                   group_bounds: dict[str, tuple[np.ndarray, np.ndarray]]
+                   ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
     pos, neg = counts[:, FN] + counts[:, TP], counts[:, TN] + counts[:, FP]
 
-    def rep(v):
+    def rep(v: np.ndarray) -> np.ndarray:
         return np.full(others.size, v[ref])
     parts = [(counts[others, TP], pos[others]), (counts[others, TN], neg[others]),
              (rep(counts[:, TP]), rep(pos)), (rep(counts[:, TN]), rep(neg))]
@@ -159,7 +165,8 @@ def _balanced_gaps(counts, ref, others, z, group_bounds):
     return (d_lo, d_hi, r_lo, r_hi, p), np.where(ok, "mover", "")
 
 
-def _average_odds(labels, counts, point, ref, others, z) -> list[tuple]:
+def _average_odds(labels: Sequence[str], counts: np.ndarray, point: dict[str, np.ndarray], ref: int,
+                  others: np.ndarray, z: float) -> list[tuple[Any, ...]]:
     tpr, fpr = point["true_positive_rate"], point["false_positive_rate"]
     pos, neg = counts[:, FN] + counts[:, TP], counts[:, TN] + counts[:, FP]
     mean = (tpr + fpr) / 2
@@ -178,7 +185,7 @@ def _average_odds(labels, counts, point, ref, others, z) -> list[tuple]:
     return rows
 
 
-def _safe_ratio(a, b) -> np.ndarray:
+def _safe_ratio(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
     out = np.full(a.shape, np.nan)
     np.divide(a, b, out=out, where=(b > 0) & ~np.isnan(a))
@@ -195,7 +202,7 @@ def point_spread(values: np.ndarray) -> tuple[float, float]:
     return float(high - low), float(low / high) if high > 0 else NAN
 
 
-def spreads(counts: np.ndarray, point: dict, confidence: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def spreads(counts: np.ndarray, point: dict[str, np.ndarray], confidence: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``summary`` and ``criteria`` tables of one grouping (every pairwise interval solved in one batch).
 
     ``summary``: per metric, max−min and min÷max across groups with simultaneous intervals and the test
@@ -235,7 +242,7 @@ def adjust_q_values(tables: list[pd.DataFrame]) -> None:
     """
     from auditapp.core.rates import benjamini_hochberg
 
-    keys: dict = {}
+    keys: dict[Any, int] = {}
     p_values: list[float] = []
     for t, table in enumerate(tables):
         canonical = table["metric"].map(lambda m: SAME_TEST.get(m, m))

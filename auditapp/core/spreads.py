@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from auditapp.core.intervals import (
     MIN_DENOMINATOR,
@@ -41,6 +42,9 @@ from auditapp.core.intervals import (
 PAIRWISE_MAX_GROUPS = 40
 _BISECTIONS = 50
 NAN = float("nan")
+
+# A metric per group at a critical value z: ``z -> (estimate, low, high)``.
+Part = Callable[[float], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,8 @@ def spreads_of_proportions(requests: Sequence[Sequence[tuple[np.ndarray, np.ndar
     return done
 
 
-def _solve_pairwise(batch, out) -> None:
+def _solve_pairwise(batch: list[tuple[int, list[tuple[np.ndarray, np.ndarray]], float, int]],
+                    out: list[SpreadEstimate | None]) -> None:
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("a", "b", "c", "d", "z")}
     slices, start = [], 0
     for _, kept, z, _m in batch:
@@ -126,14 +131,14 @@ def _solve_pairwise(batch, out) -> None:
             cols["z"].append(np.full(i.size, z))
             slices.append(slice(start, start + i.size))
             start += i.size
-    a, b, c, d, z = (np.concatenate(cols[k]) for k in ("a", "b", "c", "d", "z"))
-    d_lo, d_hi = diff_interval(a, b, c, d, z)
+    a, b, c, d, zs = (np.concatenate(cols[k]) for k in ("a", "b", "c", "d", "z"))
+    d_lo, d_hi = diff_interval(a, b, c, d, zs)
     ratio_wanted = np.concatenate([np.full(sum(x.size * (x.size - 1) // 2 for x, _ in kept), len(kept) == 1)
                                    for _, kept, _z, _m in batch])
     r_lo, r_hi = np.full(a.size, np.nan), np.full(a.size, np.nan)
     if ratio_wanted.any():
         r_lo[ratio_wanted], r_hi[ratio_wanted] = ratio_interval(a[ratio_wanted], b[ratio_wanted],
-                                                                 c[ratio_wanted], d[ratio_wanted], z[ratio_wanted])
+                                                                 c[ratio_wanted], d[ratio_wanted], zs[ratio_wanted])
     p = score_test(a, b, c, d)
     position = 0
     for r, kept, _z, m in batch:
@@ -166,7 +171,7 @@ def _ratio_spread(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(np.min(low_pair)), float(min(1.0, np.min(high_pair)))
 
 
-def _point(kept) -> tuple[float, float]:
+def _point(kept: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
     diffs, ratio = [], NAN
     for x, n in kept:
         rate = x / n
@@ -175,14 +180,14 @@ def _point(kept) -> tuple[float, float]:
     return float(max(diffs)), (float(ratio) if len(kept) == 1 else NAN)
 
 
-def _wilson_part(x: np.ndarray, n: np.ndarray) -> Callable[[float], tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    def at(z: float):
+def _wilson_part(x: np.ndarray, n: np.ndarray) -> Part:
+    def at(z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo, hi = wilson(x, n, z)
         return x / n, lo, hi
     return at
 
 
-def _per_group_bounds(parts, z: float):
+def _per_group_bounds(parts: Sequence[Part], z: float) -> tuple[float, float, list[tuple[float, float]]]:
     gaps_low, gaps_high, ratios = [], [], []
     for part in parts:
         _, lo, hi = part(z)
@@ -202,7 +207,7 @@ def spread_per_group(parts: Sequence[Callable[[float], tuple[np.ndarray, np.ndar
     return _per_group(parts, confidence)
 
 
-def _per_group(parts, confidence: float) -> SpreadEstimate:
+def _per_group(parts: Sequence[Part], confidence: float) -> SpreadEstimate:
     estimates = [part(0.0)[0] for part in parts]
     keep = [~np.isnan(e) for e in estimates]
     if min(int(k.sum()) for k in keep) < 2:
@@ -237,14 +242,15 @@ def _per_group(parts, confidence: float) -> SpreadEstimate:
                           float(p_value), "per_group", int(max(e.size for e in estimates)), int(total))
 
 
-def _subset(part, keep):
-    def at(z: float):
+def _subset(part: Part, keep: np.ndarray) -> Part:
+    def at(z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         e, lo, hi = part(z)
         return e[keep], lo[keep], hi[keep]
     return at
 
 
-def versus_highest(x, n, confidence: float, *, measure: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def versus_highest(x: ArrayLike, n: ArrayLike, confidence: float, *,
+                   measure: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each group against the group with the highest rate: value, low and high per group.
 
     ``measure`` "ratio": ``p_g / max_j p_j``; "difference": ``p_g − max_j p_j``. The highest group
