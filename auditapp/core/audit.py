@@ -86,7 +86,7 @@ class Audit:
                 "from counts (Wilson per group, Miettinen–Nurminen for gaps).")
 
 
-def run_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, limits: WorkLimits | None = None,
+def run_audit(frame: pd.DataFrame, spec: AuditSpec, model: Any = None, *, limits: WorkLimits | None = None,
               remedy: str = SERVER_REMEDY) -> Audit:
     """Audit ``frame`` as ``spec`` says, predicting with ``model`` when one is given.
 

@@ -21,7 +21,10 @@ no interval (too few to estimate), as for rates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special
 
 __all__ = ["ROW_LIMIT", "BLOCKS", "MIN_ROWS", "replicate_sums", "expanded_levels", "percentile_interval"]
@@ -31,7 +34,7 @@ BLOCKS = 1_000
 MIN_ROWS = 10
 
 
-def replicate_sums(columns, codes: np.ndarray, n_groups: int, *, n_boot: int,
+def replicate_sums(columns: Sequence[np.ndarray], codes: np.ndarray, n_groups: int, *, n_boot: int,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Replicate counts ``(B, G)`` and column sums ``(B, G, m)`` of ``columns`` (m arrays of n rows) per group.
 
@@ -66,7 +69,7 @@ def replicate_sums(columns, codes: np.ndarray, n_groups: int, *, n_boot: int,
     return counts, sums
 
 
-def expanded_levels(n, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+def expanded_levels(n: ArrayLike, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper percentile levels (fractions) of the expanded percentile interval for size ``n``."""
     n = np.asarray(n, dtype=np.float64)
     alpha = 1.0 - float(confidence)
@@ -78,7 +81,7 @@ def expanded_levels(n, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     return half, 1.0 - half
 
 
-def percentile_interval(replicates: np.ndarray, n, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+def percentile_interval(replicates: np.ndarray, n: ArrayLike, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Expanded percentile interval of ``replicates`` ``(B, ...)``, per trailing element; ``n`` broadcasts
     to the trailing shape (the size that sets the expansion). NaN where ``n < MIN_ROWS`` or where a
     replicate is undefined."""

@@ -21,8 +21,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterator, Mapping
+from dataclasses import Field, dataclass, fields
+from typing import Any
 
 from auditapp.core.errors import AuditInputError
 
@@ -148,7 +149,7 @@ class RuntimeLimits:
         return env
 
 
-def _numbers():
+def _numbers() -> Iterator[tuple[Field[Any], str]]:
     """(field, variable) of every whole-number field of :class:`RuntimeLimits`."""
     names = {"max_table_memory": "AUDITAPP_MAX_TABLE_MEMORY", "sandbox_processes": "AUDITAPP_SANDBOX_PROCESSES"}
     for field in fields(RuntimeLimits):

@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from auditapp.core.defaults import MIN_GROUP_SIZE, N_BOOT
 from auditapp.core.errors import AuditInputError
@@ -120,7 +121,7 @@ def encode(sensitive_features: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarra
     return full, levels
 
 
-def cell_table(y_true, y_pred, full_codes: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+def cell_table(y_true: np.ndarray, y_pred: np.ndarray, full_codes: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
     """Observed intersections (their full codes) and their confusion counts ``(K, 4)``."""
     cell = 2 * np.asarray(y_true, dtype=np.int64) + np.asarray(y_pred, dtype=np.int64)
     if n_cells <= 4_000_000:
@@ -132,7 +133,7 @@ def cell_table(y_true, y_pred, full_codes: np.ndarray, n_cells: int) -> tuple[np
     return observed, table
 
 
-def _check_inputs(y_true, y_pred, sensitive_features) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def _check_inputs(y_true: ArrayLike, y_pred: ArrayLike, sensitive_features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     frame = sensitive_features.to_frame() if isinstance(sensitive_features, pd.Series) \
         else pd.DataFrame(sensitive_features)
@@ -154,7 +155,7 @@ def _check_inputs(y_true, y_pred, sensitive_features) -> tuple[np.ndarray, np.nd
 
 
 def compute_audit(
-    y_true, y_pred, sensitive_features: pd.DataFrame, *,
+    y_true: ArrayLike, y_pred: ArrayLike, sensitive_features: pd.DataFrame, *,
     reference: Mapping[str, str] | None = None,
     min_group_size: int = MIN_GROUP_SIZE, n_boot: int = N_BOOT, confidence: float = 0.95, seed: int = 0,
     intersections: bool = True,
@@ -195,7 +196,7 @@ def compute_audit(
 
 
 def compute_audit_from_counts(
-    cells: pd.DataFrame, features, *,
+    cells: pd.DataFrame, features: Sequence[str], *,
     reference: Mapping[str, str] | None = None,
     min_group_size: int = MIN_GROUP_SIZE, n_boot: int = N_BOOT, confidence: float = 0.95, seed: int = 0,
     intersections: bool = True,
@@ -236,8 +237,9 @@ def compute_audit_from_counts(
                              intersections=intersections)
 
 
-def _audit_from_cells(features, levels, observed, table, *, n_rows, reference, min_group_size, n_boot,
-                      confidence, seed, intersections) -> AuditResult:
+def _audit_from_cells(features: Sequence[str], levels: Sequence[np.ndarray], observed: np.ndarray,
+                      table: np.ndarray, *, n_rows: int, reference: Mapping[str, str] | None, min_group_size: int,
+                      n_boot: int, confidence: float, seed: int, intersections: bool) -> AuditResult:
     per_feature = np.empty((observed.size, len(features)), dtype=np.int64)
     rest = observed.copy()
     for j in range(len(features) - 1, -1, -1):
@@ -247,7 +249,7 @@ def _audit_from_cells(features, levels, observed, table, *, n_rows, reference, m
     if not intersections:
         subsets = [s for s in subsets if len(s) == 1]
     reference = dict(reference or {})
-    parts: list = []
+    parts: list[GroupingResult] = []
     notices: list[str] = []
     for subset in subsets:
         parts.append(_grouping(subset, features, levels, per_feature, table, reference,
@@ -259,8 +261,9 @@ def _audit_from_cells(features, levels, observed, table, *, n_rows, reference, m
     )
 
 
-def _grouping(subset, features, levels, per_feature, table, reference, min_group_size,
-              confidence, notices) -> GroupingResult:
+def _grouping(subset: Sequence[int], features: Sequence[str], levels: Sequence[np.ndarray],
+              per_feature: np.ndarray, table: np.ndarray, reference: Mapping[str, str] | None, min_group_size: int,
+              confidence: float, notices: list[str]) -> GroupingResult:
     names = tuple(features[j] for j in subset)
     key = np.zeros(per_feature.shape[0], dtype=np.int64)
     for j in subset:
@@ -308,9 +311,10 @@ def _flags(counts_row: np.ndarray, min_group_size: int) -> tuple[str, ...]:
     return tuple(flags)
 
 
-def _reference_index(names, groups, reference, min_group_size, notices) -> int:
+def _reference_index(names: tuple[str, ...], groups: pd.DataFrame, reference: Mapping[str, str] | None,
+                     min_group_size: int, notices: list[str]) -> int:
     sizes = groups["count"].to_numpy()
-    wanted = [reference.get(n, "largest") for n in names]
+    wanted = [(reference or {}).get(n, "largest") for n in names]
     if len(names) == 1:
         choice = wanted[0]
         if choice == "largest":

@@ -12,10 +12,13 @@ per-class values, not a pooled rate).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from auditapp.core.defaults import MIN_GROUP_SIZE
 from auditapp.core.errors import AuditInputError
@@ -29,7 +32,7 @@ __all__ = ["PER_CLASS", "MulticlassGrouping", "MulticlassResult", "compute_multi
 PER_CLASS = ("class_rate", "tpr", "fpr", "precision")
 
 
-def class_metric_names(classes) -> list[str]:
+def class_metric_names(classes: Sequence[str]) -> list[str]:
     """Metric keys in result order: ``accuracy`` then ``<metric>:<class>`` for every class."""
     return ["accuracy"] + [f"{m}:{c}" for c in classes for m in PER_CLASS]
 
@@ -51,7 +54,7 @@ class MulticlassGrouping:
     reference: str
     classes: tuple[str, ...]
     groups: pd.DataFrame
-    confusion: dict
+    confusion: dict[str, pd.DataFrame]
     disparities: pd.DataFrame
     summary: pd.DataFrame
     criteria: pd.DataFrame
@@ -80,7 +83,8 @@ class MulticlassResult:
         return find_grouping(self.groupings, features)
 
 
-def compute_multiclass_audit(y_true, y_pred, sensitive_features: pd.DataFrame, *, classes=None, reference=None,
+def compute_multiclass_audit(y_true: ArrayLike, y_pred: ArrayLike, sensitive_features: pd.DataFrame, *,
+                             classes: Sequence[str] | None = None, reference: Mapping[str, str] | None = None,
                              min_group_size: int = MIN_GROUP_SIZE, confidence: float = 0.95,
                              intersections: bool = True) -> MulticlassResult:
     """Per-group, per-class rates with intervals, confusion matrices and per-class disparities.
@@ -121,7 +125,7 @@ def compute_multiclass_audit(y_true, y_pred, sensitive_features: pd.DataFrame, *
                             tuple(notices))
 
 
-def _counts(cells: np.ndarray, classes) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _counts(cells: np.ndarray, classes: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Metric → (numerator, denominator) per group, from confusion cells ``(G, K, K)`` (true, predicted)."""
     n = cells.sum(axis=(1, 2))
     diag = np.einsum("gkk->gk", cells)
@@ -135,7 +139,9 @@ def _counts(cells: np.ndarray, classes) -> dict[str, tuple[np.ndarray, np.ndarra
     return out
 
 
-def _grouping(grouping, cells, classes, reference, *, z, min_group_size, notices) -> MulticlassGrouping:
+def _grouping(grouping: Any, cells: np.ndarray, classes: Sequence[str], reference: Mapping[str, str], *,
+              z: float | np.ndarray,
+              min_group_size: int, notices: list[str]) -> MulticlassGrouping:
     labels, sizes = grouping.labels, grouping.sizes
     counts = _counts(cells, classes)
     columns: dict[str, object] = {f: grouping.values[f].to_numpy() for f in grouping.features}
@@ -171,7 +177,8 @@ def _grouping(grouping, cells, classes, reference, *, z, min_group_size, notices
                               summary, criteria)
 
 
-def _disparities(labels, counts, point, ref, z) -> pd.DataFrame:
+def _disparities(labels: Sequence[str], counts: dict[str, tuple[np.ndarray, np.ndarray]],
+                 point: dict[str, np.ndarray], ref: int, z: float | np.ndarray) -> pd.DataFrame:
     others = np.array([g for g in range(len(labels)) if g != ref], dtype=np.int64)
     frames = []
     for metric, (x, n) in counts.items():
@@ -192,7 +199,7 @@ def _disparities(labels, counts, point, ref, z) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
-def _summary(groups, point, classes, min_group_size) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _summary(groups: pd.DataFrame, point: dict[str, np.ndarray], classes: Sequence[str], min_group_size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     keep = groups["count"].to_numpy() >= min_group_size
     if keep.sum() < 2:  # too few sizeable groups: compare all of them rather than none
         keep = np.ones(len(groups), dtype=bool)
@@ -220,7 +227,7 @@ def _summary(groups, point, classes, min_group_size) -> tuple[pd.DataFrame, pd.D
     return summary, pd.DataFrame({"value": pd.Series(criteria)}).rename_axis("criterion")
 
 
-def _finite(values: np.ndarray, reduce) -> float:
+def _finite(values: np.ndarray, reduce: Callable[[np.ndarray], Any]) -> float:
     """``reduce`` over the finite values (NaN when there are none: one group, or rates undefined everywhere)."""
     values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]

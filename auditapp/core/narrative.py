@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from auditapp.core.errors import AuditInputError
 from auditapp.core.metrics import AuditResult, GroupingResult
@@ -21,20 +22,20 @@ FOUR_FIFTHS = (0.8, 1.25)
 NOT_AVAILABLE = "n/a"
 
 
-def _missing(value) -> bool:
+def _missing(value: float | None) -> bool:
     if value is None:
         return True
     return math.isnan(float(value))
 
 
-def format_pct(x, *, digits: int = 1) -> str:
+def format_pct(x: float | None, *, digits: int = 1) -> str:
     """A proportion as a percentage: ``0.2134`` → ``"21.3%"``; NaN or None → ``"n/a"``."""
-    if _missing(x):
+    if x is None or _missing(x):
         return NOT_AVAILABLE
     return f"{float(x) * 100:.{digits}f}%"
 
 
-def format_ci(lo, hi, *, percent: bool = True, digits: int | None = None) -> str:
+def format_ci(lo: float | None, hi: float | None, *, percent: bool = True, digits: int | None = None) -> str:
     """An interval: ``"19.8–22.9%"`` for proportions, ``"0.54–0.88"`` with ``percent=False``.
 
     Parameters
@@ -52,7 +53,7 @@ def format_ci(lo, hi, *, percent: bool = True, digits: int | None = None) -> str
         ``"n/a"`` when either end is missing. Negative ends are joined by " to " so a minus sign
         is never mistaken for the dash.
     """
-    if _missing(lo) or _missing(hi):
+    if lo is None or hi is None or _missing(lo) or _missing(hi):
         return NOT_AVAILABLE
     digits = (1 if percent else 2) if digits is None else digits
     scale, unit = (100.0, "%") if percent else (1.0, "")
@@ -61,14 +62,14 @@ def format_ci(lo, hi, *, percent: bool = True, digits: int | None = None) -> str
     return f"{_signed(low, digits)}{joiner}{_signed(high, digits)}{unit}"
 
 
-def format_ratio(x, *, digits: int = 2) -> str:
+def format_ratio(x: float | None, *, digits: int = 2) -> str:
     """A ratio such as ``"0.61"``; NaN or None → ``"n/a"``."""
-    return NOT_AVAILABLE if _missing(x) else f"{float(x):.{digits}f}"
+    return NOT_AVAILABLE if x is None or _missing(x) else f"{float(x):.{digits}f}"
 
 
-def format_q(q) -> str:
+def format_q(q: float | None) -> str:
     """A q-value for prose: ``"q = 0.32"``, ``"q = 0.004"``, ``"q < 0.001"``."""
-    if _missing(q):
+    if q is None or _missing(q):
         return "q = n/a"
     q = float(q)
     if q < 0.001:
@@ -86,7 +87,7 @@ class _Gap:
     grouping: GroupingResult
     metric: str
     group: str
-    row: dict
+    row: dict[str, Any]
     tier: int
     small: bool
     breach: bool = False
@@ -174,8 +175,8 @@ def _ordered(candidates: list[_Gap], metrics: tuple[str, ...]) -> list[_Gap]:
     for tier in sorted({g.tier for g in candidates}):
         in_tier = [g for g in candidates if g.tier == tier]
         seen: set[str] = set()
-        firsts: list = []
-        rest: list = []
+        firsts: list[Any] = []
+        rest: list[Any] = []
         for gap in in_tier:
             (rest if gap.grouping.name in seen else firsts).append(gap)
             seen.add(gap.grouping.name)
@@ -183,7 +184,8 @@ def _ordered(candidates: list[_Gap], metrics: tuple[str, ...]) -> list[_Gap]:
     return out
 
 
-def _candidates(result: AuditResult, metrics: tuple[str, ...], min_gap: float, alpha: float = 0.05):
+def _candidates(result: AuditResult, metrics: tuple[str, ...], min_gap: float,
+                alpha: float = 0.05) -> tuple[list[_Gap], _Gap | None]:
     candidates: list[_Gap] = []
     largest: _Gap | None = None
     for grouping in result.groupings:
@@ -204,7 +206,7 @@ def _candidates(result: AuditResult, metrics: tuple[str, ...], min_gap: float, a
     return candidates, largest
 
 
-def _gap(grouping: GroupingResult, metric: str, row: dict, tier: int, min_gap: float, alpha: float) -> _Gap:
+def _gap(grouping: GroupingResult, metric: str, row: dict[str, Any], tier: int, min_gap: float, alpha: float) -> _Gap:
     group = str(row["group"])
     ratio = float(row["ratio"])
     outside_band = metric == "selection_rate" and not math.isnan(ratio) and not (
@@ -247,7 +249,7 @@ def _gap_sentence(gap: _Gap, result: AuditResult, alpha: float) -> str:
     return sentence
 
 
-def _comparison(metric: str, row: dict, level: str) -> str:
+def _comparison(metric: str, row: dict[str, Any], level: str) -> str:
     ratio = float(row["ratio"])
     if metric == "selection_rate" and not math.isnan(ratio):
         ci = format_ci(row["ratio_low"], row["ratio_high"], percent=False)
@@ -266,8 +268,8 @@ def _comparison(metric: str, row: dict, level: str) -> str:
     return f"{points} ({level} of the difference {ci.removesuffix('%')} points)"
 
 
-def _significance(q_value, alpha: float) -> str:
-    if _missing(q_value):
+def _significance(q_value: float, alpha: float) -> str:
+    if q_value is None or _missing(q_value):
         return ""
     if float(q_value) < alpha:
         return f" The gap is statistically significant ({format_q(q_value)})."

@@ -15,10 +15,12 @@ spread of mean errors).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import special
 
 from auditapp.core.bootstrap_sums import (
@@ -30,7 +32,7 @@ from auditapp.core.bootstrap_sums import (
 from auditapp.core.defaults import MIN_GROUP_SIZE, N_BOOT
 from auditapp.core.errors import AuditInputError
 from auditapp.core.metrics import find_grouping
-from auditapp.core.task_groups import pick_reference, row_groupings
+from auditapp.core.task_groups import RowGrouping, pick_reference, row_groupings
 
 __all__ = ["REGRESSION_METRICS", "RESIDUAL_QUANTILES", "RegressionGrouping", "RegressionResult",
            "compute_regression_audit"]
@@ -86,7 +88,8 @@ class RegressionResult:
         return find_grouping(self.groupings, features)
 
 
-def compute_regression_audit(y_true, y_pred, sensitive_features: pd.DataFrame, *, reference=None,
+def compute_regression_audit(y_true: ArrayLike, y_pred: ArrayLike, sensitive_features: pd.DataFrame, *,
+                             reference: Mapping[str, str] | None = None,
                              min_group_size: int = MIN_GROUP_SIZE, n_boot: int = N_BOOT, confidence: float = 0.95,
                              seed: int = 0, intersections: bool = True) -> RegressionResult:
     """Per-group regression metrics with bootstrap intervals, disparities, SMD and KS distances.
@@ -171,7 +174,7 @@ def ks_two_sample(a_sorted: np.ndarray, b_sorted: np.ndarray) -> tuple[float, fl
     return d, float(min(1.0, special.kolmogorov(np.sqrt(en) * d)))
 
 
-def _log_mse_and_se(n, s2, s4):
+def _log_mse_and_se(n: np.ndarray, s2: np.ndarray, s4: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """log of the mean squared error and its standard error (delta method: sd of e² / (√n · MSE))."""
     with np.errstate(invalid="ignore", divide="ignore"):
         mse = s2 / n
@@ -179,7 +182,8 @@ def _log_mse_and_se(n, s2, s4):
         return np.log(mse), np.sqrt(np.maximum(variance, 0.0) / n) / mse
 
 
-def studentized_rmse_interval(sizes, point_sums, rep_n, rep_sums, confidence: float):
+def studentized_rmse_interval(sizes: ArrayLike, point_sums: np.ndarray, rep_n: np.ndarray, rep_sums: np.ndarray,
+                              confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """RMSE intervals from the bootstrap-t of log(MSE) per group (NaN below ``MIN_ROWS`` rows or when the
     errors are all zero).
 
@@ -209,7 +213,8 @@ def studentized_rmse_interval(sizes, point_sums, rep_n, rep_sums, confidence: fl
     return low, high
 
 
-def _replicate_metrics(n: np.ndarray, s: np.ndarray, means_y: np.ndarray, means_p: np.ndarray) -> dict:
+def _replicate_metrics(n: np.ndarray, s: np.ndarray, means_y: np.ndarray,
+                       means_p: np.ndarray) -> dict[str, np.ndarray]:
     sy, sp, se, sa, see, syy, spp = (s[..., j] for j in range(7))
     with np.errstate(invalid="ignore", divide="ignore"):
         total = syy - sy * sy / n
@@ -219,7 +224,8 @@ def _replicate_metrics(n: np.ndarray, s: np.ndarray, means_y: np.ndarray, means_
                 "_var_p": (spp - sp * sp / n) / (n - 1.0)}
 
 
-def _grouping(grouping, y, p, reference, *, min_group_size, n_boot, confidence, rng, notices):
+def _grouping(grouping: RowGrouping, y: np.ndarray, p: np.ndarray, reference: dict[str, str], *, min_group_size: int,
+              n_boot: int, confidence: float, rng: np.random.Generator, notices: list[str]) -> RegressionGrouping:
     codes, sizes, labels = grouping.codes, grouping.sizes, grouping.labels
     n_groups = len(labels)
     order = np.argsort(codes, kind="stable")
@@ -263,7 +269,7 @@ def _grouping(grouping, y, p, reference, *, min_group_size, n_boot, confidence, 
     return RegressionGrouping(grouping.features, labels[ref], groups, disparities, summary, criteria)
 
 
-def _flags(n: int, point: dict) -> tuple[str, ...]:
+def _flags(n: int, point: dict[str, float]) -> tuple[str, ...]:
     flags = []
     if n < MIN_ROWS:
         flags.append("too_few_for_intervals")
@@ -274,13 +280,15 @@ def _flags(n: int, point: dict) -> tuple[str, ...]:
     return tuple(flags)
 
 
-def _smd(mean_g, mean_r, var_g, var_r, n_g, n_r):
+def _smd(mean_g: np.ndarray, mean_r: np.ndarray, var_g: np.ndarray, var_r: np.ndarray, n_g: np.ndarray,
+         n_r: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         pooled = np.sqrt(((n_g - 1.0) * var_g + (n_r - 1.0) * var_r) / (n_g + n_r - 2.0))
         return np.where(pooled > 0, (mean_g - mean_r) / pooled, np.nan)
 
 
-def _add_smd_ks(groups, slices, p, reps, ref, rep_n, confidence) -> None:
+def _add_smd_ks(groups: pd.DataFrame, slices: list[np.ndarray], p: np.ndarray, reps: dict[str, np.ndarray], ref: int,
+                rep_n: np.ndarray, confidence: float) -> None:
     sizes = groups["count"].to_numpy(dtype=float)
     var = np.array([np.var(p[rows], ddof=1) if rows.size > 1 else np.nan for rows in slices])
     mean = groups["mean_prediction"].to_numpy()
@@ -298,7 +306,7 @@ def _add_smd_ks(groups, slices, p, reps, ref, rep_n, confidence) -> None:
     groups["ks_distance"], groups["ks_p_value"] = ks, ks_p
 
 
-def _add_ratio_to_best(groups, reps, confidence) -> None:
+def _add_ratio_to_best(groups: pd.DataFrame, reps: dict[str, np.ndarray], confidence: float) -> None:
     mae = groups["mean_absolute_error"].to_numpy()
     sizes = groups["count"].to_numpy(dtype=float)
     eligible = sizes >= MIN_ROWS
@@ -311,7 +319,7 @@ def _add_ratio_to_best(groups, reps, confidence) -> None:
     groups["mae_ratio_to_best_low"], groups["mae_ratio_to_best_high"] = low, high
 
 
-def _disparities(groups, reps, ref, confidence) -> pd.DataFrame:
+def _disparities(groups: pd.DataFrame, reps: dict[str, np.ndarray], ref: int, confidence: float) -> pd.DataFrame:
     sizes = groups["count"].to_numpy(dtype=float)
     n_pair = np.minimum(sizes, sizes[ref])
     labels = groups.index.to_numpy()
@@ -333,7 +341,7 @@ def _disparities(groups, reps, ref, confidence) -> pd.DataFrame:
                                        "ratio", "ratio_low", "ratio_high"])
 
 
-def _summary(groups, reps, confidence) -> pd.DataFrame:
+def _summary(groups: pd.DataFrame, reps: dict[str, np.ndarray], confidence: float) -> pd.DataFrame:
     sizes = groups["count"].to_numpy(dtype=float)
     keep = sizes >= MIN_ROWS
     smallest = float(sizes[keep].min()) if keep.any() else 0.0
@@ -357,7 +365,8 @@ def _summary(groups, reps, confidence) -> pd.DataFrame:
         "min_over_max_high"]).rename_axis("metric")
 
 
-def _criteria(groups, summary, reps, confidence) -> pd.DataFrame:
+def _criteria(groups: pd.DataFrame, summary: pd.DataFrame, reps: dict[str, np.ndarray],
+              confidence: float) -> pd.DataFrame:
     keep = groups["count"].to_numpy() >= MIN_ROWS
     smd = groups["standardized_mean_difference"]
     worst = smd.abs()[keep].max() if keep.any() else np.nan

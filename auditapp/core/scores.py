@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from auditapp.core.errors import AuditInputError
 from auditapp.core.metrics import GROUP_SEPARATOR
@@ -89,7 +90,7 @@ def group_labels(sensitive_features: pd.DataFrame) -> np.ndarray:
     return result
 
 
-def build_threshold_index(y_true, y_score, groups, *, order: np.ndarray | None = None) -> ThresholdIndex:
+def build_threshold_index(y_true: ArrayLike, y_score: ArrayLike, groups: ArrayLike, *, order: np.ndarray | None = None) -> ThresholdIndex:
     """Sort each group's scores once (one global sort, then a stable sort by group and label).
 
     ``order`` (``np.argsort(y_score, kind="stable")``) can be passed when several groupings share it.
@@ -159,7 +160,7 @@ def roc_curves(index: ScoreIndex, *, max_points: int = 200) -> pd.DataFrame:
         columns=["group", "threshold", "fpr", "tpr"])
 
 
-def calibration_table(y_true, y_score, groups, *, n_bins: int = 10, confidence: float = 0.95) -> pd.DataFrame:
+def calibration_table(y_true: ArrayLike, y_score: ArrayLike, groups: ArrayLike, *, n_bins: int = 10, confidence: float = 0.95) -> pd.DataFrame:
     """Mean score vs observed favourable rate per group and equal-width score bin, with Wilson CIs."""
     y_true = np.asarray(y_true, dtype=np.float64)
     y_score = np.asarray(y_score, dtype=np.float64)

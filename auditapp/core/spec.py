@@ -8,7 +8,7 @@ features as strings with missing values in an explicit ``"(missing)"`` group.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -294,7 +294,7 @@ def bin_edges(frame: pd.DataFrame, spec: AuditSpec) -> dict[str, tuple[float, ..
     return {name: resolved_edges(frame[name], name, binning) for name, binning in spec.bins.items()}
 
 
-def bin_labels(edges) -> list[str]:
+def bin_labels(edges: Sequence[float] | np.ndarray) -> list[str]:
     """Interval labels for bins cut at ``edges``: ``[a, b)`` for each bin, the last one closed ``[a, b]``.
 
     A value equal to an inner edge belongs to the bin that starts there (``26`` is in ``[26, 30)``, not
@@ -305,7 +305,7 @@ def bin_labels(edges) -> list[str]:
     return [f"[{a}, {b}{']' if i == last else ')'}" for i, (a, b) in enumerate(zip(texts[:-1], texts[1:], strict=True))]
 
 
-def _edge_texts(edges) -> list[str]:
+def _edge_texts(edges: Sequence[float] | np.ndarray) -> list[str]:
     """Short edge texts (6 significant digits), with more digits when two edges would read the same."""
     for digits in (6, 10, 17):
         texts = [str(int(e)) if float(e).is_integer() else f"{float(e):.{digits}g}" for e in edges]
@@ -418,7 +418,8 @@ def prepare(frame: pd.DataFrame, spec: AuditSpec, model: Any = None) -> AuditDat
     )
 
 
-def _model_predictions(frame: pd.DataFrame, spec: AuditSpec, model: Any):
+def _model_predictions(frame: pd.DataFrame, spec: AuditSpec,
+                       model: Any) -> tuple[np.ndarray, np.ndarray | None, float | None]:
     """Decisions from a model by the one tie rule: favourable when its probability of the favourable
     class is ≥ the threshold (0.5 when none is given), so a probability of exactly 0.5 is favourable
     either way. A model without probabilities decides by its own ``predict``; so does a randomised
@@ -440,7 +441,7 @@ def _model_predictions(frame: pd.DataFrame, spec: AuditSpec, model: Any):
     return y_pred, scores, None
 
 
-def decision_rule(spec: AuditSpec, model: Any, y_score) -> str:
+def decision_rule(spec: AuditSpec, model: Any, y_score: np.ndarray | bool | None) -> str:
     """The rule that turned the source into decisions, in words (the audit record states it)."""
     if spec.prediction is not None:
         return f"the prediction column '{spec.prediction}' as given (favourable where it is the favourable value)"

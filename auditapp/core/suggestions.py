@@ -60,11 +60,11 @@ def _find(columns: Sequence[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _two_valued(frame: pd.DataFrame, column) -> bool:
+def _two_valued(frame: pd.DataFrame, column: str) -> bool:
     return int(frame[column].nunique(dropna=True)) == 2
 
 
-def _numeric(frame: pd.DataFrame, column) -> bool:
+def _numeric(frame: pd.DataFrame, column: str) -> bool:
     values = frame[column]
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 

@@ -55,7 +55,7 @@ class TaskAudit:
         return self.choice.task
 
 
-def run_task_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, task: str = "auto",
+def run_task_audit(frame: pd.DataFrame, spec: AuditSpec, model: Any = None, *, task: str = "auto",
                    n_boot: int = N_BOOT, choice: TaskChoice | None = None) -> TaskAudit:
     """Run a regression or multiclass audit of ``frame``.
 
@@ -113,22 +113,23 @@ def run_task_audit(frame: pd.DataFrame, spec: AuditSpec, model=None, *, task: st
                      sensitive, tuple(notices) + result.notices)
 
 
-def _clean(value) -> Any:
+def _clean(value: Any) -> Any:
     from auditapp.reporting.record import clean
 
     return clean(value)
 
 
-def _estimate(row, name) -> dict[str, Any]:
+def _estimate(row: pd.Series, name: str) -> dict[str, Any]:
     return {"value": _clean(row[name]), "ci": [_clean(row[f"{name}_low"]), _clean(row[f"{name}_high"])]}
 
 
-def _attributes(grouping, label) -> dict[str, str]:
+def _attributes(grouping: Any, label: str) -> dict[str, str]:
     row = grouping.groups.loc[label]
     return {f: str(row[f]) for f in grouping.features}
 
 
-def task_record(audit: TaskAudit, *, dataset: dict, model: dict | None, timestamp: str | None = None) -> dict:
+def task_record(audit: TaskAudit, *, dataset: dict[str, Any], model: dict[str, Any] | None,
+                timestamp: str | None = None) -> dict[str, Any]:
     """The JSON-ready record (schema ``auditapp.audit/2`` with ``task``; see the README for the keys)."""
     from auditapp.reporting.record import SCHEMA, library_versions
 

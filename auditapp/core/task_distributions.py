@@ -7,10 +7,12 @@ exact ends). Predictions are sorted once per group, so a new cutoff costs one ``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from auditapp.core.intervals import proportion_interval, z_value
 from auditapp.core.task_groups import RowGrouping
@@ -29,7 +31,7 @@ class GroupDistributions:
     residuals: pd.DataFrame
 
 
-def _summaries(values: np.ndarray, slices, labels) -> pd.DataFrame:
+def _summaries(values: np.ndarray, slices: list[np.ndarray], labels: Sequence[str]) -> pd.DataFrame:
     rows = []
     for rows_g in slices:
         v = values[rows_g]
@@ -38,13 +40,13 @@ def _summaries(values: np.ndarray, slices, labels) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["count", "mean", *BOX_QUANTILES], index=pd.Index(list(labels), name="group"))
 
 
-def _slices(grouping: RowGrouping):
+def _slices(grouping: RowGrouping) -> list[np.ndarray]:
     order = np.argsort(grouping.codes, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(grouping.sizes)])
     return [order[bounds[g]:bounds[g + 1]] for g in range(len(grouping.labels))]
 
 
-def group_distributions(y_true, y_pred, grouping: RowGrouping) -> GroupDistributions:
+def group_distributions(y_true: ArrayLike, y_pred: ArrayLike, grouping: RowGrouping) -> GroupDistributions:
     """Quantiles of predictions and of residuals (prediction − outcome) per group of ``grouping``."""
     y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
     slices = _slices(grouping)
@@ -78,7 +80,7 @@ class CutoffIndex:
                             index=pd.Index(list(self.labels), name="group"))
 
 
-def cutoff_index(y_pred, grouping: RowGrouping) -> CutoffIndex:
+def cutoff_index(y_pred: ArrayLike, grouping: RowGrouping) -> CutoffIndex:
     """Sort ``y_pred`` once per group of ``grouping``."""
     y_pred = np.asarray(y_pred, dtype=np.float64)
     parts = tuple(np.sort(y_pred[rows]) for rows in _slices(grouping))

@@ -8,6 +8,7 @@ sorts them), so the same data gives the same group names whatever the task.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,7 +77,7 @@ def row_groupings(sensitive_features: pd.DataFrame, *, intersections: bool = Tru
     return out
 
 
-def pick_reference(grouping: RowGrouping, reference: dict, *, best: dict[str, np.ndarray],
+def pick_reference(grouping: RowGrouping, reference: Mapping[str, str], *, best: dict[str, np.ndarray],
                    min_group_size: int) -> tuple[int, str | None]:
     """Index of the reference group and a notice (or None).
 

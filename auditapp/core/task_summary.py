@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+import pandas as pd
 
 _REG = ("mean_error", "mean_absolute_error", "root_mean_squared_error", "r2")
 
 
-def _n(value) -> str:
+def _n(value: float) -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:.4g}"
 
 
-def _ci(row, m) -> str:
+def _ci(row: pd.Series, m: str) -> str:
     return f"{_n(row[m])} [{_n(row[f'{m}_low'])}, {_n(row[f'{m}_high'])}]"
 
 
-def format_task_summary(audit, notices=()) -> str:
+def format_task_summary(audit: Any, notices: Sequence[str] = ()) -> str:
     """Per grouping and group: the main metrics with intervals, then the grouping's criteria."""
     result = audit.result
     lines = [f"{audit.task.capitalize()} audit of {result.n_rows:,} rows ({audit.choice.reason}); "

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import pandas as pd
 
 from auditapp.core.regression import REGRESSION_METRICS
 
 
-def _names(audit, grouping) -> list[str]:
+def _names(audit: Any, grouping: Any) -> list[str]:
     if audit.task == "regression":
         return [*REGRESSION_METRICS, "standardized_mean_difference", "mae_ratio_to_best"]
     return ["accuracy", *(f"{m}:{c}" for c in grouping.classes for m in ("class_rate", "tpr", "fpr", "precision"))]
 
 
-def _fmt(value) -> str:
+def _fmt(value: float) -> str:
     return "" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.4g}"
 
 
-def table_rows(audit, grouping) -> list[dict]:
+def table_rows(audit: Any, grouping: Any) -> list[dict[str, Any]]:
     """One dict per group: ``group``, ``n`` and per metric ``value [low, high]`` as text."""
     rows = []
     for label, row in grouping.groups.iterrows():
@@ -30,7 +33,7 @@ def table_rows(audit, grouping) -> list[dict]:
     return rows
 
 
-def table_columns(audit, grouping) -> list[dict]:
+def table_columns(audit: Any, grouping: Any) -> list[dict[str, Any]]:
     columns = [{"headerName": "Group", "field": "group", "pinned": "left"}, {"headerName": "n", "field": "n"}]
     return columns + [{"headerName": name.replace("_", " "), "field": name} for name in _names(audit, grouping)]
 
@@ -38,7 +41,7 @@ def table_columns(audit, grouping) -> list[dict]:
 _MITIGATION_MEASURES = {"mae": "MAE", "rmse": "RMSE", "mae_gap": "MAE gap (max − min)", "max_abs_smd": "largest |SMD|"}
 
 
-def mitigation_rows(table, names: dict) -> list[dict]:
+def mitigation_rows(table: pd.DataFrame, names: dict[str, str]) -> list[dict[str, Any]]:
     """One dict per mitigation candidate: each measure as ``value [low, high]`` text."""
     rows = []
     for candidate, row in table.iterrows():
@@ -49,6 +52,6 @@ def mitigation_rows(table, names: dict) -> list[dict]:
     return rows
 
 
-def mitigation_columns() -> list[dict]:
+def mitigation_columns() -> list[dict[str, Any]]:
     return [{"headerName": "Candidate", "field": "candidate", "pinned": "left"}] + [
         {"headerName": label, "field": key} for key, label in _MITIGATION_MEASURES.items()]

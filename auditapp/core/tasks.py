@@ -11,7 +11,9 @@ user to say ``--task``. The checks of a stated task against its data live here t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,11 +34,11 @@ class TaskChoice:
     reason: str
 
 
-def _examples(values) -> str:
+def _examples(values: Sequence[Any] | np.ndarray) -> str:
     return ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in list(values)[:5])
 
 
-def _model_kind(model) -> tuple[str | None, tuple]:
+def _model_kind(model: Any) -> tuple[str | None, tuple[Any, ...]]:
     """("classifier", classes) / ("regressor", ()) / (None, ()) for no model."""
     if model is None:
         return None, ()
@@ -48,7 +50,7 @@ def _model_kind(model) -> tuple[str | None, tuple]:
     return "classifier", tuple(np.asarray(classes).tolist())
 
 
-def detect_task(target: pd.Series, *, model=None, requested: str = "auto") -> TaskChoice:
+def detect_task(target: pd.Series, *, model: Any = None, requested: str = "auto") -> TaskChoice:
     """The audit's task: ``requested`` when it is not ``auto`` (checked), else detected.
 
     Parameters
@@ -139,7 +141,7 @@ def numeric_target(values: pd.Series, *, what: str = "target") -> np.ndarray:
     return result
 
 
-def check_classes(y_true: pd.Series, y_pred: pd.Series, model_classes: tuple = ()) -> tuple:
+def check_classes(y_true: pd.Series, y_pred: pd.Series, model_classes: tuple[Any, ...] = ()) -> tuple[str, ...]:
     """The classes of a multiclass audit (sorted as text), checked against the model's classes.
 
     Raises AuditInputError naming the target values that the model never predicts, or missing values.
