@@ -16,6 +16,7 @@ import io
 import json
 import pickle
 import zipfile
+from typing import Any
 
 from auditapp.core.errors import AuditInputError, UntrustedModelError
 from auditapp.inputs.allowlist_names import ALLOWED
@@ -148,7 +149,7 @@ def schema_names(data: bytes, *, name: str, limit: int = 64 * 1024**2) -> set[st
         content = node.get("content")
         if node.get("__loader__") == "MethodNode" and isinstance(content, dict):
             obj = content.get("obj")
-            owner: dict = obj if isinstance(obj, dict) else {}
+            owner: dict[str, Any] = obj if isinstance(obj, dict) else {}
             names.add(f"{owner.get('__module__')}.{owner.get('__class__')}.{content.get('func')}")
         if node.get("__loader__") == "RandomGeneratorNode" and isinstance(content, dict):
             try:
@@ -187,7 +188,7 @@ def approved_skops_types(data: bytes, *, name: str) -> list[str]:
     return sorted(names)
 
 
-def check_loaded_estimator(estimator, *, name: str) -> None:
+def check_loaded_estimator(estimator: Any, *, name: str) -> None:
     """Refuse a loaded model whose pipelines would cache to disk (``memory``) when refitted.
 
     Raises
@@ -210,7 +211,7 @@ def check_loaded_estimator(estimator, *, name: str) -> None:
             "back. Set memory=None before saving the model.")
 
 
-def load_skops_estimator(data: bytes, *, name: str):
+def load_skops_estimator(data: bytes, *, name: str) -> Any:
     """Load a skops file after checking every name it uses against the allow-list.
 
     Raises
@@ -248,7 +249,7 @@ def refuse_untrusted_pickle(name: str) -> None:
     )
 
 
-def load_pickle_estimator(data: bytes, *, name: str, trusted: bool):
+def load_pickle_estimator(data: bytes, *, name: str, trusted: bool) -> Any:
     """Unpickle a pickle/joblib file, but only when ``trusted`` is True.
 
     Raises
@@ -272,7 +273,7 @@ def load_pickle_estimator(data: bytes, *, name: str, trusted: bool):
         ) from exc
 
 
-def open_onnx_session(data: bytes, *, name: str):
+def open_onnx_session(data: bytes, *, name: str) -> Any:
     """Return an onnxruntime InferenceSession for ``data`` (CPU provider, one thread).
 
     Raises

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -101,20 +102,22 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: str | os.PathLike) -> str:
+def sha256_file(path: str | os.PathLike[str]) -> str:
     """Return the sha256 hex digest of the file at ``path``, read in chunks (not all at once)."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def read_source_bytes(source, *, filename: str | None, default_name: str,
+def read_source_bytes(source: str | os.PathLike[str] | bytes, *, filename: str | None, default_name: str,
                       max_bytes: int) -> tuple[bytes, str]:
     """Return ``(data, name)`` from a path or bytes; used by read_table and models.load_model.
 
     Raises AuditInputError if the path is not a file, LimitExceededError if it is too large.
     """
-    in_memory = isinstance(source, (bytes, bytearray, memoryview))
-    if in_memory:
+    in_memory: bytes | bytearray | memoryview | None = None
+    path: Path | None = None
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        in_memory = source
         name, size = filename or default_name, len(source)
     else:
         path = Path(source)
@@ -127,12 +130,15 @@ def read_source_bytes(source, *, filename: str | None, default_name: str,
             f"{name} is {size:,} bytes, more than the limit of {max_bytes:,} bytes. "
             "Raise the limit with the AUDITAPP_MAX_BYTES environment variable, or upload a sample."
         )
-    data = bytes(source) if in_memory else path.read_bytes()
-    return data, name
+    if in_memory is not None:
+        return bytes(in_memory), name
+    if path is None:  # one of the two branches above set it
+        raise AuditInputError(f"{name}: nothing to read.")
+    return path.read_bytes(), name
 
 
-def read_table(source: str | os.PathLike | bytes, *, filename: str | None = None,
-               limits: Limits | None = None, missing_values=()) -> Dataset:
+def read_table(source: str | os.PathLike[str] | bytes, *, filename: str | None = None,
+               limits: Limits | None = None, missing_values: Sequence[str] | str | None = ()) -> Dataset:
     """Read a CSV or Parquet file into a :class:`Dataset`.
 
     Parameters

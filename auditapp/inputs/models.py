@@ -12,6 +12,7 @@ by auditapp's own code (the built-in scenarios) stay in-process.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ class AuditModel:
     sha256: str | None
     name: str
     feature_names: tuple[str, ...]
-    classes: tuple
+    classes: tuple[Any, ...]
     can_refit: bool
     estimator: Any  # the fitted scikit-learn estimator (in this process), or None
     runner: Any = field(default=None, repr=False)  # a SandboxedModel or an ONNX runner, or None
@@ -68,14 +69,14 @@ class AuditModel:
         return hasattr(self.estimator, "predict_proba")
 
     @property
-    def learner(self):
+    def learner(self) -> Any:
         """What refitting clones: the estimator, or the sandboxed model (which refits in its sandbox);
         None for ONNX graphs."""
         if self.estimator is not None:
             return self.estimator
         return self.runner if self.sandboxed and self.format != "onnx" else None
 
-    def with_memo(self, memo) -> AuditModel:
+    def with_memo(self, memo: Any) -> AuditModel:
         """This model keeping a sandboxed model's outputs in ``memo`` (see
         :class:`~auditapp.inputs.sandboxed_model.OutputsMemo`); any other model as it is."""
         if not isinstance(self.runner, SandboxedModel):
@@ -105,7 +106,8 @@ class AuditModel:
         """
         self.check_columns(frame)
         if self.runner is not None:
-            return self.runner.predict(frame)
+            result: np.ndarray = self.runner.predict(frame)
+            return result
         return np.asarray(self.estimator.predict(frame.loc[:, list(self.feature_names)]))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
@@ -115,21 +117,24 @@ class AuditModel:
         """
         self.check_columns(frame)
         if self.runner is not None:
-            return self.runner.predict_proba(frame)
+            result: np.ndarray | None = self.runner.predict_proba(frame)
+            return result
         if not hasattr(self.estimator, "predict_proba"):
             return None
         proba = self.estimator.predict_proba(frame.loc[:, list(self.feature_names)])
         return np.asarray(proba, dtype=np.float64)
 
-    def score(self, frame: pd.DataFrame, positive_class) -> np.ndarray | None:
+    def score(self, frame: pd.DataFrame, positive_class: Any) -> np.ndarray | None:
         """Return the probability of ``positive_class`` for each row (float64), or None.
 
         ``positive_class`` may also be given as its string form (``"1"`` for ``1``). Raises
         :class:`AuditInputError` if it is not one of ``classes``, or a needed column is missing.
         """
-        return self.outputs(frame, positive_class, labels=False)[1]
+        result: np.ndarray | None = self.outputs(frame, positive_class, labels=False)[1]
+        return result
 
-    def outputs(self, frame: pd.DataFrame, positive_class, *, labels: bool = True):
+    def outputs(self, frame: pd.DataFrame, positive_class: Any, *,
+                labels: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
         """``(labels, scores)``: predicted labels (None when not asked for and there are scores) and
         the probability of ``positive_class`` (None without probabilities), in one pass of the model.
 
@@ -173,9 +178,9 @@ def model_format(data: bytes, name: str) -> str:
     )
 
 
-def load_model(source: str | os.PathLike | bytes, *, filename: str | None = None,
+def load_model(source: str | os.PathLike[str] | bytes, *, filename: str | None = None,
                trust_pickle: bool = False, limits: Limits | None = None, sandbox: bool = True,
-               scope: str = "", description: dict | None = None, processes: int = 1) -> AuditModel:
+               scope: str = "", description: dict[str, Any] | None = None, processes: int = 1) -> AuditModel:
     """Load a classifier or regressor from a skops, ONNX or (trusted) pickle/joblib file.
 
     The format is chosen by extension (``.skops``, ``.onnx``, ``.pkl``/``.pickle``/``.joblib``),
@@ -263,7 +268,7 @@ def _load_here(data: bytes, *, fmt: str, sha: str, name: str, trusted: bool) -> 
                       classes=runner.classes, can_refit=False, estimator=None, runner=runner)
 
 
-def from_estimator(estimator, *, name: str = "in-memory model") -> AuditModel:
+def from_estimator(estimator: Any, *, name: str = "in-memory model") -> AuditModel:
     """Wrap a fitted scikit-learn classifier or regressor (fitted on a DataFrame) as an :class:`AuditModel`.
 
     A regressor has no ``classes`` (empty tuple); its ``predict`` gives amounts. Raises
@@ -273,7 +278,7 @@ def from_estimator(estimator, *, name: str = "in-memory model") -> AuditModel:
     return _wrap(estimator, fmt="sklearn", sha=None, name=name)
 
 
-def save_skops(estimator, path: str | os.PathLike) -> str:
+def save_skops(estimator: Any, path: str | os.PathLike[str]) -> str:
     """Write ``estimator`` to ``path`` in the skops format and return the file's sha256."""
     import skops.io as sio
 
@@ -282,7 +287,7 @@ def save_skops(estimator, path: str | os.PathLike) -> str:
     return sha256_bytes(data)
 
 
-def match_favorable_class(model: AuditModel, favorable, *, model_favorable=None) -> object:
+def match_favorable_class(model: AuditModel, favorable: Any, *, model_favorable: Any = None) -> object:
     """Return the model's class that means the target's favourable value.
 
     ``favorable`` is used when it is one of ``model.classes`` (compared as values, then as
@@ -313,7 +318,7 @@ def match_favorable_class(model: AuditModel, favorable, *, model_favorable=None)
     )
 
 
-def _wrap(estimator, *, fmt: str, sha: str | None, name: str) -> AuditModel:
+def _wrap(estimator: Any, *, fmt: str, sha: str | None, name: str) -> AuditModel:
     if not hasattr(estimator, "predict"):
         raise AuditInputError(
             f"{name} holds a {type(estimator).__name__}, not a model with a predict method. "
@@ -342,7 +347,7 @@ def _wrap(estimator, *, fmt: str, sha: str | None, name: str) -> AuditModel:
     )
 
 
-def _fitted_regressor(estimator) -> bool:
+def _fitted_regressor(estimator: Any) -> bool:
     """Whether ``estimator`` (or a pipeline ending in one) is a fitted scikit-learn regressor."""
     from sklearn.base import is_regressor
     from sklearn.exceptions import NotFittedError
@@ -357,7 +362,7 @@ def _fitted_regressor(estimator) -> bool:
     return True
 
 
-def _class_index(classes: tuple, value) -> int | None:
+def _class_index(classes: tuple[Any, ...], value: Any) -> int | None:
     """Index of ``value`` in ``classes``: same type and value, else same text, else same number."""
     value, number = _plain(value), _as_number(value)
     for same in (lambda c: type(c) is type(value) and c == value,
@@ -369,17 +374,17 @@ def _class_index(classes: tuple, value) -> int | None:
     return None
 
 
-def _as_number(value) -> float | None:
+def _as_number(value: Any) -> float | None:
     try:
         return float(value)
     except (TypeError, ValueError):
         return None
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """NumPy scalars → Python values, so messages and comparisons are plain."""
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _listed(classes) -> str:
+def _listed(classes: Sequence[Any]) -> str:
     return ", ".join(str(_plain(c)) for c in classes)

@@ -6,6 +6,7 @@ Used where model files are opened: inside the sandboxed model process for upload
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from auditapp.core.errors import AuditInputError
 from auditapp.inputs.allowlist import open_onnx_session
 
 
-def _listed(classes) -> str:
+def _listed(classes: Sequence[Any]) -> str:
     return ", ".join(str(c.item() if isinstance(c, np.generic) else c) for c in classes)
 
 
@@ -83,13 +84,13 @@ class OnnxRunner:
         return self.proba_output is not None
 
     @property
-    def session(self):
+    def session(self) -> Any:
         """The onnxruntime InferenceSession, built on first use."""
         if self._session is None:
             self._session = open_onnx_session(self.data, name=self.name)
         return self._session
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_session": None}
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
@@ -98,7 +99,8 @@ class OnnxRunner:
             proba = self.predict_proba(frame)
             if proba is None:
                 raise AuditInputError(f"The ONNX model {self.name} gives neither labels nor probabilities.")
-            return np.asarray(self.classes, dtype=object)[np.argmax(proba, axis=1)]
+            result: np.ndarray = np.asarray(self.classes, dtype=object)[np.argmax(proba, axis=1)]
+            return result
         (labels,) = self.session.run([self.label_output], self._feed(frame))
         labels = np.asarray(labels).ravel()
         return labels.astype(object) if labels.dtype.kind in "OUS" else labels
@@ -141,17 +143,17 @@ class OnnxRunner:
         return feed
 
 
-def _is_column_input(node, meta: dict) -> bool:
+def _is_column_input(node: Any, meta: dict[str, Any]) -> bool:
     """A lone input one column wide, without feature_names metadata, is the column it is named."""
     return "feature_names" not in meta and len(node.shape) == 2 and node.shape[1] == 1
 
 
-def _pick_output(outputs: dict[str, str], names: tuple[str, ...], accept) -> str | None:
+def _pick_output(outputs: dict[str, str], names: tuple[str, ...], accept: Callable[[str], bool]) -> str | None:
     named = [n for n in names if n in outputs]
     return named[0] if named else next((n for n, t in outputs.items() if accept(t)), None)
 
 
-def _onnx_classes(data: bytes, meta: dict, label_type: str, name: str) -> tuple:
+def _onnx_classes(data: bytes, meta: dict[str, Any], label_type: str, name: str) -> tuple[Any, ...]:
     if meta.get("classes"):
         labels = [c.strip() for c in meta["classes"].split(",")]
         return tuple(int(c) for c in labels) if label_type == "tensor(int64)" else tuple(labels)

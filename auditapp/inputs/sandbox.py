@@ -130,7 +130,7 @@ class ModelRef:
     scope: str = ""
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> tuple[Any, ...]:
         return (self.sha256, self.format, self.trust_pickle and self.format == "pickle", self.scope)
 
     def read(self) -> bytes:
@@ -162,7 +162,7 @@ class SandboxPool:
         from concurrent.futures import ThreadPoolExecutor
 
         self.limits = limits or SandboxLimits.configured()
-        self._children: list = []
+        self._children: list[Any] = []
         self._starting = 0
         self._warming: dict[tuple[Any, ...], int] = {}  # processes being started ahead (warm_up), by model
         self._cond = threading.Condition()
@@ -170,8 +170,8 @@ class SandboxPool:
         # (PR_SET_PDEATHSIG), and request threads of a development server end after each request.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditapp-sandbox-start")
 
-    def call(self, ref: ModelRef, task: str, args: dict | None = None, *, timeout: float | None = None,
-             progress: Progress | None = None):
+    def call(self, ref: ModelRef, task: str, args: dict[str, Any] | None = None, *, timeout: float | None = None,
+             progress: Progress | None = None) -> Any:
         """Run ``task`` on the model ``ref`` in a sandboxed process and return its decoded answer.
 
         ``task`` ``"describe"`` returns what the process said when it loaded the model.
@@ -243,7 +243,7 @@ class SandboxPool:
             self._children.append(child)
             self._cond.notify_all()
 
-    def _acquire(self, ref: ModelRef, deadline: float):
+    def _acquire(self, ref: ModelRef, deadline: float) -> Any:
         with self._cond:
             while True:
                 self._drop_stale()
@@ -282,7 +282,7 @@ class SandboxPool:
             self._children.append(child)
         return child
 
-    def _start(self, ref: ModelRef):
+    def _start(self, ref: ModelRef) -> Any:
         from auditapp.inputs.sandbox_process import ModelProcess, ModelProcessFailed
 
         mode = current_mode(self.limits)
@@ -298,7 +298,7 @@ class SandboxPool:
             raise
         return process
 
-    def _release(self, child, healthy: bool) -> None:
+    def _release(self, child: Any, healthy: bool) -> None:
         with self._cond:
             child.busy = False
             child.last_used = time.monotonic()
@@ -312,7 +312,7 @@ class SandboxPool:
             if not child.busy and (not child.alive() or now - child.last_used > self.limits.idle_seconds):
                 self._remove(child)
 
-    def _remove(self, child) -> None:
+    def _remove(self, child: Any) -> None:
         self._children.remove(child)
         child.kill()
 

@@ -23,6 +23,7 @@ import os
 import select
 import struct
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,14 +45,14 @@ class DeadlineExceeded(Exception):
 
 
 # -- values <-> JSON + blobs -----------------------------------------------------------------------
-def encode(value) -> list[bytes]:
+def encode(value: Any) -> list[bytes]:
     """``value`` (JSON types, tuples, NumPy arrays and scalars, DataFrames, bytes) as message parts."""
     blobs: list[bytes] = []
     document = _to_json(value, blobs)
     return [json.dumps(document, allow_nan=True, separators=(",", ":")).encode("utf-8"), *blobs]
 
 
-def _to_json(value, blobs: list[bytes]):
+def _to_json(value: Any, blobs: list[bytes]) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float)):
@@ -107,7 +108,7 @@ def _arrow_bytes(frame: pd.DataFrame) -> bytes:
     return sink.getvalue()
 
 
-def decode(parts: list[bytes], *, frames: bool):
+def decode(parts: list[bytes], *, frames: bool) -> Any:
     """The value of a message; ``frames=False`` refuses DataFrames (auditapp's side never reads Arrow
     from the sandbox: results are JSON and NumPy arrays only).
 
@@ -130,13 +131,13 @@ def decode(parts: list[bytes], *, frames: bool):
         raise ProtocolError("message nested too deeply") from exc
 
 
-def _blob(parts: list[bytes], index) -> bytes:
+def _blob(parts: list[bytes], index: Any) -> bytes:
     if not isinstance(index, int) or isinstance(index, bool) or not 1 <= index < len(parts):
         raise ProtocolError(f"reference to a missing part {index!r}")
     return parts[index]
 
 
-def _from_json(node, parts: list[bytes], frames: bool):
+def _from_json(node: Any, parts: list[bytes], frames: bool) -> Any:
     if isinstance(node, list):
         return [_from_json(v, parts, frames) for v in node]
     if not isinstance(node, dict):
@@ -164,7 +165,7 @@ def _from_json(node, parts: list[bytes], frames: bool):
     return {k: _from_json(v, parts, frames) for k, v in node.items()}
 
 
-def _hashable(key):
+def _hashable(key: Any) -> Any:
     if isinstance(key, (str, int, float, bool, tuple)) or key is None:
         return key
     raise ProtocolError("a mapping key must be a number, text or a tuple")

@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 from collections import deque
+from typing import Any
 
 from auditapp.core.errors import AuditInputError, LimitExceededError, UntrustedModelError
 from auditapp.inputs.sandbox_codec import (
@@ -52,14 +53,14 @@ class ModelProcessFailed(Exception):
 class ModelProcess:
     """A running model process bound to one model (``key``); see :class:`auditapp.inputs.sandbox.SandboxPool`."""
 
-    def __init__(self, proc: subprocess.Popen, ref, mode, limits):
+    def __init__(self, proc: subprocess.Popen[bytes], ref: Any, mode: Any, limits: Any) -> None:
         self.proc, self.ref, self.mode, self.limits = proc, ref, mode, limits
         self.key = ref.key
         self.pid = proc.pid
         self.busy = False
         self.uses = 0
         self.last_used = time.monotonic()
-        self.info: dict = {}
+        self.info: dict[str, Any] = {}
         if proc.stdin is None or proc.stdout is None or proc.stderr is None:
             raise RuntimeError("A model process is started with pipes for stdin, stdout and stderr.")
         self._stdin, self._stdout, self._stderr_pipe = proc.stdin, proc.stdout, proc.stderr
@@ -71,7 +72,7 @@ class ModelProcess:
         threading.Thread(target=self._drain, name=f"auditapp-sandbox-stderr-{proc.pid}", daemon=True).start()
 
     @classmethod
-    def spawn(cls, ref, mode, limits) -> ModelProcess:
+    def spawn(cls, ref: Any, mode: Any, limits: Any) -> ModelProcess:
         """Start the process (no model yet). Runs in the pool's long-lived starter thread."""
         command = [*mode.prefix, *python_command(memory_mb=limits.memory_mb, cpu_seconds=limits.cpu_seconds,
                                                  idle_seconds=limits.idle_seconds + _IDLE_GRACE)]
@@ -94,11 +95,11 @@ class ModelProcess:
         self.info = self._exchange("load", args, deadline, None)
         log.info("model process %s started for %s (%s)", self.pid, self.ref.name, self.mode.summary.split(":")[0])
 
-    def request(self, task: str, args: dict, *, deadline: float, progress=None):
+    def request(self, task: str, args: dict[str, Any], *, deadline: float, progress: Any = None) -> Any:
         """Run ``task`` and return its decoded answer (see :mod:`auditapp.inputs.sandbox_tasks`)."""
         return self._exchange(task, args, deadline, progress)
 
-    def _exchange(self, task: str, args: dict, deadline: float, progress):
+    def _exchange(self, task: str, args: dict[str, Any], deadline: float, progress: Any) -> Any:
         max_bytes = self.limits.reply_mb * 1024**2
         sent, updates = False, 0
         try:
@@ -136,7 +137,7 @@ class ModelProcess:
             raise ModelProcessFailed(self._stopped(task, exc), process_survives=False,
                                      unanswered=unanswered) from None
 
-    def _reported(self, task: str, body) -> ModelProcessFailed:
+    def _reported(self, task: str, body: Any) -> ModelProcessFailed:
         if not isinstance(body, dict):
             raise ProtocolError("malformed error")
         kind = str(body.get("kind", ""))
@@ -201,7 +202,7 @@ class ModelProcess:
                 pass
 
 
-def _progress(body) -> tuple[float, str]:
+def _progress(body: Any) -> tuple[float, str]:
     if not isinstance(body, list) or len(body) != 2:
         raise ProtocolError("malformed progress")
     fraction, message = body

@@ -16,6 +16,7 @@ side of each task is :class:`auditapp.inputs.sandboxed_model.SandboxedModel`.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,17 +24,19 @@ import numpy as np
 
 _EXPLAINERS_KEPT = 4
 
+Progress = Callable[..., None]  # progress(fraction) or progress(fraction, message)
+
 
 @dataclass
 class LoadedModel:
     """The model this process serves, what it told its parent, and explainers already built."""
 
     model: Any  # the AuditModel loaded in this process
-    info: dict
-    explainers: OrderedDict = field(default_factory=OrderedDict)
+    info: dict[str, Any]
+    explainers: OrderedDict[str, Any] = field(default_factory=OrderedDict)
 
 
-def load(args: dict) -> LoadedModel:
+def load(args: dict[str, Any]) -> LoadedModel:
     """Load the model bytes of the first request (allow-list and trust are checked by ``load_model``)."""
     from auditapp.inputs.intake import Limits
     from auditapp.inputs.models import load_model
@@ -53,7 +56,7 @@ def load(args: dict) -> LoadedModel:
     return LoadedModel(model, info)
 
 
-def predict(state: LoadedModel, args: dict, progress) -> dict:
+def predict(state: LoadedModel, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """Labels (when asked or when there are no probabilities) and probabilities for ``rows``."""
     rows = args["rows"]
     proba = state.model.predict_proba(rows) if args.get("proba", True) else None
@@ -65,7 +68,7 @@ def predict(state: LoadedModel, args: dict, progress) -> dict:
     return {"labels": labels, "proba": None if proba is None else np.asarray(proba, dtype=np.float64)}
 
 
-def _explainer(state: LoadedModel, args: dict):
+def _explainer(state: LoadedModel, args: dict[str, Any]) -> Any:
     from auditapp.explain.shap_values import explainer_from_backgrounds
 
     key = str(args["key"])
@@ -80,12 +83,12 @@ def _explainer(state: LoadedModel, args: dict):
     return state.explainers[key]
 
 
-def explainer(state: LoadedModel, args: dict, progress) -> dict:
+def explainer(state: LoadedModel, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """Which explainer auditapp chooses for this model and data (``tree``, ``linear``, ``permutation``)."""
     return {"method": _explainer(state, args).method}
 
 
-def explain(state: LoadedModel, args: dict, progress) -> dict:
+def explain(state: LoadedModel, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """SHAP values of ``rows`` in the dataset's columns, with base value, output and its space."""
     from threadpoolctl import threadpool_limits
 
@@ -96,7 +99,7 @@ def explain(state: LoadedModel, args: dict, progress) -> dict:
             "method": values.method}
 
 
-def fit_candidate(state: LoadedModel, args: dict, progress) -> dict:
+def fit_candidate(state: LoadedModel, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """Train one mitigation candidate on the split sent; the model comes back as skops bytes."""
     from threadpoolctl import threadpool_limits
 
@@ -110,7 +113,8 @@ def fit_candidate(state: LoadedModel, args: dict, progress) -> dict:
     notes: list[str] = []
     captured = captured_warnings()
     with threadpool_limits(limits=1), captured:
-        fitted = FITTERS[args["name"]](ctx, notes)
+        fitter: Callable[..., Any] = FITTERS[args["name"]]
+        fitted = fitter(ctx, notes)
     data, columns, decides = None, [], None
     if fitted.model is not None:
         import skops.io as sio
@@ -129,7 +133,7 @@ def fit_candidate(state: LoadedModel, args: dict, progress) -> dict:
             "decides": decides}
 
 
-def model_loop(state: LoadedModel, args: dict, progress) -> dict:
+def model_loop(state: LoadedModel, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
     """The selective-labels loop with clones of this model; per-round rates by group."""
     from auditapp.feedback.model_loop import ModelLoopParams, loop_records
 

@@ -17,6 +17,7 @@ import resource
 import signal
 import sys
 import time
+from typing import Any
 
 MESSAGE_LIMIT = 2000
 # Model processes yield the CPU to the app's own processes (pages, the job that shows each result as it
@@ -57,7 +58,7 @@ def _protocol_fds() -> tuple[int, int]:
     return read_fd, write_fd
 
 
-def _error(exc: BaseException) -> dict:
+def _error(exc: BaseException) -> dict[str, Any]:
     from auditapp.core.errors import AuditInputError, LimitExceededError, UntrustedModelError
 
     if isinstance(exc, MemoryError):
@@ -88,7 +89,7 @@ class _Channel:
         self.read_fd, self.write_fd = read_fd, write_fd
         self._last_progress = 0.0
 
-    def send(self, value) -> None:
+    def send(self, value: Any) -> None:
         from auditapp.inputs.sandbox_codec import encode, write_frame
 
         write_frame(self.write_fd, encode(value))

@@ -31,13 +31,13 @@ def _bad(what: str, ref: ModelRef) -> AuditInputError:
                            "The model file may be hostile or corrupt.")
 
 
-def _text(value, ref: ModelRef, what: str, limit: int = _MAX_TEXT) -> str:
+def _text(value: Any, ref: ModelRef, what: str, limit: int = _MAX_TEXT) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise _bad(f"a malformed {what}", ref)
     return value
 
 
-def _array(value, ref: ModelRef, what: str, *, shape: tuple, kinds: str) -> np.ndarray:
+def _array(value: Any, ref: ModelRef, what: str, *, shape: tuple[int | None, ...], kinds: str) -> np.ndarray:
     if not isinstance(value, np.ndarray) or value.dtype.kind not in kinds or value.ndim != len(shape) \
             or any(want is not None and got != want for got, want in zip(value.shape, shape, strict=True)):
         got = f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
@@ -45,7 +45,7 @@ def _array(value, ref: ModelRef, what: str, *, shape: tuple, kinds: str) -> np.n
     return value
 
 
-def _scalar(value, ref: ModelRef) -> object:
+def _scalar(value: Any, ref: ModelRef) -> object:
     if isinstance(value, bool) or (isinstance(value, (int, float)) and np.isfinite(value)):
         return value
     if isinstance(value, str) and len(value) <= 1000:
@@ -73,9 +73,9 @@ class OutputsMemo(Protocol):
     format, trust) and the exact rows sent (:func:`~auditapp.inputs.sandbox_codec.frame_digest`).
     """
 
-    def get(self, key: tuple) -> Any | None: ...
+    def get(self, key: tuple[Any, ...]) -> Any | None: ...
 
-    def put(self, key: tuple, value: Any) -> None: ...
+    def put(self, key: tuple[Any, ...], value: Any) -> None: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,7 +89,7 @@ class SandboxedModel:
 
     ref: ModelRef
     feature_names: tuple[str, ...]
-    classes: tuple
+    classes: tuple[Any, ...]
     kind: str  # the learner's class (a pipeline's last step)
     type_name: str  # the model's own class
     has_proba: bool
@@ -97,10 +97,10 @@ class SandboxedModel:
     decides_at_random: bool = False  # auditapp's exported randomised mitigations decide by their own draws
     memo: OutputsMemo | None = field(default=None, compare=False, repr=False)
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "memo"}
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state, memo=None)
 
     def with_memo(self, memo: OutputsMemo | None) -> SandboxedModel:
@@ -119,7 +119,7 @@ class SandboxedModel:
         return cls.from_description(ref, default_pool().call(ref, "describe"))
 
     @classmethod
-    def from_description(cls, ref: ModelRef, info) -> SandboxedModel:
+    def from_description(cls, ref: ModelRef, info: Any) -> SandboxedModel:
         """The model as its model process described it (now, or when it was uploaded: ``description``),
         checked; no process is started until the model is asked for something.
 
@@ -143,20 +143,21 @@ class SandboxedModel:
                    decides_at_random=bool(flags[2]))
 
     @property
-    def description(self) -> dict:
+    def description(self) -> dict[str, Any]:
         """What the model process said about the model, as JSON (kept with an upload)."""
         return {"format": self.ref.format, "feature_names": list(self.feature_names), "classes": list(self.classes),
                 "kind": self.kind, "type_name": self.type_name, "has_proba": self.has_proba,
                 "can_refit": self.can_refit, "decides_at_random": self.decides_at_random}
 
-    def _call(self, task: str, args: dict, progress=None):
+    def _call(self, task: str, args: dict[str, Any], progress: Any = None) -> Any:
         try:
             return default_pool().call(self.ref, task, args, progress=progress)
         except ProtocolError as exc:
             raise _bad(f"a malformed message ({exc})", self.ref) from exc
 
     # -- predictions -----------------------------------------------------------------------------
-    def outputs(self, frame: pd.DataFrame, *, labels: bool = True, proba: bool = True):
+    def outputs(self, frame: pd.DataFrame, *, labels: bool = True,
+                proba: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
         """``(labels or None, probabilities or None)`` for the rows of ``frame``, sent ``CHUNK_ROWS`` rows
         at a time (so the model process's memory and each answer stay bounded)."""
         rows = frame.loc[:, list(self.feature_names)]
@@ -165,8 +166,9 @@ class SandboxedModel:
             key = ("model-outputs", self.ref.sha256, self.ref.format, self.ref.trust_pickle, frame_digest(rows),
                    bool(labels), bool(proba))
             kept = self.memo.get(key)
-            if _fits(kept, len(rows), labels=labels):
-                return kept
+            if kept is not None and _fits(kept, len(rows), labels=labels):
+                found: tuple[np.ndarray | None, np.ndarray | None] = kept
+                return found
         parts = [self._outputs(rows.iloc[start:start + CHUNK_ROWS], labels=labels, proba=proba)
                  for start in range(0, max(len(rows), 1), CHUNK_ROWS)]
         found_labels = None if parts[0][0] is None else np.concatenate([p[0] for p in parts])
@@ -175,7 +177,8 @@ class SandboxedModel:
             self.memo.put(key, (found_labels, found_proba))
         return found_labels, found_proba
 
-    def _outputs(self, rows: pd.DataFrame, *, labels: bool, proba: bool):
+    def _outputs(self, rows: pd.DataFrame, *, labels: bool,
+                 proba: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
         answer = self._call("predict", {"rows": rows, "labels": labels, "proba": proba and self.has_proba})
         if not isinstance(answer, dict):
             raise _bad("a malformed prediction", self.ref)
@@ -194,24 +197,29 @@ class SandboxedModel:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted class labels."""
-        return self.outputs(frame, labels=True, proba=False)[0]
+        labels = self.outputs(frame, labels=True, proba=False)[0]
+        if labels is None:
+            raise _bad("no labels", self.ref)
+        return labels
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray | None:
         """Class probabilities in ``classes`` order, or None for a model without them."""
         if not self.has_proba:
             return None
-        return self.outputs(frame, labels=False, proba=True)[1]
+        result: np.ndarray | None = self.outputs(frame, labels=False, proba=True)[1]
+        return result
 
     # -- explanations ----------------------------------------------------------------------------
-    def explainer_method(self, args: dict) -> str:
+    def explainer_method(self, args: dict[str, Any]) -> str:
         """The explainer the model process builds for these backgrounds and settings."""
         answer = self._call("explainer", args)
         method = answer.get("method") if isinstance(answer, dict) else None
         if method not in ("tree", "linear", "permutation"):
             raise _bad("an unknown explainer", self.ref)
-        return method
+        result: str = method
+        return result
 
-    def explain(self, args: dict) -> dict:
+    def explain(self, args: dict[str, Any]) -> dict[str, Any]:
         """SHAP values of ``args["rows"]`` (checked: one value per row and feature, finite numbers)."""
         answer = self._call("explain", args)
         if not isinstance(answer, dict):
@@ -233,7 +241,7 @@ class SandboxedModel:
         :meth:`auditapp.inputs.sandbox.SandboxPool.warm_up`)."""
         default_pool().warm_up(self.ref, processes)
 
-    def fit_candidate(self, ctx, name: str) -> dict:
+    def fit_candidate(self, ctx: Any, name: str) -> dict[str, Any]:
         """Train mitigation candidate ``name`` on ``ctx``'s split in the model process; checked answer."""
         wanted = list(dict.fromkeys([*ctx.model_features, *ctx.learner_features, *ctx.sensitive]))
         context = {f.name: getattr(ctx, f.name) for f in fields(ctx) if f.name != "estimator"}
@@ -273,7 +281,8 @@ class SandboxedModel:
                 "randomized": answer["randomized"], "warnings": [_text(w, self.ref, "note") for w in warnings]}
 
     # -- feedback loop ---------------------------------------------------------------------------
-    def model_loop(self, params, *, seed, names: list[str], worlds: tuple[str, ...], progress=None) -> list[dict]:
+    def model_loop(self, params: Any, *, seed: int | None, names: list[str], worlds: tuple[str, ...],
+                   progress: Any = None) -> list[dict[str, Any]]:
         """Run the model-in-the-loop rounds in the model process; the per-round records, checked."""
         columns = list(dict.fromkeys([*params.feature_columns, params.target, params.sensitive]))
         sent = {f.name: getattr(params, f.name) for f in fields(params) if f.name != "estimator"}
@@ -300,7 +309,7 @@ def _fits(kept: Any, n: int, *, labels: bool) -> bool:
     return all(part is None or (isinstance(part, np.ndarray) and len(part) == n) for part in kept)
 
 
-def _round_record(record, names: list[str], worlds: tuple[str, ...], ref: ModelRef) -> dict:
+def _round_record(record: Any, names: list[str], worlds: tuple[str, ...], ref: ModelRef) -> dict[str, Any]:
     if not isinstance(record, dict) or record.get("world") not in worlds or isinstance(record.get("round"), bool) \
             or not isinstance(record.get("round"), int):
         raise _bad("a malformed round", ref)

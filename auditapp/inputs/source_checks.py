@@ -21,7 +21,7 @@ AGREEMENT_LIMIT = 0.99  # predictions equal to the outcome in more than this sha
 MANY_VALUES = 12  # a numeric sensitive feature with more distinct values than this needs bins
 
 
-def agreement_notice(y_true, y_pred, *, target: str, source: str) -> str | None:
+def agreement_notice(y_true: np.ndarray, y_pred: np.ndarray, *, target: str, source: str) -> str | None:
     """A warning when the decisions equal the outcome in more than 99% of rows, else None.
 
     Parameters
@@ -78,7 +78,7 @@ def many_values_notices(frame: pd.DataFrame, sensitive: Iterable[str], bins: Map
             for name, count in many_valued(frame, unbinned).items()]
 
 
-def _source_words(spec) -> str:
+def _source_words(spec: Any) -> str:
     if spec.prediction is not None:
         return f"the prediction column '{spec.prediction}'"
     if spec.score is not None:
@@ -86,7 +86,7 @@ def _source_words(spec) -> str:
     return "the model"
 
 
-def source_notices(frame: pd.DataFrame, spec, y_true, y_pred) -> list[str]:
+def source_notices(frame: pd.DataFrame, spec: Any, y_true: np.ndarray, y_pred: np.ndarray) -> list[str]:
     """The notices of this module for one prepared audit (see the module docstring)."""
     notices = []
     agreement = agreement_notice(y_true, y_pred, target=spec.target, source=_source_words(spec))

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from auditapp.core.errors import AuditInputError, LimitExceededError
 from auditapp.core.limits import runtime
@@ -136,19 +138,20 @@ def check_csv(data: bytes, rows: int, columns: int, name: str, limits: Limits) -
 
 
 # -- Parquet --------------------------------------------------------------------------------------
-def _invalid(name: str, detail) -> AuditInputError:
+def _invalid(name: str, detail: object) -> AuditInputError:
     return AuditInputError(f"{name} is not a valid Parquet file ({detail}). Upload the file again, or "
                            "export it as CSV.")
 
 
-def _is_text(arrow_type) -> bool:
+def _is_text(arrow_type: Any) -> bool:
     import pyarrow as pa
 
-    return (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
-            or pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type))
+    text: bool = (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+                  or pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type))
+    return text
 
 
-def _footer_estimate(parquet, schema, rows: int) -> int:
+def _footer_estimate(parquet: Any, schema: Any, rows: int) -> int:
     """Bytes the table takes once read, from the footer alone (column types and stored sizes)."""
     import pyarrow as pa
 
@@ -171,7 +174,7 @@ def _footer_estimate(parquet, schema, rows: int) -> int:
     return total
 
 
-def inspect_parquet(parquet, name: str, limits: Limits) -> tuple[int, list[str]]:
+def inspect_parquet(parquet: Any, name: str, limits: Limits) -> tuple[int, list[str]]:
     """Check a Parquet file's footer against ``limits``; return ``(rows, column names)``.
 
     Nothing but the footer is read: row and column counts, column types and stored sizes.
@@ -202,7 +205,7 @@ def _footer_length(data: bytes, name: str) -> int:
     return length
 
 
-def _decoded_bytes(table) -> int:
+def _decoded_bytes(table: Any) -> int:
     """Bytes of ``table`` once its dictionary columns are expanded (computed, not expanded)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -220,7 +223,7 @@ def _decoded_bytes(table) -> int:
     return total
 
 
-def read_parquet(data: bytes, name: str, limits: Limits):
+def read_parquet(data: bytes, name: str, limits: Limits) -> pd.DataFrame:
     """Read a Parquet file into a pandas DataFrame, checked against ``limits`` before decoding.
 
     Raises
