@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -148,7 +149,7 @@ class _Fitted:
     warnings: tuple[str, ...] = ()  # raised where the candidate was fitted (the sandbox's own)
 
 
-def _refit_learner(ctx: MitigationContext, notes: list[str], *, fast: bool = False):
+def _refit_learner(ctx: MitigationContext, notes: list[str], *, fast: bool = False) -> Any:
     """The user's learner (unfitted clone) and its features, or the default learner with a note."""
     from sklearn.base import clone
 
@@ -167,13 +168,13 @@ def _refit_learner(ctx: MitigationContext, notes: list[str], *, fast: bool = Fal
     return default_learner(ctx.train, ctx.learner_features), ctx.learner_features, "default learner"
 
 
-def _kind(estimator) -> str:
+def _kind(estimator: Any) -> str:
     from auditapp.mitigation.learners import final_step
 
     return type(final_step(estimator)[1]).__name__
 
 
-def _predict(model, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+def _predict(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
     """Decisions by the audit's one tie rule (probability ≥ 0.5 is favourable), or ``predict`` without probabilities."""
     from auditapp.core.spec import DEFAULT_THRESHOLD
     from auditapp.mitigation.learners import positive_scores
@@ -184,19 +185,19 @@ def _predict(model, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
     return (scores >= DEFAULT_THRESHOLD).astype(np.int8), scores
 
 
-def _key_note(ctx, columns) -> str:
+def _key_note(ctx: Any, columns: Any) -> str:
     from auditapp.mitigation.draws import describe_keys
 
     return describe_keys(ctx.test, columns, row_key=ctx.row_key, seed=ctx.seed)
 
 
-def _fit_baseline(ctx, notes):
+def _fit_baseline(ctx: Any, notes: Any) -> Any:
     notes.append("The uploaded model is evaluated as it is; if it was trained on some of these test rows, "
                  "its numbers are optimistic.")
     return _Fitted(ctx.pred_test.astype(np.int8), ctx.scores_test, ctx.estimator, "uploaded model", notes)
 
 
-def _fit_baseline_refit(ctx, notes):
+def _fit_baseline_refit(ctx: Any, notes: Any) -> Any:
     from sklearn.base import clone
 
     if ctx.estimator is None or not ctx.can_refit:
@@ -208,7 +209,7 @@ def _fit_baseline_refit(ctx, notes):
     return _Fitted(y_pred, y_score, model, f"uploaded model's learner ({_kind(model)})", notes)
 
 
-def _fit_reweighing(ctx, notes):
+def _fit_reweighing(ctx: Any, notes: Any) -> Any:
     from auditapp.mitigation.learners import sample_weight_name
     from auditapp.mitigation.pre import fit_with_weights, reweighing_weights
 
@@ -225,7 +226,7 @@ def _fit_reweighing(ctx, notes):
     return _Fitted(y_pred, y_score, model, label, notes)
 
 
-def _fit_correlation_remover(ctx, notes):
+def _fit_correlation_remover(ctx: Any, notes: Any) -> Any:
     from sklearn.base import clone
     from sklearn.linear_model import LogisticRegression
 
@@ -254,7 +255,7 @@ def _fit_correlation_remover(ctx, notes):
     return _Fitted(y_pred, y_score, model, label, notes, True, CORRELATION_NOTE)
 
 
-def _fit_exponentiated_gradient(ctx, notes):
+def _fit_exponentiated_gradient(ctx: Any, notes: Any) -> Any:
     from auditapp.mitigation.draws import key_columns
     from auditapp.mitigation.inprocessing import fit_exponentiated_gradient
 
@@ -270,7 +271,7 @@ def _fit_exponentiated_gradient(ctx, notes):
                    probabilities=probabilities)
 
 
-def _fit_grid_search(ctx, notes):
+def _fit_grid_search(ctx: Any, notes: Any) -> Any:
     from auditapp.mitigation.inprocessing import fit_grid_search, plan_grid
 
     learner, features, label = _refit_learner(ctx, notes, fast=True)
@@ -285,7 +286,7 @@ def _fit_grid_search(ctx, notes):
     return _Fitted(y_pred, y_score, model, label, notes)
 
 
-def _fit_threshold_optimizer(ctx, notes):
+def _fit_threshold_optimizer(ctx: Any, notes: Any) -> Any:
     from auditapp.mitigation.draws import key_columns, keyed_decisions
     from auditapp.mitigation.post import (
         SENSITIVE_AT_PREDICT,
@@ -340,13 +341,15 @@ def _fit(ctx: MitigationContext, name: str, notes: list[str]) -> _Fitted:
     from auditapp.inputs.sandboxed_model import SandboxedModel
 
     if not isinstance(ctx.estimator, SandboxedModel):
-        return FITTERS[name](ctx, notes)
+        result2: _Fitted = FITTERS[name](ctx, notes)
+        return result2
     if name == "baseline":
         uploaded = _uploaded_file(ctx.estimator)
         if uploaded is not None:  # nothing to train: no model process needed
             fitted = _fit_baseline(ctx, notes)
             fitted.model = uploaded
-            return fitted
+            result: _Fitted = fitted
+            return result
     answer = ctx.estimator.fit_candidate(ctx, name)
     notes.extend(answer["notes"])
     return _Fitted(answer["y_pred"], answer["y_score"], answer["model"], answer["learner"], notes,
@@ -355,7 +358,7 @@ def _fit(ctx: MitigationContext, name: str, notes: list[str]) -> _Fitted:
                    warnings=tuple(answer["warnings"]))
 
 
-def _uploaded_file(model):
+def _uploaded_file(model: Any) -> Any:
     """The uploaded skops file itself, as the baseline's model to export (its bytes, never loaded here);
     None when the model process must say how to save it (ONNX, a trusted pickle) or how it decides (a
     randomised mitigation exported by auditapp)."""

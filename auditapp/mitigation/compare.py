@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,7 @@ class Comparison:
         raise KeyError(f"No candidate {name!r}; have {[c.name for c in self.candidates]}")
 
 
-def _check_options(constraint, candidates, n_jobs, grid_size=20) -> None:
+def _check_options(constraint: Any, candidates: Any, n_jobs: Any, grid_size: Any = 20) -> None:
     from auditapp.mitigation.constraints import MAX_GRID_POINTS
 
     if not 1 <= int(grid_size) <= MAX_GRID_POINTS:
@@ -80,13 +81,13 @@ def _labels(sensitive_features: pd.DataFrame) -> np.ndarray:
     return joined_labels(sensitive_features)
 
 
-def _source(spec: AuditSpec, model) -> str:
+def _source(spec: AuditSpec, model: Any) -> str:
     if model is not None:
         return f"{model.format} model {model.name}"
     return f"prediction column '{spec.prediction}'" if spec.prediction else f"score column '{spec.score}'"
 
 
-def _positive_class(spec: AuditSpec, model):
+def _positive_class(spec: AuditSpec, model: Any) -> Any:
     if model is None:
         return 1
     from auditapp.inputs.models import match_favorable_class
@@ -105,7 +106,7 @@ def default_candidates(*, can_refit: bool, constraint: str) -> tuple[str, ...]:
 
 
 def compare_mitigations(
-    frame: pd.DataFrame, spec: AuditSpec, model=None, *, constraint: str = "demographic_parity",
+    frame: pd.DataFrame, spec: AuditSpec, model: Any = None, *, constraint: str = "demographic_parity",
     candidates: Sequence[str] | None = None, test_size: float = 0.3, test_frame: pd.DataFrame | None = None,
     objective: str = "accuracy_score", features: Sequence[str] | None = None, grid_size: int = 20,
     row_key: str | None = None, n_jobs: int = 1, on_progress: ProgressCallback | None = None,
@@ -257,7 +258,7 @@ def compare_mitigations(
                       target=spec.target)
 
 
-def _warm_up(model, names, n_jobs: int) -> None:
+def _warm_up(model: Any, names: Any, n_jobs: int) -> None:
     """A model file's second model process starts now, while the rows are prepared, so that both slots of
     a side-by-side run (:mod:`.schedule`) have one when the candidates start."""
     from auditapp.inputs.sandboxed_model import SandboxedModel
@@ -268,7 +269,7 @@ def _warm_up(model, names, n_jobs: int) -> None:
         learner.warm_up(min(int(n_jobs), MAX_WORKERS))
 
 
-def _check_row_key(row_key, frame: pd.DataFrame, test_frame: pd.DataFrame | None) -> None:
+def _check_row_key(row_key: Any, frame: pd.DataFrame, test_frame: pd.DataFrame | None) -> None:
     if row_key is None:
         return
     for what, table in (("dataset", frame), ("test table", test_frame)):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -21,20 +22,20 @@ from auditapp.mitigation.evaluation import Estimate
 BASELINES = ("baseline", "baseline_refit")
 
 
-def finished(comparison) -> list:
+def finished(comparison: Any) -> list[Any]:
     """The candidates with a finite accuracy and disparity, in the comparison's order."""
     return [c for c in comparison.candidates if c.error is None and c.accuracy is not None
             and c.disparity is not None and math.isfinite(c.accuracy.value) and math.isfinite(c.disparity.value)]
 
 
-def cost_baseline(comparison):
+def cost_baseline(comparison: Any) -> Any:
     """The candidate every cost is measured against: the refitted baseline when it finished, else the
     uploaded model (or prediction column) as it is, else None."""
     done = {c.name: c for c in finished(comparison)}
     return done.get("baseline_refit") or done.get("baseline")
 
 
-def recommended_candidate(comparison) -> str | None:
+def recommended_candidate(comparison: Any) -> str | None:
     """The fairest mitigation on the Pareto front (lowest disparity; ties go to higher accuracy).
 
     Baselines are never recommended; None when no mitigation finished on the front.
@@ -42,10 +43,11 @@ def recommended_candidate(comparison) -> str | None:
     front = [c for c in finished(comparison) if c.name in comparison.pareto and c.family != "baseline"]
     if not front:
         return None
-    return min(front, key=lambda c: (c.disparity.value, -c.accuracy.value)).name
+    result: str | None = min(front, key=lambda c: (c.disparity.value, -c.accuracy.value)).name
+    return result
 
 
-def _row_correctness(result, y_true: np.ndarray) -> np.ndarray | None:
+def _row_correctness(result: Any, y_true: np.ndarray) -> np.ndarray | None:
     """Each test row's correctness (1/0), or its probability of being right for a randomised candidate."""
     decision = result.y_score if result.randomized else result.y_pred
     if decision is None or len(decision) != len(y_true):
@@ -54,12 +56,12 @@ def _row_correctness(result, y_true: np.ndarray) -> np.ndarray | None:
     return np.where(y_true == 1, p, 1.0 - p)
 
 
-def true_labels(comparison) -> np.ndarray:
+def true_labels(comparison: Any) -> np.ndarray:
     """The test rows' true labels (1 = favourable)."""
     return np.asarray(comparison.test_rows[comparison.target], dtype=np.int64)
 
 
-def accuracy_change(comparison, name: str, against: str, *, confidence: float = 0.95) -> Estimate | None:
+def accuracy_change(comparison: Any, name: str, against: str, *, confidence: float = 0.95) -> Estimate | None:
     """Accuracy of ``name`` minus accuracy of ``against`` on the shared test rows, with a paired t interval.
 
     The value equals the difference of the two reported accuracies (expectations for randomised candidates).
@@ -95,7 +97,7 @@ class Verdict:
     sentence: str
 
 
-def disparity_verdict(candidate, baseline, *, metric_name: str) -> Verdict:
+def disparity_verdict(candidate: Any, baseline: Any, *, metric_name: str) -> Verdict:
     """Compare two disparities only as far as their confidence intervals support a claim."""
     low, high = candidate.disparity, baseline.disparity
     if math.isfinite(low.high) and math.isfinite(high.low) and low.high < high.low:

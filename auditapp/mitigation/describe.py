@@ -7,6 +7,7 @@ refitted baseline and says how far the intervals support a claim); none is typed
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from auditapp.mitigation import wording
 from auditapp.mitigation.costs import (
@@ -34,44 +35,46 @@ LEGAL_NOTE = (
 TRAINING_ONLY_NOTE = "It uses the sensitive attribute only while training (if at all), not to decide."
 
 
-def pct(value) -> str:
+def pct(value: Any) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{100 * value:.1f}%"
 
 
-def num(value) -> str:
+def num(value: Any) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.3f}"
 
 
-def with_ci(estimate, fmt) -> str:
+def with_ci(estimate: Any, fmt: Any) -> str:
     if estimate is None:
         return "n/a"
     return f"{fmt(estimate.value)} [{fmt(estimate.low)}, {fmt(estimate.high)}]"
 
 
-def points(estimate) -> str:
+def points(estimate: Any) -> str:
     """An accuracy change in percentage points with its interval: ``"−1.2 points [−2.0, −0.4]"``."""
     if estimate is None or not math.isfinite(estimate.value):
         return "n/a"
 
-    def p(v):
+    def p(v: Any) -> Any:
         return f"{100 * v:+.1f}".replace("-", "−")
     return f"{p(estimate.value)} points [{p(estimate.low)}, {p(estimate.high)}]"
 
 
-def metric_name(comparison) -> str:
-    return DISPARITY_SHORT.get(comparison.disparity_metric, comparison.disparity_metric)
+def metric_name(comparison: Any) -> str:
+    result: str = DISPARITY_SHORT.get(comparison.disparity_metric, comparison.disparity_metric)
+    return result
 
 
-def result_line(result) -> str:
+def result_line(result: Any) -> str:
     """One line for a finished candidate: accuracy, disparity and fit time."""
     if result.error:
-        return result.error
+        message: str = result.error
+        return message
     short = DISPARITY_SHORT.get(result.disparity_metric, result.disparity_metric)
     return (f"accuracy {pct(result.accuracy.value)}, {short} {num(result.disparity.value)}, "
             f"fitted in {result.fit_seconds:.1f} s")
 
 
-def _widest(comparison, result) -> str:
+def _widest(comparison: Any, result: Any) -> str:
     pair = widest_pair(result, comparison.disparity_metric)
     if pair is None:
         return ""
@@ -81,7 +84,7 @@ def _widest(comparison, result) -> str:
     return f"{sizes.describe(pair[0])} vs {sizes.describe(pair[1])}"
 
 
-def comparison_rows(comparison) -> list[dict]:
+def comparison_rows(comparison: Any) -> list[dict[str, Any]]:
     """Grid rows: numbers as plain floats (for sorting) next to their display text with the interval.
 
     ``accuracy_change`` is measured against :func:`cost_baseline` on the same test rows; ``widest`` names
@@ -120,11 +123,11 @@ def comparison_rows(comparison) -> list[dict]:
     return rows
 
 
-def _plain(value) -> float | None:
+def _plain(value: Any) -> float | None:
     return float(value) if math.isfinite(float(value)) else None
 
 
-def group_rows(comparison) -> list[dict]:
+def group_rows(comparison: Any) -> list[dict[str, Any]]:
     """One row per group of the comparison's grouping: training and test rows, and the small-group flag."""
     sizes = comparison.group_sizes
     if sizes is None:
@@ -135,7 +138,7 @@ def group_rows(comparison) -> list[dict]:
             for group, row in sizes.table.iterrows()]
 
 
-def grouping_sentence(comparison) -> str:
+def grouping_sentence(comparison: Any) -> str:
     """Which groups were equalised, how many test rows each has, and which are too small to trust."""
     sizes = comparison.group_sizes
     if sizes is None:
@@ -152,7 +155,7 @@ def grouping_sentence(comparison) -> str:
     return text
 
 
-def tradeoff_summary(comparison) -> list[str]:
+def tradeoff_summary(comparison: Any) -> list[str]:
     """Plain sentences under the trade-off chart: the groups, the baselines, the recommended fix and its cost.
 
     Costs are against the refitted baseline when there is one; a difference in disparity is claimed only
@@ -197,7 +200,7 @@ def tradeoff_summary(comparison) -> list[str]:
     return lines
 
 
-def learner_notes(comparison) -> list[str]:
+def learner_notes(comparison: Any) -> list[str]:
     """Which candidates trained a default learner instead of the uploaded model, and why (engine notes)."""
     lines = []
     for result in comparison.candidates:
@@ -208,7 +211,7 @@ def learner_notes(comparison) -> list[str]:
     return lines
 
 
-def candidate_summary(comparison, name: str) -> list[str]:
+def candidate_summary(comparison: Any, name: str) -> list[str]:
     """Sentences about one candidate: its numbers with intervals, its cost, learner, use of the sensitive attribute."""
     result = comparison.candidate(name)
     if result.error:
@@ -234,7 +237,7 @@ def candidate_summary(comparison, name: str) -> list[str]:
     return [*lines, *(e for e in extra if e), *result.notes]
 
 
-def context_line(dataset, model, spec, *, grouping=(), test_size: float = 0.3) -> str:
+def context_line(dataset: Any, model: Any, spec: Any, *, grouping: Any = (), test_size: float = 0.3) -> str:
     """What the comparison will run on: rows, model and whether it can be refitted, grouping, split, seed."""
     if model is None:
         source = (f"no model: the baseline is the {'prediction' if spec.prediction else 'score'} column; "

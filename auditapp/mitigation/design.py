@@ -16,6 +16,7 @@ reads the relabelled targets) are never split off: the reductions then refit the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 # Transformers whose fit reads only the feature values (never y or sample weights), with ColumnTransformer
 # and Pipeline made of them.
@@ -27,7 +28,7 @@ UNSUPERVISED = frozenset({
 _CONTAINERS = frozenset({"ColumnTransformer", "Pipeline"})
 
 
-def _unsupervised(step) -> bool:
+def _unsupervised(step: Any) -> bool:
     if isinstance(step, str):
         return step in ("drop", "passthrough")
     if step is None:
@@ -45,7 +46,7 @@ def _unsupervised(step) -> bool:
 class Encoded:
     """The fitted encoding steps, the encoded training rows and the unfitted last step."""
 
-    steps: tuple  # (name, fitted transformer) pairs, or () when nothing is encoded ahead
+    steps: tuple[Any, ...]  # (name, fitted transformer) pairs, or () when nothing is encoded ahead
     matrix: object  # what the last step is fitted on
     learner: object  # the unfitted last step (or the whole learner when nothing is split off)
     name: str | None  # the last step's name, None when nothing is split off
@@ -60,7 +61,7 @@ class Encoded:
 
         return sample_weight_name(self.learner)
 
-    def whole(self, fitted):
+    def whole(self, fitted: Any) -> Any:
         """A fitted last step behind the fitted encoding: a pipeline taking the learner's own columns."""
         if not self.split:
             return fitted
@@ -69,7 +70,7 @@ class Encoded:
         return Pipeline([*self.steps, (self.name, fitted)])
 
 
-def encode_once(learner, X) -> Encoded:
+def encode_once(learner: Any, X: Any) -> Encoded:
     """Fit ``learner``'s encoding steps once on ``X`` when they ignore labels and weights (see the module).
 
     Parameters

@@ -14,6 +14,7 @@ Canonical values: a column whose every value reads as a number is hashed as floa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,12 +39,14 @@ def _splitmix(values: np.ndarray) -> np.ndarray:
 def _numeric(column: pd.Series) -> np.ndarray | None:
     """The column as float64 when every present value is a number (or a bool), else None."""
     if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_numeric_dtype(column.dtype):
-        return column.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        result2: np.ndarray | None = column.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        return result2
     present = column.notna()
     numbers = pd.to_numeric(column.where(present), errors="coerce")
     if bool((numbers.isna() & present).any()):
         return None
-    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    result: np.ndarray | None = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    return result
 
 
 def _column_hash(column: pd.Series, seed_text: str) -> np.ndarray:
@@ -54,7 +57,8 @@ def _column_hash(column: pd.Series, seed_text: str) -> np.ndarray:
         bits[np.isnan(numbers)] = np.uint64(0x7FF8000000000001)
         return _splitmix(bits)
     text = column.astype(object).where(column.notna(), _MISSING_TEXT).map(str).to_numpy(dtype=object)
-    return pd.util.hash_array(text, encoding="utf8", hash_key=seed_text, categorize=True).astype(np.uint64)
+    result: np.ndarray = pd.util.hash_array(text, encoding="utf8", hash_key=seed_text, categorize=True).astype(np.uint64)
+    return result
 
 
 def row_keys(frame: pd.DataFrame, columns: Sequence[str], *, seed: int = 0) -> np.ndarray:
@@ -88,7 +92,7 @@ def uniform_draws(frame: pd.DataFrame, columns: Sequence[str], *, seed: int = 0)
     return (keys >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
-def keyed_decisions(probabilities, frame: pd.DataFrame, columns: Sequence[str], *, seed: int = 0) -> np.ndarray:
+def keyed_decisions(probabilities: Any, frame: pd.DataFrame, columns: Sequence[str], *, seed: int = 0) -> np.ndarray:
     """0/1 decisions: favourable where the row's hashed number is below its probability."""
     p = np.asarray(probabilities, dtype=np.float64)
     if p.shape != (len(frame),):

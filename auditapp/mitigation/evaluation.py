@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,12 +46,12 @@ class Evaluation:
     draws: DrawSpread | None = None
 
 
-def _estimate(frame: pd.DataFrame, row, prefix: str) -> Estimate:
+def _estimate(frame: pd.DataFrame, row: Any, prefix: str) -> Estimate:
     return Estimate(float(frame.loc[row, prefix]), float(frame.loc[row, f"{prefix}_low"]),
                     float(frame.loc[row, f"{prefix}_high"]))
 
 
-def _audited(ctx, y_pred: np.ndarray) -> Evaluation:
+def _audited(ctx: Any, y_pred: np.ndarray) -> Evaluation:
     options = {"min_group_size": ctx.min_group_size, "n_boot": ctx.n_boot, "confidence": ctx.confidence,
                "seed": ctx.seed}
     audit = compute_audit(ctx.y_test, y_pred, ctx.sensitive_test, reference=ctx.reference, **options)
@@ -72,7 +73,7 @@ def _exact(estimate: Estimate, value: float) -> Estimate:
     return Estimate(value, min(max(low, 0.0), value), max(min(high, 1.0), value))
 
 
-def evaluate(ctx, y_pred: np.ndarray, probabilities: np.ndarray | None = None) -> Evaluation:
+def evaluate(ctx: Any, y_pred: np.ndarray, probabilities: np.ndarray | None = None) -> Evaluation:
     """Audit a candidate on ``ctx``'s test rows (see the module docstring for randomised candidates).
 
     Parameters

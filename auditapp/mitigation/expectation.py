@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class Expectation:
     criteria: Mapping[str, float]
 
 
-def expected_counts(y_true, probabilities, codes, n_groups: int) -> np.ndarray:
+def expected_counts(y_true: Any, probabilities: Any, codes: Any, n_groups: int) -> np.ndarray:
     """Expected confusion counts ``(n_groups, 4)`` ordered TN, FP, FN, TP (floats)."""
     y = np.asarray(y_true, dtype=np.int64)
     p = np.asarray(probabilities, dtype=np.float64)
@@ -106,7 +107,7 @@ def _overall(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return total["accuracy"], total["balanced_accuracy"]
 
 
-def expectation(y_true, probabilities, codes, n_groups: int) -> Expectation:
+def expectation(y_true: Any, probabilities: Any, codes: Any, n_groups: int) -> Expectation:
     """Exact expectations of a randomised rule on these rows (``codes``: each row's group, 0..n_groups−1)."""
     counts = expected_counts(y_true, probabilities, codes, n_groups)
     accuracy, balanced = _overall(counts)
@@ -114,7 +115,7 @@ def expectation(y_true, probabilities, codes, n_groups: int) -> Expectation:
                        {name: float(criterion_values(name, counts)) for name in SPREADS})
 
 
-def draw_spread(y_true, probabilities, codes, n_groups: int, *, draws: int = DRAWS, seed: int = 0,
+def draw_spread(y_true: Any, probabilities: Any, codes: Any, n_groups: int, *, draws: int = DRAWS, seed: int = 0,
                 quantiles: tuple[float, float] = QUANTILES) -> DrawSpread:
     """Percentiles of accuracy, balanced accuracy and every criterion over seeded single draws.
 
@@ -148,7 +149,7 @@ def draw_spread(y_true, probabilities, codes, n_groups: int, *, draws: int = DRA
     counts[..., TP] = positive_cells[:, 1::2]
     accuracy, balanced = _overall(counts)
 
-    def band(values) -> tuple[float, float]:
+    def band(values: Any) -> tuple[float, float]:
         values = np.asarray(values, dtype=np.float64)
         values = values[~np.isnan(values)]
         if values.size == 0:
@@ -160,7 +161,7 @@ def draw_spread(y_true, probabilities, codes, n_groups: int, *, draws: int = DRA
                       {name: band(criterion_values(name, counts)) for name in SPREADS})
 
 
-def rounded_decisions(y_true, probabilities, codes) -> np.ndarray:
+def rounded_decisions(y_true: Any, probabilities: Any, codes: Any) -> np.ndarray:
     """0/1 decisions whose counts are the expected counts rounded to whole rows, per group × label.
 
     In each cell (group, true label) the ``round(Σ p)`` rows with the highest probability are

@@ -6,6 +6,7 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ class ExportResult:
     model_sha256: str
 
 
-def neutralise_cell(value):
+def neutralise_cell(value: Any) -> Any:
     """Prefix ``'`` to text that a spreadsheet could run as a formula.
 
     That is text starting with tab or CR, or whose first visible character is ``= + - @`` once
@@ -64,7 +65,7 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def predictions_table(comparison, name: str) -> pd.DataFrame:
+def predictions_table(comparison: Any, name: str) -> pd.DataFrame:
     """The test rows (row label, sensitive features, true label) with a candidate's prediction and score."""
     result = comparison.candidate(name)
     if result.y_pred is None:
@@ -76,7 +77,7 @@ def predictions_table(comparison, name: str) -> pd.DataFrame:
     return table
 
 
-def export_candidate(comparison, name: str, out_dir) -> ExportResult:
+def export_candidate(comparison: Any, name: str, out_dir: Any) -> ExportResult:
     """Write ``<name>.skops``, ``<name>_test_predictions.csv`` and ``<name>_manifest.json`` into ``out_dir``.
 
     The model predicts 1 for the favourable outcome. Its input columns are its ``feature_names_in_``;
@@ -118,7 +119,7 @@ def export_candidate(comparison, name: str, out_dir) -> ExportResult:
     return ExportResult(model_path, predictions_path, manifest_path, sha)
 
 
-def decision_text(model) -> str:
+def decision_text(model: Any) -> str:
     """How a saved model turns its inputs into a decision, for its manifest."""
     decides = getattr(model, "decides", None)  # a model trained in the sandbox says itself
     if isinstance(decides, str):
@@ -132,7 +133,7 @@ def decision_text(model) -> str:
             f"decides by a seeded hash (seed {model.random_state}) of {key}, never by row order{binned}")
 
 
-def _spread(draws, name: str) -> list | None:
+def _spread(draws: Any, name: str) -> list[Any] | None:
     from auditapp.reporting.record import clean
 
     if draws is None:
@@ -141,7 +142,7 @@ def _spread(draws, name: str) -> list | None:
     return None if pair is None else [clean(pair[0]), clean(pair[1])]
 
 
-def _draws(result) -> dict | None:
+def _draws(result: Any) -> dict[str, Any] | None:
     from auditapp.reporting.record import clean
 
     draws = result.draws
@@ -153,7 +154,7 @@ def _draws(result) -> dict | None:
             "criteria": {name: _spread(draws, name) for name in draws.criteria}}
 
 
-def _write_model(model, path: Path) -> tuple[str, list[str]]:
+def _write_model(model: Any, path: Path) -> tuple[str, list[str]]:
     """Write the model as a skops file; return its sha256 and input columns.
 
     A model trained in the sandbox arrives as skops bytes (``ExportedModel``): they are written as they
@@ -170,7 +171,7 @@ def _write_model(model, path: Path) -> tuple[str, list[str]]:
     return save_skops(model, path), [str(c) for c in getattr(model, "feature_names_in_", [])]
 
 
-def _estimate(estimate) -> dict | None:
+def _estimate(estimate: Any) -> dict[str, Any] | None:
     from auditapp.reporting.record import clean
 
     if estimate is None:
@@ -178,7 +179,7 @@ def _estimate(estimate) -> dict | None:
     return {"value": clean(estimate.value), "ci": [clean(estimate.low), clean(estimate.high)]}
 
 
-def mitigation_record(comparison) -> dict:
+def mitigation_record(comparison: Any) -> dict[str, Any]:
     """The JSON-ready record of a comparison (what ``auditapp mitigate --json`` writes)."""
     from auditapp.reporting.record import clean
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,8 @@ def joined_labels(frame: pd.DataFrame) -> np.ndarray:
     labels = columns[0]
     for column in columns[1:]:
         labels = np.char.add(np.char.add(labels, GROUP_SEPARATOR), column)
-    return labels
+    result: np.ndarray = labels
+    return result
 
 
 def resolve_grouping(sensitive: Sequence[str], grouping: Sequence[str] | str | None) -> tuple[str, ...]:
@@ -84,7 +86,7 @@ class GroupSizes:
         return f"{group} ({rows:,} test row{'s' if rows != 1 else ''}{small})"
 
 
-def group_sizes(groups_train, groups_test, y_test, *, grouping: Sequence[str],
+def group_sizes(groups_train: Any, groups_test: Any, y_test: Any, *, grouping: Sequence[str],
                 min_group_size: int) -> GroupSizes:
     """Count each group's training and test rows; flag groups with fewer than ``min_group_size`` test rows."""
     train = pd.Series(np.asarray(groups_train).astype(str)).value_counts()
@@ -101,7 +103,7 @@ def group_sizes(groups_train, groups_test, y_test, *, grouping: Sequence[str],
     return GroupSizes(grouping=tuple(grouping), table=table, min_group_size=int(min_group_size))
 
 
-def widest_pair(result, metric: str) -> tuple[str, str] | None:
+def widest_pair(result: Any, metric: str) -> tuple[str, str] | None:
     """The two groups whose gap is the candidate's disparity: highest and lowest rate of ``metric``.
 
     ``metric`` is the comparison's disparity metric; equalized odds takes the larger of the TPR and FPR

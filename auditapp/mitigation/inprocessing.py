@@ -10,6 +10,7 @@ fairlearn recommends (at least 2**dimensions points), and it is not run when tha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ REDUCTION_CONSTRAINTS = {
 }
 
 
-def make_constraint(name: str, *, difference_bound: float | None = None):
+def make_constraint(name: str, *, difference_bound: float | None = None) -> Any:
     """The fairlearn moment for a constraint name.
 
     Raises
@@ -46,7 +47,7 @@ def make_constraint(name: str, *, difference_bound: float | None = None):
     return getattr(reductions, REDUCTION_CONSTRAINTS[name])(**kwargs)
 
 
-def _weight_name(learner) -> str:
+def _weight_name(learner: Any) -> str:
     from auditapp.mitigation.learners import sample_weight_name
 
     name = sample_weight_name(learner)
@@ -58,9 +59,9 @@ def _weight_name(learner) -> str:
     return name
 
 
-def fit_exponentiated_gradient(learner, X: pd.DataFrame, y, groups, *, constraint: str,
+def fit_exponentiated_gradient(learner: Any, X: pd.DataFrame, y: Any, groups: Any, *, constraint: str,
                                eps: float = 0.01, max_iter: int = 50, seed: int = 0, row_key: str | None = None,
-                               warm_start: bool = False):
+                               warm_start: bool = False) -> Any:
     """Fit ExponentiatedGradient and return it as a :class:`RandomizedEnsembleClassifier`.
 
     Parameters
@@ -114,7 +115,7 @@ class GridPlan:
     note: str
 
 
-def plan_grid(constraint: str, X: pd.DataFrame, y, groups, *, requested: int = 20,
+def plan_grid(constraint: str, X: pd.DataFrame, y: Any, groups: Any, *, requested: int = 20,
               max_points: int = MAX_GRID_POINTS) -> GridPlan:
     """Size GridSearch's grid for the constraint's dimensions on these rows.
 
@@ -143,8 +144,8 @@ def plan_grid(constraint: str, X: pd.DataFrame, y, groups, *, requested: int = 2
     return GridPlan(dimensions, recommended, points, None, note)
 
 
-def fit_grid_search(learner, X: pd.DataFrame, y, groups, *, constraint: str, grid_size: int = 20,
-                    warm_start: bool = False):
+def fit_grid_search(learner: Any, X: pd.DataFrame, y: Any, groups: Any, *, constraint: str, grid_size: int = 20,
+                    warm_start: bool = False) -> Any:
     """Fit GridSearch over Lagrange multipliers and return its best model (a plain estimator).
 
     The encoding is fitted once (:mod:`.design`). With ``warm_start`` (off by default) each grid point's
@@ -177,13 +178,13 @@ class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):
 
     decides_at_random = True
 
-    def __init__(self, predictors=(), weights=(), random_state=0, row_key=None):
+    def __init__(self, predictors: Any = (), weights: Any = (), random_state: Any = 0, row_key: Any = None) -> None:
         self.predictors = predictors
         self.weights = weights
         self.random_state = random_state
         self.row_key = row_key
 
-    def fit(self, X=None, y=None):
+    def fit(self, X: Any = None, y: Any = None) -> Any:
         """Check the mixture (its models are already fitted) and take the column names from them."""
         weights = np.asarray(self.weights, dtype=np.float64)
         if len(self.predictors) == 0 or weights.shape != (len(self.predictors),) or (weights < 0).any() \
@@ -199,11 +200,11 @@ class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         return self
 
-    def _model_input(self, X):
+    def _model_input(self, X: Any) -> Any:
         names = getattr(self.predictors[0], "feature_names_in_", None)
         return X if names is None or not isinstance(X, pd.DataFrame) else X.loc[:, list(names)]
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> Any:
         inputs = self._model_input(X)
         p = np.zeros(len(X))
         for model, weight in zip(self.predictors, self.weights, strict=True):
@@ -211,7 +212,7 @@ class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):
         p = np.clip(p, 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X):
+    def predict(self, X: Any) -> Any:
         from auditapp.mitigation.draws import key_columns, keyed_decisions
 
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -18,7 +20,7 @@ FAST_LEARNERS = frozenset({
 })
 
 
-def default_learner(frame: pd.DataFrame, features) -> object:
+def default_learner(frame: pd.DataFrame, features: Any) -> object:
     """The default pipeline: numbers imputed and scaled, other columns one-hot, logistic regression.
 
     Its last step is called ``classify`` (``classify__sample_weight`` routes weights to it).
@@ -31,7 +33,7 @@ def default_learner(frame: pd.DataFrame, features) -> object:
     return Pipeline([("encode", encode), ("classify", LogisticRegression(max_iter=1000))])
 
 
-def encoder_parts(frame: pd.DataFrame, features) -> list[tuple]:
+def encoder_parts(frame: pd.DataFrame, features: Any) -> list[tuple[Any, ...]]:
     """ColumnTransformer parts: numeric columns imputed (median) and scaled; the rest imputed and one-hot."""
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
@@ -53,7 +55,7 @@ def encoder_parts(frame: pd.DataFrame, features) -> list[tuple]:
     return parts
 
 
-def infer_features(frame: pd.DataFrame, *, exclude) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def infer_features(frame: pd.DataFrame, *, exclude: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Feature columns for a default learner when there is no model to say which it used.
 
     Excludes ``exclude`` (target, sensitive and prediction columns), constant columns and
@@ -77,7 +79,7 @@ def infer_features(frame: pd.DataFrame, *, exclude) -> tuple[tuple[str, ...], tu
     return tuple(features), notes
 
 
-def final_step(estimator) -> tuple[str | None, object]:
+def final_step(estimator: Any) -> tuple[str | None, object]:
     """The last step of a Pipeline (its name and object), or ``(None, estimator)``."""
     steps = getattr(estimator, "steps", None)
     if steps:
@@ -85,7 +87,7 @@ def final_step(estimator) -> tuple[str | None, object]:
     return None, estimator
 
 
-def sample_weight_name(estimator) -> str | None:
+def sample_weight_name(estimator: Any) -> str | None:
     """The fit keyword that passes ``sample_weight`` to ``estimator``'s learner, or None if unsupported."""
     from sklearn.utils.validation import has_fit_parameter
 
@@ -95,12 +97,12 @@ def sample_weight_name(estimator) -> str | None:
     return "sample_weight" if name is None else f"{name}__sample_weight"
 
 
-def is_fast_learner(estimator) -> bool:
+def is_fast_learner(estimator: Any) -> bool:
     """True when the learner is cheap enough to refit tens of times (linear models, NB, one tree)."""
     return type(final_step(estimator)[1]).__name__ in FAST_LEARNERS
 
 
-def positive_scores(estimator, frame: pd.DataFrame, *, positive_class=1) -> np.ndarray | None:
+def positive_scores(estimator: Any, frame: pd.DataFrame, *, positive_class: Any = 1) -> np.ndarray | None:
     """Probability of ``positive_class`` (float64), or None for a model without predict_proba.
 
     Raises
@@ -125,7 +127,7 @@ class quiet_fairlearn:
     Only ``Pandas4Warning`` attributed to fairlearn modules is ignored; our code cannot fix them.
     """
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         import warnings
 
         from pandas.errors import Pandas4Warning
@@ -135,5 +137,5 @@ class quiet_fairlearn:
         warnings.filterwarnings("ignore", category=Pandas4Warning, module=r"fairlearn\.")
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: Any) -> Any:
         return self._context.__exit__(*exc_info)

@@ -33,7 +33,7 @@ class captured_warnings:
     say nothing about the fit and the user cannot act on them).
     """
 
-    def __enter__(self):
+    def __enter__(self) -> captured_warnings:
         from pandas.errors import Pandas4Warning
 
         self.messages: list[str] = []
@@ -47,14 +47,13 @@ class captured_warnings:
             logger.addHandler(self._recorder)
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         for logger in self._loggers:
             logger.removeHandler(self._recorder)
-        result = self._catch.__exit__(*exc_info)
+        self._catch.__exit__(*exc_info)  # type: ignore[arg-type]  # the exception triple, passed on as received
         found = [f"{item.category.__name__}: {item.message}" for item in self._records]
         found += [f"{record.name.split('.')[0]}: {record.getMessage()}" for record in self._recorder.records]
         for message in dict.fromkeys(" ".join(m.split()) for m in found):
             if len(self.messages) == MAX_MESSAGES:
                 break
             self.messages.append(message if len(message) <= MAX_LENGTH else message[:MAX_LENGTH - 1] + "…")
-        return result

@@ -11,6 +11,7 @@ decides each row by a seeded hash of its key rather than its position, and can b
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,19 +30,19 @@ SENSITIVE_AT_PREDICT = (
 class ScoreColumn(ClassifierMixin, BaseEstimator):
     """Pass-through classifier: the first column of ``X`` is the probability of class 1."""
 
-    def fit(self, X, y=None):
+    def fit(self, X: Any, y: Any = None) -> Any:
         self.classes_ = np.array([0, 1])
         return self
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> Any:
         score = np.asarray(X, dtype=np.float64)[:, 0]
         return np.column_stack([1.0 - score, score])
 
-    def predict(self, X):
+    def predict(self, X: Any) -> Any:
         return (np.asarray(X, dtype=np.float64)[:, 0] >= 0.5).astype(np.int64)
 
 
-def fit_threshold_rules(scores, y, groups, *, constraint: str, objective: str = "accuracy_score",
+def fit_threshold_rules(scores: Any, y: Any, groups: Any, *, constraint: str, objective: str = "accuracy_score",
                         grid_size: int = 1000) -> dict[str, tuple[float, ...]]:
     """Fit ThresholdOptimizer on scores and return its rule per group.
 
@@ -100,7 +101,7 @@ def fit_threshold_rules(scores, y, groups, *, constraint: str, objective: str = 
     return rules
 
 
-def threshold_probabilities(scores, groups, rules) -> np.ndarray:
+def threshold_probabilities(scores: Any, groups: Any, rules: Any) -> np.ndarray:
     """Probability of a favourable decision for each row under the per-group ``rules``.
 
     Raises
@@ -124,7 +125,7 @@ def threshold_probabilities(scores, groups, rules) -> np.ndarray:
     return out
 
 
-def group_labels(frame: pd.DataFrame, sensitive, bins=None) -> np.ndarray:
+def group_labels(frame: pd.DataFrame, sensitive: Any, bins: Any = None) -> np.ndarray:
     """Intersection labels (``"female & [18, 30)"``) exactly as the metrics engine forms them.
 
     ``bins`` maps a sensitive column to its resolved bin edges (raw values in, the audit's bins out).
@@ -163,8 +164,8 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
 
     decides_at_random = True
 
-    def __init__(self, estimator=None, rules=None, feature_columns=(), sensitive_columns=(), positive_class=1,
-                 random_state=0, bins=None, row_key=None):
+    def __init__(self, estimator: Any = None, rules: Any = None, feature_columns: Any = (), sensitive_columns: Any = (), positive_class: Any = 1,
+                 random_state: Any = 0, bins: Any = None, row_key: Any = None) -> None:
         self.estimator = estimator
         self.positive_class = positive_class
         self.rules = rules
@@ -174,7 +175,7 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
         self.bins = bins
         self.row_key = row_key
 
-    def fit(self, X=None, y=None):
+    def fit(self, X: Any = None, y: Any = None) -> Any:
         """Check the parts (the thresholds were learned by ThresholdOptimizer) and set column names."""
         if self.estimator is None or not self.rules or not self.sensitive_columns:
             raise AuditInputError("A GroupThresholdClassifier needs a fitted estimator, rules and sensitive columns.")
@@ -188,7 +189,7 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         return self
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> Any:
         from auditapp.mitigation.learners import positive_scores
 
         frame = pd.DataFrame(X)
@@ -197,10 +198,10 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
         p = threshold_probabilities(scores, group_labels(frame, self.sensitive_columns, self.bins), self.rules)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X):
+    def predict(self, X: Any) -> Any:
         from auditapp.mitigation.draws import key_columns, keyed_decisions
 
         frame = pd.DataFrame(X)
         p = self.predict_proba(frame)[:, 1]
-        return keyed_decisions(p, frame, key_columns(self.feature_names_in_, self.row_key),
+        return keyed_decisions(p, frame, key_columns(list(self.feature_names_in_), self.row_key),
                                seed=self.random_state)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from auditapp.core.errors import AuditInputError
 
 
-def reweighing_weights(y, groups) -> np.ndarray:
+def reweighing_weights(y: Any, groups: Any) -> np.ndarray:
     """Kamiran & Calders weights that make label and group independent in the weighted data.
 
     ``w(g, y) = P(g) P(y) / P(g, y) = n_g n_y / (n n_gy)``, so in the weighted data every group has
@@ -51,10 +53,11 @@ def reweighing_weights(y, groups) -> np.ndarray:
     n_group = joint.sum(axis=1)
     n_label = joint.sum(axis=0)
     weights = n_group[:, None] * n_label[None, :] / (n * np.maximum(joint, 1))
-    return weights[group_code, y].astype(np.float64)
+    result: np.ndarray = weights[group_code, y].astype(np.float64)
+    return result
 
 
-def fit_with_weights(estimator, X: pd.DataFrame, y, weights):
+def fit_with_weights(estimator: Any, X: pd.DataFrame, y: Any, weights: Any) -> Any:
     """Fit ``estimator`` with ``sample_weight`` routed to its last step; returns the fitted estimator.
 
     Raises
@@ -73,7 +76,7 @@ def fit_with_weights(estimator, X: pd.DataFrame, y, weights):
     return estimator.fit(X, y, **{name: np.asarray(weights, dtype=np.float64)})
 
 
-def correlation_remover_pipeline(frame: pd.DataFrame, features, sensitive, learner, *, alpha: float = 1.0):
+def correlation_remover_pipeline(frame: pd.DataFrame, features: Any, sensitive: Any, learner: Any, *, alpha: float = 1.0) -> Any:
     """A pipeline that one-hot encodes, removes the sensitive columns' linear signal, then learns.
 
     The first columns after encoding are the one-hot sensitive columns; their number is known from

@@ -24,6 +24,7 @@ in-processing constraints and ThresholdOptimizer are for binary classification a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,10 +51,10 @@ class RegressionMitigationComparison:
     group MAEs, + interval), ``max_abs_smd`` (+ interval) on the held-out rows; ``predictions``: per candidate."""
 
     table: pd.DataFrame
-    predictions: dict
+    predictions: dict[str, Any]
     upper_bound: float
     loss: str
-    warnings: dict  # candidate -> messages the libraries raised while it was fitted
+    warnings: dict[str, Any]  # candidate -> messages the libraries raised while it was fitted
 
 
 def check_multiclass_mitigation(name: str) -> None:
@@ -64,21 +65,22 @@ def check_multiclass_mitigation(name: str) -> None:
                               "Use reweighing or correlation_remover.")
 
 
-def _weights(y, a) -> np.ndarray:
+def _weights(y: Any, a: Any) -> np.ndarray:
     band = pd.qcut(pd.Series(y), 4, labels=False, duplicates="drop").to_numpy()
     frame = pd.DataFrame({"a": np.asarray(a, dtype=str), "y": band})
     p_a = frame["a"].map(frame["a"].value_counts(normalize=True))
     p_y = frame["y"].map(frame["y"].value_counts(normalize=True))
     p_ay = frame.groupby(["a", "y"])["a"].transform("size") / len(frame)
-    return (p_a * p_y / p_ay).to_numpy(dtype=float)
+    result: np.ndarray = (p_a * p_y / p_ay).to_numpy(dtype=float)
+    return result
 
 
-def _one_hot(a) -> pd.DataFrame:
+def _one_hot(a: Any) -> pd.DataFrame:
     return pd.get_dummies(pd.Series(np.asarray(a, dtype=str), name="sensitive"), prefix="sensitive", dtype=float)
 
 
-def compare_regression_mitigations(estimator, X_train: pd.DataFrame, y_train, a_train, X_test: pd.DataFrame, y_test,
-                                   a_test, *, candidates=CANDIDATES, loss: str = "square",
+def compare_regression_mitigations(estimator: Any, X_train: pd.DataFrame, y_train: Any, a_train: Any, X_test: pd.DataFrame, y_test: Any,
+                                   a_test: Any, *, candidates: Any = CANDIDATES, loss: str = "square",
                                    upper_bound: float | None = None, seed: int = 0,
                                    n_boot: int = 500) -> RegressionMitigationComparison:
     """Fit each candidate on the training rows and audit it on the held-out rows.
@@ -107,10 +109,11 @@ def compare_regression_mitigations(estimator, X_train: pd.DataFrame, y_train, a_
             predictions[name] = _fit_predict(name, estimator, base, X_train, y_train, a_train, X_test, a_test,
                                              loss=loss, bound=bound, seed=seed)
         messages[name] = tuple(caught.messages)
-    return _compare(predictions, messages, y_test, a_test, bound=bound, loss=loss, seed=seed, n_boot=n_boot)
+    result: RegressionMitigationComparison = _compare(predictions, messages, y_test, a_test, bound=bound, loss=loss, seed=seed, n_boot=n_boot)
+    return result
 
 
-def _fit_predict(name, estimator, base, X_train, y_train, a_train, X_test, a_test, *, loss, bound, seed):
+def _fit_predict(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_train: Any, X_test: Any, a_test: Any, *, loss: Any, bound: Any, seed: Any) -> Any:
     from sklearn.base import clone
 
     if name == "unmitigated":
@@ -150,7 +153,7 @@ def _fit_predict(name, estimator, base, X_train, y_train, a_train, X_test, a_tes
     return np.asarray(mitigator.predict(X_test, random_state=seed), dtype=float)
 
 
-def _compare(predictions, messages, y_test, a_test, *, bound, loss, seed, n_boot):
+def _compare(predictions: Any, messages: Any, y_test: Any, a_test: Any, *, bound: Any, loss: Any, seed: Any, n_boot: Any) -> Any:
     rows = {}
     sensitive = pd.DataFrame({"sensitive": np.asarray(a_test, dtype=str)})
     for name, pred in predictions.items():

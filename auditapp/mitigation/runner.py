@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from auditapp.core.limits import runtime
 from auditapp.mitigation.candidates import (
@@ -53,15 +54,18 @@ def run_candidates(ctx: MitigationContext, names: Sequence[str], *, n_jobs: int 
     stop = should_stop or (lambda: False)
     workers = min(int(n_jobs), MAX_WORKERS)
     if workers <= 1 or len(names) <= 1:
-        return _sequential(ctx, names, report, stop)
+        result3: tuple[dict[str, CandidateResult], tuple[str, ...]] = _sequential(ctx, names, report, stop)
+        return result3
     from auditapp.inputs.sandboxed_model import SandboxedModel
 
     if isinstance(ctx.estimator, SandboxedModel):
-        return run_threaded(ctx, names, workers, report, stop, run_candidate, POLL_SECONDS)
-    return _parallel(ctx, names, workers, report, stop)
+        result2: tuple[dict[str, CandidateResult], tuple[str, ...]] = run_threaded(ctx, names, workers, report, stop, run_candidate, POLL_SECONDS)
+        return result2
+    result: tuple[dict[str, CandidateResult], tuple[str, ...]] = _parallel(ctx, names, workers, report, stop)
+    return result
 
 
-def _sequential(ctx, names, report, stop):
+def _sequential(ctx: Any, names: Any, report: Any, stop: Any) -> Any:
     results, cancelled = {}, []
     for name in names:
         if stop():
@@ -75,7 +79,7 @@ def _sequential(ctx, names, report, stop):
     return results, tuple(cancelled)
 
 
-def _work(sender, ctx: MitigationContext, name: str, limits) -> None:
+def _work(sender: Any, ctx: MitigationContext, name: str, limits: Any) -> None:
     """Worker process body: one candidate (under its parent's limits), result sent back through the pipe."""
     from auditapp.core.limits import configure
     from auditapp.core.runtime import limit_threads
@@ -86,7 +90,7 @@ def _work(sender, ctx: MitigationContext, name: str, limits) -> None:
     sender.close()
 
 
-def _crashed(ctx: MitigationContext, name: str, exitcode) -> CandidateResult:
+def _crashed(ctx: MitigationContext, name: str, exitcode: Any) -> CandidateResult:
     from auditapp.mitigation.candidates import DISPARITY
 
     return CandidateResult(
@@ -99,14 +103,14 @@ def _crashed(ctx: MitigationContext, name: str, exitcode) -> CandidateResult:
     )
 
 
-def _parallel(ctx, names, workers, report, stop):
+def _parallel(ctx: Any, names: Any, workers: Any, report: Any, stop: Any) -> Any:
     import multiprocessing as mp
     from multiprocessing.connection import wait
 
     context = mp.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
     pending = [n for n in planned_order(names) if n != FIRST]
-    running: dict = {}
+    running: dict[Any, Any] = {}
     results, cancelled = {}, []
     if pending:
         # The fork server starts now and imports the learners while the baseline is evaluated here, so the
@@ -144,7 +148,8 @@ def _parallel(ctx, names, workers, report, stop):
                 sender.close()
                 running[receiver] = (name, process)
                 report(name, "running", None)
-            for conn in wait(list(running), timeout=POLL_SECONDS):
+            ready = wait(list(running), timeout=POLL_SECONDS)
+            for conn in [c for c in list(running) if c in ready]:
                 name, process = running.pop(conn)
                 try:
                     result = conn.recv()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 # Rough relative cost (ExponentiatedGradient and GridSearch refit their learner 20 times or more).
 COST = {"exponentiated_gradient": 10, "grid_search": 9, "correlation_remover": 3, "reweighing": 2,
@@ -28,8 +29,8 @@ def planned_order(names: Sequence[str]) -> list[str]:
     return ([FIRST] if FIRST in names else []) + rest
 
 
-def run_threaded(ctx, names: Sequence[str], workers: int, report: Callable, stop: Callable[[], bool],
-                 run: Callable, poll_seconds: float = 0.2):
+def run_threaded(ctx: Any, names: Sequence[str], workers: int, report: Callable[..., Any], stop: Callable[[], bool],
+                 run: Callable[..., Any], poll_seconds: float = 0.2) -> Any:
     """Run candidates of a sandboxed model from ``workers`` threads; return (results, cancelled names).
 
     ``run(ctx, name)`` trains and evaluates one candidate (the training happens in a model process). On
@@ -38,11 +39,11 @@ def run_threaded(ctx, names: Sequence[str], workers: int, report: Callable, stop
     """
     pending = planned_order(names)
     lock = threading.Condition()
-    finished: list = []
+    finished: list[Any] = []
     running: set[str] = set()
     results, cancelled = {}, []
 
-    def body(name):
+    def body(name: Any) -> Any:
         try:
             result = run(ctx, name)
         except BaseException as exc:  # noqa: BLE001 - run() turns failures into results; this is a last guard

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class SplitInfo:
     test_rows_sha256: str
 
 
-def stratified_split(strata, *, test_size: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(strata: Any, *, test_size: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Split row positions into train and test, keeping each stratum's share in both parts.
 
     Each stratum (e.g. ``"female|1"``) sends ``round(n * test_size)`` of its rows, drawn at random,
@@ -76,7 +77,7 @@ def stratified_split(strata, *, test_size: float = 0.3, seed: int = 0) -> tuple[
     return np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
 
 
-def rows_fingerprint(index, y_true) -> str:
+def rows_fingerprint(index: Any, y_true: Any) -> str:
     """sha256 of the test rows' index labels and true labels (order matters)."""
     digest = hashlib.sha256()
     digest.update("\x1f".join(map(str, list(index))).encode("utf-8"))

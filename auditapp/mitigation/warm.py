@@ -13,6 +13,8 @@ and only for two classes; any other learner is refitted from scratch as fairlear
 
 from __future__ import annotations
 
+from typing import Any
+
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 WARM_SOLVERS = frozenset({"lbfgs", "newton-cg", "newton-cholesky", "sag", "saga"})
@@ -22,15 +24,15 @@ class _Start:
     """The last coefficients, shared by every clone of one :class:`WarmStarted` (a clone copies its
     parameters deeply; this one stays the same object, as the reduction's clones must share it)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.coef = None
         self.intercept = None
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: Any) -> Any:
         return self
 
 
-def can_warm_start(learner) -> bool:
+def can_warm_start(learner: Any) -> bool:
     """True for a binary-capable ``LogisticRegression`` whose solver takes a starting point."""
     return type(learner).__name__ == "LogisticRegression" and type(learner).__module__.startswith("sklearn.") \
         and learner.get_params().get("solver", "lbfgs") in WARM_SOLVERS
@@ -39,11 +41,11 @@ def can_warm_start(learner) -> bool:
 class WarmStarted(ClassifierMixin, BaseEstimator):
     """``estimator`` refitted from the coefficients of the previous fit of any clone of this object."""
 
-    def __init__(self, estimator=None, start=None):
+    def __init__(self, estimator: Any = None, start: Any = None) -> None:
         self.estimator = estimator
         self.start = start
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
         model = clone(self.estimator)
         start = self.start
         if start is not None and start.coef is not None and start.coef.shape[1] == X.shape[1]:
@@ -56,18 +58,18 @@ class WarmStarted(ClassifierMixin, BaseEstimator):
         self.classes_ = model.classes_
         return self
 
-    def predict(self, X):
+    def predict(self, X: Any) -> Any:
         return self.fitted_.predict(X)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Any) -> Any:
         return self.fitted_.predict_proba(X)
 
 
-def warm(learner):
+def warm(learner: Any) -> Any:
     """``learner`` wrapped for warm starts when it allows them, else ``learner`` itself."""
     return WarmStarted(learner, _Start()) if can_warm_start(learner) else learner
 
 
-def unwrap(model):
+def unwrap(model: Any) -> Any:
     """The plain fitted model inside a :class:`WarmStarted` (anything else as it is)."""
     return model.fitted_ if isinstance(model, WarmStarted) else model

@@ -7,6 +7,7 @@ Every number comes from the candidate's result: its expectation, the spread of s
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 def _pct(value: float) -> str:
@@ -17,7 +18,7 @@ def _num(value: float) -> str:
     return "n/a" if not math.isfinite(value) else f"{value:.3f}"
 
 
-def draws_range(result) -> str:
+def draws_range(result: Any) -> str:
     """The chosen disparity's 5th–95th percentile over single draws (``"0.096–0.248"``), or ``""``."""
     if result.error or result.draws is None:
         return ""
@@ -25,7 +26,7 @@ def draws_range(result) -> str:
     return f"{_num(low)}–{_num(high)}"
 
 
-def draws_sentence(result) -> str:
+def draws_sentence(result: Any) -> str:
     """What a randomised candidate's numbers are, and how far one draw of its decisions can land from them."""
     if result.error or result.draws is None:
         return ""
@@ -38,11 +39,11 @@ def draws_sentence(result) -> str:
             "(such as the exported model's decisions on these rows) can be this far from the expectation.")
 
 
-def warnings_text(result) -> str:
+def warnings_text(result: Any) -> str:
     """The library warnings raised while the candidate was fitted, as one line (``""`` when none)."""
     return " | ".join(result.warnings)
 
 
-def warnings_sentence(result) -> str:
+def warnings_sentence(result: Any) -> str:
     """``"Warnings while fitting: …"`` or ``""``."""
     return f"Warnings while fitting: {warnings_text(result)}" if result.warnings else ""
