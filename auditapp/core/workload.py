@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from auditapp.core.errors import LimitExceededError
-from auditapp.core.limits import runtime
+from auditapp.core.limits import RuntimeLimits, runtime
 from auditapp.core.spreads import PAIRWISE_MAX_GROUPS
 
 MAX_SENSITIVE_FEATURES = 6
@@ -81,8 +81,8 @@ class AuditWork:
 class WorkLimits:
     """Caps on one audit (see the module docstring)."""
 
-    max_intersections: int = 1_000
-    max_row_groupings: int = 10_000_000
+    max_intersections: int = RuntimeLimits.max_intersections  # every default has one home: RuntimeLimits
+    max_row_groupings: int = RuntimeLimits.max_row_groupings
     max_features: int = MAX_SENSITIVE_FEATURES
 
     @classmethod

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from auditapp.core.errors import AuditInputError, UntrustedModelError
-from auditapp.core.limits import runtime
+from auditapp.core.limits import RuntimeLimits, runtime
 from auditapp.inputs.sandbox_platform import SandboxMode, sandbox_mode
 
 log = logging.getLogger("auditapp.inputs.sandbox")
@@ -50,15 +50,15 @@ Progress = Callable[[float, str], None]
 class SandboxLimits:
     """The limits of model processes (see the module docstring for the variables)."""
 
-    memory_mb: int = 4096
-    cpu_seconds: int = 3600
-    timeout: int = 600
-    start_seconds: int = 120
-    idle_seconds: int = 300
-    max_children: int = 4
-    reply_mb: int = 1024
-    allow_weak: bool = False
-    bwrap: str = "bwrap"
+    memory_mb: int = RuntimeLimits.sandbox_memory_mb  # every default has one home: RuntimeLimits
+    cpu_seconds: int = RuntimeLimits.sandbox_cpu_seconds
+    timeout: int = RuntimeLimits.sandbox_timeout
+    start_seconds: int = RuntimeLimits.sandbox_start_seconds
+    idle_seconds: int = RuntimeLimits.sandbox_idle_seconds
+    max_children: int = RuntimeLimits.sandbox_processes
+    reply_mb: int = RuntimeLimits.sandbox_reply_mb
+    allow_weak: bool = RuntimeLimits.allow_weak_sandbox
+    bwrap: str = RuntimeLimits.sandbox_bwrap
 
     @classmethod
     def configured(cls) -> SandboxLimits:

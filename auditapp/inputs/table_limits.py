@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from auditapp.core.errors import AuditInputError, LimitExceededError
-from auditapp.core.limits import runtime
+from auditapp.core.limits import RuntimeLimits, runtime
 
 _MB = 1024**2
 # The footer is parsed before anything else; a legitimate one is a few MB even for thousands of
@@ -41,11 +41,11 @@ class Limits:
     impossible together; ``max_memory`` bounds the bytes the table takes once read.
     """
 
-    max_bytes: int = 512 * _MB
-    max_rows: int = 5_000_000
-    max_columns: int = 5_000
-    max_cells: int = 50_000_000
-    max_memory: int = 1024 * _MB
+    max_bytes: int = RuntimeLimits.max_bytes  # every default has one home: RuntimeLimits
+    max_rows: int = RuntimeLimits.max_rows
+    max_columns: int = RuntimeLimits.max_columns
+    max_cells: int = RuntimeLimits.max_cells
+    max_memory: int = RuntimeLimits.max_table_memory
 
     @classmethod
     def configured(cls) -> Limits:

@@ -36,39 +36,42 @@ def _spec(choices: dict[str, Any]) -> AuditSpec:
 def task_audit_for(store, token: str, state: dict | None, choices: dict[str, Any], *, trust_pickle: bool = False):
     """The ``TaskAudit`` for the session's dataset (and model, when no prediction column is chosen)."""
     from auditapp.core.task_audit import run_task_audit
-    from auditapp.service import workspace
 
     if not state or not state.get("dataset"):
         raise AuditInputError("No dataset yet: upload one on the Data & model page or pick a scenario.")
     spec = _spec(choices)
 
     def compute():
-        dataset = workspace.dataset_for(store, token, state)
-        model = None
-        if spec.prediction is None:
-            model = workspace.load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
-            if model is None:
-                raise AuditInputError("Choose the prediction column, or upload the model on Data & model.")
-        return run_task_audit(dataset.frame, spec, model, task=choices.get("task") or "auto")
+        frame, model = _inputs(store, token, state, spec, trust_pickle=trust_pickle)
+        return run_task_audit(frame, spec, model, task=choices.get("task") or "auto")
 
     return store.cached(("task-audit", *_key(store, token, state, choices)), compute, token=token)
+
+
+def _inputs(store, token: str, state: dict, spec: AuditSpec, *, trust_pickle: bool):
+    """The session's table, and its model when the predictions do not come from a column."""
+    from auditapp.service import workspace
+
+    dataset = workspace.dataset_for(store, token, state)
+    model = None
+    if spec.prediction is None:
+        model = workspace.load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
+        if model is None:
+            raise AuditInputError("Choose the prediction column, or upload the model on Data & model.")
+    return dataset.frame, model
 
 
 def task_proxies_for(store, token: str, state: dict | None, choices: dict[str, Any], *, trust_pickle: bool = False):
     """The proxy scores of the task audit's data (the model's inputs, or the dataset's other columns when the
     predictions are a column), cached like the audit."""
     from auditapp.explain.proxies import task_proxies
-    from auditapp.service import workspace
 
     task_audit_for(store, token, state, choices, trust_pickle=trust_pickle)  # the same checks, the same message
     spec = _spec(choices)
 
     def compute():
-        dataset = workspace.dataset_for(store, token, state)
-        model = None
-        if spec.prediction is None:
-            model = workspace.load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
-        return task_proxies(dataset.frame, spec, model)
+        frame, model = _inputs(store, token, state, spec, trust_pickle=trust_pickle)
+        return task_proxies(frame, spec, model)
 
     return store.cached(("task-proxies", *_key(store, token, state, choices)), compute, token=token)
 
