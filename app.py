@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # Probing bubblewrap starts a process (~0.5 s): done beside start-up, its verdict logged.
     threading.Thread(target=announce, name="auditapp-sandbox-probe", daemon=True).start()
     from callbacks import assets, context
+    from callbacks.first_view import ROUTING_INPUTS
     from callbacks.managers import background_manager
     from layouts.shell import CHARTS_SCRIPT
 
@@ -62,10 +63,14 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         suppress_callback_exceptions=True, title="auditapp", on_error=_on_error,
         background_callback_manager=background_manager(settings),
         serve_locally=True, index_string=assets.index_string(), external_scripts=[CHARTS_SCRIPT],
+        routing_callback_inputs=ROUTING_INPUTS,  # pages are drawn with their first view (callbacks.first_view)
     )
     assets.install(app.server)  # compression, long-lived caching of fingerprinted files
     app.server.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 1024**2
     import callbacks  # noqa: F401  (registers every @callback on this app)
+    from callbacks import first_view
+
+    first_view.install()
     from callbacks.routes import register_routes
     from callbacks.shell import make_layout
 
@@ -83,9 +88,26 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         from auditapp.service.scenarios import scenario_state
 
         initial = scenario_state(store, settings.demo)
+        # The demo's audit, computed beside start-up: its first visitor's page then opens drawn.
+        threading.Thread(target=_audit_demo, args=(store, initial, settings), name="auditapp-demo-audit",
+                         daemon=True).start()
     app.layout = make_layout(store, initial)
     _set_up_before_serving(app)
     return app
+
+
+def _audit_demo(store, state: dict, settings: Settings) -> None:
+    """Compute and cache the built-in demo's audit and draw its pages' first views (a failure is logged: the
+    pages' callbacks retry it)."""
+    from auditapp.service import workspace
+    from callbacks import first_view
+
+    try:
+        token = store.new_session()
+        workspace.audit_for(store, token, state, trust_pickle=settings.trust_pickle)
+        first_view.warm(token, state)
+    except Exception:
+        log.exception("Auditing the demo at start-up failed; its page will audit it when opened")
 
 
 def _set_up_before_serving(app: dash.Dash) -> None:

@@ -6,7 +6,7 @@ Importing this package imports every page module in it, which registers their ``
 import importlib
 import pkgutil
 
-_SUPPORT = {"assets", "browser_session", "context", "managers", "routes", "shell"}
+_SUPPORT = {"assets", "browser_session", "context", "first_view", "managers", "routes", "shell"}
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in _SUPPORT:

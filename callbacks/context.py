@@ -77,6 +77,7 @@ def audit_for(token, state):
     """The cached audit for a browser state (computed, when new, in a fair share of the machine)."""
     from auditapp.service import workspace
     from auditapp.service.audit_queue import compute_fairly
+    from callbacks.first_view import note_state
 
     current, store = settings(), get_store()
     abandoned = client_gone()
@@ -84,4 +85,13 @@ def audit_for(token, state):
     def compute(token, state) -> bool:
         return compute_fairly(store, token, state, settings=current, abandoned=abandoned)
 
-    return workspace.audit_for(store, token, state, trust_pickle=current.trust_pickle, compute_elsewhere=compute)
+    audit = workspace.audit_for(store, token, state, trust_pickle=current.trust_pickle, compute_elsewhere=compute)
+    note_state(token, state)  # the workspace's next page load is drawn for the state it last audited
+    return audit
+
+
+def cached_audit(token, state):
+    """The audit of a browser state if it is cached already, else None (see ``workspace.cached_audit``)."""
+    from auditapp.service import workspace
+
+    return workspace.cached_audit(get_store(), token, state, trust_pickle=settings().trust_pickle)

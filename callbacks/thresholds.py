@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from dash import Input, Output, Patch, State, callback, no_update
+from dash.exceptions import PreventUpdate
 
 from auditapp.core.errors import AuditInputError
 from auditapp.core.scores import roc_auc, roc_curves
@@ -16,9 +17,10 @@ from auditapp.figures.thresholds import (
     threshold_table_rows,
 )
 from auditapp.service import workspace
-from callbacks.context import audit_for, get_store, settings
+from callbacks.context import audit_for, cached_audit, get_store, settings
+from callbacks.first_view import already_drawn, provides, remembered
 from callbacks.queue import AUDIT_RUNNING
-from layouts import ids
+from layouts import defaults, ids
 from layouts.components import error_alert, info_alert
 
 SEP = "|"
@@ -36,25 +38,66 @@ def _index(token, state, key):
                                          trust_pickle=settings().trust_pickle)
 
 
+def explorer(audit) -> dict:
+    """The explorer's set-up for an audit with scores: groupings (the first chosen), start, resolution note."""
+    if not audit.has_scores:
+        raise AuditInputError(
+            "The threshold explorer needs scores. On Data & model, choose a score column or a model "
+            "that gives probabilities.")
+    options = [{"label": g.name, "value": SEP.join(g.features)} for g in audit.result.groupings]
+    start = audit.data.threshold if audit.data.threshold is not None else defaults.THRESHOLD
+    resolution = info_alert(audit.score_grid.sentence(), dismissable=False) if audit.score_grid else None
+    return {"options": options, "grouping": options[0]["value"], "start": start, "alert": resolution}
+
+
+def curves(audit, token, state, grouping_key, threshold) -> dict:
+    """ROC, rate curves, table and calibration for a grouping at a threshold."""
+    index = _index(token, state, grouping_key)
+    calibration = audit.calibration_for(tuple(grouping_key.split(SEP)))
+    t = float(threshold if threshold is not None else defaults.THRESHOLD)
+    rates = index.rates_at(t)
+    return {"roc": roc_figure(roc_curves(index), roc_auc(index), rates),
+            "curves": threshold_curves_figure(index.curves(GRID), t), "rows": threshold_table_rows(rates),
+            "value": f"≥ {t:.2f}", "calibration": calibration_figure(calibration)}
+
+
+@provides("/thresholds")
+def first_view(token, state) -> dict | None:
+    """The explorer drawn for a cached audit with scores (see ``callbacks.first_view``)."""
+    audit = cached_audit(token, state)
+    if audit is None or not audit.has_scores:
+        return None
+    return remembered("/thresholds", audit, state, lambda: _draw(audit, token, state))
+
+
+def _draw(audit, token, state) -> dict:
+    setup = explorer(audit)
+    drawn = curves(audit, token, state, setup["grouping"], setup["start"])
+    return {
+        ids.THRESHOLD_GROUPING_DROPDOWN: {"options": setup["options"], "value": setup["grouping"]},
+        ids.THRESHOLD_SLIDER: {"value": setup["start"]}, ids.THRESHOLD_ALERT: {"children": setup["alert"]},
+        ids.THRESHOLD_ROC_GRAPH: {"figure": drawn["roc"]}, ids.THRESHOLD_CURVES_GRAPH: {"figure": drawn["curves"]},
+        ids.THRESHOLD_TABLE: {"rowData": drawn["rows"], "columnDefs": TABLE_COLUMNS},
+        ids.THRESHOLD_VALUE_TEXT: {"children": drawn["value"]}, ids.THRESHOLD_READY_STORE: {"data": setup["grouping"]},
+        ids.THRESHOLD_CALIBRATION_GRAPH: {"figure": drawn["calibration"]},
+    }
+
+
 @callback(
     Output(ids.THRESHOLD_GROUPING_DROPDOWN, "options"), Output(ids.THRESHOLD_GROUPING_DROPDOWN, "value"),
     Output(ids.THRESHOLD_SLIDER, "value"), Output(ids.THRESHOLD_ALERT, "children"),
-    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"), running=AUDIT_RUNNING,
+    Input(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"), State(ids.FIRST_VIEW, "data"),
+    running=AUDIT_RUNNING,
 )
-def show_threshold_page(state, token):
-    """Set up the explorer for the current audit."""
+def show_threshold_page(state, token, drawn_for=None):
+    """Set up the explorer for the current audit (unless the page came drawn for it)."""
+    if already_drawn(state, drawn_for):
+        raise PreventUpdate
     try:
-        audit = audit_for(token, state)
-        if not audit.has_scores:
-            raise AuditInputError(
-                "The threshold explorer needs scores. On Data & model, choose a score column or a model "
-                "that gives probabilities.")
+        setup = explorer(audit_for(token, state))
     except AuditInputError as exc:
         return [], None, no_update, error_alert(str(exc))
-    options = [{"label": g.name, "value": SEP.join(g.features)} for g in audit.result.groupings]
-    start = audit.data.threshold if audit.data.threshold is not None else 0.5
-    resolution = info_alert(audit.score_grid.sentence(), dismissable=False) if audit.score_grid else None
-    return options, options[0]["value"], start, resolution
+    return setup["options"], setup["grouping"], setup["start"], setup["alert"]
 
 
 @callback(
@@ -63,22 +106,21 @@ def show_threshold_page(state, token):
     Output(ids.THRESHOLD_VALUE_TEXT, "children"), Output(ids.THRESHOLD_READY_STORE, "data"),
     Output(ids.THRESHOLD_CALIBRATION_GRAPH, "figure"),
     Input(ids.THRESHOLD_GROUPING_DROPDOWN, "value"), Input(ids.STATE_STORE, "data"),
-    State(ids.THRESHOLD_SLIDER, "value"), State(ids.SESSION_STORE, "data"),
+    State(ids.THRESHOLD_SLIDER, "value"), State(ids.SESSION_STORE, "data"), State(ids.FIRST_VIEW, "data"),
 )
-def show_threshold_curves(grouping_key, state, threshold, token):
+def show_threshold_curves(grouping_key, state, threshold, token, drawn_for=None):
     """Draw the ROC curves, rate curves, calibration and table for the chosen grouping (the first one while
     the dropdown is still empty)."""
+    if already_drawn(state, drawn_for):
+        raise PreventUpdate
     try:
-        if not grouping_key:
-            grouping_key = SEP.join(audit_for(token, state).result.groupings[0].features)
-        index = _index(token, state, grouping_key)
-        calibration = audit_for(token, state).calibration_for(tuple(grouping_key.split(SEP)))
+        audit = audit_for(token, state)
+        grouping_key = grouping_key or SEP.join(audit.result.groupings[0].features)
+        drawn = curves(audit, token, state, grouping_key, threshold)
     except (AuditInputError, KeyError):
         return (*(no_update,) * 6, empty_figure("No scores to explore."))
-    t = float(threshold if threshold is not None else 0.5)
-    rates = index.rates_at(t)
-    return (roc_figure(roc_curves(index), roc_auc(index), rates), threshold_curves_figure(index.curves(GRID), t),
-            threshold_table_rows(rates), TABLE_COLUMNS, f"≥ {t:.2f}", grouping_key, calibration_figure(calibration))
+    return (drawn["roc"], drawn["curves"], drawn["rows"], TABLE_COLUMNS, drawn["value"], grouping_key,
+            drawn["calibration"])
 
 
 @callback(

@@ -66,6 +66,7 @@ DATA_MODEL_CLEAR_BUTTON = "data-model-clear-button"
 DATA_SANDBOX_NOTE = "data-sandbox-note"
 
 # Group metrics page
+FIRST_VIEW = "first-view-store"  # the digest of the state a page was drawn for (callbacks.first_view)
 METRICS_CONTEXT = "metrics-context-text"
 METRICS_SUMMARY = "metrics-summary-list"
 METRICS_ALERT = "metrics-alert"

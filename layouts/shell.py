@@ -39,8 +39,24 @@ def navbar() -> dbc.Navbar:
     )
 
 
-def shell(*, session_token: str, initial_state: dict | None) -> html.Div:
-    """The app layout for one page load.
+def page_container(page=None) -> html.Div:
+    """Dash's page container (the router's location, content and title store), with ``page`` drawn in.
+
+    ``page`` (``callbacks.first_view.InitialPage``) is the page the browser asked for, already drawn: the
+    location is set to its address, so the router does not render it a second time. Without it the
+    router fills the container, as Dash's own ``page_container`` does.
+    """
+    location = {"pathname": page.pathname, "search": page.search} if page is not None else {}
+    return html.Div([
+        dcc.Location(id="_pages_location", refresh="callback-nav", **location),
+        html.Div(page.content if page is not None else None, id="_pages_content", disable_n_clicks=True),
+        dcc.Store(id="_pages_store", data={"title": page.title} if page is not None else None),
+        html.Div(id="_pages_dummy", disable_n_clicks=True),
+    ])
+
+
+def shell(*, session_token: str, initial_state: dict | None, page=None) -> html.Div:
+    """The app layout for one page load (``page``: the page asked for, drawn; see :func:`page_container`).
 
     ``session_token`` is the browser's workspace token (from its cookie, every load). The workspace's
     state and finished results live in ``localStorage``: every tab of the browser shares them and sees
@@ -54,7 +70,7 @@ def shell(*, session_token: str, initial_state: dict | None) -> html.Div:
         dcc.Store(id=ids.UPLOAD_RESULT_STORE, storage_type="memory"),
         dcc.Store(id=ids.RESULTS_STORE, storage_type="local", data={}),
         html.Header(navbar()),
-        html.Main([html.Div(id=ids.GLOBAL_ALERT), queue_notices(), dash.page_container],
+        html.Main([html.Div(id=ids.GLOBAL_ALERT), queue_notices(), page_container(page)],
                   id=MAIN_ID, tabIndex="-1", className="container-fluid pb-5"),
         html.Div(id=ids.ROUTE_ANNOUNCER, role="status", className="visually-hidden",
                  **{"aria-live": "polite", "aria-atomic": "true"}),

@@ -138,8 +138,10 @@
     return xs;
   }
 
+  // Equal for drawing: no value, null and an empty list are the same (setting one for another redraws the chart).
   function same(a, b) {
-    return JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b);
+    function plain(v) { return v === undefined || (Array.isArray(v) && !v.length) ? null : v; }
+    return JSON.stringify(plain(a)) === JSON.stringify(plain(b));
   }
 
   function get(obj, path) {

@@ -139,6 +139,24 @@ def audit_for(store: ArtifactStore, token: str, state: dict[str, Any], *, trust_
     return store.cached(key, compute, token=token)
 
 
+def cached_audit(store: ArtifactStore, token: str, state: dict[str, Any] | None, *,
+                 trust_pickle: bool = False) -> Audit | None:
+    """The audit ``state`` describes when it is already cached (this session may see it), else None.
+
+    Never computes: for drawing a page with its first view (a page opening must not wait for an audit;
+    one that is not cached yet goes through the page's callbacks and the audit queue).
+    """
+    if not state or not state.get("dataset"):
+        return None
+    try:
+        key = ("audit", *state_key(store, token, state))
+    except (AuditInputError, KeyError):  # no such upload for this session (SessionError is one)
+        return None
+    if store.peek(key) is None:
+        return None
+    return audit_for(store, token, state, trust_pickle=trust_pickle)
+
+
 def threshold_index_for(store: ArtifactStore, token: str, state: dict[str, Any], features: tuple[str, ...],
                         *, trust_pickle: bool = False) -> ScoreIndex:
     """Per-group sorted scores for the threshold explorer (sorted once, with the audit)."""

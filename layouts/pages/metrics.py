@@ -5,7 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from auditapp.core.rates import LABELS, METRICS
-from layouts import ids
+from layouts import defaults, ids
 from layouts.components import card, graph, grid, labelled
 
 dash.register_page(__name__, path="/", name="Group metrics", order=1, title="Group metrics · auditapp")
@@ -26,7 +26,7 @@ def layout(**_query):
                              "One attribute, or an intersection such as sex × ethnicity."), md=4),
             dbc.Col(labelled("Metrics to chart", dcc.Dropdown(
                 id=ids.METRICS_METRIC_CHECKLIST, multi=True, options=_METRIC_OPTIONS,
-                value=["selection_rate", "true_positive_rate", "false_positive_rate"]),
+                value=defaults.METRICS_CHARTED),
                 "Bars show each group's value; whiskers its confidence interval (level set on Data & model)."),
                 md=8),
         ]),
@@ -34,9 +34,9 @@ def layout(**_query):
              help_text="Hatched bars are small groups (too few rows to trust); “(reference)” marks the group the others are compared with."),
         card("Against the reference group", dbc.Row([
             dbc.Col(labelled("Metric", dcc.Dropdown(id=ids.METRICS_DISPARITY_METRIC, options=_DISPARITY_OPTIONS,
-                                                    value="selection_rate", clearable=False)), md=6),
+                                                    value=defaults.METRICS_DISPARITY, clearable=False)), md=6),
             dbc.Col(labelled("Compare as", dbc.RadioItems(
-                id=ids.METRICS_DISPARITY_KIND, inline=True, value="ratio",
+                id=ids.METRICS_DISPARITY_KIND, inline=True, value=defaults.METRICS_DISPARITY_KIND,
                 options=[{"label": "Ratio (four-fifths rule)", "value": "ratio"},
                          {"label": "Difference", "value": "difference"}])), md=6),
         ]), graph(ids.METRICS_DISPARITY_GRAPH),
@@ -44,7 +44,7 @@ def layout(**_query):
             help_text="Each group's value against its reference group's, with its confidence interval."),
         html.Div(card("Intersections", labelled(
             "Metric", dcc.Dropdown(id=ids.METRICS_HEATMAP_METRIC, options=_METRIC_OPTIONS,
-                                   value="selection_rate", clearable=False)), graph(ids.METRICS_HEATMAP_GRAPH),
+                                   value=defaults.METRICS_HEATMAP, clearable=False)), graph(ids.METRICS_HEATMAP_GRAPH),
             help_text="Each cell is one combination of two attributes; grey cells have too few rows."),
             id=ids.METRICS_HEATMAP_CARD),
         card("Table", grid(ids.METRICS_TABLE, label="Every metric per group", height=360),

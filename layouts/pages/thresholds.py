@@ -4,7 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import ids
+from layouts import defaults, ids
 from layouts.components import card, graph, grid, labelled
 
 dash.register_page(__name__, path="/thresholds", name="Threshold explorer", order=2,
@@ -22,7 +22,7 @@ def layout(**_query):
             dbc.Col(labelled("Compare groups by", dcc.Dropdown(id=ids.THRESHOLD_GROUPING_DROPDOWN,
                                                                clearable=False)), md=4),
             dbc.Col(labelled("Threshold", dcc.Slider(
-                id=ids.THRESHOLD_SLIDER, min=0, max=1, step=0.01, value=0.5, updatemode="drag",
+                id=ids.THRESHOLD_SLIDER, min=0, max=1, step=0.01, value=defaults.THRESHOLD, updatemode="drag",
                 marks={i / 10: f"{i / 10:.1f}" for i in range(11)},
                 tooltip={"placement": "bottom", "always_visible": False}),
                 "Drag to change the cut-off; the numbers below follow instantly."), md=6),
