@@ -4,6 +4,9 @@
   LightGBM): ``shap.TreeExplainer`` on the final estimator. Boosting explains the log-odds of the
   favourable class, forests its probability; which one is checked against the model's own output.
 - Logistic regression: ``shap.LinearExplainer`` (log-odds), background from the data.
+- Regressors (``positive_class`` None): the same explainers on the prediction itself (tree ensembles and
+  linear models exactly, anything else by permutation). A multiclass classifier is explained on the chosen
+  class's probability by permutation (its trees and linear models work in other spaces per class).
 - Anything else, ONNX included, or a pipeline whose encoded columns cannot be traced back to the
   dataset's columns: permutation Shapley values of the model's probability for the favourable
   class, over the raw columns, against a small seeded background sample (see ``permutation``).
@@ -32,8 +35,16 @@ TREE_MODELS = frozenset({
     "XGBClassifier", "LGBMClassifier",
 })
 LINEAR_MODELS = frozenset({"LogisticRegression", "LogisticRegressionCV"})
+TREE_REGRESSORS = frozenset({
+    "RandomForestRegressor", "ExtraTreesRegressor", "GradientBoostingRegressor", "HistGradientBoostingRegressor",
+    "DecisionTreeRegressor", "ExtraTreeRegressor", "XGBRegressor", "LGBMRegressor",
+})
+LINEAR_REGRESSORS = frozenset({"LinearRegression", "Ridge", "RidgeCV", "Lasso", "LassoCV", "ElasticNet",
+                               "ElasticNetCV", "HuberRegressor", "BayesianRidge"})
 LOG_ODDS = "log-odds"
 PROBABILITY = "probability"
+PREDICTION = "prediction"  # a regressor's output, in the outcome's units
+OUTPUT_SPACES = (LOG_ODDS, PROBABILITY, PREDICTION)
 
 
 @dataclass(frozen=True)
@@ -42,8 +53,8 @@ class ShapValues:
 
     ``values[i, j]`` is feature ``features[j]``'s contribution to row ``i``; for every row
     ``base_value + values[i].sum() == output[i]``, the model's own output in ``output_space``
-    (``"log-odds"`` or ``"probability"`` of ``positive_class``). ``data`` holds the rows' raw
-    feature values, indexed like the dataset.
+    (``"log-odds"`` or ``"probability"`` of ``positive_class``, or a regressor's ``"prediction"``, its
+    ``positive_class`` None). ``data`` holds the rows' raw feature values, indexed like the dataset.
     """
 
     features: tuple[str, ...]
@@ -54,9 +65,14 @@ class ShapValues:
     positive_class: object
     method: str
     data: pd.DataFrame
+    output_name: str | None = None  # what the output is, when not a favourable class's (one class of several)
 
     @property
     def output_label(self) -> str:
+        if self.output_name is not None:
+            return self.output_name
+        if self.positive_class is None:
+            return "predicted value"
         return f"{self.output_space} of the favourable class ({self.positive_class})"
 
     @property
@@ -99,7 +115,8 @@ class ModelExplainer:
             values, base, output = permutation_shapley(
                 self._probability, raw, self.background, n_permutations=self.n_permutations,
                 seed=self.seed)
-            return ShapValues(self.features, values, base, output, PROBABILITY,
+            return ShapValues(self.features, values, base, output,
+                              PREDICTION if self.positive_class is None else PROBABILITY,
                               self.positive_class, self.method, raw)
         encoded = self._encoded(raw)
         explanation = self.explainer(encoded)
@@ -118,6 +135,8 @@ class ModelExplainer:
         return np.asarray(encoded, dtype=np.float64)
 
     def _probability(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.positive_class is None:  # a regressor: its prediction
+            return np.asarray(self.model.predict(frame), dtype=np.float64)
         scores = self.model.score(frame, self.positive_class)
         if scores is None:
             # No probabilities (e.g. an SVM without them): explain the 0/1 favourable decision.
@@ -128,6 +147,12 @@ class ModelExplainer:
     def _select_output(self, explanation: Any, encoded: np.ndarray) -> tuple[np.ndarray, float, str, np.ndarray]:
         """Pick the favourable class's output and check which space the explainer worked in."""
         estimator = _final(self.model.estimator)
+        if self.positive_class is None:  # a regressor: one output, the prediction
+            values = np.asarray(explanation.values, dtype=np.float64)
+            base = np.asarray(explanation.base_values, dtype=np.float64).reshape(-1)
+            base_value = float(base[0]) if base.size else float(np.ravel(self.explainer.expected_value)[0])
+            predicted = np.asarray(estimator.predict(_as_input(estimator, encoded)), dtype=np.float64).ravel()
+            return values, base_value, PREDICTION, predicted
         classes = [str(c) for c in np.asarray(estimator.classes_).tolist()]
         k = classes.index(str(self.positive_class))
         values = np.asarray(explanation.values, dtype=np.float64)
@@ -168,15 +193,19 @@ def explainer_from_backgrounds(model: Any, linear: pd.DataFrame, permutation: pd
     final = _final(estimator)
     preprocess = estimator[:-1] if hasattr(estimator, "steps") and len(estimator.steps) > 1 else None
     kind = type(final).__name__ if final is not None else ""
-    binary = final is not None and len(getattr(final, "classes_", ())) == 2
+    regressor = positive_class is None
+    binary = final is not None and len(getattr(final, "classes_", ())) == 2 and not regressor
+    trees = TREE_REGRESSORS if regressor else TREE_MODELS
+    linears = LINEAR_REGRESSORS if regressor else LINEAR_MODELS
+    simple = regressor or binary  # one output to explain (a multiclass model goes by permutation)
     sources = None
-    if preprocess is not None and kind in TREE_MODELS | LINEAR_MODELS:
+    if preprocess is not None and kind in trees | linears:
         sources = source_matrix(preprocess, tuple(model.feature_names))
     traceable = preprocess is None or sources is not None
-    if binary and traceable and kind in TREE_MODELS and _numeric_ready(linear, preprocess):
+    if simple and traceable and kind in trees and _numeric_ready(linear, preprocess):
         return ModelExplainer(model, positive_class, "tree", shap.TreeExplainer(final), preprocess,
                               sources, None, n_permutations, int(seed))
-    if binary and traceable and kind in LINEAR_MODELS and _numeric_ready(linear, preprocess):
+    if simple and traceable and kind in linears and _numeric_ready(linear, preprocess):
         encoded = preprocess.transform(linear) if preprocess is not None else linear.to_numpy(float)
         if hasattr(encoded, "toarray"):
             encoded = encoded.toarray()

@@ -229,7 +229,7 @@ class SandboxedModel:
         output = _array(answer.get("output"), self.ref, "model outputs", shape=(n,), kinds="f")
         base = answer.get("base_value")
         if isinstance(base, bool) or not isinstance(base, (int, float)) \
-                or answer.get("output_space") not in ("log-odds", "probability") \
+                or answer.get("output_space") not in ("log-odds", "probability", "prediction") \
                 or answer.get("method") not in ("tree", "linear", "permutation"):
             raise _bad("malformed SHAP values", self.ref)
         return {"values": values.astype(np.float64), "output": output.astype(np.float64),

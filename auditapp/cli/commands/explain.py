@@ -15,7 +15,9 @@ from auditapp.cli.commands.audit import (
     spec_from_args,
     write_json,
 )
+from auditapp.cli.commands.audit_task import TASK_CHOICES
 from auditapp.core.defaults import MIN_GROUP_SIZE
+from auditapp.core.errors import AuditInputError
 
 
 def register(subparsers) -> None:
@@ -51,6 +53,13 @@ def register(subparsers) -> None:
     parser.add_argument("--json", metavar="OUT", help="write the explanation as JSON")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow pickle/joblib models (they run code when loaded: only your own files)")
+    parser.add_argument("--task", default="auto", choices=TASK_CHOICES,
+                        help="what the model predicts: binary (yes/no: its favourable class's output is "
+                             "explained), regression (its predicted amount) or multiclass (one class's "
+                             "probability, see --class); auto decides from the target and the model, and asks "
+                             "when unsure")
+    parser.add_argument("--class", dest="target_class", metavar="C",
+                        help="multiclass only: the class whose probability is explained (required there)")
     parser.set_defaults(func=run, prediction=None, score=None, threshold=None, min_group_size=MIN_GROUP_SIZE)
 
 
@@ -59,16 +68,37 @@ def run(args: argparse.Namespace) -> int:
     from auditapp.explain import explain_model, explanation_record
     from auditapp.reporting.record import library_versions
 
+    task = None
+    if args.task != "binary":
+        from auditapp.cli.commands.audit_task import prepare_task
+
+        choice, dataset, model = prepare_task(args)
+        task = choice.task
+        if dataset is None:  # a large source counted by an engine: its explanations are binary, on a sample
+            dataset, model = load_inputs(args)
+    else:
+        dataset, model = load_inputs(args)
     spec = spec_from_args(args)
-    dataset, model = load_inputs(args)
-    explanation = explain_model(dataset.frame, spec, model, rows_per_group=args.rows_per_group,
-                                seed=args.seed, n_boot=args.bootstrap,
-                                proxy_threshold=args.proxy_threshold, row=args.row)
+    if task in ("regression", "multiclass"):
+        from auditapp.explain.task_explain import explain_task_model
+
+        explanation = explain_task_model(dataset.frame, spec, model, task=task, target_class=args.target_class,
+                                         rows_per_group=args.rows_per_group, seed=args.seed, n_boot=args.bootstrap,
+                                         proxy_threshold=args.proxy_threshold, row=args.row)
+    else:
+        if args.target_class is not None:
+            raise AuditInputError("--class is for multiclass models; a yes/no model's favourable class is "
+                                  "--favorable (and --model-favorable).")
+        explanation = explain_model(dataset.frame, spec, model, rows_per_group=args.rows_per_group,
+                                    seed=args.seed, n_boot=args.bootstrap,
+                                    proxy_threshold=args.proxy_threshold, row=args.row)
     print(format_summary(explanation, dataset.notices))
     if args.json:
         record = explanation_record(explanation)
-        record.update(dataset=dataset_info(dataset), model=model_info(model),
+        record.update(task=task or "binary", dataset=dataset_info(dataset), model=model_info(model),
                       spec=spec.to_dict(), versions=library_versions())
+        if task == "multiclass":
+            record["class"] = str(args.target_class)
         write_json(args.json, record)
         print(f"\nWrote {args.json}")
     return 0
