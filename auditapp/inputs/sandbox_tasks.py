@@ -10,6 +10,7 @@ side of each task is :class:`auditapp.inputs.sandboxed_model.SandboxedModel`.
 | ``predict`` | predicted labels and/or class probabilities | arrays |
 | ``explainer`` / ``explain`` | the SHAP explainer auditapp would build, on rows sent | method; SHAP arrays |
 | ``fit_candidate`` | one mitigation candidate's training on the sent split | predictions, skops bytes |
+| ``fit_task_candidates`` | a regression/multiclass model's candidates on the sent split | test predictions |
 | ``model_loop`` | the selective-labels loop retraining clones of the model | per-round rates |
 """
 
@@ -142,5 +143,20 @@ def model_loop(state: LoadedModel, args: dict[str, Any], progress: Progress) -> 
     return {"records": records, "names": names}
 
 
+def fit_task_candidates(state: LoadedModel, args: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Train a regression or multiclass model's mitigation candidates on the split sent; test predictions."""
+    from threadpoolctl import threadpool_limits
+
+    from auditapp.mitigation.task_compare import fit_task_candidates as fit
+
+    sent = dict(args)
+    with threadpool_limits(limits=1):
+        fitted = fit(sent.pop("task"), state.model.estimator, **sent)
+    return {"predictions": {str(k): np.asarray(v) for k, v in fitted.predictions.items()},
+            "messages": {str(k): [str(m) for m in v] for k, v in fitted.messages.items()},
+            "errors": {str(k): str(v) for k, v in fitted.errors.items()},
+            "bound": None if fitted.bound is None else float(fitted.bound)}
+
+
 TASKS = {"predict": predict, "explainer": explainer, "explain": explain, "fit_candidate": fit_candidate,
-         "model_loop": model_loop}
+         "model_loop": model_loop, "fit_task_candidates": fit_task_candidates}

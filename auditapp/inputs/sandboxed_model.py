@@ -280,6 +280,47 @@ class SandboxedModel:
                 "sensitive_note": _text(answer.get("sensitive_note"), self.ref, "note"),
                 "randomized": answer["randomized"], "warnings": [_text(w, self.ref, "note") for w in warnings]}
 
+    def fit_task_candidates(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Train a regression or multiclass model's candidates on the split sent (in the model process); the
+        checked ``predictions`` (numbers for a regression, the model's own classes otherwise), ``messages``,
+        ``errors`` and loss ``bound``."""
+        sent = dict(args)
+        for part in ("X_train", "X_test"):
+            sent[part] = sent[part].loc[:, list(self.feature_names)]
+        answer = self._call("fit_task_candidates", sent)
+        if not isinstance(answer, dict) or not all(isinstance(answer.get(k), dict)
+                                                   for k in ("predictions", "messages", "errors")):
+            raise _bad("a malformed training result", self.ref)
+        n, asked = len(args["X_test"]), list(args["candidates"])
+        predictions, messages, errors = {}, {}, {}
+        classes = {str(c) for c in self.classes}
+        for name, values in answer["predictions"].items():
+            if name not in asked:
+                raise _bad("predictions of a candidate not asked for", self.ref)
+            if args["task"] == "regression":
+                array = _array(values, self.ref, "predictions", shape=(n,), kinds="fiu").astype(np.float64)
+                if not np.isfinite(array).all():
+                    raise _bad("predictions that are not finite numbers", self.ref)
+            else:
+                array = _array(values, self.ref, "predictions", shape=(n,), kinds="biuU").astype(str)
+                if classes and not set(np.unique(array)) <= classes:
+                    raise _bad("predictions outside the model's classes", self.ref)
+            predictions[name] = array
+        for name in asked:
+            found = answer["messages"].get(name, [])
+            if not isinstance(found, list) or len(found) > 50:
+                raise _bad("malformed notes", self.ref)
+            messages[name] = tuple(_text(m, self.ref, "note") for m in found)
+            if name in answer["errors"]:
+                errors[name] = _text(answer["errors"][name], self.ref, "note")
+            elif name not in predictions:
+                raise _bad("a candidate neither trained nor failed", self.ref)
+        bound = answer.get("bound")
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))):
+            raise _bad("a malformed loss bound", self.ref)
+        return {"predictions": predictions, "messages": messages, "errors": errors,
+                "bound": None if bound is None else float(bound)}
+
     # -- feedback loop ---------------------------------------------------------------------------
     def model_loop(self, params: Any, *, seed: int | None, names: list[str], worlds: tuple[str, ...],
                    progress: Any = None) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ from auditapp.core.errors import AuditInputError
 from auditapp.core.regression import compute_regression_audit
 
 __all__ = ["CANDIDATES", "MULTICLASS_SUPPORT", "RegressionMitigationComparison", "compare_regression_mitigations",
-           "check_multiclass_mitigation"]
+           "check_multiclass_mitigation", "fit_regression_candidates", "summarize_regression_candidates"]
 
 CANDIDATES = ("unmitigated", "reweighing", "correlation_remover", "bounded_group_loss")
 MULTICLASS_SUPPORT = {
@@ -90,40 +90,69 @@ def compare_regression_mitigations(estimator: Any, X_train: pd.DataFrame, y_trai
     AuditInputError
         For an unknown candidate or loss, or an estimator without ``sample_weight`` where one is needed.
     """
-    from sklearn.base import clone
-
     unknown = [c for c in candidates if c not in CANDIDATES]
     if unknown or loss not in ("square", "absolute"):
         raise AuditInputError(f"Unknown candidate(s) {unknown} or loss '{loss}'. Candidates: {', '.join(CANDIDATES)}; "
                               "losses: square, absolute.")
-    y_train, y_test = np.asarray(y_train, dtype=float), np.asarray(y_test, dtype=float)
+    y_test = np.asarray(y_test, dtype=float)
+    predictions, messages, bound = fit_regression_candidates(estimator, X_train, y_train, a_train, X_test, a_test,
+                                                             candidates=candidates, loss=loss,
+                                                             upper_bound=upper_bound, seed=seed)
+    result: RegressionMitigationComparison = _compare(predictions, messages, y_test, a_test, bound=bound, loss=loss,
+                                                      seed=seed, n_boot=n_boot)
+    return result
+
+
+def fit_regression_candidates(estimator: Any, X_train: pd.DataFrame, y_train: Any, a_train: Any,
+                              X_test: pd.DataFrame, a_test: Any, *, candidates: Any = CANDIDATES,
+                              loss: str = "square", upper_bound: float | None = None, seed: int = 0,
+                              errors: dict[str, str] | None = None,
+                              ) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]], float]:
+    """Train every candidate on the training rows; ``(test predictions, library messages, loss bound)``.
+
+    The part that needs the estimator itself (it runs in a model file's sandbox); the comparison of the
+    predictions is :func:`summarize_regression_candidates`. With ``errors`` given, a candidate that cannot be
+    trained is recorded there (candidate -> reason) and the others still run.
+    """
+    from sklearn.base import clone
+
+    from auditapp.mitigation.library_warnings import captured_warnings
+
+    y_train = np.asarray(y_train, dtype=float)
     base = clone(estimator).fit(X_train, y_train)
     residual = base.predict(X_train) - y_train
     bound = float(upper_bound) if upper_bound is not None else float(
         np.mean(residual ** 2) if loss == "square" else np.mean(np.abs(residual)))
-    from auditapp.mitigation.library_warnings import captured_warnings
-
     predictions, messages = {}, {}
     for name in candidates:
         with captured_warnings() as caught:
-            predictions[name] = _fit_predict(name, estimator, base, X_train, y_train, a_train, X_test, a_test,
-                                             loss=loss, bound=bound, seed=seed)
+            try:
+                predictions[name] = np.asarray(fit_predict(name, estimator, base, X_train, y_train, a_train, X_test,
+                                                            a_test, loss=loss, bound=bound, seed=seed), dtype=float)
+            except AuditInputError as exc:
+                if errors is None:
+                    raise
+                errors[name] = str(exc)
         messages[name] = tuple(caught.messages)
-    result: RegressionMitigationComparison = _compare(predictions, messages, y_test, a_test, bound=bound, loss=loss, seed=seed, n_boot=n_boot)
+    return predictions, messages, bound
+
+
+def summarize_regression_candidates(predictions: dict[str, Any], messages: dict[str, Any], y_test: Any, a_test: Any,
+                                    *, bound: float, loss: str, seed: int = 0,
+                                    n_boot: int = 500) -> RegressionMitigationComparison:
+    """Audit each candidate's test predictions on the same held-out rows (overall error, MAE gap, |SMD|)."""
+    result: RegressionMitigationComparison = _compare(predictions, messages, np.asarray(y_test, dtype=float), a_test,
+                                                      bound=bound, loss=loss, seed=seed, n_boot=n_boot)
     return result
 
 
-def _fit_predict(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_train: Any, X_test: Any, a_test: Any, *, loss: Any, bound: Any, seed: Any) -> Any:
+def fit_predict(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_train: Any, X_test: Any, a_test: Any, *, loss: Any, bound: Any, seed: Any) -> Any:
     from sklearn.base import clone
 
     if name == "unmitigated":
         return base.predict(X_test)
     if name == "reweighing":
-        try:
-            model = clone(estimator).fit(X_train, y_train, sample_weight=_weights(y_train, a_train))
-        except TypeError as exc:
-            raise AuditInputError(f"{type(estimator).__name__} does not take sample weights; reweighing needs "
-                                  "an estimator that does.") from exc
+        model = clone(estimator).fit(X_train, y_train, **{weight_keyword(estimator, name): _weights(y_train, a_train)})
         return model.predict(X_test)
     if name == "correlation_remover":
         from fairlearn.preprocessing import CorrelationRemover
@@ -131,13 +160,14 @@ def _fit_predict(name: Any, estimator: Any, base: Any, X_train: Any, y_train: An
         sens_train, sens_test = _one_hot(a_train), _one_hot(a_test)
         sens_test = sens_test.reindex(columns=sens_train.columns, fill_value=0.0)
         cols = list(sens_train.columns)
-        remover = CorrelationRemover(sensitive_feature_ids=cols).fit(
-            pd.concat([X_train.reset_index(drop=True), sens_train], axis=1))
-        kept = list(X_train.columns)
-        train_x = pd.DataFrame(remover.transform(pd.concat([X_train.reset_index(drop=True), sens_train], axis=1)),
-                               columns=kept)
-        test_x = pd.DataFrame(remover.transform(pd.concat([X_test.reset_index(drop=True), sens_test], axis=1)),
-                              columns=kept)
+        # The remover changes the numeric inputs; text inputs (a pipeline encodes them) pass unchanged.
+        numeric = [c for c in X_train.columns if pd.api.types.is_numeric_dtype(X_train[c])]
+        if not numeric:
+            raise AuditInputError("CorrelationRemover changes numeric inputs; this model's inputs are all text.")
+        train_x, test_x = X_train.reset_index(drop=True).copy(), X_test.reset_index(drop=True).copy()
+        remover = CorrelationRemover(sensitive_feature_ids=cols).fit(pd.concat([train_x[numeric], sens_train], axis=1))
+        train_x[numeric] = remover.transform(pd.concat([train_x[numeric], sens_train], axis=1))
+        test_x[numeric] = remover.transform(pd.concat([test_x[numeric], sens_test], axis=1))
         return clone(estimator).fit(train_x, y_train).predict(test_x)
     from fairlearn.reductions import (
         AbsoluteLoss,
@@ -148,9 +178,21 @@ def _fit_predict(name: Any, estimator: Any, base: Any, X_train: Any, y_train: An
 
     lo, hi = float(np.min(y_train)), float(np.max(y_train))
     loss_fn = SquareLoss(lo, hi) if loss == "square" else AbsoluteLoss(lo, hi)
-    mitigator = ExponentiatedGradient(clone(estimator), BoundedGroupLoss(loss_fn, upper_bound=bound))
+    mitigator = ExponentiatedGradient(clone(estimator), BoundedGroupLoss(loss_fn, upper_bound=bound),
+                                      sample_weight_name=weight_keyword(estimator, name))
     mitigator.fit(X_train, y_train, sensitive_features=np.asarray(a_train, dtype=str))
     return np.asarray(mitigator.predict(X_test, random_state=seed), dtype=float)
+
+
+def weight_keyword(estimator: Any, candidate: str) -> str:
+    """How ``fit`` takes sample weights (``<final step>__sample_weight`` for a pipeline), else a clear refusal."""
+    from auditapp.mitigation.learners import sample_weight_name
+
+    keyword = sample_weight_name(estimator)
+    if keyword is None:
+        raise AuditInputError(f"{type(estimator).__name__} does not take sample weights; {candidate} needs an "
+                              "estimator that does.")
+    return keyword
 
 
 def _compare(predictions: Any, messages: Any, y_test: Any, a_test: Any, *, bound: Any, loss: Any, seed: Any, n_boot: Any) -> Any:

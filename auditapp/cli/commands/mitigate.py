@@ -12,6 +12,7 @@ from auditapp.cli.commands.audit import (
     spec_from_args,
     write_json,
 )
+from auditapp.cli.commands.audit_task import TASK_CHOICES
 from auditapp.core.errors import AuditInputError
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,16 @@ def register(subparsers) -> None:
     parser.add_argument("--export", metavar="DIR",
                         help="write every candidate's model (skops) and test predictions (CSV) here")
     parser.add_argument("--json", required=True, metavar="OUT", help="write the comparison as JSON")
+    parser.add_argument("--task", default="auto", choices=TASK_CHOICES,
+                        help="what the model predicts: binary (yes/no), regression (amounts: candidates "
+                             "unmitigated, reweighing, correlation_remover, bounded_group_loss) or multiclass "
+                             "(unmitigated, reweighing, correlation_remover); auto decides from the target and "
+                             "the model, and asks when unsure")
+    parser.add_argument("--loss", default="square", choices=("square", "absolute"),
+                        help="regression: the loss bounded_group_loss bounds per group (default square)")
+    parser.add_argument("--upper-bound", type=float, metavar="X",
+                        help="regression: each group's loss at most X (default: the unmitigated model's overall "
+                             "training loss)")
     parser.set_defaults(func=run)
 
 
@@ -58,6 +69,12 @@ def run(args) -> int:
     from auditapp.mitigation.export import export_candidate, mitigation_record
 
     note_deprecated_bootstrap(args)
+    if args.task != "binary":
+        from auditapp.cli.commands.audit_task import prepare_task
+
+        choice, dataset, model = prepare_task(args)
+        if choice.task in ("regression", "multiclass"):
+            return run_task(args, choice.task, dataset, model)
     spec = spec_from_args(args)
     dataset, model = load_inputs(args, model_processes=min(max(int(args.jobs), 1), 2))
     test_frame = read_table(args.test_data, missing_values=args.missing_values).frame if args.test_data else None
@@ -87,6 +104,50 @@ def run(args) -> int:
     write_json(args.json, record)
     print(f"\nWrote {args.json}")
     return 0
+
+
+def run_task(args, task: str, dataset, model) -> int:
+    """``--task regression|multiclass``: the candidates that apply, compared on the same held-out rows."""
+    from auditapp.mitigation.task_compare import compare_task_mitigations, task_mitigation_record
+    from auditapp.reporting.outputs import dataset_info, model_info
+
+    for option, given in (("--test-data", args.test_data), ("--export", args.export), ("--row-key", args.row_key)):
+        if given:
+            raise AuditInputError(f"{option} is for yes/no models so far; drop it for a {task} comparison.")
+    if args.constraint != "demographic_parity" or args.objective != "accuracy_score":
+        raise AuditInputError(f"--constraint and --objective are fairlearn's yes/no settings; a {task} comparison "
+                              "takes --loss and --upper-bound (regression).")
+    spec = spec_from_args(args)
+    candidates = [c.strip() for c in args.candidates.split(",") if c.strip()] if args.candidates else None
+    comparison = compare_task_mitigations(
+        dataset.frame, spec, model, task=task, candidates=candidates, test_size=args.test_size, loss=args.loss,
+        upper_bound=args.upper_bound,
+        grouping=[g.strip() for g in args.grouping.split(",") if g.strip()] if args.grouping else None)
+    print(format_task_table(comparison))
+    record = task_mitigation_record(comparison)
+    record.update(dataset=dataset_info(dataset), model=model_info(model), spec=spec.to_dict())
+    write_json(args.json, record)
+    print(f"\nWrote {args.json}")
+    return 0
+
+
+def format_task_table(comparison) -> str:
+    """One line per candidate: the task's error and disparity measures with intervals where given."""
+    table = comparison.table
+    shown = ("mae", "rmse", "mae_gap", "max_abs_smd") if comparison.task == "regression" else (
+        "accuracy", "max_class_rate_gap", "min_impact_ratio")
+    lines = [f"{comparison.task.capitalize()} mitigations on {comparison.test_rows:,} held-out rows "
+             f"({comparison.train_rows:,} training rows, seed {comparison.seed}); groups of {comparison.grouping}.",
+             f"{'candidate':<22}" + "".join(f"{name:<28}" for name in shown)]
+    for name, row in table.iterrows():
+        cells = []
+        for column in shown:
+            low, high = row.get(f"{column}_low"), row.get(f"{column}_high")
+            cells.append(f"{row[column]:.4g}" + (f" [{low:.4g}, {high:.4g}]" if low is not None else ""))
+        lines.append(f"{str(name):<22}" + "".join(f"{c:<28}" for c in cells))
+    lines += [f"{name:<22}FAILED: {error}" for name, error in comparison.errors.items()]
+    lines += [f"Note: {n}" for n in comparison.notes]
+    return "\n".join(lines)
 
 
 def _ci(estimate, pct: bool) -> str:

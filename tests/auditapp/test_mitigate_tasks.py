@@ -1,0 +1,138 @@
+"""``auditapp mitigate --task regression|multiclass``: every candidate is what scikit-learn and fairlearn give
+when run by hand on the same split, through the sandbox as in this process; binary-only candidates are
+refused with their reason."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.base import clone
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import accuracy_score, mean_absolute_error
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from auditapp.cli.main import main
+from auditapp.core.errors import AuditInputError
+from auditapp.core.spec import AuditSpec
+from auditapp.inputs.models import from_estimator
+from auditapp.mitigation.split import stratified_split
+from auditapp.mitigation.task_compare import compare_task_mitigations
+
+FEATURES = ["hood", "size"]
+
+
+def _listings(n=800, seed=1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"group": rng.choice(["a", "b"], n, p=[0.6, 0.4]), "hood": rng.choice(["x", "y", "z"], n),
+                          "size": rng.normal(50, 10, n).round(1)})
+    frame.loc[frame["group"] == "a", "hood"] = rng.choice(["x", "y"], int((frame["group"] == "a").sum()))
+    frame["price"] = 100 + 2 * frame["size"] + np.where(frame["hood"] == "x", -20, 0) + rng.normal(0, 5, n)
+    frame["band"] = pd.cut(frame["price"], [-np.inf, 180, 210, np.inf], labels=["low", "mid", "high"]).astype(str)
+    return frame
+
+
+def _pipeline(final):
+    return make_pipeline(make_column_transformer((OneHotEncoder(), ["hood"]), remainder="passthrough"), final)
+
+
+def _split(frame, outcome_band):
+    strata = frame["group"].astype(str) + "|" + pd.Series(outcome_band, index=frame.index).astype(str)
+    return stratified_split(strata.to_numpy(), test_size=0.3, seed=0)
+
+
+def test_regression_candidates_are_what_sklearn_and_fairlearn_give_by_hand():
+    from fairlearn.reductions import BoundedGroupLoss, ExponentiatedGradient, SquareLoss
+
+    frame = _listings()
+    pipeline = _pipeline(LinearRegression()).fit(frame[FEATURES], frame["price"])
+    spec = AuditSpec(target="price", sensitive=("group",))
+    comparison = compare_task_mitigations(frame, spec, from_estimator(pipeline), task="regression", n_boot=200)
+    train, test = _split(frame, pd.qcut(frame["price"], 4, labels=False))
+    X, y, a = frame[FEATURES], frame["price"].to_numpy(), frame["group"].to_numpy()
+    base = clone(pipeline).fit(X.iloc[train], y[train])
+    np.testing.assert_allclose(comparison.predictions["unmitigated"], base.predict(X.iloc[test]), atol=1e-12)
+    assert comparison.table.loc["unmitigated", "mae"] == pytest.approx(
+        mean_absolute_error(y[test], base.predict(X.iloc[test])), abs=1e-12)
+    # Reweighing: Kamiran–Calders weights with the outcome cut into quartiles, to the final step.
+    band = pd.qcut(pd.Series(y[train]), 4, labels=False).to_numpy()
+    cells = pd.DataFrame({"a": a[train], "y": band})
+    weights = (cells["a"].map(cells["a"].value_counts(normalize=True)) * cells["y"].map(cells["y"].value_counts(
+        normalize=True)) / (cells.groupby(["a", "y"])["a"].transform("size") / len(cells))).to_numpy()
+    weighted = clone(pipeline).fit(X.iloc[train], y[train], linearregression__sample_weight=weights)
+    np.testing.assert_allclose(comparison.predictions["reweighing"], weighted.predict(X.iloc[test]), atol=1e-9)
+    # Bounded group loss: fairlearn's ExponentiatedGradient, the unmitigated training loss as the bound.
+    bound = float(np.mean((base.predict(X.iloc[train]) - y[train]) ** 2))
+    assert comparison.bound == pytest.approx(bound, abs=1e-12)
+    by_hand = ExponentiatedGradient(clone(pipeline), BoundedGroupLoss(
+        SquareLoss(y[train].min(), y[train].max()), upper_bound=bound),
+        sample_weight_name="linearregression__sample_weight")
+    with warnings.catch_warnings():  # fairlearn 0.15's own pandas deprecation warnings
+        warnings.simplefilter("ignore")
+        by_hand.fit(X.iloc[train], y[train], sensitive_features=a[train])
+    np.testing.assert_allclose(comparison.predictions["bounded_group_loss"],
+                               by_hand.predict(X.iloc[test], random_state=0), atol=1e-9)
+    row = comparison.table.loc["unmitigated"]
+    assert row["mae_low"] < row["mae"] < row["mae_high"] and row["max_abs_smd_low"] <= row["max_abs_smd"]
+
+
+def test_a_candidate_that_cannot_train_is_reported_and_the_others_run():
+    frame = _listings(400)
+    knn = _pipeline(KNeighborsRegressor()).fit(frame[FEATURES], frame["price"])
+    comparison = compare_task_mitigations(frame, AuditSpec(target="price", sensitive=("group",)),
+                                          from_estimator(knn), task="regression", n_boot=200)
+    assert "does not take sample weights" in comparison.errors["reweighing"]
+    assert "does not take sample weights" in comparison.errors["bounded_group_loss"]
+    assert set(comparison.table.index) == {"unmitigated", "correlation_remover"}
+
+
+def test_multiclass_reweighs_by_group_and_class_and_refuses_binary_only_candidates():
+    frame = _listings()
+    pipeline = _pipeline(LogisticRegression(max_iter=2000)).fit(frame[FEATURES], frame["band"])
+    spec = AuditSpec(target="band", sensitive=("group",))
+    model = from_estimator(pipeline)
+    for refused in ("exponentiated_gradient", "threshold_optimizer"):
+        with pytest.raises(AuditInputError, match="not supported"):
+            compare_task_mitigations(frame, spec, model, task="multiclass", candidates=[refused])
+    comparison = compare_task_mitigations(frame, spec, model, task="multiclass")
+    train, test = _split(frame, frame["band"])
+    X, y, a = frame[FEATURES], frame["band"].to_numpy(), frame["group"].to_numpy()
+    cells = pd.DataFrame({"a": a[train], "y": y[train]})
+    weights = (cells["a"].map(cells["a"].value_counts(normalize=True)) * cells["y"].map(cells["y"].value_counts(
+        normalize=True)) / (cells.groupby(["a", "y"])["a"].transform("size") / len(cells))).to_numpy()
+    weighted = clone(pipeline).fit(X.iloc[train], y[train], logisticregression__sample_weight=weights)
+    assert (comparison.predictions["reweighing"] == weighted.predict(X.iloc[test])).all()
+    for name, predicted in comparison.predictions.items():
+        assert comparison.table.loc[name, "accuracy"] == pytest.approx(accuracy_score(y[test], predicted), abs=1e-12)
+        rates = pd.crosstab(a[test], predicted, normalize="index")
+        assert comparison.table.loc[name, "max_class_rate_gap"] == pytest.approx(
+            float((rates.max() - rates.min()).max()), abs=1e-12)
+
+
+def test_the_cli_compares_a_regressor_file_in_its_sandbox_as_the_library_does_in_process(tmp_path):
+    frame = _listings()
+    frame.to_csv(tmp_path / "listings.csv", index=False)
+    pipeline = _pipeline(LinearRegression()).fit(frame[FEATURES], frame["price"])
+    (tmp_path / "price.skops").write_bytes(sio.dumps(pipeline))
+    out = tmp_path / "m.json"
+    assert main(["mitigate", "--data", str(tmp_path / "listings.csv"), "--model", str(tmp_path / "price.skops"),
+                 "--target", "price", "--sensitive", "group", "--task", "regression", "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["task"] == "regression" and record["schema"] == "auditapp.mitigate-task/1"
+    in_process = compare_task_mitigations(frame, AuditSpec(target="price", sensitive=("group",)),
+                                          from_estimator(pipeline), task="regression")
+    for candidate in record["candidates"]:
+        for metric in ("mae", "rmse", "mae_gap", "max_abs_smd"):
+            assert candidate["metrics"][metric]["value"] == pytest.approx(
+                in_process.table.loc[candidate["name"], metric], abs=1e-9)
+            assert len(candidate["metrics"][metric]["ci"]) == 2
+    assert main(["mitigate", "--data", str(tmp_path / "listings.csv"), "--model", str(tmp_path / "price.skops"),
+                 "--target", "price", "--sensitive", "group", "--task", "regression", "--json", str(out),
+                 "--constraint", "equalized_odds"]) == 2
