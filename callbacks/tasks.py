@@ -8,7 +8,7 @@ from auditapp.core.errors import AuditInputError
 from auditapp.core.task_table import mitigation_columns, mitigation_rows, table_columns, table_rows
 from auditapp.explain.proxies import proxy_sentence
 from auditapp.figures import empty_figure
-from auditapp.figures.explain import proxy_rows
+from auditapp.figures.explain import gap_waterfall_figure, importance_figure, proxy_rows
 from auditapp.figures.tasks import (
     class_rate_figure,
     confusion_figure,
@@ -239,11 +239,103 @@ _MITIGATION_NAMES = {"unmitigated": "Unmitigated", "reweighing": "Reweighing (by
 
 @callback(
     Output(ids.TASK_MITIGATION_TABLE, "rowData"), Output(ids.TASK_MITIGATION_TABLE, "columnDefs"),
-    Input(ids.TASK_MITIGATION_BUTTON, "n_clicks"), prevent_initial_call=True,
+    Output(ids.TASK_MITIGATION_TEXT, "children"),
+    Input(ids.TASK_MITIGATION_BUTTON, "n_clicks"), State(ids.TASK_CHOICES_STORE, "data"),
+    State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"), prevent_initial_call=True,
 )
-def on_compare_mitigations(n_clicks):
-    """Compare the mitigations on the listing-price scenario."""
+def on_compare_mitigations(n_clicks, choices, state, token):
+    """Compare the mitigations: the session's model refitted on one split, or the listing-price scenario's."""
     if not n_clicks:
-        return no_update, no_update
-    result = get_store().cached(("listing-mitigations", VERSION), compare_mitigations)
-    return mitigation_rows(result.table, _MITIGATION_NAMES), mitigation_columns()
+        return no_update, no_update, no_update
+    if _is_listing_scenario(state) and (choices or {}).get("prediction"):
+        result = get_store().cached(("listing-mitigations", VERSION), compare_mitigations)
+        return (mitigation_rows(result.table, _MITIGATION_NAMES), mitigation_columns(),
+                "The listing-price scenario: the price model refitted on last year's listings, audited on this year's.")
+    if not choices:
+        return [], mitigation_columns(), "Run the audit first (with the model uploaded on Data & model)."
+    try:
+        comparison = task_workspace.task_mitigations_for(get_store(), token, state, choices,
+                                                         trust_pickle=settings().trust_pickle)
+    except AuditInputError as exc:
+        return [], mitigation_columns(), str(exc)
+    return (mitigation_rows(comparison.table, _MITIGATION_NAMES, task=comparison.task, errors=comparison.errors),
+            mitigation_columns(comparison.task), " ".join(comparison.notes))
+
+
+def _is_listing_scenario(state) -> bool:
+    return bool(state) and state.get("dataset") == install_listing_prices(get_store())
+
+
+@callback(
+    Output(ids.TASK_EXPLAIN_CLASS_DROPDOWN, "options"), Output(ids.TASK_EXPLAIN_CLASS_DROPDOWN, "value"),
+    Output(ids.TASK_EXPLAIN_CLASS_FIELD, "style"),
+    Input(ids.TASK_CHOICES_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+)
+def show_explain_classes(choices, state, token):
+    """A multiclass model's classes to choose from (none chosen for the user: each is explained on its own)."""
+    if not choices:
+        return [], None, HIDDEN
+    try:
+        audit = _audit(token, state, choices)
+    except AuditInputError:
+        return [], None, HIDDEN
+    if audit.task != "multiclass":
+        return [], None, HIDDEN
+    classes = list(audit.result.groupings[0].classes)
+    return [{"label": c, "value": c} for c in classes], None, SHOWN
+
+
+EXPLAIN_OUTPUTS = dict(text=Output(ids.TASK_EXPLAIN_TEXT, "children"),
+                       importance=Output(ids.TASK_IMPORTANCE_GRAPH, "figure"),
+                       gaps=Output(ids.TASK_GAP_GROUP_DROPDOWN, "options"),
+                       gap=Output(ids.TASK_GAP_GROUP_DROPDOWN, "value"),
+                       area=Output(ids.TASK_EXPLAIN_AREA, "style"))
+
+
+@callback(
+    output=EXPLAIN_OUTPUTS,
+    inputs=dict(n_clicks=Input(ids.TASK_EXPLAIN_BUTTON, "n_clicks"),
+                target_class=State(ids.TASK_EXPLAIN_CLASS_DROPDOWN, "value"),
+                choices=State(ids.TASK_CHOICES_STORE, "data"), state=State(ids.STATE_STORE, "data"),
+                token=State(ids.SESSION_STORE, "data")),
+    prevent_initial_call=True,
+)
+def on_explain_task_model(n_clicks, target_class, choices, state, token):
+    """Explain the session's model: importance by group, and the gaps' parts (SHAP values)."""
+    if not n_clicks:
+        return dict.fromkeys(EXPLAIN_OUTPUTS, no_update)
+    try:
+        if not choices:
+            raise AuditInputError("Run the audit first (with the model uploaded on Data & model).")
+        explanation = task_workspace.task_explanation_for(get_store(), token, state, choices, target_class,
+                                                          trust_pickle=settings().trust_pickle)
+    except AuditInputError as exc:
+        return dict(text=str(exc), importance=empty_figure("Nothing explained yet."), gaps=[], gap=None, area=HIDDEN)
+    first = explanation.gaps[0].grouping if explanation.gaps else None
+    options = [{"label": f"{g.group} against {g.reference} ({' × '.join(g.grouping)})", "value": i}
+               for i, g in enumerate(explanation.gaps)]
+    grouping = " × ".join(first) if first else None
+    sample = explanation.sample
+    text = (f"Explained {sample.n_rows:,} of {int(sample.cell_sizes.sum()):,} rows with the "
+            f"{explanation.shap.method} explainer, in the {explanation.shap.output_label}. "
+            + " ".join(n for n in explanation.notices if not n.startswith("Task:")))
+    return dict(text=text, importance=importance_figure(explanation, grouping=grouping), gaps=options,
+                gap=0 if options else None, area=SHOWN)
+
+
+@callback(
+    Output(ids.TASK_GAP_GRAPH, "figure"),
+    Input(ids.TASK_GAP_GROUP_DROPDOWN, "value"), State(ids.TASK_EXPLAIN_CLASS_DROPDOWN, "value"),
+    State(ids.TASK_CHOICES_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    prevent_initial_call=True,
+)
+def show_task_gap(index, target_class, choices, state, token):
+    """One group's gap against its reference, split into the columns' parts."""
+    if index is None or not choices:
+        return empty_figure("Explain the model to see what makes up each gap.")
+    try:
+        explanation = task_workspace.task_explanation_for(get_store(), token, state, choices, target_class,
+                                                          trust_pickle=settings().trust_pickle)
+        return gap_waterfall_figure(explanation.gaps[int(index)])
+    except (AuditInputError, IndexError):
+        return empty_figure("Explain the model to see what makes up each gap.")

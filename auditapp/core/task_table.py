@@ -39,19 +39,32 @@ def table_columns(audit: Any, grouping: Any) -> list[dict[str, Any]]:
 
 
 _MITIGATION_MEASURES = {"mae": "MAE", "rmse": "RMSE", "mae_gap": "MAE gap (max − min)", "max_abs_smd": "largest |SMD|"}
+_MULTICLASS_MEASURES = {"accuracy": "Accuracy", "max_class_rate_gap": "largest class-rate gap (no interval)",
+                        "min_impact_ratio": "lowest impact ratio (no interval)"}
 
 
-def mitigation_rows(table: pd.DataFrame, names: dict[str, str]) -> list[dict[str, Any]]:
-    """One dict per mitigation candidate: each measure as ``value [low, high]`` text."""
+def _measures(task: str) -> dict[str, str]:
+    return _MULTICLASS_MEASURES if task == "multiclass" else _MITIGATION_MEASURES
+
+
+def mitigation_rows(table: pd.DataFrame, names: dict[str, str], *, task: str = "regression",
+                    errors: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One dict per mitigation candidate: each measure as ``value [low, high]`` text (the value alone where no
+    interval is given); a candidate that did not train shows why."""
     rows = []
     for candidate, row in table.iterrows():
         out = {"candidate": names.get(candidate, candidate)}
-        for key in _MITIGATION_MEASURES:
-            out[key] = f"{_fmt(float(row[key]))} [{_fmt(float(row[key + '_low']))}, {_fmt(float(row[key + '_high']))}]"
+        for key in _measures(task):
+            low, high = row.get(f"{key}_low"), row.get(f"{key}_high")
+            ci = f" [{_fmt(float(low))}, {_fmt(float(high))}]" if low is not None else ""
+            out[key] = _fmt(float(row[key])) + ci
         rows.append(out)
+    for candidate, reason in (errors or {}).items():
+        first = next(iter(_measures(task)))
+        rows.append({"candidate": names.get(candidate, candidate), first: f"did not train: {reason}"})
     return rows
 
 
-def mitigation_columns() -> list[dict[str, Any]]:
-    return [{"headerName": "Candidate", "field": "candidate", "pinned": "left"}] + [
-        {"headerName": label, "field": key} for key, label in _MITIGATION_MEASURES.items()]
+def mitigation_columns(task: str = "regression") -> list[dict[str, Any]]:
+    return [{"headerName": "Candidate", "field": "candidate", "pinned": "left", "minWidth": 240}] + [
+        {"headerName": label, "field": key} for key, label in _measures(task).items()]

@@ -180,8 +180,16 @@ def gap_waterfall_figure(gap: Any, *, top: int = 10) -> go.Figure:
     base_layout(fig, title=f"Why {group} and {reference} differ ({grouping}): gap "
                            f"{gap.total:+.3f}{interval}",
                 yaxis_title=f"mean {escape(gap.output_space)}")
-    add_caption(fig, f"Each step is one feature's mean SHAP over {group} minus over "
-                     f"{reference}; the steps add up exactly to the gap.")
+    caption = (f"Each step is one feature's mean SHAP over {group} minus over {reference}; the steps add up "
+               "exactly to the gap.")
+    levels = np.cumsum([gap.mean_reference, *values])
+    low, high = float(min(levels.min(), gap.mean_group)), float(max(levels.max(), gap.mean_group))
+    if low > 0 and high - low < 0.5 * low:
+        # Amounts (a price of 190 and a gap of 3): from 0 the steps would be invisible. Start the axis near them.
+        pad = max(0.25 * (high - low), 1e-9 * high)
+        fig.update_yaxes(range=[low - pad, high + pad])
+        caption += f" The axis starts at {low - pad:.4g}, not 0, so the steps show."
+    add_caption(fig, caption)
     return describe(fig, *_gap_text(gap, shown, rest, sign))
 
 

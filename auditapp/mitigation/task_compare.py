@@ -194,8 +194,9 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
                                                       bound=float(fitted.bound or 0.0), loss=loss, seed=seed,
                                                       n_boot=n_boot)
         table = summary.table
+        source = "the bound given" if upper_bound is not None else "the unmitigated model's overall training loss"
         notes.append(f"bounded_group_loss holds each group's {loss} loss at most {fitted.bound:.4g} on the training "
-                     "rows (the unmitigated model's overall loss, unless --upper-bound says otherwise)."
+                     f"rows ({source})."
                      if fitted.bound is not None and "bounded_group_loss" in fitted.predictions else "")
     else:
         table = _multiclass_table(fitted.predictions, y[test], groups[test], spec)

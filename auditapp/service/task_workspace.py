@@ -13,14 +13,22 @@ from auditapp.core.defaults import MIN_GROUP_SIZE
 from auditapp.core.errors import AuditInputError
 from auditapp.core.spec import AuditSpec
 
-__all__ = ["task_audit_for", "cutoff_for", "distributions_for"]
+__all__ = ["task_audit_for", "cutoff_for", "distributions_for", "task_explanation_for", "task_mitigations_for",
+           "task_proxies_for"]
 
 
 def _key(store, token, state, choices) -> tuple:
     from auditapp.service.workspace import state_key
 
-    base = state_key(store, token, {**state, "spec": None})
+    base = state_key(store, token, {**state, "spec": None, "model": _model_id(state)})
     return (*base, json.dumps(choices, sort_keys=True, default=str))
+
+
+def _model_id(state: dict[str, Any]) -> str | None:
+    """The model this page audits when no prediction column is chosen: the one the audit uses, else the one
+    uploaded on Data & model (the page's empty prediction column says so: "the model uploaded predicts")."""
+    model: str | None = state.get("model") or state.get("model_file")
+    return model
 
 
 def _spec(choices: dict[str, Any]) -> AuditSpec:
@@ -55,7 +63,7 @@ def _inputs(store, token: str, state: dict, spec: AuditSpec, *, trust_pickle: bo
     dataset = workspace.dataset_for(store, token, state)
     model = None
     if spec.prediction is None:
-        model = workspace.load_model(store, token, state.get("model"), trust_pickle=trust_pickle)
+        model = workspace.load_model(store, token, _model_id(state), trust_pickle=trust_pickle)
         if model is None:
             raise AuditInputError("Choose the prediction column, or upload the model on Data & model.")
     return dataset.frame, model
@@ -102,3 +110,46 @@ def distributions_for(store, token, state, choices, grouping_name: str, *, trust
     return store.cached(("task-dist", *_key(store, token, state, choices), grouping_name),
                         lambda: group_distributions(audit.y_true, audit.y_pred, _rows(audit, grouping_name)),
                         token=token)
+
+
+def _model_choices(choices: dict[str, Any], what: str) -> AuditSpec:
+    spec = _spec(choices)
+    if spec.prediction is not None:
+        raise AuditInputError(f"{what} need the model itself: clear the prediction column (the model uploaded on "
+                              "Data & model then predicts) and run the audit again.")
+    return spec
+
+
+def task_explanation_for(store, token: str, state: dict | None, choices: dict[str, Any], target_class: Any = None,
+                         *, trust_pickle: bool = False):
+    """The SHAP explanation of the session's regression model (or of one class of its multiclass model),
+    cached by content (:func:`auditapp.explain.task_explain.explain_task_model`)."""
+    from auditapp.explain.task_explain import explain_task_model
+
+    audit = task_audit_for(store, token, state, choices, trust_pickle=trust_pickle)
+    assert state is not None  # task_audit_for refused a missing state
+    spec = _model_choices(choices, "Explanations")
+
+    def compute():
+        frame, model = _inputs(store, token, state, spec, trust_pickle=trust_pickle)
+        return explain_task_model(frame, spec, model, task=audit.task, target_class=target_class)
+
+    return store.cached(("task-explain", *_key(store, token, state, choices), str(target_class)), compute,
+                        disk=False, token=token)
+
+
+def task_mitigations_for(store, token: str, state: dict | None, choices: dict[str, Any], *,
+                         trust_pickle: bool = False):
+    """The session's model's mitigations compared on one held-out split
+    (:func:`auditapp.mitigation.task_compare.compare_task_mitigations`), cached by content."""
+    from auditapp.mitigation.task_compare import compare_task_mitigations
+
+    audit = task_audit_for(store, token, state, choices, trust_pickle=trust_pickle)
+    assert state is not None
+    spec = _model_choices(choices, "Mitigations")
+
+    def compute():
+        frame, model = _inputs(store, token, state, spec, trust_pickle=trust_pickle)
+        return compare_task_mitigations(frame, spec, model, task=audit.task)
+
+    return store.cached(("task-mitigate", *_key(store, token, state, choices)), compute, token=token)

@@ -10,16 +10,22 @@
   var real = null;
   var loading = null;
   var stub = {};
-  var DEFER_MS = 1500;
+  var DEFER_MS = 1000;
 
   function chartDrawn() {
     return document.querySelector(".auditapp-chart .js-plotly-plot .main-svg");
   }
 
+  function chartShown() {
+    return Array.prototype.some.call(document.querySelectorAll(".auditapp-chart"), function (chart) {
+      return chart.getClientRects().length > 0;  // hidden sections (display: none) have no boxes
+    });
+  }
+
   // Resolves once the page's first chart is drawn and painted, or at once when the page shows no chart.
   function chartsFirst() {
     return new Promise(function (resolve) {
-      if (!document.querySelector(".auditapp-chart") || chartDrawn()) { resolve(); return; }
+      if (!chartShown() || chartDrawn()) { resolve(); return; }
       var done = false;
       var observer = null;
       var timer = null;

@@ -95,11 +95,35 @@ def layout(**_query):
              help_text="A proxy gives away a protected attribute the model never sees, as a neighbourhood can give "
                        "away the host's ethnicity. AUC: how well the feature alone tells the groups apart (0.5 = "
                        "not at all, 1 = perfectly). NMI: shared information, from 0 to 1."),
-        card("What each mitigation does (listing-price scenario)",
+        card("What drives the predictions",
+             dbc.Row([
+                 dbc.Col(html.Div(labelled("Class to explain", dcc.Dropdown(id=ids.TASK_EXPLAIN_CLASS_DROPDOWN),
+                                           "Several classes: each class's probability is explained on its own."),
+                                  id=ids.TASK_EXPLAIN_CLASS_FIELD, style={"display": "none"}), md=4),
+                 dbc.Col(dbc.Button("Explain the model", id=ids.TASK_EXPLAIN_BUTTON, color="secondary",
+                                    className="mb-3"), md=4),
+             ]),
+             dcc.Loading(html.Div([
+                 html.P("Run the audit with the model uploaded on Data & model (no prediction column), then explain "
+                        "it.", id=ids.TASK_EXPLAIN_TEXT, **{"aria-live": "polite"}),
+                 html.Div([
+                     graph(ids.TASK_IMPORTANCE_GRAPH, height=None, min_height=320),
+                     labelled("Gap of", dcc.Dropdown(id=ids.TASK_GAP_GROUP_DROPDOWN, clearable=False),
+                              "Each group's mean prediction against its reference group's, split into columns."),
+                     graph(ids.TASK_GAP_GRAPH, height=None, min_height=320),
+                 ], id=ids.TASK_EXPLAIN_AREA, style={"display": "none"}),
+             ]), delay_show=200),
+             help_text="SHAP values: how much each column moves a prediction away from the average one, summed "
+                       "back to the dataset's columns. The parts of a gap add up to the gap exactly."),
+        card("What each mitigation does",
              dbc.Button("Compare mitigations", id=ids.TASK_MITIGATION_BUTTON, color="secondary", className="mb-2"),
-             dcc.Loading(grid(ids.TASK_MITIGATION_TABLE, label="What each mitigation does", height=220,
-                              columns=_EMPTY_CANDIDATES)),
-             help_text="Each candidate is refitted on last year's listings and audited on this year's: overall "
-                       "error, the spread of group errors and the largest standardized mean difference, with "
-                       "intervals."),
+             dcc.Loading(html.Div([
+                 html.P(id=ids.TASK_MITIGATION_TEXT, className="small text-muted", **{"aria-live": "polite"}),
+                 grid(ids.TASK_MITIGATION_TABLE, label="What each mitigation does", height=220,
+                      columns=_EMPTY_CANDIDATES),
+             ]), delay_show=200),
+             help_text="Each candidate refits the model on a training part and is audited on the same held-out "
+                       "rows (the listing-price scenario: refitted on last year's listings, audited on this "
+                       "year's). Amounts: overall error, the spread of group errors and the largest standardized "
+                       "mean difference, with intervals. Classes: accuracy and the largest class-rate gap."),
     ])

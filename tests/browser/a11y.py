@@ -65,6 +65,8 @@ def settle(page) -> None:
     """Wait until Dash has no callback in flight and the loading spinners are gone."""
     page.wait_for_function(
         "() => !document.querySelector('[data-dash-is-loading=true], ._dash-loading, .dash-spinner')")
+    # A grid is built once the page's first chart is drawn (assets/lazy-grid.js): until then it is a busy box.
+    page.wait_for_function("() => !document.querySelector('.auditapp-grid [aria-busy=true]')")
     # The accessibility scripts fix up new elements on the next animation frame: let two frames pass.
     two_frames(page)
 

@@ -66,6 +66,10 @@ def test_multiclass_upload_draws_confusion_heatmaps_and_ambiguous_targets_ask(pa
 
 def test_mitigations_of_the_scenario_are_compared(page):
     page.goto("/tasks")
+    page.click("#task-scenario-button")
+    wait_for_text(page, "#task-alert", "Loaded the listing-price scenario")
+    page.click("#task-run-button")
+    wait_for_text(page, "#task-context", "Regression audit of 4,000 rows")
     page.locator("#task-mitigation-button").scroll_into_view_if_needed()
     page.click("#task-mitigation-button")
     wait_for_text(page, "#task-mitigation-table .ag-body", "CorrelationRemover", timeout=60_000)
@@ -87,3 +91,42 @@ def test_regression_report_draws_its_charts_without_console_errors(page, tmp_pat
     page.evaluate("() => window.auditappDrawAll()")
     page.wait_for_function("() => document.querySelectorAll('.figure .main-svg').length >= 12")
     assert page.locator("#t0-residuals .main-svg").count() > 0 and page.locator("#t2-mae .main-svg").count() > 0
+
+
+def test_a_users_own_price_model_is_explained_and_its_mitigations_compared(page, tmp_path):
+    """Upload a dataset and a regressor file, audit it with the model predicting, explain it, compare fixes."""
+    import skops.io as sio
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(6)
+    n = 500
+    frame = pd.DataFrame({"group": rng.choice(["a", "b"], n), "hood": rng.choice(["x", "y", "z"], n),
+                          "size": rng.normal(50, 10, n).round(1)})
+    frame.loc[frame["group"] == "a", "hood"] = rng.choice(["x", "y"], int((frame["group"] == "a").sum()))
+    frame["price"] = 100 + 2 * frame["size"] + np.where(frame["hood"] == "x", -20, 0) + rng.normal(0, 5, n)
+    model = make_pipeline(make_column_transformer((OneHotEncoder(), ["hood"]), remainder="passthrough"),
+                          LinearRegression()).fit(frame[["hood", "size"]], frame["price"])
+    frame.to_csv(tmp_path / "listings.csv", index=False)
+    (tmp_path / "price.skops").write_bytes(sio.dumps(model))
+    page.goto("/data")
+    upload(page, "data-dataset-drop", tmp_path / "listings.csv")
+    wait_for_text(page, "#data-upload-alert", "Loaded listings.csv")
+    upload(page, "data-model-drop", tmp_path / "price.skops")
+    wait_for_text(page, "#data-upload-alert", "Loaded the model price.skops")
+    page.goto("/tasks")
+    choose(page, "task-target-dropdown", "price")
+    choose(page, "task-sensitive-dropdown", "group")
+    page.click("#task-run-button")
+    wait_for_text(page, "#task-context", "Regression audit of 500 rows")
+    page.locator("#task-explain-button").scroll_into_view_if_needed()
+    page.click("#task-explain-button")
+    wait_for_text(page, "#task-explain-text", "Explained 500 of 500 rows with the linear explainer", timeout=60_000)
+    page.wait_for_selector("#task-gap-graph .main-svg .cartesianlayer g.trace", timeout=30_000)
+    assert page.locator("#task-explain-class-field").is_hidden()  # an amount has no class to choose
+    page.locator("#task-mitigation-button").scroll_into_view_if_needed()
+    page.click("#task-mitigation-button")
+    wait_for_text(page, "#task-mitigation-table .ag-body", "Bounded group loss", timeout=60_000)
+    assert "test rows" in page.inner_text("#task-mitigation-text")
