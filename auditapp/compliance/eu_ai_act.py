@@ -64,6 +64,36 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+_MEASURE_NAMES = {"accuracy": "accuracy", "mean_absolute_error": "MAE", "root_mean_squared_error": "RMSE"}
+
+
+def _group(attributes: Mapping[str, Any]) -> str:
+    return " & ".join(f"{k}={v}" for k, v in attributes.items())
+
+
+def _estimate(entry: Mapping[str, Any]) -> str:
+    ci = entry.get("ci") or [None, None]
+    return f"{_fmt(entry.get('value'))} [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+
+
+def _impact(task: str, disparities: Sequence[Mapping[str, Any]]) -> str:
+    """The impact measures a reader of this task looks for first, each against its reference group."""
+    if task == "regression":
+        smd = [f"{_group(d['attributes'])}: {_estimate(d['value'])}" for d in disparities
+               if d.get("metric") == "standardized_mean_difference"]
+        error = [f"{_group(d['attributes'])}: {_estimate(d['difference'])}" for d in disparities
+                 if d.get("metric") == "mean_error" and "difference" in d]
+        return (f"Standardized mean difference of predictions (Cohen's d) vs reference: {'; '.join(smd[:20]) or 'none'}. "
+                f"Mean error (prediction − outcome) minus the reference's: {'; '.join(error[:20]) or 'none'}.")
+    if task == "multiclass":
+        rates = [f"{_group(d['attributes'])}, class {d['metric'].split(':', 1)[1]}: ratio {_estimate(d['ratio'])}"
+                 for d in disparities if str(d.get("metric", "")).startswith("class_rate:") and "ratio" in d]
+        return f"Per-class assignment-rate ratios vs reference: {'; '.join(rates[:20]) or 'none'}."
+    selection = [f"{_group(d['attributes'])} vs reference: ratio {_estimate(d['ratio'])}"
+                 for d in disparities if d.get("metric") == "selection_rate"]
+    return f"Selection-rate ratios: {'; '.join(selection[:20]) or 'none'}."
+
+
 def eu_ai_act_evidence(record: Mapping[str, Any], *, frame: pd.DataFrame | None = None,
                        feedback: Sequence[str] = ()) -> Evidence:
     """Map an audit record (``auditapp audit --json``) to the Act's documentation items.
@@ -71,7 +101,8 @@ def eu_ai_act_evidence(record: Mapping[str, Any], *, frame: pd.DataFrame | None 
     Parameters
     ----------
     record : mapping
-        The audit record (schema ``auditapp.audit/2``), signed or not.
+        The audit record (schema ``auditapp.audit/2``), signed or not: yes/no decisions, or a regression or
+        multiclass audit (``task``), whose accuracy and impact measures are the task's own.
     frame : pandas.DataFrame, optional
         The audited data, for missing values by group.
     feedback : sequence of str
@@ -99,22 +130,21 @@ def eu_ai_act_evidence(record: Mapping[str, Any], *, frame: pd.DataFrame | None 
                 "Highest share of empty cells per group: " + "; ".join(
                     f"{a}={g}: {100 * v:.1f}%" for (a, g), v in worst.sort_values(ascending=False).head(8).items()))
         items.append(EvidenceItem("Art. 10(2)(h)", "Data gaps: missing values by group", "present", text))
-    accuracy = [f"{' & '.join(f'{k}={v}' for k, v in g['attributes'].items())}: "
-                f"{_fmt(g['metrics']['accuracy']['value'])} [{_fmt(g['metrics']['accuracy']['ci'][0])}, "
-                f"{_fmt(g['metrics']['accuracy']['ci'][1])}]" for g in single if "accuracy" in (g.get("metrics") or {})]
+    task = str(record.get("task") or "binary")
+    measures = ("mean_absolute_error", "root_mean_squared_error") if task == "regression" else ("accuracy",)
+    accuracy = [_group(g["attributes"]) + ": " + ", ".join(
+        f"{_MEASURE_NAMES[m]} {_estimate(g['metrics'][m])}" for m in measures)
+        for g in single if all(m in (g.get("metrics") or {}) for m in measures)]
     items.append(EvidenceItem("Art. 15(1), 15(3)", "Accuracy, declared per group with intervals",
                               "present" if accuracy else "missing", "; ".join(accuracy[:20]) or "No accuracy in the record."))
     disparities = record.get("disparities") or []
-    selection = [d for d in disparities if d.get("metric") == "selection_rate"]
-    impact = "; ".join(f"{' & '.join(f'{k}={v}' for k, v in d['attributes'].items())} vs reference: ratio "
-                       f"{_fmt(d['ratio']['value'])} [{_fmt(d['ratio']['ci'][0])}, {_fmt(d['ratio']['ci'][1])}]"
-                       for d in selection[:20])
     verdict = record.get("verdicts") or {}
     overall = f" Policy verdict: {verdict.get('overall')}." if isinstance(verdict, dict) and verdict.get("overall") else ""
     items.append(EvidenceItem("Annex IV 2(g)", "Metrics of potentially discriminatory impact",
                               "present" if disparities else "missing",
-                              f"{len(disparities)} disparities with intervals and tests in the record. Selection-rate "
-                              f"ratios: {impact or 'none'}.{overall}"))
+                              f"{len(disparities)} disparities with intervals{' and tests' if task == 'binary' else ''} "
+                              f"in the record. {_impact(task, disparities)}"
+                              f"{overall}"))
     settings = record.get("settings") or {}
     versions = record.get("versions") or {}
     items.append(EvidenceItem("Annex IV 2(g)", "Test logs: how the tests were run, reproducibly", "present",

@@ -8,7 +8,7 @@ SMD/KS or per-class impact ratios, and the figures (metric bars, box plots, conf
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -124,8 +124,10 @@ def _proxies(report: ProxyReport) -> str:
 
 
 def build_task_report(audit: Any, *, record: dict[str, Any], verdicts: dict[str, Any] | None,
-                      title: str = "Fairness audit report", proxies: ProxyReport | None = None) -> str:
-    """The report as one self-contained HTML document (with ``proxies``, their sentence and table)."""
+                      title: str = "Fairness audit report", proxies: ProxyReport | None = None,
+                      extra_html: Sequence[str] = ()) -> str:
+    """The report as one self-contained HTML document (with ``proxies``, their sentence and table;
+    ``extra_html``: sections such as the EU AI Act evidence, placed before the record, already escaped)."""
     from auditapp.figures.bundle import plotly_js
     from auditapp.figures.describe import chart_script
     from auditapp.reporting.report import _CSP, _CSS
@@ -153,6 +155,7 @@ def build_task_report(audit: Any, *, record: dict[str, Any], verdicts: dict[str,
         f'<section id="notices"><h2>Notices</h2>{bullets(audit.notices)}</section>', *sections,
         "" if proxies is None else f'<section id="proxies"><h2>Proxies: features that stand in for a sensitive '
                                    f"attribute</h2>{_proxies(proxies)}</section>",
+        *extra_html,
         f'<section id="record"><h2>Audit record</h2><details><summary>Show the JSON</summary><pre>{e(record_json)}'
         f'</pre></details><script type="application/json" id="audit-record">{safe_json(record_json)}</script>'
         "</section>"])

@@ -133,3 +133,32 @@ def test_a_regression_audit_names_the_feature_that_stands_in_for_the_group(tmp_p
     html = report.read_text()
     assert 'id="proxies"' in html and "neighbourhood" in html and "flagged" in html
     assert main(["verify", str(out), "--data", str(data)]) == 0
+
+
+def test_eu_ai_act_evidence_of_a_regression_and_a_multiclass_audit(files):
+    """The evidence names each task's own accuracy and impact measures, taken from its record."""
+    import html as html_module
+    import re
+
+    def evidence(report):
+        page = html_module.unescape(re.sub(r"<[^>]+>", " ", report.read_text()))
+        start = page.index("EU AI Act evidence (Art. 10")
+        return " ".join(page[start:page.index("Audit record", start)].split())
+
+    out, report = files / "reg-eu.json", files / "reg-eu.html"
+    assert main(["audit", "--data", str(files / "reg.csv"), "--target", "price", "--prediction", "pred",
+                 "--sensitive", "g", "--json", str(out), "--report", str(report), "--replicates", "200",
+                 "--eu-ai-act"]) == 0
+    record, text = json.loads(out.read_text()), evidence(report)
+    b = next(g for g in record["groups"] if g["attributes"] == {"g": "b"})["metrics"]["mean_absolute_error"]
+    assert f"g=b: MAE {b['value']:.3f} [{b['ci'][0]:.3f}, {b['ci'][1]:.3f}]" in text
+    smd = next(d for d in record["disparities"] if d["metric"] == "standardized_mean_difference")["value"]
+    assert f"Cohen's d) vs reference: g=b: {smd['value']:.3f} [{smd['ci'][0]:.3f}, {smd['ci'][1]:.3f}]" in text
+    out, report = files / "mc-eu.json", files / "mc-eu.html"
+    assert main(["audit", "--data", str(files / "mc.csv"), "--target", "band", "--prediction", "pred",
+                 "--sensitive", "g", "--json", str(out), "--report", str(report), "--eu-ai-act"]) == 0
+    record, text = json.loads(out.read_text()), evidence(report)
+    lo = next(d for d in record["disparities"] if d["metric"] == "class_rate:lo" and d["attributes"] == {"g": "b"})
+    assert f"g=b, class lo: ratio {lo['ratio']['value']:.3f}" in text
+    accuracy = next(g for g in record["groups"] if g["attributes"] == {"g": "b"})["metrics"]["accuracy"]
+    assert f"g=b: accuracy {accuracy['value']:.3f}" in text

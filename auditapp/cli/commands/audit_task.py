@@ -62,9 +62,6 @@ def run_task(args, choice, dataset, model) -> int:
     from auditapp.reporting.report import write_report
 
     note_deprecated_bootstrap(args)
-    if getattr(args, "eu_ai_act", False):
-        raise AuditInputError("--eu-ai-act is available for binary audits only so far; drop it for a "
-                              f"{args.task if args.task != 'auto' else 'regression/multiclass'} audit.")
     key = None
     if getattr(args, "sign", None):  # read the key first: a bad key stops before any work
         from auditapp.compliance.signing import load_private_key
@@ -94,7 +91,13 @@ def run_task(args, choice, dataset, model) -> int:
     if args.report:
         from auditapp.reporting.task_report import build_task_report
 
-        write_report(args.report, build_task_report(audit, record=record, verdicts=verdicts, proxies=proxies))
+        extra: tuple[str, ...] = ()
+        if getattr(args, "eu_ai_act", False):
+            from auditapp.compliance.eu_ai_act import eu_ai_act_evidence, evidence_section
+
+            extra = (evidence_section(eu_ai_act_evidence(record, frame=dataset.frame)),)
+        write_report(args.report, build_task_report(audit, record=record, verdicts=verdicts, proxies=proxies,
+                                                    extra_html=extra))
     for path in (args.json, args.report):
         if path:
             print(f"\nWrote {path}")
