@@ -54,7 +54,7 @@ class DuckDBEngine:
     name = "duckdb"
 
     def __init__(self, source: Source, *, memory_limit: str | None = None, threads: int | None = None,
-                 batch_rows: int = 500_000):
+                 batch_rows: int = 500_000, keep_order: bool = False):
         import duckdb
 
         self.source, self.batch_rows = source, int(batch_rows)
@@ -65,7 +65,7 @@ class DuckDBEngine:
         config: dict[str, str | bool | int | float | list[str]] = {
                   "memory_limit": memory_limit or settings.duckdb_memory,
                   "threads": int(threads or settings.duckdb_threads or os.cpu_count() or 1),
-                  "temp_directory": spill, "preserve_insertion_order": False,
+                  "temp_directory": spill, "preserve_insertion_order": bool(keep_order),
                   "autoinstall_known_extensions": False, "autoload_known_extensions": False}
         database = source.paths[0] if source.kind == "duckdb" else ":memory:"
         try:

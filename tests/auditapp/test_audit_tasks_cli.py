@@ -162,3 +162,41 @@ def test_eu_ai_act_evidence_of_a_regression_and_a_multiclass_audit(files):
     assert f"g=b, class lo: ratio {lo['ratio']['value']:.3f}" in text
     accuracy = next(g for g in record["groups"] if g["attributes"] == {"g": "b"})["metrics"]["accuracy"]
     assert f"g=b: accuracy {accuracy['value']:.3f}" in text
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_a_parquet_glob_is_audited_through_duckdb_exactly_as_the_same_rows_in_memory(files, task, capsys):
+    """Every row of every file, the columns the audit needs only: the record equals the in-memory one."""
+    name, target = ("reg", "price") if task == "regression" else ("mc", "band")
+    frame = pd.read_csv(files / f"{name}.csv")
+    folder = files / f"{name}-parts"
+    folder.mkdir(exist_ok=True)
+    for i, part in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        frame.iloc[part].assign(extra=1.5).to_parquet(folder / f"part-{i}.parquet", index=False)
+    frame.to_csv(files / f"{name}-all.csv", index=False)
+    common = ["--target", target, "--prediction", "pred", "--sensitive", "g", "--task", task, "--replicates", "200"]
+    engine, memory = files / f"{name}-duckdb.json", files / f"{name}-memory.json"
+    assert main(["audit", "--data", str(folder / "*.parquet"), "--engine", "duckdb", *common,
+                 "--json", str(engine)]) == 0
+    assert "through DuckDB (1,500 rows)" in capsys.readouterr().out
+    assert main(["audit", "--data", str(files / f"{name}-all.csv"), *common, "--json", str(memory)]) == 0
+    a, b = json.loads(engine.read_text()), json.loads(memory.read_text())
+    assert a["task"] == b["task"] == task
+    for left, right in zip(a["groups"], b["groups"], strict=True):
+        assert left["attributes"] == right["attributes"] and left["count"] == right["count"]
+        for metric, value in left["metrics"].items():
+            if value["value"] is not None:
+                assert value["value"] == pytest.approx(right["metrics"][metric]["value"], rel=1e-12, abs=1e-12)
+            if value.get("ci") and value["ci"][0] is not None:
+                assert value["ci"] == pytest.approx(right["metrics"][metric]["ci"], rel=1e-9, abs=1e-12)
+    assert a["dataset"]["rows"] == 1500 and a["dataset"]["columns"] == ["price" if task == "regression" else "band", "pred", "g"]
+
+
+def test_a_source_beyond_the_row_limit_is_refused_with_what_to_do(files, monkeypatch, capsys):
+    folder = files / "limit-parts"
+    folder.mkdir(exist_ok=True)
+    pd.read_csv(files / "reg.csv").to_parquet(folder / "part-0.parquet", index=False)
+    monkeypatch.setenv("AUDITAPP_MAX_ROWS", "1000")  # the CLI reads its limits from its environment
+    assert main(["audit", "--data", str(folder / "*.parquet"), "--engine", "duckdb", "--target", "price",
+                 "--prediction", "pred", "--sensitive", "g", "--task", "regression"]) == 2
+    assert "1,500 rows. A regression audit reads its 3 columns (price, pred, g)" in capsys.readouterr().err

@@ -37,17 +37,35 @@ def prepare_task(args):
     from auditapp.cli.commands.audit_inputs import load_inputs, resolve_engine
     from auditapp.core.tasks import TaskChoice, detect_task
 
-    _source, engine = resolve_engine(args)
+    source, engine = resolve_engine(args)
     if engine != "pandas":
         if args.task in ("multiclass", "regression"):
-            raise AuditInputError(f"--task {args.task} runs in memory (the pandas engine); the {engine} engine counts "
-                                  "binary outcomes only. Use --engine pandas, or a sample of the data.")
+            dataset, model = _projected_inputs(args, source, engine)
+            return detect_task(dataset.frame[args.target], model=model, requested=args.task), dataset, model
         return TaskChoice("binary", f"the {engine} engine"), None, None
     dataset, model = load_inputs(args)
     target = _target(args, dataset)
     if target is None:  # the binary path names the missing column, as it always has
         return TaskChoice("binary", "no target column"), dataset, model
     return detect_task(target, model=model, requested=args.task), dataset, model
+
+
+def _projected_inputs(args, source, engine):
+    """The columns a regression/multiclass audit needs, every row of a large source (``engines.projected``)."""
+    from auditapp.cli.commands.audit_inputs import load_model_arg
+    from auditapp.engines.projected import projected_frame
+    from auditapp.inputs.intake import Dataset
+
+    model = load_model_arg(args)
+    sensitive = [s.strip() for s in args.sensitive.split(",") if s.strip()]
+    inputs = list(model.feature_names) if model is not None else []
+    predictions = [args.prediction] if getattr(args, "prediction", None) else []
+    columns = [args.target, *predictions, *sensitive, *inputs]
+    frame = projected_frame(source, columns, engine=engine, task=args.task)
+    note = (f"Read the {len(set(columns))} columns the audit needs from every row of {source.name} through "
+            f"DuckDB ({len(frame):,} rows).")
+    return Dataset(frame=frame, name=source.name, sha256=source.sha256(),
+                   format=f"{engine} columns", notices=(note,)), model
 
 
 def run_task(args, choice, dataset, model) -> int:
