@@ -50,3 +50,19 @@ def component_text(component) -> str:
     if isinstance(component, (list, tuple)):
         return " ".join(component_text(c) for c in component)
     return component_text(getattr(component, "children", None))
+
+
+def listings(n: int = 600, seed: int = 0, share_a: float | None = None):
+    """Listing prices where the neighbourhood (which differs by group) lowers the price; ``band`` cuts the price
+    into three classes. Group ``a`` lives only in neighbourhoods x and y."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    groups = rng.choice(["a", "b"], n, p=None if share_a is None else [share_a, 1 - share_a])
+    frame = pd.DataFrame({"group": groups, "hood": rng.choice(["x", "y", "z"], n),
+                          "size": rng.normal(50, 10, n).round(1)})
+    frame.loc[frame["group"] == "a", "hood"] = rng.choice(["x", "y"], int((frame["group"] == "a").sum()))
+    frame["price"] = 100 + 2 * frame["size"] + np.where(frame["hood"] == "x", -20, 0) + rng.normal(0, 5, n)
+    frame["band"] = pd.cut(frame["price"], [-np.inf, 180, 210, np.inf], labels=["low", "mid", "high"]).astype(str)
+    return frame

@@ -20,19 +20,14 @@ from auditapp.core.errors import AuditInputError
 from auditapp.core.spec import AuditSpec
 from auditapp.explain.task_explain import explain_task_model
 from auditapp.inputs.models import from_estimator
+from tests.builders import listings
 
 FEATURES = ["hood", "size"]
 
 
 def _listings(n=600, seed=0) -> pd.DataFrame:
     """Prices where the neighbourhood (which differs by group) lowers the price."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"group": rng.choice(["a", "b"], n), "hood": rng.choice(["x", "y", "z"], n),
-                          "size": rng.normal(50, 10, n).round(1)})
-    frame.loc[frame["group"] == "a", "hood"] = rng.choice(["x", "y"], int((frame["group"] == "a").sum()))
-    frame["price"] = 100 + 2 * frame["size"] + np.where(frame["hood"] == "x", -20, 0) + rng.normal(0, 5, n)
-    frame["band"] = pd.cut(frame["price"], [-np.inf, 180, 210, np.inf], labels=["low", "mid", "high"]).astype(str)
-    return frame
+    return listings(n, seed)
 
 
 def _pipeline(final):

@@ -25,18 +25,13 @@ from auditapp.core.spec import AuditSpec
 from auditapp.inputs.models import from_estimator
 from auditapp.mitigation.split import stratified_split
 from auditapp.mitigation.task_compare import compare_task_mitigations
+from tests.builders import listings
 
 FEATURES = ["hood", "size"]
 
 
 def _listings(n=800, seed=1) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({"group": rng.choice(["a", "b"], n, p=[0.6, 0.4]), "hood": rng.choice(["x", "y", "z"], n),
-                          "size": rng.normal(50, 10, n).round(1)})
-    frame.loc[frame["group"] == "a", "hood"] = rng.choice(["x", "y"], int((frame["group"] == "a").sum()))
-    frame["price"] = 100 + 2 * frame["size"] + np.where(frame["hood"] == "x", -20, 0) + rng.normal(0, 5, n)
-    frame["band"] = pd.cut(frame["price"], [-np.inf, 180, 210, np.inf], labels=["low", "mid", "high"]).astype(str)
-    return frame
+    return listings(n, seed, share_a=0.6)
 
 
 def _pipeline(final):
