@@ -195,9 +195,9 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
                                                       n_boot=n_boot)
         table = summary.table
         source = "the bound given" if upper_bound is not None else "the unmitigated model's overall training loss"
-        notes.append(f"bounded_group_loss holds each group's {loss} loss at most {fitted.bound:.4g} on the training "
-                     f"rows ({source})."
-                     if fitted.bound is not None and "bounded_group_loss" in fitted.predictions else "")
+        if fitted.bound is not None and "bounded_group_loss" in fitted.predictions:
+            notes.append(f"bounded_group_loss holds each group's {loss} loss at most {fitted.bound:.4g} on the "
+                         f"training rows ({source}).")
     else:
         table = _multiclass_table(fitted.predictions, y[test], groups[test], spec)
         notes.append("Multiclass: fairlearn's in-processing constraints and ThresholdOptimizer are for yes/no "
@@ -205,7 +205,7 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
                      "point values (no interval).")
     return TaskMitigationComparison(choice.task, table, fitted.predictions, fitted.errors, fitted.messages, name,
                                     len(train), len(test), seed, loss if choice.task == "regression" else None,
-                                    fitted.bound, tuple(n for n in notes if n))
+                                    fitted.bound, tuple(notes))
 
 
 def _multiclass_table(predictions: dict[str, np.ndarray], y_test: np.ndarray, groups: np.ndarray,
