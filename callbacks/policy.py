@@ -7,7 +7,7 @@ navbar's Download report action on any page includes its verdicts.
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 
 from auditapp.core.errors import AuditInputError
 from auditapp.figures import empty_figure
@@ -34,7 +34,7 @@ from auditapp.service.policy_forms import (
 from callbacks.context import audit_for
 from layouts import ids
 from layouts.components import error_alert, info_alert
-from layouts.policy_editor import board_columns, criteria_forms
+from layouts.policy_editor import TITLE_PATH, board_columns, criteria_forms, criterion_form, criterion_title
 
 # Hidden, but still laid out: the verdict board's grid keeps its width and renders its rows when shown again.
 HIDDEN = {"visibility": "hidden", "height": 0, "overflow": "hidden"}
@@ -72,8 +72,16 @@ def _editor_rows(values, field_ids, order):
     return rows_from_fields(values or [], field_ids or [], order or [])
 
 
+# The editor's rows (``POLICY_ROWS_STORE``: their order and ids) and their forms are written together.
+# Replacing the policy (page opened, preset, upload) lays out every form; adding or removing a criterion
+# patches the list (forms keyed by their ids), so the other criteria's controls are not redrawn: what is
+# being typed in them stays.
+_FORMS = Output(ids.POLICY_CRITERIA_LIST, "children", allow_duplicate=True)
+
+
 @callback(
     Output(ids.POLICY_ROWS_STORE, "data"), Output(ids.POLICY_NAME_INPUT, "value"),
+    Output(ids.POLICY_CRITERIA_LIST, "children"),
     Input(ids.POLICY_ROWS_STORE, "id"), State(ids.STATE_STORE, "data"),
 )
 def show_policy_editor(_id, state):
@@ -82,13 +90,8 @@ def show_policy_editor(_id, state):
         policy = stored_policy((state or {}).get("policy"))
     except AuditInputError:
         policy = None
-    return ([], "") if policy is None else (editor_rows(policy), policy.name)
-
-
-@callback(Output(ids.POLICY_CRITERIA_LIST, "children"), Input(ids.POLICY_ROWS_STORE, "data"))
-def show_criteria(rows):
-    """Lay out one form per criterion (when criteria are added, removed or replaced)."""
-    return criteria_forms(rows or [])
+    rows = [] if policy is None else editor_rows(policy)
+    return rows, "" if policy is None else policy.name, criteria_forms(rows)
 
 
 @callback(
@@ -197,37 +200,48 @@ def show_verdict_figure(criterion, state, token):
 @callback(
     Output(ids.POLICY_ROWS_STORE, "data", allow_duplicate=True),
     Output(ids.POLICY_NAME_INPUT, "value", allow_duplicate=True),
-    Output(ids.STATE_STORE, "data", allow_duplicate=True),
+    Output(ids.STATE_STORE, "data", allow_duplicate=True), _FORMS,
     Input(ids.POLICY_PRESET_DROPDOWN, "value"), State(ids.STATE_STORE, "data"),
     prevent_initial_call=True,
 )
 def on_choose_preset(name, state):
     """Check a preset at once and copy its criteria into the editor ("custom": start empty, nothing checked)."""
     if not name:
-        return no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update
     if name == "custom":
         cleared = no_update if not (state or {}).get("policy") else _with_policy(state, None)
-        return [], "", cleared
+        return [], "", cleared, []
     policy = preset(name)
     unchanged = (state or {}).get("policy") == policy.to_dict()
-    return editor_rows(policy), policy.name, no_update if unchanged else _with_policy(state, policy)
+    rows = editor_rows(policy)
+    return rows, policy.name, no_update if unchanged else _with_policy(state, policy), criteria_forms(rows)
 
 
 @callback(
-    Output(ids.POLICY_ROWS_STORE, "data", allow_duplicate=True),
+    Output(ids.POLICY_ROWS_STORE, "data", allow_duplicate=True), _FORMS,
     Input(ids.POLICY_ADD_BUTTON, "n_clicks"), State(_FIELDS, "value"), State(_FIELDS, "id"),
     State(ids.POLICY_ROWS_STORE, "data"), prevent_initial_call=True,
 )
 def on_add_criterion(n_clicks, values, field_ids, order):
     """Append a new criterion (the four-fifths check, named from its settings, uniquely)."""
     if not n_clicks:
-        return no_update
+        return no_update, no_update
     rows = _editor_rows(values, field_ids, order)
-    return [*rows, blank_row(rows)]
+    row = blank_row(rows)
+    forms = Patch()
+    forms.append(criterion_form(row, len(rows) + 1))
+    return [*rows, row], forms
+
+
+def _at(patch: Patch, path: tuple) -> Patch:
+    """The patch location one step short of ``path``'s end (a Patch is assigned through its parent)."""
+    for step in path[:-1]:
+        patch = patch[step]
+    return patch
 
 
 @callback(
-    Output(ids.POLICY_ROWS_STORE, "data", allow_duplicate=True),
+    Output(ids.POLICY_ROWS_STORE, "data", allow_duplicate=True), _FORMS,
     Input({"type": ids.POLICY_REMOVE_TYPE, "row": ALL}, "n_clicks"), State(_FIELDS, "value"),
     State(_FIELDS, "id"), State(ids.POLICY_ROWS_STORE, "data"), prevent_initial_call=True,
 )
@@ -235,8 +249,16 @@ def on_remove_criterion(_clicks, values, field_ids, order):
     """Remove the criterion whose Remove button was pressed."""
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0].get("value"):
-        return no_update
-    return [r for r in _editor_rows(values, field_ids, order) if str(r["row_id"]) != str(trigger["row"])]
+        return no_update, no_update
+    rows = _editor_rows(values, field_ids, order)
+    gone = [i for i, r in enumerate(rows) if str(r["row_id"]) == str(trigger["row"])]
+    if not gone:
+        return no_update, no_update
+    forms = Patch()
+    del forms[gone[0]]
+    for number in range(gone[0] + 1, len(rows)):  # the forms after it move up one: only their titles change
+        _at(forms[number - 1], TITLE_PATH)[TITLE_PATH[-1]] = criterion_title(number)
+    return [r for i, r in enumerate(rows) if i != gone[0]], forms
 
 
 @callback(
@@ -262,20 +284,21 @@ def on_check_policy(n_clicks, values, field_ids, order, name, state):
     Output(ids.POLICY_ROWS_STORE, "data", allow_duplicate=True),
     Output(ids.POLICY_NAME_INPUT, "value", allow_duplicate=True),
     Output(ids.STATE_STORE, "data", allow_duplicate=True),
-    Output(ids.POLICY_ALERT, "children", allow_duplicate=True),
+    Output(ids.POLICY_ALERT, "children", allow_duplicate=True), _FORMS,
     Input(ids.POLICY_UPLOAD, "contents"), State(ids.POLICY_UPLOAD, "filename"), State(ids.STATE_STORE, "data"),
     prevent_initial_call=True,
 )
 def on_upload_policy(contents, filename, state):
     """Load a policy file (YAML or JSON), check it and show it in the editor."""
     if not contents:
-        return no_update, no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update, no_update
     try:
         policy = policy_from_upload(contents, filename)
     except AuditInputError as exc:
-        return no_update, no_update, no_update, error_alert(str(exc), title="Could not load the policy")
-    return editor_rows(policy), policy.name, _with_policy(state, policy), info_alert(
-        f"Loaded the policy “{policy.name}” from {filename}.", color="success")
+        return no_update, no_update, no_update, error_alert(str(exc), title="Could not load the policy"), no_update
+    rows = editor_rows(policy)
+    return rows, policy.name, _with_policy(state, policy), info_alert(
+        f"Loaded the policy “{policy.name}” from {filename}.", color="success"), criteria_forms(rows)
 
 
 @callback(

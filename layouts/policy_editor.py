@@ -48,15 +48,26 @@ def _number(row: Mapping[str, Any], field: str, label: str, *, integer: bool = F
     return labelled(label, control, html_for=_dom_id(control.id))
 
 
+# Where a form's "Criterion N" is in its tree (form → header → title): a removal renumbers the forms after
+# the removed one there, leaving their controls (and what is being typed in them) alone.
+TITLE_PATH = ("props", "children", 0, "props", "children", 0, "props", "children")
+
+
+def criterion_title(number: int) -> str:
+    return f"Criterion {number}"
+
+
 def criterion_form(row: Mapping[str, Any], number: int) -> html.Div:
     """The controls of one criterion (``row`` as ``policy_forms.editor_rows`` gives it)."""
     name = dbc.Input(id=_field_id(row["row_id"], "name"), value=row.get("name") or "", debounce=True,
                      placeholder="empty: named from its settings")
+    title, remove = f"policy-criterion-title-{row['row_id']}", f"policy-criterion-remove-{row['row_id']}"
     return html.Div([
         html.Div([
-            html.Strong(f"Criterion {number}", className="me-auto"),
-            dbc.Button("Remove", id={"type": ids.POLICY_REMOVE_TYPE, "row": row["row_id"]}, color="link",
-                       size="sm", className="p-0 text-danger", title=f"Remove criterion {number}"),
+            html.Strong(criterion_title(number), id=title, className="me-auto"),
+            html.Button(html.Span("Remove", id=remove), id={"type": ids.POLICY_REMOVE_TYPE, "row": row["row_id"]},
+                        type="button", className="btn btn-link btn-sm p-0 text-danger",
+                        **{"aria-labelledby": f"{remove} {title}"}),  # read as "Remove Criterion 2"
         ], className="d-flex align-items-center mb-2"),
         dbc.Row([
             dbc.Col(labelled("Name", name, html_for=_dom_id(name.id)), md=3),
@@ -74,15 +85,18 @@ def criterion_form(row: Mapping[str, Any], number: int) -> html.Div:
             dbc.Col(_select(row, "groupings", "Groupings", [{"label": _GROUPING_WORDS[g], "value": g}
                                                             for g in GROUPINGS]), md=3),
         ], className="g-2"),
-    ], className="border rounded p-2 pb-0 mb-2 policy-criterion")
+    ], id=f"policy-criterion-{row['row_id']}", className="border rounded p-2 pb-0 mb-2 policy-criterion")
 
 
 def criteria_forms(rows: list[Mapping[str, Any]]) -> list:
-    """Every criterion's form, or a line saying there is none yet."""
-    if not rows:
-        return [html.P("No criteria yet: press “Add criterion” to add the first one, or choose a preset.",
-                       className="text-muted mb-2")]
+    """Every criterion's form (none: the line after the list says there is none yet)."""
     return [criterion_form(row, i) for i, row in enumerate(rows, start=1)]
+
+
+def no_criteria_line() -> html.P:
+    """Shown while the criteria list is empty (by CSS: the list is then ``:empty``)."""
+    return html.P("No criteria yet: press “Add criterion” to add the first one, or choose a preset.",
+                  className="text-muted mb-2 policy-no-criteria")
 
 
 _MARK_STYLE = {"styleConditions": [

@@ -8,7 +8,7 @@ from dash import dcc, html
 from auditapp.policy.criteria import PRESETS
 from layouts import ids
 from layouts.components import card, graph, grid_options, labelled, named_grid
-from layouts.policy_editor import board_columns
+from layouts.policy_editor import board_columns, no_criteria_line
 
 dash.register_page(__name__, path="/policy", name="Policy & report", order=6, title="Policy & report · auditapp")
 
@@ -80,7 +80,8 @@ def layout(**_query):
             "2. Criteria",
             dbc.Row(dbc.Col(labelled("Policy name", dbc.Input(id=ids.POLICY_NAME_INPUT, placeholder="custom policy",
                                                               debounce=True)), md=6)),
-            html.Div(id=ids.POLICY_CRITERIA_LIST),
+            html.Div(id=ids.POLICY_CRITERIA_LIST, className="policy-criteria-list"),
+            no_criteria_line(),
             dcc.Store(id=ids.POLICY_ROWS_STORE, storage_type="memory"),
             html.Div([
                 dbc.Button("Add criterion", id=ids.POLICY_ADD_BUTTON, color="secondary", outline=True,

@@ -49,6 +49,15 @@ def count(violations: list[dict]) -> int:
     return sum(len(v["nodes"]) for v in blocking(violations))
 
 
+QUIET = """() => new Promise(done => {
+    let timer = null;
+    const observer = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(finish, 300); });
+    function finish() { observer.disconnect(); clearTimeout(timer); done(); }
+    observer.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+    timer = setTimeout(finish, 300);
+    setTimeout(finish, 5000);
+})"""
+
 # Two animation frames, or half a second if the tab does not paint (a page that is not painted gets no
 # frames, and page.evaluate has no timeout of its own, so an unbounded wait here could hang a walk).
 TWO_FRAMES = """() => new Promise(done => {
@@ -67,7 +76,21 @@ def settle(page) -> None:
         "() => !document.querySelector('[data-dash-is-loading=true], ._dash-loading, .dash-spinner')")
     # A grid is built once the page's first chart is drawn (assets/lazy-grid.js): until then it is a busy box.
     page.wait_for_function("() => !document.querySelector('.auditapp-grid [aria-busy=true]')")
-    # The accessibility scripts fix up new elements on the next animation frame: let two frames pass.
+    # ...and AG Grid keeps a grid's cells hidden (``ag-delay-render``) until it has measured rows of
+    # wrapped text, which it does only once the grid is near the screen: bring each such grid on screen
+    # until it is revealed, then scroll back to where the reader was.
+    page.wait_for_function("""() => {
+        const waiting = [...document.querySelectorAll('.ag-delay-render')].find(g => g.getClientRects().length);
+        if (!waiting) { if (window.__a11yScroll !== undefined) { window.scrollTo(0, window.__a11yScroll);
+                                                              delete window.__a11yScroll; }
+                        return true; }
+        if (window.__a11yScroll === undefined) { window.__a11yScroll = window.scrollY; }
+        waiting.scrollIntoView({block: "nearest"});
+        return false; }""", timeout=15_000)
+    # AG Grid keeps laying out (header cells are hidden until placed) a few frames after that, and the
+    # accessibility scripts fix up new elements on the next animation frame: wait until the page has not
+    # changed for 300 ms (5 s at most), then let two frames pass.
+    page.evaluate(QUIET)
     two_frames(page)
 
 

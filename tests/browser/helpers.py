@@ -23,12 +23,14 @@ def wait_for_text(page, selector: str, pattern: str, timeout: int = 30_000) -> s
     """Wait until the element's text matches ``pattern`` (a regex) and return the text."""
     # Scrolled into view as a reader would: content below the fold may have no rendered text
     # (``content-visibility: auto``) until it nears the screen.
-    page.wait_for_function(
+    # The text returned is the one that matched: read again later, a grid scrolled off screen by a chart
+    # drawn above it would have none.
+    matched = page.wait_for_function(
         """([sel, pat]) => { const el = document.querySelector(sel); if (!el) return false;
-             if (new RegExp(pat).test(el.innerText)) return true;
+             if (new RegExp(pat).test(el.innerText)) return {text: el.innerText};
              el.scrollIntoView({block: "nearest"}); return false; }""",
         arg=[selector, pattern], timeout=timeout)
-    return page.inner_text(selector)
+    return matched.json_value()["text"]
 
 
 def percent(value: float) -> str:

@@ -87,10 +87,12 @@ def test_the_custom_policy_never_shows_another_policys_verdict(page, demo_audit)
     _choose(page, "custom (start")
     wait_for_text(page, OVERALL, "No policy checked yet")  # the four-fifths verdict is gone, visibly
     assert "FAIL" not in page.inner_text(OVERALL) and "INCONCLUSIVE" not in page.inner_text(OVERALL)
-    assert "No criteria yet" in page.inner_text("#policy-criteria-div")  # custom starts empty
+    page.wait_for_selector("text=No criteria yet", state="visible")  # custom starts empty
     page.click("#policy-add-button")
     page.click("#policy-add-button")
     page.wait_for_selector(_field("2", "at_least"))
+    page.wait_for_selector("text=No criteria yet", state="hidden")
+    assert page.get_by_role("button", name="Remove Criterion 2").count() == 1  # numbered in order
     assert page.input_value(_field("1", "name")) == ""
     wait_for_text(page, "#policy-editor-status", "Not checked yet")
     assert "No policy has been checked yet" in page.inner_text("#policy-stale-notice")
@@ -102,14 +104,18 @@ def test_the_custom_policy_never_shows_another_policys_verdict(page, demo_audit)
     assert "selection_rate ratio vs highest group (2)" in page.inner_text("#policy-summary-table")
     wait_for_text(page, "#policy-editor-status", "Checked: the verdict below is this policy's")
 
-    page.click(_field("2", "role"))  # a dropdown cell: one click opens it
+    page.click(_field("1", "role"))  # a dropdown cell: one click opens it
     page.get_by_role("option", name="monitored: reported only").click()
     wait_for_text(page, "#policy-editor-status", "Changed since it was checked")
     page.wait_for_selector("#policy-verdict-area", state="hidden")
     assert "(“custom policy”), so its verdict is cleared" in page.inner_text("#policy-stale-notice")
-    page.click("""[id='{"row":"2","type":"policy-remove-button"}']""")
-    wait_for_text(page, "#policy-editor-status", "Changed since it was checked")
-    _type(page, "1", "at_least", "0.3")
+    page.fill(_field("2", "at_least"), "0.5")  # typed, not yet committed: removing another criterion keeps it
+    page.click("""[id='{"row":"1","type":"policy-remove-button"}']""")
+    page.wait_for_selector(_field("1", "at_least"), state="detached")
+    assert page.input_value(_field("2", "at_least")) == "0.5"
+    _type(page, "2", "at_least", "0.3")
+    page.get_by_role("button", name="Remove Criterion 1").wait_for()  # the one left is now the first
+    assert page.get_by_role("button", name="Remove Criterion 2").count() == 0
     page.click("#policy-check-button")
     loose_mark, loose_sentence = _overall_text(demo_audit, _custom(0.3))
     assert loose_mark in wait_for_text(page, OVERALL, re.escape(loose_sentence))

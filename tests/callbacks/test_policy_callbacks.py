@@ -11,6 +11,7 @@ import pytest
 from dash import no_update
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
+from plotly.utils import PlotlyJSONEncoder
 
 import callbacks.policy as page
 import callbacks.report as report
@@ -21,6 +22,7 @@ from auditapp.policy.verdicts import evaluate_policy
 from auditapp.service import workspace
 from auditapp.service.policy_forms import editor_rows
 from layouts import ids
+from layouts.policy_editor import TITLE_PATH
 from tests.builders import component_text
 
 
@@ -59,11 +61,30 @@ def _fields(rows):
 
 def test_editor_opens_with_the_checked_policy():
     policy = preset("equalized-odds")
-    assert page.show_policy_editor(ids.POLICY_ROWS_STORE, {"policy": policy.to_dict()}) == \
-        (editor_rows(policy), "equalized-odds")
-    assert page.show_policy_editor(ids.POLICY_ROWS_STORE, {"dataset": "x"}) == ([], "")
-    assert "Criterion 2" in component_text(page.show_criteria(editor_rows(policy)))
-    assert "No criteria yet" in component_text(page.show_criteria([]))
+    rows, name, forms = page.show_policy_editor(ids.POLICY_ROWS_STORE, {"policy": policy.to_dict()})
+    assert (rows, name) == (editor_rows(policy), "equalized-odds")
+    assert [_row_of(form) for form in forms] == [r["row_id"] for r in rows]  # one form per criterion
+    assert page.show_policy_editor(ids.POLICY_ROWS_STORE, {"dataset": "x"}) == ([], "", [])
+
+
+def _row_of(form) -> str:
+    """The row id of a criterion's form (from its Remove button's id)."""
+    found = []
+
+    def walk(node):
+        if isinstance(getattr(node, "id", None), dict) and node.id.get("type") == ids.POLICY_REMOVE_TYPE:
+            found.append(node.id["row"])
+        children = getattr(node, "children", None)
+        for child in children if isinstance(children, list) else [children]:
+            if child is not None and not isinstance(child, str):
+                walk(child)
+    walk(form)
+    assert len(found) == 1
+    return found[0]
+
+
+def _operations(patch) -> list[dict]:
+    return patch.to_plotly_json()["operations"]
 
 
 def test_verdicts_show_the_engines_overall_verdict_and_findings(session):
@@ -94,13 +115,14 @@ def test_verdicts_without_a_policy_or_a_dataset_say_what_to_do(session):
 
 
 def test_choosing_a_preset_checks_it_and_custom_starts_empty_with_nothing_checked():
-    rows, name, state = page.on_choose_preset("strict", {"dataset": "d"})
+    rows, name, state, forms = page.on_choose_preset("strict", {"dataset": "d"})
     assert rows == editor_rows(preset("strict")) and name == "strict"
+    assert [_row_of(form) for form in forms] == [r["row_id"] for r in rows]
     assert state == {"dataset": "d", "policy": preset("strict").to_dict()}
     assert page.on_choose_preset("strict", state)[2] is no_update
-    rows, name, cleared = page.on_choose_preset("custom", state)
-    assert rows == [] and name == "" and cleared == {"dataset": "d", "policy": None}
-    assert page.on_choose_preset(None, {}) == (no_update, no_update, no_update)
+    rows, name, cleared, forms = page.on_choose_preset("custom", state)
+    assert rows == [] and name == "" and cleared == {"dataset": "d", "policy": None} and forms == []
+    assert page.on_choose_preset(None, {}) == (no_update,) * 4
 
 
 def test_the_verdict_is_shown_only_while_it_is_the_editors_policy():
@@ -127,17 +149,27 @@ def test_the_verdict_is_shown_only_while_it_is_the_editors_policy():
 def test_add_and_remove_criteria_keep_the_edits_and_names_stay_unique():
     rows = editor_rows(preset("four-fifths"))
     values, field_ids = _fields([dict(rows[0], at_least=0.75)])
-    added = page.on_add_criterion(1, values, field_ids, rows)
+    added, patch = page.on_add_criterion(1, values, field_ids, rows)
     assert [r["row_id"] for r in added] == ["1", "2"] and added[0]["at_least"] == 0.75
-    added = page.on_add_criterion(1, *_fields(added), added)
-    assert page.on_add_criterion(None, values, field_ids, rows) is no_update
+    # The new form is appended; the forms on screen are left alone (a value being typed there survives).
+    (append,) = _operations(patch)
+    assert append["operation"] == "Append" and _row_of(append["params"]["value"]) == "2"
+    added, _patch = page.on_add_criterion(1, *_fields(added), added)
+    assert page.on_add_criterion(None, values, field_ids, rows) == (no_update, no_update)
     state, name, alert = page.on_check_policy(1, *_fields(added), added, "", {"dataset": "d"})
     names = [c["name"] for c in state["policy"]["criteria"]]
     assert names == ["four-fifths rule", "selection_rate ratio vs highest group",
                      "selection_rate ratio vs highest group (2)"] and alert is None
-    kept = _run_with_trigger({"type": ids.POLICY_REMOVE_TYPE, "row": "2"}, page.on_remove_criterion, [None, 1, None],
-                             *_fields(added), added)
+    kept, patch = _run_with_trigger({"type": ids.POLICY_REMOVE_TYPE, "row": "2"}, page.on_remove_criterion,
+                                    [None, 1, None], *_fields(added), added)
     assert [r["row_id"] for r in kept] == ["1", "3"]
+    # Only its form goes, and the form after it is renumbered (its title only: its controls are left alone).
+    assert _operations(patch) == [
+        {"operation": "Delete", "location": [1], "params": {}},
+        {"operation": "Assign", "location": [1, *TITLE_PATH], "params": {"value": "Criterion 2"}}]
+    form = page.criterion_form(added[2], 2).to_plotly_json()
+    assert json.loads(json.dumps(form, cls=PlotlyJSONEncoder))["props"]["children"][0]["props"]["children"][0][
+        "props"]["children"] == "Criterion 2"  # the path the patch writes is the title's
 
 
 def test_check_policy_stores_a_valid_policy_and_explains_an_invalid_one():
@@ -155,12 +187,13 @@ def test_check_policy_stores_a_valid_policy_and_explains_an_invalid_one():
 
 def test_upload_policy_loads_valid_files_and_reports_invalid_ones():
     contents = "data:;base64," + base64.b64encode(dump_policy(preset("ratio-band")).encode()).decode()
-    rows, name, state, alert = page.on_upload_policy(contents, "band.yaml", {"dataset": "d"})
+    rows, name, state, alert, forms = page.on_upload_policy(contents, "band.yaml", {"dataset": "d"})
     assert len(rows) == 6 and name == "ratio-band" and state["policy"] == preset("ratio-band").to_dict()
+    assert [_row_of(form) for form in forms] == [r["row_id"] for r in rows]
     assert "Loaded the policy “ratio-band” from band.yaml" in component_text(alert)
     bad = "data:;base64," + base64.b64encode(b'{"name": "p", "criteria": []}').decode()
-    rows, name, state, alert = page.on_upload_policy(bad, "p.json", {})
-    assert state is no_update and "p.json: The policy's 'criteria' must be a non-empty list" in component_text(alert)
+    rows, name, state, alert, forms = page.on_upload_policy(bad, "p.json", {})
+    assert state is no_update and forms is no_update and "p.json: The policy's 'criteria' must be a non-empty list" in component_text(alert)
 
 
 def _run_with_trigger(trigger_id, func, *args):
