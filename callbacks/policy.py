@@ -34,7 +34,13 @@ from auditapp.service.policy_forms import (
 from callbacks.context import audit_for
 from layouts import ids
 from layouts.components import error_alert, info_alert
-from layouts.policy_editor import TITLE_PATH, board_columns, criteria_forms, criterion_form, criterion_title
+from layouts.policy_editor import (
+    TITLE_PATH,
+    board_columns,
+    criteria_forms,
+    criterion_form,
+    criterion_title,
+)
 
 # Hidden, but still laid out: the verdict board's grid keeps its width and renders its rows when shown again.
 HIDDEN = {"visibility": "hidden", "height": 0, "overflow": "hidden"}
