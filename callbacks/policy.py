@@ -257,14 +257,14 @@ def on_remove_criterion(_clicks, values, field_ids, order):
     if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0].get("value"):
         return no_update, no_update
     rows = _editor_rows(values, field_ids, order)
-    gone = [i for i, r in enumerate(rows) if str(r["row_id"]) == str(trigger["row"])]
-    if not gone:
+    gone = next((i for i, r in enumerate(rows) if str(r["row_id"]) == str(trigger["row"])), None)
+    if gone is None:
         return no_update, no_update
     forms = Patch()
-    del forms[gone[0]]
-    for number in range(gone[0] + 1, len(rows)):  # the forms after it move up one: only their titles change
+    del forms[gone]
+    for number in range(gone + 1, len(rows)):  # the forms after it move up one: only their titles change
         _at(forms[number - 1], TITLE_PATH)[TITLE_PATH[-1]] = criterion_title(number)
-    return [r for i, r in enumerate(rows) if i != gone[0]], forms
+    return rows[:gone] + rows[gone + 1:], forms
 
 
 @callback(

@@ -49,15 +49,6 @@ def count(violations: list[dict]) -> int:
     return sum(len(v["nodes"]) for v in blocking(violations))
 
 
-QUIET = """() => new Promise(done => {
-    let timer = null;
-    const observer = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(finish, 300); });
-    function finish() { observer.disconnect(); clearTimeout(timer); done(); }
-    observer.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
-    timer = setTimeout(finish, 300);
-    setTimeout(finish, 5000);
-})"""
-
 # Two animation frames, or half a second if the tab does not paint (a page that is not painted gets no
 # frames, and page.evaluate has no timeout of its own, so an unbounded wait here could hang a walk).
 TWO_FRAMES = """() => new Promise(done => {
@@ -87,10 +78,7 @@ def settle(page) -> None:
         if (window.__a11yScroll === undefined) { window.__a11yScroll = window.scrollY; }
         waiting.scrollIntoView({block: "nearest"});
         return false; }""", timeout=15_000)
-    # AG Grid keeps laying out (header cells are hidden until placed) a few frames after that, and the
-    # accessibility scripts fix up new elements on the next animation frame: wait until the page has not
-    # changed for 300 ms (5 s at most), then let two frames pass.
-    page.evaluate(QUIET)
+    # The accessibility scripts fix up new elements on the next animation frame: let two frames pass.
     two_frames(page)
 
 
