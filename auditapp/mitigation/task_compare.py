@@ -61,6 +61,7 @@ class TaskMitigationComparison:
     loss: str | None
     bound: float | None
     notes: tuple[str, ...]
+    test_source: str = "split"  # or "test table": the user's own test rows, every dataset row trained
 
 
 def default_candidates(task: str) -> tuple[str, ...]:
@@ -131,12 +132,13 @@ def _fit_multiclass(name: str, estimator: Any, X_train: pd.DataFrame, y_train: A
 
 def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task: str = "auto", candidates: Any = None,
                              test_size: float = 0.3, loss: str = "square", upper_bound: float | None = None,
-                             seed: int | None = None, n_boot: int = 500,
-                             grouping: Any = None) -> TaskMitigationComparison:
+                             seed: int | None = None, n_boot: int = 500, grouping: Any = None,
+                             test_frame: pd.DataFrame | None = None) -> TaskMitigationComparison:
     """Split ``frame``, train every candidate of ``model`` on the training part, compare them on the test part.
 
     ``grouping``: the sensitive feature(s) whose groups the mitigations treat (default: the first sensitive
-    feature alone; several give their intersection).
+    feature alone; several give their intersection). ``test_frame``: the user's own test rows; then every row
+    of ``frame`` trains and no split is made.
 
     Raises
     ------
@@ -157,6 +159,14 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
     for column in (spec.target, *spec.sensitive, *model.feature_names):
         if column not in frame.columns:
             raise AuditInputError(f"The column '{column}' is not in the dataset.")
+    if test_frame is not None:
+        missing = [c for c in dict.fromkeys((spec.target, *spec.sensitive, *model.feature_names))
+                   if c not in test_frame.columns]
+        if missing:
+            raise AuditInputError(f"The test table lacks the column(s) {', '.join(map(str, missing))} that the "
+                                  "training table has. Give a test table with the same columns.")
+        if len(test_frame) == 0:
+            raise AuditInputError("The test table has no rows.")
     choice = detect_task(frame[spec.target], model=model, requested=task)
     if choice.task not in ("regression", "multiclass"):
         raise AuditInputError("This is a yes/no (binary) model: compare its mitigations with compare_mitigations.")
@@ -167,30 +177,46 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
     if unknown:
         raise AuditInputError(f"The grouping {', '.join(unknown)} is not among the sensitive features "
                               f"({', '.join(spec.sensitive)}).")
-    groups = sensitive_frame(frame, spec).loc[:, list(features)].astype(str).agg(" × ".join, axis=1).to_numpy()
-    if choice.task == "regression":
-        from auditapp.core.tasks import numeric_target
 
-        y = numeric_target(frame[spec.target])
-        band = pd.qcut(pd.Series(y), 4, labels=False, duplicates="drop").astype(str).to_numpy()
-    else:
-        y = frame[spec.target].astype(str).to_numpy()
-        band = y
-    train, test = stratified_split(np.char.add(np.char.add(groups.astype(str), "|"), band.astype(str)),
-                                   test_size=test_size, seed=seed)
+    def group_labels(table: pd.DataFrame) -> np.ndarray:
+        labels = sensitive_frame(table, spec).loc[:, list(features)].astype(str).agg(" × ".join, axis=1)
+        return labels.to_numpy()
+
+    def outcomes(table: pd.DataFrame, what: str) -> np.ndarray:
+        if choice.task == "regression":
+            from auditapp.core.tasks import numeric_target
+
+            return numeric_target(table[spec.target], what=what)
+        return table[spec.target].astype(str).to_numpy()
+
+    groups, y = group_labels(frame), outcomes(frame, "target")
     X = frame.loc[:, list(model.feature_names)]
-    args = {"task": choice.task, "X_train": X.iloc[train], "y_train": y[train], "a_train": groups[train],
-            "X_test": X.iloc[test], "a_test": groups[test], "candidates": list(names), "loss": loss,
+    if test_frame is None:
+        band = (pd.qcut(pd.Series(y), 4, labels=False, duplicates="drop").astype(str).to_numpy()
+                if choice.task == "regression" else y)
+        train, test = stratified_split(np.char.add(np.char.add(groups.astype(str), "|"), band.astype(str)),
+                                       test_size=test_size, seed=seed)
+        X_train, y_train, g_train = X.iloc[train], y[train], groups[train]
+        X_test, y_test, g_test = X.iloc[test], y[test], groups[test]
+        split_note = (f"{len(train):,} training and {len(test):,} test rows (seed {seed}), split within each "
+                      f"group × {'outcome quartile' if choice.task == 'regression' else 'class'}.")
+    else:
+        X_train, y_train, g_train = X, y, groups
+        X_test = test_frame.loc[:, list(model.feature_names)]
+        y_test, g_test = outcomes(test_frame, "target (test table)"), group_labels(test_frame)
+        split_note = (f"trained on all {len(frame):,} rows of the dataset, compared on the {len(test_frame):,} "
+                      "rows of the test table (no split).")
+    args = {"task": choice.task, "X_train": X_train, "y_train": y_train, "a_train": g_train,
+            "X_test": X_test, "a_test": g_test, "candidates": list(names), "loss": loss,
             "upper_bound": upper_bound, "seed": seed}
     if getattr(model, "sandboxed", False):
         fitted = Fitted(**model.runner.fit_task_candidates(args))
     else:
         fitted = fit_task_candidates(args.pop("task"), model.estimator, **args)
     name = " × ".join(features)
-    notes = [f"Groups of {name}; {len(train):,} training and {len(test):,} test rows (seed {seed}), split "
-             f"within each group × {'outcome quartile' if choice.task == 'regression' else 'class'}."]
+    notes = [f"Groups of {name}; {split_note}"]
     if choice.task == "regression":
-        summary = reg.summarize_regression_candidates(fitted.predictions, fitted.messages, y[test], groups[test],
+        summary = reg.summarize_regression_candidates(fitted.predictions, fitted.messages, y_test, g_test,
                                                       bound=float(fitted.bound or 0.0), loss=loss, seed=seed,
                                                       n_boot=n_boot)
         table = summary.table
@@ -199,13 +225,13 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
             notes.append(f"bounded_group_loss holds each group's {loss} loss at most {fitted.bound:.4g} on the "
                          f"training rows ({source}).")
     else:
-        table = _multiclass_table(fitted.predictions, y[test], groups[test], spec)
+        table = _multiclass_table(fitted.predictions, y_test, g_test, spec)
         notes.append("Multiclass: fairlearn's in-processing constraints and ThresholdOptimizer are for yes/no "
                      "decisions; reweighing and CorrelationRemover apply. Class-rate gaps and impact ratios are "
                      "point values (no interval).")
     return TaskMitigationComparison(choice.task, table, fitted.predictions, fitted.errors, fitted.messages, name,
-                                    len(train), len(test), seed, loss if choice.task == "regression" else None,
-                                    fitted.bound, tuple(notes))
+                                    len(y_train), len(y_test), seed, loss if choice.task == "regression" else None,
+                                    fitted.bound, tuple(notes), "split" if test_frame is None else "test table")
 
 
 def _multiclass_table(predictions: dict[str, np.ndarray], y_test: np.ndarray, groups: np.ndarray,
@@ -248,6 +274,7 @@ def task_mitigation_record(comparison: TaskMitigationComparison) -> dict[str, An
         candidates.append({"name": str(name), "metrics": metrics, "warnings": list(comparison.messages.get(name, ()))})
     candidates += [{"name": name, "error": error} for name, error in comparison.errors.items()]
     return {"schema": SCHEMA, "task": comparison.task, "grouping": comparison.grouping,
-            "split": {"train_rows": comparison.train_rows, "test_rows": comparison.test_rows, "seed": comparison.seed},
+            "split": {"train_rows": comparison.train_rows, "test_rows": comparison.test_rows, "seed": comparison.seed,
+                      "test_source": comparison.test_source},
             "loss": comparison.loss, "upper_bound": clean(comparison.bound), "candidates": candidates,
             "notes": list(comparison.notes)}

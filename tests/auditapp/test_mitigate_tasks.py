@@ -131,3 +131,41 @@ def test_the_cli_compares_a_regressor_file_in_its_sandbox_as_the_library_does_in
     assert main(["mitigate", "--data", str(tmp_path / "listings.csv"), "--model", str(tmp_path / "price.skops"),
                  "--target", "price", "--sensitive", "group", "--task", "regression", "--json", str(out),
                  "--constraint", "equalized_odds"]) == 2
+
+
+def test_a_test_table_of_the_users_own_trains_on_every_dataset_row_and_compares_on_its_rows(tmp_path, capsys):
+    train_frame, test_frame = _listings(600, seed=1), _listings(300, seed=2)
+    pipeline = _pipeline(LinearRegression()).fit(train_frame[FEATURES], train_frame["price"])
+    spec = AuditSpec(target="price", sensitive=("group",))
+    comparison = compare_task_mitigations(train_frame, spec, from_estimator(pipeline), task="regression",
+                                          candidates=["unmitigated", "reweighing"], test_frame=test_frame, n_boot=100)
+    # No split: the unmitigated candidate is the learner refitted on all 600 rows, scored on the 300 others.
+    refit = clone(pipeline).fit(train_frame[FEATURES], train_frame["price"])
+    np.testing.assert_allclose(comparison.predictions["unmitigated"], refit.predict(test_frame[FEATURES]), atol=1e-12)
+    assert comparison.table.loc["unmitigated", "mae"] == pytest.approx(
+        mean_absolute_error(test_frame["price"], refit.predict(test_frame[FEATURES])), abs=1e-12)
+    assert (comparison.train_rows, comparison.test_rows, comparison.test_source) == (600, 300, "test table")
+
+    # Multiclass, through the CLI and the model's sandbox: the same numbers, the record says where the rows came from.
+    for table, name in ((train_frame, "train.csv"), (test_frame, "test.csv")):
+        table.assign(band=pd.cut(table["price"], 3, labels=["low", "mid", "high"]).astype(str)).to_csv(
+            tmp_path / name, index=False)
+    labelled = pd.read_csv(tmp_path / "train.csv")
+    classifier = _pipeline(LogisticRegression(max_iter=500)).fit(labelled[FEATURES], labelled["band"])
+    (tmp_path / "band.skops").write_bytes(sio.dumps(classifier))
+    out = tmp_path / "m.json"
+    args = ["mitigate", "--data", str(tmp_path / "train.csv"), "--model", str(tmp_path / "band.skops"),
+            "--target", "band", "--sensitive", "group", "--task", "multiclass", "--json", str(out)]
+    assert main([*args, "--test-data", str(tmp_path / "test.csv")]) == 0
+    assert "the 300 rows of the test table (trained on all 600 rows)" in capsys.readouterr().out
+    record = json.loads(out.read_text())
+    assert record["split"] == {"train_rows": 600, "test_rows": 300, "seed": 0, "test_source": "test table"}
+    labelled_test = pd.read_csv(tmp_path / "test.csv")
+    by_hand = clone(classifier).fit(labelled[FEATURES], labelled["band"]).predict(labelled_test[FEATURES])
+    unmitigated = next(c for c in record["candidates"] if c["name"] == "unmitigated")
+    assert unmitigated["metrics"]["accuracy"]["value"] == pytest.approx(
+        accuracy_score(labelled_test["band"], by_hand), abs=1e-12)
+    # A test table without a column the model needs is refused, naming it.
+    labelled_test.drop(columns=["size"]).to_csv(tmp_path / "short.csv", index=False)
+    assert main([*args, "--test-data", str(tmp_path / "short.csv")]) == 2
+    assert "The test table lacks the column(s) size" in capsys.readouterr().err

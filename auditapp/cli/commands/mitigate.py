@@ -108,10 +108,11 @@ def run(args) -> int:
 
 def run_task(args, task: str, dataset, model) -> int:
     """``--task regression|multiclass``: the candidates that apply, compared on the same held-out rows."""
+    from auditapp.inputs.intake import read_table
     from auditapp.mitigation.task_compare import compare_task_mitigations, task_mitigation_record
     from auditapp.reporting.outputs import dataset_info, model_info
 
-    for option, given in (("--test-data", args.test_data), ("--export", args.export), ("--row-key", args.row_key)):
+    for option, given in (("--export", args.export), ("--row-key", args.row_key)):
         if given:
             raise AuditInputError(f"{option} is for yes/no models so far; drop it for a {task} comparison.")
     if args.constraint != "demographic_parity" or args.objective != "accuracy_score":
@@ -119,9 +120,10 @@ def run_task(args, task: str, dataset, model) -> int:
                               "takes --loss and --upper-bound (regression).")
     spec = spec_from_args(args)
     candidates = [c.strip() for c in args.candidates.split(",") if c.strip()] if args.candidates else None
+    test_frame = read_table(args.test_data, missing_values=args.missing_values).frame if args.test_data else None
     comparison = compare_task_mitigations(
         dataset.frame, spec, model, task=task, candidates=candidates, test_size=args.test_size, loss=args.loss,
-        upper_bound=args.upper_bound,
+        upper_bound=args.upper_bound, test_frame=test_frame,
         grouping=[g.strip() for g in args.grouping.split(",") if g.strip()] if args.grouping else None)
     print(format_task_table(comparison))
     record = task_mitigation_record(comparison)
@@ -136,8 +138,10 @@ def format_task_table(comparison) -> str:
     table = comparison.table
     shown = ("mae", "rmse", "mae_gap", "max_abs_smd") if comparison.task == "regression" else (
         "accuracy", "max_class_rate_gap", "min_impact_ratio")
-    lines = [f"{comparison.task.capitalize()} mitigations on {comparison.test_rows:,} held-out rows "
-             f"({comparison.train_rows:,} training rows, seed {comparison.seed}); groups of {comparison.grouping}.",
+    held_out = (f"{comparison.test_rows:,} held-out rows ({comparison.train_rows:,} training rows, seed "
+                f"{comparison.seed})" if comparison.test_source == "split" else
+                f"the {comparison.test_rows:,} rows of the test table (trained on all {comparison.train_rows:,} rows)")
+    lines = [f"{comparison.task.capitalize()} mitigations on {held_out}; groups of {comparison.grouping}.",
              f"{'candidate':<22}" + "".join(f"{name:<28}" for name in shown)]
     for name, row in table.iterrows():
         cells = []
