@@ -9,7 +9,9 @@ The app runs under gunicorn (as in production, ``Procfile``) with the hiring dem
 One warm-up visit lets the server compute the demo's audit once (the audit is cached by content, so a new
 visitor's chart then costs only its own requests); every measured visit uses a fresh browser context (no
 cache, no cookies, a new session). A second visit in the same context measures what a returning browser
-transfers once fingerprinted assets are cached.
+transfers once fingerprinted assets are cached. A chart counts as shown in the animation frame in which its
+traces are in the page (checked every frame, in the page); the first chart is timed from the navigation's start
+(the page's clock), a page switch from the click as the page received it.
 
 Run: .venv/bin/python bench/bench_browser.py [--repeat 5] [--chromium /usr/bin/chromium] [--dev-server]
      [--report-only]
@@ -87,6 +89,20 @@ class Transfer:
         self.by_type[request.resource_type] = self.by_type.get(request.resource_type, 0) + size
 
 
+def wait_drawn(page, selector: str) -> float:
+    """Return in the animation frame in which ``selector`` first matches (the frame that paints it).
+
+    Checked on every frame inside the page. ``page.wait_for_selector`` is not precise enough here: Playwright
+    polls it with a back-off (0, 20, 50, 100, 100, then every 500 ms), so a chart drawn at 0.95 s was reported
+    at ~1.27 s, the next poll after it. Returns the page's clock then (ms since its navigation started)."""
+    found = page.wait_for_function("s => document.querySelector(s) !== null && performance.now()", arg=selector,
+                                   polling="raf", timeout=60_000)
+    return float(found.json_value())
+
+
+CLICKED = "window.__clicked = null; document.addEventListener('click', e => { window.__clicked = performance.now(); }, true)"
+
+
 def cold_visit(browser, url: str) -> dict:
     """Open the app in a fresh context; time to the first drawn chart, bytes; then switch pages."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})
@@ -94,27 +110,26 @@ def cold_visit(browser, url: str) -> dict:
     transfer = Transfer(page)
     start = time.perf_counter()
     page.goto(url + "/", wait_until="commit")
-    page.wait_for_selector(CHART, timeout=60_000)
-    first_chart = time.perf_counter() - start
+    first_chart = wait_drawn(page, CHART) / 1000
+    wall = time.perf_counter() - start  # from the goto call to its answer: Playwright's own round trips included
     page.wait_for_load_state("networkidle")
     first_bytes, first_requests, by_type = transfer.bytes, transfer.requests, dict(transfer.by_type)
     switches = {}
+    page.evaluate(CLICKED)
     for name, path, graph in SWITCHES:
-        start = time.perf_counter()
         page.get_by_role("link", name=name, exact=True).click()
-        page.wait_for_selector(f"{graph} {DRAWN}", timeout=60_000)
-        switches[path] = time.perf_counter() - start
+        drawn = wait_drawn(page, f"{graph} {DRAWN}")
+        # From the click as the page received it (Playwright's own steps before it are not the app's time).
+        switches[path] = (drawn - page.evaluate("window.__clicked")) / 1000
         page.wait_for_load_state("networkidle")
     # A returning visitor: same browser cache, a new tab.
     again = context.new_page()
     returning = Transfer(again)
-    start = time.perf_counter()
     again.goto(url + "/", wait_until="commit")
-    again.wait_for_selector(CHART, timeout=60_000)
-    warm_chart = time.perf_counter() - start
+    warm_chart = wait_drawn(again, CHART) / 1000
     again.wait_for_load_state("networkidle")
     context.close()
-    return {"first_chart": first_chart, "bytes": first_bytes, "requests": first_requests, "by_type": by_type,
+    return {"first_chart": first_chart, "wall": wall, "bytes": first_bytes, "requests": first_requests, "by_type": by_type,
             "switches": switches, "warm_chart": warm_chart, "warm_bytes": returning.bytes}
 
 
@@ -221,6 +236,7 @@ def report(runs: list[dict], *, server: str) -> None:
 
     print(f"{len(runs)} cold visits of the hiring demo on loopback ({server}, headless Chromium, 1440x900)")
     print(f"  first chart after opening the app: {stats([r['first_chart'] for r in runs])}   target <= 1.0 s")
+    print(f"    the same seen from this script (goto called to the frame reported): {stats([r['wall'] for r in runs])}")
     for path in runs[0]["switches"]:
         print(f"  page switch to {path:<12} first chart: {stats([r['switches'][path] for r in runs])}"
               "   target <= 0.3 s")

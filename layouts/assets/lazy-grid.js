@@ -16,16 +16,25 @@
     return document.querySelector(".auditapp-chart .js-plotly-plot .main-svg");
   }
 
+  // Hidden by the page's markup (a section with display: none, [hidden], .d-none): read from the elements,
+  // not from their boxes, which would make the browser lay out the page while React is still building it.
+  function hidden(element) {
+    for (var node = element; node && node.nodeType === 1; node = node.parentNode) {
+      if (node.hidden || node.style.display === "none" || node.classList.contains("d-none")) { return true; }
+    }
+    return false;
+  }
+
   function chartShown() {
     return Array.prototype.some.call(document.querySelectorAll(".auditapp-chart"), function (chart) {
-      return chart.getClientRects().length > 0;  // hidden sections (display: none) have no boxes
+      return !hidden(chart);
     });
   }
 
   // Resolves once the page's first chart is drawn and painted, or at once when the page shows no chart.
   function chartsFirst() {
     return new Promise(function (resolve) {
-      if (!chartShown() || chartDrawn()) { resolve(); return; }
+      if (chartDrawn() || !chartShown()) { resolve(); return; }
       var done = false;
       var observer = null;
       var timer = null;

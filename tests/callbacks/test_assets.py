@@ -69,14 +69,17 @@ def test_a_best_level_copy_on_disk_is_used_only_if_it_decodes_to_the_file(client
     assert fresh.get(SCRIPT, "gzip") == (disk / f"{digest}.gzip").read_bytes()
 
 
-def test_the_page_template_fetches_plotly_early_and_leaves_the_grid_bundle_out():
+def test_the_page_template_fetches_plotly_early_runs_it_when_it_arrives_and_leaves_the_grid_bundle_out():
     from dash import _validate
     from dash.dash import _re_index_config, _re_index_entry, _re_index_scripts
 
     template = assets.index_string()
     url = assets.plotly_url()
-    assert f'<link rel="preload" as="script" href="{url}">' in template
-    assert template.index(f'<script src="{url}">') < template.index("{%scripts%}")
+    # Fetched from the head, run when it has arrived (Dash's scripts do not wait for it) ...
+    assert template.count(url) == 2 and template.index(f'<script async src="{url}">') < template.index("{%css%}")
+    # ... after the stand-in that dcc.Graph waits on instead of fetching plotly.js a second time.
+    assert template.index(assets.PLOTLY_PROMISE) < template.index(f'<script async src="{url}">')
+    assert f'"_dashPlotlyJSURL",{{configurable:true,get:function(){{return "{url}";}}' in template
     assert f'window.auditappGridURL="{assets.grid_url()}"' in template
     assets.load_grids_on_demand()
     import dash_ag_grid
@@ -100,4 +103,4 @@ def test_the_cartesian_bundle_is_served_fingerprinted_and_compressed(tmp_path):
     answer = server.test_client().get(url, headers={"Accept-Encoding": "br"})
     assert answer.status_code == 200 and answer.mimetype == "application/javascript"
     assert answer.cache_control.max_age == assets.YEAR and answer.cache_control.immutable
-    assert brotli.decompress(answer.data) == path.read_bytes()
+    assert brotli.decompress(answer.data) == assets.COMPILE_HINT + path.read_bytes()
