@@ -95,7 +95,7 @@ class SparkEngine:
             if source.format == "parquet":
                 self.df = reader.option("mergeSchema", "true").parquet(*source.paths)
             else:
-                self.df = reader.option("header", "true").option("inferSchema", "true").csv(*source.paths)
+                self.df = reader.option("header", "true").option("inferSchema", "true").csv(list(source.paths))
         except Exception as exc:  # a Py4J or analysis error: the files cannot be read as said
             raise spark_error(exc, source.name) from exc
 

@@ -61,9 +61,10 @@ def _projected_inputs(args, source, engine):
     inputs = list(model.feature_names) if model is not None else []
     predictions = [args.prediction] if getattr(args, "prediction", None) else []
     columns = [args.target, *predictions, *sensitive, *inputs]
-    frame = projected_frame(source, columns, engine=engine, task=args.task)
+    frame = projected_frame(source, columns, engine=engine, task=args.task,
+                            master=getattr(args, "spark_master", None))
     note = (f"Read the {len(set(columns))} columns the audit needs from every row of {source.name} through "
-            f"DuckDB ({len(frame):,} rows).")
+            f"{'Spark' if engine == 'spark' else 'DuckDB'} ({len(frame):,} rows).")
     return Dataset(frame=frame, name=source.name, sha256=source.sha256(),
                    format=f"{engine} columns", notices=(note,)), model
 
