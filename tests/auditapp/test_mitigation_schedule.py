@@ -125,15 +125,24 @@ def test_the_command_with_a_model_file_leaves_scikit_learn_to_the_model_processe
     pipeline = make_pipeline(encode, LogisticRegression()).fit(frame[FEATURES], frame["hired"])
     (tmp_path / "model.skops").write_bytes(sio.dumps(pipeline))
     frame.drop(columns=["score"]).to_csv(tmp_path / "data.csv", index=False)
+    # Counted in the command's process: how often the dataset is read and model processes are started.
     code = ("import sys\nfrom auditapp.cli.main import main\n"
+            "import auditapp.inputs.intake as intake, auditapp.inputs.sandbox_process as sp\n"
+            "reads, spawns = [], []\nread, spawn = intake.read_table, sp.ModelProcess.spawn.__func__\n"
+            "intake.read_table = lambda *a, **k: reads.append(1) or read(*a, **k)\n"
+            "sp.ModelProcess.spawn = classmethod(lambda cls, *a, **k: spawns.append(1) or spawn(cls, *a, **k))\n"
             f"code = main(['mitigate', '--data', {str(tmp_path / 'data.csv')!r}, '--model', "
             f"{str(tmp_path / 'model.skops')!r}, '--target', 'hired', '--sensitive', 'sex', '--grid-size', '5', "
             f"'--jobs', '2', '--json', {str(tmp_path / 'out.json')!r}])\n"
+            "print(len(reads), len(spawns))\n"
             "print(sorted(m for m in ('sklearn', 'fairlearn', 'skops', 'scipy.stats') if m in sys.modules))\n"
             "sys.exit(code)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+    # The dataset read once (the task is told from it and the comparison goes on with it; it was read twice),
+    # and two model processes for --jobs 2.
+    assert done.stdout.strip().splitlines()[-2] == "1 2"
     record = json.loads((tmp_path / "out.json").read_text())
     names = [c["name"] for c in record["candidates"]]
     assert {"baseline", "exponentiated_gradient", "grid_search", "threshold_optimizer"} <= set(names)

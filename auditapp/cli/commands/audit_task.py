@@ -31,9 +31,10 @@ def _target(args, dataset):
     return dataset.frame[args.target]
 
 
-def prepare_task(args):
+def prepare_task(args, *, model_processes: int = 1):
     """``(choice, dataset, model)``: the task of this audit (a ``TaskChoice``), with the inputs read to decide it (None, None when
-    they were not read: a source for the duckdb/spark engines, whose audits are binary)."""
+    they were not read: a source for the duckdb/spark engines, whose audits are binary). The caller goes on with
+    them for a yes/no audit too (they are read once); ``model_processes``: model processes started together."""
     from auditapp.cli.commands.audit_inputs import load_inputs, resolve_engine
     from auditapp.core.tasks import TaskChoice, detect_task
 
@@ -43,7 +44,7 @@ def prepare_task(args):
             dataset, model = _projected_inputs(args, source, engine)
             return detect_task(dataset.frame[args.target], model=model, requested=args.task), dataset, model
         return TaskChoice("binary", f"the {engine} engine"), None, None
-    dataset, model = load_inputs(args)
+    dataset, model = load_inputs(args, model_processes=model_processes)
     target = _target(args, dataset)
     if target is None:  # the binary path names the missing column, as it always has
         return TaskChoice("binary", "no target column"), dataset, model

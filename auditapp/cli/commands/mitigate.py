@@ -69,14 +69,18 @@ def run(args) -> int:
     from auditapp.mitigation.export import export_candidate, mitigation_record
 
     note_deprecated_bootstrap(args)
+    # Two model processes for a yes/no comparison's two slots, started together while the data is read.
+    processes = min(max(int(args.jobs), 1), 2)
+    dataset = model = None
     if args.task != "binary":
         from auditapp.cli.commands.audit_task import prepare_task
 
-        choice, dataset, model = prepare_task(args)
+        choice, dataset, model = prepare_task(args, model_processes=processes)
         if choice.task in ("regression", "multiclass"):
             return run_task(args, choice.task, dataset, model)
     spec = spec_from_args(args)
-    dataset, model = load_inputs(args, model_processes=min(max(int(args.jobs), 1), 2))
+    if dataset is None:  # --task binary, or a source an engine samples: read here (once)
+        dataset, model = load_inputs(args, model_processes=processes)
     test_frame = read_table(args.test_data, missing_values=args.missing_values).frame if args.test_data else None
     candidates = None
     if args.candidates:
