@@ -152,10 +152,21 @@ def fit_task_candidates(state: LoadedModel, args: dict[str, Any], progress: Prog
     sent = dict(args)
     with threadpool_limits(limits=1):
         fitted = fit(sent.pop("task"), state.model.estimator, **sent)
+    models, columns = {}, {}
+    if fitted.models:  # asked to export: the fitted models as skops files, never objects
+        import skops.io as sio
+
+        for name, model in fitted.models.items():
+            try:
+                models[str(name)] = sio.dumps(model)
+            except Exception:  # noqa: BLE001 - e.g. a trusted pickle holding a class skops cannot save
+                continue
+            columns[str(name)] = [str(c) for c in getattr(model, "feature_names_in_", [])]
     return {"predictions": {str(k): np.asarray(v) for k, v in fitted.predictions.items()},
             "messages": {str(k): [str(m) for m in v] for k, v in fitted.messages.items()},
             "errors": {str(k): str(v) for k, v in fitted.errors.items()},
-            "bound": None if fitted.bound is None else float(fitted.bound)}
+            "bound": None if fitted.bound is None else float(fitted.bound), "models": models,
+            "input_columns": columns}
 
 
 TASKS = {"predict": predict, "explainer": explainer, "explain": explain, "fit_candidate": fit_candidate,

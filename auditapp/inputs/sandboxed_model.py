@@ -318,8 +318,18 @@ class SandboxedModel:
         bound = answer.get("bound")
         if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))):
             raise _bad("a malformed loss bound", self.ref)
+        models: dict[str, ExportedModel] = {}
+        found, columns = answer.get("models", {}), answer.get("input_columns", {})
+        if not isinstance(found, dict) or not isinstance(columns, dict) or (found and not args.get("export")):
+            raise _bad("models it was not asked for", self.ref)
+        for name, data in found.items():
+            names = columns.get(name)
+            if name not in predictions or not isinstance(data, bytes) or not isinstance(names, list) \
+                    or len(names) > 100_000:
+                raise _bad("a malformed exported model", self.ref)
+            models[name] = ExportedModel(data, tuple(_text(c, self.ref, "column", 1000) for c in names))
         return {"predictions": predictions, "messages": messages, "errors": errors,
-                "bound": None if bound is None else float(bound)}
+                "bound": None if bound is None else float(bound), "models": models}
 
     # -- feedback loop ---------------------------------------------------------------------------
     def model_loop(self, params: Any, *, seed: int | None, names: list[str], worlds: tuple[str, ...],

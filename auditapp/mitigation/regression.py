@@ -36,6 +36,13 @@ __all__ = ["CANDIDATES", "MULTICLASS_SUPPORT", "RegressionMitigationComparison",
            "check_multiclass_mitigation", "fit_regression_candidates", "summarize_regression_candidates"]
 
 CANDIDATES = ("unmitigated", "reweighing", "correlation_remover", "bounded_group_loss")
+# Why a candidate has no model file to export (``mitigate --export``): it is not one plain model.
+NOT_EXPORTABLE = {
+    "correlation_remover": "its inputs pass through a CorrelationRemover fitted on the group labels, which every "
+                           "new row would need too; it is not one model file yet",
+    "bounded_group_loss": "it is a random mixture of regressors (ExponentiatedGradient), drawn row by row; it is "
+                          "not one model file yet",
+}
 MULTICLASS_SUPPORT = {
     "reweighing": "supported (weights by group × class)",
     "correlation_remover": "supported (changes the features, not the labels)",
@@ -106,13 +113,14 @@ def compare_regression_mitigations(estimator: Any, X_train: pd.DataFrame, y_trai
 def fit_regression_candidates(estimator: Any, X_train: pd.DataFrame, y_train: Any, a_train: Any,
                               X_test: pd.DataFrame, a_test: Any, *, candidates: Any = CANDIDATES,
                               loss: str = "square", upper_bound: float | None = None, seed: int = 0,
-                              errors: dict[str, str] | None = None,
+                              errors: dict[str, str] | None = None, models: dict[str, Any] | None = None,
                               ) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]], float]:
     """Train every candidate on the training rows; ``(test predictions, library messages, loss bound)``.
 
     The part that needs the estimator itself (it runs in a model file's sandbox); the comparison of the
     predictions is :func:`summarize_regression_candidates`. With ``errors`` given, a candidate that cannot be
-    trained is recorded there (candidate -> reason) and the others still run.
+    trained is recorded there (candidate -> reason) and the others still run. With ``models`` given, the
+    fitted model of each candidate that is one plain model (:data:`EXPORTABLE`) is put there.
     """
     from sklearn.base import clone
 
@@ -127,8 +135,11 @@ def fit_regression_candidates(estimator: Any, X_train: pd.DataFrame, y_train: An
     for name in candidates:
         with captured_warnings() as caught:
             try:
-                predictions[name] = np.asarray(fit_predict(name, estimator, base, X_train, y_train, a_train, X_test,
-                                                            a_test, loss=loss, bound=bound, seed=seed), dtype=float)
+                predicted, model = _fit(name, estimator, base, X_train, y_train, a_train, X_test, a_test,
+                                        loss=loss, bound=bound, seed=seed)
+                predictions[name] = np.asarray(predicted, dtype=float)
+                if models is not None and model is not None:
+                    models[name] = model
             except AuditInputError as exc:
                 if errors is None:
                     raise
@@ -147,13 +158,22 @@ def summarize_regression_candidates(predictions: dict[str, Any], messages: dict[
 
 
 def fit_predict(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_train: Any, X_test: Any, a_test: Any, *, loss: Any, bound: Any, seed: Any) -> Any:
+    """A candidate's predictions for the test rows (see :func:`_fit`)."""
+    return _fit(name, estimator, base, X_train, y_train, a_train, X_test, a_test, loss=loss, bound=bound,
+                seed=seed)[0]
+
+
+def _fit(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_train: Any, X_test: Any, a_test: Any, *,
+         loss: Any, bound: Any, seed: Any) -> tuple[Any, Any]:
+    """``(test predictions, fitted model)``; the model is None for the candidates that are not one plain model
+    (:data:`NOT_EXPORTABLE` says why)."""
     from sklearn.base import clone
 
     if name == "unmitigated":
-        return base.predict(X_test)
+        return base.predict(X_test), base
     if name == "reweighing":
         model = clone(estimator).fit(X_train, y_train, **{weight_keyword(estimator, name): _weights(y_train, a_train)})
-        return model.predict(X_test)
+        return model.predict(X_test), model
     if name == "correlation_remover":
         from fairlearn.preprocessing import CorrelationRemover
 
@@ -168,7 +188,7 @@ def fit_predict(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any
         remover = CorrelationRemover(sensitive_feature_ids=cols).fit(pd.concat([train_x[numeric], sens_train], axis=1))
         train_x[numeric] = remover.transform(pd.concat([train_x[numeric], sens_train], axis=1))
         test_x[numeric] = remover.transform(pd.concat([test_x[numeric], sens_test], axis=1))
-        return clone(estimator).fit(train_x, y_train).predict(test_x)
+        return clone(estimator).fit(train_x, y_train).predict(test_x), None
     from fairlearn.reductions import (
         AbsoluteLoss,
         BoundedGroupLoss,
@@ -181,7 +201,7 @@ def fit_predict(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any
     mitigator = ExponentiatedGradient(clone(estimator), BoundedGroupLoss(loss_fn, upper_bound=bound),
                                       sample_weight_name=weight_keyword(estimator, name))
     mitigator.fit(X_train, y_train, sensitive_features=np.asarray(a_train, dtype=str))
-    return np.asarray(mitigator.predict(X_test, random_state=seed), dtype=float)
+    return np.asarray(mitigator.predict(X_test, random_state=seed), dtype=float), None
 
 
 def weight_keyword(estimator: Any, candidate: str) -> str:

@@ -20,7 +20,7 @@ the others still run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ class Fitted:
     messages: dict[str, tuple[str, ...]]
     errors: dict[str, str]
     bound: float | None  # the regression loss bound used by bounded_group_loss
+    models: dict[str, Any] = field(default_factory=dict)  # with export: fitted models (skops bytes from a sandbox)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class TaskMitigationComparison:
     bound: float | None
     notes: tuple[str, ...]
     test_source: str = "split"  # or "test table": the user's own test rows, every dataset row trained
+    models: dict[str, Any] = field(default_factory=dict)  # with export: candidate -> fitted model (or its bytes)
+    test_table: pd.DataFrame | None = None  # the test rows: row label, group, outcome (for the exports)
 
 
 def default_candidates(task: str) -> tuple[str, ...]:
@@ -83,38 +86,44 @@ def check_candidates(task: str, candidates: Any) -> tuple[str, ...]:
 
 def fit_task_candidates(task: str, estimator: Any, X_train: pd.DataFrame, y_train: Any, a_train: Any,
                         X_test: pd.DataFrame, a_test: Any, *, candidates: Any, loss: str = "square",
-                        upper_bound: float | None = None, seed: int = 0) -> Fitted:
+                        upper_bound: float | None = None, seed: int = 0, export: bool = False) -> Fitted:
     """Train each candidate (a clone of ``estimator``) on the training rows; predictions for the test rows.
 
     Runs where the estimator is: in this process for an estimator object, in the sandbox for a model file.
+    With ``export``, the fitted model of each candidate that is one plain model is kept (``Fitted.models``).
     """
     from auditapp.mitigation.library_warnings import captured_warnings
 
     errors: dict[str, str] = {}
+    models: dict[str, Any] = {}
     if task == "regression":
         predictions, messages, bound = reg.fit_regression_candidates(
             estimator, X_train, y_train, a_train, X_test, a_test, candidates=tuple(candidates), loss=loss,
-            upper_bound=upper_bound, seed=seed, errors=errors)
-        return Fitted(predictions, messages, errors, bound)
+            upper_bound=upper_bound, seed=seed, errors=errors, models=models if export else None)
+        return Fitted(predictions, messages, errors, bound, models)
     found: dict[str, np.ndarray] = {}
     notes: dict[str, tuple[str, ...]] = {}
     for name in candidates:
         with captured_warnings() as caught:
             try:
-                found[name] = _fit_multiclass(name, estimator, X_train, y_train, a_train, X_test, a_test)
+                found[name], model = _fit_multiclass(name, estimator, X_train, y_train, a_train, X_test, a_test)
+                if export and model is not None:
+                    models[name] = model
             except AuditInputError as exc:
                 errors[name] = str(exc)
         notes[name] = tuple(caught.messages)
-    return Fitted(found, notes, errors, None)
+    return Fitted(found, notes, errors, None, models)
 
 
 def _fit_multiclass(name: str, estimator: Any, X_train: pd.DataFrame, y_train: Any, a_train: Any,
-                    X_test: pd.DataFrame, a_test: Any) -> np.ndarray:
+                    X_test: pd.DataFrame, a_test: Any) -> tuple[np.ndarray, Any]:
+    """``(test predictions, fitted model)``; no model for the correlation remover (not one plain model)."""
     from sklearn.base import clone
 
     y_train = np.asarray(y_train).astype(str)
     if name == "unmitigated":
-        return np.asarray(clone(estimator).fit(X_train, y_train).predict(X_test)).astype(str)
+        model = clone(estimator).fit(X_train, y_train)
+        return np.asarray(model.predict(X_test)).astype(str), model
     if name == "reweighing":
         frame = pd.DataFrame({"a": np.asarray(a_train, dtype=str), "y": y_train})
         p_a = frame["a"].map(frame["a"].value_counts(normalize=True))
@@ -122,23 +131,24 @@ def _fit_multiclass(name: str, estimator: Any, X_train: pd.DataFrame, y_train: A
         p_ay = frame.groupby(["a", "y"])["a"].transform("size") / len(frame)
         weights = (p_a * p_y / p_ay).to_numpy(dtype=float)
         model = clone(estimator).fit(X_train, y_train, **{reg.weight_keyword(estimator, name): weights})
-        return np.asarray(model.predict(X_test)).astype(str)
+        return np.asarray(model.predict(X_test)).astype(str), model
     if name == "correlation_remover":
         # The same remover as for regressions, with the class labels as the outcome.
         return np.asarray(reg.fit_predict(name, estimator, None, X_train, y_train, a_train, X_test, a_test,
-                                           loss="square", bound=0.0, seed=0)).astype(str)
+                                           loss="square", bound=0.0, seed=0)).astype(str), None
     raise AuditInputError(f"Unknown candidate '{name}' for a multiclass model.")
 
 
 def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task: str = "auto", candidates: Any = None,
                              test_size: float = 0.3, loss: str = "square", upper_bound: float | None = None,
                              seed: int | None = None, n_boot: int = 500, grouping: Any = None,
-                             test_frame: pd.DataFrame | None = None) -> TaskMitigationComparison:
+                             test_frame: pd.DataFrame | None = None, export: bool = False) -> TaskMitigationComparison:
     """Split ``frame``, train every candidate of ``model`` on the training part, compare them on the test part.
 
     ``grouping``: the sensitive feature(s) whose groups the mitigations treat (default: the first sensitive
     feature alone; several give their intersection). ``test_frame``: the user's own test rows; then every row
-    of ``frame`` trains and no split is made.
+    of ``frame`` trains and no split is made. ``export``: keep each candidate's fitted model where it is one
+    plain model (``export_task_candidate`` writes it).
 
     Raises
     ------
@@ -208,7 +218,7 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
                       "rows of the test table (no split).")
     args = {"task": choice.task, "X_train": X_train, "y_train": y_train, "a_train": g_train,
             "X_test": X_test, "a_test": g_test, "candidates": list(names), "loss": loss,
-            "upper_bound": upper_bound, "seed": seed}
+            "upper_bound": upper_bound, "seed": seed, "export": bool(export)}
     if getattr(model, "sandboxed", False):
         fitted = Fitted(**model.runner.fit_task_candidates(args))
     else:
@@ -229,9 +239,11 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
         notes.append("Multiclass: fairlearn's in-processing constraints and ThresholdOptimizer are for yes/no "
                      "decisions; reweighing and CorrelationRemover apply. Class-rate gaps and impact ratios are "
                      "point values (no interval).")
+    tested = pd.DataFrame({"row": X_test.index, name: g_test, spec.target: y_test})
     return TaskMitigationComparison(choice.task, table, fitted.predictions, fitted.errors, fitted.messages, name,
                                     len(y_train), len(y_test), seed, loss if choice.task == "regression" else None,
-                                    fitted.bound, tuple(notes), "split" if test_frame is None else "test table")
+                                    fitted.bound, tuple(notes), "split" if test_frame is None else "test table",
+                                    fitted.models, tested)
 
 
 def _multiclass_table(predictions: dict[str, np.ndarray], y_test: np.ndarray, groups: np.ndarray,
@@ -278,3 +290,59 @@ def task_mitigation_record(comparison: TaskMitigationComparison) -> dict[str, An
                       "test_source": comparison.test_source},
             "loss": comparison.loss, "upper_bound": clean(comparison.bound), "candidates": candidates,
             "notes": list(comparison.notes)}
+
+
+def export_task_candidate(comparison: TaskMitigationComparison, name: str, out_dir: Any) -> dict[str, Any]:
+    """Write ``<name>_test_predictions.csv``, ``<name>_manifest.json`` and, where the candidate is one plain
+    model, ``<name>.skops`` into ``out_dir``; what was written (the JSON ``exports`` entry).
+
+    The CSV holds the test rows (row label, group, outcome) with the candidate's prediction: the numbers the
+    comparison shows. Text cells are neutralised against spreadsheet formulas; every file is written whole
+    (a temporary name, then renamed).
+
+    Raises
+    ------
+    AuditInputError
+        If the candidate did not train, or ``out_dir`` is a file.
+    """
+    import json
+    from pathlib import Path
+
+    from auditapp.mitigation.export import _write_model, neutralised
+
+    if name not in comparison.predictions:
+        reason = comparison.errors.get(name, "it was not run")
+        raise AuditInputError(f"The candidate '{name}' has no predictions to export ({reason}).")
+    if comparison.test_table is None:
+        raise AuditInputError("This comparison kept no test rows to export.")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise AuditInputError(f"The export path {out} is a file, not a folder. Give a folder to write into.")
+    out.mkdir(parents=True, exist_ok=True)
+
+    def write_whole(path: Path, write: Any) -> None:
+        tmp = path.with_name(f".{path.name}.tmp")
+        write(tmp)
+        tmp.replace(path)
+
+    table = comparison.test_table.assign(prediction=comparison.predictions[name])
+    predictions_path = out / f"{name}_test_predictions.csv"
+    write_whole(predictions_path, lambda p: neutralised(table).to_csv(p, index=False))
+    model = comparison.models.get(name)
+    sha, columns, model_path = None, [], None
+    if model is not None:
+        model_path = out / f"{name}.skops"
+        sha, columns = _write_model(model, model_path)
+    note = None if model is not None else reg.NOT_EXPORTABLE.get(name, "its fitted model could not be saved as a "
+                                                                     "skops file")
+    manifest = {"schema": SCHEMA, "task": comparison.task, "candidate": name,
+                "model_file": None if model_path is None else model_path.name, "model_sha256": sha,
+                "model_note": None if note is None else f"No model file: {note}. Its test predictions are exported.",
+                "input_columns": columns,
+                "predicts": "the outcome's amount" if comparison.task == "regression" else "one of the classes",
+                "grouping": comparison.grouping, "test_rows": comparison.test_rows,
+                "test_source": comparison.test_source, "seed": comparison.seed}
+    manifest_path = out / f"{name}_manifest.json"
+    write_whole(manifest_path, lambda p: p.write_text(json.dumps(manifest, indent=2), encoding="utf-8"))
+    return {"model": None if model_path is None else str(model_path), "predictions": str(predictions_path),
+            "manifest": str(manifest_path), "model_sha256": sha, "note": manifest["model_note"]}

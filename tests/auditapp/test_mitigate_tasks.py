@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -169,3 +170,61 @@ def test_a_test_table_of_the_users_own_trains_on_every_dataset_row_and_compares_
     labelled_test.drop(columns=["size"]).to_csv(tmp_path / "short.csv", index=False)
     assert main([*args, "--test-data", str(tmp_path / "short.csv")]) == 2
     assert "The test table lacks the column(s) size" in capsys.readouterr().err
+
+
+def test_export_writes_what_the_comparison_shows_and_says_which_candidates_have_no_model_file(tmp_path):
+    """``mitigate --task regression --export``: through the sandbox, each plain model's file reproduces its
+    exported test predictions, which are the ones the record's numbers were computed from."""
+    frame = _listings()
+    frame.to_csv(tmp_path / "listings.csv", index=False)
+    pipeline = _pipeline(LinearRegression()).fit(frame[FEATURES], frame["price"])
+    (tmp_path / "price.skops").write_bytes(sio.dumps(pipeline))
+    out, folder = tmp_path / "m.json", tmp_path / "fixes"
+    assert main(["mitigate", "--data", str(tmp_path / "listings.csv"), "--model", str(tmp_path / "price.skops"),
+                 "--target", "price", "--sensitive", "group", "--task", "regression", "--json", str(out),
+                 "--export", str(folder)]) == 0
+    record = json.loads(out.read_text())
+    exports = record["exports"]
+    assert set(exports) == {"unmitigated", "reweighing", "correlation_remover", "bounded_group_loss"}
+    train, test = _split(frame, pd.qcut(frame["price"], 4, labels=False))
+    for name, entry in exports.items():
+        table = pd.read_csv(entry["predictions"])
+        assert table["row"].tolist() == frame.index[test].tolist()
+        assert np.allclose(table["price"], frame["price"].to_numpy()[test], atol=1e-12)
+        # What we show is what we ship: the record's MAE is the MAE of the exported predictions.
+        mae = next(c for c in record["candidates"] if c["name"] == name)["metrics"]["mae"]["value"]
+        assert mean_absolute_error(table["price"], table["prediction"]) == pytest.approx(mae, abs=1e-9)
+        manifest = json.loads(Path(entry["manifest"]).read_text())
+        assert manifest["task"] == "regression" and manifest["candidate"] == name
+        if name in ("unmitigated", "reweighing"):
+            model = sio.load(entry["model"], trusted=sio.get_untrusted_types(file=entry["model"]))
+            np.testing.assert_allclose(model.predict(frame[FEATURES].iloc[test]), table["prediction"], atol=1e-9)
+            assert manifest["model_sha256"] == entry["model_sha256"] and manifest["input_columns"] == FEATURES
+        else:  # not one model file: said, and no file left behind
+            assert entry["model"] is None and "No model file" in manifest["model_note"]
+            assert not (folder / f"{name}.skops").exists()
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []  # nothing half-written
+    # --row-key is for yes/no candidates' random decisions: refused with why.
+    assert main(["mitigate", "--data", str(tmp_path / "listings.csv"), "--model", str(tmp_path / "price.skops"),
+                 "--target", "price", "--sensitive", "group", "--task", "regression", "--row-key", "size",
+                 "--json", str(tmp_path / "refused.json")]) == 2
+    assert not (tmp_path / "refused.json").exists()
+
+
+def test_a_multiclass_model_in_this_process_exports_its_plain_models_too(tmp_path):
+    from auditapp.mitigation.task_compare import export_task_candidate
+
+    frame = _listings().assign(band=lambda f: pd.cut(f["price"], 3, labels=["low", "mid", "high"]).astype(str))
+    with warnings.catch_warnings():  # lbfgs on unscaled sizes: a convergence warning, not what is tested
+        warnings.simplefilter("ignore")
+        classifier = _pipeline(LogisticRegression(max_iter=500)).fit(frame[FEATURES], frame["band"])
+    comparison = compare_task_mitigations(frame, AuditSpec(target="band", sensitive=("group",)),
+                                          from_estimator(classifier), task="multiclass", export=True)
+    entry = export_task_candidate(comparison, "reweighing", tmp_path)
+    table = pd.read_csv(entry["predictions"])
+    model = sio.load(entry["model"], trusted=sio.get_untrusted_types(file=entry["model"]))
+    assert (model.predict(frame.loc[table["row"], FEATURES]) == table["prediction"].to_numpy()).all()
+    accuracy = comparison.table.loc["reweighing", "accuracy"]
+    assert accuracy_score(table["band"], table["prediction"]) == pytest.approx(accuracy, abs=1e-12)
+    remover = export_task_candidate(comparison, "correlation_remover", tmp_path)
+    assert remover["model"] is None and "CorrelationRemover" in remover["note"]

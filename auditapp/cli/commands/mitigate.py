@@ -113,12 +113,16 @@ def run(args) -> int:
 def run_task(args, task: str, dataset, model) -> int:
     """``--task regression|multiclass``: the candidates that apply, compared on the same held-out rows."""
     from auditapp.inputs.intake import read_table
-    from auditapp.mitigation.task_compare import compare_task_mitigations, task_mitigation_record
+    from auditapp.mitigation.task_compare import (
+        compare_task_mitigations,
+        export_task_candidate,
+        task_mitigation_record,
+    )
     from auditapp.reporting.outputs import dataset_info, model_info
 
-    for option, given in (("--export", args.export), ("--row-key", args.row_key)):
-        if given:
-            raise AuditInputError(f"{option} is for yes/no models so far; drop it for a {task} comparison.")
+    if args.row_key:
+        raise AuditInputError(f"--row-key keys the random decisions of yes/no candidates; drop it for a {task} "
+                              "comparison.")
     if args.constraint != "demographic_parity" or args.objective != "accuracy_score":
         raise AuditInputError(f"--constraint and --objective are fairlearn's yes/no settings; a {task} comparison "
                               "takes --loss and --upper-bound (regression).")
@@ -127,11 +131,19 @@ def run_task(args, task: str, dataset, model) -> int:
     test_frame = read_table(args.test_data, missing_values=args.missing_values).frame if args.test_data else None
     comparison = compare_task_mitigations(
         dataset.frame, spec, model, task=task, candidates=candidates, test_size=args.test_size, loss=args.loss,
-        upper_bound=args.upper_bound, test_frame=test_frame,
+        upper_bound=args.upper_bound, test_frame=test_frame, export=bool(args.export),
         grouping=[g.strip() for g in args.grouping.split(",") if g.strip()] if args.grouping else None)
     print(format_task_table(comparison))
     record = task_mitigation_record(comparison)
     record.update(dataset=dataset_info(dataset), model=model_info(model), spec=spec.to_dict())
+    if args.export:
+        exported = {}
+        for name in [*comparison.predictions, *comparison.errors]:
+            try:
+                exported[name] = export_task_candidate(comparison, name, args.export)
+            except AuditInputError as exc:
+                exported[name] = {"error": str(exc)}
+        record["exports"] = exported
     write_json(args.json, record)
     print(f"\nWrote {args.json}")
     return 0
