@@ -14,7 +14,7 @@ row is read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
@@ -68,7 +68,8 @@ def projected_frame(source: Source, columns: Sequence[str], *, engine: str, task
     return frame
 
 
-def _spark_columns(source: Source, wanted: list[str], check_rows, *, master: str | None) -> pd.DataFrame:
+def _spark_columns(source: Source, wanted: list[str], check_rows: Callable[[int], None], *,
+                   master: str | None) -> pd.DataFrame:
     """``wanted`` of every row through Spark, file by file in the source's order (Spark's own scan packs
     files by size, so one query would return the rows in another order than DuckDB or pandas)."""
     from auditapp.engines.spark_engine import SparkEngine, spark_error

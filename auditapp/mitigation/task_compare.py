@@ -190,14 +190,16 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
 
     def group_labels(table: pd.DataFrame) -> np.ndarray:
         labels = sensitive_frame(table, spec).loc[:, list(features)].astype(str).agg(" × ".join, axis=1)
-        return labels.to_numpy()
+        result: np.ndarray = labels.to_numpy()
+        return result
 
     def outcomes(table: pd.DataFrame, what: str) -> np.ndarray:
         if choice.task == "regression":
             from auditapp.core.tasks import numeric_target
 
             return numeric_target(table[spec.target], what=what)
-        return table[spec.target].astype(str).to_numpy()
+        result: np.ndarray = table[spec.target].astype(str).to_numpy()
+        return result
 
     groups, y = group_labels(frame), outcomes(frame, "target")
     X = frame.loc[:, list(model.feature_names)]
@@ -329,7 +331,9 @@ def export_task_candidate(comparison: TaskMitigationComparison, name: str, out_d
     predictions_path = out / f"{name}_test_predictions.csv"
     write_whole(predictions_path, lambda p: neutralised(table).to_csv(p, index=False))
     model = comparison.models.get(name)
-    sha, columns, model_path = None, [], None
+    sha: str | None = None
+    columns: list[str] = []
+    model_path: Path | None = None
     if model is not None:
         model_path = out / f"{name}.skops"
         sha, columns = _write_model(model, model_path)
