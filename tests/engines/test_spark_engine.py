@@ -54,6 +54,17 @@ def test_glob_of_parquet_files_gives_the_pandas_counts_and_audit(spark, frame, p
     assert_same_audit(audit_from_aggregates(expected, spec), audit_from_aggregates(actual, spec))
 
 
+def test_a_glob_of_csv_files_gives_the_pandas_counts_and_audit(spark, frame, tmp_path):
+    """Several CSV files (Spark's reader took a second path as the schema and failed before)."""
+    spec = SPECS["prediction"]
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), 3)):
+        frame.iloc[rows].to_csv(tmp_path / f"part-{i}.csv", index=False)
+    actual = SparkEngine(parse_source(str(tmp_path / "part-*.csv")), session=spark).aggregate(spec)
+    expected = PandasEngine(frame).aggregate(spec)
+    same_aggregates(expected, actual, notices=False)
+    assert_same_audit(audit_from_aggregates(expected, spec), audit_from_aggregates(actual, spec))
+
+
 @pytest.mark.skipif(not current_mode().strong, reason="needs bubblewrap (see README)")
 def test_model_shipped_to_executors_gives_the_pandas_counts(spark, frame, parts, tmp_path):
     save_skops(fitted_model(frame), tmp_path / "model.skops")
