@@ -120,7 +120,7 @@ def fit_regression_candidates(estimator: Any, X_train: pd.DataFrame, y_train: An
     The part that needs the estimator itself (it runs in a model file's sandbox); the comparison of the
     predictions is :func:`summarize_regression_candidates`. With ``errors`` given, a candidate that cannot be
     trained is recorded there (candidate -> reason) and the others still run. With ``models`` given, the
-    fitted model of each candidate that is one plain model (:data:`EXPORTABLE`) is put there.
+    fitted model of each candidate that is one plain model is put there (:data:`NOT_EXPORTABLE`: the others).
     """
     from sklearn.base import clone
 

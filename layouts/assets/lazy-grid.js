@@ -17,7 +17,8 @@
   }
 
   // Hidden by the page's markup (a section with display: none, [hidden], .d-none): read from the elements,
-  // not from their boxes, which would make the browser lay out the page while React is still building it.
+  // not from their boxes, which would make the browser lay out the page while React is still building it. A chart
+  // hidden some other way counts as shown: its grids then wait DEFER_MS at most.
   function hidden(element) {
     for (var node = element; node && node.nodeType === 1; node = node.parentNode) {
       if (node.hidden || node.style.display === "none" || node.classList.contains("d-none")) { return true; }
