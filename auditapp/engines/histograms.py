@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditapp.core.defaults import DEFAULT_BINS
 from auditapp.core.errors import AuditInputError
 from auditapp.core.rates import normal_quantile, rates_from_counts
 
-DEFAULT_BINS = 10_000
 MAX_BINS = 1_000_000
 CALIBRATION_BINS = 10
 

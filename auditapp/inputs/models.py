@@ -280,7 +280,9 @@ def from_estimator(estimator: Any, *, name: str = "in-memory model") -> AuditMod
 
 def save_skops(estimator: Any, path: str | os.PathLike[str]) -> str:
     """Write ``estimator`` to ``path`` in the skops format and return the file's sha256."""
-    import skops.io as sio
+    from auditapp.inputs.allowlist import skops_io
+
+    sio = skops_io()
 
     data = sio.dumps(estimator)
     Path(path).write_bytes(data)

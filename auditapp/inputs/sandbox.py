@@ -40,7 +40,7 @@ from typing import Any
 
 from auditapp.core.errors import AuditInputError, UntrustedModelError
 from auditapp.core.limits import RuntimeLimits, runtime
-from auditapp.inputs.sandbox_platform import SandboxMode, sandbox_mode
+from auditapp.inputs.sandbox_platform import SandboxMode, first_choice, sandbox_mode
 
 log = logging.getLogger("auditapp.inputs.sandbox")
 Progress = Callable[[float, str], None]
@@ -165,6 +165,7 @@ class SandboxPool:
         self._children: list[Any] = []
         self._starting = 0
         self._warming: dict[tuple[Any, ...], int] = {}  # processes being started ahead (warm_up), by model
+        self._spares: list[Any] = []  # processes started before their model was known (prestart)
         self._cond = threading.Condition()
         # Processes are started from one long-lived thread: a sandbox dies with the thread that started it
         # (PR_SET_PDEATHSIG), and request threads of a development server end after each request.
@@ -226,6 +227,78 @@ class SandboxPool:
             threading.Thread(target=self._start_idle, args=(ref,), daemon=True,
                              name="auditapp-sandbox-warm-up").start()
 
+    def prestart(self, processes: int, *, preload: bool) -> None:
+        """Start up to ``processes`` model processes now, before the model is known; returns at once.
+
+        The command line calls this first thing, so that the processes' start-up (bubblewrap, the
+        interpreter and, with ``preload``, scikit-learn and skops) overlaps the command's own imports and
+        reading of the data. Each such process is given to the next model started here (:meth:`_start`) and
+        then serves that one model only, exactly as a process started for it would. Within ``max_children``;
+        none when model files cannot be sandboxed here (the load that follows says why).
+        """
+        self._spawner.submit(self._prestart, int(processes), bool(preload))
+
+    def _prestart(self, processes: int, preload: bool) -> None:
+        with self._cond:
+            room = self.limits.max_children - len(self._children) - max(self._starting, len(self._spares))
+            wanted = min(processes - len(self._spares), room)
+        if wanted <= 0:
+            return
+        # Before this process has probed how to sandbox (~0.1 s), the processes start in the mode the probe
+        # tries first; they are kept only if the probe then chooses that same mode. No model is sent to a
+        # process before it is given one (_spare_or_spawn), which needs the probe's answer.
+        probed = sandbox_mode.cache_info().currsize > 0
+        guess = None if probed else first_choice(self.limits.bwrap)
+        started = self._spawn_spares(guess, wanted, preload) if guess is not None else []
+        mode = current_mode(self.limits)
+        if guess is not None and mode != guess:
+            for spare in started:
+                spare.kill()
+            started = []
+        if not mode.strong and not self.limits.allow_weak:
+            return
+        if not started:
+            started = self._spawn_spares(mode, wanted, preload)
+        with self._cond:
+            self._spares.extend(started)
+
+    def _spawn_spares(self, mode: SandboxMode, count: int, preload: bool) -> list[Any]:
+        from auditapp.inputs.sandbox_process import ModelProcess
+
+        started = []
+        for _ in range(count):
+            try:
+                started.append(ModelProcess.spawn(None, mode, self.limits, preload=preload))
+            except OSError as exc:  # a start ahead only; the load that follows reports the problem
+                log.info("model process not started ahead: %s", exc)
+                break
+        return started
+
+    def end_spares(self) -> None:
+        """End the processes started ahead that no model was given (after any prestart still starting)."""
+        self._spawner.submit(self._end_spares).result()
+
+    def _end_spares(self) -> None:
+        with self._cond:
+            spares, self._spares = self._spares, []
+        for spare in spares:
+            spare.kill()
+
+    def _spare_or_spawn(self, ref: ModelRef, mode: SandboxMode) -> Any:
+        """A process started ahead (prestart) given to ``ref``, else a new one. Runs in the starter thread,
+        after every prestart asked for before it."""
+        from auditapp.inputs.sandbox_process import ModelProcess
+
+        while True:
+            with self._cond:
+                spare = self._spares.pop(0) if self._spares else None
+            if spare is None:
+                return ModelProcess.spawn(ref, mode, self.limits)
+            if spare.alive():
+                spare.assign(ref)
+                return spare
+            spare.kill()
+
     def _start_idle(self, ref: ModelRef) -> None:
         try:
             child = self._start(ref)
@@ -283,11 +356,11 @@ class SandboxPool:
         return child
 
     def _start(self, ref: ModelRef) -> Any:
-        from auditapp.inputs.sandbox_process import ModelProcess, ModelProcessFailed
+        from auditapp.inputs.sandbox_process import ModelProcessFailed
 
         mode = current_mode(self.limits)
         data = ref.read()
-        process = self._spawner.submit(ModelProcess.spawn, ref, mode, self.limits).result()
+        process = self._spawner.submit(self._spare_or_spawn, ref, mode).result()
         try:
             process.load(data, deadline=time.monotonic() + self.limits.start_seconds)
         except ModelProcessFailed as failed:
@@ -308,6 +381,9 @@ class SandboxPool:
 
     def _drop_stale(self) -> None:
         now = time.monotonic()
+        for spare in [c for c in self._spares if not c.alive()]:
+            self._spares.remove(spare)
+            spare.kill()
         for child in list(self._children):
             if not child.busy and (not child.alive() or now - child.last_used > self.limits.idle_seconds):
                 self._remove(child)
@@ -321,11 +397,13 @@ class SandboxPool:
         with self._cond:
             for child in list(self._children):
                 self._remove(child)
+            while self._spares:
+                self._spares.pop().kill()
 
     def processes(self) -> list[int]:
         """Process ids of the pool's model processes (for tests and diagnostics)."""
         with self._cond:
-            return [c.pid for c in self._children]
+            return [c.pid for c in [*self._children, *self._spares]]
 
 
 @functools.lru_cache(maxsize=2)

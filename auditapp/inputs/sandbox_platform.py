@@ -43,10 +43,12 @@ class SandboxMode:
     reason: str = ""
 
 
-def python_command(*, memory_mb: int, cpu_seconds: int, idle_seconds: int) -> list[str]:
-    """The command line of the worker (``python -I -B -m auditapp.inputs.sandbox_worker`` and its limits)."""
+def python_command(*, memory_mb: int, cpu_seconds: int, idle_seconds: int, preload: bool = False) -> list[str]:
+    """The command line of the worker (``python -I -B -m auditapp.inputs.sandbox_worker``, its limits, and
+    ``--preload`` for a process that imports scikit-learn and skops before its model arrives)."""
     return [sys.executable, "-I", "-B", "-m", "auditapp.inputs.sandbox_worker", "--memory-mb", str(int(memory_mb)),
-            "--cpu-seconds", str(int(cpu_seconds)), "--idle-seconds", str(int(idle_seconds))]
+            "--cpu-seconds", str(int(cpu_seconds)), "--idle-seconds", str(int(idle_seconds)),
+            *(["--preload"] if preload else [])]
 
 
 def read_only_paths() -> list[str]:
@@ -96,6 +98,20 @@ def _works(prefix: list[str]) -> tuple[bool, str]:
     return done.returncode == 0, (tail[-1] if tail else f"exit status {done.returncode}")[:300]
 
 
+def _bubblewrap_mode(found: str, *, disable_userns: bool) -> SandboxMode:
+    return SandboxMode(True, tuple(bwrap_prefix(found, disable_userns=disable_userns)),
+                       "strong: bubblewrap with no network, a read-only view of the Python installation and "
+                       "auditapp only, no environment, memory, CPU and time limits")
+
+
+def first_choice(bwrap: str = "bwrap") -> SandboxMode | None:
+    """The mode :func:`sandbox_mode` tries first (bubblewrap, nested user namespaces disabled), or None
+    without bubblewrap: what a process started before the probe has answered may use, once the probe
+    has confirmed it (``sandbox_mode(bwrap) == first_choice(bwrap)``)."""
+    found = shutil.which(bwrap)
+    return _bubblewrap_mode(found, disable_userns=True) if found else None
+
+
 @functools.lru_cache(maxsize=8)
 def sandbox_mode(bwrap: str = "bwrap") -> SandboxMode:
     """Probe (once per process and ``bwrap`` path) how model processes can be isolated here."""
@@ -105,10 +121,7 @@ def sandbox_mode(bwrap: str = "bwrap") -> SandboxMode:
         for disable in (True, False):
             ok, message = _works(bwrap_prefix(found, disable_userns=disable))
             if ok:
-                return SandboxMode(True, tuple(bwrap_prefix(found, disable_userns=disable)),
-                                   "strong: bubblewrap with no network, a read-only view of the Python "
-                                   "installation and auditapp only, no environment, memory, CPU and time "
-                                   "limits")
+                return _bubblewrap_mode(found, disable_userns=disable)
         reason = f"bubblewrap could not start a sandbox ({message}); user namespaces may be disabled"
     unshare = shutil.which("unshare")
     if unshare and _works([unshare, "--net", "--"])[0]:

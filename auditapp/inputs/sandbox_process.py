@@ -55,7 +55,7 @@ class ModelProcess:
 
     def __init__(self, proc: subprocess.Popen[bytes], ref: Any, mode: Any, limits: Any) -> None:
         self.proc, self.ref, self.mode, self.limits = proc, ref, mode, limits
-        self.key = ref.key
+        self.key = ref.key if ref is not None else None
         self.pid = proc.pid
         self.busy = False
         self.uses = 0
@@ -72,10 +72,14 @@ class ModelProcess:
         threading.Thread(target=self._drain, name=f"auditapp-sandbox-stderr-{proc.pid}", daemon=True).start()
 
     @classmethod
-    def spawn(cls, ref: Any, mode: Any, limits: Any) -> ModelProcess:
-        """Start the process (no model yet). Runs in the pool's long-lived starter thread."""
+    def spawn(cls, ref: Any, mode: Any, limits: Any, *, preload: bool = False) -> ModelProcess:
+        """Start the process (no model yet). Runs in the pool's long-lived starter thread.
+
+        ``ref`` is None for a process started ahead of its model (:meth:`assign` names it before
+        :meth:`load`); with ``preload`` it imports what loading a scikit-learn model needs while it waits.
+        """
         command = [*mode.prefix, *python_command(memory_mb=limits.memory_mb, cpu_seconds=limits.cpu_seconds,
-                                                 idle_seconds=limits.idle_seconds + _IDLE_GRACE)]
+                                                 idle_seconds=limits.idle_seconds + _IDLE_GRACE, preload=preload)]
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=dict(CHILD_ENV), cwd="/", start_new_session=True, close_fds=True)
         return cls(proc, ref, mode, limits)
@@ -88,6 +92,12 @@ class ModelProcess:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def assign(self, ref: Any) -> None:
+        """Give a process started ahead of its model (``ref`` None at spawn) the model it will load."""
+        if self.ref is not None:
+            raise RuntimeError("A model process serves one model; this one was started for another.")
+        self.ref, self.key = ref, ref.key
 
     def load(self, data: bytes, *, deadline: float) -> None:
         """Send the model and wait for its description (``info``)."""

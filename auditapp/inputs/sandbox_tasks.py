@@ -37,6 +37,14 @@ class LoadedModel:
     explainers: OrderedDict[str, Any] = field(default_factory=OrderedDict)
 
 
+def preload_scikit_learn() -> None:
+    """Import what loading a scikit-learn model (skops or pickle) needs, before the model has arrived."""
+    from auditapp.inputs.allowlist import skops_io
+    from auditapp.inputs.models import load_model  # noqa: F401 - imported for its own imports
+
+    skops_io()
+
+
 def load(args: dict[str, Any]) -> LoadedModel:
     """Load the model bytes of the first request (allow-list and trust are checked by ``load_model``)."""
     from auditapp.inputs.intake import Limits
@@ -118,7 +126,9 @@ def fit_candidate(state: LoadedModel, args: dict[str, Any], progress: Progress) 
         fitted = fitter(ctx, notes)
     data, columns, decides = None, [], None
     if fitted.model is not None:
-        import skops.io as sio
+        from auditapp.inputs.allowlist import skops_io
+
+        sio = skops_io()
 
         try:
             data = sio.dumps(fitted.model)
@@ -154,7 +164,9 @@ def fit_task_candidates(state: LoadedModel, args: dict[str, Any], progress: Prog
         fitted = fit(sent.pop("task"), state.model.estimator, **sent)
     models, columns = {}, {}
     if fitted.models:  # asked to export: the fitted models as skops files, never objects
-        import skops.io as sio
+        from auditapp.inputs.allowlist import skops_io
+
+        sio = skops_io()
 
         for name, model in fitted.models.items():
             try:

@@ -101,12 +101,18 @@ class _Channel:
             self.send({"progress": [float(fraction), str(message)[:200]]})
 
 
-def serve(channel: _Channel, *, idle_seconds: float) -> int:
-    """Load the model of the first request, then answer requests until idle or closed."""
-    from auditapp.inputs.sandbox_codec import decode, read_frame
-    from auditapp.inputs.sandbox_tasks import TASKS, load
+def serve(channel: _Channel, *, idle_seconds: float, preload: bool = False) -> int:
+    """Load the model of the first request, then answer requests until idle or closed.
 
-    parts = read_frame(channel.read_fd)
+    With ``preload`` the imports a scikit-learn model's loading needs come first (a process started ahead
+    of its model spends the wait on them); either way, no model arriving within ``idle_seconds`` ends it.
+    """
+    from auditapp.inputs.sandbox_codec import decode, read_frame
+    from auditapp.inputs.sandbox_tasks import TASKS, load, preload_scikit_learn
+
+    if preload:
+        preload_scikit_learn()
+    parts = read_frame(channel.read_fd, idle=idle_seconds)
     if parts is None:
         return 0
     request = decode(parts, frames=True)
@@ -134,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--cpu-seconds", type=int, required=True)
     parser.add_argument("--idle-seconds", type=float, required=True)
+    parser.add_argument("--preload", action="store_true")
     args = parser.parse_args(argv)
     _set_limits(args.memory_mb, args.cpu_seconds)
     os.nice(NICENESS)
@@ -142,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     from auditapp.core.runtime import limit_threads
 
     limit_threads(1)
-    return serve(channel, idle_seconds=args.idle_seconds)
+    return serve(channel, idle_seconds=args.idle_seconds, preload=args.preload)
 
 
 if __name__ == "__main__":

@@ -285,3 +285,79 @@ def test_the_pool_is_bounded_and_sessions_never_share_a_process(limits):
     third = load_model(data, filename="m.pkl", trust_pickle=True, scope="session-c")
     third.predict(frame)
     assert len(sandbox.default_pool().processes()) == 2  # the least recently used one made room
+
+
+def _wait_for(condition, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.02)
+
+
+def _fitted_lr():
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.DataFrame({"x": np.linspace(-1, 1, 30)})
+    fitted = LogisticRegression().fit(frame, np.arange(30) % 2)
+    return fitted, frame, sio.dumps(fitted)
+
+
+def test_processes_started_ahead_each_serve_the_first_model_given_and_only_it(limits):
+    """The command line starts its model processes before it knows much (issue 19): the next model started
+    takes them, each serves that model only, and a later model (another session) gets a new process."""
+    limits(processes=4)
+    pool = sandbox.default_pool()
+    pool.prestart(2, preload=True)
+    _wait_for(lambda: len(pool.processes()) == 2)
+    ahead = set(pool.processes())
+    fitted, frame, data = _fitted_lr()
+    model = load_model(data, filename="lr.skops", scope="session-a", processes=2)
+    np.testing.assert_allclose(model.predict_proba(frame), fitted.predict_proba(frame), rtol=0, atol=1e-12)
+    _wait_for(lambda: len(pool.processes()) == 2 and not pool._spares)
+    assert set(pool.processes()) == ahead  # both taken by this model; none started besides
+    other = load_model(data, filename="lr.skops", scope="session-b")
+    np.testing.assert_allclose(other.predict_proba(frame), fitted.predict_proba(frame), rtol=0, atol=1e-12)
+    assert len(set(pool.processes()) - ahead) == 1  # another session never gets one of these
+
+
+def test_processes_started_before_the_probe_are_ended_when_the_probe_picks_another_mode(limits, monkeypatch):
+    """Processes started ahead use the mode the probe tries first; if the probe settles on another, they
+    are ended before any model reaches them and processes in the probed mode take their place."""
+    from auditapp.inputs.sandbox_platform import SandboxMode
+    from auditapp.inputs.sandbox_process import ModelProcess
+
+    limits(processes=4)
+    weak_guess = SandboxMode(False, (), "weak: a guess the probe will not confirm")
+    monkeypatch.setattr(sandbox, "first_choice", lambda bwrap="bwrap": weak_guess)
+    sandbox.sandbox_mode.cache_clear()  # not probed yet in this process
+    spawned = []
+    spawn = ModelProcess.spawn.__func__
+
+    def recording(cls, ref, mode, limits, **kwargs):
+        process = spawn(cls, ref, mode, limits, **kwargs)
+        spawned.append((mode, process.pid))
+        return process
+
+    monkeypatch.setattr(ModelProcess, "spawn", classmethod(recording))
+    pool = sandbox.default_pool()
+    pool.prestart(1, preload=False)
+    _wait_for(lambda: len(spawned) == 2 and len(pool.processes()) == 1)
+    (guess_mode, guessed), (probed_mode, kept) = spawned
+    assert guess_mode == weak_guess and probed_mode.strong and pool.processes() == [kept]
+    _wait_for(lambda: not _alive(guessed))
+    fitted, frame, data = _fitted_lr()
+    model = load_model(data, filename="lr.skops")
+    np.testing.assert_allclose(model.predict_proba(frame), fitted.predict_proba(frame), rtol=0, atol=1e-12)
+    assert pool.processes() == [kept]
+
+
+def test_a_command_ends_the_processes_it_started_ahead_and_did_not_use(tmp_path, capsys):
+    from auditapp.cli.main import main
+
+    _, frame, data = _fitted_lr()
+    (tmp_path / "model.skops").write_bytes(data)
+    code = main(["mitigate", "--data", str(tmp_path / "missing.csv"), "--model", str(tmp_path / "model.skops"),
+                 "--target", "y", "--sensitive", "g", "--jobs", "2", "--json", str(tmp_path / "out.json")])
+    assert code != 0 and "missing.csv" in capsys.readouterr().err
+    assert sandbox.default_pool().processes() == []

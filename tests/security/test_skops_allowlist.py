@@ -190,3 +190,30 @@ def test_real_models_load_through_the_exact_allow_list(real_models, kind):
     model = load_model(sio.dumps(estimator), filename="model.skops", sandbox=False)
     expected = estimator.predict_proba(rows)
     np.testing.assert_allclose(model.predict_proba(rows), expected, rtol=0, atol=1e-12)
+
+
+def test_skops_trusts_exactly_the_names_the_allow_list_approves():
+    """skops is imported without scikit-learn's estimator discovery (a fifth of a model process's start-up):
+    its own default trust list is then empty, so a load trusts exactly the approved names. In a fresh
+    interpreter, as a model process imports it."""
+    import subprocess
+    import sys
+
+    code = """
+from auditapp.inputs.allowlist import approved_skops_types, skops_io
+sio = skops_io()
+import sklearn.utils, skops.io._trusted_types as trusted
+from sklearn.linear_model import LogisticRegression
+assert trusted.SKLEARN_ESTIMATOR_TYPE_NAMES == []
+assert len(sklearn.utils.all_estimators()) > 100  # put back for everyone else
+data = sio.dumps(LogisticRegression().fit([[0.0], [1.0]], [0, 1]))
+approved = approved_skops_types(data, name="lr.skops")
+assert sio.loads(data, trusted=approved).predict([[1.0]]).tolist() == [1]
+try:
+    sio.loads(data, trusted=[n for n in approved if not n.endswith("LogisticRegression")])
+except Exception as exc:
+    print(type(exc).__name__)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "UntrustedTypesFoundException"

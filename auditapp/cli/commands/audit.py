@@ -76,7 +76,7 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     """``--engine``, ``--spark-master`` and ``--score-bins``: where the rows are counted."""
-    from auditapp.engines.histograms import DEFAULT_BINS
+    from auditapp.core.defaults import DEFAULT_BINS
 
     parser.add_argument("--engine", default="auto", choices=("auto", "pandas", "duckdb", "spark"),
                         help="where the rows are counted: pandas (in memory), duckdb (out of core), spark (a "

@@ -59,7 +59,12 @@ def register(subparsers) -> None:
     parser.add_argument("--upper-bound", type=float, metavar="X",
                         help="regression: each group's loss at most X (default: the unmitigated model's overall "
                              "training loss)")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, model_processes=model_processes)
+
+
+def model_processes(args) -> int:
+    """Model processes this comparison works with: one per slot (``--jobs``, at most 2)."""
+    return min(max(int(args.jobs), 1), 2)
 
 
 def run(args) -> int:
@@ -70,7 +75,7 @@ def run(args) -> int:
 
     note_deprecated_bootstrap(args)
     # Two model processes for a yes/no comparison's two slots, started together while the data is read.
-    processes = min(max(int(args.jobs), 1), 2)
+    processes = model_processes(args)
     dataset = model = None
     if args.task != "binary":
         from auditapp.cli.commands.audit_task import prepare_task

@@ -121,7 +121,7 @@ def reproduce(record: dict[str, Any], dataset, model) -> dict[str, Any]:
 
     spec = AuditSpec.from_dict(record["spec"])
     if isinstance(dataset, SourceInputs):  # a record of an engine's audit: the same engine counts again
-        from auditapp.engines.histograms import DEFAULT_BINS
+        from auditapp.core.defaults import DEFAULT_BINS
         from auditapp.engines.run import audit_source
 
         bins = (record["settings"].get("score_histograms") or {}).get("bins") or DEFAULT_BINS
