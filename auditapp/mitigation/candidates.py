@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -370,8 +370,22 @@ def _uploaded_file(model: Any) -> Any:
     return ExportedModel(model.ref.read(), tuple(model.feature_names), decision_text(model))
 
 
-def run_candidate(ctx: MitigationContext, name: str) -> CandidateResult:
-    """Fit and evaluate one candidate; a failure becomes a result whose ``error`` says what went wrong."""
+def needs_model_process(ctx: MitigationContext, name: str) -> bool:
+    """Whether training ``name`` takes one of the comparison's model processes (a side-by-side slot): all
+    candidates of a sandboxed model but the baseline of a skops upload, which has nothing to train."""
+    from auditapp.inputs.sandboxed_model import SandboxedModel
+
+    if not isinstance(ctx.estimator, SandboxedModel):
+        return True
+    return not (name == "baseline" and _uploaded_file(ctx.estimator) is not None)
+
+
+def run_candidate(ctx: MitigationContext, name: str, *, trained: Callable[[], None] | None = None) -> CandidateResult:
+    """Fit and evaluate one candidate; a failure becomes a result whose ``error`` says what went wrong.
+
+    ``trained`` is called once training has ended (or failed), before the evaluation: the model process
+    is then free for the next candidate while this one's intervals are computed.
+    """
     from threadpoolctl import threadpool_limits
 
     from auditapp.mitigation.library_warnings import captured_warnings
@@ -381,8 +395,12 @@ def run_candidate(ctx: MitigationContext, name: str) -> CandidateResult:
     start = time.perf_counter()
     captured = captured_warnings()
     try:
-        with threadpool_limits(limits=1), captured:
-            fitted = _fit(ctx, name, notes)
+        try:
+            with threadpool_limits(limits=1), captured:
+                fitted = _fit(ctx, name, notes)
+        finally:
+            if trained is not None:
+                trained()
         seconds = time.perf_counter() - start
         evaluation = evaluate(ctx, fitted.y_pred, fitted.probabilities)
     except Exception as exc:  # noqa: BLE001

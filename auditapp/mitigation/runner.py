@@ -23,6 +23,7 @@ from auditapp.mitigation.candidates import (
     TITLES,
     CandidateResult,
     MitigationContext,
+    needs_model_process,
     run_candidate,
 )
 from auditapp.mitigation.schedule import FIRST, planned_order, run_threaded
@@ -59,7 +60,9 @@ def run_candidates(ctx: MitigationContext, names: Sequence[str], *, n_jobs: int 
     from auditapp.inputs.sandboxed_model import SandboxedModel
 
     if isinstance(ctx.estimator, SandboxedModel):
-        result2: tuple[dict[str, CandidateResult], tuple[str, ...]] = run_threaded(ctx, names, workers, report, stop, run_candidate, POLL_SECONDS)
+        result2: tuple[dict[str, CandidateResult], tuple[str, ...]] = run_threaded(
+            ctx, names, workers, report, stop, run_candidate, POLL_SECONDS,
+            needs_slot=lambda name: needs_model_process(ctx, name))
         return result2
     result: tuple[dict[str, CandidateResult], tuple[str, ...]] = _parallel(ctx, names, workers, report, stop)
     return result

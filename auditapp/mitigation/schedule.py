@@ -1,7 +1,7 @@
 """The comparison planned as one job: which candidate starts when, and where it runs.
 
 Two slots run side by side (one native thread each). The cheapest candidate, the uploaded model as it
-is, starts first so that a result shows at once; the two long reductions (ExponentiatedGradient,
+is, starts first so that a result shows at once (beside the slots when it has nothing to train); the two long reductions (ExponentiatedGradient,
 GridSearch) start next, one per slot, and the short candidates fill the gaps as slots free up (longest
 first), so the comparison ends about when the longer reduction does.
 
@@ -31,25 +31,36 @@ def planned_order(names: Sequence[str]) -> list[str]:
 
 
 def run_threaded(ctx: Any, names: Sequence[str], workers: int, report: Callable[..., Any], stop: Callable[[], bool],
-                 run: Callable[..., Any], poll_seconds: float = 0.2) -> Any:
+                 run: Callable[..., Any], poll_seconds: float = 0.2,
+                 needs_slot: Callable[[str], bool] = lambda name: True) -> Any:
     """Run candidates of a sandboxed model from ``workers`` threads; return (results, cancelled names).
 
-    ``run(ctx, name)`` trains and evaluates one candidate (the training happens in a model process). On
-    a stop the candidates not started are cancelled and the running ones are abandoned: they are reported
-    cancelled at once, and their model processes finish the call within the sandbox's time limit.
+    ``run(ctx, name, trained=...)`` trains and evaluates one candidate (the training happens in a model
+    process) and calls ``trained()`` when the training has ended: the slot then goes to the next candidate
+    while this one's intervals are computed here. A candidate for which ``needs_slot(name)`` is False (the
+    baseline of a skops file: nothing to train) runs beside the slots. On a stop the candidates not started
+    are cancelled and the running ones are abandoned: they are reported cancelled at once, and their model
+    processes finish the call within the sandbox's time limit.
     """
     pending = planned_order(names)
     lock = threading.Condition()
     finished: list[Any] = []
     running: set[str] = set()
+    training: set[str] = set()  # running candidates holding a slot
     results, cancelled = {}, []
+
+    def trained(name: str) -> None:
+        with lock:
+            training.discard(name)
+            lock.notify_all()
 
     def body(name: Any) -> Any:
         try:
-            result = run(ctx, name)
+            result = run(ctx, name, trained=lambda: trained(name))
         except BaseException as exc:  # noqa: BLE001 - run() turns failures into results; this is a last guard
             result = exc
         with lock:
+            training.discard(name)
             finished.append((name, result))
             lock.notify_all()
 
@@ -59,13 +70,16 @@ def run_threaded(ctx: Any, names: Sequence[str], workers: int, report: Callable[
                 cancelled.append(name)
                 report(name, "cancelled", None)
             break
-        while pending and len(running) < workers:
+        while pending and (not needs_slot(pending[0]) or len(training) < workers):
             name = pending.pop(0)
             running.add(name)
+            if needs_slot(name):
+                with lock:
+                    training.add(name)
             report(name, "running", None)
             threading.Thread(target=body, args=(name,), daemon=True, name=f"mitigation-{name}").start()
         with lock:
-            if not finished:
+            if not finished and not (pending and len(training) < workers):
                 lock.wait(timeout=poll_seconds)
             done, finished[:] = list(finished), []
         for name, result in done:

@@ -3,6 +3,8 @@ uploaded model as it is finishes first, and a model file's candidates use two mo
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -69,7 +71,7 @@ def test_side_by_side_in_worker_processes_is_the_same_as_one_after_another(frame
     assert events.most_running() == 2
 
 
-def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimator_here(frame):
+def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimator_here(frame, monkeypatch):
     import skops.io as sio
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
@@ -77,7 +79,7 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     from auditapp.inputs.models import from_estimator, load_model
-    from auditapp.inputs.sandbox import current_mode, default_pool
+    from auditapp.inputs.sandbox import SandboxPool, current_mode, default_pool
 
     if not current_mode().strong:
         pytest.skip("needs bubblewrap (see README)")
@@ -86,11 +88,29 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
     pipeline = make_pipeline(encode, LogisticRegression()).fit(frame[FEATURES], frame["hired"])
     sandboxed = load_model(sio.dumps(pipeline), filename="pipeline.skops", scope="schedule-test")
     before = set(default_pool().processes())
+    training, trained, most, guard, call = set(), set(), [0], threading.Lock(), SandboxPool.call
+
+    def counted(pool, ref, task, args=None, **kwargs):  # candidates in training at once, by name
+        name = (args or {}).get("name") if task == "fit_candidate" else None
+        with guard:
+            training.add(name)
+            trained.add(name)
+            most[0] = max(most[0], len(training - {None}))
+        try:
+            return call(pool, ref, task, args, **kwargs)
+        finally:
+            with guard:
+                training.discard(name)
+
+    monkeypatch.setattr(SandboxPool, "call", counted)
     options = {"constraint": "demographic_parity", "grid_size": 5}
     events = _Events()
     one = compare_mitigations(frame, SPEC, sandboxed, n_jobs=2, on_progress=events, **options)
     _same(one, compare_mitigations(frame, SPEC, from_estimator(pipeline), n_jobs=1, **options))
-    assert events.events[0] == ("baseline", "running") and events.most_running() == 2
+    # The baseline starts first (beside the slots: a skops file's has nothing to train); two candidates
+    # train at a time, never more; a slot takes the next one while a finished one is evaluated here.
+    assert events.events[0] == ("baseline", "running") and most[0] == 2
+    assert "baseline" not in trained and "grid_search" in trained and events.most_running() >= 3
     started = set(default_pool().processes()) - before
     assert len(started) == 1  # the second model process; the first was started by load_model
 
