@@ -135,8 +135,6 @@ def cold_visit(browser, url: str) -> dict:
 
 def demo_report(folder: Path) -> Path:
     """The report of a demo session: audit, explanations, a mitigation comparison and a simulation."""
-    # bench/ holds a coverage.py of its own, which would shadow the coverage package numba imports.
-    sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
     from auditapp.core.audit import run_audit
     from auditapp.core.spec import AuditSpec
     from auditapp.explain.core import explain_model

@@ -1,4 +1,4 @@
-"""A seeded fast subset of bench/coverage.py: every interval type at exact parity (issue 13, finding 1)."""
+"""A seeded fast subset of bench/coverage_intervals.py: every interval type at exact parity (issue 13, finding 1)."""
 
 import importlib.util
 from pathlib import Path
@@ -7,7 +7,7 @@ import pytest
 
 
 def _coverage_module():
-    path = Path(__file__).resolve().parents[2] / "bench" / "coverage.py"
+    path = Path(__file__).resolve().parents[2] / "bench" / "coverage_intervals.py"
     spec = importlib.util.spec_from_file_location("coverage_bench", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -13,7 +13,7 @@ A mitigation candidate is evaluated the way ``auditapp.mitigation.candidates.eva
 are scored, a fixed post-processing (group-specific thresholds) decides, and ``compute_audit`` gives the
 overall accuracy and the equalized odds difference with their intervals.
 
-Run: .venv/bin/python bench/coverage.py [--samples 400] [--quick] [--jobs 2]
+Run: .venv/bin/python bench/coverage_intervals.py [--samples 400] [--quick] [--jobs 2]
 """
 
 from __future__ import annotations
