@@ -331,6 +331,9 @@ PYTHON_TYPES = frozenset({
 AUDITAPP_TYPES = frozenset({
     "auditapp.mitigation.post.GroupThresholdClassifier",
     "auditapp.mitigation.inprocessing.RandomizedEnsembleClassifier",
+    "auditapp.mitigation.task_models.DecorrelatedClassifier",
+    "auditapp.mitigation.task_models.DecorrelatedRegressor",
+    "auditapp.mitigation.task_models.RandomizedEnsembleRegressor",
     "fairlearn.preprocessing._correlation_remover.CorrelationRemover",
 })
 

@@ -6,12 +6,14 @@ Candidates (each refits a clone of the estimator on the training rows):
 - ``reweighing``: Kamiran–Calders weights ``P(A)·P(Y)/P(A, Y)`` with the outcome cut into quartiles (the
   binary method applied to outcome bands, since weights need discrete outcomes); the estimator must take
   ``sample_weight``.
-- ``correlation_remover``: fairlearn's ``CorrelationRemover`` removes the linear correlation of every feature
-  with the sensitive feature (one-hot), fitted on the training rows, applied to both.
+- ``correlation_remover``: fairlearn's ``CorrelationRemover`` removes the linear correlation of every numeric
+  input with the group (one-hot), fitted on the training rows, applied to both; the model file holds the
+  remover and reads each new row's group from its group columns (:mod:`.task_models`).
 - ``bounded_group_loss``: fairlearn's ``ExponentiatedGradient`` with ``BoundedGroupLoss`` (square or absolute
   loss, clipped to the training outcomes' range): each group's loss at most ``upper_bound`` (default: the
   unmitigated model's overall training loss). Its predictions are randomized per row over the predictors it
-  found; they are drawn with ``seed``.
+  found: each row's predictor is drawn by a seeded hash of the row (``seed``), so the exported mixture
+  predicts every row as the comparison did.
 
 Every candidate is audited with :func:`auditapp.core.regression.compute_regression_audit` on the same held-out rows:
 overall MAE and RMSE, the spread of group MAEs and the largest |SMD|, with intervals.
@@ -32,17 +34,13 @@ import pandas as pd
 from auditapp.core.errors import AuditInputError
 from auditapp.core.regression import compute_regression_audit
 
-__all__ = ["CANDIDATES", "MULTICLASS_SUPPORT", "RegressionMitigationComparison", "compare_regression_mitigations",
-           "check_multiclass_mitigation", "fit_regression_candidates", "summarize_regression_candidates"]
+__all__ = ["CANDIDATES", "MULTICLASS_SUPPORT", "GroupColumns", "RegressionMitigationComparison",
+           "compare_regression_mitigations", "check_multiclass_mitigation", "fit_regression_candidates",
+           "summarize_regression_candidates"]
 
 CANDIDATES = ("unmitigated", "reweighing", "correlation_remover", "bounded_group_loss")
-# Why a candidate has no model file to export (``mitigate --export``): it is not one plain model.
-NOT_EXPORTABLE = {
-    "correlation_remover": "its inputs pass through a CorrelationRemover fitted on the group labels, which every "
-                           "new row would need too; it is not one model file yet",
-    "bounded_group_loss": "it is a random mixture of regressors (ExponentiatedGradient), drawn row by row; it is "
-                          "not one model file yet",
-}
+# The column holding the group when only group labels are given (no grouping columns, e.g. the library call).
+LABEL_COLUMN = "group label"
 MULTICLASS_SUPPORT = {
     "reweighing": "supported (weights by group × class)",
     "correlation_remover": "supported (changes the features, not the labels)",
@@ -86,6 +84,33 @@ def _one_hot(a: Any) -> pd.DataFrame:
     return pd.get_dummies(pd.Series(np.asarray(a, dtype=str), name="sensitive"), prefix="sensitive", dtype=float)
 
 
+@dataclass(frozen=True)
+class GroupColumns:
+    """The grouping's own columns for the training and test rows, and the edges any of them is binned at:
+    what a correlation remover's model file reads to tell each new row's group (``group_columns`` of
+    :mod:`.task_models`). Without them, the group labels are given as one column (:data:`LABEL_COLUMN`)."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    bin_edges: dict[str, list[float]]
+
+    @classmethod
+    def of_labels(cls, a_train: Any, a_test: Any) -> GroupColumns:
+        return cls(pd.DataFrame({LABEL_COLUMN: np.asarray(a_train, dtype=str)}),
+                   pd.DataFrame({LABEL_COLUMN: np.asarray(a_test, dtype=str)}), {})
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.train.columns]
+
+
+def with_groups(X: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
+    """The model's input columns and the group columns it lacks, side by side (positions, not index labels)."""
+    out = X.reset_index(drop=True)
+    extra = {c: groups[c].to_numpy() for c in groups.columns if c not in out.columns}
+    return out.assign(**extra) if extra else out
+
+
 def compare_regression_mitigations(estimator: Any, X_train: pd.DataFrame, y_train: Any, a_train: Any, X_test: pd.DataFrame, y_test: Any,
                                    a_test: Any, *, candidates: Any = CANDIDATES, loss: str = "square",
                                    upper_bound: float | None = None, seed: int = 0,
@@ -114,13 +139,15 @@ def fit_regression_candidates(estimator: Any, X_train: pd.DataFrame, y_train: An
                               X_test: pd.DataFrame, a_test: Any, *, candidates: Any = CANDIDATES,
                               loss: str = "square", upper_bound: float | None = None, seed: int = 0,
                               errors: dict[str, str] | None = None, models: dict[str, Any] | None = None,
+                              groups: GroupColumns | None = None,
                               ) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]], float]:
     """Train every candidate on the training rows; ``(test predictions, library messages, loss bound)``.
 
     The part that needs the estimator itself (it runs in a model file's sandbox); the comparison of the
     predictions is :func:`summarize_regression_candidates`. With ``errors`` given, a candidate that cannot be
-    trained is recorded there (candidate -> reason) and the others still run. With ``models`` given, the
-    fitted model of each candidate that is one plain model is put there (:data:`NOT_EXPORTABLE`: the others).
+    trained is recorded there (candidate -> reason) and the others still run. With ``models`` given, each
+    candidate's fitted model is put there: the test predictions are that model's. ``groups``: the grouping's
+    columns (default: the labels ``a_train``/``a_test`` as one column).
     """
     from sklearn.base import clone
 
@@ -136,7 +163,7 @@ def fit_regression_candidates(estimator: Any, X_train: pd.DataFrame, y_train: An
         with captured_warnings() as caught:
             try:
                 predicted, model = _fit(name, estimator, base, X_train, y_train, a_train, X_test, a_test,
-                                        loss=loss, bound=bound, seed=seed)
+                                        loss=loss, bound=bound, seed=seed, groups=groups)
                 predictions[name] = np.asarray(predicted, dtype=float)
                 if models is not None and model is not None:
                     models[name] = model
@@ -157,16 +184,21 @@ def summarize_regression_candidates(predictions: dict[str, Any], messages: dict[
     return result
 
 
-def fit_predict(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_train: Any, X_test: Any, a_test: Any, *, loss: Any, bound: Any, seed: Any) -> Any:
-    """A candidate's predictions for the test rows (see :func:`_fit`)."""
-    return _fit(name, estimator, base, X_train, y_train, a_train, X_test, a_test, loss=loss, bound=bound,
-                seed=seed)[0]
+def fit_correlation_remover(estimator: Any, X_train: pd.DataFrame, y_train: Any, X_test: pd.DataFrame,
+                            groups: GroupColumns, *, classifier: bool = False) -> tuple[np.ndarray, Any]:
+    """``(test predictions, fitted model)`` of the correlation remover: a clone of ``estimator`` behind
+    fairlearn's ``CorrelationRemover`` fitted on the training rows' one-hot groups (:mod:`.task_models`)."""
+    from auditapp.mitigation.task_models import DecorrelatedClassifier, DecorrelatedRegressor
+
+    kind = DecorrelatedClassifier if classifier else DecorrelatedRegressor
+    model = kind(estimator, [str(c) for c in X_train.columns], groups.columns, groups.bin_edges)
+    model.fit(with_groups(X_train, groups.train), y_train)
+    return np.asarray(model.predict(with_groups(X_test, groups.test))), model
 
 
 def _fit(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_train: Any, X_test: Any, a_test: Any, *,
-         loss: Any, bound: Any, seed: Any) -> tuple[Any, Any]:
-    """``(test predictions, fitted model)``; the model is None for the candidates that are not one plain model
-    (:data:`NOT_EXPORTABLE` says why)."""
+         loss: Any, bound: Any, seed: Any, groups: GroupColumns | None = None) -> tuple[Any, Any]:
+    """``(test predictions, fitted model)``: the predictions are the fitted model's."""
     from sklearn.base import clone
 
     if name == "unmitigated":
@@ -175,20 +207,8 @@ def _fit(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_tra
         model = clone(estimator).fit(X_train, y_train, **{weight_keyword(estimator, name): _weights(y_train, a_train)})
         return model.predict(X_test), model
     if name == "correlation_remover":
-        from fairlearn.preprocessing import CorrelationRemover
-
-        sens_train, sens_test = _one_hot(a_train), _one_hot(a_test)
-        sens_test = sens_test.reindex(columns=sens_train.columns, fill_value=0.0)
-        cols = list(sens_train.columns)
-        # The remover changes the numeric inputs; text inputs (a pipeline encodes them) pass unchanged.
-        numeric = [c for c in X_train.columns if pd.api.types.is_numeric_dtype(X_train[c])]
-        if not numeric:
-            raise AuditInputError("CorrelationRemover changes numeric inputs; this model's inputs are all text.")
-        train_x, test_x = X_train.reset_index(drop=True).copy(), X_test.reset_index(drop=True).copy()
-        remover = CorrelationRemover(sensitive_feature_ids=cols).fit(pd.concat([train_x[numeric], sens_train], axis=1))
-        train_x[numeric] = remover.transform(pd.concat([train_x[numeric], sens_train], axis=1))
-        test_x[numeric] = remover.transform(pd.concat([test_x[numeric], sens_test], axis=1))
-        return clone(estimator).fit(train_x, y_train).predict(test_x), None
+        return fit_correlation_remover(estimator, X_train, y_train, X_test,
+                                       groups or GroupColumns.of_labels(a_train, a_test))
     from fairlearn.reductions import (
         AbsoluteLoss,
         BoundedGroupLoss,
@@ -201,7 +221,21 @@ def _fit(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_tra
     mitigator = ExponentiatedGradient(clone(estimator), BoundedGroupLoss(loss_fn, upper_bound=bound),
                                       sample_weight_name=weight_keyword(estimator, name))
     mitigator.fit(X_train, y_train, sensitive_features=np.asarray(a_train, dtype=str))
-    return np.asarray(mitigator.predict(X_test, random_state=seed), dtype=float), None
+    return mixture_of(mitigator, X_test, seed=seed)
+
+
+def mixture_of(mitigator: Any, X_test: pd.DataFrame, *, seed: int) -> tuple[np.ndarray, Any]:
+    """``(test predictions, fitted model)`` of a fitted ExponentiatedGradient regressor: its mixture as a
+    :class:`~auditapp.mitigation.task_models.RandomizedEnsembleRegressor` (each row's model drawn by a seeded
+    hash of the row, not by row order as fairlearn's ``predict(random_state=)`` does)."""
+    from auditapp.mitigation.task_models import RandomizedEnsembleRegressor
+
+    weights = np.asarray(mitigator.weights_, dtype=np.float64)
+    keep = [t for t in range(len(weights)) if weights[t] > 0]
+    model = RandomizedEnsembleRegressor(predictors=[mitigator.predictors_.iloc[t] for t in keep],
+                                        weights=(weights[keep] / weights[keep].sum()).tolist(),
+                                        random_state=int(seed)).fit()
+    return np.asarray(model.predict(X_test.reset_index(drop=True)), dtype=float), model
 
 
 def weight_keyword(estimator: Any, candidate: str) -> str:

@@ -31,6 +31,14 @@ from auditapp.mitigation import regression as reg
 from auditapp.mitigation.split import stratified_split
 
 MULTICLASS_CANDIDATES = ("unmitigated", "reweighing", "correlation_remover")
+# What an exported model file needs besides its inputs, or how it decides (the manifest's ``how_it_predicts``).
+HOW_IT_PREDICTS = {
+    "correlation_remover": "It reads each row's group from the group column(s) among its input columns, and removes "
+                           "the group's linear signal from the numeric inputs before the model sees them.",
+    "bounded_group_loss": "A random mixture of regressors: each row's regressor is drawn, with its weight, by a seeded "
+                          "hash of the row's input columns (seed {seed}), so a row gets the same prediction in any "
+                          "order or file.",
+}
 SCHEMA = "auditapp.mitigate-task/1"
 
 
@@ -86,27 +94,34 @@ def check_candidates(task: str, candidates: Any) -> tuple[str, ...]:
 
 def fit_task_candidates(task: str, estimator: Any, X_train: pd.DataFrame, y_train: Any, a_train: Any,
                         X_test: pd.DataFrame, a_test: Any, *, candidates: Any, loss: str = "square",
-                        upper_bound: float | None = None, seed: int = 0, export: bool = False) -> Fitted:
+                        upper_bound: float | None = None, seed: int = 0, export: bool = False,
+                        G_train: pd.DataFrame | None = None, G_test: pd.DataFrame | None = None,
+                        bin_edges: dict[str, list[float]] | None = None) -> Fitted:
     """Train each candidate (a clone of ``estimator``) on the training rows; predictions for the test rows.
 
     Runs where the estimator is: in this process for an estimator object, in the sandbox for a model file.
-    With ``export``, the fitted model of each candidate that is one plain model is kept (``Fitted.models``).
+    With ``export``, each candidate's fitted model is kept (``Fitted.models``). ``G_train``/``G_test``: the
+    grouping's own columns (binned at ``bin_edges``), which a correlation remover's model reads the group
+    from; without them the labels ``a_train``/``a_test`` serve as one column.
     """
     from auditapp.mitigation.library_warnings import captured_warnings
 
     errors: dict[str, str] = {}
     models: dict[str, Any] = {}
+    groups = (reg.GroupColumns(G_train, G_test, dict(bin_edges or {})) if G_train is not None and G_test is not None
+              else reg.GroupColumns.of_labels(a_train, a_test))
     if task == "regression":
         predictions, messages, bound = reg.fit_regression_candidates(
             estimator, X_train, y_train, a_train, X_test, a_test, candidates=tuple(candidates), loss=loss,
-            upper_bound=upper_bound, seed=seed, errors=errors, models=models if export else None)
+            upper_bound=upper_bound, seed=seed, errors=errors, models=models if export else None, groups=groups)
         return Fitted(predictions, messages, errors, bound, models)
     found: dict[str, np.ndarray] = {}
     notes: dict[str, tuple[str, ...]] = {}
     for name in candidates:
         with captured_warnings() as caught:
             try:
-                found[name], model = _fit_multiclass(name, estimator, X_train, y_train, a_train, X_test, a_test)
+                found[name], model = _fit_multiclass(name, estimator, X_train, y_train, a_train, X_test, a_test,
+                                                     groups)
                 if export and model is not None:
                     models[name] = model
             except AuditInputError as exc:
@@ -116,8 +131,8 @@ def fit_task_candidates(task: str, estimator: Any, X_train: pd.DataFrame, y_trai
 
 
 def _fit_multiclass(name: str, estimator: Any, X_train: pd.DataFrame, y_train: Any, a_train: Any,
-                    X_test: pd.DataFrame, a_test: Any) -> tuple[np.ndarray, Any]:
-    """``(test predictions, fitted model)``; no model for the correlation remover (not one plain model)."""
+                    X_test: pd.DataFrame, a_test: Any, groups: reg.GroupColumns) -> tuple[np.ndarray, Any]:
+    """``(test predictions, fitted model)``: the predictions are the fitted model's."""
     from sklearn.base import clone
 
     y_train = np.asarray(y_train).astype(str)
@@ -134,8 +149,8 @@ def _fit_multiclass(name: str, estimator: Any, X_train: pd.DataFrame, y_train: A
         return np.asarray(model.predict(X_test)).astype(str), model
     if name == "correlation_remover":
         # The same remover as for regressions, with the class labels as the outcome.
-        return np.asarray(reg.fit_predict(name, estimator, None, X_train, y_train, a_train, X_test, a_test,
-                                           loss="square", bound=0.0, seed=0)).astype(str), None
+        predicted, model = reg.fit_correlation_remover(estimator, X_train, y_train, X_test, groups, classifier=True)
+        return predicted.astype(str), model
     raise AuditInputError(f"Unknown candidate '{name}' for a multiclass model.")
 
 
@@ -147,8 +162,8 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
 
     ``grouping``: the sensitive feature(s) whose groups the mitigations treat (default: the first sensitive
     feature alone; several give their intersection). ``test_frame``: the user's own test rows; then every row
-    of ``frame`` trains and no split is made. ``export``: keep each candidate's fitted model where it is one
-    plain model (``export_task_candidate`` writes it).
+    of ``frame`` trains and no split is made. ``export``: keep each candidate's fitted model (its test
+    predictions are that model's; ``export_task_candidate`` writes it).
 
     Raises
     ------
@@ -156,8 +171,9 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
         Without a model or with predictions given as a column, for a model that cannot be refitted, for an
         unknown or binary-only candidate, a bad loss or a missing column.
     """
-    from auditapp.core.spec import sensitive_frame
+    from auditapp.core.spec import resolved_edges
     from auditapp.core.tasks import detect_task
+    from auditapp.mitigation.task_models import group_labels as labels_of
 
     if model is None or spec.prediction is not None:
         raise AuditInputError("Mitigations refit the model: give the model file (--model), not a prediction column.")
@@ -188,10 +204,11 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
         raise AuditInputError(f"The grouping {', '.join(unknown)} is not among the sensitive features "
                               f"({', '.join(spec.sensitive)}).")
 
+    # Quantile bins are resolved on the dataset once: the test rows (and an exported model) group the same way.
+    edges = {c: [float(e) for e in resolved_edges(frame[c], c, spec.bins[c])] for c in features if c in spec.bins}
+
     def group_labels(table: pd.DataFrame) -> np.ndarray:
-        labels = sensitive_frame(table, spec).loc[:, list(features)].astype(str).agg(" × ".join, axis=1)
-        result: np.ndarray = labels.to_numpy()
-        return result
+        return labels_of(table, features, edges)
 
     def outcomes(table: pd.DataFrame, what: str) -> np.ndarray:
         if choice.task == "regression":
@@ -210,17 +227,20 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
                                        test_size=test_size, seed=seed)
         X_train, y_train, g_train = X.iloc[train], y[train], groups[train]
         X_test, y_test, g_test = X.iloc[test], y[test], groups[test]
+        G_train, G_test = frame.iloc[train].loc[:, list(features)], frame.iloc[test].loc[:, list(features)]
         split_note = (f"{len(train):,} training and {len(test):,} test rows (seed {seed}), split within each "
                       f"group × {'outcome quartile' if choice.task == 'regression' else 'class'}.")
     else:
         X_train, y_train, g_train = X, y, groups
         X_test = test_frame.loc[:, list(model.feature_names)]
+        G_train, G_test = frame.loc[:, list(features)], test_frame.loc[:, list(features)]
         y_test, g_test = outcomes(test_frame, "target (test table)"), group_labels(test_frame)
         split_note = (f"trained on all {len(frame):,} rows of the dataset, compared on the {len(test_frame):,} "
                       "rows of the test table (no split).")
     args = {"task": choice.task, "X_train": X_train, "y_train": y_train, "a_train": g_train,
             "X_test": X_test, "a_test": g_test, "candidates": list(names), "loss": loss,
-            "upper_bound": upper_bound, "seed": seed, "export": bool(export)}
+            "upper_bound": upper_bound, "seed": seed, "export": bool(export),
+            "G_train": G_train.reset_index(drop=True), "G_test": G_test.reset_index(drop=True), "bin_edges": edges}
     if getattr(model, "sandboxed", False):
         fitted = Fitted(**model.runner.fit_task_candidates(args))
     else:
@@ -295,8 +315,8 @@ def task_mitigation_record(comparison: TaskMitigationComparison) -> dict[str, An
 
 
 def export_task_candidate(comparison: TaskMitigationComparison, name: str, out_dir: Any) -> dict[str, Any]:
-    """Write ``<name>_test_predictions.csv``, ``<name>_manifest.json`` and, where the candidate is one plain
-    model, ``<name>.skops`` into ``out_dir``; what was written (the JSON ``exports`` entry).
+    """Write ``<name>_test_predictions.csv``, ``<name>_manifest.json`` and the candidate's model ``<name>.skops``
+    into ``out_dir``; what was written (the JSON ``exports`` entry).
 
     The CSV holds the test rows (row label, group, outcome) with the candidate's prediction: the numbers the
     comparison shows. Text cells are neutralised against spreadsheet formulas; every file is written whole
@@ -337,13 +357,14 @@ def export_task_candidate(comparison: TaskMitigationComparison, name: str, out_d
     if model is not None:
         model_path = out / f"{name}.skops"
         sha, columns = _write_model(model, model_path)
-    note = None if model is not None else reg.NOT_EXPORTABLE.get(name, "its fitted model could not be saved as a "
-                                                                     "skops file")
+    note = None if model is not None else "its fitted model could not be saved as a skops file"
+    how = HOW_IT_PREDICTS.get(name, "").format(seed=comparison.seed)
     manifest = {"schema": SCHEMA, "task": comparison.task, "candidate": name,
                 "model_file": None if model_path is None else model_path.name, "model_sha256": sha,
                 "model_note": None if note is None else f"No model file: {note}. Its test predictions are exported.",
                 "input_columns": columns,
                 "predicts": "the outcome's amount" if comparison.task == "regression" else "one of the classes",
+                "how_it_predicts": how or None,
                 "grouping": comparison.grouping, "test_rows": comparison.test_rows,
                 "test_source": comparison.test_source, "seed": comparison.seed}
     manifest_path = out / f"{name}_manifest.json"

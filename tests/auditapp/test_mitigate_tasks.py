@@ -23,7 +23,7 @@ from sklearn.preprocessing import OneHotEncoder
 from auditapp.cli.main import main
 from auditapp.core.errors import AuditInputError
 from auditapp.core.spec import AuditSpec
-from auditapp.inputs.models import from_estimator
+from auditapp.inputs.models import from_estimator, load_model
 from auditapp.mitigation.split import stratified_split
 from auditapp.mitigation.task_compare import compare_task_mitigations
 from tests.builders import listings
@@ -73,8 +73,17 @@ def test_regression_candidates_are_what_sklearn_and_fairlearn_give_by_hand():
     with warnings.catch_warnings():  # fairlearn 0.15's own pandas deprecation warnings
         warnings.simplefilter("ignore")
         by_hand.fit(X.iloc[train], y[train], sensitive_features=a[train])
-    np.testing.assert_allclose(comparison.predictions["bounded_group_loss"],
-                               by_hand.predict(X.iloc[test], random_state=0), atol=1e-9)
+    # Each test row is predicted by one of fairlearn's regressors, drawn with its weight by a seeded hash of the
+    # row's inputs (auditapp.mitigation.draws), not by row order as fairlearn's predict(random_state=) draws.
+    from auditapp.mitigation.draws import uniform_draws
+
+    weights = by_hand.weights_.to_numpy()
+    used = np.flatnonzero(weights > 0)
+    each = np.column_stack([by_hand.predictors_.iloc[t].predict(X.iloc[test]) for t in used])
+    u = uniform_draws(X.iloc[test].reset_index(drop=True), FEATURES, seed=0)
+    chosen = np.searchsorted(np.cumsum(weights[used]) / weights[used].sum(), u, side="right")
+    np.testing.assert_allclose(comparison.predictions["bounded_group_loss"], each[np.arange(len(test)), chosen],
+                               atol=1e-9)
     row = comparison.table.loc["unmitigated"]
     assert row["mae_low"] < row["mae"] < row["mae_high"] and row["max_abs_smd_low"] <= row["max_abs_smd"]
 
@@ -196,13 +205,22 @@ def test_export_writes_what_the_comparison_shows_and_says_which_candidates_have_
         assert mean_absolute_error(table["price"], table["prediction"]) == pytest.approx(mae, abs=1e-9)
         manifest = json.loads(Path(entry["manifest"]).read_text())
         assert manifest["task"] == "regression" and manifest["candidate"] == name
-        if name in ("unmitigated", "reweighing"):
-            model = sio.load(entry["model"], trusted=sio.get_untrusted_types(file=entry["model"]))
-            np.testing.assert_allclose(model.predict(frame[FEATURES].iloc[test]), table["prediction"], atol=1e-9)
-            assert manifest["model_sha256"] == entry["model_sha256"] and manifest["input_columns"] == FEATURES
-        else:  # not one model file: said, and no file left behind
-            assert entry["model"] is None and "No model file" in manifest["model_note"]
-            assert not (folder / f"{name}.skops").exists()
+        # Every candidate's model file loads back through the allow-list (in its sandbox, as an upload would)
+        # and predicts exactly the exported test predictions.
+        rows = frame.iloc[test]
+        loaded = load_model(entry["model"])
+        np.testing.assert_allclose(loaded.predict(rows), table["prediction"], rtol=0, atol=1e-9)
+        assert manifest["model_sha256"] == entry["model_sha256"] and manifest["model_note"] is None
+        expected_columns = FEATURES + (["group"] if name == "correlation_remover" else [])
+        assert manifest["input_columns"] == expected_columns and list(loaded.feature_names) == expected_columns
+        if name == "bounded_group_loss":  # a random mixture, each row's draw keyed on the row: any order
+            assert "seeded hash" in manifest["how_it_predicts"] and loaded.decides_at_random
+            np.testing.assert_allclose(loaded.predict(rows.iloc[::-1]), table["prediction"].to_numpy()[::-1],
+                                       rtol=0, atol=1e-9)
+        if name == "correlation_remover":  # the group is read from its column: without it, refused by name
+            assert "group column" in manifest["how_it_predicts"]
+            with pytest.raises(AuditInputError, match="group"):
+                loaded.predict(rows.drop(columns=["group"]))
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []  # nothing half-written
     # --row-key is for yes/no candidates' random decisions: refused with why.
     assert main(["mitigate", "--data", str(tmp_path / "listings.csv"), "--model", str(tmp_path / "price.skops"),
@@ -220,11 +238,11 @@ def test_a_multiclass_model_in_this_process_exports_its_plain_models_too(tmp_pat
         classifier = _pipeline(LogisticRegression(max_iter=500)).fit(frame[FEATURES], frame["band"])
     comparison = compare_task_mitigations(frame, AuditSpec(target="band", sensitive=("group",)),
                                           from_estimator(classifier), task="multiclass", export=True)
-    entry = export_task_candidate(comparison, "reweighing", tmp_path)
-    table = pd.read_csv(entry["predictions"])
-    model = sio.load(entry["model"], trusted=sio.get_untrusted_types(file=entry["model"]))
-    assert (model.predict(frame.loc[table["row"], FEATURES]) == table["prediction"].to_numpy()).all()
-    accuracy = comparison.table.loc["reweighing", "accuracy"]
-    assert accuracy_score(table["band"], table["prediction"]) == pytest.approx(accuracy, abs=1e-12)
-    remover = export_task_candidate(comparison, "correlation_remover", tmp_path)
-    assert remover["model"] is None and "CorrelationRemover" in remover["note"]
+    for name, columns in (("reweighing", FEATURES), ("correlation_remover", [*FEATURES, "group"])):
+        entry = export_task_candidate(comparison, name, tmp_path)
+        table = pd.read_csv(entry["predictions"])
+        model = load_model(entry["model"], sandbox=False)  # through the exact allow-list
+        assert list(model.feature_names) == columns
+        assert (model.predict(frame.loc[table["row"]]).astype(str) == table["prediction"].to_numpy()).all()
+        accuracy = comparison.table.loc[name, "accuracy"]
+        assert accuracy_score(table["band"], table["prediction"]) == pytest.approx(accuracy, abs=1e-12)
