@@ -246,3 +246,25 @@ def test_a_multiclass_model_in_this_process_exports_its_plain_models_too(tmp_pat
         assert (model.predict(frame.loc[table["row"]]).astype(str) == table["prediction"].to_numpy()).all()
         accuracy = comparison.table.loc[name, "accuracy"]
         assert accuracy_score(table["band"], table["prediction"]) == pytest.approx(accuracy, abs=1e-12)
+
+
+def test_the_correlation_removers_model_groups_new_rows_at_the_comparisons_bin_edges(tmp_path):
+    """Grouped by a binned column (quantiles resolved on the dataset), the exported model bins each new row at
+    those same edges: it predicts the comparison's test rows exactly, with only the raw column given."""
+    from auditapp.core.spec import Binning, bin_edges
+    from auditapp.mitigation.task_compare import export_task_candidate
+
+    frame = _listings().assign(age=lambda f: np.random.default_rng(3).integers(18, 80, len(f)))
+    frame["price"] += np.where(frame["age"] > 50, -8.0, 0.0)
+    regressor = _pipeline(LinearRegression()).fit(frame[FEATURES], frame["price"])
+    spec = AuditSpec(target="price", sensitive=("age",), bins={"age": Binning(quantiles=3)})
+    comparison = compare_task_mitigations(frame, spec, from_estimator(regressor), task="regression",
+                                          candidates=["correlation_remover"], export=True, n_boot=100)
+    model = comparison.models["correlation_remover"]
+    assert model.bin_edges == {"age": list(bin_edges(frame, spec)["age"])}  # resolved on the whole dataset
+    entry = export_task_candidate(comparison, "correlation_remover", tmp_path)
+    table = pd.read_csv(entry["predictions"])
+    loaded = load_model(entry["model"], sandbox=False)
+    np.testing.assert_allclose(loaded.predict(frame.loc[table["row"], [*FEATURES, "age"]]), table["prediction"],
+                               rtol=0, atol=1e-9)
+    assert table["age"].nunique() == 3  # the exported rows carry the group label (the bin), not the age
