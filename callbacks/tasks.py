@@ -234,7 +234,8 @@ def show_task_proxies(choices, state, token):
 
 
 _MITIGATION_NAMES = {"unmitigated": "Unmitigated", "reweighing": "Reweighing (by outcome quartile)",
-                     "correlation_remover": "CorrelationRemover", "bounded_group_loss": "Bounded group loss"}
+                     "correlation_remover": "CorrelationRemover", "bounded_group_loss": "Bounded group loss",
+                     "grid_search": "Bounded group loss, grid search (one model)"}
 
 
 @callback(

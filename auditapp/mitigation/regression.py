@@ -14,6 +14,8 @@ Candidates (each refits a clone of the estimator on the training rows):
   unmitigated model's overall training loss). Its predictions are randomized per row over the predictors it
   found: each row's predictor is drawn by a seeded hash of the row (``seed``), so the exported mixture
   predicts every row as the comparison did.
+- ``grid_search``: fairlearn's ``GridSearch`` over the same ``BoundedGroupLoss`` (``grid_size`` points of the
+  groups' multipliers): the single model it picks (best objective, constraint violation weighed in).
 
 Every candidate is audited with :func:`auditapp.core.regression.compute_regression_audit` on the same held-out rows:
 overall MAE and RMSE, the spread of group MAEs and the largest |SMD|, with intervals.
@@ -38,7 +40,8 @@ __all__ = ["CANDIDATES", "MULTICLASS_SUPPORT", "GroupColumns", "RegressionMitiga
            "compare_regression_mitigations", "check_multiclass_mitigation", "fit_regression_candidates",
            "summarize_regression_candidates"]
 
-CANDIDATES = ("unmitigated", "reweighing", "correlation_remover", "bounded_group_loss")
+CANDIDATES = ("unmitigated", "reweighing", "correlation_remover", "bounded_group_loss", "grid_search")
+GRID_SIZE = 20  # GridSearch's grid points over the bounded group loss's multipliers (fairlearn's default is 10)
 # The column holding the group when only group labels are given (no grouping columns, e.g. the library call).
 LABEL_COLUMN = "group label"
 MULTICLASS_SUPPORT = {
@@ -46,6 +49,8 @@ MULTICLASS_SUPPORT = {
     "correlation_remover": "supported (changes the features, not the labels)",
     "exponentiated_gradient": "not supported: fairlearn's constraints (demographic parity, equalized odds) are "
                               "defined for binary classification",
+    "grid_search": "not supported: fairlearn's constraints (demographic parity, equalized odds) are defined for "
+                   "binary classification",
     "threshold_optimizer": "not supported: fairlearn's ThresholdOptimizer post-processes binary classifiers only",
 }
 
@@ -139,7 +144,7 @@ def fit_regression_candidates(estimator: Any, X_train: pd.DataFrame, y_train: An
                               X_test: pd.DataFrame, a_test: Any, *, candidates: Any = CANDIDATES,
                               loss: str = "square", upper_bound: float | None = None, seed: int = 0,
                               errors: dict[str, str] | None = None, models: dict[str, Any] | None = None,
-                              groups: GroupColumns | None = None,
+                              groups: GroupColumns | None = None, grid_size: int = GRID_SIZE,
                               ) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, ...]], float]:
     """Train every candidate on the training rows; ``(test predictions, library messages, loss bound)``.
 
@@ -163,7 +168,7 @@ def fit_regression_candidates(estimator: Any, X_train: pd.DataFrame, y_train: An
         with captured_warnings() as caught:
             try:
                 predicted, model = _fit(name, estimator, base, X_train, y_train, a_train, X_test, a_test,
-                                        loss=loss, bound=bound, seed=seed, groups=groups)
+                                        loss=loss, bound=bound, seed=seed, groups=groups, grid_size=grid_size)
                 predictions[name] = np.asarray(predicted, dtype=float)
                 if models is not None and model is not None:
                     models[name] = model
@@ -197,7 +202,8 @@ def fit_correlation_remover(estimator: Any, X_train: pd.DataFrame, y_train: Any,
 
 
 def _fit(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_train: Any, X_test: Any, a_test: Any, *,
-         loss: Any, bound: Any, seed: Any, groups: GroupColumns | None = None) -> tuple[Any, Any]:
+         loss: Any, bound: Any, seed: Any, groups: GroupColumns | None = None,
+         grid_size: int = GRID_SIZE) -> tuple[Any, Any]:
     """``(test predictions, fitted model)``: the predictions are the fitted model's."""
     from sklearn.base import clone
 
@@ -213,11 +219,18 @@ def _fit(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_tra
         AbsoluteLoss,
         BoundedGroupLoss,
         ExponentiatedGradient,
+        GridSearch,
         SquareLoss,
     )
 
     lo, hi = float(np.min(y_train)), float(np.max(y_train))
     loss_fn = SquareLoss(lo, hi) if loss == "square" else AbsoluteLoss(lo, hi)
+    if name == "grid_search":
+        search = GridSearch(clone(estimator), BoundedGroupLoss(loss_fn, upper_bound=bound), grid_size=int(grid_size),
+                            sample_weight_name=weight_keyword(estimator, name))
+        search.fit(X_train, y_train, sensitive_features=np.asarray(a_train, dtype=str))
+        best = search.predictors_[search.best_idx_]
+        return np.asarray(best.predict(X_test), dtype=float), best
     mitigator = ExponentiatedGradient(clone(estimator), BoundedGroupLoss(loss_fn, upper_bound=bound),
                                       sample_weight_name=weight_keyword(estimator, name))
     mitigator.fit(X_train, y_train, sensitive_features=np.asarray(a_train, dtype=str))

@@ -6,7 +6,8 @@ multiclass model); every candidate refits a clone of the model on the training p
 sandbox when it is a file) and is audited on the test part:
 
 - regression (:mod:`auditapp.mitigation.regression`): ``unmitigated``, ``reweighing`` (by outcome quartile),
-  ``correlation_remover``, ``bounded_group_loss`` (``ExponentiatedGradient`` with ``BoundedGroupLoss``); overall
+  ``correlation_remover``, ``bounded_group_loss`` (``ExponentiatedGradient`` with ``BoundedGroupLoss``),
+  ``grid_search`` (``GridSearch`` with the same ``BoundedGroupLoss``: one model); overall
   MAE and RMSE, the spread of group MAEs and the largest |SMD|, each with its interval;
 - multiclass: ``unmitigated``, ``reweighing`` (Kamiran–Calders weights by group × class) and
   ``correlation_remover``; accuracy with its Wilson interval, and the largest gap in any class's rate between
@@ -96,7 +97,7 @@ def fit_task_candidates(task: str, estimator: Any, X_train: pd.DataFrame, y_trai
                         X_test: pd.DataFrame, a_test: Any, *, candidates: Any, loss: str = "square",
                         upper_bound: float | None = None, seed: int = 0, export: bool = False,
                         G_train: pd.DataFrame | None = None, G_test: pd.DataFrame | None = None,
-                        bin_edges: dict[str, list[float]] | None = None) -> Fitted:
+                        bin_edges: dict[str, list[float]] | None = None, grid_size: int = reg.GRID_SIZE) -> Fitted:
     """Train each candidate (a clone of ``estimator``) on the training rows; predictions for the test rows.
 
     Runs where the estimator is: in this process for an estimator object, in the sandbox for a model file.
@@ -113,7 +114,8 @@ def fit_task_candidates(task: str, estimator: Any, X_train: pd.DataFrame, y_trai
     if task == "regression":
         predictions, messages, bound = reg.fit_regression_candidates(
             estimator, X_train, y_train, a_train, X_test, a_test, candidates=tuple(candidates), loss=loss,
-            upper_bound=upper_bound, seed=seed, errors=errors, models=models if export else None, groups=groups)
+            upper_bound=upper_bound, seed=seed, errors=errors, models=models if export else None, groups=groups,
+            grid_size=grid_size)
         return Fitted(predictions, messages, errors, bound, models)
     found: dict[str, np.ndarray] = {}
     notes: dict[str, tuple[str, ...]] = {}
@@ -157,7 +159,8 @@ def _fit_multiclass(name: str, estimator: Any, X_train: pd.DataFrame, y_train: A
 def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task: str = "auto", candidates: Any = None,
                              test_size: float = 0.3, loss: str = "square", upper_bound: float | None = None,
                              seed: int | None = None, n_boot: int = 500, grouping: Any = None,
-                             test_frame: pd.DataFrame | None = None, export: bool = False) -> TaskMitigationComparison:
+                             test_frame: pd.DataFrame | None = None, export: bool = False,
+                             grid_size: int = reg.GRID_SIZE) -> TaskMitigationComparison:
     """Split ``frame``, train every candidate of ``model`` on the training part, compare them on the test part.
 
     ``grouping``: the sensitive feature(s) whose groups the mitigations treat (default: the first sensitive
@@ -240,7 +243,8 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
     args = {"task": choice.task, "X_train": X_train, "y_train": y_train, "a_train": g_train,
             "X_test": X_test, "a_test": g_test, "candidates": list(names), "loss": loss,
             "upper_bound": upper_bound, "seed": seed, "export": bool(export),
-            "G_train": G_train.reset_index(drop=True), "G_test": G_test.reset_index(drop=True), "bin_edges": edges}
+            "G_train": G_train.reset_index(drop=True), "G_test": G_test.reset_index(drop=True), "bin_edges": edges,
+            "grid_size": int(grid_size)}
     if getattr(model, "sandboxed", False):
         fitted = Fitted(**model.runner.fit_task_candidates(args))
     else:
@@ -253,8 +257,9 @@ def compare_task_mitigations(frame: pd.DataFrame, spec: Any, model: Any, *, task
                                                       n_boot=n_boot)
         table = summary.table
         source = "the bound given" if upper_bound is not None else "the unmitigated model's overall training loss"
-        if fitted.bound is not None and "bounded_group_loss" in fitted.predictions:
-            notes.append(f"bounded_group_loss holds each group's {loss} loss at most {fitted.bound:.4g} on the "
+        bounded = [n for n in ("bounded_group_loss", "grid_search") if n in fitted.predictions]
+        if fitted.bound is not None and bounded:
+            notes.append(f"{' and '.join(bounded)} hold each group's {loss} loss at most {fitted.bound:.4g} on the "
                          f"training rows ({source}).")
     else:
         table = _multiclass_table(fitted.predictions, y_test, g_test, spec)

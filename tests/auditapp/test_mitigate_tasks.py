@@ -45,7 +45,7 @@ def _split(frame, outcome_band):
 
 
 def test_regression_candidates_are_what_sklearn_and_fairlearn_give_by_hand():
-    from fairlearn.reductions import BoundedGroupLoss, ExponentiatedGradient, SquareLoss
+    from fairlearn.reductions import BoundedGroupLoss, ExponentiatedGradient, GridSearch, SquareLoss
 
     frame = _listings()
     pipeline = _pipeline(LinearRegression()).fit(frame[FEATURES], frame["price"])
@@ -84,6 +84,13 @@ def test_regression_candidates_are_what_sklearn_and_fairlearn_give_by_hand():
     chosen = np.searchsorted(np.cumsum(weights[used]) / weights[used].sum(), u, side="right")
     np.testing.assert_allclose(comparison.predictions["bounded_group_loss"], each[np.arange(len(test)), chosen],
                                atol=1e-9)
+    # GridSearch over the same bounded group loss: the single model fairlearn picks.
+    search = GridSearch(clone(pipeline), BoundedGroupLoss(SquareLoss(y[train].min(), y[train].max()), upper_bound=bound),
+                        grid_size=20, sample_weight_name="linearregression__sample_weight")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X.iloc[train], y[train], sensitive_features=a[train])
+    np.testing.assert_allclose(comparison.predictions["grid_search"], search.predict(X.iloc[test]), atol=1e-9)
     row = comparison.table.loc["unmitigated"]
     assert row["mae_low"] < row["mae"] < row["mae_high"] and row["max_abs_smd_low"] <= row["max_abs_smd"]
 
@@ -95,6 +102,7 @@ def test_a_candidate_that_cannot_train_is_reported_and_the_others_run():
                                           from_estimator(knn), task="regression", n_boot=200)
     assert "does not take sample weights" in comparison.errors["reweighing"]
     assert "does not take sample weights" in comparison.errors["bounded_group_loss"]
+    assert "does not take sample weights" in comparison.errors["grid_search"]
     assert set(comparison.table.index) == {"unmitigated", "correlation_remover"}
 
 
@@ -194,7 +202,7 @@ def test_export_writes_what_the_comparison_shows_and_says_which_candidates_have_
                  "--export", str(folder)]) == 0
     record = json.loads(out.read_text())
     exports = record["exports"]
-    assert set(exports) == {"unmitigated", "reweighing", "correlation_remover", "bounded_group_loss"}
+    assert set(exports) == {"unmitigated", "reweighing", "correlation_remover", "bounded_group_loss", "grid_search"}
     train, test = _split(frame, pd.qcut(frame["price"], 4, labels=False))
     for name, entry in exports.items():
         table = pd.read_csv(entry["predictions"])

@@ -28,7 +28,8 @@ def test_candidates_are_audited_on_the_same_held_out_rows():
     X_tr, y_tr, a_tr, X_te, y_te, a_te = _split()
     result = compare_regression_mitigations(LinearRegression(), X_tr, y_tr, a_tr, X_te, y_te, a_te, n_boot=200)
     table = result.table
-    assert list(table.index) == ["unmitigated", "reweighing", "correlation_remover", "bounded_group_loss"]
+    assert list(table.index) == ["unmitigated", "reweighing", "correlation_remover", "bounded_group_loss",
+                                 "grid_search"]
     unmitigated = LinearRegression().fit(X_tr, y_tr).predict(X_te)
     np.testing.assert_allclose(result.predictions["unmitigated"], unmitigated)
     assert table.loc["unmitigated", "mae"] == pytest.approx(np.mean(np.abs(unmitigated - y_te)), rel=1e-12)

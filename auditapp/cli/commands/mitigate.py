@@ -51,7 +51,8 @@ def register(subparsers) -> None:
     parser.add_argument("--json", required=True, metavar="OUT", help="write the comparison as JSON")
     parser.add_argument("--task", default="auto", choices=TASK_CHOICES,
                         help="what the model predicts: binary (yes/no), regression (amounts: candidates "
-                             "unmitigated, reweighing, correlation_remover, bounded_group_loss) or multiclass "
+                             "unmitigated, reweighing, correlation_remover, bounded_group_loss, grid_search) or "
+                             "multiclass "
                              "(unmitigated, reweighing, correlation_remover); auto decides from the target and "
                              "the model, and asks when unsure")
     parser.add_argument("--loss", default="square", choices=("square", "absolute"),
@@ -136,7 +137,7 @@ def run_task(args, task: str, dataset, model) -> int:
     test_frame = read_table(args.test_data, missing_values=args.missing_values).frame if args.test_data else None
     comparison = compare_task_mitigations(
         dataset.frame, spec, model, task=task, candidates=candidates, test_size=args.test_size, loss=args.loss,
-        upper_bound=args.upper_bound, test_frame=test_frame, export=bool(args.export),
+        upper_bound=args.upper_bound, test_frame=test_frame, export=bool(args.export), grid_size=args.grid_size,
         grouping=[g.strip() for g in args.grouping.split(",") if g.strip()] if args.grouping else None)
     print(format_task_table(comparison))
     record = task_mitigation_record(comparison)
