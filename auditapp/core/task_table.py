@@ -66,5 +66,5 @@ def mitigation_rows(table: pd.DataFrame, names: dict[str, str], *, task: str = "
 
 
 def mitigation_columns(task: str = "regression") -> list[dict[str, Any]]:
-    return [{"headerName": "Candidate", "field": "candidate", "pinned": "left", "minWidth": 240}] + [
+    return [{"headerName": "Candidate", "field": "candidate", "pinned": "left", "minWidth": 320}] + [
         {"headerName": label, "field": key} for key, label in _measures(task).items()]

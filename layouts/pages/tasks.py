@@ -119,7 +119,7 @@ def layout(**_query):
              dbc.Button("Compare mitigations", id=ids.TASK_MITIGATION_BUTTON, color="secondary", className="mb-2"),
              dcc.Loading(html.Div([
                  html.P(id=ids.TASK_MITIGATION_TEXT, className="small text-muted", **{"aria-live": "polite"}),
-                 grid(ids.TASK_MITIGATION_TABLE, label="What each mitigation does", height=220,
+                 grid(ids.TASK_MITIGATION_TABLE, label="What each mitigation does", height=270,
                       columns=_EMPTY_CANDIDATES),
              ]), delay_show=200),
              help_text="Each candidate refits the model on a training part and is audited on the same held-out "
