@@ -168,13 +168,9 @@ def fit_grid_search(learner: Any, X: pd.DataFrame, y: Any, groups: Any, *, const
     return encoded.whole(unwrap(search.predictors_[search.best_idx_]))
 
 
-class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):
-    """A random mixture of fitted 0/1 classifiers: each row is decided by model ``t`` with probability ``weights[t]``.
-
-    ``predict_proba`` is the exact probability of a favourable decision (the weighted vote, fairlearn's
-    ``_pmf_predict``); ``predict`` decides each row by a seeded hash of its key (the ``row_key`` column,
-    or the row's content), so a row gets the same decision in any order (:mod:`auditapp.mitigation.draws`).
-    """
+class Mixture(BaseEstimator):
+    """A random mixture of fitted models: each row goes to model ``t`` with probability ``weights[t]``, chosen by
+    a seeded hash of the row's key (the ``row_key`` column, or the row's content: :mod:`auditapp.mitigation.draws`)."""
 
     decides_at_random = True
 
@@ -184,19 +180,33 @@ class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.row_key = row_key
 
-    def fit(self, X: Any = None, y: Any = None) -> Any:
-        """Check the mixture (its models are already fitted) and take the column names from them."""
+    def _check_mixture(self, *, named: bool) -> None:
+        """Check the models and weights; take the input columns from the models (required when ``named``)."""
         weights = np.asarray(self.weights, dtype=np.float64)
         if len(self.predictors) == 0 or weights.shape != (len(self.predictors),) or (weights < 0).any() \
                 or not np.isclose(weights.sum(), 1.0):
             raise AuditInputError("A randomized ensemble needs fitted models and non-negative weights summing to 1.")
         names = getattr(self.predictors[0], "feature_names_in_", None)
-        if names is None and self.row_key:
-            raise AuditInputError("A row key column needs models fitted on named columns (a DataFrame).")
+        if names is None and (named or self.row_key):
+            raise AuditInputError("A randomized ensemble with a row key, or of regressors, needs models fitted on "
+                                  "named columns (a DataFrame).")
         if names is not None:
             columns = list(dict.fromkeys([*map(str, names), *([self.row_key] if self.row_key else [])]))
             self.feature_names_in_ = np.asarray(columns, dtype=object)
             self.n_features_in_ = len(columns)
+
+
+class RandomizedEnsembleClassifier(ClassifierMixin, Mixture):
+    """A random mixture of fitted 0/1 classifiers: each row is decided by model ``t`` with probability ``weights[t]``.
+
+    ``predict_proba`` is the exact probability of a favourable decision (the weighted vote, fairlearn's
+    ``_pmf_predict``); ``predict`` decides each row by a seeded hash of its key (the ``row_key`` column,
+    or the row's content), so a row gets the same decision in any order (:mod:`auditapp.mitigation.draws`).
+    """
+
+    def fit(self, X: Any = None, y: Any = None) -> Any:
+        """Check the mixture (its models are already fitted) and take the column names from them."""
+        self._check_mixture(named=False)
         self.classes_ = np.array([0, 1])
         return self
 

@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from auditapp.core.errors import AuditInputError
+from auditapp.mitigation.inprocessing import Mixture
 
 
 @dataclass(frozen=True)
@@ -139,30 +140,13 @@ class DecorrelatedClassifier(ClassifierMixin, _Decorrelated):
         return result
 
 
-class RandomizedEnsembleRegressor(RegressorMixin, BaseEstimator):
+class RandomizedEnsembleRegressor(RegressorMixin, Mixture):
     """A random mixture of fitted regressors: each row is predicted by model ``t`` with probability ``weights[t]``,
     chosen by a seeded hash of the row's key (the ``row_key`` column, or the row's input columns)."""
 
-    decides_at_random = True
-
-    def __init__(self, predictors: Any = (), weights: Any = (), random_state: Any = 0, row_key: Any = None) -> None:
-        self.predictors = predictors
-        self.weights = weights
-        self.random_state = random_state
-        self.row_key = row_key
-
     def fit(self, X: Any = None, y: Any = None) -> Any:
         """Check the mixture (its models are already fitted) and take the column names from them."""
-        weights = np.asarray(self.weights, dtype=np.float64)
-        if len(self.predictors) == 0 or weights.shape != (len(self.predictors),) or (weights < 0).any() \
-                or not np.isclose(weights.sum(), 1.0):
-            raise AuditInputError("A randomized ensemble needs fitted models and non-negative weights summing to 1.")
-        names = getattr(self.predictors[0], "feature_names_in_", None)
-        if names is None:
-            raise AuditInputError("A randomized ensemble of regressors needs models fitted on named columns.")
-        columns = list(dict.fromkeys([*map(str, names), *([self.row_key] if self.row_key else [])]))
-        self.feature_names_in_ = np.asarray(columns, dtype=object)
-        self.n_features_in_ = len(columns)
+        self._check_mixture(named=True)
         return self
 
     def expected(self, X: pd.DataFrame) -> np.ndarray:
