@@ -266,8 +266,8 @@ def _fit_exponentiated_gradient(ctx: Any, notes: Any) -> Any:
     X = ctx.test[list(dict.fromkeys([*features, *([ctx.row_key] if ctx.row_key else [])]))]
     notes.append("ExponentiatedGradient returns a random mix of models. "
                  + _key_note(ctx, key_columns(list(getattr(model, "feature_names_in_", X.columns)), ctx.row_key)))
-    probabilities = model.predict_proba(X)[:, 1]
-    return _Fitted(np.asarray(model.predict(X)).astype(np.int8), probabilities, model, label, notes,
+    decisions, probabilities = model.decide(X)  # as model.predict and model.predict_proba give them
+    return _Fitted(np.asarray(decisions).astype(np.int8), probabilities, model, label, notes,
                    probabilities=probabilities)
 
 

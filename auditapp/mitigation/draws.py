@@ -42,6 +42,10 @@ def _numeric(column: pd.Series) -> np.ndarray | None:
         result2: np.ndarray | None = column.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
         return result2
     present = column.notna()
+    if present.any():  # one value that does not read as a number settles it, without coercing the column
+        first = column[present].iloc[:1]
+        if bool(pd.to_numeric(first, errors="coerce").isna().any()):
+            return None
     numbers = pd.to_numeric(column.where(present), errors="coerce")
     if bool((numbers.isna() & present).any()):
         return None

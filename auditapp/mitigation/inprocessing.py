@@ -180,6 +180,25 @@ class Mixture(BaseEstimator):
         self.random_state = random_state
         self.row_key = row_key
 
+    def _each(self, X: Any) -> list[np.ndarray]:
+        """Every model's predictions for ``X`` (float64). Models that are pipelines sharing their encoding
+        steps (the same objects, as :func:`fit_exponentiated_gradient` builds them) encode ``X`` once: each
+        pipeline's own ``predict`` would apply the very same steps to it."""
+        names = getattr(self.predictors[0], "feature_names_in_", None)
+        inputs = X if names is None or not isinstance(X, pd.DataFrame) else X.loc[:, [str(c) for c in names]]
+        encoded: dict[tuple[int, ...], Any] = {}
+        out = []
+        for model in self.predictors:
+            steps = getattr(model, "steps", None)
+            if type(model).__name__ != "Pipeline" or not steps or len(steps) < 2:
+                out.append(np.asarray(model.predict(inputs), dtype=np.float64))
+                continue
+            key = tuple(id(step) for _name, step in steps[:-1])
+            if key not in encoded:
+                encoded[key] = model[:-1].transform(inputs)
+            out.append(np.asarray(steps[-1][1].predict(encoded[key]), dtype=np.float64))
+        return out
+
     def _check_mixture(self, *, named: bool) -> None:
         """Check the models and weights; take the input columns from the models (required when ``named``)."""
         weights = np.asarray(self.weights, dtype=np.float64)
@@ -210,22 +229,21 @@ class RandomizedEnsembleClassifier(ClassifierMixin, Mixture):
         self.classes_ = np.array([0, 1])
         return self
 
-    def _model_input(self, X: Any) -> Any:
-        names = getattr(self.predictors[0], "feature_names_in_", None)
-        return X if names is None or not isinstance(X, pd.DataFrame) else X.loc[:, list(names)]
-
     def predict_proba(self, X: Any) -> Any:
-        inputs = self._model_input(X)
         p = np.zeros(len(X))
-        for model, weight in zip(self.predictors, self.weights, strict=True):
-            p += float(weight) * np.asarray(model.predict(inputs), dtype=np.float64)
+        for predicted, weight in zip(self._each(X), self.weights, strict=True):
+            p += float(weight) * predicted
         p = np.clip(p, 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: Any) -> Any:
+        return self.decide(X)[0]
+
+    def decide(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's decision (as ``predict``) and probability of a favourable one (as ``predict_proba``)."""
         from auditapp.mitigation.draws import key_columns, keyed_decisions
 
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
         columns = getattr(self, "feature_names_in_", frame.columns)
-        return keyed_decisions(self.predict_proba(X)[:, 1], frame, key_columns(list(columns), self.row_key),
-                               seed=self.random_state)
+        p = self.predict_proba(X)[:, 1]
+        return keyed_decisions(p, frame, key_columns(list(columns), self.row_key), seed=self.random_state), p

@@ -154,8 +154,7 @@ class RandomizedEnsembleRegressor(RegressorMixin, Mixture):
         return np.asarray(self._all(X) @ np.asarray(self.weights, dtype=np.float64), dtype=np.float64)
 
     def _all(self, X: pd.DataFrame) -> np.ndarray:
-        inputs = X.loc[:, [str(c) for c in self.predictors[0].feature_names_in_]]
-        return np.column_stack([np.asarray(m.predict(inputs), dtype=np.float64) for m in self.predictors])
+        return np.column_stack(self._each(X))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         from auditapp.mitigation.draws import key_columns, uniform_draws

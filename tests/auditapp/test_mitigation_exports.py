@@ -42,6 +42,14 @@ def test_row_keys_read_numbers_the_same_whatever_their_type():
                                                                                    ["sex"])[1]
     with pytest.raises(AuditInputError, match="row key column"):
         row_keys(as_int, ["applicant"])
+    # A text column is read as numbers only when every value is one: whichever value is not, first or last.
+    def keys(*values):
+        return row_keys(pd.DataFrame({"c": list(values)}), ["c"], seed=0)
+
+    number, word = keys(44.0)[0], keys("x")[0]
+    assert keys("44")[0] == number  # all numbers: read as one
+    mixed_last, mixed_first = keys(None, "44", "x"), keys("x", None, "44")
+    assert mixed_last[1] == mixed_first[2] != number and mixed_last[2] == mixed_first[0] == word
 
 
 @pytest.fixture(scope="module")

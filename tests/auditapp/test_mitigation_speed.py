@@ -50,6 +50,11 @@ def test_exponentiated_gradient_on_the_encoded_matrix_is_fairlearns_on_the_whole
                                rtol=0, atol=1e-12)
     # The mixture's models are whole pipelines again: they take the learner's own columns.
     assert all(list(m.feature_names_in_) == list(FEATURES) for m in ours.predictors)
+    # They share their encoding steps, which the mixture applies once; decide() is predict and predict_proba.
+    assert len({tuple(map(id, m[:-1])) for m in ours.predictors}) == 1
+    decisions, p = ours.decide(test[list(FEATURES)])
+    assert np.array_equal(decisions, ours.predict(test[list(FEATURES)]))
+    np.testing.assert_allclose(p, expected, rtol=0, atol=1e-12)
 
 
 def test_grid_search_on_the_encoded_matrix_is_fairlearns_on_the_whole_pipeline(people):
