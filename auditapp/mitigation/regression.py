@@ -100,9 +100,14 @@ class GroupColumns:
     bin_edges: dict[str, list[float]]
 
     @classmethod
-    def of_labels(cls, a_train: Any, a_test: Any) -> GroupColumns:
-        return cls(pd.DataFrame({LABEL_COLUMN: np.asarray(a_train, dtype=str)}),
-                   pd.DataFrame({LABEL_COLUMN: np.asarray(a_test, dtype=str)}), {})
+    def of_labels(cls, a_train: Any, a_test: Any, *, avoid: Any = ()) -> GroupColumns:
+        """The labels as one column, named :data:`LABEL_COLUMN` (with a number added if an input has that name)."""
+        taken, name, n = {str(c) for c in avoid}, LABEL_COLUMN, 1
+        while name in taken:
+            n += 1
+            name = f"{LABEL_COLUMN} {n}"
+        return cls(pd.DataFrame({name: np.asarray(a_train, dtype=str)}),
+                   pd.DataFrame({name: np.asarray(a_test, dtype=str)}), {})
 
     @property
     def columns(self) -> list[str]:
@@ -214,7 +219,7 @@ def _fit(name: Any, estimator: Any, base: Any, X_train: Any, y_train: Any, a_tra
         return model.predict(X_test), model
     if name == "correlation_remover":
         return fit_correlation_remover(estimator, X_train, y_train, X_test,
-                                       groups or GroupColumns.of_labels(a_train, a_test))
+                                       groups or GroupColumns.of_labels(a_train, a_test, avoid=X_train.columns))
     from fairlearn.reductions import (
         AbsoluteLoss,
         BoundedGroupLoss,

@@ -110,7 +110,7 @@ def fit_task_candidates(task: str, estimator: Any, X_train: pd.DataFrame, y_trai
     errors: dict[str, str] = {}
     models: dict[str, Any] = {}
     groups = (reg.GroupColumns(G_train, G_test, dict(bin_edges or {})) if G_train is not None and G_test is not None
-              else reg.GroupColumns.of_labels(a_train, a_test))
+              else reg.GroupColumns.of_labels(a_train, a_test, avoid=X_train.columns))
     if task == "regression":
         predictions, messages, bound = reg.fit_regression_candidates(
             estimator, X_train, y_train, a_train, X_test, a_test, candidates=tuple(candidates), loss=loss,

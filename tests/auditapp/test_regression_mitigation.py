@@ -54,3 +54,19 @@ def test_multiclass_in_processing_is_refused_plainly():
     with pytest.raises(AuditInputError, match="defined for binary classification"):
         check_multiclass_mitigation("exponentiated_gradient")
     check_multiclass_mitigation("reweighing")
+
+
+def test_the_correlation_remover_reads_the_group_labels_given_even_beside_an_input_of_the_same_name():
+    """Called with group labels only, the remover's model takes them as a column of its own, never in place of
+    a model input that happens to carry the column's name."""
+    from auditapp.mitigation.regression import LABEL_COLUMN
+
+    X_tr, y_tr, a_tr, X_te, y_te, a_te = _split()
+    plain = compare_regression_mitigations(LinearRegression(), X_tr, y_tr, a_tr, X_te, y_te, a_te,
+                                           candidates=("correlation_remover",), n_boot=100)
+    named = {"east": LABEL_COLUMN}  # an input named like the labels' column, holding the same numbers
+    clash = compare_regression_mitigations(LinearRegression(), X_tr.rename(columns=named), y_tr, a_tr,
+                                           X_te.rename(columns=named), y_te, a_te, candidates=("correlation_remover",),
+                                           n_boot=100)
+    np.testing.assert_allclose(clash.predictions["correlation_remover"], plain.predictions["correlation_remover"],
+                               rtol=0, atol=1e-9)
