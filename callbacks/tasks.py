@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, no_update
+from dash import Input, Output, State, callback, dcc, no_update
 
 from auditapp.core.errors import AuditInputError
 from auditapp.core.task_table import mitigation_columns, mitigation_rows, table_columns, table_rows
@@ -240,27 +240,70 @@ _MITIGATION_NAMES = {"unmitigated": "Unmitigated", "reweighing": "Reweighing (by
 
 @callback(
     Output(ids.TASK_MITIGATION_TABLE, "rowData"), Output(ids.TASK_MITIGATION_TABLE, "columnDefs"),
-    Output(ids.TASK_MITIGATION_TEXT, "children"),
+    Output(ids.TASK_MITIGATION_TEXT, "children"), Output(ids.TASK_MITIGATION_DOWNLOADS, "style"),
+    Output(ids.TASK_MITIGATION_CANDIDATE_DROPDOWN, "options"),
+    Output(ids.TASK_MITIGATION_CANDIDATE_DROPDOWN, "value"),
     Input(ids.TASK_MITIGATION_BUTTON, "n_clicks"), State(ids.TASK_CHOICES_STORE, "data"),
     State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"), prevent_initial_call=True,
 )
 def on_compare_mitigations(n_clicks, choices, state, token):
-    """Compare the mitigations: the session's model refitted on one split, or the listing-price scenario's."""
+    """Compare the mitigations: the session's model refitted on one split, or the listing-price scenario's.
+    The session's candidates can then be downloaded (model file, test predictions)."""
     if not n_clicks:
-        return no_update, no_update, no_update
+        return (no_update,) * 6
+    hidden = (HIDDEN, [], None)
     if _is_listing_scenario(state) and (choices or {}).get("prediction"):
         result = get_store().cached(("listing-mitigations", VERSION), compare_mitigations)
         return (mitigation_rows(result.table, _MITIGATION_NAMES), mitigation_columns(),
-                "The listing-price scenario: the price model refitted on last year's listings, audited on this year's.")
+                "The listing-price scenario: the price model refitted on last year's listings, audited on this "
+                "year's.", *hidden)
     if not choices:
-        return [], mitigation_columns(), "Run the audit first (with the model uploaded on Data & model)."
+        return [], mitigation_columns(), "Run the audit first (with the model uploaded on Data & model).", *hidden
     try:
         comparison = task_workspace.task_mitigations_for(get_store(), token, state, choices,
                                                          trust_pickle=settings().trust_pickle)
     except AuditInputError as exc:
-        return [], mitigation_columns(), str(exc)
+        return [], mitigation_columns(), str(exc), *hidden
+    trained = [name for name in comparison.table.index if name in comparison.predictions]
+    options = [{"label": _MITIGATION_NAMES.get(name, name), "value": name} for name in trained]
     return (mitigation_rows(comparison.table, _MITIGATION_NAMES, task=comparison.task, errors=comparison.errors),
-            mitigation_columns(comparison.task), " ".join(comparison.notes))
+            mitigation_columns(comparison.task), " ".join(comparison.notes), SHOWN if options else HIDDEN, options,
+            options[0]["value"] if options else None)
+
+
+def _task_file(what, name, choices, state, token):
+    if not name or not choices:
+        return no_update, error_alert("Compare the mitigations first, then choose a candidate.")
+    try:
+        content, filename = task_workspace.task_mitigation_file(get_store(), token, state, choices, name, what,
+                                                                trust_pickle=settings().trust_pickle)
+    except AuditInputError as exc:
+        return no_update, error_alert(str(exc))
+    return dcc.send_bytes(content, filename), None
+
+
+@callback(
+    Output(ids.TASK_MITIGATION_MODEL_DOWNLOAD, "data"),
+    Output(ids.TASK_MITIGATION_DOWNLOAD_ALERT, "children", allow_duplicate=True),
+    Input(ids.TASK_MITIGATION_MODEL_BUTTON, "n_clicks"), State(ids.TASK_MITIGATION_CANDIDATE_DROPDOWN, "value"),
+    State(ids.TASK_CHOICES_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    prevent_initial_call=True,
+)
+def download_task_model(n_clicks, name, choices, state, token):
+    """The chosen candidate's model file (skops)."""
+    return _task_file("model", name, choices, state, token)
+
+
+@callback(
+    Output(ids.TASK_MITIGATION_PREDICTIONS_DOWNLOAD, "data"),
+    Output(ids.TASK_MITIGATION_DOWNLOAD_ALERT, "children", allow_duplicate=True),
+    Input(ids.TASK_MITIGATION_PREDICTIONS_BUTTON, "n_clicks"), State(ids.TASK_MITIGATION_CANDIDATE_DROPDOWN, "value"),
+    State(ids.TASK_CHOICES_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
+    prevent_initial_call=True,
+)
+def download_task_predictions(n_clicks, name, choices, state, token):
+    """The chosen candidate's test predictions (CSV): row, group, outcome, prediction."""
+    return _task_file("predictions", name, choices, state, token)
 
 
 def _is_listing_scenario(state) -> bool:

@@ -150,6 +150,30 @@ def task_mitigations_for(store, token: str, state: dict | None, choices: dict[st
 
     def compute():
         frame, model = _inputs(store, token, state, spec, trust_pickle=trust_pickle)
-        return compare_task_mitigations(frame, spec, model, task=audit.task)
+        return compare_task_mitigations(frame, spec, model, task=audit.task, export=True)
 
     return store.cached(("task-mitigate", *_key(store, token, state, choices)), compute, token=token)
+
+
+def task_mitigation_file(store, token: str, state: dict | None, choices: dict[str, Any], name: str, what: str, *,
+                         trust_pickle: bool = False) -> tuple[bytes, str]:
+    """One candidate's model file (``what`` ``"model"``) or test predictions (``"predictions"``) from the
+    comparison the page shows, as ``(bytes, file name)``: what ``mitigate --export`` writes.
+
+    Raises
+    ------
+    AuditInputError
+        For a candidate that did not train or has no model file (the message says why).
+    """
+    import tempfile
+    from pathlib import Path
+
+    from auditapp.mitigation.task_compare import export_task_candidate
+
+    comparison = task_mitigations_for(store, token, state, choices, trust_pickle=trust_pickle)
+    with tempfile.TemporaryDirectory(prefix="auditapp-task-export-") as folder:
+        entry = export_task_candidate(comparison, name, folder)
+        path = entry["model"] if what == "model" else entry["predictions"]
+        if path is None:
+            raise AuditInputError(entry["note"] or f"The candidate '{name}' has no model file.")
+        return Path(path).read_bytes(), Path(path).name

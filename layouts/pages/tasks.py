@@ -122,6 +122,22 @@ def layout(**_query):
                  grid(ids.TASK_MITIGATION_TABLE, label="What each mitigation does", height=270,
                       columns=_EMPTY_CANDIDATES),
              ]), delay_show=200),
+             html.Div([
+                 labelled("Candidate to download", dcc.Dropdown(id=ids.TASK_MITIGATION_CANDIDATE_DROPDOWN,
+                                                                clearable=False),
+                          "Its model file and its test predictions: the rows the table's numbers come from."),
+                 dbc.Button("Download model (.skops)", id=ids.TASK_MITIGATION_MODEL_BUTTON, color="primary",
+                            outline=True, className="me-2"),
+                 dbc.Button("Download test predictions (.csv)", id=ids.TASK_MITIGATION_PREDICTIONS_BUTTON,
+                            color="primary", outline=True),
+                 dcc.Download(id=ids.TASK_MITIGATION_MODEL_DOWNLOAD),
+                 dcc.Download(id=ids.TASK_MITIGATION_PREDICTIONS_DOWNLOAD),
+                 html.Small("The model file can be uploaded on Data & model to audit it again. The correlation "
+                            "remover's file also reads each row's group column; the bounded group loss mixture "
+                            "draws each row's model by a seeded hash of the row, so a row gets the same prediction "
+                            "in any order.", className="text-muted d-block mt-1"),
+                 html.Div(id=ids.TASK_MITIGATION_DOWNLOAD_ALERT, className="mt-2"),
+             ], id=ids.TASK_MITIGATION_DOWNLOADS, className="mt-3", style={"display": "none"}),
              help_text="Each candidate refits the model on a training part and is audited on the same held-out "
                        "rows (the listing-price scenario: refitted on last year's listings, audited on this "
                        "year's). Amounts: overall error, the spread of group errors and the largest standardized "

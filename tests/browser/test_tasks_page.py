@@ -130,3 +130,16 @@ def test_a_users_own_price_model_is_explained_and_its_mitigations_compared(page,
     page.click("#task-mitigation-button")
     wait_for_text(page, "#task-mitigation-table .ag-body", "Bounded group loss", timeout=60_000)
     assert "test rows" in page.inner_text("#task-mitigation-text")
+    # The chosen candidate's model file downloads, and loads back as a model that predicts prices.
+    choose(page, "task-mitigation-candidate-dropdown", "Bounded group loss, grid search (one model)")
+    with page.expect_download() as download:
+        page.click("#task-mitigation-model-button")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "grid_search.skops"
+    from auditapp.inputs.models import load_model
+
+    assert load_model(saved.read_bytes(), filename=saved.name, sandbox=False).predict(frame.head(3)).shape == (3,)
+    import a11y  # the page with its results and download controls shown passes axe (WCAG 2.1 A/AA)
+
+    assert a11y.blocking(a11y.axe_violations(page)) == []

@@ -1,5 +1,8 @@
 """Amounts & classes page callbacks, called directly on the listing-price scenario."""
 
+import base64
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +12,8 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
+from auditapp.inputs.models import load_model
+from auditapp.service import workspace
 from callbacks import tasks
 from datasets.listing_prices import generate
 
@@ -44,7 +49,8 @@ def test_mitigation_comparison_of_the_scenario(store, token):
     loaded = tasks.on_load_listing_scenario(1, None, token)
     out = tasks.on_run_task_audit(1, loaded["kind"], loaded["target"], loaded["prediction"], loaded["sensitive"],
                                   loaded["state"], token)
-    rows, columns, text = tasks.on_compare_mitigations(1, out["choices"], loaded["state"], token)
+    rows, columns, text, downloads, options, _ = tasks.on_compare_mitigations(1, out["choices"], loaded["state"], token)
+    assert downloads == {"display": "none"} and options == []  # the scenario's comparison: nothing to download
     assert "last year's listings" in text
     by_name = {r["candidate"]: r for r in rows}
     assert set(by_name) == {"Unmitigated", "Reweighing (by outcome quartile)", "CorrelationRemover",
@@ -97,11 +103,25 @@ def test_the_page_explains_and_mitigates_the_users_own_regressor(store, token):
     assert [o["label"] for o in out["gaps"]][0].startswith("a against b")
     gap = tasks.show_task_gap(0, None, choices, state, token)
     assert "hood" in {str(x) for x in gap.data[0].x}  # the neighbourhood is one of the gap's parts
-    rows, columns, text = tasks.on_compare_mitigations(1, choices, state, token)
+    rows, columns, text, downloads, options, chosen = tasks.on_compare_mitigations(1, choices, state, token)
     assert {r["candidate"] for r in rows} == {"Unmitigated", "Reweighing (by outcome quartile)", "CorrelationRemover",
                                               "Bounded group loss", "Bounded group loss, grid search (one model)"}
     assert "test rows" in text
     assert all("[" in r["mae"] for r in rows)  # every error comes with its interval
+    # Each candidate's model file and test predictions download; the file predicts the CSV's predictions, and the
+    # CSV gives the table's MAE: what the page shows is what it hands out.
+    assert downloads is None and chosen == "unmitigated" and len(options) == 5
+    for name in ("correlation_remover", "bounded_group_loss"):
+        model_file, alert = tasks.download_task_model(1, name, choices, state, token)
+        assert alert is None and model_file["filename"] == f"{name}.skops"
+        csv, _ = tasks.download_task_predictions(1, name, choices, state, token)
+        predictions = pd.read_csv(io.BytesIO(base64.b64decode(csv["content"])))
+        frame = workspace.load_dataset(store, token, state["dataset"]).frame
+        model = load_model(base64.b64decode(model_file["content"]), filename=model_file["filename"], sandbox=False)
+        np.testing.assert_allclose(model.predict(frame.loc[predictions["row"]]), predictions["prediction"], atol=1e-9)
+        mae = float(next(r for r in rows if r["candidate"] == tasks._MITIGATION_NAMES[name])["mae"].split()[0])
+        assert np.mean(np.abs(predictions["prediction"] - predictions["price"])) == pytest.approx(mae, rel=1e-3)
+    assert tasks.download_task_model(1, None, choices, state, token)[1] is not None  # no candidate: said
 
 
 def test_a_multiclass_model_is_explained_for_the_class_the_user_chooses(store, token):
@@ -112,7 +132,7 @@ def test_a_multiclass_model_is_explained_for_the_class_the_user_chooses(store, t
     assert "Choose the class to explain" in asked["text"] and asked["gaps"] == []
     out = tasks.on_explain_task_model(1, "high", choices, state, token)
     assert "in the probability of class high" in out["text"]
-    rows, columns, _ = tasks.on_compare_mitigations(1, choices, state, token)
+    rows, columns, *_ = tasks.on_compare_mitigations(1, choices, state, token)
     assert [c["field"] for c in columns] == ["candidate", "accuracy", "max_class_rate_gap", "min_impact_ratio"]
     assert {r["candidate"] for r in rows} == {"Unmitigated", "Reweighing (by outcome quartile)", "CorrelationRemover"}
 
