@@ -271,39 +271,28 @@ def on_compare_mitigations(n_clicks, choices, state, token):
             options[0]["value"] if options else None)
 
 
-def _task_file(what, name, choices, state, token):
+@callback(
+    Output(ids.TASK_MITIGATION_MODEL_DOWNLOAD, "data"), Output(ids.TASK_MITIGATION_PREDICTIONS_DOWNLOAD, "data"),
+    Output(ids.TASK_MITIGATION_DOWNLOAD_ALERT, "children"),
+    Input(ids.TASK_MITIGATION_MODEL_BUTTON, "n_clicks"), Input(ids.TASK_MITIGATION_PREDICTIONS_BUTTON, "n_clicks"),
+    State(ids.TASK_MITIGATION_CANDIDATE_DROPDOWN, "value"), State(ids.TASK_CHOICES_STORE, "data"),
+    State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"), prevent_initial_call=True,
+)
+def download_task_file(model_clicks, predictions_clicks, name, choices, state, token, *, what=None):
+    """The chosen candidate's model file (skops) or test predictions (CSV: row, group, outcome, prediction),
+    by the button pressed."""
+    from dash import ctx
+
+    what = what or ("model" if ctx.triggered_id == ids.TASK_MITIGATION_MODEL_BUTTON else "predictions")
     if not name or not choices:
-        return no_update, error_alert("Compare the mitigations first, then choose a candidate.")
+        return no_update, no_update, error_alert("Compare the mitigations first, then choose a candidate.")
     try:
         content, filename = task_workspace.task_mitigation_file(get_store(), token, state, choices, name, what,
                                                                 trust_pickle=settings().trust_pickle)
     except AuditInputError as exc:
-        return no_update, error_alert(str(exc))
-    return dcc.send_bytes(content, filename), None
-
-
-@callback(
-    Output(ids.TASK_MITIGATION_MODEL_DOWNLOAD, "data"),
-    Output(ids.TASK_MITIGATION_DOWNLOAD_ALERT, "children", allow_duplicate=True),
-    Input(ids.TASK_MITIGATION_MODEL_BUTTON, "n_clicks"), State(ids.TASK_MITIGATION_CANDIDATE_DROPDOWN, "value"),
-    State(ids.TASK_CHOICES_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
-    prevent_initial_call=True,
-)
-def download_task_model(n_clicks, name, choices, state, token):
-    """The chosen candidate's model file (skops)."""
-    return _task_file("model", name, choices, state, token)
-
-
-@callback(
-    Output(ids.TASK_MITIGATION_PREDICTIONS_DOWNLOAD, "data"),
-    Output(ids.TASK_MITIGATION_DOWNLOAD_ALERT, "children", allow_duplicate=True),
-    Input(ids.TASK_MITIGATION_PREDICTIONS_BUTTON, "n_clicks"), State(ids.TASK_MITIGATION_CANDIDATE_DROPDOWN, "value"),
-    State(ids.TASK_CHOICES_STORE, "data"), State(ids.STATE_STORE, "data"), State(ids.SESSION_STORE, "data"),
-    prevent_initial_call=True,
-)
-def download_task_predictions(n_clicks, name, choices, state, token):
-    """The chosen candidate's test predictions (CSV): row, group, outcome, prediction."""
-    return _task_file("predictions", name, choices, state, token)
+        return no_update, no_update, error_alert(str(exc))
+    sent = dcc.send_bytes(content, filename)
+    return (sent, no_update, None) if what == "model" else (no_update, sent, None)
 
 
 def _is_listing_scenario(state) -> bool:

@@ -152,3 +152,14 @@ def graph(graph_id: str, *, height: int | None = 420, min_height: int | None = N
             html.Div(className="auditapp-chart-table", **{"data-chart": graph_id}),
         ], className="auditapp-chart-data", hidden=True),
     ], className="auditapp-chart")
+
+
+def candidate_downloads(model_button: str, predictions_button: str, model_download: str,
+                        predictions_download: str) -> list:
+    """A mitigation candidate's two downloads: its model file (skops) and its test predictions (CSV)."""
+    return [
+        dbc.Button("Download model (.skops)", id=model_button, color="primary", outline=True, className="me-2"),
+        dbc.Button("Download test predictions (.csv)", id=predictions_button, color="primary", outline=True),
+        dcc.Download(id=model_download),
+        dcc.Download(id=predictions_download),
+    ]

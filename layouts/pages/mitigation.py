@@ -6,7 +6,7 @@ from dash import dcc, html
 
 from auditapp.service.mitigation_jobs import CONSTRAINT_TEXT
 from layouts import ids
-from layouts.components import card, graph, grid, labelled, progress
+from layouts.components import candidate_downloads, card, graph, grid, labelled, progress
 
 dash.register_page(__name__, path="/mitigation", name="Mitigation", order=4, title="Mitigation · auditapp")
 
@@ -102,14 +102,9 @@ def _results() -> html.Div:
                       "Starts at the recommended candidate: the fairest mitigation on the Pareto front."),
              html.Ul(id=ids.MITIGATION_CANDIDATE_TEXT, className="small"),
              graph(ids.MITIGATION_GROUPS_GRAPH, height=420),
-             html.Div([
-                 dbc.Button("Download model (.skops)", id=ids.MITIGATION_MODEL_BUTTON, color="primary",
-                            outline=True, className="me-2"),
-                 dbc.Button("Download test predictions (.csv)", id=ids.MITIGATION_PREDICTIONS_BUTTON,
-                            color="primary", outline=True),
-                 dcc.Download(id=ids.MITIGATION_MODEL_DOWNLOAD),
-                 dcc.Download(id=ids.MITIGATION_PREDICTIONS_DOWNLOAD),
-             ], className="mt-2"),
+             html.Div(candidate_downloads(ids.MITIGATION_MODEL_BUTTON, ids.MITIGATION_PREDICTIONS_BUTTON,
+                                          ids.MITIGATION_MODEL_DOWNLOAD, ids.MITIGATION_PREDICTIONS_DOWNLOAD),
+                      className="mt-2"),
              html.Small("The model file predicts 1 for the favourable outcome and can be uploaded on Data & model "
                         "to audit it again. A randomised candidate's file decides each person by a seeded hash of "
                         "their row, so the same rows get the same decisions in any order. The CSV holds each test "

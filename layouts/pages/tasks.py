@@ -6,7 +6,7 @@ from dash import dcc, html
 
 from auditapp.figures.explain import PROXY_COLUMNS
 from layouts import ids
-from layouts.components import card, graph, grid, labelled
+from layouts.components import candidate_downloads, card, graph, grid, labelled
 
 dash.register_page(__name__, path="/tasks", name="Amounts & classes", order=8,
                    title="Amounts & classes · auditapp")
@@ -126,12 +126,8 @@ def layout(**_query):
                  labelled("Candidate to download", dcc.Dropdown(id=ids.TASK_MITIGATION_CANDIDATE_DROPDOWN,
                                                                 clearable=False),
                           "Its model file and its test predictions: the rows the table's numbers come from."),
-                 dbc.Button("Download model (.skops)", id=ids.TASK_MITIGATION_MODEL_BUTTON, color="primary",
-                            outline=True, className="me-2"),
-                 dbc.Button("Download test predictions (.csv)", id=ids.TASK_MITIGATION_PREDICTIONS_BUTTON,
-                            color="primary", outline=True),
-                 dcc.Download(id=ids.TASK_MITIGATION_MODEL_DOWNLOAD),
-                 dcc.Download(id=ids.TASK_MITIGATION_PREDICTIONS_DOWNLOAD),
+                 *candidate_downloads(ids.TASK_MITIGATION_MODEL_BUTTON, ids.TASK_MITIGATION_PREDICTIONS_BUTTON,
+                                      ids.TASK_MITIGATION_MODEL_DOWNLOAD, ids.TASK_MITIGATION_PREDICTIONS_DOWNLOAD),
                  html.Small("The model file can be uploaded on Data & model to audit it again. The correlation "
                             "remover's file also reads each row's group column; the bounded group loss mixture "
                             "draws each row's model by a seeded hash of the row, so a row gets the same prediction "

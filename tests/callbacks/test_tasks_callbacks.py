@@ -112,16 +112,16 @@ def test_the_page_explains_and_mitigates_the_users_own_regressor(store, token):
     # CSV gives the table's MAE: what the page shows is what it hands out.
     assert downloads is None and chosen == "unmitigated" and len(options) == 5
     for name in ("correlation_remover", "bounded_group_loss"):
-        model_file, alert = tasks.download_task_model(1, name, choices, state, token)
-        assert alert is None and model_file["filename"] == f"{name}.skops"
-        csv, _ = tasks.download_task_predictions(1, name, choices, state, token)
+        model_file, nothing, alert = tasks.download_task_file(1, None, name, choices, state, token, what="model")
+        assert alert is None and model_file["filename"] == f"{name}.skops" and nothing is tasks.no_update
+        _, csv, _ = tasks.download_task_file(None, 1, name, choices, state, token, what="predictions")
         predictions = pd.read_csv(io.BytesIO(base64.b64decode(csv["content"])))
         frame = workspace.load_dataset(store, token, state["dataset"]).frame
         model = load_model(base64.b64decode(model_file["content"]), filename=model_file["filename"], sandbox=False)
         np.testing.assert_allclose(model.predict(frame.loc[predictions["row"]]), predictions["prediction"], atol=1e-9)
         mae = float(next(r for r in rows if r["candidate"] == tasks._MITIGATION_NAMES[name])["mae"].split()[0])
         assert np.mean(np.abs(predictions["prediction"] - predictions["price"])) == pytest.approx(mae, rel=1e-3)
-    assert tasks.download_task_model(1, None, choices, state, token)[1] is not None  # no candidate: said
+    assert tasks.download_task_file(1, None, None, choices, state, token, what="model")[2] is not None  # said
 
 
 def test_a_multiclass_model_is_explained_for_the_class_the_user_chooses(store, token):
