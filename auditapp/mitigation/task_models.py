@@ -73,7 +73,7 @@ class _Decorrelated(BaseEstimator):
         self.group_columns = group_columns
         self.bin_edges = bin_edges
 
-    def fit(self, X: pd.DataFrame, y: Any, sample_weight: Any = None) -> Any:
+    def fit(self, X: pd.DataFrame, y: Any) -> Any:
         """Fit the remover on ``X``'s numeric model inputs and the one-hot groups, then the model on the result.
 
         ``X`` holds the model's input columns (``features``) and the group columns.
@@ -95,8 +95,7 @@ class _Decorrelated(BaseEstimator):
         remover.fit(pd.concat([inputs[numeric], groups], axis=1))
         self.remover_, self.numeric_, self.categories_, self.features_ = remover, numeric, categories, features
         model = clone(self.model)
-        model.fit(self._decorrelated(inputs, labels), y, **({} if sample_weight is None else
-                                                             {"sample_weight": sample_weight}))
+        model.fit(self._decorrelated(inputs, labels), y)
         self.fitted_ = model
         self.feature_names_in_ = np.asarray(list(dict.fromkeys([*features, *map(str, self.group_columns)])),
                                             dtype=object)
@@ -130,8 +129,8 @@ class DecorrelatedRegressor(RegressorMixin, _Decorrelated):
 class DecorrelatedClassifier(ClassifierMixin, _Decorrelated):
     """A classifier behind a CorrelationRemover fitted on the group (see the module docstring)."""
 
-    def fit(self, X: pd.DataFrame, y: Any, sample_weight: Any = None) -> Any:
-        super().fit(X, y, sample_weight)
+    def fit(self, X: pd.DataFrame, y: Any) -> Any:
+        super().fit(X, y)
         self.classes_ = self.fitted_.classes_
         return self
 
