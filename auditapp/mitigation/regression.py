@@ -85,10 +85,6 @@ def _weights(y: Any, a: Any) -> np.ndarray:
     return result
 
 
-def _one_hot(a: Any) -> pd.DataFrame:
-    return pd.get_dummies(pd.Series(np.asarray(a, dtype=str), name="sensitive"), prefix="sensitive", dtype=float)
-
-
 @dataclass(frozen=True)
 class GroupColumns:
     """The grouping's own columns for the training and test rows, and the edges any of them is binned at:

@@ -148,10 +148,6 @@ class RandomizedEnsembleRegressor(RegressorMixin, Mixture):
         self._check_mixture(named=True)
         return self
 
-    def expected(self, X: pd.DataFrame) -> np.ndarray:
-        """The mixture's mean prediction for each row (over the random choice of model)."""
-        return np.asarray(self._all(X) @ np.asarray(self.weights, dtype=np.float64), dtype=np.float64)
-
     def _all(self, X: pd.DataFrame) -> np.ndarray:
         return np.column_stack(self._each(X))
 

@@ -75,7 +75,7 @@ def run(args) -> int:
     from auditapp.mitigation.export import export_candidate, mitigation_record
 
     note_deprecated_bootstrap(args)
-    # Two model processes for a yes/no comparison's two slots, started together while the data is read.
+    # Two model processes for a comparison's two slots (the command line started them before this ran).
     processes = model_processes(args)
     dataset = model = None
     if args.task != "binary":
