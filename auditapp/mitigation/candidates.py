@@ -86,6 +86,7 @@ class MitigationContext:
     seed: int = 0
     grid_size: int = 20
     eg_max_iter: int = 50
+    inner_fits: str = "converged"  # the reductions' logistic regressions: "converged" or "as_given" (.warm)
     bins: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     row_key: str | None = None
 
@@ -262,7 +263,7 @@ def _fit_exponentiated_gradient(ctx: Any, notes: Any) -> Any:
     learner, features, label = _refit_learner(ctx, notes, fast=True)
     model = fit_exponentiated_gradient(learner, ctx.train[list(features)], ctx.y_train, ctx.groups_train,
                                        constraint=ctx.constraint, max_iter=ctx.eg_max_iter, seed=ctx.seed,
-                                       row_key=ctx.row_key)
+                                       row_key=ctx.row_key, inner_fits=ctx.inner_fits, notes=notes)
     X = ctx.test[list(dict.fromkeys([*features, *([ctx.row_key] if ctx.row_key else [])]))]
     notes.append("ExponentiatedGradient returns a random mix of models. "
                  + _key_note(ctx, key_columns(list(getattr(model, "feature_names_in_", X.columns)), ctx.row_key)))
@@ -281,7 +282,8 @@ def _fit_grid_search(ctx: Any, notes: Any) -> Any:
         raise AuditInputError(plan.skip_reason)
     notes.append(plan.note)
     model = fit_grid_search(learner, ctx.train[list(features)], ctx.y_train, ctx.groups_train,
-                            constraint=ctx.constraint, grid_size=plan.points)
+                            constraint=ctx.constraint, grid_size=plan.points, inner_fits=ctx.inner_fits,
+                            notes=notes)
     y_pred, y_score = _predict(model, ctx.test[list(features)])
     return _Fitted(y_pred, y_score, model, label, notes)
 

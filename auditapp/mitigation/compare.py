@@ -58,8 +58,13 @@ class Comparison:
         raise KeyError(f"No candidate {name!r}; have {[c.name for c in self.candidates]}")
 
 
-def _check_options(constraint: Any, candidates: Any, n_jobs: Any, grid_size: Any = 20) -> None:
-    from auditapp.mitigation.constraints import MAX_GRID_POINTS
+def _check_options(constraint: Any, candidates: Any, n_jobs: Any, grid_size: Any = 20,
+                   inner_fits: Any = "converged") -> None:
+    from auditapp.mitigation.constraints import INNER_FITS, MAX_GRID_POINTS
+
+    if inner_fits not in INNER_FITS:
+        raise AuditInputError(f"Unknown way to refit the reductions' learner '{inner_fits}'. Use one of: "
+                              f"{', '.join(INNER_FITS)}.")
 
     if not 1 <= int(grid_size) <= MAX_GRID_POINTS:
         raise AuditInputError(f"GridSearch's grid size must be between 1 and {MAX_GRID_POINTS}, got {grid_size}.")
@@ -111,6 +116,7 @@ def compare_mitigations(
     objective: str = "accuracy_score", features: Sequence[str] | None = None, grid_size: int = 20,
     row_key: str | None = None, n_jobs: int = 1, on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None, grouping: Sequence[str] | str | None = None,
+    inner_fits: str = "converged",
 ) -> Comparison:
     """Train and evaluate mitigation candidates on one shared split.
 
@@ -152,6 +158,10 @@ def compare_mitigations(
     grouping : sequence of str, optional
         The sensitive features whose groups the candidates equalise and the disparity compares. Default:
         the first sensitive feature alone; several features mean their intersection (many smaller groups).
+    inner_fits : str
+        How ExponentiatedGradient and GridSearch refit a logistic regression: ``"converged"`` (default: its
+        one optimum, solved exactly from the previous refit, :mod:`auditapp.mitigation.warm`) or
+        ``"as_given"`` (with its own solver and tolerance, exactly as fairlearn does).
 
     Returns
     -------
@@ -172,7 +182,7 @@ def compare_mitigations(
     can_refit = model is not None and model.refittable
     names = tuple(candidates) if candidates is not None else default_candidates(can_refit=can_refit,
                                                                                  constraint=constraint)
-    _check_options(constraint, names, n_jobs, grid_size)
+    _check_options(constraint, names, n_jobs, grid_size, inner_fits)
     if test_frame is None and not 0.05 <= float(test_size) <= 0.9:
         stratified_split([], test_size=test_size)
     _check_row_key(row_key, frame, test_frame)
@@ -241,6 +251,7 @@ def compare_mitigations(
         reference=dict(spec.reference),
         min_group_size=spec.min_group_size, n_boot=spec.n_boot, confidence=spec.confidence, seed=spec.seed,
         grid_size=grid_size, bins={name: tuple(b.edges or ()) for name, b in spec.bins.items()}, row_key=row_key,
+        inner_fits=inner_fits,
     )
     fingerprint = rows_fingerprint(test.index, y_test)
     split = SplitInfo(source=source, train_rows=len(train_pos), test_rows=len(y_test), seed=spec.seed,

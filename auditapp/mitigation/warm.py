@@ -1,27 +1,42 @@
-"""Warm starts for the reductions' repeated fits of a logistic regression.
+"""The reductions' repeated fits of a logistic regression, solved to convergence from the last fit.
 
-ExponentiatedGradient and GridSearch refit their learner on the same rows with other labels and weights,
-one Lagrange multiplier after another (GridSearch walks its grid in order, so neighbouring fits are
-close). :class:`WarmStarted` starts each fit of a ``LogisticRegression`` from the previous fit's
-coefficients instead of zeros. The problem is strictly convex (L2 penalty), so both starts reach the same
-optimum; only the solver's stopping point differs, within its own tolerance (``tol``). The fitted models
-handed back are plain ``LogisticRegression`` objects (:func:`unwrap`).
+ExponentiatedGradient and GridSearch refit their learner tens of times on the same rows with other labels
+and weights, one Lagrange multiplier after another (GridSearch walks its grid in order, so neighbouring fits
+are close). A logistic regression with an L2 penalty has one optimum (the problem is strictly convex); a
+solver only approaches it, and lbfgs at scikit-learn's default tolerance (1e-4) stops short of it by enough
+to move a reduction's results in the fourth digit (on Adult, ExponentiatedGradient's disparity 0.00685
+instead of 0.00650; with lbfgs run to tol=1e-9, fairlearn gives 0.00650).
 
-Only the solvers that honour ``warm_start`` with a given ``coef_`` are warm-started (not ``liblinear``),
-and only for two classes; any other learner is refitted from scratch as fairlearn does.
+:class:`Converged` refits such a learner with the same objective (same penalty ``C``, intercept and class
+weights) solved by Newton-Cholesky to a gradient below ``CONVERGED_TOL``, starting from the previous fit's
+coefficients: the reduction then gives the answer of its learner solved exactly, which fairlearn itself gives
+with the learner's own solver run to convergence, at less cost than fairlearn with the default tolerance
+(each Newton step is exact; a warm start needs a few). Newton-Cholesky forms the features' Hessian, so it is
+used up to ``NEWTON_MAX_FEATURES`` encoded columns; beyond that, and for any other learner, the learner is
+fitted as given, as fairlearn does (``inner_learner`` says which, for the candidate's note).
+
+The fitted models handed back are plain ``LogisticRegression`` objects (:func:`unwrap`) whose parameters say
+how they were solved.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-WARM_SOLVERS = frozenset({"lbfgs", "newton-cg", "newton-cholesky", "sag", "saga"})
+from auditapp.mitigation.constraints import INNER_FITS
+
+# Solvers whose objective is the penalised log-loss Newton-Cholesky minimises (liblinear also penalises
+# the intercept: another optimum).
+SAME_OBJECTIVE_SOLVERS = frozenset({"lbfgs", "newton-cg", "newton-cholesky", "sag", "saga"})
+NEWTON_MAX_FEATURES = 64
+CONVERGED_TOL = 1e-8
 
 
 class _Start:
-    """The last coefficients, shared by every clone of one :class:`WarmStarted` (a clone copies its
+    """The last coefficients, shared by every clone of one :class:`Converged` (a clone copies its
     parameters deeply; this one stays the same object, as the reduction's clones must share it)."""
 
     def __init__(self) -> None:
@@ -32,29 +47,39 @@ class _Start:
         return self
 
 
-def can_warm_start(learner: Any) -> bool:
-    """True for a binary-capable ``LogisticRegression`` whose solver takes a starting point."""
-    return type(learner).__name__ == "LogisticRegression" and type(learner).__module__.startswith("sklearn.") \
-        and learner.get_params().get("solver", "lbfgs") in WARM_SOLVERS
+def can_converge(learner: Any) -> bool:
+    """True for a scikit-learn ``LogisticRegression`` with an L2 penalty (or none named) and a solver of that
+    same objective: its optimum is unique, so solving it exactly changes nothing but the stopping point."""
+    if type(learner).__name__ != "LogisticRegression" or not type(learner).__module__.startswith("sklearn."):
+        return False
+    params = learner.get_params()
+    l1_ratio = params.get("l1_ratio")
+    return (params.get("solver", "lbfgs") in SAME_OBJECTIVE_SOLVERS and not params.get("dual", False)
+            and params.get("penalty", "deprecated") in ("deprecated", "l2")
+            and (l1_ratio is None or float(l1_ratio) == 0.0)
+            and math.isfinite(float(params.get("C", 1.0))) and float(params.get("C", 1.0)) > 0)
 
 
-class WarmStarted(ClassifierMixin, BaseEstimator):
-    """``estimator`` refitted from the coefficients of the previous fit of any clone of this object."""
+class Converged(ClassifierMixin, BaseEstimator):
+    """``estimator``'s objective solved by Newton-Cholesky to ``CONVERGED_TOL``, from the coefficients of the
+    previous fit of any clone of this object."""
 
     def __init__(self, estimator: Any = None, start: Any = None) -> None:
         self.estimator = estimator
         self.start = start
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
-        model = clone(self.estimator)
+        params = self.estimator.get_params()
+        model = clone(self.estimator).set_params(
+            solver="newton-cholesky", tol=min(float(params.get("tol", 1e-4)), CONVERGED_TOL),
+            max_iter=max(int(params.get("max_iter", 100)), 100), warm_start=True)
         start = self.start
         if start is not None and start.coef is not None and start.coef.shape[1] == X.shape[1]:
-            model.set_params(warm_start=True)
             model.coef_, model.intercept_ = start.coef.copy(), start.intercept.copy()
         model.fit(X, y, sample_weight=sample_weight)
         if start is not None and model.coef_.shape[0] == 1:
             start.coef, start.intercept = model.coef_.copy(), model.intercept_.copy()
-        self.fitted_ = model.set_params(warm_start=self.estimator.get_params()["warm_start"])
+        self.fitted_ = model.set_params(warm_start=bool(params.get("warm_start", False)))
         self.classes_ = model.classes_
         return self
 
@@ -65,11 +90,23 @@ class WarmStarted(ClassifierMixin, BaseEstimator):
         return self.fitted_.predict_proba(X)
 
 
-def warm(learner: Any) -> Any:
-    """``learner`` wrapped for warm starts when it allows them, else ``learner`` itself."""
-    return WarmStarted(learner, _Start()) if can_warm_start(learner) else learner
+def inner_learner(learner: Any, n_features: int, inner_fits: str = "converged") -> tuple[Any, str | None]:
+    """The learner a reduction refits, and a note saying how when it is not fitted as given.
+
+    ``inner_fits`` is ``"converged"`` (a logistic regression the reductions may solve exactly, on at most
+    ``NEWTON_MAX_FEATURES`` encoded columns, is wrapped in :class:`Converged`) or ``"as_given"``.
+    """
+    if inner_fits not in INNER_FITS:
+        raise ValueError(f"inner_fits must be one of {INNER_FITS}, got {inner_fits!r}")
+    if inner_fits == "as_given" or not can_converge(learner) or int(n_features) > NEWTON_MAX_FEATURES:
+        return learner, None
+    solver = learner.get_params().get("solver", "lbfgs")
+    note = (f"Each of its logistic regressions is solved to convergence (Newton-Cholesky from the previous fit, "
+            f"gradient below {CONVERGED_TOL:g}): the optimum your model's {solver} solver approaches, so the "
+            "result does not depend on where a solver stops.")
+    return Converged(learner, _Start()), note
 
 
 def unwrap(model: Any) -> Any:
-    """The plain fitted model inside a :class:`WarmStarted` (anything else as it is)."""
-    return model.fitted_ if isinstance(model, WarmStarted) else model
+    """The plain fitted model inside a :class:`Converged` (anything else as it is)."""
+    return model.fitted_ if isinstance(model, Converged) else model

@@ -45,6 +45,10 @@ def register(subparsers) -> None:
                              "hash of it (default: of the row's content)")
     parser.add_argument("--grid-size", type=int, default=20, metavar="N",
                         help="GridSearch's smallest grid (it gets at least the 2^dimensions fairlearn recommends)")
+    parser.add_argument("--inner-fits", default="converged", choices=("converged", "as_given"),
+                        help="how exponentiated_gradient and grid_search refit a logistic regression: converged "
+                             "(default: solved to its optimum, from the previous refit; faster) or as_given (its "
+                             "own solver and tolerance, as fairlearn does)")
     parser.add_argument("--jobs", type=int, default=1, help="candidates run side by side (at most 2)")
     parser.add_argument("--export", metavar="DIR",
                         help="write every candidate's model (skops) and test predictions (CSV) here")
@@ -94,7 +98,7 @@ def run(args) -> int:
     comparison = compare_mitigations(
         dataset.frame, spec, model, constraint=args.constraint, candidates=candidates,
         test_size=args.test_size, test_frame=test_frame, objective=args.objective, n_jobs=args.jobs,
-        row_key=args.row_key, grid_size=args.grid_size,
+        row_key=args.row_key, grid_size=args.grid_size, inner_fits=args.inner_fits,
         grouping=[g.strip() for g in args.grouping.split(",") if g.strip()] if args.grouping else None,
         on_progress=lambda name, status, _result: log.info("%s: %s", name, status),
     )
