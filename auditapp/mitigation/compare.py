@@ -49,6 +49,7 @@ class Comparison:
     grouping: tuple[str, ...] = ()
     group_sizes: GroupSizes | None = None
     target: str = ""
+    inner_fits: str = "converged"  # how the reductions refitted a logistic regression (mitigation.warm)
 
     def candidate(self, name: str) -> CandidateResult:
         """The result of one candidate by name."""
@@ -266,7 +267,7 @@ def compare_mitigations(
     return Comparison(constraint=constraint, disparity_metric=DISPARITY[constraint], split=split,
                       candidates=results, pareto=pareto_front(results), cancelled=cancelled,
                       notes=tuple(notes), test_rows=test_rows, grouping=chosen, group_sizes=sizes,
-                      target=spec.target)
+                      target=spec.target, inner_fits=inner_fits)
 
 
 def _warm_up(model: Any, names: Any, n_jobs: int) -> None:

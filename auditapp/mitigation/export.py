@@ -207,7 +207,7 @@ def mitigation_record(comparison: Any) -> dict[str, Any]:
                   "test_rows_sha256": split.test_rows_sha256},
         "candidates": candidates, "pareto": list(comparison.pareto), "cancelled": list(comparison.cancelled),
         "notes": list(comparison.notes), "decision_rule": DECISION_RULE,
-        "grouping": list(comparison.grouping),
+        "grouping": list(comparison.grouping), "inner_fits": comparison.inner_fits,
         "groups": [] if comparison.group_sizes is None else [
             {"group": str(g), "train_rows": int(r["train_rows"]), "test_rows": int(r["test_rows"]),
              "test_favourable": int(r["test_favourable"]), "small": bool(r["small"])}

@@ -165,3 +165,40 @@ def test_converged_reductions_are_fairlearns_with_the_learner_solved_to_converge
     np.testing.assert_allclose(ours_gs[-1].coef_, best[-1].coef_, rtol=0, atol=1e-6)
     np.testing.assert_array_equal(ours_gs.predict(X_test), best.predict(X_test))
     assert ours_gs[-1].solver == "newton-cholesky" and ours_gs[-1].tol == 1e-8
+
+
+def test_the_comparison_says_how_its_reductions_refitted_and_as_given_is_fairlearns_own(people):
+    from fairlearn.reductions import DemographicParity, ExponentiatedGradient
+
+    from auditapp.core.errors import AuditInputError
+    from auditapp.core.spec import AuditSpec
+    from auditapp.inputs.models import from_estimator
+    from auditapp.mitigation.compare import compare_mitigations
+    from auditapp.mitigation.export import mitigation_record
+
+    train, test = people
+    frame = pd.concat([train, test], ignore_index=True)
+    model = from_estimator(default_learner(train, FEATURES).fit(train[list(FEATURES)], train["y"]))
+    spec = AuditSpec(target="y", sensitive=("sex",), seed=0, n_boot=100)
+    records = {}
+    for inner_fits in ("converged", "as_given"):
+        comparison = compare_mitigations(frame, spec, model, candidates=["exponentiated_gradient", "grid_search"],
+                                         inner_fits=inner_fits)
+        record = mitigation_record(comparison)
+        assert record["inner_fits"] == inner_fits
+        said = [any("solved to convergence" in n for n in c["notes"]) for c in record["candidates"]]
+        assert said == [inner_fits == "converged"] * 2
+        records[inner_fits] = comparison
+    # as_given: fairlearn's ExponentiatedGradient on the same training rows, its expectation on the test rows.
+    split = records["as_given"].split
+    rows = frame.iloc[split.train_positions]
+    with quiet_fairlearn():
+        eg = ExponentiatedGradient(default_learner(train, FEATURES), DemographicParity(), eps=0.01, max_iter=50,
+                                   sample_weight_name="classify__sample_weight").fit(
+                                       rows[list(FEATURES)], rows["y"].to_numpy(), sensitive_features=rows["sex"])
+        expected = eg._pmf_predict(frame.iloc[split.test_positions][list(FEATURES)])[:, 1]
+    y_test = frame["y"].to_numpy()[split.test_positions]
+    accuracy = float(np.mean(np.where(y_test == 1, expected, 1 - expected)))
+    assert abs(records["as_given"].candidate("exponentiated_gradient").accuracy.value - accuracy) < 1e-12
+    with pytest.raises(AuditInputError, match="converged, as_given"):
+        compare_mitigations(frame, spec, model, candidates=["grid_search"], inner_fits="exact")
