@@ -101,9 +101,9 @@ def inner_learner(learner: Any, n_features: int, inner_fits: str = "converged") 
     if inner_fits == "as_given" or not can_converge(learner) or int(n_features) > NEWTON_MAX_FEATURES:
         return learner, None
     solver = learner.get_params().get("solver", "lbfgs")
-    note = (f"Each of its logistic regressions is solved to convergence (Newton-Cholesky from the previous fit, "
-            f"gradient below {CONVERGED_TOL:g}): the optimum your model's {solver} solver approaches, so the "
-            "result does not depend on where a solver stops.")
+    note = (f"Each logistic regression it refits is solved to convergence, at its one optimum (Newton-Cholesky "
+            f"from the previous fit, gradient below {CONVERGED_TOL:.0e}), which its own {solver} solver only "
+            "approaches: the result does not depend on where a solver happens to stop.")
     return Converged(learner, _Start()), note
 
 
