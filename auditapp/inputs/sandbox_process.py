@@ -19,14 +19,7 @@ from collections import deque
 from typing import Any
 
 from auditapp.core.errors import AuditInputError, LimitExceededError, UntrustedModelError
-from auditapp.inputs.sandbox_codec import (
-    DeadlineExceeded,
-    ProtocolError,
-    decode,
-    encode,
-    read_frame,
-    write_frame,
-)
+from auditapp.inputs.sandbox_frames import DeadlineExceeded, ProtocolError, read_frame, write_frame
 from auditapp.inputs.sandbox_platform import CHILD_ENV, python_command
 
 log = logging.getLogger("auditapp.inputs.sandbox")
@@ -110,6 +103,9 @@ class ModelProcess:
         return self._exchange(task, args, deadline, progress)
 
     def _exchange(self, task: str, args: dict[str, Any], deadline: float, progress: Any) -> Any:
+        # The codec (NumPy, pandas) is imported by the first request, not to start a process (sandbox_frames).
+        from auditapp.inputs.sandbox_codec import decode, encode
+
         max_bytes = self.limits.reply_mb * 1024**2
         sent, updates = False, 0
         try:

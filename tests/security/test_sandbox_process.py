@@ -361,3 +361,19 @@ def test_a_command_ends_the_processes_it_started_ahead_and_did_not_use(tmp_path,
                  "--target", "y", "--sensitive", "g", "--jobs", "2", "--json", str(tmp_path / "out.json")])
     assert code != 0 and "missing.csv" in capsys.readouterr().err
     assert sandbox.default_pool().processes() == []
+
+
+def test_starting_model_processes_ahead_imports_neither_numpy_nor_pandas_here():
+    """The command line starts its model processes first thing (issue 19); the spawn must not wait for this
+    process to import NumPy and pandas (the codec), or the processes start ~0.2 s later."""
+    import subprocess
+    import sys
+
+    code = ("import sys, time\nfrom auditapp.inputs import sandbox\npool = sandbox.default_pool()\n"
+            "pool.prestart(1, preload=False)\ndeadline = time.monotonic() + 60\n"
+            "while not pool.processes() and time.monotonic() < deadline:\n    time.sleep(0.01)\n"
+            "print(len(pool.processes()), sorted(m for m in ('numpy', 'pandas', 'pyarrow') if m in sys.modules))\n"
+            "pool.close()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "1 []"
