@@ -26,6 +26,9 @@ UNSUPERVISED = frozenset({
     "MissingIndicator", "VarianceThreshold",
 })
 _CONTAINERS = frozenset({"ColumnTransformer", "Pipeline"})
+# fairlearn's reductions refuse sparse features: a sparse encoding (one-hot's default) is handed to them dense up to
+# this many cells (200 MB of float64); a larger one is not split off (they refit the whole pipeline, as fairlearn does).
+DENSE_CELLS_MAX = 25_000_000
 
 
 def _unsupervised(step: Any) -> bool:
@@ -81,8 +84,9 @@ def encode_once(learner: Any, X: Any) -> Encoded:
     Returns
     -------
     Encoded
-        ``split`` False (and ``matrix`` the untouched ``X``) when the learner is not a pipeline or has a
-        step that may read the labels.
+        ``split`` False (and ``matrix`` the untouched ``X``) when the learner is not a pipeline, has a
+        step that may read the labels, or encodes to a sparse matrix of more than ``DENSE_CELLS_MAX`` cells
+        (a smaller sparse matrix is made dense: the same numbers, which fairlearn's reductions accept).
     """
     from sklearn.base import clone
     from sklearn.pipeline import Pipeline
@@ -93,5 +97,10 @@ def encode_once(learner: Any, X: Any) -> Encoded:
         return Encoded((), X, learner, None)
     prefix = Pipeline([(name, clone(step)) for name, step in steps[:-1]])
     matrix = prefix.fit_transform(X)  # exactly what the pipeline's last step would be fitted on
+    if hasattr(matrix, "toarray"):  # a sparse matrix (e.g. one-hot): fairlearn's reductions take dense features
+        rows, columns = matrix.shape
+        if rows * columns > DENSE_CELLS_MAX:
+            return Encoded((), X, learner, None)  # the whole pipeline, which takes its own sparse matrix
+        matrix = matrix.toarray()
     name, last = steps[-1]
     return Encoded(tuple(prefix.steps), matrix, clone(last), name)

@@ -202,3 +202,48 @@ def test_the_comparison_says_how_its_reductions_refitted_and_as_given_is_fairlea
     assert abs(records["as_given"].candidate("exponentiated_gradient").accuracy.value - accuracy) < 1e-12
     with pytest.raises(AuditInputError, match="converged, as_given"):
         compare_mitigations(frame, spec, model, candidates=["grid_search"], inner_fits="exact")
+
+
+def _sparse_learner(**classify):
+    """A pipeline whose one-hot encoding is sparse (scikit-learn's default), as users' pipelines often are."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    encode = make_column_transformer((StandardScaler(), ["hours"]), (OneHotEncoder(), ["job"]), sparse_threshold=1.0)
+    return Pipeline([("encode", encode), ("classify", LogisticRegression(**classify))])
+
+
+@pytest.mark.parametrize("inner_fits", ["as_given", "converged"])
+def test_a_sparse_encoding_gives_fairlearns_answer_on_the_whole_pipeline(people, inner_fits, monkeypatch):
+    """fairlearn's reductions refuse sparse features: the encoded rows go to them dense (before, a pipeline
+    with a sparse one-hot encoding failed both reductions with a TypeError)."""
+    import scipy.sparse as sp
+    from fairlearn.reductions import DemographicParity, ExponentiatedGradient, GridSearch
+
+    import auditapp.mitigation.design as design
+
+    train, test = people
+    X, y, sex = train[["hours", "job"]], train["y"].to_numpy(), train["sex"].to_numpy()
+    assert sp.issparse(_sparse_learner()[:-1].fit_transform(X))
+    solved = {} if inner_fits == "as_given" else {"tol": 1e-11, "max_iter": 100_000}
+    with quiet_fairlearn():
+        eg = ExponentiatedGradient(_sparse_learner(**solved), DemographicParity(), eps=0.01, max_iter=50,
+                                   sample_weight_name="classify__sample_weight").fit(X, y, sensitive_features=sex)
+        gs = GridSearch(_sparse_learner(**solved), DemographicParity(), grid_size=20,
+                        sample_weight_name="classify__sample_weight").fit(X, y, sensitive_features=sex)
+        expected = eg._pmf_predict(test[["hours", "job"]])[:, 1]
+    ours_eg = fit_exponentiated_gradient(_sparse_learner(), X, y, sex, constraint="demographic_parity",
+                                         inner_fits=inner_fits)
+    ours_gs = fit_grid_search(_sparse_learner(), X, y, sex, constraint="demographic_parity", inner_fits=inner_fits)
+    # As given: fairlearn's own fits on the same numbers, dense instead of sparse (rounding only); converged: the
+    # optimum, within the tolerance fairlearn's lbfgs run to the end reaches it.
+    tolerance = 1e-12 if inner_fits == "as_given" else 1e-6
+    np.testing.assert_allclose(ours_eg.predict_proba(test[["hours", "job"]])[:, 1], expected, rtol=0, atol=tolerance)
+    best = gs.predictors_[gs.best_idx_]
+    np.testing.assert_allclose(ours_gs[-1].coef_, best[-1].coef_, rtol=0, atol=tolerance)
+    np.testing.assert_array_equal(ours_gs.predict(test[["hours", "job"]]), best.predict(test[["hours", "job"]]))
+    # A sparse encoding too large to hold dense is not split off: the reductions refit the whole pipeline.
+    monkeypatch.setattr(design, "DENSE_CELLS_MAX", 10)
+    assert not encode_once(_sparse_learner(), X).split
