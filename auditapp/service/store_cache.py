@@ -1,19 +1,21 @@
 """The result cache of the artifact store: shared by content, found only by the sessions granted it.
 
-Values are cached under a digest of their key: in an in-process LRU bounded in items and in bytes
-(``auditapp.core.sizes``), and, unless too large, pickled into the backend (local disk or Redis) so every
-process shares them. A session finds a result only if it computed it or was granted it; the grants
+Values are cached under a digest of their key and of auditapp's source (``engine_fingerprint``): in an
+in-process LRU bounded in items and in bytes (``auditapp.core.sizes``), and, unless too large, pickled into
+the backend (local disk or Redis) so every process shares them. A session finds a result only if it computed it or was granted it; the grants
 live in the backend next to the session's index.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from auditapp.core.errors import AuditInputError
@@ -173,5 +175,18 @@ class ResultCache:
         return self._memory_used
 
 
+@functools.cache
+def engine_fingerprint() -> str:
+    """A digest of auditapp's own source files. Results are cached under it too, so a result computed by other
+    code (before an upgrade, or by a process running another version) is never found: a fix or a changed
+    default shows at once instead of a stale number. Processes of one deployment run the same files and share
+    their results."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def _digest(key: tuple) -> str:
-    return hashlib.sha256(repr(key).encode()).hexdigest()
+    return hashlib.sha256((engine_fingerprint() + repr(key)).encode()).hexdigest()

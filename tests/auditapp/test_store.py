@@ -103,6 +103,23 @@ def test_result_cache_is_shared_and_computes_once(make_store):
     assert len(calls) == 1
 
 
+def test_a_result_cached_by_other_code_is_never_found(make_store, monkeypatch):
+    """After an upgrade (or beside a process running another version), a result computed by other code is not
+    served: the cache is keyed by auditapp's source too, so the new code computes its own."""
+    import auditapp.service.store_cache as store_cache
+
+    first, second = make_store(machine="a"), make_store(machine="b")
+    token = first.new_session()
+    assert first.cached(("k", 1), lambda: "old result", token=token) == "old result"
+    fingerprint = store_cache.engine_fingerprint()
+    assert len(fingerprint) == 64 and fingerprint == store_cache.engine_fingerprint()
+    monkeypatch.setattr(store_cache, "engine_fingerprint", lambda: "0" * 64)  # the source changed
+    assert second.peek(("k", 1)) is None and first.peek(("k", 1)) is None
+    assert second.cached(("k", 1), lambda: "new result", token=token) == "new result"
+    monkeypatch.undo()
+    assert first.peek(("k", 1)) == "old result"  # the old code still finds its own
+
+
 def test_expiry_removes_unused_artifacts_but_not_pinned_ones(make_store):
     store = make_store(ttl=100)
     token = store.new_session()
