@@ -285,7 +285,7 @@ def compare_mitigations(data: Data, *, target: str, sensitive: str | Sequence[st
     """Train and evaluate mitigation candidates (pre-, in- and post-processing) on one shared split.
 
     ``options`` go to :func:`auditapp.mitigation.compare.compare_mitigations` (``candidates``, ``test_size``,
-    ``grid_size``, ``n_jobs`` ...). Returns a :class:`auditapp.mitigation.compare.Comparison`.
+    ``grid_size``, ``inner_fits``, ``n_jobs`` ...). Returns a :class:`auditapp.mitigation.compare.Comparison`.
     """
     from auditapp.mitigation.compare import compare_mitigations as compare
 
