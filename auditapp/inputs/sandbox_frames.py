@@ -125,4 +125,3 @@ def _ready(fd: int, seconds: float, *, write: bool) -> bool:
     poller = select.poll()
     poller.register(fd, select.POLLOUT if write else select.POLLIN)
     return bool(poller.poll(max(0, int(seconds * 1000))))
-

@@ -53,11 +53,10 @@ def can_converge(learner: Any) -> bool:
     if type(learner).__name__ != "LogisticRegression" or not type(learner).__module__.startswith("sklearn."):
         return False
     params = learner.get_params()
-    l1_ratio = params.get("l1_ratio")
+    l1_ratio, C = params.get("l1_ratio"), float(params.get("C", 1.0))
     return (params.get("solver", "lbfgs") in SAME_OBJECTIVE_SOLVERS and not params.get("dual", False)
             and params.get("penalty", "deprecated") in ("deprecated", "l2")
-            and (l1_ratio is None or float(l1_ratio) == 0.0)
-            and math.isfinite(float(params.get("C", 1.0))) and float(params.get("C", 1.0)) > 0)
+            and (l1_ratio is None or float(l1_ratio) == 0.0) and math.isfinite(C) and C > 0)
 
 
 class Converged(ClassifierMixin, BaseEstimator):

@@ -14,6 +14,7 @@ from auditapp.cli.commands.audit import (
 )
 from auditapp.cli.commands.audit_task import TASK_CHOICES
 from auditapp.core.errors import AuditInputError
+from auditapp.mitigation.constraints import INNER_FITS
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def register(subparsers) -> None:
                              "hash of it (default: of the row's content)")
     parser.add_argument("--grid-size", type=int, default=20, metavar="N",
                         help="GridSearch's smallest grid (it gets at least the 2^dimensions fairlearn recommends)")
-    parser.add_argument("--inner-fits", default="converged", choices=("converged", "as_given"),
+    parser.add_argument("--inner-fits", default="converged", choices=INNER_FITS,
                         help="how exponentiated_gradient and grid_search refit a logistic regression: converged "
                              "(default: solved to its optimum, from the previous refit; faster) or as_given (its "
                              "own solver and tolerance, as fairlearn does)")
