@@ -75,6 +75,7 @@ def fit_threshold_rules(scores: Any, y: Any, groups: Any, *, constraint: str, ob
     from fairlearn.postprocessing import ThresholdOptimizer
 
     from auditapp.mitigation.learners import quiet_fairlearn
+    from auditapp.mitigation.tradeoff import exact_tradeoff_curves
 
     if constraint not in THRESHOLD_CONSTRAINTS:
         raise AuditInputError(
@@ -88,7 +89,7 @@ def fit_threshold_rules(scores: Any, y: Any, groups: Any, *, constraint: str, ob
         estimator=ScoreColumn().fit(X), constraints=constraint, objective=objective, prefit=True,
         predict_method="predict_proba", grid_size=grid_size,
     )
-    with quiet_fairlearn():
+    with quiet_fairlearn(), exact_tradeoff_curves():
         optimizer.fit(X, np.asarray(y, dtype=np.int64), sensitive_features=pd.Series(np.asarray(groups).astype(str)))
     rules: dict[str, tuple[float, ...]] = {}
     for group, rule in optimizer.interpolated_thresholder_.interpolation_dict.items():
