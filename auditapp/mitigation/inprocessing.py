@@ -30,21 +30,21 @@ REDUCTION_CONSTRAINTS = {
 
 
 def make_constraint(name: str, *, difference_bound: float | None = None) -> Any:
-    """The fairlearn moment for a constraint name.
+    """The fairlearn moment for a constraint name (its per-iteration steps on arrays, :mod:`.moments`).
 
     Raises
     ------
     AuditInputError
         For an unknown name.
     """
-    import fairlearn.reductions as reductions
+    from auditapp.mitigation.moments import ARRAY_MOMENTS
 
     if name not in REDUCTION_CONSTRAINTS:
         raise AuditInputError(
             f"Unknown constraint '{name}'. Use one of: {', '.join(REDUCTION_CONSTRAINTS)}."
         )
     kwargs = {} if difference_bound is None else {"difference_bound": difference_bound}
-    return getattr(reductions, REDUCTION_CONSTRAINTS[name])(**kwargs)
+    return ARRAY_MOMENTS[name](**kwargs)
 
 
 def _weight_name(learner: Any) -> str:

@@ -32,13 +32,15 @@ def people():
 
 @pytest.mark.parametrize("constraint", ["demographic_parity", "equalized_odds"])
 def test_exponentiated_gradient_on_the_encoded_matrix_is_fairlearns_on_the_whole_pipeline(people, constraint):
+    import fairlearn.reductions
     from fairlearn.reductions import ExponentiatedGradient
 
-    from auditapp.mitigation.inprocessing import make_constraint
+    from auditapp.mitigation.inprocessing import REDUCTION_CONSTRAINTS
 
     train, test = people
     X, y = train[list(FEATURES)], train["y"].to_numpy()
-    reduction = ExponentiatedGradient(default_learner(train, FEATURES), make_constraint(constraint), eps=0.01,
+    moment = getattr(fairlearn.reductions, REDUCTION_CONSTRAINTS[constraint])()  # fairlearn's own moment
+    reduction = ExponentiatedGradient(default_learner(train, FEATURES), moment, eps=0.01,
                                       max_iter=50, sample_weight_name="classify__sample_weight")
     with quiet_fairlearn():
         reduction.fit(X, y, sensitive_features=train["sex"])
