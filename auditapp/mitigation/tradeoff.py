@@ -28,7 +28,7 @@ CHECKED_FAIRLEARN = "0.15.0"
 _SWAP = threading.Lock()
 
 
-def _metric(name: str, tp: np.ndarray, fp: np.ndarray, tn: np.ndarray, fn: np.ndarray) -> np.ndarray:
+def _metric(name: str, tp: Any, fp: Any, tn: Any, fn: Any) -> Any:
     """fairlearn's ``METRIC_DICT[name]`` on count arrays (exact integers as float64: the same divisions)."""
     positives, negatives, n = tp + fn, tn + fp, tp + tn + fp + fn
     if name == "selection_rate":
