@@ -170,3 +170,33 @@ def test_the_command_with_a_model_file_leaves_scikit_learn_to_the_model_processe
     names = [c["name"] for c in record["candidates"]]
     assert {"baseline", "exponentiated_gradient", "grid_search", "threshold_optimizer"} <= set(names)
     assert all(c.get("error") is None for c in record["candidates"]), record["candidates"]
+
+
+def test_a_freed_slot_gets_the_next_candidate_before_the_previous_ones_evaluation():
+    import sys
+    from types import SimpleNamespace
+
+    from auditapp.mitigation.schedule import SWITCH_SECONDS, run_threaded
+
+    started, seen_after_trained, intervals = [], {}, []
+    release = threading.Event()
+
+    def run(ctx, name, trained):
+        started.append(name)
+        intervals.append(sys.getswitchinterval())
+        if name == "grid_search":
+            release.wait(5)  # holds its slot until exponentiated_gradient's evaluation has begun
+        trained()
+        seen_after_trained[name] = list(started)  # what had started when trained() returned
+        if name == "exponentiated_gradient":
+            release.set()
+        return SimpleNamespace(error=None)
+
+    before = sys.getswitchinterval()
+    results, cancelled = run_threaded(None, ["exponentiated_gradient", "grid_search", "reweighing"], 2,
+                                      _Events(), lambda: False, run, poll_seconds=5.0)
+    assert set(results) == {"exponentiated_gradient", "grid_search", "reweighing"} and cancelled == ()
+    # trained() itself handed the slot on: reweighing had started before exponentiated_gradient went on
+    # to its evaluation (the scheduling loop was asleep for up to 5 s)
+    assert "reweighing" in seen_after_trained["exponentiated_gradient"]
+    assert max(intervals) <= SWITCH_SECONDS and sys.getswitchinterval() == before
