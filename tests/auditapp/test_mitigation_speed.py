@@ -142,6 +142,45 @@ def test_a_converged_refit_is_the_learners_optimum_reached_from_the_last_one(peo
     assert inner_learner(user, 5, "as_given") == (user, None)
 
 
+def test_the_symmetric_hessian_is_scikit_learns_and_is_used_only_inside_a_converged_fit(people):
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression, _linear_loss
+
+    from auditapp.mitigation import warm
+
+    rng = np.random.default_rng(4)
+    X, W = rng.normal(size=(3000, 23)), rng.uniform(0, 3, size=3000)
+    W[::7] = 0.0
+    original = getattr(_linear_loss.sandwich_dot, "auditapp_original", _linear_loss.sandwich_dot)
+    expected = original(X, W)
+    ours = warm.symmetric_sandwich(X, W)
+    assert np.array_equal(ours, ours.T)
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-10)
+    train, _test = people
+    Z = encode_once(default_learner(train, FEATURES), train[list(FEATURES)]).matrix
+    y = train["y"].to_numpy()
+    used = []
+    real = warm.symmetric_sandwich
+
+    def counting(X, W):
+        used.append(X.shape)
+        return real(X, W)
+
+    warm.symmetric_sandwich = counting
+    try:
+        learner, _note = warm.inner_learner(LogisticRegression(), Z.shape[1])
+        fitted = warm.unwrap(clone(learner).fit(Z, y, sample_weight=rng.uniform(0.2, 2.0, size=len(y))))
+        assert used and all(shape == Z.shape for shape in used)  # every Hessian of the fit, this way
+        del used[:]
+        LogisticRegression(solver="newton-cholesky").fit(Z, y)  # anyone else's fit: scikit-learn's own
+        assert used == [] and fitted.n_iter_[0] >= 1
+    finally:
+        warm.symmetric_sandwich = real
+    # outside a Converged fit the installed function is scikit-learn's, bit for bit
+    assert np.array_equal(_linear_loss.sandwich_dot(X, W), expected)
+    assert np.array_equal(_linear_loss.sandwich_dot(X, -W), original(X, -W))
+
+
 def test_converged_reductions_are_fairlearns_with_the_learner_solved_to_convergence(people):
     from fairlearn.reductions import DemographicParity, ExponentiatedGradient, GridSearch
 
