@@ -40,19 +40,35 @@ def skops_io() -> ModuleType:
     (``trusted=``), and skops trusts those plus its defaults. So skops is imported with the discovery
     answering no estimators: its default list is empty and the trusted names are exactly the approved ones
     (stricter, never looser). The discovery function is put back right after.
+
+    It also lists every ufunc of ``scipy.special`` as trusted by default (~0.1 s). None of them is on
+    auditapp's allow-list, so when the importing thread is the process's only one (a model process starting:
+    nobody else can look), skops sees a ``scipy.special`` with nothing in it while it imports, and that list
+    is empty too. (With scipy < 2.0, the version pinned, skops' probe for scipy 2's ufunc wrappers finds
+    none either way.)
     """
     loaded = sys.modules.get("skops.io")
     if loaded is not None:
         return loaded
+    import scipy
     import sklearn.utils as sklearn_utils
 
     with _SKOPS_IMPORT:
         discover = sklearn_utils.all_estimators
         sklearn_utils.all_estimators = _no_estimators
+        alone = threading.active_count() == 1
+        special = scipy.__dict__.get("special")
+        if alone:
+            scipy.special = ModuleType("scipy.special")  # type: ignore[attr-defined]
         try:
             import skops.io as imported
         finally:
             sklearn_utils.all_estimators = discover
+            if alone:
+                if special is None:
+                    del scipy.special  # type: ignore[attr-defined]
+                else:
+                    scipy.special = special  # type: ignore[attr-defined]
     module: ModuleType = imported
     return module
 

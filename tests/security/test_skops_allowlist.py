@@ -193,7 +193,8 @@ def test_real_models_load_through_the_exact_allow_list(real_models, kind):
 
 
 def test_skops_trusts_exactly_the_names_the_allow_list_approves():
-    """skops is imported without scikit-learn's estimator discovery (a fifth of a model process's start-up):
+    """skops is imported without scikit-learn's estimator discovery (a fifth of a model process's start-up)
+    and, alone in its process, without scanning scipy.special's ufuncs (another ~0.1-0.2 s):
     its own default trust list is then empty, so a load trusts exactly the approved names. In a fresh
     interpreter, as a model process imports it."""
     import subprocess
@@ -206,9 +207,17 @@ import sklearn.utils, skops.io._trusted_types as trusted
 from sklearn.linear_model import LogisticRegression
 assert trusted.SKLEARN_ESTIMATOR_TYPE_NAMES == []
 assert len(sklearn.utils.all_estimators()) > 100  # put back for everyone else
+# alone in its process, it imported skops with an empty scipy.special: no scipy ufunc is trusted by default
+import numpy as np, scipy, scipy.special
+assert trusted.SCIPY_UFUNC_TYPE_NAMES == [] and scipy.special.expit(0.0) == 0.5  # the real module is back
+assert len(trusted.NUMPY_UFUNC_TYPE_NAMES) > 50
 data = sio.dumps(LogisticRegression().fit([[0.0], [1.0]], [0, 1]))
 approved = approved_skops_types(data, name="lr.skops")
 assert sio.loads(data, trusted=approved).predict([[1.0]]).tolist() == [1]
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+logged = sio.dumps(make_pipeline(FunctionTransformer(np.log1p), LogisticRegression()).fit([[0.0], [3.0]], [0, 1]))
+assert sio.loads(logged, trusted=approved_skops_types(logged, name="log.skops")).predict([[3.0]]).tolist() == [1]
 try:
     sio.loads(data, trusted=[n for n in approved if not n.endswith("LogisticRegression")])
 except Exception as exc:
@@ -217,3 +226,15 @@ except Exception as exc:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "UntrustedTypesFoundException"
+    # with another thread running (which could look at scipy.special meanwhile), scipy.special is left alone
+    threaded = """
+import threading, time
+threading.Thread(target=time.sleep, args=(5,), daemon=True).start()
+from auditapp.inputs.allowlist import skops_io
+skops_io()
+import skops.io._trusted_types as trusted
+print(len(trusted.SCIPY_UFUNC_TYPE_NAMES) > 50)
+"""
+    done = subprocess.run([sys.executable, "-c", threaded], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
