@@ -161,7 +161,7 @@ def compare_mitigations(
         the first sensitive feature alone; several features mean their intersection (many smaller groups).
     inner_fits : str
         How ExponentiatedGradient and GridSearch refit a logistic regression: ``"converged"`` (default: its
-        one optimum, solved exactly from the previous refit, :mod:`auditapp.mitigation.warm`) or
+        one optimum, solved exactly from the nearest earlier refit, :mod:`auditapp.mitigation.warm`) or
         ``"as_given"`` (with its own solver and tolerance, exactly as fairlearn does).
 
     Returns

@@ -134,6 +134,12 @@ def test_a_converged_refit_is_the_learners_optimum_reached_from_the_last_one(peo
         np.testing.assert_allclose(fitted.intercept_, exact.intercept_, atol=1e-6)
     again = unwrap(clone(learner).fit(Z, y, sample_weight=weights))  # the same problem: starts at its optimum
     assert again.n_iter_[0] <= 1 < fitted.n_iter_[0]
+    # A refit starts from the nearest problem solved before, not just the last one (ExponentiatedGradient
+    # goes back to earlier multipliers): after another problem, the first one again starts at its optimum.
+    flipped = unwrap(clone(learner).fit(Z, 1 - y, sample_weight=weights[::-1]))
+    back = unwrap(clone(learner).fit(Z, y, sample_weight=weights))
+    assert back.n_iter_[0] <= 1 < flipped.n_iter_[0]
+    np.testing.assert_allclose(back.coef_, again.coef_, atol=1e-8)
     # Only a penalised log-loss with one optimum is solved exactly; anything else is refitted as given.
     for other in (LogisticRegression(solver="liblinear"), LogisticRegression(l1_ratio=1.0, solver="saga"),
                   LogisticRegression(C=np.inf), LogisticRegression(dual=True, solver="liblinear")):

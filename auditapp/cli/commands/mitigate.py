@@ -48,7 +48,7 @@ def register(subparsers) -> None:
                         help="GridSearch's smallest grid (it gets at least the 2^dimensions fairlearn recommends)")
     parser.add_argument("--inner-fits", default="converged", choices=INNER_FITS,
                         help="how exponentiated_gradient and grid_search refit a logistic regression: converged "
-                             "(default: solved to its optimum, from the previous refit; faster) or as_given (its "
+                             "(default: solved to its optimum, from the nearest earlier refit; faster) or as_given (its "
                              "own solver and tolerance, as fairlearn does)")
     parser.add_argument("--jobs", type=int, default=1, help="candidates run side by side (at most 2)")
     parser.add_argument("--export", metavar="DIR",
