@@ -204,8 +204,10 @@ def _fit_baseline_refit(ctx: Any, notes: Any) -> Any:
     if ctx.estimator is None or not ctx.can_refit:
         raise AuditInputError(f"The uploaded model cannot be refitted ({ctx.score_source}); "
                               "drop 'baseline_refit' from the candidates.")
+    from auditapp.mitigation.design import fit_whole
+
     features = list(ctx.model_features)
-    model = clone(ctx.estimator).fit(ctx.train[features], ctx.y_train)
+    model = fit_whole(clone(ctx.estimator), ctx.train[features], ctx.y_train)
     y_pred, y_score = _predict(model, ctx.test[features])
     return _Fitted(y_pred, y_score, model, f"uploaded model's learner ({_kind(model)})", notes)
 

@@ -73,7 +73,9 @@ def fit_with_weights(estimator: Any, X: pd.DataFrame, y: Any, weights: Any) -> A
             f"{type(estimator).__name__} cannot take sample weights, so reweighing cannot train it. "
             "Use a learner whose fit accepts sample_weight."
         )
-    return estimator.fit(X, y, **{name: np.asarray(weights, dtype=np.float64)})
+    from auditapp.mitigation.design import fit_whole
+
+    return fit_whole(estimator, X, y, **{name: np.asarray(weights, dtype=np.float64)})
 
 
 def correlation_remover_pipeline(frame: pd.DataFrame, features: Any, sensitive: Any, learner: Any, *, alpha: float = 1.0) -> Any:

@@ -294,3 +294,32 @@ def test_a_sparse_encoding_gives_fairlearns_answer_on_the_whole_pipeline(people,
     # A sparse encoding too large to hold dense is not split off: the reductions refit the whole pipeline.
     monkeypatch.setattr(design, "DENSE_CELLS_MAX", 10)
     assert not encode_once(_sparse_learner(), X).split
+
+
+def test_candidates_in_one_process_share_the_encoding_of_the_same_rows_and_fit_the_same_models(people):
+    from sklearn.base import clone
+
+    from auditapp.mitigation.design import fit_whole
+
+    train, test = people
+    X, y = train[list(FEATURES)], train["y"].to_numpy()
+    learner = default_learner(train, FEATURES)
+    first, again = encode_once(clone(learner), X), encode_once(clone(learner), X.copy())
+    # the same rows (another frame object) and the same steps: the fitted encoding and matrix are shared
+    assert first.split and again.matrix is first.matrix and again.steps[0][1] is first.steps[0][1]
+    assert again.learner is not first.learner and not first.matrix.flags.writeable
+    changed = X.copy()
+    changed.iloc[0, changed.columns.get_loc("hours")] += 1.0
+    assert encode_once(clone(learner), changed).matrix is not first.matrix  # other rows: encoded anew
+    other_steps = clone(learner).set_params(**{f"{learner.steps[0][0]}__n_jobs": 1})
+    assert encode_once(other_steps, X).matrix is not first.matrix  # other parameters: encoded anew
+    # a whole pipeline fitted on the shared encoding is the pipeline fitted as it is, bit for bit
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, size=len(y))
+    name = f"{learner.steps[-1][0]}__sample_weight"
+    ours = fit_whole(clone(learner), X, y, **{name: weights})
+    theirs = clone(learner).fit(X, y, **{name: weights})
+    assert np.array_equal(ours.predict_proba(test[list(FEATURES)]), theirs.predict_proba(test[list(FEATURES)]))
+    assert np.array_equal(ours[-1].coef_, theirs[-1].coef_)
+    # a sparse encoding is not densified for a whole fit: the pipeline is fitted as it is
+    sparse = fit_whole(_sparse_learner(), train[["hours", "job"]], y)
+    assert np.array_equal(sparse[-1].coef_, _sparse_learner().fit(train[["hours", "job"]], y)[-1].coef_)
