@@ -9,7 +9,7 @@ side of each task is :class:`auditapp.inputs.sandboxed_model.SandboxedModel`.
 | (first message) | ``models.load_model`` in this process: allow-list, trust, ONNX checks | description |
 | ``predict`` | predicted labels and/or class probabilities | arrays |
 | ``explainer`` / ``explain`` | the SHAP explainer auditapp would build, on rows sent | method; SHAP arrays |
-| ``fit_candidate`` | one mitigation candidate's training on the sent split | predictions, skops bytes |
+| ``fit_candidate`` | one mitigation candidate's training on the split sent (or kept from the last call, by key) | predictions, skops bytes |
 | ``fit_task_candidates`` | a regression/multiclass model's candidates on the sent split | test predictions |
 | ``model_loop`` | the selective-labels loop retraining clones of the model | per-round rates |
 """
@@ -28,6 +28,9 @@ _EXPLAINERS_KEPT = 4
 Progress = Callable[..., None]  # progress(fraction) or progress(fraction, message)
 
 
+KEPT_CONTEXTS = 1  # one comparison's split at a time: it is sent again when another comparison comes
+
+
 @dataclass
 class LoadedModel:
     """The model this process serves, what it told its parent, and explainers already built."""
@@ -35,6 +38,7 @@ class LoadedModel:
     model: Any  # the AuditModel loaded in this process
     info: dict[str, Any]
     explainers: OrderedDict[str, Any] = field(default_factory=OrderedDict)
+    contexts: OrderedDict[str, Any] = field(default_factory=OrderedDict)  # mitigation splits, by their key
 
 
 def preload_scikit_learn() -> None:
@@ -114,7 +118,17 @@ def fit_candidate(state: LoadedModel, args: dict[str, Any], progress: Progress) 
 
     from auditapp.mitigation.candidates import FITTERS, MitigationContext
 
-    fields = dict(args["context"])
+    key, sent = args.get("context_key"), args.get("context")
+    if sent is None:  # the same split as an earlier candidate of the comparison: kept here
+        if not isinstance(key, str) or key not in state.contexts:
+            return {"unknown_context": True}
+        fields = state.contexts[key]
+    else:
+        fields = dict(sent)
+        if isinstance(key, str):
+            state.contexts[key] = fields
+            while len(state.contexts) > KEPT_CONTEXTS:
+                state.contexts.popitem(last=False)
     ctx = MitigationContext(**fields, estimator=state.model.estimator)
     from auditapp.mitigation.export import decision_text
     from auditapp.mitigation.library_warnings import captured_warnings

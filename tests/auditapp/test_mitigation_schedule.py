@@ -89,10 +89,14 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
     sandboxed = load_model(sio.dumps(pipeline), filename="pipeline.skops", scope="schedule-test")
     before = set(default_pool().processes())
     training, trained, most, guard, call = set(), set(), [0], threading.Lock(), SandboxPool.call
+    rows_sent, keys = [], set()
 
     def counted(pool, ref, task, args=None, **kwargs):  # candidates in training at once, by name
         name = (args or {}).get("name") if task == "fit_candidate" else None
         with guard:
+            if task == "fit_candidate":
+                keys.add(args["context_key"])
+                rows_sent.append("context" in args)
             training.add(name)
             trained.add(name)
             most[0] = max(most[0], len(training - {None}))
@@ -113,6 +117,8 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
     assert "baseline" not in trained and "grid_search" in trained and events.most_running() >= 3
     started = set(default_pool().processes()) - before
     assert len(started) == 1  # the second model process; the first was started by load_model
+    # The split's rows cross to each of the two model processes once; later candidates name it by its key.
+    assert len(keys) == 1 and sum(rows_sent) == 2 and len(rows_sent) >= 2 + len(trained - {None})
 
 
 def test_the_command_reports_a_bad_dataset_before_a_bad_model_file(tmp_path, capsys):
