@@ -1,7 +1,5 @@
 """``python -m auditapp.cli``."""
 
-import sys
+from auditapp.cli.main import console
 
-from auditapp.cli.main import main
-
-sys.exit(main())
+console()

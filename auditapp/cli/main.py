@@ -24,6 +24,10 @@ COMMANDS = ("serve", "audit", "demo", "explain", "mitigate", "simulate", "verify
             "ll144", "adverse-impact", "fair-lending", "infer-race", "keygen")
 
 
+LONG_RUNNING = frozenset({"serve"})
+_ran: dict[str, str | None] = {"command": None}
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors exit with the bad-input status (2), as argparse does."""
 
@@ -75,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     limit_threads()
     parser = build_parser()
     args = parser.parse_args(argv)
+    _ran["command"] = args.command
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -99,5 +104,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
 
 
+def console() -> None:
+    """The ``auditapp`` program: :func:`main`, then the process ends without tearing the interpreter down.
+
+    Everything a command produces is written, flushed and closed before :func:`main` returns (files are
+    written whole, then renamed into place), and its model processes end with it (bubblewrap's
+    ``--die-with-parent``, ``PR_SET_PDEATHSIG``): the teardown (freeing every module and array, ~0.05 s
+    after a mitigation comparison) has nothing left to do for the user. An exception that escapes
+    :func:`main` (Ctrl-C) still exits the usual way, and so does ``serve``.
+    """
+    status = main()
+    if _ran["command"] in LONG_RUNNING:  # a server's own shutdown (its workers, its stores) is left to run
+        sys.exit(status)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

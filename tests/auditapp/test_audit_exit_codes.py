@@ -113,3 +113,25 @@ def test_cli_exits_3_when_a_required_criterion_cannot_be_evaluated_anywhere(tmp_
     saved = json.loads(record.read_text(encoding="utf-8"))
     assert saved["verdicts"]["overall"] == "inconclusive"
     assert saved["verdicts"]["unevaluated_required"] == ["selection_rate ratio vs highest group"]
+
+
+@pytest.mark.parametrize("case", ["fail", "inconclusive"])
+def test_the_program_exits_with_the_commands_status_and_all_its_output(case, tmp_path):
+    """The installed program ends without the interpreter's teardown: its status, its files and everything
+    it printed are there all the same."""
+    import subprocess
+    import sys
+
+    data, record = tmp_path / "data.csv", tmp_path / "out.json"
+    _frame(CASES[case][0]).to_csv(data, index=False)
+    done = subprocess.run([sys.executable, "-m", "auditapp.cli", "audit", "--data", str(data), "--target", "hired",
+                           "--sensitive", "group", "--prediction", "pred", "--bootstrap", "300", "--policy",
+                           "four-fifths", "--json", str(record)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == CASES[case][1], done.stderr
+    assert json.loads(record.read_text(encoding="utf-8"))["verdicts"]["overall"] == case
+    assert done.stdout.strip() and done.stdout.endswith("\n")  # the table, to its last line
+    bad = subprocess.run([sys.executable, "-m", "auditapp.cli", "audit", "--data", str(data), "--target", "nope",
+                          "--sensitive", "group", "--prediction", "pred"],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert bad.returncode == 2 and "nope" in bad.stderr
