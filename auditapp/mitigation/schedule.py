@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-# Rough relative cost (ExponentiatedGradient and GridSearch refit their learner 20 times or more; on Adult
-# ThresholdOptimizer takes ~0.5 s, CorrelationRemover ~0.3 s, a refit or reweighing ~0.2 s).
-COST = {"exponentiated_gradient": 10, "grid_search": 9, "correlation_remover": 3, "reweighing": 2,
-        "baseline_refit": 2, "threshold_optimizer": 4, "baseline": 1}
+# Rough relative cost, from a model process's training times on Adult (ExponentiatedGradient ~0.95 s and
+# GridSearch ~0.87 s refit their learner 20 times or more; CorrelationRemover ~0.25 s, ThresholdOptimizer
+# ~0.12 s, a refit or reweighing ~0.1 s on the shared encoding).
+COST = {"exponentiated_gradient": 10, "grid_search": 9, "correlation_remover": 3, "threshold_optimizer": 1.5,
+        "reweighing": 1, "baseline_refit": 1, "baseline": 1}
 FIRST = "baseline"
 # While candidates run, the interpreter lock changes hands every 0.5 ms rather than Python's 5 ms: a thread
 # that sends the next candidate to a freed model process otherwise waits ~50 ms for it behind the thread
