@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike
 
 from auditapp.core.intervals import (
     MIN_DENOMINATOR,
+    bisect_levels,
     diff_interval,
     normal_two_sided_p,
     ratio_interval,
@@ -226,26 +227,34 @@ def _per_group(parts: Sequence[Part], confidence: float) -> SpreadEstimate:
         ratio = float(e.min() / e.max()) if e.max() > 0 else NAN
         r_low, r_high = (float(v) for v in ratios[0])
     # The test: the largest z at which two groups' intervals still do not overlap, as a level.
-    lo_z, hi_z = 0.0, 40.0
     if _per_group_bounds(parts, 0.0)[0] <= 0:
         p_value = 1.0
     else:
-        for _ in range(_BISECTIONS):
-            mid = (lo_z + hi_z) / 2
-            if _per_group_bounds(parts, mid)[0] > 0:
-                lo_z = mid
-            else:
-                hi_z = mid
-        each = float(normal_two_sided_p(lo_z))
+        lo_z, _ = bisect_levels(lambda z: _intervals_apart(parts, z), 0.0, 40.0, _BISECTIONS)
+        each = float(normal_two_sided_p(float(lo_z)))
         p_value = min(1.0, 1 - (1 - each) ** total)
     return SpreadEstimate(value, max(0.0, float(gap_low)), float(gap_high), ratio, r_low, r_high,
                           float(p_value), "per_group", int(max(e.size for e in estimates)), int(total))
 
 
+def _intervals_apart(parts: Sequence[Part], z: np.ndarray) -> np.ndarray:
+    """Per critical value in ``z``: do two groups' intervals at it not overlap (``_per_group_bounds``' gap > 0)?
+
+    The parts see ``z`` as a column, so each returns one row of groups per critical value."""
+    column = np.reshape(z, (-1, 1))
+    widest = None
+    for part in parts:
+        _, lo, hi = part(column)  # type: ignore[arg-type]  # the parts work element-wise on arrays
+        gap = np.max(lo, axis=-1) - np.min(hi, axis=-1)
+        widest = gap if widest is None else np.where(gap > widest, gap, widest)  # as max() of the gaps
+    apart: np.ndarray = np.reshape(widest, np.shape(z)) > 0
+    return apart
+
+
 def _subset(part: Part, keep: np.ndarray) -> Part:
     def at(z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         e, lo, hi = part(z)
-        return e[keep], lo[keep], hi[keep]
+        return e[..., keep], lo[..., keep], hi[..., keep]
     return at
 
 

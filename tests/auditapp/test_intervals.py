@@ -161,3 +161,68 @@ def test_mover_p_value_inverts_its_interval():
 
 def test_floor_is_stated():
     assert MIN_DENOMINATOR == 10
+
+
+def _one_at_a_time(move_low, low, high, iterations):
+    """Plain bisection: one midpoint per element per step."""
+    lo, hi = np.array(low, dtype=float), np.array(high, dtype=float)
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        move = move_low(mid)
+        lo, hi = np.where(move, mid, lo), np.where(move, hi, mid)
+    return lo, hi
+
+
+@pytest.mark.parametrize("size", [1, 3, 40, 300])
+@pytest.mark.parametrize("iterations", [7, 50, 56, 60, 62])
+def test_bisect_levels_gives_one_at_a_time_bisection_bit_for_bit(size, iterations):
+    """Several levels per call walk the same midpoints: the brackets are plain bisection's, even for a
+    predicate that is not monotone (a path through the tree, not a search of sorted points)."""
+    from auditapp.core.intervals import bisect_levels
+
+    rng = np.random.default_rng(size * 100 + iterations)
+    low, high = rng.uniform(-5, 0, size), rng.uniform(0, 5, size)
+    root = rng.uniform(-5, 5, size)
+
+    def monotone(points):
+        return points < root
+
+    def erratic(points):  # a fixed pseudo-random answer per point value
+        bits = np.asarray(points, dtype=np.float64).view(np.uint64)
+        return ((bits * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(61)) % np.uint64(2) == 1
+
+    for predicate in (monotone, erratic):
+        got = bisect_levels(predicate, low, high, iterations)
+        want = _one_at_a_time(predicate, low, high, iterations)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    lo, hi = bisect_levels(monotone, low, high, 60)
+    assert np.all((lo <= root) & (root <= hi) | (root < low) | (root > high))
+
+
+def test_intervals_and_audit_equal_plain_bisection(monkeypatch):
+    """Every bisection of an audit (score intervals, exact ends, MOVER p-values, per-group spread tests) gives
+    the numbers that one midpoint per call gives (``_TREE_POINTS = 1`` forces one level per call)."""
+    import auditapp.core.intervals as intervals
+
+    x1, n1, x2, n2 = _tables(60, 11, low=0)
+    x1[::5] = np.minimum(x1[::5], 2)
+    z = np.linspace(0.5, 3.5, x1.size)
+    rng = np.random.default_rng(12)
+    rows = 6000
+    y, p = rng.integers(0, 2, rows), (rng.random(rows) < 0.4).astype(int)
+    features = pd.DataFrame({"many": rng.choice([f"g{i}" for i in range(45)], rows),
+                             "few": rng.choice(["a", "b", "c"], rows)})
+
+    def everything():
+        audit = compute_audit(y, p, features, min_group_size=30)
+        frames = [frame for g in audit.groupings for frame in (g.groups, g.disparities, g.criteria)]
+        return [*intervals.diff_interval(x1, n1, x2, n2, z), *intervals.ratio_interval(x1, n1, x2, n2, z),
+                *intervals.proportion_interval(x1, n1, z), mover_p_value([(x1, n1), (x2, n2)], [0.5, -0.5]),
+                *(frame.select_dtypes("number").to_numpy(dtype=float) for frame in frames)]
+
+    levels = everything()
+    monkeypatch.setattr(intervals, "_TREE_POINTS", 1)
+    plain = everything()
+    assert len(levels) == len(plain)
+    for got, want in zip(levels, plain, strict=True):
+        np.testing.assert_array_equal(got, want)
