@@ -242,11 +242,13 @@ def _intervals_apart(parts: Sequence[Part], z: np.ndarray) -> np.ndarray:
 
     The parts see ``z`` as a column, so each returns one row of groups per critical value."""
     column = np.reshape(z, (-1, 1))
-    widest = None
+    widest: np.ndarray | None = None
     for part in parts:
         _, lo, hi = part(column)  # type: ignore[arg-type]  # the parts work element-wise on arrays
         gap = np.max(lo, axis=-1) - np.min(hi, axis=-1)
         widest = gap if widest is None else np.where(gap > widest, gap, widest)  # as max() of the gaps
+    if widest is None:
+        raise ValueError("No parts to compare.")
     apart: np.ndarray = np.reshape(widest, np.shape(z)) > 0
     return apart
 
