@@ -113,7 +113,6 @@ report.append("processes " + " ".join(sorted(p for p in os.listdir("/proc") if p
 def test_a_model_loads_and_runs_with_the_garbage_collector_on(limits):
     """The model process starts with the collector off for its own imports (a faster start); a model's
     code, from its loading on, runs with it on, so cycles a model makes are collected as anywhere."""
-    limits(processes=4)
     probe = ("import gc, sys\n"
              "report = ['collector ' + ('on' if gc.isenabled() else 'off'), 'preloaded ' + str('skops.io' in sys.modules)]")
     expected = {"collector on"}
