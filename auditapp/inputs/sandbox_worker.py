@@ -12,7 +12,6 @@ a message, never as a traceback or an object.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import resource
 import signal
@@ -113,7 +112,6 @@ def serve(channel: _Channel, *, idle_seconds: float, preload: bool = False) -> i
 
     if preload:
         preload_scikit_learn()
-    gc.enable()  # off since ``main`` began: only while our own imports ran, never while a model loads or runs
     parts = read_frame(channel.read_fd, idle=idle_seconds)
     if parts is None:
         return 0
@@ -144,10 +142,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-seconds", type=float, required=True)
     parser.add_argument("--preload", action="store_true")
     args = parser.parse_args(argv)
-    # The imports before the model arrives (NumPy, pandas, scikit-learn, skops: ~1 s of a fresh process's
-    # start) create objects that live as long as the process; collecting cycles among them on the way costs
-    # ~10% of that time for nothing. ``serve`` turns the collector back on before it reads the model.
-    gc.disable()
     _set_limits(args.memory_mb, args.cpu_seconds)
     os.nice(NICENESS)
     _die_with_parent()

@@ -110,21 +110,6 @@ report.append("processes " + " ".join(sorted(p for p in os.listdir("/proc") if p
     assert not (tmp_path / "written").exists()
 
 
-def test_a_model_loads_and_runs_with_the_garbage_collector_on(limits):
-    """The model process starts with the collector off for its own imports (a faster start); a model's
-    code, from its loading on, runs with it on, so cycles a model makes are collected as anywhere."""
-    probe = ("import gc, sys\n"
-             "report = ['collector ' + ('on' if gc.isenabled() else 'off'), 'preloaded ' + str('skops.io' in sys.modules)]")
-    expected = {"collector on"}
-    assert set(load_model(model_reporting(probe), filename="probe.pkl", trust_pickle=True).feature_names) == {
-        *expected, "preloaded False"}  # a process started for this model
-    pool = sandbox.default_pool()
-    pool.prestart(1, preload=True)
-    _wait_for(lambda: len(pool._spares) == 1)
-    model = load_model(model_reporting(probe), filename="probe.pkl", trust_pickle=True, scope="ahead")
-    assert set(model.feature_names) == {*expected, "preloaded True"}  # one started ahead, its imports done
-
-
 def test_a_model_process_yields_the_cpu_to_the_apps_own_processes():
     from auditapp.inputs.sandbox_worker import NICENESS
 
