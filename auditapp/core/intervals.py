@@ -40,11 +40,12 @@ def bisect_levels(move_low: Callable[[np.ndarray], np.ndarray], low: ArrayLike, 
     """Bisection of every element's bracket ``[low, high]`` (``iterations`` halvings), several levels per call.
 
     ``move_low(points)`` gets points shaped like ``low`` or ``(P, *low.shape)`` and says, per point, whether the
-    root lies above it (the bracket's low end moves up to it); it must work element-wise. Each call evaluates a whole tree of midpoints, every one
-    computed as one-at-a-time bisection computes it (``(lo + hi) / 2`` of its parent's half), then walks it:
-    the brackets are one-at-a-time bisection's, in about ``iterations / depth`` calls instead of
-    ``iterations`` (the depth is chosen so that a call sees at most ``_TREE_POINTS`` points). For the small
-    arrays of an audit (a few groups) a call costs what one midpoint costs, so this is several times faster.
+    root lies above it (the bracket's low end moves up to it); it must work element-wise. Each call evaluates
+    a whole tree of midpoints, every one computed as one-at-a-time bisection computes it (``(lo + hi) / 2`` of
+    its parent's half), then walks it: the brackets are one-at-a-time bisection's, in about
+    ``iterations / depth`` calls instead of ``iterations`` (the depth is chosen so that a call sees at most
+    ``_TREE_POINTS`` points). For the small arrays of an audit (a few groups) a call costs what one midpoint
+    costs, so this is several times faster.
     """
     lo, hi = np.array(low, dtype=np.float64), np.array(high, dtype=np.float64)
     shape = lo.shape
