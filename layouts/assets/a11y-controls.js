@@ -105,6 +105,22 @@
     content.dispatchEvent(new KeyboardEvent("keydown", {key: "Escape", code: "Escape", bubbles: true}));
   }
 
+  // Dash's dropdown button opens its list on the keyup of Enter or ArrowDown (and, when searchable, of
+  // any printable key such as Space). A key that picks an option closes the list on keydown and focus goes
+  // back to the button before the key is released: its keyup would reopen the list at once (measured: 4 in
+  // 15 keyboard picks). The button never sees that one keyup.
+  function swallowKeyUp(key) {
+    var once = function (up) {
+      if (up.key !== key) { return; }
+      window.removeEventListener("keyup", once, true);
+      if (up.target.closest && up.target.closest("button.dash-dropdown")) {
+        up.preventDefault();
+        up.stopPropagation();
+      }
+    };
+    window.addEventListener("keyup", once, true);
+  }
+
   document.addEventListener("keydown", function (event) {
     var content = event.target.closest && event.target.closest(".dash-dropdown-content");
     if (!content) { return; }
@@ -130,6 +146,7 @@
     } else if (option && (event.key === "Enter" || event.key === " ")) {
       event.preventDefault();
       event.stopPropagation();
+      if (!event.repeat) { swallowKeyUp(event.key); }
       var box = option.querySelector("input");
       var owner = content.closest(".dash-dropdown-wrapper");
       var ownerButton = owner && owner.querySelector("button.dash-dropdown");
