@@ -155,6 +155,25 @@ class ModelRef:
         return data
 
 
+class Kept:
+    """An argument a model process keeps after it was sent (the last one only): a mitigation comparison's
+    split, which every candidate of the comparison trains on.
+
+    ``SandboxPool.call`` sends ``name`` = ``build()`` (built once) only to a process whose last kept
+    argument is not ``key``; the task still answers when it no longer has it, and the caller then sends it.
+    """
+
+    def __init__(self, name: str, key: str, build: Callable[[], Any]) -> None:
+        self.name, self.key, self._build = name, key, build
+        self._value: Any = None
+        self._built = False
+
+    def value(self) -> Any:
+        if not self._built:
+            self._value, self._built = self._build(), True
+        return self._value
+
+
 class SandboxPool:
     """Model processes of this auditapp process, at most ``limits.max_children``, reused per model."""
 
@@ -172,10 +191,12 @@ class SandboxPool:
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditapp-sandbox-start")
 
     def call(self, ref: ModelRef, task: str, args: dict[str, Any] | None = None, *, timeout: float | None = None,
-             progress: Progress | None = None) -> Any:
+             progress: Progress | None = None, kept: Kept | None = None) -> Any:
         """Run ``task`` on the model ``ref`` in a sandboxed process and return its decoded answer.
 
-        ``task`` ``"describe"`` returns what the process said when it loaded the model.
+        ``task`` ``"describe"`` returns what the process said when it loaded the model. With ``kept``, an
+        argument the process keeps once sent (:class:`Kept`) is built and sent only to a process that was
+        not the last one sent it.
 
         Raises
         ------
@@ -195,7 +216,12 @@ class SandboxPool:
                 if task == "describe":
                     healthy = True
                     return dict(child.info)
-                value = child.request(task, args or {}, deadline=deadline, progress=progress)
+                sent = dict(args or {})
+                if kept is not None and child.kept != kept.key:
+                    sent[kept.name] = kept.value()
+                value = child.request(task, sent, deadline=deadline, progress=progress)
+                if kept is not None and kept.name in sent:
+                    child.kept = kept.key
                 healthy = True
                 return value
             except ModelProcessFailed as failed:

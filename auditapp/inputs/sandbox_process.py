@@ -71,6 +71,7 @@ class ModelProcess:
         self.uses = 0
         self.last_used = time.monotonic()
         self.info: dict[str, Any] = {}
+        self.kept: str | None = None  # the key of the last kept argument sent (auditapp.inputs.sandbox.Kept)
         if proc.stdin is None or proc.stdout is None or proc.stderr is None:
             raise RuntimeError("A model process is started with pipes for stdin, stdout and stderr.")
         self._stdin, self._stdout, self._stderr_pipe = proc.stdin, proc.stdout, proc.stderr

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from auditapp.core.errors import AuditInputError
-from auditapp.inputs.sandbox import ModelRef, default_pool
+from auditapp.inputs.sandbox import Kept, ModelRef, default_pool
 from auditapp.inputs.sandbox_codec import ProtocolError, frame_digest
 
 FORMATS = ("skops", "onnx", "pickle")
@@ -172,9 +172,9 @@ class SandboxedModel:
                 "kind": self.kind, "type_name": self.type_name, "has_proba": self.has_proba,
                 "can_refit": self.can_refit, "decides_at_random": self.decides_at_random}
 
-    def _call(self, task: str, args: dict[str, Any], progress: Any = None) -> Any:
+    def _call(self, task: str, args: dict[str, Any], progress: Any = None, kept: Kept | None = None) -> Any:
         try:
-            return default_pool().call(self.ref, task, args, progress=progress)
+            return default_pool().call(self.ref, task, args, progress=progress, kept=kept)
         except ProtocolError as exc:
             raise _bad(f"a malformed message ({exc})", self.ref) from exc
 
@@ -266,17 +266,23 @@ class SandboxedModel:
 
     def fit_candidate(self, ctx: Any, name: str) -> dict[str, Any]:
         """Train mitigation candidate ``name`` on ``ctx``'s split in the model process; checked answer."""
-        key = split_key(ctx)
-        answer = self._call("fit_candidate", {"context_key": key, "name": name})
-        if isinstance(answer, dict) and answer.get("unknown_context") is True:
-            # this process has not kept the split yet: once per process and comparison, the rows themselves
+        def context() -> dict[str, Any]:
             wanted = list(dict.fromkeys([*ctx.model_features, *ctx.learner_features, *ctx.sensitive]))
-            context = {f.name: getattr(ctx, f.name) for f in fields(ctx) if f.name != "estimator"}
+            built = {f.name: getattr(ctx, f.name) for f in fields(ctx) if f.name != "estimator"}
             for part in ("train", "test"):
-                frame = context[part]
-                context[part] = frame.loc[:, [c for c in wanted if c in frame.columns]]
-            context["reference"] = dict(context["reference"])
-            answer = self._call("fit_candidate", {"context_key": key, "context": context, "name": name})
+                frame = built[part]
+                built[part] = frame.loc[:, [c for c in wanted if c in frame.columns]]
+            built["reference"] = dict(built["reference"])
+            return built
+
+        # The split's rows go to each process once per comparison (the first candidate it trains), not with
+        # every candidate; a process that no longer has them says so and is sent them.
+        key = split_key(ctx)
+        split = Kept("context", key, context)
+        answer = self._call("fit_candidate", {"context_key": key, "name": name}, kept=split)
+        if isinstance(answer, dict) and answer.get("unknown_context") is True:
+            answer = self._call("fit_candidate", {"context_key": key, "context": split.value(), "name": name},
+                                kept=split)
         if not isinstance(answer, dict) or "unknown_context" in answer:
             raise _bad("a malformed training result", self.ref)
         n = len(ctx.y_test)

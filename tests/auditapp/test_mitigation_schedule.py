@@ -4,6 +4,7 @@ uploaded model as it is finishes first, and a model file's candidates use two mo
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -71,7 +72,9 @@ def test_side_by_side_in_worker_processes_is_the_same_as_one_after_another(frame
     assert events.most_running() == 2
 
 
-def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimator_here(frame, monkeypatch):
+@pytest.mark.parametrize("two_ready", [False, True], ids=["as-started", "both-processes-ready"])
+def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimator_here(frame, monkeypatch,
+                                                                                       two_ready):
     import skops.io as sio
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
@@ -80,6 +83,7 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
 
     from auditapp.inputs.models import from_estimator, load_model
     from auditapp.inputs.sandbox import SandboxPool, current_mode, default_pool
+    from auditapp.inputs.sandbox_process import ModelProcess
 
     if not current_mode().strong:
         pytest.skip("needs bubblewrap (see README)")
@@ -89,14 +93,13 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
     sandboxed = load_model(sio.dumps(pipeline), filename="pipeline.skops", scope="schedule-test")
     before = set(default_pool().processes())
     training, trained, most, guard, call = set(), set(), [0], threading.Lock(), SandboxPool.call
-    rows_sent, keys = [], set()
+    requests, keys, request = [], set(), ModelProcess.request
 
     def counted(pool, ref, task, args=None, **kwargs):  # candidates in training at once, by name
         name = (args or {}).get("name") if task == "fit_candidate" else None
         with guard:
             if task == "fit_candidate":
                 keys.add(args["context_key"])
-                rows_sent.append("context" in args)
             training.add(name)
             trained.add(name)
             most[0] = max(most[0], len(training - {None}))
@@ -106,9 +109,22 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
             with guard:
                 training.discard(name)
 
+    def sent(process, task, args, **kwargs):  # what reaches each model process
+        if task == "fit_candidate":
+            with guard:
+                requests.append((process.pid, "context" in args))
+        return request(process, task, args, **kwargs)
+
     monkeypatch.setattr(SandboxPool, "call", counted)
+    monkeypatch.setattr(ModelProcess, "request", sent)
     options = {"constraint": "demographic_parity", "grid_size": 5}
     events = _Events()
+    if two_ready:  # both processes up before the comparison starts, so that both slots train at once
+        sandboxed.learner.warm_up(2)
+        pool, deadline, key = default_pool(), time.monotonic() + 60, sandboxed.learner.ref.key
+        while time.monotonic() < deadline and \
+                sum(c.key == key for c in pool._children) < 2:  # noqa: SLF001 - the test's wait
+            time.sleep(0.05)
     one = compare_mitigations(frame, SPEC, sandboxed, n_jobs=2, on_progress=events, **options)
     _same(one, compare_mitigations(frame, SPEC, from_estimator(pipeline), n_jobs=1, **options))
     # The baseline starts first (beside the slots: a skops file's has nothing to train); two candidates
@@ -117,8 +133,13 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
     assert "baseline" not in trained and "grid_search" in trained and events.most_running() >= 3
     started = set(default_pool().processes()) - before
     assert len(started) == 1  # the second model process; the first was started by load_model
-    # The split's rows cross to each of the two model processes once; later candidates name it by its key.
-    assert len(keys) == 1 and sum(rows_sent) == 2 and len(rows_sent) >= 2 + len(trained - {None})
+    # The split's rows cross to each model process that trains a candidate once, with its first candidate
+    # (no round trip to learn that a process lacks them); later candidates name the split by its key. (On
+    # these few rows the candidates may all be done before the second process is up, unless it is waited for.)
+    assert len(keys) == 1 and len(requests) == len(trained - {None})
+    firsts = {pid: with_rows for pid, with_rows in reversed(requests)}
+    assert all(firsts.values()) and sum(with_rows for _, with_rows in requests) == len(firsts)
+    assert len(firsts) == (2 if two_ready else len(firsts))
 
 
 def test_the_command_reports_a_bad_dataset_before_a_bad_model_file(tmp_path, capsys):
