@@ -127,9 +127,11 @@ def test_a_model_files_candidates_use_two_model_processes_and_match_the_estimato
             time.sleep(0.05)
     one = compare_mitigations(frame, SPEC, sandboxed, n_jobs=2, on_progress=events, **options)
     _same(one, compare_mitigations(frame, SPEC, from_estimator(pipeline), n_jobs=1, **options))
-    # The baseline starts first (beside the slots: a skops file's has nothing to train); two candidates
-    # train at a time, never more; a slot takes the next one while a finished one is evaluated here.
-    assert events.events[0] == ("baseline", "running") and most[0] == 2
+    # The two reductions start first, one per slot, then the baseline beside them (a skops file's has
+    # nothing to train); two candidates train at a time, never more; a slot takes the next one while a
+    # finished one is evaluated here.
+    assert [name for name, status in events.events[:3]] == ["exponentiated_gradient", "grid_search", "baseline"]
+    assert most[0] == 2
     assert "baseline" not in trained and "grid_search" in trained and events.most_running() >= 3
     started = set(default_pool().processes()) - before
     assert len(started) == 1  # the second model process; the first was started by load_model
