@@ -259,8 +259,11 @@ class SandboxPool:
         The command line calls this first thing, so that the processes' start-up (bubblewrap, the
         interpreter and, with ``preload``, scikit-learn and skops) overlaps the command's own imports and
         reading of the data. Each such process is given to the next model started here (:meth:`_start`) and
-        then serves that one model only, exactly as a process started for it would. Within ``max_children``;
-        none when model files cannot be sandboxed here (the load that follows says why).
+        then serves that one model only, exactly as a process started for it would. With bubblewrap and
+        ``preload`` they start two to a sandbox, the second forked from the first after its imports (they
+        are then paid once; :meth:`ModelProcess.spawn_pair`), and both serve the model the first of the two
+        is given. Within ``max_children``; none when model files cannot be sandboxed here (the load that
+        follows says why).
         """
         self._spawner.submit(self._prestart, int(processes), bool(preload))
 
@@ -289,12 +292,17 @@ class SandboxPool:
             self._spares.extend(started)
 
     def _spawn_spares(self, mode: SandboxMode, count: int, preload: bool) -> list[Any]:
+        """``count`` processes started ahead; with bubblewrap and ``preload``, two at a time in one sandbox
+        (:meth:`ModelProcess.spawn_pair`: the imports are done once), bound to the first model either is given."""
         from auditapp.inputs.sandbox_process import ModelProcess
 
-        started = []
-        for _ in range(count):
+        started: list[Any] = []
+        while len(started) < count:
             try:
-                started.append(ModelProcess.spawn(None, mode, self.limits, preload=preload))
+                if preload and mode.strong and count - len(started) >= 2:
+                    started.extend(ModelProcess.spawn_pair(mode, self.limits))
+                else:
+                    started.append(ModelProcess.spawn(None, mode, self.limits, preload=preload))
             except OSError as exc:  # a start ahead only; the load that follows reports the problem
                 log.info("model process not started ahead: %s", exc)
                 break
@@ -317,7 +325,13 @@ class SandboxPool:
 
         while True:
             with self._cond:
-                spare = self._spares.pop(0) if self._spares else None
+                # a process of a pair serves the model its pair was given, or none yet (one sandbox, one model);
+                # another model's spare is left to end with the others (end_spares) or when idle
+                spare = next((c for c in self._spares if c.pair is None or c.pair.accepts(ref.key)), None)
+                if spare is not None:
+                    self._spares.remove(spare)
+                    if spare.pair is not None:
+                        spare.pair.key = ref.key
             if spare is None:
                 return ModelProcess.spawn(ref, mode, self.limits)
             if spare.alive():
@@ -358,7 +372,7 @@ class SandboxPool:
                 if len(self._children) + self._starting < self.limits.max_children:
                     self._starting += 1
                     break
-                idle = [c for c in self._children if not c.busy]
+                idle = [c for c in self._children if not c.busy and not (c.pair and c.pair.holds_up(c))]
                 if idle:
                     self._remove(min(idle, key=lambda c: c.last_used))
                     continue
@@ -411,7 +425,8 @@ class SandboxPool:
             self._spares.remove(spare)
             spare.kill()
         for child in list(self._children):
-            if not child.busy and (not child.alive() or now - child.last_used > self.limits.idle_seconds):
+            if not child.busy and (not child.alive() or now - child.last_used > self.limits.idle_seconds) \
+                    and not (child.alive() and child.pair and child.pair.holds_up(child)):
                 self._remove(child)
 
     def _remove(self, child: Any) -> None:

@@ -43,12 +43,15 @@ class SandboxMode:
     reason: str = ""
 
 
-def python_command(*, memory_mb: int, cpu_seconds: int, idle_seconds: int, preload: bool = False) -> list[str]:
-    """The command line of the worker (``python -I -B -m auditapp.inputs.sandbox_worker``, its limits, and
-    ``--preload`` for a process that imports scikit-learn and skops before its model arrives)."""
+def python_command(*, memory_mb: int, cpu_seconds: int, idle_seconds: int, preload: bool = False,
+                   twin_fds: tuple[int, int, int] | None = None) -> list[str]:
+    """The command line of the worker (``python -I -B -m auditapp.inputs.sandbox_worker``, its limits,
+    ``--preload`` for a process that imports scikit-learn and skops before its model arrives, and ``--twin``
+    with the descriptors of a second channel that a copy of it, forked after those imports, serves)."""
     return [sys.executable, "-I", "-B", "-m", "auditapp.inputs.sandbox_worker", "--memory-mb", str(int(memory_mb)),
             "--cpu-seconds", str(int(cpu_seconds)), "--idle-seconds", str(int(idle_seconds)),
-            *(["--preload"] if preload else [])]
+            *(["--preload"] if preload else []),
+            *(["--twin", ",".join(str(int(fd)) for fd in twin_fds)] if twin_fds else [])]
 
 
 def read_only_paths() -> list[str]:

@@ -72,6 +72,7 @@ class ModelProcess:
         self.last_used = time.monotonic()
         self.info: dict[str, Any] = {}
         self.kept: str | None = None  # the key of the last kept argument sent (auditapp.inputs.sandbox.Kept)
+        self.pair: Pair | None = None  # the two processes of one sandbox (spawn_pair)
         if proc.stdin is None or proc.stdout is None or proc.stderr is None:
             raise RuntimeError("A model process is started with pipes for stdin, stdout and stderr.")
         self._stdin, self._stdout, self._stderr_pipe = proc.stdin, proc.stdout, proc.stderr
@@ -81,6 +82,44 @@ class ModelProcess:
         os.set_blocking(self._from_child, False)
         self._stderr: deque[str] = deque(maxlen=_STDERR_LINES)
         threading.Thread(target=self._drain, name=f"auditapp-sandbox-stderr-{proc.pid}", daemon=True).start()
+
+    @classmethod
+    def spawn_pair(cls, mode: Any, limits: Any) -> list[ModelProcess]:
+        """Start two processes in one sandbox, ahead of their model (``preload``): the first imports, then
+        forks the second (``--twin``), which serves its own pipes. Start-up is paid once (~1 s of CPU on a
+        2-core machine where the two would otherwise import at the same time as the command).
+
+        The two are one sandbox: they only ever serve one model (the pool binds the pair to the first model
+        it is given, :attr:`pair`). Each is ended on its own; ending the first ends the sandbox, the second
+        with it, which the pool does only when the second is idle too.
+        """
+        ends = [os.pipe() for _ in range(3)]  # to the twin, from the twin, its stderr
+        inside = (ends[0][0], ends[1][1], ends[2][1])
+        try:
+            command = [*mode.prefix, *python_command(
+                memory_mb=limits.memory_mb, cpu_seconds=limits.cpu_seconds,
+                idle_seconds=limits.idle_seconds + _IDLE_GRACE, preload=True, twin_fds=inside)]
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=dict(CHILD_ENV), cwd="/", start_new_session=True, close_fds=True,
+                                    pass_fds=inside)
+        except BaseException:
+            for read_fd, write_fd in ends:
+                os.close(read_fd)
+                os.close(write_fd)
+            raise
+        for fd in inside:
+            os.close(fd)
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                widen(pipe.fileno())
+        widen(ends[0][1])
+        widen(ends[1][0])
+        twin = TwinProcess(proc, os.fdopen(ends[0][1], "wb"), os.fdopen(ends[1][0], "rb"), os.fdopen(ends[2][0], "rb"))
+        first, second = cls(proc, None, mode, limits), cls(twin, None, mode, limits)  # type: ignore[arg-type]
+        pair = Pair()
+        first.pair = second.pair = pair
+        pair.members = [first, second]
+        return [first, second]
 
     @classmethod
     def spawn(cls, ref: Any, mode: Any, limits: Any, *, preload: bool = False) -> ModelProcess:
@@ -130,6 +169,16 @@ class ModelProcess:
         max_bytes = self.limits.reply_mb * 1024**2
         sent, updates = False, 0
         try:
+            if isinstance(self.proc, TwinProcess) and self.proc.inner is None:
+                # the forked twin says who it is before anything else (before any model has run)
+                parts = read_frame(self._from_child, deadline=deadline, max_bytes=1024)
+                if parts is None:  # never forked, or gone before it said who it is: nothing left to end
+                    self.proc.returncode = -signal.SIGKILL
+                hello = None if parts is None else decode(parts, frames=False)
+                if not isinstance(hello, dict) or set(hello) != {"twin"} or not isinstance(hello["twin"], int) \
+                        or isinstance(hello["twin"], bool):
+                    raise ProtocolError("closed" if parts is None else "malformed greeting")
+                self.proc.identify(hello["twin"])
             write_frame(self._to_child, encode({"task": task, "args": args}), deadline=deadline)
             sent = True
             while True:
@@ -212,12 +261,15 @@ class ModelProcess:
             "auditapp itself is unaffected. Use fewer rows or check the model file.")
 
     def kill(self) -> None:
-        """End the process (and everything in its session) and reap it."""
+        """End the process (and everything in its session) and reap it. A forked twin is ended alone."""
         if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            if isinstance(self.proc, TwinProcess):
+                self.proc.kill()
+            else:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -227,6 +279,146 @@ class ModelProcess:
                 stream.close()
             except OSError:
                 pass
+
+
+class Pair:
+    """Two model processes of one sandbox (:meth:`ModelProcess.spawn_pair`): one model for both."""
+
+    def __init__(self) -> None:
+        self.members: list[ModelProcess] = []
+        self.key: Any = None  # the model both serve, once the first was given one
+
+    def accepts(self, key: Any) -> bool:
+        return self.key is None or self.key == key
+
+    def holds_up(self, member: ModelProcess) -> bool:
+        """Whether ending ``member`` would end a busy process of the pair (the first one's end ends the
+        sandbox, so it waits for the second to be idle)."""
+        return member is self.members[0] and any(m.busy and m.alive() for m in self.members[1:])
+
+
+class TwinProcess:
+    """The second process of a pair, forked inside the first one's sandbox: what :class:`ModelProcess`
+    needs of a ``Popen`` (its pipes, ``poll``, ``wait``, ``returncode``), for a process that is not our child.
+
+    It is found by the pid it states in its sandbox (``identify``, before any model has run there), among
+    the processes of the sandbox, and held by a pidfd from then on (a reused pid is never signalled). Its exit
+    status is read from ``/proc`` while the first process has not reaped it; otherwise it is reported as
+    killed.
+    """
+
+    def __init__(self, group: subprocess.Popen[bytes], stdin: Any, stdout: Any, stderr: Any) -> None:
+        self.group = group
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.pid = group.pid  # the sandbox's, until the twin has said who it is
+        self.inner: int | None = None
+        self.outer: int | None = None
+        self._pidfd: int | None = None
+        self.returncode: int | None = None
+
+    def identify(self, inner: int) -> None:
+        """Find the process whose pid in the sandbox is ``inner`` (a descendant of the sandbox's first)."""
+        self.inner = inner
+        for pid in _descendants(self.group.pid):
+            if _nspid(pid) == inner:
+                try:
+                    self._pidfd = os.pidfd_open(pid)
+                except OSError:
+                    break
+                if _nspid(pid) == inner:  # still the same process now that it is held
+                    self.outer = self.pid = pid
+                else:
+                    os.close(self._pidfd)
+                    self._pidfd = None
+                break
+
+    def poll(self) -> int | None:
+        if self.returncode is not None:
+            return self.returncode
+        if self._pidfd is None:
+            if self.group.poll() is not None:
+                self.returncode = -signal.SIGKILL
+            return self.returncode
+        import select
+
+        if not select.select([self._pidfd], [], [], 0)[0]:  # a pidfd reads ready once its process has ended
+            return None
+        self.returncode = _exit_status(self.outer) if self.outer is not None else -signal.SIGKILL
+        os.close(self._pidfd)
+        self._pidfd = None
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() >= end:
+                raise subprocess.TimeoutExpired("model process twin", timeout or 0)
+            time.sleep(0.01)
+        return int(self.returncode)  # type: ignore[arg-type]
+
+    def kill(self) -> None:
+        """SIGKILL the twin alone when it is known; otherwise (it never said who it is) its whole sandbox."""
+        import signal as signals
+
+        if self._pidfd is not None:
+            try:
+                signals.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return
+        if self.outer is None:
+            try:
+                os.killpg(self.group.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.returncode = -signal.SIGKILL if self.returncode is None else self.returncode
+
+
+def _descendants(root: int) -> list[int]:
+    """Processes below ``root`` (breadth first), from ``/proc/PID/task/TID/children``."""
+    found: list[int] = []
+    queue = [root]
+    while queue and len(found) < 10_000:
+        pid = queue.pop(0)
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as handle:
+                    children = [int(c) for c in handle.read().split()]
+            except (OSError, ValueError):
+                continue
+            found.extend(children)
+            queue.extend(children)
+    return found
+
+
+def _nspid(pid: int) -> int | None:
+    """The pid of ``pid`` in its innermost pid namespace (the ``NSpid`` line of its status)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _exit_status(pid: int) -> int:
+    """``Popen.returncode`` of an ended process not yet reaped (``/proc/PID/stat`` field 52); killed when
+    it is gone already."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        status = int(fields[-1])  # exit_code, as waitpid reports it
+    except (OSError, ValueError, IndexError):
+        return -signal.SIGKILL
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
 
 
 def _progress(body: Any) -> tuple[float, str]:

@@ -101,17 +101,54 @@ class _Channel:
             self.send({"progress": [float(fraction), str(message)[:200]]})
 
 
-def serve(channel: _Channel, *, idle_seconds: float, preload: bool = False) -> int:
+def _fork_twin(channel: _Channel, fds: tuple[int, int, int]) -> _Channel:
+    """Fork a copy of this process to serve the second channel ``fds`` (read, write, stderr); return the
+    channel this process serves from here on (its own in the parent, the second one in the copy).
+
+    The copy inherits this sandbox, these limits and the imports just done (~1 s of CPU a second process
+    would repeat), and no model: both load the model they are then sent, as two processes would. It says
+    who it is first (``{"twin": pid}``, its pid in this sandbox), before anything from a model has run, so
+    the parent can end it alone. Without a fork (it failed) the second channel is closed: its parent sees
+    it end before it says who it is.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        pid = os.fork()
+    except OSError:
+        pid = -1
+    if pid != 0:
+        for fd in fds:
+            os.close(fd)
+        return channel
+    read_fd, write_fd, err_fd = fds
+    os.close(channel.read_fd)
+    os.close(channel.write_fd)
+    os.dup2(err_fd, 1)
+    os.dup2(err_fd, 2)
+    os.close(err_fd)
+    _die_with_parent()
+    twin = _Channel(read_fd, write_fd)
+    twin.send({"twin": os.getpid()})
+    return twin
+
+
+def serve(channel: _Channel, *, idle_seconds: float, preload: bool = False,
+          twin: tuple[int, int, int] | None = None) -> int:
     """Load the model of the first request, then answer requests until idle or closed.
 
     With ``preload`` the imports a scikit-learn model's loading needs come first (a process started ahead
     of its model spends the wait on them); either way, no model arriving within ``idle_seconds`` ends it.
+    With ``twin`` a copy of the process is forked after those imports to serve a second channel
+    (:func:`_fork_twin`).
     """
     from auditapp.inputs.sandbox_codec import decode, read_frame
     from auditapp.inputs.sandbox_tasks import TASKS, load, preload_scikit_learn
 
     if preload:
         preload_scikit_learn()
+    if twin is not None:
+        channel = _fork_twin(channel, twin)
     parts = read_frame(channel.read_fd, idle=idle_seconds)
     if parts is None:
         return 0
@@ -141,7 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-seconds", type=int, required=True)
     parser.add_argument("--idle-seconds", type=float, required=True)
     parser.add_argument("--preload", action="store_true")
+    parser.add_argument("--twin", help="read,write,stderr descriptors of a second channel (forked copy)")
     args = parser.parse_args(argv)
+    fds = [int(fd) for fd in args.twin.split(",")] if args.twin else []
+    if args.twin and (len(fds) != 3 or min(fds) < 3):
+        parser.error("--twin takes three inherited descriptors (3 or above)")
+    twin = (fds[0], fds[1], fds[2]) if fds else None
     _set_limits(args.memory_mb, args.cpu_seconds)
     os.nice(NICENESS)
     _die_with_parent()
@@ -149,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     from auditapp.core.runtime import limit_threads
 
     limit_threads(1)
-    return serve(channel, idle_seconds=args.idle_seconds, preload=args.preload)
+    return serve(channel, idle_seconds=args.idle_seconds, preload=args.preload, twin=twin)
 
 
 if __name__ == "__main__":

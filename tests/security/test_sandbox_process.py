@@ -377,3 +377,107 @@ def test_starting_model_processes_ahead_imports_neither_numpy_nor_pandas_here():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "1 []"
+
+
+def _pair(**values):
+    """Two model processes of one sandbox, as the command line starts them ahead (issue 19)."""
+    from auditapp.inputs.sandbox_process import ModelProcess
+
+    limits = sandbox.SandboxLimits(**values)
+    return ModelProcess.spawn_pair(sandbox.current_mode(limits), limits)
+
+
+def _ref(data: bytes, name: str, scope: str = "pair-test") -> sandbox.ModelRef:
+    import hashlib
+
+    fmt = "pickle" if name.endswith(".pkl") else "skops"
+    return sandbox.ModelRef(sha256=hashlib.sha256(data).hexdigest(), name=name, format=fmt,
+                            trust_pickle=fmt == "pickle", data=data, scope=scope)
+
+
+def test_the_forked_second_process_of_a_pair_is_as_confined_and_ends_alone():
+    """The command line starts its two model processes as one sandbox whose first process forks the second
+    after its imports: code in the second meets the same walls, and each process can be ended alone."""
+    first, second = _pair()
+    try:
+        probe = ("import os, socket\nreport = ['uid %d' % os.getuid()]\n"
+                 "try:\n    open('/etc/passwd').read()\n    report.append('read passwd')\n"
+                 "except OSError:\n    report.append('no passwd')\n"
+                 "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2).close()\n"
+                 "    report.append('network')\nexcept OSError:\n    report.append('no network')\n"
+                 "report.append('env ' + ' '.join(sorted(os.environ)))\n"
+                 "report.append('parent %d' % os.getppid())\n")
+        data = model_reporting(probe)
+        ref = _ref(data, "probe.pkl")
+        second.assign(ref)
+        second.load(data, deadline=time.monotonic() + 120)
+        report = set(second.info["feature_names"])
+        assert {"uid 65534", "no passwd", "no network"} <= report
+        env = next(r for r in report if r.startswith("env ")).split()[1:]
+        assert not [name for name in env if name.startswith("AUDITAPP")]
+        # it is the first process's child, inside the same sandbox (the first is pid 2 there, after bwrap's init)
+        assert "parent 2" in report
+        assert second.proc.outer in _descendants(first.pid) and second.proc.outer != first.pid
+        # ended alone: the first one still serves
+        second.kill()
+        assert not second.alive() and not _alive(second.proc.outer)
+        fitted, frame, lr = _fitted_lr()
+        first.assign(_ref(lr, "lr.skops"))
+        first.load(lr, deadline=time.monotonic() + 120)
+        answer = first.request("predict", {"rows": frame, "labels": False}, deadline=time.monotonic() + 60)
+        np.testing.assert_allclose(answer["proba"], fitted.predict_proba(frame), rtol=0, atol=1e-12)
+    finally:
+        first.kill()
+        second.kill()
+    assert not first.alive() and not _alive(first.pid)
+
+
+def test_the_second_process_of_a_pair_is_stopped_at_its_own_cpu_time_limit_with_that_message():
+    """Its exit status is read although it is not this process's child (a limit is named as for any other)."""
+    from auditapp.inputs.sandbox_process import ModelProcessFailed
+
+    first, second = _pair(cpu_seconds=4, timeout=120)
+    try:
+        data, frame = pipeline_calling("def f(X):\n    while True:\n        pass\n")
+        second.assign(_ref(data, "spin.pkl"))
+        second.load(data, deadline=time.monotonic() + 120)
+        with pytest.raises(ModelProcessFailed) as failed:
+            second.request("predict", {"rows": frame}, deadline=time.monotonic() + 120)
+        assert not failed.value.process_survives
+        assert isinstance(failed.value.error, LimitExceededError)
+        assert "spin.pkl used up the sandbox's CPU-time limit (4 s" in str(failed.value.error)
+        assert first.alive()  # the first process of the sandbox is not touched
+    finally:
+        first.kill()
+        second.kill()
+
+
+def test_a_pair_serves_one_model_and_its_first_process_outlives_a_busy_second(limits):
+    """One sandbox, one model: the pool binds a pair to the first model given, and never ends the first
+    process (which ends the sandbox) while the second is still working."""
+    limits(processes=4, idle_seconds=30)
+    pool = sandbox.default_pool()
+    pool.prestart(2, preload=True)
+    _wait_for(lambda: len(pool._spares) == 2)  # noqa: SLF001 - the pool's own record of them
+    first, second = pool._spares  # noqa: SLF001
+    assert first.pair is second.pair and first.pair.members == [first, second]
+    fitted, frame, data = _fitted_lr()
+    model = load_model(data, filename="lr.skops", scope="session-a")
+    np.testing.assert_allclose(model.predict_proba(frame), fitted.predict_proba(frame), rtol=0, atol=1e-12)
+    assert first.pair.key == model.learner.ref.key and pool._spares == [second]  # noqa: SLF001
+    other = load_model(data, filename="lr.skops", scope="session-b")  # another session: not the pair's twin
+    np.testing.assert_allclose(other.predict_proba(frame), fitted.predict_proba(frame), rtol=0, atol=1e-12)
+    assert pool._spares == [second] and second.ref is None  # noqa: SLF001
+    # The second process busy (as while a long candidate trains), the first idle past its idle time: kept.
+    with pool._cond:  # noqa: SLF001
+        pool._spares.remove(second)  # noqa: SLF001
+        second.assign(model.learner.ref)
+        second.busy = True
+        pool._children.append(second)  # noqa: SLF001
+        for child in pool._children:  # noqa: SLF001
+            child.last_used -= 60
+        pool._drop_stale()  # noqa: SLF001
+        assert first in pool._children and first.alive()  # noqa: SLF001
+        second.busy = False
+        pool._drop_stale()  # noqa: SLF001
+        assert first not in pool._children and second not in pool._children  # noqa: SLF001
