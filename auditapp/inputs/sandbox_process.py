@@ -12,6 +12,7 @@ import fcntl
 import logging
 import os
 import re
+import select
 import signal
 import subprocess
 import threading
@@ -63,7 +64,7 @@ class ModelProcessFailed(Exception):
 class ModelProcess:
     """A running model process bound to one model (``key``); see :class:`auditapp.inputs.sandbox.SandboxPool`."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], ref: Any, mode: Any, limits: Any) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes] | TwinProcess, ref: Any, mode: Any, limits: Any) -> None:
         self.proc, self.ref, self.mode, self.limits = proc, ref, mode, limits
         self.key = ref.key if ref is not None else None
         self.pid = proc.pid
@@ -115,7 +116,7 @@ class ModelProcess:
         widen(ends[0][1])
         widen(ends[1][0])
         twin = TwinProcess(proc, os.fdopen(ends[0][1], "wb"), os.fdopen(ends[1][0], "rb"), os.fdopen(ends[2][0], "rb"))
-        first, second = cls(proc, None, mode, limits), cls(twin, None, mode, limits)  # type: ignore[arg-type]
+        first, second = cls(proc, None, mode, limits), cls(twin, None, mode, limits)
         pair = Pair()
         first.pair = second.pair = pair
         pair.members = [first, second]
@@ -242,8 +243,8 @@ class ModelProcess:
         except subprocess.TimeoutExpired:
             answering = True
         self.kill()
-        code = self.proc.returncode
-        signum = -code if code < 0 else code - 128 if code > 128 else None
+        code = self.proc.poll()  # None only if it outlived SIGKILL (logged by kill)
+        signum = None if code is None else -code if code < 0 else code - 128 if code > 128 else None
         tail = " | ".join(list(self._stderr)[-3:])
         log.warning("model process %s for %s stopped while %s (exit status %s, %s): %s", self.pid,
                     self.ref.name, task, code, type(exc).__name__, tail)
@@ -339,8 +340,6 @@ class TwinProcess:
             if self.group.poll() is not None:
                 self.returncode = -signal.SIGKILL
             return self.returncode
-        import select
-
         if not select.select([self._pidfd], [], [], 0)[0]:  # a pidfd reads ready once its process has ended
             return None
         self.returncode = _exit_status(self.outer) if self.outer is not None else -signal.SIGKILL
@@ -350,19 +349,17 @@ class TwinProcess:
 
     def wait(self, timeout: float | None = None) -> int:
         end = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
+        while (code := self.poll()) is None:
             if end is not None and time.monotonic() >= end:
                 raise subprocess.TimeoutExpired("model process twin", timeout or 0)
             time.sleep(0.01)
-        return int(self.returncode)  # type: ignore[arg-type]
+        return code
 
     def kill(self) -> None:
         """SIGKILL the twin alone when it is known; otherwise (it never said who it is) its whole sandbox."""
-        import signal as signals
-
         if self._pidfd is not None:
             try:
-                signals.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             return
