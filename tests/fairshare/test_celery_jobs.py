@@ -24,6 +24,10 @@ HIRING = {"dataset": "builtin:hiring", "model": "builtin:hiring-model", "scenari
           "spec": {"target": "hired", "favorable": 1, "sensitive": ["sex", "ethnicity"], "n_boot": 100}}
 
 
+def tail(log, lines=40):
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else f"{log}: no log"
+
+
 def test_three_jobs_on_a_three_process_worker_run_one_at_a_time(tmp_path):
     env = dict(os.environ, AUDITAPP_DEMO="hiring", AUDITAPP_MAX_JOBS="1", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
     env.pop("AUDITAPP_SECRET", None)
@@ -39,15 +43,19 @@ def test_three_jobs_on_a_three_process_worker_run_one_at_a_time(tmp_path):
             wait_http(f"http://127.0.0.1:{port}/", procs[-1], tmp_path / "web.log")
             queue = FairQueue(JOBS, RedisQueueBackend(redis_url, "jobs"), Caps(1, 1, 20, 300))
             clients = [DashClient(f"http://127.0.0.1:{port}") for _ in range(3)]
-            results, seen, done = {}, [], threading.Event()
+            results, errors, seen, done = {}, {}, [], threading.Event()
 
             def run(i, client):
                 job = {"app-session-store.data": client.token, "app-state-store.data": HIRING,
                        "explain-compute-button.n_clicks": 1, "explain-rows-input.value": 400,
                        "explain-seed-input.value": i}  # different seeds: nothing is shared through the cache
-                results[i] = client.call("explain-ready-store.data@", job)
+                try:
+                    results[i] = client.call("explain-ready-store.data@", job)
+                except Exception as exc:  # reported below with the services' logs
+                    errors[i] = f"{type(exc).__name__}: {exc} (after {time.monotonic() - began:.0f} s)"
 
             threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(clients)]
+            began = time.monotonic()
             for thread in threads:
                 thread.start()
 
@@ -69,7 +77,7 @@ def test_three_jobs_on_a_three_process_worker_run_one_at_a_time(tmp_path):
         finally:
             for proc in reversed(procs):
                 stop(proc)
-    assert sorted(results) == [0, 1, 2]
+    assert sorted(results) == [0, 1, 2], (errors, seen[-5:], tail(tmp_path / "worker.log"), tail(tmp_path / "web.log"))
     for answer in results.values():
         assert answer["response"]["explain-ready-store"]["data"]["rows_per_group"] == 400, answer
     assert max(c["running"] for c in seen) == 1
