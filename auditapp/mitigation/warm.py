@@ -23,6 +23,12 @@ product (scikit-learn's ``sandwich_dot``). Its weights are never negative for a 
 a :class:`Converged` fit (only in the thread running it) the Hessian is formed as ``S.T @ S`` with
 ``S = sqrt(W) * X`` by BLAS's symmetric rank-k update, which computes one triangle: the same matrix to rounding
 (1e-12 relative), ~40% sooner on Adult's 31,655 × 39 rows, hence the same optimum.
+
+Most encoded columns are one-hot: 0 or 1. Rows with the same 0/1 values share their part of the Hessian, so
+when a matrix's 0/1 columns take few distinct patterns (:class:`BinaryPatterns`: on Adult, 34 one-hot columns
+take 981 patterns over 31,655 rows) the Hessian is summed per pattern first (the rows' weights, and weights
+times each other column), then formed from the patterns: the same sums in another order (1e-15 relative), ~4×
+sooner than the rank-k update on Adult. The patterns are found once per matrix a reduction refits on.
 """
 
 from __future__ import annotations
@@ -53,8 +59,72 @@ def symmetric_sandwich(X: Any, W: Any) -> Any:
     from scipy.linalg.blas import dsyrk
 
     S = np.sqrt(W)[:, None] * X
-    upper = dsyrk(1.0, S.T, trans=0, lower=0)  # S.T is Fortran-ordered: S.T @ S, upper triangle
+    return _upper_to_full(dsyrk(1.0, S.T, trans=0, lower=0))  # S.T is Fortran-ordered: S.T @ S, upper triangle
+
+
+def _upper_to_full(upper: Any) -> Any:
     return np.triu(upper) + np.triu(upper, 1).T
+
+
+def _syrk(S: Any) -> Any:
+    """``S.T @ S`` (symmetric, one triangle computed)."""
+    from scipy.linalg.blas import dsyrk
+
+    return _upper_to_full(dsyrk(1.0, np.ascontiguousarray(S).T, trans=0, lower=0))
+
+
+class BinaryPatterns:
+    """A matrix's 0/1 columns as row patterns, to form ``X.T @ diag(W) @ X`` from per-pattern sums.
+
+    With ``B`` the 0/1 columns, ``N`` the others and ``inverse`` each row's pattern among the distinct rows
+    ``P`` of ``B``: ``B.T W B = P.T diag(w) P`` with ``w`` the weight of each pattern's rows, ``N.T W B =
+    (N·W summed per pattern).T @ P``, and ``N.T W N`` directly (a few columns). Built by :meth:`of` only where
+    that costs well under the full product; it holds the matrix it describes (compared by identity).
+    """
+
+    MIN_BINARY = 4
+    MAX_BINARY = 52  # a row's 0/1 values are its pattern's key, summed exactly as a float64
+
+    def __init__(self, X: Any, binary: Any, patterns: Any, inverse: Any) -> None:
+        self.X = X
+        self.binary, self.other = np.flatnonzero(binary), np.flatnonzero(~binary)
+        self.patterns, self.inverse = patterns, inverse
+        self.N = np.ascontiguousarray(X[:, self.other])
+
+    @classmethod
+    def of(cls, X: Any) -> BinaryPatterns | None:
+        """The patterns of ``X`` (dense float64, 2-D), or None when summing per pattern would not save much."""
+        if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype == np.float64) or X.shape[0] < 2:
+            return None
+        n, p = X.shape
+        binary = ((X == 0) | (X == 1)).all(axis=0)
+        n_binary = int(binary.sum())
+        if not cls.MIN_BINARY <= n_binary <= cls.MAX_BINARY:
+            return None
+        B = X[:, binary]
+        keys = B @ np.exp2(np.arange(n_binary))
+        _keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        n_other, n_patterns = p - n_binary, len(first)
+        work = n * (2 + n_other + n_other * n_other / 2) + n_patterns * (n_binary * n_binary / 2 + n_other * n_binary)
+        if work > 0.35 * n * p * p / 2:
+            return None
+        return cls(X, binary, np.ascontiguousarray(B[first]), inverse.reshape(-1))
+
+    def sandwich(self, W: Any) -> Any:
+        """``X.T @ diag(W) @ X`` for weights ``W >= 0`` (symmetric)."""
+        p, n_patterns = self.X.shape[1], len(self.patterns)
+        per_pattern = np.bincount(self.inverse, W, minlength=n_patterns)
+        H = np.empty((p, p))
+        H[np.ix_(self.binary, self.binary)] = _syrk(np.sqrt(per_pattern)[:, None] * self.patterns)
+        if len(self.other):
+            weighted = W[:, None] * self.N
+            summed = np.stack([np.bincount(self.inverse, weighted[:, j], minlength=n_patterns)
+                               for j in range(len(self.other))], axis=1)
+            cross = summed.T @ self.patterns
+            H[np.ix_(self.other, self.binary)] = cross
+            H[np.ix_(self.binary, self.other)] = cross.T
+            H[np.ix_(self.other, self.other)] = _syrk(np.sqrt(W)[:, None] * self.N)
+        return H
 
 
 def _sandwich_for(original: Any) -> Any:
@@ -62,6 +132,9 @@ def _sandwich_for(original: Any) -> Any:
         if (getattr(_LOCAL, "symmetric", False) and isinstance(X, np.ndarray) and X.ndim == 2
                 and X.dtype == np.float64 and X.flags.c_contiguous and isinstance(W, np.ndarray)
                 and W.dtype == np.float64 and W.ndim == 1 and bool((W >= 0).all())):
+            patterns = getattr(_LOCAL, "patterns", None)
+            if patterns is not None and patterns.X is X and W.shape[0] == X.shape[0]:
+                return patterns.sandwich(W)
             return symmetric_sandwich(X, W)
         return original(X, W)
 
@@ -98,6 +171,13 @@ class _Start:
 
     def __init__(self) -> None:
         self.solved: list[tuple[Any, Any, Any]] = []  # (problem, coefficients, intercept)
+        self._patterns: tuple[Any, BinaryPatterns | None] | None = None  # (matrix, its patterns)
+
+    def patterns(self, X: Any) -> BinaryPatterns | None:
+        """The 0/1 patterns of ``X``, found once for the matrix every refit of one reduction is given."""
+        if self._patterns is None or self._patterns[0] is not X:
+            self._patterns = (X, BinaryPatterns.of(X))
+        return self._patterns[1]
 
     def __deepcopy__(self, memo: Any) -> Any:
         return self
@@ -162,10 +242,11 @@ class Converged(ClassifierMixin, BaseEstimator):
         if found is not None:
             model.coef_, model.intercept_ = found[0].copy(), found[1].copy()
         _LOCAL.symmetric = _install_symmetric_sandwich()
+        _LOCAL.patterns = None if start is None or not _LOCAL.symmetric else start.patterns(X)
         try:
             model.fit(X, y, sample_weight=sample_weight)
         finally:
-            _LOCAL.symmetric = False
+            _LOCAL.symmetric, _LOCAL.patterns = False, None
         if start is not None and model.coef_.shape[0] == 1:
             start.remember(problem, model.coef_, model.intercept_)
         self.fitted_ = model.set_params(warm_start=bool(params.get("warm_start", False)))

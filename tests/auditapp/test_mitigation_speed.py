@@ -165,26 +165,69 @@ def test_the_symmetric_hessian_is_scikit_learns_and_is_used_only_inside_a_conver
     train, _test = people
     Z = encode_once(default_learner(train, FEATURES), train[list(FEATURES)]).matrix
     y = train["y"].to_numpy()
+    dense = np.column_stack([Z, rng.normal(size=(len(Z), 2))])  # no 0/1 patterns worth summing over
     used = []
-    real = warm.symmetric_sandwich
+    real, real_patterns = warm.symmetric_sandwich, warm.BinaryPatterns.sandwich
 
     def counting(X, W):
-        used.append(X.shape)
+        used.append(("rank-k", X.shape))
         return real(X, W)
 
+    def counting_patterns(self, W):
+        used.append(("patterns", self.X.shape))
+        return real_patterns(self, W)
+
     warm.symmetric_sandwich = counting
+    warm.BinaryPatterns.sandwich = counting_patterns
     try:
         learner, _note = warm.inner_learner(LogisticRegression(), Z.shape[1])
-        fitted = warm.unwrap(clone(learner).fit(Z, y, sample_weight=rng.uniform(0.2, 2.0, size=len(y))))
-        assert used and all(shape == Z.shape for shape in used)  # every Hessian of the fit, this way
+        weights = rng.uniform(0.2, 2.0, size=len(y))
+        fitted = warm.unwrap(clone(learner).fit(Z, y, sample_weight=weights))
+        # every Hessian of the fit, summed per pattern of the one-hot columns
+        assert used and set(used) == {("patterns", Z.shape)}
+        del used[:]
+        warm.unwrap(clone(learner).fit(dense, y, sample_weight=weights))
+        assert used and set(used) == {("rank-k", dense.shape)}
         del used[:]
         LogisticRegression(solver="newton-cholesky").fit(Z, y)  # anyone else's fit: scikit-learn's own
         assert used == [] and fitted.n_iter_[0] >= 1
     finally:
         warm.symmetric_sandwich = real
+        warm.BinaryPatterns.sandwich = real_patterns
     # outside a Converged fit the installed function is scikit-learn's, bit for bit
     assert np.array_equal(_linear_loss.sandwich_dot(X, W), expected)
     assert np.array_equal(_linear_loss.sandwich_dot(X, -W), original(X, -W))
+
+
+def test_the_hessian_summed_per_pattern_of_the_0_1_columns_is_the_same_matrix():
+    from auditapp.mitigation.warm import BinaryPatterns
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    blocks = [np.eye(k)[rng.integers(0, k, size=n)] for k in (3, 5, 2)]  # one-hot columns
+    flag = (rng.random(n) < 0.1).astype(float)  # a 0/1 column of its own
+    numbers = np.column_stack([rng.normal(size=n), rng.integers(18, 70, size=n), rng.exponential(size=n)])
+    X = np.ascontiguousarray(np.column_stack([numbers[:, 0], *blocks[:2], numbers[:, 1:], flag, blocks[2]]))
+    W = rng.uniform(0, 3, size=n)
+    W[::5] = 0.0
+    patterns = BinaryPatterns.of(X)
+    assert patterns is not None and patterns.X is X
+    assert len(patterns.patterns) == len({tuple(r) for r in X[:, patterns.binary]}) <= 3 * 5 * 2 * 2
+    assert patterns.binary.tolist() == [*range(1, 9), 11, 12, 13]
+    ours = patterns.sandwich(W)
+    expected = X.T @ (W[:, None] * X)
+    assert np.array_equal(ours, ours.T)
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-9)
+    only_binary = np.ascontiguousarray(X[:, patterns.binary])  # no other column
+    np.testing.assert_allclose(BinaryPatterns.of(only_binary).sandwich(W), only_binary.T @ (W[:, None] * only_binary),
+                               rtol=1e-12, atol=1e-9)
+    # Not where it would not save much, or could not be keyed exactly: nothing is summed then.
+    many = (rng.random((n, 20)) < 0.5).astype(float)  # ~4,000 distinct patterns of 4,000 rows
+    assert BinaryPatterns.of(many) is None
+    assert BinaryPatterns.of(numbers.copy()) is None  # no 0/1 column
+    assert BinaryPatterns.of(np.ascontiguousarray(X[:, :4])) is None  # too few 0/1 columns
+    assert BinaryPatterns.of(np.eye(60)[rng.integers(0, 60, size=n)]) is None  # more than 52 0/1 columns
+    assert BinaryPatterns.of(X.astype(np.float32)) is None
 
 
 def test_converged_reductions_are_fairlearns_with_the_learner_solved_to_convergence(people):
