@@ -60,7 +60,10 @@ def _column_hash(column: pd.Series, seed_text: str) -> np.ndarray:
         bits = numbers.view(np.uint64).copy()
         bits[np.isnan(numbers)] = np.uint64(0x7FF8000000000001)
         return _splitmix(bits)
-    text = column.astype(object).where(column.notna(), _MISSING_TEXT).map(str).to_numpy(dtype=object)
+    if isinstance(column.dtype, pd.StringDtype):  # already text: the same strings, without str() of each value
+        text = column.to_numpy(dtype=object, na_value=_MISSING_TEXT)
+    else:
+        text = column.astype(object).where(column.notna(), _MISSING_TEXT).map(str).to_numpy(dtype=object)
     result: np.ndarray = pd.util.hash_array(text, encoding="utf8", hash_key=seed_text, categorize=True).astype(np.uint64)
     return result
 

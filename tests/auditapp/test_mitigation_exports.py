@@ -42,6 +42,13 @@ def test_row_keys_read_numbers_the_same_whatever_their_type():
                                                                                    ["sex"])[1]
     with pytest.raises(AuditInputError, match="row key column"):
         row_keys(as_int, ["applicant"])
+    # Text is text whatever its column type (pandas' text type, objects, categories), missing values included.
+    words = ["nurse", None, "clerk", "nurse", "Ölmüller", ""]
+    expected = row_keys(pd.DataFrame({"job": pd.Series(words, dtype=object)}), ["job"], seed=5)
+    for dtype in ("str", "string", "category"):
+        np.testing.assert_array_equal(row_keys(pd.DataFrame({"job": pd.Series(words, dtype=dtype)}), ["job"], seed=5),
+                                      expected)
+    assert len(set(expected.tolist())) == 5 and expected[0] == expected[3]
     # A text column is read as numbers only when every value is one: whichever value is not, first or last.
     def keys(*values):
         return row_keys(pd.DataFrame({"c": list(values)}), ["c"], seed=0)
