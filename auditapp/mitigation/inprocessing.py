@@ -122,6 +122,23 @@ class GridPlan:
     note: str
 
 
+def constraint_dimensions(constraint: str, y: Any, groups: Any) -> int:
+    """The number of dimensions fairlearn gives the constraint on these rows, counted from the labels and
+    groups without loading the moment's data (which builds a rows × constraints matrix).
+
+    fairlearn's parity moments (0.15) have one basis column per event and group but the last:
+    ``events × (groups − 1)``, where the events present are one for demographic parity and error-rate
+    parity (every row), one per label present for equalized odds, and one (the positive label) for
+    true-positive-rate parity when any row has it.
+    """
+    if constraint not in REDUCTION_CONSTRAINTS:
+        raise ValueError(f"Unknown reduction constraint {constraint!r}")
+    labels = set(pd.unique(np.asarray(y, dtype=np.int64)).tolist())
+    events = {"demographic_parity": 1, "error_rate_parity": 1, "equalized_odds": len(labels),
+              "true_positive_rate_parity": int(1 in labels)}[constraint]
+    return events * (len(pd.unique(np.asarray(groups).astype(str))) - 1)
+
+
 def plan_grid(constraint: str, X: pd.DataFrame, y: Any, groups: Any, *, requested: int = 20,
               max_points: int = MAX_GRID_POINTS) -> GridPlan:
     """Size GridSearch's grid for the constraint's dimensions on these rows.
@@ -131,13 +148,7 @@ def plan_grid(constraint: str, X: pd.DataFrame, y: Any, groups: Any, *, requeste
     ``max(requested, 2 ** dimensions)`` points, unless that is above ``max_points``: then GridSearch is
     not run, and ``skip_reason`` says why and what to use instead.
     """
-    moment = make_constraint(constraint)
-    from auditapp.mitigation.learners import quiet_fairlearn
-
-    with quiet_fairlearn():
-        moment.load_data(X, pd.Series(np.asarray(y, dtype=np.int64)),
-                         sensitive_features=pd.Series(np.asarray(groups).astype(str)))
-    dimensions = len(moment.pos_basis.columns) - (1 if moment.default_objective_lambda_vec is not None else 0)
+    dimensions = constraint_dimensions(constraint, y, groups)
     recommended = 2 ** dimensions
     if recommended > max_points:
         reason = (f"GridSearch was not run: with {len(set(np.asarray(groups).astype(str).tolist()))} groups the "

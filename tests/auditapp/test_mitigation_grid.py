@@ -36,6 +36,32 @@ def test_grid_gets_at_least_two_to_the_dimensions(n_groups, constraint, dimensio
         (dimensions, 2 ** dimensions, points, None)
 
 
+@pytest.mark.parametrize("constraint", ["demographic_parity", "equalized_odds", "true_positive_rate_parity",
+                                        "error_rate_parity"])
+@pytest.mark.parametrize(("n_groups", "labels"), [(2, (0, 1)), (3, (0, 1)), (5, (0, 1)), (1, (0, 1)), (3, (0,)),
+                                                   (3, (1,)), (4, (1, 0))])
+def test_the_dimensions_are_fairlearns_count_of_its_constraint_basis(constraint, n_groups, labels):
+    from fairlearn.reductions import (
+        DemographicParity,
+        EqualizedOdds,
+        ErrorRateParity,
+        TruePositiveRateParity,
+    )
+
+    from auditapp.mitigation.inprocessing import constraint_dimensions
+    from auditapp.mitigation.learners import quiet_fairlearn
+
+    rng = np.random.default_rng(n_groups)
+    n = 300
+    groups = pd.Series([f"g{g}" for g in rng.permutation(np.arange(n) % n_groups)])
+    y = pd.Series(rng.choice(labels, size=n))
+    moment = {"demographic_parity": DemographicParity, "equalized_odds": EqualizedOdds,
+              "true_positive_rate_parity": TruePositiveRateParity, "error_rate_parity": ErrorRateParity}[constraint]()
+    with quiet_fairlearn():
+        moment.load_data(pd.DataFrame({"x": rng.normal(size=n)}), y, sensitive_features=groups)
+    assert constraint_dimensions(constraint, y, groups) == len(moment.pos_basis.columns)
+
+
 def test_grid_too_large_is_not_run_and_says_why():
     frame = _groups(6)
     plan = plan_grid("equalized_odds", frame[["skill"]], frame["hired"], frame["team"])
