@@ -250,10 +250,12 @@ class FairQueue:
             yield Slot(self, owner, start, followed)
         finally:
             if release is not None:
-                with self.backend.transaction() as state:
-                    state["tickets"].pop(tid, None)
-                    self._step(state)
-                release()
+                try:
+                    with self.backend.transaction() as state:
+                        state["tickets"].pop(tid, None)
+                        self._step(state)
+                finally:  # even when the state could not be written (e.g. its lock timed out): the claim
+                    release()  # ends here, so the ticket lapses and its slot is freed, instead of being renewed
 
     def _wait(self, owner: str, tid: str, start: int, following: bool,
               on_wait: Callable[[Place], None] | None, abandoned: Callable[[], bool] | None) -> bool:

@@ -231,6 +231,30 @@ def test_abandoned_waiting_gives_up_its_place(where):
         assert queue.counts() == {"running": 1, "waiting": 0}
 
 
+def test_a_slot_whose_release_fails_still_frees_it_when_its_claim_lapses(where):
+    """Leaving a slot writes the shared state under a lock; when that fails (the lock timed out on a loaded
+    machine), the claim must still end, or it would be renewed for as long as the process lives and the
+    slot never freed."""
+    queue = make_queue(where, total=1)
+    real = queue.backend.transaction
+    broken = threading.Event()
+
+    def transaction():
+        if broken.is_set():
+            raise RuntimeError("the queue's lock could not be taken")
+        return real()
+
+    queue.backend.transaction = transaction
+    with pytest.raises(RuntimeError, match="lock could not be taken"), queue.slot("s1"):
+        assert queue.counts() == {"running": 1, "waiting": 0}
+        broken.set()
+    queue.backend.transaction = real
+    # The ticket is still written down, but nobody keeps it alive: the next request gets the slot.
+    other = make_queue(where, total=1, max_wait=10.0)  # (a claim still renewed: "waited 10 seconds")
+    with other.slot("s2"):
+        assert other.counts() == {"running": 1, "waiting": 0}
+
+
 def test_a_process_forked_by_a_holder_does_not_keep_its_slot(tmp_path, holders):
     where = {"root": str(tmp_path / "queue")}
     holder = holders(where, "s1", total=1, fork=True)
