@@ -84,6 +84,7 @@ class BinaryPatterns:
 
     MIN_BINARY = 4
     MAX_BINARY = 52  # a row's 0/1 values are its pattern's key, summed exactly as a float64
+    CHUNK_ROWS = 65_536
 
     def __init__(self, X: Any, binary: Any, patterns: Any, inverse: Any) -> None:
         self.X = X
@@ -97,18 +98,22 @@ class BinaryPatterns:
         if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype == np.float64) or X.shape[0] < 2:
             return None
         n, p = X.shape
-        binary = ((X == 0) | (X == 1)).all(axis=0)
+        chunks = range(0, n, cls.CHUNK_ROWS)  # temporaries of a bounded size, whatever the number of rows
+        binary = np.ones(p, dtype=bool)
+        for start in chunks:
+            part = X[start:start + cls.CHUNK_ROWS]
+            binary &= ((part == 0) | (part == 1)).all(axis=0)
         n_binary = int(binary.sum())
         if not cls.MIN_BINARY <= n_binary <= cls.MAX_BINARY:
             return None
-        B = X[:, binary]
-        keys = B @ np.exp2(np.arange(n_binary))
+        powers = np.exp2(np.arange(n_binary))
+        keys = np.concatenate([X[start:start + cls.CHUNK_ROWS, binary] @ powers for start in chunks])
         _keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         n_other, n_patterns = p - n_binary, len(first)
         work = n * (2 + n_other + n_other * n_other / 2) + n_patterns * (n_binary * n_binary / 2 + n_other * n_binary)
         if work > 0.35 * n * p * p / 2:
             return None
-        return cls(X, binary, np.ascontiguousarray(B[first]), inverse.reshape(-1))
+        return cls(X, binary, np.ascontiguousarray(X[np.ix_(first, np.flatnonzero(binary))]), inverse.reshape(-1))
 
     def sandwich(self, W: Any) -> Any:
         """``X.T @ diag(W) @ X`` for weights ``W >= 0`` (symmetric)."""

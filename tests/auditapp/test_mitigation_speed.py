@@ -199,7 +199,7 @@ def test_the_symmetric_hessian_is_scikit_learns_and_is_used_only_inside_a_conver
     assert np.array_equal(_linear_loss.sandwich_dot(X, -W), original(X, -W))
 
 
-def test_the_hessian_summed_per_pattern_of_the_0_1_columns_is_the_same_matrix():
+def test_the_hessian_summed_per_pattern_of_the_0_1_columns_is_the_same_matrix(monkeypatch):
     from auditapp.mitigation.warm import BinaryPatterns
 
     rng = np.random.default_rng(11)
@@ -218,6 +218,11 @@ def test_the_hessian_summed_per_pattern_of_the_0_1_columns_is_the_same_matrix():
     expected = X.T @ (W[:, None] * X)
     assert np.array_equal(ours, ours.T)
     np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-9)
+    with monkeypatch.context() as patch:  # a large matrix is read a part of its rows at a time: the same patterns
+        patch.setattr(BinaryPatterns, "CHUNK_ROWS", 999)
+        chunked = BinaryPatterns.of(X)
+    assert np.array_equal(chunked.patterns, patterns.patterns) and np.array_equal(chunked.inverse, patterns.inverse)
+    assert np.array_equal(chunked.binary, patterns.binary)
     only_binary = np.ascontiguousarray(X[:, patterns.binary])  # no other column
     np.testing.assert_allclose(BinaryPatterns.of(only_binary).sandwich(W), only_binary.T @ (W[:, None] * only_binary),
                                rtol=1e-12, atol=1e-9)
