@@ -441,6 +441,14 @@ class SandboxPool:
             while self._spares:
                 self._spares.pop().kill()
 
+    def available(self, ref: ModelRef) -> int:
+        """How many of ``ref``'s model processes are waiting for work now or being started for it (a call
+        waits for one being started, or takes the first one that is free again, whichever comes first)."""
+        with self._cond:
+            self._drop_stale()
+            idle = sum(1 for c in self._children if c.key == ref.key and not c.busy)
+            return idle + self._warming.get(ref.key, 0)
+
     def processes(self) -> list[int]:
         """Process ids of the pool's model processes (for tests and diagnostics)."""
         with self._cond:

@@ -26,6 +26,7 @@ from auditapp.inputs.sandbox_codec import ProtocolError, frame_digest
 
 FORMATS = ("skops", "onnx", "pickle")
 CHUNK_ROWS = 200_000
+SIDE_BY_SIDE_ROWS = 10_000  # rows each model process gets at least when a prediction is shared between several
 _MAX_TEXT = 2000
 
 
@@ -181,8 +182,10 @@ class SandboxedModel:
     # -- predictions -----------------------------------------------------------------------------
     def outputs(self, frame: pd.DataFrame, *, labels: bool = True,
                 proba: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """``(labels or None, probabilities or None)`` for the rows of ``frame``, sent ``CHUNK_ROWS`` rows
-        at a time (so the model process's memory and each answer stay bounded)."""
+        """``(labels or None, probabilities or None)`` for the rows of ``frame``, sent at most ``CHUNK_ROWS``
+        rows at a time (so the model process's memory and each answer stay bounded). When several of this
+        model's processes are idle or being started (a mitigation comparison starts two), many rows are shared
+        between them (at least ``SIDE_BY_SIDE_ROWS`` each) and predicted side by side."""
         rows = frame.loc[:, list(self.feature_names)]
         key = None
         if self.memo is not None:
@@ -192,8 +195,20 @@ class SandboxedModel:
             if kept is not None and _fits(kept, len(rows), labels=labels):
                 found: tuple[np.ndarray | None, np.ndarray | None] = kept
                 return found
-        parts = [self._outputs(rows.iloc[start:start + CHUNK_ROWS], labels=labels, proba=proba)
-                 for start in range(0, max(len(rows), 1), CHUNK_ROWS)]
+        side = min(default_pool().available(self.ref), len(rows) // SIDE_BY_SIDE_ROWS)
+        count = max(-(-len(rows) // CHUNK_ROWS), side, 1)
+        bounds = [round(i * len(rows) / count) for i in range(count + 1)]  # parts of (nearly) equal size
+
+        def part(i: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+            return self._outputs(rows.iloc[bounds[i]:bounds[i + 1]], labels=labels, proba=proba)
+
+        if side > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=side, thread_name_prefix="auditapp-predict") as pool:
+                parts = list(pool.map(part, range(count)))
+        else:
+            parts = [part(i) for i in range(count)]
         found_labels = None if parts[0][0] is None else np.concatenate([p[0] for p in parts])
         found_proba = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
         if key is not None and self.memo is not None:

@@ -5,6 +5,8 @@ model-in-the-loop simulation."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -59,6 +61,42 @@ def test_audit_predictions_are_the_estimators_own(frame, models, monkeypatch):
     np.testing.assert_array_equal(one.data.y_pred, two.data.y_pred)
     np.testing.assert_allclose(one.data.y_score, two.data.y_score, rtol=0, atol=1e-12)
     pd.testing.assert_frame_equal(one.result.groupings[0].groups, two.result.groupings[0].groups)
+
+
+def test_many_rows_are_shared_between_the_models_idle_processes(frame, pipeline, monkeypatch):
+    from auditapp.inputs import sandbox_process, sandboxed_model
+    from auditapp.inputs.sandbox import default_pool, reset_default_pool
+
+    reset_default_pool()  # room for two processes whatever the tests before left running (they start again)
+    monkeypatch.setattr(sandboxed_model, "SIDE_BY_SIDE_ROWS", 500)
+    many = pd.concat([frame] * 4, ignore_index=True)  # 2,400 rows
+    expected_labels, expected_proba = pipeline.predict(many[FEATURES]), pipeline.predict_proba(many[FEATURES])
+    sent = []
+    real = sandbox_process.ModelProcess.request
+
+    def request(self, task, args, **kwargs):
+        if task == "predict":
+            sent.append((self.pid, len(args["rows"])))
+        return real(self, task, args, **kwargs)
+
+    monkeypatch.setattr(sandbox_process.ModelProcess, "request", request)
+    two = load_model(sio.dumps(pipeline), filename="pipeline.skops", scope="side by side", processes=2).runner
+    labels, proba = two.outputs(many)  # the second process may still be starting: it is waited for or not
+    np.testing.assert_array_equal(labels, expected_labels)
+    np.testing.assert_allclose(proba, expected_proba, rtol=0, atol=1e-12)
+    assert sorted(n for _pid, n in sent) == [1200, 1200] and sum(n for _pid, n in sent) == len(many)
+    deadline = time.monotonic() + 60
+    while default_pool().available(two.ref) < 2:  # both loaded and idle: one half each
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    del sent[:]
+    labels, proba = two.outputs(many.iloc[::-1])
+    np.testing.assert_array_equal(labels, expected_labels[::-1])
+    np.testing.assert_allclose(proba, expected_proba[::-1], rtol=0, atol=1e-12)
+    assert len({pid for pid, _n in sent}) == 2 and [n for _pid, n in sent] == [1200, 1200]
+    del sent[:]
+    two.outputs(many.iloc[:999])  # too few rows for two processes (500 each at least)
+    assert [n for _pid, n in sent] == [999]
 
 
 def _same_explanations(one, two):
