@@ -281,7 +281,7 @@ def _fit_grid_search(ctx: Any, notes: Any) -> Any:
     from auditapp.mitigation.inprocessing import fit_grid_search, plan_grid
 
     learner, features, label = _refit_learner(ctx, notes, fast=True)
-    plan = plan_grid(ctx.constraint, ctx.train[list(features)], ctx.y_train, ctx.groups_train,
+    plan = plan_grid(ctx.constraint, ctx.y_train, ctx.groups_train,
                      requested=ctx.grid_size)
     if plan.skip_reason:
         raise AuditInputError(plan.skip_reason)

@@ -139,7 +139,7 @@ def constraint_dimensions(constraint: str, y: Any, groups: Any) -> int:
     return events * (len(pd.unique(np.asarray(groups).astype(str))) - 1)
 
 
-def plan_grid(constraint: str, X: pd.DataFrame, y: Any, groups: Any, *, requested: int = 20,
+def plan_grid(constraint: str, y: Any, groups: Any, *, requested: int = 20,
               max_points: int = MAX_GRID_POINTS) -> GridPlan:
     """Size GridSearch's grid for the constraint's dimensions on these rows.
 

@@ -56,21 +56,15 @@ _INSTALL = threading.Lock()
 
 def symmetric_sandwich(X: Any, W: Any) -> Any:
     """``X.T @ diag(W) @ X`` for dense float64 ``X`` (C order) and weights ``W >= 0``, by a rank-k update."""
-    from scipy.linalg.blas import dsyrk
-
-    S = np.sqrt(W)[:, None] * X
-    return _upper_to_full(dsyrk(1.0, S.T, trans=0, lower=0))  # S.T is Fortran-ordered: S.T @ S, upper triangle
-
-
-def _upper_to_full(upper: Any) -> Any:
-    return np.triu(upper) + np.triu(upper, 1).T
+    return _syrk(np.sqrt(W)[:, None] * X)
 
 
 def _syrk(S: Any) -> Any:
-    """``S.T @ S`` (symmetric, one triangle computed)."""
+    """``S.T @ S`` for a C-ordered ``S``: symmetric, one triangle computed (``S.T`` is Fortran-ordered for BLAS)."""
     from scipy.linalg.blas import dsyrk
 
-    return _upper_to_full(dsyrk(1.0, np.ascontiguousarray(S).T, trans=0, lower=0))
+    upper = dsyrk(1.0, S.T, trans=0, lower=0)
+    return np.triu(upper) + np.triu(upper, 1).T
 
 
 class BinaryPatterns:

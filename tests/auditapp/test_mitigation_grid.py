@@ -31,7 +31,7 @@ def _groups(n_groups: int, n: int = 1200, seed: int = 0) -> pd.DataFrame:
 ])
 def test_grid_gets_at_least_two_to_the_dimensions(n_groups, constraint, dimensions, points):
     frame = _groups(n_groups)
-    plan = plan_grid(constraint, frame[["skill"]], frame["hired"], frame["team"], requested=20)
+    plan = plan_grid(constraint, frame["hired"], frame["team"], requested=20)
     assert (plan.dimensions, plan.recommended, plan.points, plan.skip_reason) == \
         (dimensions, 2 ** dimensions, points, None)
 
@@ -64,7 +64,7 @@ def test_the_dimensions_are_fairlearns_count_of_its_constraint_basis(constraint,
 
 def test_grid_too_large_is_not_run_and_says_why():
     frame = _groups(6)
-    plan = plan_grid("equalized_odds", frame[["skill"]], frame["hired"], frame["team"])
+    plan = plan_grid("equalized_odds", frame["hired"], frame["team"])
     assert plan.points == 0 and "10 dimensions" in plan.skip_reason and "1,024" in plan.skip_reason
     spec = AuditSpec(target="hired", sensitive=("team",), prediction="pred", n_boot=0)
     result = compare_mitigations(frame, spec, constraint="equalized_odds", candidates=["grid_search"],
