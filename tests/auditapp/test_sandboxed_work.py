@@ -77,6 +77,7 @@ def test_many_rows_are_shared_between_the_models_idle_processes(frame, pipeline,
     def request(self, task, args, **kwargs):
         if task == "predict":
             sent.append((self.pid, len(args["rows"])))
+            time.sleep(0.2)  # the process stays busy a while: the other half cannot find it free again
         return real(self, task, args, **kwargs)
 
     monkeypatch.setattr(sandbox_process.ModelProcess, "request", request)
@@ -85,10 +86,11 @@ def test_many_rows_are_shared_between_the_models_idle_processes(frame, pipeline,
     np.testing.assert_array_equal(labels, expected_labels)
     np.testing.assert_allclose(proba, expected_proba, rtol=0, atol=1e-12)
     assert sorted(n for _pid, n in sent) == [1200, 1200] and sum(n for _pid, n in sent) == len(many)
-    deadline = time.monotonic() + 60
-    while default_pool().available(two.ref) < 2:  # both loaded and idle: one half each
+    pool, deadline = default_pool(), time.monotonic() + 60
+    while sum(c.key == two.ref.key and not c.busy for c in pool._children) < 2:  # both loaded and idle
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    assert pool.available(two.ref) == 2
     del sent[:]
     labels, proba = two.outputs(many.iloc[::-1])
     np.testing.assert_array_equal(labels, expected_labels[::-1])
