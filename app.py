@@ -35,8 +35,12 @@ def _on_error(exc: Exception) -> None:
         "try again, or change the settings.", title="Sorry")})
 
 
-def create_app(settings: Settings | None = None) -> dash.Dash:
+def create_app(settings: Settings | None = None, *, threads: bool = True) -> dash.Dash:
     """Build the app with ``settings`` (default: read from the environment now, once).
+
+    ``threads=False`` starts no background thread (the sandbox probe, the demo's audit): for a Celery worker,
+    which forks its pool processes next. A process forked while a thread imports a module inherits that
+    module's import lock held, and its first job to import the module waits forever.
 
     One app per process: Dash attaches ``@callback``s to the first app created. The settings reach the
     callbacks through ``callbacks.context`` only; ``os.environ`` is left as it is.
@@ -49,7 +53,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     from auditapp.inputs.sandbox import announce
 
     # Probing bubblewrap starts a process (~0.5 s): done beside start-up, its verdict logged.
-    threading.Thread(target=announce, name="auditapp-sandbox-probe", daemon=True).start()
+    if threads:
+        threading.Thread(target=announce, name="auditapp-sandbox-probe", daemon=True).start()
     from callbacks import assets, context
     from callbacks.first_view import ROUTING_INPUTS
     from callbacks.managers import background_manager
@@ -88,6 +93,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         from auditapp.service.scenarios import scenario_state
 
         initial = scenario_state(store, settings.demo)
+    if initial is not None and threads:
         # The demo's audit, computed beside start-up: its first visitor's page then opens drawn.
         threading.Thread(target=_audit_demo, args=(store, initial, settings), name="auditapp-demo-audit",
                          daemon=True).start()

@@ -18,5 +18,5 @@ if not settings.redis_url:
 
 from app import create_app  # noqa: E402  (after the check: building the app takes a few seconds)
 
-dash_app = create_app(settings)
+dash_app = create_app(settings, threads=False)  # no thread may run while the worker forks its pool processes
 app = _celery_app(settings)
